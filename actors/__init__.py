@@ -1,0 +1,2 @@
+"""smart-exec imperative shell: pykka actors, the runtime that delivers their messages
+and keeps time, supervision, and the embedded API."""

@@ -1,0 +1,551 @@
+"""Every message that crosses actors, in one place.
+
+Frozen, keyword-only, tagged ``msgspec.Struct``s, so the journal decodes any record
+through one tagged union (``Any``). Commands are imperative (``PlaceChildOrder``),
+events past tense (``ChildOrderFilled``).
+
+Conventions:
+- ``msg_id``: unique per run; ``ts``: integer ns of the runtime clock. Both are stamped
+  by the runtime when a message is sent with the default 0.
+- Quantities are ``int`` shares. Prices are ``int`` fixed-point units (``engine.prices``).
+  Fees are ``int`` price units in total for the fill (negative = rebate received).
+- Ids are strings: client orders are keyed by ``(source, client_order_id)``; parents
+  ``P…``, children ``C…``, venue orders ``V…``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Union
+
+import msgspec
+
+
+# ----------------------------------------------------------------------------- enums
+
+
+class Side(enum.IntEnum):
+    """The sign convention of TCA: +1 buy, -1 sell."""
+
+    BUY = 1
+    SELL = -1
+
+
+class OrderType(enum.StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(enum.StrEnum):
+    DAY = "day"
+    IOC = "ioc"  # immediate or cancel: remainder cancelled
+    FOK = "fok"  # fill or kill: all or nothing, immediately
+
+
+class Liquidity(enum.StrEnum):
+    MAKER = "maker"  # added liquidity (resting order hit)
+    TAKER = "taker"  # removed liquidity
+    MIDPOINT = "midpoint"  # dark pool midpoint execution
+    INTERNAL = "internal"  # internal cross between client orders
+
+
+class StrategyName(enum.StrEnum):
+    TWAP = "TWAP"
+    VWAP = "VWAP"
+    POV = "POV"
+    IS = "IS"
+
+
+class Urgency(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class RoutingLogic(enum.StrEnum):
+    SEQUENTIAL = "sequential"
+    PARALLEL = "parallel"
+    LIQUIDITY_SEEKING = "liquidity_seeking"
+
+
+class Tactic(enum.StrEnum):
+    PASSIVE = "passive"  # join the bid (buy) / offer (sell)
+    MIDPOINT = "midpoint"  # rest in the dark at the mid
+    AGGRESSIVE = "aggressive"  # cross the spread
+
+
+class VenueKind(enum.StrEnum):
+    LIT = "lit"
+    DARK = "dark"
+
+
+class VenueStatus(enum.StrEnum):
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+class ExecType(enum.StrEnum):
+    NEW = "new"
+    TRADE = "trade"
+    CANCELED = "canceled"
+    REPLACED = "replaced"
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # end time reached with leaves (done for day)
+
+
+class OrdStatus(enum.StrEnum):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class ParentState(enum.StrEnum):
+    PENDING = "pending"
+    WORKING = "working"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+# ------------------------------------------------------------------ embedded values
+
+
+class Mandate(msgspec.Struct, frozen=True, kw_only=True):
+    """How a client wants an order worked."""
+
+    strategy: StrategyName = StrategyName.TWAP
+    urgency: Urgency = Urgency.MEDIUM
+    must_complete: bool = True  # finish by end_ns; else best effort, leaves reported
+    start_ns: int | None = None  # None: on arrival
+    end_ns: int | None = None  # None: session close
+    max_participation: float | None = None  # fraction of market volume, (0, 1]
+    pov_rate: float | None = None  # POV target participation, (0, 1]
+    routing: RoutingLogic | None = None  # None: the engine's default for the urgency
+    risk_aversion: float | None = None  # IS lambda
+
+
+class ClientOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """A small order as a client sends it (API, FIX, scenario file)."""
+
+    source: str  # e.g. "OMS", "trader:jane", "signal:mom1"
+    account: str
+    client_order_id: str
+    instrument: str
+    side: Side
+    quantity: int
+    limit_price: int | None = None
+    mandate: Mandate = Mandate()
+
+
+class BookLevel(msgspec.Struct, frozen=True, array_like=True):
+    price: int
+    quantity: int
+
+
+# ---------------------------------------------------------------------- base class
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    msg_id: int = 0
+    ts: int = 0
+
+
+# ------------------------------------------------------------------ client intake
+
+
+class SubmitClientOrder(Message):
+    order: ClientOrder
+
+
+class CancelClientOrder(Message):
+    source: str
+    client_order_id: str
+
+
+class AmendClientOrder(Message):
+    source: str
+    client_order_id: str
+    quantity: int | None = None  # new total order quantity
+    limit_price: int | None = None
+
+
+class ClientOrderRejected(Message):
+    """Intake refused a submit, cancel or amend; nothing else changed."""
+
+    source: str
+    client_order_id: str
+    reason: str  # machine-readable, see engine.intake.RejectReason
+    text: str  # human message
+
+
+class ExecutionReport(Message):
+    """Per-client-order report, FIX-like. ``cum_notional`` = Σ last_qty·last_price, so the
+    average price is exact: cum_notional / cum_qty."""
+
+    source: str
+    account: str
+    client_order_id: str
+    exec_id: str
+    exec_type: ExecType
+    ord_status: OrdStatus
+    instrument: str
+    side: Side
+    order_qty: int
+    cum_qty: int
+    leaves_qty: int
+    cum_notional: int = 0
+    last_qty: int = 0
+    last_price: int = 0
+    parent_id: str | None = None
+    internal: bool = False  # fill from an internal cross
+    venue: str | None = None
+    reason: str | None = None
+    text: str = ""
+
+
+class InternalCrossExecuted(Message):
+    """Opposing client orders crossed inside the engine at a fair price (the lit mid)."""
+
+    cross_id: str
+    instrument: str
+    quantity: int
+    price: int
+    buy_parent_id: str | None = None
+    sell_parent_id: str | None = None
+
+
+# ------------------------------------------------------------------------- parents
+
+
+class ParentOrderCreated(Message):
+    parent_id: str
+    instrument: str
+    side: Side
+    quantity: int
+    limit_price: int | None
+    mandate: Mandate
+    arrival_mid: int | None = None
+
+
+class ResizeParentOrder(Message):
+    """A join (grow) or a client cancel/amend-down (shrink): new total target quantity."""
+
+    parent_id: str
+    quantity: int
+    reason: str = ""
+
+
+class CancelParentOrder(Message):
+    parent_id: str
+    reason: str = ""
+
+
+class ParentOrderFilled(Message):
+    """A market fill of a parent, to be allocated back to its client orders."""
+
+    parent_id: str
+    child_id: str
+    fill_id: str
+    venue: str
+    quantity: int
+    price: int
+    liquidity: Liquidity
+    fee: int = 0
+
+
+class ParentStateChanged(Message):
+    parent_id: str
+    state: ParentState
+    target: int
+    filled: int
+    reason: str = ""
+
+
+class ScheduleRecalibrated(Message):
+    """A parent compared filled vs scheduled quantity and decided its next step."""
+
+    parent_id: str
+    scheduled: int  # cumulative quantity the schedule wants by now
+    filled: int
+    deviation: int  # filled - scheduled (negative = behind)
+    tactic: Tactic
+    next_quantity: int
+    next_at: int  # ns of the next decision
+    reason: str = ""
+
+
+# -------------------------------------------------------------- children (parent↔router)
+
+
+class PlaceChildOrder(Message):
+    parent_id: str
+    child_id: str
+    instrument: str
+    side: Side
+    quantity: int
+    limit_price: int | None = None
+    tactic: Tactic = Tactic.PASSIVE
+    routing: RoutingLogic = RoutingLogic.SEQUENTIAL
+    expire_at: int | None = None  # router cancels whatever is left at this time
+
+
+class CancelChildOrder(Message):
+    parent_id: str
+    child_id: str
+    reason: str = ""
+
+
+class ChildOrderAccepted(Message):
+    parent_id: str
+    child_id: str
+
+
+class ChildOrderRejected(Message):
+    parent_id: str
+    child_id: str
+    reason: str
+    text: str = ""
+
+
+class ChildOrderFilled(Message):
+    parent_id: str
+    child_id: str
+    fill_id: str
+    venue: str
+    quantity: int
+    price: int
+    liquidity: Liquidity
+    fee: int = 0
+    leaves: int = 0  # child quantity still working after this fill
+
+
+class ChildOrderDone(Message):
+    """Terminal: the child is finished (filled, cancelled, expired or rejected)."""
+
+    parent_id: str
+    child_id: str
+    filled: int
+    cancelled: int  # quantity not filled
+    reason: str = ""
+
+
+class VenuePlacement(msgspec.Struct, frozen=True, kw_only=True):
+    venue: str
+    quantity: int
+    order_type: OrderType
+    price: int | None = None
+    tif: TimeInForce = TimeInForce.DAY
+
+
+class RouteDecided(Message):
+    """The router's decision for a child order, with the reason and scorecard it used."""
+
+    parent_id: str
+    child_id: str
+    logic: RoutingLogic
+    placements: list[VenuePlacement]
+    reason: str
+    scorecard: dict[str, dict[str, float]] = {}
+
+
+# ---------------------------------------------------------------- router↔venue
+
+
+class PlaceVenueOrder(Message):
+    venue: str
+    order_id: str
+    parent_id: str
+    child_id: str
+    instrument: str
+    side: Side
+    quantity: int
+    order_type: OrderType = OrderType.LIMIT
+    price: int | None = None
+    tif: TimeInForce = TimeInForce.DAY
+    post_only: bool = False
+    min_quantity: int = 0  # dark pools: minimum execution size
+
+
+class CancelVenueOrder(Message):
+    venue: str
+    order_id: str
+
+
+class ReplaceVenueOrder(Message):
+    venue: str
+    order_id: str
+    quantity: int  # new total quantity
+    price: int | None = None
+
+
+class VenueOrderAccepted(Message):
+    venue: str
+    order_id: str
+    leaves: int
+
+
+class VenueOrderRejected(Message):
+    venue: str
+    order_id: str
+    reason: str  # machine-readable, see engine.venue.VenueReject
+    text: str = ""
+
+
+class VenueOrderFilled(Message):
+    venue: str
+    order_id: str
+    fill_id: str
+    quantity: int
+    price: int
+    liquidity: Liquidity
+    fee: int = 0
+    leaves: int = 0
+
+
+class VenueOrderCancelled(Message):
+    """Terminal: ``cancelled`` shares were taken off the venue (cancel, IOC remainder, expiry)."""
+
+    venue: str
+    order_id: str
+    cancelled: int
+    reason: str = ""
+
+
+class VenueCancelRejected(Message):
+    venue: str
+    order_id: str
+    reason: str  # "too_late" (already filled/done) | "unknown_order" | "venue_down"
+
+
+class VenueOrderReplaced(Message):
+    venue: str
+    order_id: str
+    quantity: int
+    price: int | None
+    leaves: int
+
+
+# ------------------------------------------------------------------ market data
+
+
+class SubscribeMarketData(Message):
+    subscriber: str  # actor name to publish to
+    instrument: str
+
+
+class MarketDataUpdated(Message):
+    """A venue's view: L2 depth (lit) or status only (dark), and its cumulative prints."""
+
+    venue: str
+    instrument: str
+    kind: VenueKind
+    status: VenueStatus
+    bids: list[BookLevel] = []
+    asks: list[BookLevel] = []
+    last_price: int | None = None
+    volume: int = 0  # cumulative traded shares today
+    notional: int = 0  # cumulative Σ qty·price today
+
+
+class VenueStatusChanged(Message):
+    venue: str
+    status: VenueStatus
+    reason: str = ""
+
+
+class InjectVenueFault(Message):
+    """Fault injection: take a venue down / up / degrade it, or make it reject orders."""
+
+    venue: str
+    fault: str  # "down" | "up" | "degrade" | "reject_orders" | "drop_cancels"
+    duration_ns: int | None = None
+
+
+# ------------------------------------------------------------- runtime/supervision
+
+
+class TimerFired(Message):
+    key: str
+
+
+class ActorFailed(Message):
+    name: str
+    error: str
+    restarts: int
+
+
+class ActorRestarted(Message):
+    name: str
+    restarts: int
+
+
+class SupervisorEscalated(Message):
+    name: str
+    reason: str
+
+
+# Everything above, decodable through one tagged union.
+Any = Union[
+    SubmitClientOrder,
+    CancelClientOrder,
+    AmendClientOrder,
+    ClientOrderRejected,
+    ExecutionReport,
+    InternalCrossExecuted,
+    ParentOrderCreated,
+    ResizeParentOrder,
+    CancelParentOrder,
+    ParentOrderFilled,
+    ParentStateChanged,
+    ScheduleRecalibrated,
+    PlaceChildOrder,
+    CancelChildOrder,
+    ChildOrderAccepted,
+    ChildOrderRejected,
+    ChildOrderFilled,
+    ChildOrderDone,
+    RouteDecided,
+    PlaceVenueOrder,
+    CancelVenueOrder,
+    ReplaceVenueOrder,
+    VenueOrderAccepted,
+    VenueOrderRejected,
+    VenueOrderFilled,
+    VenueOrderCancelled,
+    VenueCancelRejected,
+    VenueOrderReplaced,
+    SubscribeMarketData,
+    MarketDataUpdated,
+    VenueStatusChanged,
+    InjectVenueFault,
+    TimerFired,
+    ActorFailed,
+    ActorRestarted,
+    SupervisorEscalated,
+]
+
+ALL_MESSAGES: tuple[type[Message], ...] = Any.__args__  # type: ignore[attr-defined]
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Any)
+_json_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def encode(msg: Message) -> bytes:
+    """Compact binary encoding (msgpack)."""
+    return _encoder.encode(msg)
+
+
+def decode(data: bytes) -> Message:
+    """Decode any message from ``encode``."""
+    return _decoder.decode(data)
+
+
+def canonical(msg: Message) -> bytes:
+    """Canonical JSON (sorted keys): the form the audit digest is computed over."""
+    return _json_encoder.encode(msg)
