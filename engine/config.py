@@ -1,0 +1,56 @@
+"""Typed configuration shared by venues, the runtime and scenarios (decoded by msgspec)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from engine.clock import HOUR, MINUTE, MS, US
+from engine.messages import VenueKind
+
+
+class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """The trading day. Times are ns since the epoch (UTC)."""
+
+    open_ns: int = 1_795_786_200 * 1_000_000_000  # 2026-11-23 09:30 New York (14:30 UTC)
+    close_ns: int = 1_795_786_200 * 1_000_000_000 + 6 * HOUR + 30 * MINUTE
+
+    @property
+    def length_ns(self) -> int:
+        return self.close_ns - self.open_ns
+
+
+class FlowConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Background order flow of a lit venue (Cont–Stoikov–Talreja style).
+
+    Rates are events per second at mid-day; the intraday U-shape multiplies them.
+    """
+
+    limit_rates: list[float] = [1.85, 1.51, 1.09, 0.88, 0.77]  # by ticks from opposite best
+    market_rate: float = 0.94
+    cancel_rates: list[float] = [0.71, 0.81, 0.68, 0.56, 0.47]  # per resting order... scaled
+    rate_scale: float = 1.0  # multiplies every rate: a busier or quieter venue
+    mean_size: int = 200  # shares, lognormal around this, rounded to lots
+    depth_levels: int = 5  # initial book depth per side
+    initial_level_size: int = 1_000
+    u_shape: bool = True
+
+
+class DarkConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Hidden contra interest of a dark pool: blocks arrive, rest for a while, leave."""
+
+    arrival_rate: float = 0.02  # contra blocks per second per side
+    mean_block: int = 2_000  # shares
+    mean_life_s: float = 120.0
+    min_quantity: int = 0  # venue-wide minimum execution size
+
+
+class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    kind: VenueKind = VenueKind.LIT
+    maker_fee: int = -2_000  # price units per share; negative = rebate (−$0.002)
+    taker_fee: int = 3_000  # +$0.003 per share
+    latency_ns: int = 200 * US  # one-way link latency router ↔ venue
+    jitter_ns: int = 50 * US
+    md_interval_ns: int = 1_000 * MS  # market-data publication period
+    flow: FlowConfig = FlowConfig()
+    dark: DarkConfig = DarkConfig()
