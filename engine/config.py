@@ -25,9 +25,9 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True):
     Rates are events per second at mid-day; the intraday U-shape multiplies them.
     """
 
-    limit_rates: list[float] = [1.85, 1.51, 1.09, 0.88, 0.77]  # by ticks from opposite best
+    limit_rates: tuple[float, ...] = (1.85, 1.51, 1.09, 0.88, 0.77)  # by ticks from opposite best
     market_rate: float = 0.94
-    cancel_rates: list[float] = [0.71, 0.81, 0.68, 0.56, 0.47]  # per resting order... scaled
+    cancel_rates: tuple[float, ...] = (0.71, 0.81, 0.68, 0.56, 0.47)  # per resting order
     rate_scale: float = 1.0  # multiplies every rate: a busier or quieter venue
     mean_size: int = 200  # shares, lognormal around this, rounded to lots
     depth_levels: int = 5  # initial book depth per side
