@@ -1,0 +1,55 @@
+"""Exact pro-rata allocation of a fill over open quantities, in whole lots.
+
+Rule (``REFERENCE.md``, "Allocation and netting"): each order gets
+``floor(F·q_i / Σq)``; the shares left over go one lot at a time by largest remainder,
+ties broken by the larger order, then the earlier order (lower index). Everything is
+exact integer arithmetic, so the sum is always ``F`` and no order gets more than ``q_i``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
+    """Split ``fill`` shares over orders with open quantities ``open_qtys`` (index order =
+    arrival order). Returns one allocation per order, each a multiple of ``lot``.
+
+    ``fill`` and every open quantity must be whole lots and ``fill <= Σ open_qtys``: the
+    caller books anything beyond the open quantity to its excess account first.
+    """
+    if lot <= 0:
+        raise ValueError(f"lot must be positive, got {lot}")
+    if fill < 0:
+        raise ValueError(f"fill must be >= 0, got {fill}")
+    if fill % lot:
+        raise ValueError(f"fill {fill} is not a multiple of lot {lot}")
+    lots = []
+    for q in open_qtys:
+        if q < 0 or q % lot:
+            raise ValueError(f"open quantity {q} is negative or not a multiple of lot {lot}")
+        lots.append(q // lot)
+    total = sum(lots)
+    if fill > total * lot:
+        raise ValueError(f"fill {fill} exceeds open quantity {total * lot}")
+    if fill == 0:
+        return [0] * len(lots)
+    return [n * lot for n in _allocate_units(fill // lot, lots, total)]
+
+
+def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
+    """Largest-remainder split of ``units`` (≤ total) proportionally to ``weights``."""
+    shares = []
+    remainders = []
+    for w in weights:
+        share, rem = divmod(units * w, total)
+        shares.append(share)
+        remainders.append(rem)
+    left = units - sum(shares)
+    if left:
+        # A positive remainder means share < units·w/total ≤ w, so +1 never exceeds w;
+        # and left < number of positive remainders, so only those are ever picked.
+        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], -weights[i], i))
+        for i in order[:left]:
+            shares[i] += 1
+    return shares
