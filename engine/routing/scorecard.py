@@ -1,0 +1,373 @@
+"""The venue scorecard: what the router has learnt about each venue, per instrument.
+
+Fed with every venue order the router sends and every venue event it receives (ack, fill,
+cancel, reject), with market data (venue status, traded volume → queue outflow samples)
+and with later mids (markouts). Counts are integers so the state is exact and
+deterministic; estimates derived from them are floats (statistics).
+
+The whole state, open orders and pending markouts included, round-trips through
+``ScorecardState`` (a msgspec struct) so it is persisted with the audit trail and
+survives restarts: the router gets better across runs.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from engine.clock import SECOND
+from engine.messages import (
+    MarketDataUpdated,
+    Message,
+    PlaceVenueOrder,
+    Side,
+    VenueCancelRejected,
+    VenueKind,
+    VenueOrderAccepted,
+    VenueOrderCancelled,
+    VenueOrderFilled,
+    VenueOrderRejected,
+    VenueStatus,
+    VenueStatusChanged,
+)
+
+OUTFLOW_HISTORY = 64  # market-data intervals of traded volume kept per venue
+DEGRADE_AFTER_REJECTS = 3  # consecutive rejects that mark a venue degraded
+MARKOUT_HORIZON_NS = 5 * SECOND
+
+
+class VenueStats(msgspec.Struct, kw_only=True):
+    """Running counts for one (venue, instrument)."""
+
+    venue: str
+    instrument: str
+    kind: VenueKind = VenueKind.LIT
+    orders: int = 0
+    acks: int = 0
+    ack_ns_sum: int = 0
+    rejects: int = 0
+    reject_streak: int = 0
+    resolved: int = 0  # venue orders that reached a terminal state
+    hit: int = 0  # ... of which got at least one fill
+    shares_sent: int = 0  # quantity of resolved orders
+    shares_filled: int = 0
+    first_fill_ns_sum: int = 0
+    first_fills: int = 0
+    fees: int = 0  # Σ fee price units (negative = rebates received)
+    fee_shares: int = 0
+    markout_sum: int = 0  # Σ qty·side·(mid − price), price units
+    markout_shares: int = 0
+    markout_bps_qty: float = 0.0  # Σ qty·bps
+    cancels: int = 0
+    cancel_too_late: int = 0
+    last_volume: int | None = None
+    outflows: list[int] = []  # traded shares per market-data interval, oldest first
+
+    def status(self, reported: VenueStatus) -> VenueStatus:
+        """The venue's word, worsened to degraded by a streak of rejects."""
+        if reported is VenueStatus.UP and self.reject_streak >= DEGRADE_AFTER_REJECTS:
+            return VenueStatus.DEGRADED
+        return reported
+
+    def fill_prob(self) -> float:
+        """P(an order gets any fill), Laplace-smoothed so an unknown venue scores 1/2."""
+        return (self.hit + 1) / (self.resolved + 2)
+
+    def fill_ratio(self) -> float:
+        """Share-weighted fill rate of resolved orders (1/2 with no data)."""
+        return (self.shares_filled + 1) / (self.shares_sent + 2)
+
+    def time_to_fill_ns(self) -> float | None:
+        return self.first_fill_ns_sum / self.first_fills if self.first_fills else None
+
+    def ack_latency_ns(self) -> float | None:
+        return self.ack_ns_sum / self.acks if self.acks else None
+
+    def fee_per_share(self) -> float | None:
+        """Effective fee per share filled, price units; negative = net rebate."""
+        return self.fees / self.fee_shares if self.fee_shares else None
+
+    def markout_per_share(self) -> float | None:
+        """side·(mid_{t+Δ} − price) per share, price units; negative = adverse selection."""
+        return self.markout_sum / self.markout_shares if self.markout_shares else None
+
+    def markout_bps(self) -> float | None:
+        return self.markout_bps_qty / self.markout_shares if self.markout_shares else None
+
+    def reject_rate(self) -> float:
+        return self.rejects / self.orders if self.orders else 0.0
+
+    def summary(self, reported: VenueStatus) -> dict[str, float]:
+        """The values a routing decision records (absent estimates omitted); status is
+        1 up, 0.5 degraded, 0 down."""
+        out: dict[str, float] = {
+            "fill_prob": round(self.fill_prob(), 6),
+            "fill_ratio": round(self.fill_ratio(), 6),
+            "reject_rate": round(self.reject_rate(), 6),
+            "status": _STATUS_SCORE[self.status(reported)],
+        }
+        for name, value in (
+            ("time_to_fill_ms", self.time_to_fill_ns()),
+            ("fee_per_share", self.fee_per_share()),
+            ("markout_per_share", self.markout_per_share()),
+            ("markout_bps", self.markout_bps()),
+        ):
+            if value is not None:
+                out[name] = round(value / 1e6 if name == "time_to_fill_ms" else value, 6)
+        return out
+
+
+_STATUS_SCORE = {VenueStatus.UP: 1.0, VenueStatus.DEGRADED: 0.5, VenueStatus.DOWN: 0.0}
+
+
+class OpenOrder(msgspec.Struct, kw_only=True):
+    venue: str
+    instrument: str
+    side: Side
+    quantity: int
+    placed_ns: int
+    filled: int = 0
+
+
+class PendingMarkout(msgspec.Struct, frozen=True, kw_only=True):
+    due_ns: int
+    venue: str
+    instrument: str
+    side: Side
+    quantity: int
+    price: int
+
+
+class ScorecardState(msgspec.Struct, kw_only=True):
+    """The persisted form: lists sorted by key, so equal states encode to equal bytes."""
+
+    markout_horizon_ns: int = MARKOUT_HORIZON_NS
+    venues: list[VenueStats] = []
+    reported: list[tuple[str, VenueStatus]] = []  # venue-wide status as last published
+    open_orders: list[tuple[str, OpenOrder]] = []
+    markouts: list[PendingMarkout] = []
+
+
+class Scorecard:
+    """Per (venue, instrument) statistics fed by venue events. Iteration is always sorted."""
+
+    __slots__ = ("_stats", "_reported", "_open", "_markouts", "markout_horizon_ns")
+
+    def __init__(self, markout_horizon_ns: int = MARKOUT_HORIZON_NS) -> None:
+        self.markout_horizon_ns = markout_horizon_ns
+        self._stats: dict[tuple[str, str], VenueStats] = {}
+        self._reported: dict[str, VenueStatus] = {}
+        self._open: dict[str, OpenOrder] = {}
+        self._markouts: list[PendingMarkout] = []  # appended in time order
+
+    # ------------------------------------------------------------------ queries
+
+    def stats(self, venue: str, instrument: str) -> VenueStats:
+        key = (venue, instrument)
+        found = self._stats.get(key)
+        if found is None:
+            found = self._stats[key] = VenueStats(venue=venue, instrument=instrument)
+        return found
+
+    def reported(self, venue: str) -> VenueStatus:
+        """What the venue last said about itself (up until told otherwise)."""
+        return self._reported.get(venue, VenueStatus.UP)
+
+    def status(self, venue: str, instrument: str) -> VenueStatus:
+        return self.stats(venue, instrument).status(self.reported(venue))
+
+    def snapshot(self, venues: list[str], instrument: str) -> dict[str, dict[str, float]]:
+        return {v: self.stats(v, instrument).summary(self.reported(v)) for v in sorted(venues)}
+
+    def outflow_samples(self, venue: str, instrument: str, intervals: int) -> list[int]:
+        """Traded volume over ``intervals`` consecutive market-data intervals, one sample per
+        window position: the ξ samples for Cont–Kukanov."""
+        flows = self.stats(venue, instrument).outflows
+        if len(flows) < intervals:
+            return [sum(flows)] if flows else []
+        return [sum(flows[i : i + intervals]) for i in range(len(flows) - intervals + 1)]
+
+    def expected_cost(
+        self, venue: str, instrument: str, fee_prior: float, miss_penalty: float
+    ) -> float:
+        """Rank key, price units per share (lower is better): fee, adverse selection, and a
+        penalty for the chance of no fill or a reject."""
+        s = self.stats(venue, instrument)
+        fee = s.fee_per_share()
+        markout = s.markout_per_share()
+        cost = fee_prior if fee is None else fee
+        cost -= markout or 0.0
+        cost += (1.0 - s.fill_prob() + s.reject_rate()) * miss_penalty
+        if self.status(venue, instrument) is VenueStatus.DEGRADED:
+            cost += miss_penalty
+        return cost
+
+    def rank(
+        self, venues: list[str], instrument: str, fee_prior: dict[str, float], miss_penalty: float
+    ) -> list[str]:
+        """Venues best first; ties by name so the order is deterministic."""
+        return sorted(
+            venues,
+            key=lambda v: (
+                self.expected_cost(v, instrument, fee_prior.get(v, 0.0), miss_penalty), v
+            ),
+        )
+
+    # ------------------------------------------------------------------ updates
+
+    def record(self, msg: Message, now_ns: int) -> None:
+        """Update from a venue order sent, a venue event, market data or a status change."""
+        handler = _HANDLERS.get(type(msg))
+        if handler is not None:
+            handler(self, msg, now_ns)
+
+    def mark(self, instrument: str, mid: int, now_ns: int) -> None:
+        """Settle markouts whose horizon has passed against the current mid."""
+        due = [m for m in self._markouts if m.instrument == instrument and m.due_ns <= now_ns]
+        if not due:
+            return
+        self._markouts = [m for m in self._markouts if m not in due]
+        for m in due:
+            s = self.stats(m.venue, m.instrument)
+            per_share = int(m.side) * (mid - m.price)
+            s.markout_sum += m.quantity * per_share
+            s.markout_shares += m.quantity
+            s.markout_bps_qty += m.quantity * per_share / m.price * 1e4 if m.price else 0.0
+
+    def _placed(self, msg: PlaceVenueOrder, now_ns: int) -> None:
+        self._open[msg.order_id] = OpenOrder(
+            venue=msg.venue, instrument=msg.instrument, side=msg.side,
+            quantity=msg.quantity, placed_ns=now_ns,
+        )
+        self.stats(msg.venue, msg.instrument).orders += 1
+
+    def _accepted(self, msg: VenueOrderAccepted, now_ns: int) -> None:
+        o = self._open.get(msg.order_id)
+        if o is None:
+            return
+        s = self.stats(o.venue, o.instrument)
+        s.acks += 1
+        s.ack_ns_sum += now_ns - o.placed_ns
+        s.reject_streak = 0
+
+    def _rejected(self, msg: VenueOrderRejected, now_ns: int) -> None:
+        o = self._open.pop(msg.order_id, None)
+        if o is None:
+            return
+        s = self.stats(o.venue, o.instrument)
+        s.rejects += 1
+        s.reject_streak += 1
+        if msg.reason == "venue_down":
+            self._reported[o.venue] = VenueStatus.DOWN
+
+    def _filled(self, msg: VenueOrderFilled, now_ns: int) -> None:
+        o = self._open.get(msg.order_id)
+        if o is None:
+            return
+        s = self.stats(o.venue, o.instrument)
+        if o.filled == 0:
+            s.first_fill_ns_sum += now_ns - o.placed_ns
+            s.first_fills += 1
+        o.filled += msg.quantity
+        s.fees += msg.fee
+        s.fee_shares += msg.quantity
+        s.reject_streak = 0
+        self._markouts.append(
+            PendingMarkout(
+                due_ns=now_ns + self.markout_horizon_ns, venue=o.venue,
+                instrument=o.instrument, side=o.side, quantity=msg.quantity, price=msg.price,
+            )
+        )
+        if msg.leaves == 0:
+            self._resolve(msg.order_id)
+
+    def _cancelled(self, msg: VenueOrderCancelled, now_ns: int) -> None:
+        o = self._open.get(msg.order_id)
+        if o is not None:
+            self.stats(o.venue, o.instrument).cancels += 1
+            self._resolve(msg.order_id)
+
+    def _cancel_rejected(self, msg: VenueCancelRejected, now_ns: int) -> None:
+        o = self._open.get(msg.order_id)
+        if o is None:
+            return
+        s = self.stats(o.venue, o.instrument)
+        if msg.reason == "too_late":
+            s.cancel_too_late += 1
+        elif msg.reason == "unknown_order":
+            self._resolve(msg.order_id)
+
+    def _resolve(self, order_id: str) -> None:
+        o = self._open.pop(order_id)
+        s = self.stats(o.venue, o.instrument)
+        s.resolved += 1
+        s.hit += o.filled > 0
+        s.shares_sent += o.quantity
+        s.shares_filled += min(o.filled, o.quantity)
+
+    def _market_data(self, msg: MarketDataUpdated, now_ns: int) -> None:
+        s = self.stats(msg.venue, msg.instrument)
+        s.kind = msg.kind
+        self._reported[msg.venue] = msg.status
+        if s.last_volume is not None and msg.volume >= s.last_volume:
+            s.outflows.append(msg.volume - s.last_volume)
+            del s.outflows[:-OUTFLOW_HISTORY]
+        s.last_volume = msg.volume
+
+    def _status_changed(self, msg: VenueStatusChanged, now_ns: int) -> None:
+        self._reported[msg.venue] = msg.status
+        if msg.status is VenueStatus.UP:  # a venue back up starts with a clean streak
+            for (v, _), s in sorted(self._stats.items()):
+                if v == msg.venue:
+                    s.reject_streak = 0
+
+    # -------------------------------------------------------------- persistence
+
+    def to_state(self) -> ScorecardState:
+        return ScorecardState(
+            markout_horizon_ns=self.markout_horizon_ns,
+            venues=[
+                msgspec.structs.replace(s, outflows=list(s.outflows))
+                for _, s in sorted(self._stats.items())
+            ],
+            reported=sorted(self._reported.items()),
+            open_orders=[(k, msgspec.structs.replace(o)) for k, o in sorted(self._open.items())],
+            markouts=list(self._markouts),
+        )
+
+    @classmethod
+    def from_state(cls, state: ScorecardState) -> Scorecard:
+        card = cls(state.markout_horizon_ns)
+        for s in state.venues:
+            card._stats[(s.venue, s.instrument)] = msgspec.structs.replace(
+                s, outflows=list(s.outflows)
+            )
+        card._reported = dict(state.reported)
+        card._open = {k: msgspec.structs.replace(o) for k, o in state.open_orders}
+        card._markouts = sorted(state.markouts, key=lambda m: (m.due_ns, m.venue, m.price))
+        return card
+
+    def to_dict(self) -> dict:
+        return msgspec.to_builtins(self.to_state())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Scorecard:
+        return cls.from_state(msgspec.convert(data, ScorecardState))
+
+    def to_json(self) -> bytes:
+        return msgspec.json.encode(self.to_state())
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Scorecard:
+        return cls.from_state(msgspec.json.decode(data, type=ScorecardState))
+
+
+_HANDLERS = {
+    PlaceVenueOrder: Scorecard._placed,
+    VenueOrderAccepted: Scorecard._accepted,
+    VenueOrderRejected: Scorecard._rejected,
+    VenueOrderFilled: Scorecard._filled,
+    VenueOrderCancelled: Scorecard._cancelled,
+    VenueCancelRejected: Scorecard._cancel_rejected,
+    MarketDataUpdated: Scorecard._market_data,
+    VenueStatusChanged: Scorecard._status_changed,
+}
