@@ -1,0 +1,526 @@
+"""The order desk: client orders in, parents out, parent fills back to clients.
+
+``OrderDesk`` is the pure core the aggregator actor wraps. It
+- validates client orders (``engine.intake``) and acknowledges them;
+- groups compatible orders arriving within an aggregation window into one parent
+  (``ParentOrderCreated``), or joins them to a working compatible parent
+  (``ResizeParentOrder`` with the new total target);
+- nets opposing orders in the same instrument at the lit mid before anything goes to
+  market (``InternalCrossExecuted`` and internal fills to both sides); a working parent's
+  unfilled quantity can be crossed too, and the parent then shrinks;
+- allocates every parent fill pro rata to the parent's client orders by open quantity
+  (``engine.allocation``); anything beyond their open quantity (a router over-fill race)
+  is booked to the parent's excess account and reported, never given to a client.
+
+Compatible = same instrument, side, limit price (or both market) and an equal
+``Mandate`` (strategy, urgency, horizon, participation, routing): a parent has one
+mandate, so orders with different horizons or participation caps never share one.
+
+Every method returns the messages to send, in a deterministic order, stamped
+``msg_id=0`` and ``ts=now_ns`` (the runtime assigns msg ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import msgspec
+
+from engine.allocation import allocate
+from engine.client_orders import INTERNAL_VENUE, ClientOrderState, ExecIds
+from engine.clock import MS
+from engine.instruments import Instrument
+from engine.intake import Intake, Rejection, RejectReason
+from engine.messages import (
+    CancelParentOrder,
+    ClientOrder,
+    ExecType,
+    ExecutionReport,
+    InternalCrossExecuted,
+    Mandate,
+    Message,
+    OrdStatus,
+    ParentOrderCreated,
+    ParentOrderFilled,
+    ParentState,
+    ParentStateChanged,
+    ResizeParentOrder,
+    Side,
+    StrategyName,
+)
+
+EXCESS_SOURCE = "EXCESS"  # synthetic client of excess-account execution reports
+EXCESS_REASON = "excess"
+
+# (instrument, side, limit price or None, mandate): orders with one key share a parent
+Key = tuple[str, int, int | None, Mandate]
+
+_TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELLED, ParentState.EXPIRED})
+
+
+class DeskConfig(msgspec.Struct, frozen=True, kw_only=True):
+    window_ns: int = 50 * MS  # 0: no batching, every order goes out at once
+    net: bool = True  # cross opposing client orders internally at the lit mid
+    exec_id_prefix: str = "E"
+    parent_id_prefix: str = "P"
+    cross_id_prefix: str = "X"
+
+
+class Parent:
+    """The desk's view of a parent: its members and how much of it is still open.
+
+    While working, ``target == filled + open`` as last sent to the parent actor, and
+    ``open`` is Σ leaves of the members whose ``parent`` is this one.
+    """
+
+    __slots__ = (
+        "parent_id", "key", "target", "filled", "filled_notional", "open", "members",
+        "state", "excess_qty", "excess_notional",
+    )
+
+    def __init__(self, parent_id: str, key: Key, members: list[ClientOrderState], qty: int) -> None:
+        self.parent_id = parent_id
+        self.key = key
+        self.target = qty
+        self.filled = 0
+        self.filled_notional = 0
+        self.open = qty
+        self.members = members
+        self.state = ParentState.PENDING
+        self.excess_qty = 0
+        self.excess_notional = 0
+
+    @property
+    def instrument(self) -> str:
+        return self.key[0]
+
+    @property
+    def side(self) -> int:
+        return self.key[1]
+
+    @property
+    def limit(self) -> int | None:
+        return self.key[2]
+
+    @property
+    def mandate(self) -> Mandate:
+        return self.key[3]
+
+    def open_members(self) -> list[ClientOrderState]:
+        """Members still open in this parent, in arrival order; drops the others for good."""
+        live = [m for m in self.members if m.parent is self and m.leaves]
+        self.members = live
+        return live
+
+
+class OrderDesk:
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument] | Iterable[Instrument],
+        config: DeskConfig = DeskConfig(),
+        strategies: Iterable[StrategyName] = tuple(StrategyName),
+        intake: Intake | None = None,
+    ) -> None:
+        self.intake = intake or Intake(instruments, strategies)
+        self.config = config
+        self._exec_ids = ExecIds(config.exec_id_prefix)
+        self._orders: dict[str, dict[str, ClientOrderState]] = {}  # source → id → order
+        self._pending: dict[str, dict[Key, dict[ClientOrderState, None]]] = {}
+        self._window_opened_ns: int | None = None
+        self._parents: dict[str, Parent] = {}
+        self._working: dict[Key, Parent] = {}
+        self._working_by_instrument: dict[str, dict[str, Parent]] = {}
+        self._mids: dict[str, int] = {}
+        self._seen_fills: set[tuple[str, str]] = set()
+        self._parent_count = 0
+        self._cross_count = 0
+
+    # ------------------------------------------------------------------ queries
+
+    def order(self, source: str, client_order_id: str) -> ClientOrderState | None:
+        return self._orders.get(source, {}).get(client_order_id)
+
+    def parent(self, parent_id: str) -> Parent | None:
+        return self._parents.get(parent_id)
+
+    @property
+    def parents(self) -> Mapping[str, Parent]:
+        return self._parents
+
+    def orders(self) -> Iterable[ClientOrderState]:
+        for by_id in self._orders.values():
+            yield from by_id.values()
+
+    def excess(self) -> dict[str, tuple[int, int]]:
+        """Excess account: parent id → (quantity, notional) filled beyond its clients."""
+        return {
+            pid: (p.excess_qty, p.excess_notional)
+            for pid, p in self._parents.items()
+            if p.excess_qty
+        }
+
+    def window_deadline(self) -> int | None:
+        """When ``close_window`` is due (the actor sets a timer), or None if nothing waits."""
+        if self._window_opened_ns is None:
+            return None
+        return self._window_opened_ns + self.config.window_ns
+
+    def set_mid(self, instrument: str, mid: int | None) -> None:
+        """The lit mid used as the internal cross price (None: unknown, no crossing)."""
+        if mid is None:
+            self._mids.pop(instrument, None)
+        else:
+            self._mids[instrument] = mid
+
+    # ----------------------------------------------------------------- client side
+
+    def submit(self, order: ClientOrder, now_ns: int) -> list[Message]:
+        """Accept (``ExecutionReport`` NEW) or reject (``ClientOrderRejected``) an order.
+        Accepted orders wait for the window; with ``window_ns == 0`` the window closes at
+        once and its messages follow the acknowledgement."""
+        intake = self.intake
+        order = intake.normalize(order)
+        rejection = intake.check_new(order, now_ns)
+        by_id = self._orders.get(order.source)
+        if rejection is None and by_id is not None and order.client_order_id in by_id:
+            rejection = Rejection.of(RejectReason.DUPLICATE_CLIENT_ORDER_ID, order.client_order_id)
+        if rejection is not None:
+            return [rejection.message(order.source, order.client_order_id, now_ns)]
+        if by_id is None:
+            by_id = self._orders[order.source] = {}
+        state = ClientOrderState(order, now_ns)
+        by_id[order.client_order_id] = state
+        self._enqueue(state, now_ns)
+        out: list[Message] = [state.report(ExecType.NEW, self._exec_ids.next(), now_ns)]
+        if not self.config.window_ns:
+            out.extend(self.close_window(now_ns))
+        return out
+
+    def cancel(
+        self, source: str, client_order_id: str, now_ns: int, account: str | None = None
+    ) -> list[Message]:
+        """Cancel the client's unfilled part: CANCELED report, and the parent shrinks."""
+        state, rejection = self._lookup(source, client_order_id, account)
+        if state is None:
+            return [rejection.message(source, client_order_id, now_ns)]  # type: ignore[union-attr]
+        parent = state.parent
+        released = state.leaves
+        if parent is None:
+            self._dequeue(state)
+        state.cancel()
+        out: list[Message] = [state.report(ExecType.CANCELED, self._exec_ids.next(), now_ns)]
+        if parent is not None:
+            parent.open -= released
+            out.append(self._shrunk(parent, now_ns, f"client cancel {source}/{client_order_id}"))
+        return out
+
+    def amend(
+        self,
+        source: str,
+        client_order_id: str,
+        now_ns: int,
+        quantity: int | None = None,
+        limit_price: int | None = None,
+        account: str | None = None,
+    ) -> list[Message]:
+        """New total quantity and/or limit price: REPLACED report; the parent resizes.
+
+        A new limit price makes the order incompatible with its parent, so its open part
+        leaves the parent and waits for the next window like a new order."""
+        state, rejection = self._lookup(source, client_order_id, account)
+        if state is None:
+            return [rejection.message(source, client_order_id, now_ns)]  # type: ignore[union-attr]
+        instrument = self.intake.instruments[state.order.instrument]
+        rejection = self.intake.check_amend(instrument, quantity, limit_price, state.cum_qty)
+        if rejection is not None:
+            return [rejection.message(source, client_order_id, now_ns)]
+        new_qty = state.qty if quantity is None else quantity
+        new_limit = state.limit if limit_price is None else limit_price
+        parent = state.parent
+        old_leaves = state.leaves
+        out: list[Message] = []
+        if parent is None:
+            if new_limit != state.limit or new_qty == state.cum_qty:
+                self._dequeue(state)  # another bucket, or done: leaves the queue
+                state.replace(new_qty, new_limit)
+                if state.leaves:
+                    self._enqueue(state, now_ns)
+            else:
+                state.replace(new_qty, new_limit)  # keeps its place in the queue
+        elif new_limit != state.limit:
+            parent.open -= old_leaves
+            state.parent = None
+            state.replace(new_qty, new_limit)
+            if state.leaves:
+                self._enqueue(state, now_ns)
+            out.append(self._shrunk(parent, now_ns, f"client amend {source}/{client_order_id}"))
+        else:
+            state.replace(new_qty, new_limit)
+            parent.open += state.leaves - old_leaves
+            out.append(self._shrunk(parent, now_ns, f"client amend {source}/{client_order_id}"))
+        out.insert(0, state.report(ExecType.REPLACED, self._exec_ids.next(), now_ns))
+        return out
+
+    # ---------------------------------------------------------------- the window
+
+    def close_window(self, now_ns: int) -> list[Message]:
+        """Net, then group what arrived in the window: one parent per compatible group
+        (``ParentOrderCreated``), or a join of a working parent (``ResizeParentOrder``)."""
+        pending, self._pending = self._pending, {}
+        self._window_opened_ns = None
+        out: list[Message] = []
+        for instrument, buckets in pending.items():
+            if self.config.net:
+                out.extend(self._net(instrument, buckets, now_ns))
+            for key, orders in buckets.items():
+                live = [o for o in orders if o.leaves]
+                if live:
+                    out.append(self._join_or_create(key, live, now_ns))
+        return out
+
+    def _enqueue(self, state: ClientOrderState, now_ns: int) -> None:
+        order = state.order
+        key = (order.instrument, order.side, state.limit, order.mandate)
+        buckets = self._pending.get(order.instrument)
+        if buckets is None:
+            buckets = self._pending[order.instrument] = {}
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = {}
+        bucket[state] = None
+        if self._window_opened_ns is None:
+            self._window_opened_ns = now_ns
+
+    def _dequeue(self, state: ClientOrderState) -> None:
+        order = state.order
+        key = (order.instrument, order.side, state.limit, order.mandate)
+        self._pending[order.instrument][key].pop(state)
+
+    def _join_or_create(self, key: Key, live: list[ClientOrderState], now_ns: int) -> Message:
+        qty = sum(o.leaves for o in live)
+        parent = self._working.get(key)
+        if parent is not None:
+            for o in live:
+                o.parent = parent
+            parent.members.extend(live)
+            parent.open += qty
+            parent.target = parent.filled + parent.open
+            return ResizeParentOrder(
+                ts=now_ns, parent_id=parent.parent_id, quantity=parent.target,
+                reason=f"join of {len(live)} client orders",
+            )
+        self._parent_count += 1
+        parent = Parent(f"{self.config.parent_id_prefix}{self._parent_count}", key, live, qty)
+        for o in live:
+            o.parent = parent
+        self._parents[parent.parent_id] = parent
+        self._working[key] = parent
+        self._working_by_instrument.setdefault(key[0], {})[parent.parent_id] = parent
+        instrument, side, limit, mandate = key
+        return ParentOrderCreated(
+            ts=now_ns, parent_id=parent.parent_id, instrument=instrument, side=Side(side),
+            quantity=qty, limit_price=limit, mandate=mandate,
+            arrival_mid=self._mids.get(instrument),
+        )
+
+    def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> Message:
+        """The message after a parent's open quantity changed on the client side: a resize,
+        or a cancel once nothing is left open (late fills then go to the excess account)."""
+        if parent.open == 0 and parent.state not in _TERMINAL_PARENT:
+            self._retire(parent)
+            return CancelParentOrder(ts=now_ns, parent_id=parent.parent_id, reason=reason)
+        parent.target = parent.filled + parent.open
+        return ResizeParentOrder(
+            ts=now_ns, parent_id=parent.parent_id, quantity=parent.target, reason=reason
+        )
+
+    def _retire(self, parent: Parent) -> None:
+        """No more joins: the next compatible orders get a new parent."""
+        if self._working.get(parent.key) is parent:
+            del self._working[parent.key]
+        self._working_by_instrument[parent.instrument].pop(parent.parent_id, None)
+
+    # -------------------------------------------------------------------- netting
+
+    def _net(
+        self, instrument: str, buckets: dict[Key, dict[ClientOrderState, None]], now_ns: int
+    ) -> list[Message]:
+        """Cross opposing interest at the lit mid. New orders cross first (they have not
+        gone to market), then the unfilled part of working parents. On each side the
+        crossed quantity is split pro rata by open quantity (``allocate``)."""
+        mid = self._mids.get(instrument)
+        if mid is None:
+            return []
+        new: dict[int, list[ClientOrderState]] = {1: [], -1: []}
+        working: dict[int, list[ClientOrderState]] = {1: [], -1: []}
+        parents: dict[int, list[Parent]] = {1: [], -1: []}
+        for key, orders in buckets.items():
+            if _crossable(key, mid, now_ns):
+                new[key[1]].extend(o for o in orders if o.leaves)
+        for parent in self._working_by_instrument.get(instrument, {}).values():
+            if parent.open and _crossable(parent.key, mid, now_ns):
+                parents[parent.side].append(parent)
+                working[parent.side].extend(parent.open_members())
+        quantity = min(
+            sum(o.leaves for o in new[1]) + sum(p.open for p in parents[1]),
+            sum(o.leaves for o in new[-1]) + sum(p.open for p in parents[-1]),
+        )
+        if not quantity:
+            return []
+        self._cross_count += 1
+        cross_id = f"{self.config.cross_id_prefix}{self._cross_count}"
+        lot = self.intake.instruments[instrument].lot
+        out: list[Message] = [
+            InternalCrossExecuted(
+                ts=now_ns, cross_id=cross_id, instrument=instrument, quantity=quantity,
+                price=mid,
+                buy_parent_id=parents[1][0].parent_id if len(parents[1]) == 1 else None,
+                sell_parent_id=parents[-1][0].parent_id if len(parents[-1]) == 1 else None,
+            )
+        ]
+        for side in (1, -1):
+            left = quantity
+            for tier in (new[side], working[side]):
+                take = min(left, sum(o.leaves for o in tier))
+                left -= take
+                out.extend(self._cross_fills(tier, take, mid, lot, cross_id, now_ns))
+            for parent in parents[side]:
+                parent.open = sum(m.leaves for m in parent.open_members())
+                if parent.open != parent.target - parent.filled:
+                    out.append(self._shrunk(parent, now_ns, f"internal cross {cross_id}"))
+        return out
+
+    def _cross_fills(
+        self, orders: list[ClientOrderState], quantity: int, price: int, lot: int,
+        cross_id: str, now_ns: int,
+    ) -> list[Message]:
+        if not quantity:
+            return []
+        out: list[Message] = []
+        for o, q in zip(orders, allocate(quantity, [o.leaves for o in orders], lot), strict=True):
+            if q:
+                o.fill(q, price)
+                out.append(o.report(
+                    ExecType.TRADE, self._exec_ids.next(), now_ns, last_qty=q, last_price=price,
+                    internal=True, venue=INTERNAL_VENUE, text=f"internal cross {cross_id}",
+                ))
+        return out
+
+    # ------------------------------------------------------------- parent side
+
+    def on_parent_fill(self, fill: ParentOrderFilled) -> list[Message]:
+        """Allocate a market fill pro rata to the parent's open client orders (TRADE
+        reports); the part beyond their open quantity goes to the excess account (a TRADE
+        report for the synthetic client ``EXCESS``). Duplicate fill ids are ignored."""
+        now_ns = fill.ts
+        fill_key = (fill.parent_id, fill.fill_id)
+        if fill_key in self._seen_fills:
+            return []
+        self._seen_fills.add(fill_key)
+        parent = self._parents.get(fill.parent_id)
+        if parent is None:
+            return [self._orphan_fill_report(fill, now_ns)]
+        parent.filled += fill.quantity
+        parent.filled_notional += fill.quantity * fill.price
+        members = parent.open_members()
+        lot = self.intake.instruments[parent.instrument].lot
+        allocated = min(fill.quantity, parent.open)
+        allocated -= allocated % lot  # an odd-lot remainder cannot go to a client in lots
+        out: list[Message] = []
+        for o, q in zip(members, allocate(allocated, [o.leaves for o in members], lot), strict=True):
+            if q:
+                o.fill(q, fill.price)
+                out.append(o.report(
+                    ExecType.TRADE, self._exec_ids.next(), now_ns, last_qty=q,
+                    last_price=fill.price, venue=fill.venue,
+                ))
+        parent.open -= allocated
+        excess = fill.quantity - allocated
+        if excess:
+            parent.excess_qty += excess
+            parent.excess_notional += excess * fill.price
+            out.append(self._excess_report(parent, excess, fill, now_ns))
+        return out
+
+    def on_parent_state(self, change: ParentStateChanged) -> list[Message]:
+        """Track the parent's lifecycle. Expired or cancelled: its open client orders are
+        done for day (EXPIRED reports, ``leaves_qty`` = unfilled quantity). Completed with
+        client quantity still open (a join raced the completion): those orders wait for
+        the next window and get a new parent."""
+        now_ns = change.ts
+        parent = self._parents.get(change.parent_id)
+        if parent is None or parent.state in _TERMINAL_PARENT:
+            return []
+        parent.state = change.state
+        if change.state not in _TERMINAL_PARENT:
+            return []
+        self._retire(parent)
+        members = parent.open_members()
+        parent.open = 0
+        parent.members = []
+        out: list[Message] = []
+        for o in members:
+            o.parent = None
+            if change.state is ParentState.COMPLETED:
+                self._enqueue(o, now_ns)
+                continue
+            unfilled = o.expire()
+            out.append(o.report(
+                ExecType.EXPIRED, self._exec_ids.next(), now_ns, leaves_qty=unfilled,
+                reason=change.state.value,
+                text=f"done for day, {unfilled} unfilled: {change.reason}".rstrip(": "),
+            ))
+        return out
+
+    # ----------------------------------------------------------------- helpers
+
+    def _lookup(
+        self, source: str, client_order_id: str, account: str | None
+    ) -> tuple[ClientOrderState | None, Rejection | None]:
+        state = self._orders.get(source, {}).get(client_order_id)
+        if state is None:
+            # the id under another source: someone else's order (rare path, few sources)
+            foreign = any(
+                client_order_id in by_id for s, by_id in self._orders.items() if s != source
+            )
+            reason = RejectReason.FOREIGN_ORDER if foreign else RejectReason.UNKNOWN_ORDER
+            return None, Rejection.of(reason, client_order_id)
+        if account is not None and account != state.order.account:
+            return None, Rejection.of(RejectReason.FOREIGN_ORDER, f"account {account!r}")
+        if not state.is_open:
+            return None, Rejection.of(RejectReason.ORDER_DONE, state.status.value)
+        return state, None
+
+    def _excess_report(
+        self, parent: Parent, quantity: int, fill: ParentOrderFilled, now_ns: int
+    ) -> ExecutionReport:
+        return ExecutionReport(
+            ts=now_ns, source=EXCESS_SOURCE, account=EXCESS_SOURCE,
+            client_order_id=parent.parent_id, exec_id=self._exec_ids.next(),
+            exec_type=ExecType.TRADE, ord_status=OrdStatus.FILLED,
+            instrument=parent.instrument, side=Side(parent.side),
+            order_qty=parent.excess_qty, cum_qty=parent.excess_qty, leaves_qty=0,
+            cum_notional=parent.excess_notional, last_qty=quantity, last_price=fill.price,
+            parent_id=parent.parent_id, venue=fill.venue, reason=EXCESS_REASON,
+            text=f"filled beyond the clients' open quantity (fill {fill.fill_id})",
+        )
+
+    def _orphan_fill_report(self, fill: ParentOrderFilled, now_ns: int) -> ExecutionReport:
+        """A fill for a parent this desk never created: all of it is excess."""
+        return ExecutionReport(
+            ts=now_ns, source=EXCESS_SOURCE, account=EXCESS_SOURCE,
+            client_order_id=fill.parent_id, exec_id=self._exec_ids.next(),
+            exec_type=ExecType.TRADE, ord_status=OrdStatus.FILLED, instrument="",
+            side=Side.BUY, order_qty=fill.quantity, cum_qty=fill.quantity, leaves_qty=0,
+            cum_notional=fill.quantity * fill.price, last_qty=fill.quantity,
+            last_price=fill.price, parent_id=fill.parent_id, venue=fill.venue,
+            reason="unknown_parent", text="fill for an unknown parent",
+        )
+
+
+def _crossable(key: Key, mid: int, now_ns: int) -> bool:
+    """May interest with this key trade at ``mid`` now? (limit admits it, started)"""
+    _, side, limit, mandate = key
+    if limit is not None and (mid - limit) * side > 0:
+        return False
+    return mandate.start_ns is None or mandate.start_ns <= now_ns

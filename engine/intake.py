@@ -1,0 +1,198 @@
+"""Intake: decode, normalize and validate client orders, cancels and amends.
+
+A client order is accepted or rejected as a whole; a rejection carries a machine-readable
+``RejectReason`` and a human message and changes nothing else. Checks that need no order
+book state live here (``Intake.check_new``, ``Intake.check_amend``); checks against
+existing orders (duplicate id, unknown or foreign order, order done) are made by the desk
+(``engine.aggregation``) with the same reasons.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+import msgspec
+
+from engine.instruments import Instrument
+from engine.messages import ClientOrder, ClientOrderRejected, Side, StrategyName
+
+DEFAULT_MAX_ORDER_QTY = 10_000_000  # fat-finger guard, shares
+
+
+class RejectReason(enum.StrEnum):
+    MALFORMED = "malformed"
+    BAD_IDENTIFIER = "bad_identifier"
+    UNKNOWN_INSTRUMENT = "unknown_instrument"
+    BAD_SIDE = "bad_side"
+    BAD_QUANTITY = "bad_quantity"
+    QUANTITY_OFF_LOT = "quantity_off_lot"
+    QUANTITY_TOO_LARGE = "quantity_too_large"
+    BAD_PRICE = "bad_price"
+    PRICE_OFF_TICK = "price_off_tick"
+    PRICE_OUT_OF_BAND = "price_out_of_band"
+    START_AFTER_END = "start_after_end"
+    END_IN_PAST = "end_in_past"
+    UNKNOWN_STRATEGY = "unknown_strategy"
+    BAD_PARTICIPATION = "bad_participation"
+    BAD_RISK_AVERSION = "bad_risk_aversion"
+    DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
+    UNKNOWN_ORDER = "unknown_order"
+    FOREIGN_ORDER = "foreign_order"
+    ORDER_DONE = "order_done"
+    AMEND_BELOW_FILLED = "amend_below_filled"
+
+    @property
+    def text(self) -> str:
+        return _TEXT[self]
+
+
+_TEXT: dict[RejectReason, str] = {
+    RejectReason.MALFORMED: "the order could not be decoded",
+    RejectReason.BAD_IDENTIFIER: "source, account and client order id must be non-empty",
+    RejectReason.UNKNOWN_INSTRUMENT: "unknown instrument",
+    RejectReason.BAD_SIDE: "side must be +1 (buy) or -1 (sell)",
+    RejectReason.BAD_QUANTITY: "quantity must be a positive integer",
+    RejectReason.QUANTITY_OFF_LOT: "quantity is not a multiple of the lot size",
+    RejectReason.QUANTITY_TOO_LARGE: "quantity is above the maximum order size",
+    RejectReason.BAD_PRICE: "limit price must be a positive integer",
+    RejectReason.PRICE_OFF_TICK: "limit price is not on the tick grid",
+    RejectReason.PRICE_OUT_OF_BAND: "limit price is outside the band around the reference price",
+    RejectReason.START_AFTER_END: "start time is not before end time",
+    RejectReason.END_IN_PAST: "end time is in the past",
+    RejectReason.UNKNOWN_STRATEGY: "unknown or unsupported strategy",
+    RejectReason.BAD_PARTICIPATION: "participation rates must be in (0, 1]",
+    RejectReason.BAD_RISK_AVERSION: "risk aversion must be >= 0",
+    RejectReason.DUPLICATE_CLIENT_ORDER_ID: "client order id already used by this source",
+    RejectReason.UNKNOWN_ORDER: "no such client order",
+    RejectReason.FOREIGN_ORDER: "the order belongs to another source or account",
+    RejectReason.ORDER_DONE: "the order is already finished",
+    RejectReason.AMEND_BELOW_FILLED: "new quantity is below the quantity already filled",
+}
+
+
+class Rejection(NamedTuple):
+    reason: RejectReason
+    text: str
+
+    @classmethod
+    def of(cls, reason: RejectReason, detail: str = "") -> Rejection:
+        return cls(reason, f"{reason.text}: {detail}" if detail else reason.text)
+
+    def message(self, source: str, client_order_id: str, now_ns: int) -> ClientOrderRejected:
+        return ClientOrderRejected(
+            ts=now_ns, source=source, client_order_id=client_order_id,
+            reason=self.reason.value, text=self.text,
+        )
+
+
+_order_decoder = msgspec.json.Decoder(ClientOrder)
+
+
+def decode_order(raw: bytes | str | Mapping[str, object]) -> ClientOrder | Rejection:
+    """A ``ClientOrder`` from JSON (bytes/str) or a plain dict, or a MALFORMED rejection
+    carrying msgspec's error (which names the offending field)."""
+    try:
+        if isinstance(raw, (bytes, str)):
+            return _order_decoder.decode(raw)
+        return msgspec.convert(raw, ClientOrder)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return Rejection.of(RejectReason.MALFORMED, str(exc))
+
+
+class Intake:
+    """Stateless checks against the instrument universe and the supported strategies."""
+
+    __slots__ = ("instruments", "strategies", "max_order_qty")
+
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument] | Iterable[Instrument],
+        strategies: Iterable[StrategyName] = tuple(StrategyName),
+        max_order_qty: int = DEFAULT_MAX_ORDER_QTY,
+    ) -> None:
+        if not isinstance(instruments, Mapping):
+            instruments = {i.symbol: i for i in instruments}
+        self.instruments: dict[str, Instrument] = dict(instruments)
+        self.strategies = frozenset(strategies)
+        self.max_order_qty = max_order_qty
+
+    def normalize(self, order: ClientOrder) -> ClientOrder:
+        """One internal form: canonical instrument symbol and ``Side`` enum. Returns the same
+        object when it is already canonical (the common case: no copy on the hot path)."""
+        symbol = order.instrument
+        side = order.side
+        if symbol in self.instruments and type(side) is Side:
+            return order
+        canonical = symbol.strip().upper() if isinstance(symbol, str) else symbol
+        if side in (1, -1) and type(side) is not bool:
+            side = Side(side)
+        if canonical == symbol and side is order.side:
+            return order
+        return msgspec.structs.replace(order, instrument=canonical, side=side)
+
+    def check_new(self, order: ClientOrder, now_ns: int) -> Rejection | None:
+        """The first reason to refuse ``order`` (already normalized), or None."""
+        if not (order.source and order.account and order.client_order_id):
+            return Rejection.of(RejectReason.BAD_IDENTIFIER)
+        instrument = self.instruments.get(order.instrument)
+        if instrument is None:
+            return Rejection.of(RejectReason.UNKNOWN_INSTRUMENT, repr(order.instrument))
+        if order.side not in (1, -1) or type(order.side) is bool:
+            return Rejection.of(RejectReason.BAD_SIDE, repr(order.side))
+        rejection = self.check_quantity(instrument, order.quantity)
+        if rejection is None and order.limit_price is not None:
+            rejection = self.check_price(instrument, order.limit_price)
+        return rejection if rejection is not None else self._check_mandate(order, now_ns)
+
+    def check_quantity(self, instrument: Instrument, quantity: object) -> Rejection | None:
+        if type(quantity) is not int or quantity <= 0:
+            return Rejection.of(RejectReason.BAD_QUANTITY, repr(quantity))
+        if quantity % instrument.lot:
+            return Rejection.of(RejectReason.QUANTITY_OFF_LOT, f"{quantity} vs lot {instrument.lot}")
+        if quantity > self.max_order_qty:
+            return Rejection.of(RejectReason.QUANTITY_TOO_LARGE, f"{quantity} > {self.max_order_qty}")
+        return None
+
+    def check_price(self, instrument: Instrument, price: object) -> Rejection | None:
+        if type(price) is not int or price <= 0:
+            return Rejection.of(RejectReason.BAD_PRICE, repr(price))
+        if price % instrument.tick:
+            return Rejection.of(RejectReason.PRICE_OFF_TICK, f"{price} vs tick {instrument.tick}")
+        if not instrument.in_band(price):
+            return Rejection.of(
+                RejectReason.PRICE_OUT_OF_BAND,
+                f"{price} vs ref {instrument.ref_price} ± {instrument.band_bps} bps",
+            )
+        return None
+
+    def _check_mandate(self, order: ClientOrder, now_ns: int) -> Rejection | None:
+        m = order.mandate
+        if m.strategy not in self.strategies:
+            return Rejection.of(RejectReason.UNKNOWN_STRATEGY, repr(m.strategy))
+        if m.start_ns is not None and m.end_ns is not None and m.start_ns >= m.end_ns:
+            return Rejection.of(RejectReason.START_AFTER_END, f"{m.start_ns} >= {m.end_ns}")
+        if m.end_ns is not None and m.end_ns <= now_ns:
+            return Rejection.of(RejectReason.END_IN_PAST, f"{m.end_ns} <= now {now_ns}")
+        for rate in (m.max_participation, m.pov_rate):
+            # written so that NaN fails too
+            if rate is not None and not 0.0 < rate <= 1.0:
+                return Rejection.of(RejectReason.BAD_PARTICIPATION, repr(rate))
+        if m.risk_aversion is not None and not m.risk_aversion >= 0.0:
+            return Rejection.of(RejectReason.BAD_RISK_AVERSION, repr(m.risk_aversion))
+        return None
+
+    def check_amend(
+        self, instrument: Instrument, quantity: int | None, limit_price: int | None, cum_qty: int
+    ) -> Rejection | None:
+        """An amend gives a new total quantity and/or a new limit price."""
+        if quantity is not None:
+            rejection = self.check_quantity(instrument, quantity)
+            if rejection is not None:
+                return rejection
+            if quantity < cum_qty:
+                return Rejection.of(RejectReason.AMEND_BELOW_FILLED, f"{quantity} < filled {cum_qty}")
+        if limit_price is not None:
+            return self.check_price(instrument, limit_price)
+        return None
