@@ -1,0 +1,104 @@
+"""Almgren–Chriss against the paper's formulas, on its Table 1 example (REFERENCE.md).
+
+Expectations are computed here from the formulas (and by direct summation), never copied.
+"""
+
+import math
+
+import pytest
+
+from engine.strategies.almgren_chriss import AlmgrenChriss, ParameterError
+
+TABLE1 = dict(
+    shares=1e6, horizon=5.0, periods=5, sigma=0.95, eta=2.5e-6, gamma=2.5e-7,
+    epsilon=0.0625, risk_aversion=1e-6,
+)
+
+
+def model(**overrides) -> AlmgrenChriss:
+    return AlmgrenChriss(**{**TABLE1, **overrides})
+
+
+def direct_cost(m: AlmgrenChriss, trades, holdings) -> tuple[float, float]:
+    """E = ½γX² + εΣ|n| + (η̃/τ)Σn², V = σ²Στx_k² (k = 1..N), summed term by term."""
+    X, tau = m.shares, m.tau
+    e = 0.5 * m.gamma * X**2 + m.epsilon * sum(abs(n) for n in trades)
+    e += (m.eta_tilde / tau) * sum(n * n for n in trades)
+    v = m.sigma**2 * sum(tau * x * x for x in holdings[1:])
+    return e, v
+
+
+def test_kappa_solves_its_defining_equation_and_is_about_0_6_per_day():
+    m = model()
+    tau = m.tau
+    kappa_tilde_sq = m.risk_aversion * m.sigma**2 / (m.eta - 0.5 * m.gamma * tau)
+    assert (2 / tau**2) * (math.cosh(m.kappa * tau) - 1) == pytest.approx(kappa_tilde_sq, rel=1e-12)
+    assert m.kappa == pytest.approx(0.6, abs=0.02)
+    assert m.kappa * m.horizon == pytest.approx(3, abs=0.1)
+
+
+def test_table1_schedule_equals_the_closed_form():
+    m = model()
+    k, T, tau, X = m.kappa, m.horizon, m.tau, m.shares
+    expected_x = [math.sinh(k * (T - j * tau)) / math.sinh(k * T) * X for j in range(6)]
+    expected_n = [
+        2 * math.sinh(0.5 * k * tau) / math.sinh(k * T) * math.cosh(k * (T - (j - 0.5) * tau)) * X
+        for j in range(1, 6)
+    ]
+    assert m.holdings() == pytest.approx(expected_x, rel=1e-12, abs=1e-6)
+    assert m.trades() == pytest.approx(expected_n, rel=1e-12)
+    # n_j = x_{j-1} - x_j, the trajectory starts at X and ends flat, front-loaded
+    x = m.holdings()
+    assert m.trades() == pytest.approx([a - b for a, b in zip(x, x[1:])], rel=1e-9)
+    assert x[0] == X and x[-1] == 0
+    assert all(a > b for a, b in zip(m.trades(), m.trades()[1:]))
+
+
+@pytest.mark.parametrize("lam", [1e-6, 2e-7, 1e-5])
+def test_closed_form_cost_and_variance_equal_direct_summation(lam):
+    m = model(risk_aversion=lam)
+    e, v = direct_cost(m, m.trades(), m.holdings())
+    assert m.expected_cost() == pytest.approx(e, rel=1e-9)
+    assert m.variance() == pytest.approx(v, rel=1e-9)
+    assert m.cost_std() == pytest.approx(math.sqrt(v), rel=1e-9)
+
+
+def test_lambda_to_zero_is_twap():
+    twap = model(risk_aversion=0.0)
+    assert twap.kappa == 0
+    assert twap.trades() == pytest.approx([2e5] * 5)
+    e, v = direct_cost(twap, twap.trades(), twap.holdings())
+    assert twap.expected_cost() == pytest.approx(e, rel=1e-12)
+    assert twap.variance() == pytest.approx(v, rel=1e-12)
+    # and the continuous limit: a tiny λ is already linear to within a share
+    tiny = model(risk_aversion=1e-14)
+    assert tiny.holdings() == pytest.approx(twap.holdings(), abs=1.0)
+    assert tiny.expected_cost() == pytest.approx(twap.expected_cost(), rel=1e-6)
+    assert tiny.variance() == pytest.approx(twap.variance(), rel=1e-6)
+
+
+def test_higher_risk_aversion_trades_variance_for_cost():
+    low, high = model(risk_aversion=1e-7), model(risk_aversion=1e-5)
+    assert high.variance() < low.variance()
+    assert high.expected_cost() > low.expected_cost()
+    assert high.holdings()[1] < low.holdings()[1]  # sells more up front
+
+
+def test_sell_all_at_once_limit():
+    # N = 1: one trade of X, E = ½γX² + εX + η̃X²/τ = εX + ηX²/τ (η̃ = η − ½γτ), V = 0
+    m = model(periods=1, horizon=1.0)
+    X = m.shares
+    assert m.expected_cost() == pytest.approx(m.epsilon * X + m.eta * X**2 / m.tau, rel=1e-9)
+    assert m.variance() == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "field,value,name",
+    [("sigma", -1.0, "sigma"), ("eta", 0.0, "eta"), ("periods", 0, "periods"),
+     ("risk_aversion", -1e-6, "lambda"), ("horizon", 0.0, "days")],
+)
+def test_bad_parameters_name_the_parameter(field, value, name):
+    with pytest.raises(ParameterError) as info:
+        model(**{field: value})
+    assert info.value.parameter == name
+    assert f"--{name}" in str(info.value)
