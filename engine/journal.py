@@ -1,0 +1,332 @@
+"""The audit trail: an append-only journal of messages in embedded SQLite.
+
+Every record is one message, numbered by ``seq`` in append order, stored as its msgpack
+encoding next to a few columns extracted for queries (client order, parent, child,
+venue, type, time). ``replay()`` decodes every record through the tagged union, so an
+actor can rebuild its state after a restart (event sourcing); ``digest()`` is a sha256
+over the canonical encoding of every record in order, so the same run gives the same
+digest whatever the wall clock or batching did.
+
+Speed: rows go in with ``executemany`` in one transaction per batch and the query
+indexes are built in bulk at ``close()`` (see ``_INDEXES``), which keeps appends well
+above 100k/s.
+
+Durability: ``append`` buffers; a batch is written in one transaction every
+``batch_size`` records, on ``flush()`` and on ``close()``. A record is *acknowledged*
+once a flush returns; a clean ``close()`` therefore loses nothing. Storage settings:
+
+- ``journal_mode=WAL``: appends are sequential writes to the log, and readers (the
+  ``audit`` command on a live run) never block the writer.
+- ``synchronous=NORMAL``: in WAL mode a commit survives a process crash; only a power
+  loss can drop the last commits. FULL would fsync every batch and cost ~10x for a
+  simulator whose journal can be regenerated from the seed.
+
+One writer: the journal is meant to be owned by one actor. A lock still guards the
+buffer so that a journal shared between threads stays consistent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any as AnyType
+
+from engine import messages as m
+
+DEFAULT_PATH = "audit.sqlite"
+DEFAULT_BATCH_SIZE = 4096
+
+MESSAGE_TYPES: frozenset[str] = frozenset(cls.__name__ for cls in m.ALL_MESSAGES)
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    source TEXT,
+    client_order_id TEXT,
+    parent_id TEXT,
+    counter_parent_id TEXT,
+    child_id TEXT,
+    venue TEXT,
+    payload BLOB NOT NULL
+)
+"""
+
+# Secondary indexes are built in bulk by ``build_indexes()`` (at ``close()``), not kept
+# up to date on every insert: incremental maintenance of seven b-trees cut appends from
+# ~200k/s to ~50k/s, a bulk build of 1M rows takes about a second.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS journal_client ON journal(source, client_order_id)
+    WHERE client_order_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_parent ON journal(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_counter ON journal(counter_parent_id)
+    WHERE counter_parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_child ON journal(child_id) WHERE child_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_venue ON journal(venue) WHERE venue IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_type ON journal(type, ts);
+CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
+"""
+
+_INSERT = "INSERT INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)"
+_PAGE = 10_000
+_COLUMNS = "seq, ts, type, source, client_order_id, parent_id, counter_parent_id, child_id, venue"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One journal row: its position, the indexed columns and the decoded message."""
+
+    seq: int
+    ts: int
+    type: str
+    source: str | None
+    client_order_id: str | None
+    parent_id: str | None
+    counter_parent_id: str | None
+    child_id: str | None
+    venue: str | None
+    message: m.Message
+
+
+# ------------------------------------------------------------------ column extraction
+
+
+_EXTRACTED = ("source", "client_order_id", "parent_id", "counter_parent_id", "child_id", "venue")
+_Extractor = Callable[[m.Message], tuple[AnyType, ...]]
+
+
+def _submit_columns(msg: m.SubmitClientOrder) -> tuple[AnyType, ...]:
+    return (msg.order.source, msg.order.client_order_id, None, None, None, None)
+
+
+def _cross_columns(msg: m.InternalCrossExecuted) -> tuple[AnyType, ...]:
+    # A cross belongs to both sides: a query by either parent finds it.
+    return (None, None, msg.buy_parent_id, msg.sell_parent_id, None, None)
+
+
+def _generic_extractor(cls: type[m.Message]) -> _Extractor:
+    fields = set(cls.__struct_fields__)
+    present = [f for f in _EXTRACTED if f in fields]
+    if not present:
+        return lambda msg: (None,) * 6
+    getter = operator.attrgetter(*present)
+    slots = [f in fields for f in _EXTRACTED]
+
+    def extract(msg: m.Message) -> tuple[AnyType, ...]:
+        values = getter(msg)
+        it = iter(values if len(present) > 1 else (values,))
+        return tuple(next(it) if has else None for has in slots)
+
+    return extract
+
+
+_EXTRACTORS: dict[type, _Extractor] = {
+    cls: _generic_extractor(cls) for cls in m.ALL_MESSAGES
+}
+_EXTRACTORS[m.SubmitClientOrder] = _submit_columns  # type: ignore[assignment]
+_EXTRACTORS[m.InternalCrossExecuted] = _cross_columns  # type: ignore[assignment]
+
+
+def index_columns(msg: m.Message) -> tuple[AnyType, ...]:
+    """(source, client_order_id, parent_id, counter_parent_id, child_id, venue) of ``msg``."""
+    return _EXTRACTORS[type(msg)](msg)
+
+
+# ----------------------------------------------------------------------------- journal
+
+
+class Journal:
+    """Append-only message journal. ``Journal(":memory:")`` for tests."""
+
+    def __init__(self, path: str = DEFAULT_PATH, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.path = str(path)
+        self.batch_size = batch_size
+        # Created by one thread, used by the owning actor's thread: allowed, lock below.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_TABLE)
+        self._lock = threading.RLock()
+        self._pending: list[tuple[AnyType, ...]] = []
+        (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
+        self._next_seq = last + 1
+        self._hashed_seq = 0  # digest covers seq <= _hashed_seq
+        self._hasher = hashlib.sha256()
+        self._closed = False
+
+    # ---------------------------------------------------------------- writing
+
+    def append(self, msg: m.Message) -> int:
+        """Buffer ``msg``; returns its sequence number. Written at the next batch/flush."""
+        cols = _EXTRACTORS[type(msg)](msg)
+        with self._lock:
+            if self._closed:
+                raise ValueError("journal is closed")
+            seq = self._next_seq
+            self._next_seq = seq + 1
+            self._pending.append((seq, msg.ts, type(msg).__name__, *cols, m.encode(msg)))
+            if len(self._pending) >= self.batch_size:
+                self._write_pending()
+        return seq
+
+    def extend(self, msgs: list[m.Message]) -> None:
+        for msg in msgs:
+            self.append(msg)
+
+    def flush(self) -> None:
+        """Write every buffered record in one transaction; they are acknowledged on return."""
+        with self._lock:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany(_INSERT, batch)
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._pending = batch + self._pending  # nothing is lost on a failed write
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Flush, checkpoint the WAL into the database file, close. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._write_pending()
+            self._db.executescript(_INDEXES)
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
+            self._closed = True
+
+    def build_indexes(self) -> None:
+        """Build the query indexes now (``close()`` does it). Until then a filtered query
+        scans the table: correct, just slower; later appends then maintain the indexes."""
+        with self._lock:
+            self._write_pending()
+            self._db.executescript(_INDEXES)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- reading
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._next_seq - 1
+
+    def digest(self) -> str:
+        """sha256 hex over ``canonical(msg) + b"\\n"`` of every record in seq order.
+
+        Incremental: records already hashed are not decoded again.
+        """
+        with self._lock:
+            self._write_pending()
+            rows = self._db.execute(
+                "SELECT seq, payload FROM journal WHERE seq > ? ORDER BY seq", (self._hashed_seq,)
+            )
+            for seq, payload in rows:
+                self._hasher.update(m.canonical(m.decode(payload)))
+                self._hasher.update(b"\n")
+                self._hashed_seq = seq
+            return self._hasher.copy().hexdigest()
+
+    def replay(self) -> Iterator[m.Message]:
+        """Every message in append order, decoded through the tagged union."""
+        for record in self.query():
+            yield record.message
+
+    def query(
+        self,
+        *,
+        source: str | None = None,
+        client_order_id: str | None = None,
+        parent_id: str | None = None,
+        child_id: str | None = None,
+        venue: str | None = None,
+        types: str | list[str] | None = None,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> Iterator[Record]:
+        """Records matching every given filter, in seq order. ``since``/``until`` are
+        inclusive ns bounds on ``ts``; ``parent_id`` also matches the other side of a
+        cross. Unknown message type names raise ``ValueError``."""
+        where: list[str] = []
+        params: list[AnyType] = []
+
+        def add(clause: str, *values: AnyType) -> None:
+            where.append(clause)
+            params.extend(values)
+
+        if source is not None:
+            add("source = ?", source)
+        if client_order_id is not None:
+            add("client_order_id = ?", client_order_id)
+        if parent_id is not None:
+            add("(parent_id = ? OR counter_parent_id = ?)", parent_id, parent_id)
+        if child_id is not None:
+            add("child_id = ?", child_id)
+        if venue is not None:
+            add("venue = ?", venue)
+        if types is not None:
+            names = [types] if isinstance(types, str) else list(types)
+            unknown = sorted(set(names) - MESSAGE_TYPES)
+            if unknown:
+                raise ValueError(f"unknown message type(s): {', '.join(unknown)}")
+            add(f"type IN ({','.join('?' * len(names))})", *names)
+        if since is not None:
+            add("ts >= ?", since)
+        if until is not None:
+            add("ts <= ?", until)
+        # Keyset pages: memory stays bounded and the lock is not held while the caller
+        # consumes records (it may append meanwhile; those come in later pages).
+        sql = f"SELECT {_COLUMNS}, payload FROM journal WHERE seq > ?"
+        for clause in where:
+            sql += " AND " + clause
+        sql += f" ORDER BY seq LIMIT {_PAGE}"
+        return self._pages(sql, params)
+
+    def _pages(self, sql: str, params: list[AnyType]) -> Iterator[Record]:
+        last = 0
+        while True:
+            with self._lock:
+                self._write_pending()  # read your own writes
+                rows = self._db.execute(sql, [last, *params]).fetchall()
+            for *cols, payload in rows:
+                yield Record(*cols, message=m.decode(payload))
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
+
+    def by_client_order(self, source: str, client_order_id: str) -> Iterator[Record]:
+        return self.query(source=source, client_order_id=client_order_id)
+
+    def by_parent(self, parent_id: str) -> Iterator[Record]:
+        return self.query(parent_id=parent_id)
+
+    def by_venue(self, venue: str) -> Iterator[Record]:
+        return self.query(venue=venue)
+
+    def by_type(self, *types: str) -> Iterator[Record]:
+        return self.query(types=list(types))
+
+    def between(self, since: int | None, until: int | None) -> Iterator[Record]:
+        return self.query(since=since, until=until)
+
+    def messages(self, *types: type[m.Message]) -> Iterator[m.Message]:
+        """Messages of the given classes, in order — typed convenience for consumers."""
+        return (r.message for r in self.query(types=[t.__name__ for t in types]))
