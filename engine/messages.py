@@ -489,6 +489,22 @@ class SupervisorEscalated(Message):
     reason: str
 
 
+class ChildOrderOverfilled(Message):
+    """Shares a venue filled beyond the child's quantity (an over-allocation race, or a fill
+    after the child was done). Never part of ``ChildOrderFilled``: book them to the excess
+    account, never to a client."""
+
+    parent_id: str
+    child_id: str
+    fill_id: str
+    venue: str
+    quantity: int
+    price: int
+    liquidity: Liquidity
+    fee: int = 0
+    reason: str = ""  # "overallocation" | "late_fill"
+
+
 # Everything above, decodable through one tagged union.
 Any = Union[
     SubmitClientOrder,
@@ -509,6 +525,7 @@ Any = Union[
     ChildOrderRejected,
     ChildOrderFilled,
     ChildOrderDone,
+    ChildOrderOverfilled,
     RouteDecided,
     PlaceVenueOrder,
     CancelVenueOrder,
