@@ -1,0 +1,97 @@
+"""The base of every engine actor: a pykka ``ThreadingActor`` addressed by a stable name.
+
+Subclasses implement ``receive(msg, sender)`` (and optionally ``started()``); they talk
+to the world only through ``send``/``set_timer``/``journal``, never by calling another
+actor. The base does the runtime bookkeeping that makes simulation deterministic and
+failures visible: every handled message is reported as handled; an exception is reported
+to the runtime (then the supervisor) before pykka stops the actor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pykka
+from loguru import logger
+
+from actors.runtime import Runtime
+from engine.messages import Message, TimerFired
+
+
+class EngineActor(pykka.ThreadingActor):
+    def __init__(self, runtime: Runtime, name: str, generation: int = 0) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.name = name
+        self.generation = generation  # restarts so far; a restart reseeds the RNG
+        self.rng = runtime.rng_for(name, generation)
+        self._timers: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ to override
+
+    def started(self) -> None:
+        """Runs in the actor's thread before any message (e.g. recover from the journal)."""
+
+    def receive(self, msg: Message, sender: str) -> None:
+        raise NotImplementedError
+
+    def on_timer(self, key: str) -> None:
+        """A timer set with ``set_timer`` fired (stale timers are filtered out)."""
+
+    # ------------------------------------------------------------------ for subclasses
+
+    @property
+    def now(self) -> int:
+        return self.runtime.now()
+
+    def send(self, dest: str, msg: Message, delay_ns: int = 0) -> Message:
+        return self.runtime.send(self.name, dest, msg, delay_ns)
+
+    def journal(self, msg: Message) -> Message:
+        return self.runtime.journal(self.name, msg)
+
+    def set_timer(self, key: str, at_ns: int) -> None:
+        """Arm (or re-arm) timer ``key``; only the latest arming of a key fires."""
+        at_ns = max(at_ns, self.now)
+        if self._timers.get(key) == at_ns:
+            return
+        self._timers[key] = at_ns
+        self.runtime.set_timer(self.name, key, at_ns)
+
+    def cancel_timer(self, key: str) -> None:
+        self._timers.pop(key, None)
+
+    # ------------------------------------------------------------------ pykka hooks
+
+    def on_start(self) -> None:
+        try:
+            self.started()
+        except Exception as exc:
+            logger.opt(exception=exc).error("actor {} failed in on_start", self.name)
+            self.runtime.failed(self.name, exc)
+            raise
+        except BaseException as exc:
+            self.runtime.halted(self.name, exc)
+            raise
+        self.runtime.handled(self.name)
+
+    def on_receive(self, message: Any) -> Any:
+        sender, msg = message
+        try:
+            if isinstance(msg, TimerFired):
+                if self._timers.get(msg.key) == msg.ts:
+                    del self._timers[msg.key]
+                    self.on_timer(msg.key)
+            else:
+                self.receive(msg, sender)
+        except Exception as exc:
+            logger.opt(exception=exc).error(
+                "actor {} failed handling {}", self.name, type(msg).__name__
+            )
+            self.runtime.failed(self.name, exc)
+            raise
+        except BaseException as exc:
+            self.runtime.halted(self.name, exc)
+            raise
+        self.runtime.handled(self.name)
+        return None

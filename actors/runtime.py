@@ -1,0 +1,444 @@
+"""The runtime: delivers messages between actors and keeps time.
+
+Actors never call each other; they ``send`` through the runtime, which owns names,
+link latency, timers and the clock. Two implementations behind one interface:
+
+- ``SimRuntime``: virtual time. Pending deliveries sit in a heap ordered by
+  ``(deliver_at, sender_id, sender_seq)``. The loop pops every delivery due at the
+  earliest time as one *wave*, tells them to their actors, and waits until every actor
+  is idle (in-flight count back to zero, decremented after each handler returns — an
+  empty inbox does not mean idle). Only then does time move. Each actor sees its wave in
+  a fixed order and owns its state, so a run is a pure function of the scenario and seed.
+- ``LiveRuntime``: wall clock; a scheduler thread delivers due messages and timers.
+
+Journal records written during a wave are ordered by ``(actor_id, seq)`` at the end of
+the wave, so the audit trail is deterministic too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+from loguru import logger
+
+from engine.clock import LiveClock, SimClock
+from engine.messages import Message, TimerFired
+
+if TYPE_CHECKING:
+    import pykka
+
+    from actors.supervisor import Supervisor
+
+EXTERNAL = "external"  # the sender name of anything outside the actors (API, tests)
+_SEQ_BITS = 40
+
+
+class JournalSink(Protocol):
+    def append(self, msg: Message) -> None: ...
+
+
+class RuntimeHalted(RuntimeError):
+    """The run cannot continue: a supervisor escalated past the top, or a BaseException
+    in an actor stopped every actor."""
+
+
+class _Endpoint:
+    """A named destination: an actor ref or an in-process callback, with a stable id."""
+
+    __slots__ = ("name", "actor_id", "ref", "callback", "seq", "link_rng", "outstanding")
+
+    def __init__(self, name: str, actor_id: int, seed: int) -> None:
+        self.name = name
+        self.actor_id = actor_id
+        self.ref: pykka.ActorRef[Any] | None = None
+        self.callback: Callable[[Message, str], None] | None = None
+        self.seq = itertools.count(1)
+        self.link_rng = random.Random(derive_seed(seed, actor_id, "link"))
+        self.outstanding = 0  # messages told to this actor, not yet handled
+
+
+def derive_seed(seed: int, actor_id: int, purpose: str = "", generation: int = 0) -> int:
+    """A stable per-actor seed. Not ``hash()``: that is salted per process for str."""
+    data = f"{seed}:{actor_id}:{purpose}:{generation}".encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+class Runtime:
+    """What actors see: names, sends, timers, the clock, per-actor RNGs, the journal."""
+
+    def __init__(self, clock: Any, seed: int = 0, journal: JournalSink | None = None) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.journal_sink = journal
+        self._lock = threading.RLock()
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._next_actor_id = 1
+        self._links: dict[tuple[str, str], tuple[int, int]] = {}
+        self._last_delivery: dict[tuple[str, str], int] = {}
+        self.supervisor: Supervisor | None = None
+        self.stats: dict[str, int] = defaultdict(int)
+        self.dead_letters: list[tuple[str, str, Message]] = []
+        self._halt: BaseException | None = None
+        self.endpoint(EXTERNAL)
+
+    # ----------------------------------------------------------------- names and ids
+
+    def endpoint(self, name: str) -> _Endpoint:
+        """The endpoint of ``name``, created with the next stable id on first use."""
+        with self._lock:
+            ep = self._endpoints.get(name)
+            if ep is None:
+                ep = _Endpoint(name, self._next_actor_id, self.seed)
+                self._next_actor_id += 1
+                self._endpoints[name] = ep
+            return ep
+
+    def actor_id(self, name: str) -> int:
+        return self.endpoint(name).actor_id
+
+    def rng_for(self, name: str, generation: int = 0) -> random.Random:
+        """The actor's own RNG, derived from (seed, actor id, restart generation)."""
+        return random.Random(derive_seed(self.seed, self.actor_id(name), "actor", generation))
+
+    def attach(self, name: str, ref: pykka.ActorRef[Any]) -> None:
+        with self._lock:
+            self.endpoint(name).ref = ref
+
+    def detach(self, name: str) -> None:
+        with self._lock:
+            ep = self._endpoints.get(name)
+            if ep is not None:
+                ep.ref = None
+
+    def ref(self, name: str) -> pykka.ActorRef[Any] | None:
+        ep = self._endpoints.get(name)
+        return ep.ref if ep else None
+
+    def on_message(self, name: str, callback: Callable[[Message, str], None]) -> None:
+        """Deliver messages sent to ``name`` to an in-process callback (API subscribers,
+        tests). In simulation it runs on the loop thread, in delivery order."""
+        with self._lock:
+            self.endpoint(name).callback = callback
+
+    # ---------------------------------------------------------------- links and time
+
+    def set_link(self, a: str, b: str, latency_ns: int, jitter_ns: int = 0) -> None:
+        """One-way latency both ways between ``a`` and ``b``, with uniform jitter.
+        Deliveries on a link stay FIFO (as over one TCP connection)."""
+        self._links[(a, b)] = (latency_ns, jitter_ns)
+        self._links[(b, a)] = (latency_ns, jitter_ns)
+
+    def now(self) -> int:
+        return self.clock.now()
+
+    def _latency(self, ep: _Endpoint, dest: str) -> int:
+        link = self._links.get((ep.name, dest))
+        if link is None:
+            return 0
+        latency, jitter = link
+        return latency + (ep.link_rng.randrange(jitter + 1) if jitter else 0)
+
+    # ---------------------------------------------------------------------- sending
+
+    def stamp(self, sender: str, msg: Message) -> Message:
+        """Give a message its unique id and timestamp if it has none. Ids are
+        ``actor_id << 40 | seq``: unique and independent of thread timing."""
+        if msg.msg_id:
+            return msg
+        ep = self.endpoint(sender)
+        seq = next(ep.seq)
+        return msgspec.structs.replace(
+            msg, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=msg.ts or self.clock.now()
+        )
+
+    def send(self, sender: str, dest: str, msg: Message, delay_ns: int = 0) -> Message:
+        """Queue ``msg`` for ``dest``, due after link latency plus ``delay_ns``."""
+        msg = self.stamp(sender, msg)
+        ep = self.endpoint(sender)
+        with self._lock:
+            due = self.clock.now() + delay_ns + self._latency(ep, dest)
+            link = (sender, dest)
+            due = max(due, self._last_delivery.get(link, 0))
+            self._last_delivery[link] = due
+            self._enqueue(due, ep.actor_id, msg.msg_id & ((1 << _SEQ_BITS) - 1), dest, sender, msg)
+        return msg
+
+    def set_timer(self, owner: str, key: str, at_ns: int) -> None:
+        """Deliver ``TimerFired(key)`` to ``owner`` at ``at_ns`` (no link latency)."""
+        ep = self.endpoint(owner)
+        seq = next(ep.seq)
+        msg = TimerFired(key=key, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=at_ns)
+        with self._lock:
+            self._enqueue(max(at_ns, self.clock.now()), ep.actor_id, seq, owner, owner, msg)
+
+    def _enqueue(self, due: int, sender_id: int, seq: int, dest: str, sender: str,
+                 msg: Message) -> None:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------------- journaling
+
+    def journal(self, sender: str, msg: Message) -> Message:
+        """Write ``msg`` to the audit trail (stamped if needed)."""
+        msg = self.stamp(sender, msg)
+        if self.journal_sink is not None:
+            self._journal(self.actor_id(sender), msg)
+        return msg
+
+    def _journal(self, actor_id: int, msg: Message) -> None:
+        with self._lock:
+            self.journal_sink.append(msg)  # type: ignore[union-attr]
+
+    # ------------------------------------------------------------ actor bookkeeping
+
+    def _deliver(self, dest: str, sender: str, msg: Message) -> None:
+        """Hand one message to its destination now (called with the lock released)."""
+        ep = self._endpoints.get(dest)
+        if ep is not None and ep.callback is not None:
+            ep.callback(msg, sender)
+            return
+        with self._lock:
+            ref = ep.ref if ep else None
+            if ref is None:
+                self._dead_letter(dest, sender, msg)
+                return
+            ep.outstanding += 1  # type: ignore[union-attr]
+            self._begin()
+        try:
+            ref.tell((sender, msg))
+        except Exception:  # ActorDeadError: died between lookup and tell
+            with self._lock:
+                ep.outstanding -= 1  # type: ignore[union-attr]
+                self._end(1)
+                self._dead_letter(dest, sender, msg)
+
+    def _dead_letter(self, dest: str, sender: str, msg: Message) -> None:
+        self.stats["dead_letters"] += 1
+        self.dead_letters.append((dest, sender, msg))
+        logger.warning("dead letter: {} from {} to {}", type(msg).__name__, sender, dest)
+
+    def _begin(self) -> None:
+        """One more unit of actor work in flight."""
+
+    def _end(self, n: int) -> None:
+        """``n`` units of actor work finished (handled, or dropped by a dead actor)."""
+
+    def handled(self, name: str) -> None:
+        """Called by an actor after a handler returned."""
+        with self._lock:
+            ep = self._endpoints[name]
+            ep.outstanding -= 1
+            self.stats["deliveries"] += 1
+            self._end(1)
+
+    def starting(self, name: str) -> None:
+        """An actor is being started; its ``on_start`` counts as work in flight."""
+        with self._lock:
+            self.endpoint(name).outstanding += 1
+            self._begin()
+
+    def failed(self, name: str, exc: BaseException) -> None:
+        """An actor's handler or on_start raised: pykka will stop it and drop its inbox.
+        Account for everything it will never handle, then let the supervisor decide."""
+        with self._lock:
+            ep = self._endpoints[name]
+            dropped, ep.outstanding = ep.outstanding, 0
+            ep.ref = None  # later sends to the name wait for a restart or dead-letter
+            self.stats["failures"] += 1
+            self.stats["dropped_on_failure"] += max(dropped - 1, 0)
+            self._failure(name, exc)
+            self._end(dropped)
+
+    def halted(self, name: str, exc: BaseException) -> None:
+        """A BaseException in an actor: pykka stops every actor. The run is over."""
+        with self._lock:
+            self._halt = exc
+            logger.critical("{!r} in actor {}: every actor stops", exc, name)
+            self._wake()
+
+    def _failure(self, name: str, exc: BaseException) -> None:
+        raise NotImplementedError
+
+    def _wake(self) -> None:
+        """Wake whoever waits on the runtime."""
+
+    def stop(self) -> None:
+        """Stop every actor this runtime started."""
+        import pykka
+
+        pykka.ActorRegistry.stop_all()
+
+
+class SimRuntime(Runtime):
+    """Deterministic virtual-time runtime (see the module docstring)."""
+
+    def __init__(self, seed: int = 0, start_ns: int = 0, journal: JournalSink | None = None,
+                 idle_timeout_s: float = 60.0) -> None:
+        super().__init__(SimClock(start_ns), seed=seed, journal=journal)
+        self._heap: list[tuple[int, int, int, str, str, Message]] = []
+        self._in_flight = 0
+        self._idle = threading.Condition(self._lock)
+        self._failures: list[tuple[str, BaseException]] = []
+        self._wave_journal: list[tuple[int, int, Message]] = []
+        self.idle_timeout_s = idle_timeout_s  # a hung handler: fail loudly, never hang CI
+
+    def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> None:  # type: ignore[override]
+        heapq.heappush(self._heap, (due, sender_id, seq, dest, sender, msg))
+
+    def _begin(self) -> None:
+        self._in_flight += 1
+
+    def _end(self, n: int) -> None:
+        self._in_flight -= n
+        if self._in_flight == 0:
+            self._idle.notify_all()
+
+    def _wake(self) -> None:
+        self._idle.notify_all()
+
+    def _failure(self, name: str, exc: BaseException) -> None:
+        self._failures.append((name, exc))
+
+    def _journal(self, actor_id: int, msg: Message) -> None:
+        with self._lock:
+            self._wave_journal.append((actor_id, msg.msg_id, msg))
+
+    # -------------------------------------------------------------------- the loop
+
+    def wait_idle(self) -> None:
+        """Block until no actor has work in flight; then flush the wave's journal records
+        in (actor id, seq) order and let the supervisor handle failures in id order."""
+        with self._lock:
+            while self._in_flight > 0 and self._halt is None:
+                if not self._idle.wait(self.idle_timeout_s):
+                    raise RuntimeHalted(
+                        f"actors still busy after {self.idle_timeout_s}s of wall time: "
+                        + ", ".join(n for n, e in self._endpoints.items() if e.outstanding)
+                    )
+            halt = self._halt
+        if halt is not None:
+            self.stop()  # pykka is doing the same from the actor's thread: settle it here
+            raise RuntimeHalted(f"an actor raised {halt!r}") from halt
+        with self._lock:
+            failures, self._failures = self._failures, []
+        self._flush_journal()
+        if failures:
+            failures.sort(key=lambda f: self.actor_id(f[0]))
+            try:
+                for name, exc in failures:
+                    self._supervise(name, exc)
+            finally:
+                self._flush_journal()
+            self.wait_idle()  # restarted actors' on_start
+
+    def _flush_journal(self) -> None:
+        with self._lock:
+            records, self._wave_journal = self._wave_journal, []
+        if records and self.journal_sink is not None:
+            records.sort(key=lambda r: (r[0], r[1]))
+            for _, _, msg in records:
+                self.journal_sink.append(msg)
+
+    def _supervise(self, name: str, exc: BaseException) -> None:
+        if self.supervisor is None:
+            raise RuntimeHalted(f"actor {name} failed with no supervisor: {exc!r}") from exc
+        self.supervisor.child_failed(name, exc)
+
+    def next_due(self) -> int | None:
+        with self._lock:
+            return self._heap[0][0] if self._heap else None
+
+    def step(self) -> bool:
+        """Deliver one wave (every delivery due at the earliest time); False if none."""
+        self.wait_idle()
+        with self._lock:
+            if not self._heap:
+                return False
+            due = self._heap[0][0]
+            wave = []
+            while self._heap and self._heap[0][0] == due:
+                wave.append(heapq.heappop(self._heap))
+            self.clock.advance_to(due)
+        for _, _, _, dest, sender, msg in wave:
+            self._deliver(dest, sender, msg)
+        self.wait_idle()
+        self.stats["waves"] += 1
+        return True
+
+    def run_until(self, t_ns: int) -> None:
+        """Deliver everything due up to and including ``t_ns``, then set the clock to it."""
+        while True:
+            due = self.next_due()
+            if due is None or due > t_ns:
+                break
+            self.step()
+        if t_ns > self.clock.now():
+            self.clock.advance_to(t_ns)
+
+    def run(self, until_ns: int | None = None, max_waves: int | None = None) -> None:
+        """Run until nothing is pending (or ``until_ns`` / ``max_waves``)."""
+        waves = 0
+        while max_waves is None or waves < max_waves:
+            due = self.next_due()
+            if due is None or (until_ns is not None and due > until_ns):
+                break
+            self.step()
+            waves += 1
+        self.wait_idle()
+
+
+class LiveRuntime(Runtime):
+    """Wall-clock runtime: a scheduler thread delivers due messages and timers."""
+
+    def __init__(self, seed: int = 0, journal: JournalSink | None = None) -> None:
+        super().__init__(LiveClock(), seed=seed, journal=journal)
+        self._heap: list[tuple[int, int, int, str, str, Message]] = []
+        self._wakeup = threading.Condition(self._lock)
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler",
+                                        daemon=True)
+        self._thread.start()
+
+    def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> None:  # type: ignore[override]
+        heapq.heappush(self._heap, (due, sender_id, seq, dest, sender, msg))
+        self._wakeup.notify()
+
+    def _failure(self, name: str, exc: BaseException) -> None:
+        # Restart off the failing actor's thread: pykka is still unwinding it.
+        threading.Thread(target=self._supervise, args=(name, exc), daemon=True).start()
+
+    def _supervise(self, name: str, exc: BaseException) -> None:
+        if self.supervisor is not None:
+            try:
+                self.supervisor.child_failed(name, exc)
+            except RuntimeHalted as halt:
+                self._halt = halt
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                while self._running and (
+                    not self._heap or self._heap[0][0] > self.clock.now()
+                ):
+                    timeout = None
+                    if self._heap:
+                        timeout = max(self._heap[0][0] - self.clock.now(), 0) / 1e9
+                    self._wakeup.wait(timeout)
+                if not self._running:
+                    return
+                _, _, _, dest, sender, msg = heapq.heappop(self._heap)
+            self._deliver(dest, sender, msg)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._running = False
+            self._wakeup.notify()
+        self._thread.join(timeout=5)
+        self.stop()
