@@ -33,6 +33,7 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True):
     depth_levels: int = 5  # initial book depth per side
     initial_level_size: int = 1_000
     u_shape: bool = True
+    open_spread_ticks: int = 2  # extra limit distance (ticks) at the open, one less per bucket
 
 
 class DarkConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,0 +1,234 @@
+"""Background order flow of a simulated lit venue, advanced lazily.
+
+A Cont–Stoikov–Talreja (2010) style zero-intelligence flow on the venue's own ``Book``:
+- limit orders arrive at ``i`` ticks from the opposite best with rate λ(i), each side;
+- market orders arrive with rate μ, each side;
+- each resting background order is cancelled with rate θ(i) (``i`` = its distance when it
+  arrived): it draws an exponential lifetime on arrival and a heap holds the expiries;
+- every rate is scaled by ``FlowConfig.rate_scale`` and by a U-shaped intraday intensity
+  (the ES 30-minute volume profile of REFERENCE.md, normalised to mean 1), piecewise
+  constant per bucket; inter-arrival times are exponential (Gillespie), redrawn at each
+  bucket boundary (memoryless, so exact);
+- near the open limit orders arrive a few ticks further out, so the spread is wider at
+  the open and tightens through the morning;
+- sizes are lognormal around ``mean_size``, rounded to lots, with spikes at round lots.
+
+``advance_to(now)`` applies every event up to ``now`` in one call, so a venue costs one
+call per message rather than one message per background event. The event sequence is a
+function of the seed and of the orders placed into the book, not of how time is sliced.
+Background order ids are ``int`` (negative for the seeded book); anything else in the
+book is someone else's (ours) and the fills against it are returned.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from bisect import bisect_right
+from typing import Container
+
+from engine.book import BUY, SELL, Book, Fill
+from engine.config import FlowConfig, SessionConfig
+from engine.instruments import Instrument
+
+# % of daily volume per 30 minutes from the open (ES futures, 2009; REFERENCE.md).
+INTRADAY_PROFILE = (11.32, 9.70, 8.07, 6.63, 5.49, 4.85, 4.56, 5.05, 5.27, 6.23, 6.87, 8.39, 12.31)
+_SIZE_TABLE = 4096  # precomputed lognormal sizes: one random() per size
+_SIZE_SIGMA = 0.8
+_ROUND_LOT_SHARE = 0.3  # fraction of sizes snapped to a multiple of 100 shares
+_NS = 1e9
+
+
+def intensity_profile(u_shape: bool) -> tuple[float, ...]:
+    """Per-bucket intensity multipliers with mean 1 (flat if ``u_shape`` is off)."""
+    if not u_shape:
+        return (1.0,) * len(INTRADAY_PROFILE)
+    mean = sum(INTRADAY_PROFILE) / len(INTRADAY_PROFILE)
+    return tuple(p / mean for p in INTRADAY_PROFILE)
+
+
+class BackgroundFlow:
+    def __init__(
+        self,
+        book: Book,
+        config: FlowConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        rng: random.Random,
+        watched: Container,
+    ) -> None:
+        self.book = book
+        self.config = config
+        self.tick = instrument.tick
+        self.lot = instrument.lot
+        self.ref_price = instrument.ref_price
+        self.session = session
+        self.rng = rng
+        self.watched = watched  # order ids whose fills are reported (ours)
+        self.now = session.open_ns
+        self.events = 0  # background events applied (stats)
+        self._next_id = 0
+        self._expiries: list[tuple[int, int]] = []  # (expiry ns, background order id)
+        self._profile = intensity_profile(config.u_shape)
+        self._bucket_ns = max(1, session.length_ns // len(self._profile))
+        scale = config.rate_scale
+        per_side = [r * scale for r in config.limit_rates] + [config.market_rate * scale]
+        self._cum_rates = [sum(per_side[: k + 1]) for k in range(len(per_side))]
+        self._side_rate = self._cum_rates[-1]
+        self._cancel_rates = [r * scale for r in config.cancel_rates]
+        self._limit_kinds = len(self._cancel_rates)
+        self._sizes = self._size_table()
+        self._enter_bucket(0)
+        self._seed_book()
+        self._next_arrival = self._draw_arrival(self.now)
+
+    # ------------------------------------------------------------------ public
+
+    def intensity(self, t_ns: int) -> float:
+        """The intraday multiplier at ``t_ns`` (1 outside the session)."""
+        k = (t_ns - self.session.open_ns) // self._bucket_ns
+        return self._profile[k] if 0 <= k < len(self._profile) else 1.0
+
+    def advance_to(self, now_ns: int) -> list[tuple[int, Fill]]:
+        """Apply every background event up to ``now_ns``; returns (event ns, fill) for the
+        fills of watched orders (background market orders hitting them)."""
+        out: list[tuple[int, Fill]] = []
+        end = min(now_ns, self.session.close_ns)
+        expiries = self._expiries
+        cancel = self.book.cancel
+        pop = heapq.heappop
+        events = 0
+        # The simulator's hot loop (profiled): arrivals and expiries merged by time.
+        while True:
+            t = self._next_arrival
+            if expiries and expiries[0][0] < t:
+                if expiries[0][0] > end:
+                    break
+                cancel(pop(expiries)[1])
+            else:
+                if t > end:
+                    break
+                self._arrive(t, out)
+                self._next_arrival = self._draw_arrival(t)
+            events += 1
+        self.events += events
+        self.now = max(self.now, now_ns)
+        self.replenish(self.now)
+        return out
+
+    def skip_to(self, now_ns: int) -> None:
+        """Let time pass with no arrivals (a halted venue); pending expiries still apply."""
+        if now_ns > self.now:
+            self.now = now_ns
+            self._next_arrival = self._draw_arrival(min(now_ns, self.session.close_ns))
+            while self._expiries and self._expiries[0][0] <= now_ns:
+                self.book.cancel(heapq.heappop(self._expiries)[1])
+
+    def replenish(self, t_ns: int) -> None:
+        """Keep the book two-sided: refill an empty side next to the other one."""
+        book, tick = self.book, self.tick
+        if book.best_bid is not None and book.best_ask is not None:
+            return
+        anchor = book.last_price if book.last_price is not None else self.ref_price
+        if book.best_ask is not None:
+            anchor = min(anchor, book.best_ask - tick)
+        if book.best_bid is not None:
+            anchor = max(anchor, book.best_bid + tick)
+        anchor = self._on_tick(anchor)
+        if book.best_bid is None:
+            self._add_depth(BUY, anchor - tick, t_ns)
+        if book.best_ask is None:
+            self._add_depth(SELL, anchor + tick, t_ns)
+
+    # ------------------------------------------------------------------ events
+
+    def _arrive(self, t: int, out: list[tuple[int, Fill]]) -> None:
+        rng = self.rng.random
+        r = rng() * 2 * self._side_rate
+        side = BUY
+        if r >= self._side_rate:
+            side, r = SELL, r - self._side_rate
+        kind = bisect_right(self._cum_rates, r)
+        size = self._sizes[int(rng() * _SIZE_TABLE)]
+        book = self.book
+        if kind < self._limit_kinds:  # a limit order kind+1 ticks from the opposite best
+            opposite = book.best_ask if side == BUY else book.best_bid
+            if opposite is None:
+                self.replenish(t)
+                opposite = book.best_ask if side == BUY else book.best_bid
+            price = opposite - side * (kind + 1 + self._offset) * self.tick
+            if price > 0:
+                self._next_id += 1
+                book.limit(self._next_id, side, price, size)
+                life = -math.log(1.0 - rng()) * self._mean_life_ns[kind]
+                heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
+            return
+        self._next_id += 1
+        for fill in book.take(self._next_id, side, size):  # a market order
+            if fill.maker_id in self.watched:
+                out.append((t, fill))
+        if book.best_bid is None or book.best_ask is None:
+            self.replenish(t)
+
+    def _draw_arrival(self, t: int) -> int:
+        """Next arrival after ``t``: exponential at the bucket's rate, redrawn at the bucket
+        boundary if it falls beyond it (exact for a piecewise-constant intensity)."""
+        last = len(self._profile) - 1
+        while True:
+            if t >= self._bucket_end and self._bucket < last:
+                self._enter_bucket(self._bucket + 1)
+                continue
+            dt = int(-math.log(1.0 - self.rng.random()) * self._mean_gap_ns) + 1
+            if t + dt <= self._bucket_end or self._bucket == last:
+                return t + dt
+            t = self._bucket_end
+
+    def _enter_bucket(self, k: int) -> None:
+        """Cache the bucket's rates: mean gap between arrivals, mean lives, spread offset."""
+        u = self._profile[k]
+        self._bucket = k
+        self._bucket_end = self.session.open_ns + (k + 1) * self._bucket_ns
+        self._mean_gap_ns = _NS / (2 * self._side_rate * u)
+        self._mean_life_ns = [_NS / (rate * u) for rate in self._cancel_rates]
+        self._offset = max(0, self.config.open_spread_ticks - k)
+
+    # ---------------------------------------------------------------- set-up
+
+    def _seed_book(self) -> None:
+        mid = self._on_tick(self.ref_price)
+        self._add_depth(BUY, mid - self.tick, self.now)
+        self._add_depth(SELL, mid + self.tick, self.now)
+
+    def _add_depth(self, side: int, best: int, t: int) -> None:
+        """``depth_levels`` levels of about ``initial_level_size`` shares from ``best`` out."""
+        cfg = self.config
+        last_kind = self._limit_kinds - 1
+        for level in range(cfg.depth_levels):
+            price = best - side * level * self.tick
+            if price <= 0:
+                break
+            placed = 0
+            while placed < cfg.initial_level_size:
+                size = self._sizes[int(self.rng.random() * _SIZE_TABLE)]
+                self._next_id += 1
+                self.book.limit(self._next_id, side, price, size)
+                life = -math.log(1.0 - self.rng.random()) * self._mean_life_ns[min(level + 1, last_kind)]
+                heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
+                placed += size
+
+    def _size_table(self) -> list[int]:
+        cfg, rng, lot = self.config, self.rng, self.lot
+        mu = math.log(cfg.mean_size) - _SIZE_SIGMA**2 / 2
+        sizes = []
+        for _ in range(_SIZE_TABLE):
+            raw = rng.lognormvariate(mu, _SIZE_SIGMA)
+            if rng.random() < _ROUND_LOT_SHARE and 100 % lot == 0:
+                size = max(100, round(raw / 100) * 100)
+            else:
+                size = max(lot, round(raw / lot) * lot)
+            sizes.append(size)
+        return sizes
+
+    def _on_tick(self, price: int) -> int:
+        return max(self.tick, price - price % self.tick)
