@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import operator
+import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any as AnyType
@@ -140,19 +142,42 @@ def index_columns(msg: m.Message) -> tuple[AnyType, ...]:
 # ----------------------------------------------------------------------------- journal
 
 
+def _open_readonly(path: str) -> sqlite3.Connection:
+    if path == ":memory:" or not os.path.isfile(path):
+        raise FileNotFoundError(f"no journal at {path}")
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("SELECT seq FROM journal LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise FileNotFoundError(f"{path} is not a journal ({exc})") from None
+    return db
+
+
+
 class Journal:
     """Append-only message journal. ``Journal(":memory:")`` for tests."""
 
-    def __init__(self, path: str = DEFAULT_PATH, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self, path: str = DEFAULT_PATH, *, batch_size: int = DEFAULT_BATCH_SIZE,
+        readonly: bool = False,
+    ) -> None:
+        """``readonly``: open an existing journal for queries only (e.g. while a run is
+        still writing it); a missing file or table raises ``FileNotFoundError``."""
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.path = str(path)
         self.batch_size = batch_size
+        self.readonly = readonly
         # Created by one thread, used by the owning actor's thread: allowed, lock below.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_TABLE)
+        if readonly:
+            self._db = _open_readonly(self.path)
+        else:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_TABLE)
         self._lock = threading.RLock()
         self._pending: list[tuple[AnyType, ...]] = []
         (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
@@ -167,8 +192,8 @@ class Journal:
         """Buffer ``msg``; returns its sequence number. Written at the next batch/flush."""
         cols = _EXTRACTORS[type(msg)](msg)
         with self._lock:
-            if self._closed:
-                raise ValueError("journal is closed")
+            if self._closed or self.readonly:
+                raise ValueError("journal is closed" if self._closed else "journal is read-only")
             seq = self._next_seq
             self._next_seq = seq + 1
             self._pending.append((seq, msg.ts, type(msg).__name__, *cols, m.encode(msg)))
@@ -204,9 +229,10 @@ class Journal:
         with self._lock:
             if self._closed:
                 return
-            self._write_pending()
-            self._db.executescript(_INDEXES)
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not self.readonly:
+                self._write_pending()
+                self._db.executescript(_INDEXES)
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
             self._closed = True
 
@@ -214,8 +240,9 @@ class Journal:
         """Build the query indexes now (``close()`` does it). Until then a filtered query
         scans the table: correct, just slower; later appends then maintain the indexes."""
         with self._lock:
-            self._write_pending()
-            self._db.executescript(_INDEXES)
+            if not self.readonly:
+                self._write_pending()
+                self._db.executescript(_INDEXES)
 
     def __enter__(self) -> Journal:
         return self

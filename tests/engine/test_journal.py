@@ -143,3 +143,18 @@ def test_query_pages_through_large_results():
 def test_unknown_type_is_a_clear_error():
     with pytest.raises(ValueError, match="NoSuchThing"):
         Journal(":memory:").query(types="NoSuchThing")
+
+
+def test_readonly_journal_reads_a_live_journal_and_refuses_writes(tmp_path):
+    path = tmp_path / "ro.sqlite"
+    writer = journal_of(sample_run(), path)
+    writer.flush()
+    reader = Journal(str(path), readonly=True)
+    assert list(reader.replay()) == sample_run()
+    assert reader.digest() == writer.digest()
+    with pytest.raises(ValueError, match="read-only"):
+        reader.append(fill(1))
+    reader.close()
+    writer.close()
+    with pytest.raises(FileNotFoundError):
+        Journal(str(tmp_path / "absent.sqlite"), readonly=True)
