@@ -1,0 +1,95 @@
+"""What the router tracks per child order and per venue order.
+
+A venue order goes PENDING_NEW → OPEN → PENDING_CANCEL → DONE (any step may jump to DONE:
+reject, full fill, cancelled). A cancel wanted before the venue acked is held until the
+ack, so a cancel can never overtake its order on a jittery link and strand it.
+A child is done exactly once, when it is closing (or filled) and no venue order is live.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from engine.messages import OrderType, PlaceChildOrder, TimeInForce
+
+
+class VenueOrderState(enum.StrEnum):
+    PENDING_NEW = "pending_new"
+    OPEN = "open"
+    PENDING_CANCEL = "pending_cancel"
+    DONE = "done"
+
+
+@dataclass(slots=True)
+class VenueOrder:
+    order_id: str
+    child_id: str
+    venue: str
+    quantity: int
+    order_type: OrderType
+    price: int | None
+    tif: TimeInForce
+    placed_ns: int
+    state: VenueOrderState = VenueOrderState.PENDING_NEW
+    filled: int = 0
+    cancelled: int = 0  # shares the venue reports taken off (cancel, IOC remainder)
+    cancel_wanted: bool = False  # cancel requested before the ack: sent on ack
+    too_late: bool = False  # venue said the order is already done: fills are on their way
+    fill_ids: set[str] = field(default_factory=set)
+
+    @property
+    def settled(self) -> bool:
+        """Every share is accounted for: filled or taken off. Until then fills may still be
+        in flight, even after the venue said cancelled or done (links reorder)."""
+        return self.filled + self.cancelled >= self.quantity
+
+    @property
+    def live(self) -> bool:
+        return self.state is not VenueOrderState.DONE
+
+    @property
+    def leaves(self) -> int:
+        """Shares that may still fill (0 once done)."""
+        return max(0, self.quantity - self.filled - self.cancelled) if self.live else 0
+
+
+class LiquidityPhase(enum.StrEnum):
+    DARK = "dark"  # liquidity seeking: probe dark pools first
+    LIT = "lit"  # then split across lit venues by Cont–Kukanov
+
+
+@dataclass(slots=True)
+class Child:
+    cmd: PlaceChildOrder
+    accepted_ns: int
+    filled: int = 0  # reported in ChildOrderFilled, never above cmd.quantity
+    excess: int = 0  # reported in ChildOrderOverfilled
+    seq: int = 0  # venue orders sent: ids are f"{child_id}-V{seq}"
+    orders: dict[str, VenueOrder] = field(default_factory=dict)  # by order id, in send order
+    closing: str | None = None  # why the child winds down ("filled", "cancelled", ...)
+    done: bool = False
+    waiting: bool = False  # unrouted quantity but nowhere to send it right now
+    tried: list[str] = field(default_factory=list)  # sequential: venues tried this cycle
+    avoid: set[str] = field(default_factory=set)  # venues that rejected this child
+    phase: LiquidityPhase = LiquidityPhase.DARK
+    last_reject: str = ""
+
+    @property
+    def quantity(self) -> int:
+        return self.cmd.quantity
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.cmd.quantity - self.filled)
+
+    def live_orders(self) -> list[VenueOrder]:
+        return [o for o in self.orders.values() if o.live]
+
+    def at_risk(self, skip_venues: frozenset[str] = frozenset()) -> int:
+        """Shares live at venues that may still fill (optionally ignoring some venues)."""
+        return sum(o.leaves for o in self.orders.values() if o.live and o.venue not in skip_venues)
+
+    def next_order_id(self) -> str:
+        self.seq += 1
+        return f"{self.cmd.child_id}-V{self.seq}"

@@ -1,0 +1,426 @@
+"""Where and how to send a child's unrouted quantity: one pure planner per routing logic.
+
+The planner reads the market (``MarketView``), the scorecard and the venue fee schedule and
+returns a ``Plan``: venue placements (each with an optional resting timeout), the reason,
+and the scorecard values it used. It never mutates anything but the child's routing
+memory (sequential cycle, liquidity phase).
+
+Prices: PASSIVE joins the own-side NBBO touch; AGGRESSIVE crosses to the venue's far touch
+(a marketable limit); MIDPOINT rests in dark pools pegged to the mid, with a protective
+limit at the far touch. Every price is capped by the child's limit, so a child never
+breaches it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import msgspec
+
+from engine.clock import SECOND
+from engine.market import MarketView
+from engine.messages import (
+    MarketDataUpdated,
+    OrderType,
+    RoutingLogic,
+    Side,
+    Tactic,
+    TimeInForce,
+    VenueKind,
+    VenuePlacement,
+    VenueStatus,
+)
+from engine.routing import cont_kukanov as ck
+from engine.routing.orders import Child, LiquidityPhase
+from engine.routing.scorecard import Scorecard
+
+
+class RouterConfig(msgspec.Struct, frozen=True, kw_only=True):
+    sequential_timeout_ns: int = 2 * SECOND  # a resting venue order is moved on after this
+    dark_timeout_ns: int = 5 * SECOND  # liquidity seeking: how long to wait in the dark
+    retry_delay_ns: int = SECOND // 4  # after a round with no fill, before routing again
+    cancel_retry_ns: int = SECOND  # an unanswered cancel is sent again after this
+    parallel_max_venues: int = 3
+    overallocate: bool = False  # parallel/CK may send more than the child's remaining
+    overallocation_factor: float = 2.0  # cap on Σ sent / remaining when over-allocating
+    aggressive_tif: TimeInForce = TimeInForce.IOC
+    dark_min_fill_prob: float = 0.3  # liquidity seeking: probe a pool above this estimate
+    miss_penalty: int = 10_000  # price units/share: rank cost of an order that never fills
+    ck_impact: float = 1_000.0  # θ, price units/share
+    ck_under_penalty: float = 20_000.0  # λ_u
+    ck_over_penalty: float = 20_000.0  # λ_o (> h + r, so the solver stays bounded)
+    ck_horizon_intervals: int = 5  # market-data intervals per ξ sample
+    ck_iterations: int = 1_000
+    seed: int = 0
+    decisions_to: str = "journal"  # destination of RouteDecided
+
+
+@dataclass(frozen=True, slots=True)
+class VenueInfo:
+    name: str
+    kind: VenueKind
+    maker_fee: int
+    taker_fee: int
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    placement: VenuePlacement
+    timeout_ns: int | None  # cancel and move on if still resting after this
+
+
+@dataclass(slots=True)
+class Plan:
+    placements: list[Placement] = field(default_factory=list)
+    reason: str = ""
+    considered: list[str] = field(default_factory=list)
+    extra: dict[str, dict[str, float]] = field(default_factory=dict)
+    wait: bool = False  # nothing possible now: retry on market data / status change
+    give_up: bool = False  # nothing possible for this child any more
+
+
+# ------------------------------------------------------------------- prices
+
+
+def cap(price: int, side: Side, limit: int | None) -> int:
+    """The worse-for-us of price and limit never crosses the limit."""
+    if limit is None:
+        return price
+    return min(price, limit) if side is Side.BUY else max(price, limit)
+
+
+def _near(md: MarketDataUpdated | None, side: Side) -> tuple[int, int] | None:
+    levels = (md.bids if side is Side.BUY else md.asks) if md else []
+    return (levels[0].price, levels[0].quantity) if levels else None
+
+
+def _far_levels(md: MarketDataUpdated | None, side: Side) -> list:
+    return list((md.asks if side is Side.BUY else md.bids) if md else [])
+
+
+def far_depth(md: MarketDataUpdated | None, side: Side, limit: int | None) -> int:
+    """Displayed contra shares we can take without crossing the limit."""
+    ok = (lambda p: limit is None or p <= limit) if side is Side.BUY else (
+        lambda p: limit is None or p >= limit
+    )
+    return sum(lvl.quantity for lvl in _far_levels(md, side) if ok(lvl.price))
+
+
+def split(total: int, weights: list[tuple[str, float]], lot: int) -> list[tuple[str, int]]:
+    """Whole lots proportional to weights, largest remainder, ties in the given order."""
+    lots = total // lot
+    positive = [(v, w) for v, w in weights if w > 0] or [(v, 1.0) for v, _ in weights]
+    if lots <= 0 or not positive:
+        return []
+    wsum = sum(w for _, w in positive)
+    raw = [lots * w / wsum for _, w in positive]
+    base = [int(r) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - base[i]), i))
+    for i in order[: lots - sum(base)]:
+        base[i] += 1
+    return [(v, n * lot) for (v, _), n in zip(positive, base) if n > 0]
+
+
+# ------------------------------------------------------------------ planner
+
+
+class Planner:
+    __slots__ = ("config", "venues", "scorecard")
+
+    def __init__(self, config: RouterConfig, venues: dict[str, VenueInfo], scorecard: Scorecard):
+        self.config = config
+        self.venues = venues
+        self.scorecard = scorecard
+
+    def plan(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
+        cmd = child.cmd
+        if cmd.routing is RoutingLogic.LIQUIDITY_SEEKING:
+            return self._liquidity_seeking(child, market, unrouted, lot)
+        if cmd.tactic is Tactic.MIDPOINT and self._eligible(child, VenueKind.DARK):
+            kind = VenueKind.DARK
+        else:
+            kind = VenueKind.LIT
+        if cmd.routing is RoutingLogic.PARALLEL:
+            return self._parallel(child, market, unrouted, lot, kind)
+        return self._sequential(child, market, unrouted, kind)
+
+    def untried(self, child: Child) -> bool:
+        """Sequential: a venue is left in this cycle, so move on without pausing."""
+        if child.cmd.routing is not RoutingLogic.SEQUENTIAL:
+            return False
+        eligible = self._eligible(child, VenueKind.LIT) + self._eligible(child, VenueKind.DARK)
+        return any(v not in child.tried for v in eligible)
+
+    # --------------------------------------------------------------- helpers
+
+    def _eligible(self, child: Child, kind: VenueKind) -> list[str]:
+        instrument = child.cmd.instrument
+        return [
+            v for v, info in sorted(self.venues.items())
+            if info.kind is kind and v not in child.avoid
+            and self.scorecard.status(v, instrument) is not VenueStatus.DOWN
+        ]
+
+    def _all_rejected(self, child: Child) -> bool:
+        """Every venue up that this child may use has rejected it: retrying cannot help."""
+        kinds = {VenueKind.LIT}
+        if child.cmd.tactic is Tactic.MIDPOINT or child.cmd.routing is RoutingLogic.LIQUIDITY_SEEKING:
+            kinds.add(VenueKind.DARK)
+        up = [
+            v for v, info in sorted(self.venues.items())
+            if info.kind in kinds
+            and self.scorecard.status(v, child.cmd.instrument) is not VenueStatus.DOWN
+        ]
+        return bool(up) and all(v in child.avoid for v in up)
+
+    def _nothing(self, child: Child, why: str) -> Plan:
+        if self._all_rejected(child):
+            return Plan(reason=f"give up: every venue up rejected ({child.last_reject})",
+                        give_up=True)
+        return Plan(reason=f"wait: {why}", wait=True)
+
+    def _fee_prior(self, venue: str, tactic: Tactic) -> float:
+        info = self.venues[venue]
+        if info.kind is VenueKind.LIT and tactic is Tactic.PASSIVE:
+            return float(info.maker_fee)
+        return float(info.taker_fee)
+
+    def _rank(self, child: Child, venues: list[str], tactic: Tactic) -> list[str]:
+        priors = {v: self._fee_prior(v, tactic) for v in venues}
+        return self.scorecard.rank(venues, child.cmd.instrument, priors, self.config.miss_penalty)
+
+    def _price(self, child: Child, market: MarketView, venue: str, tactic: Tactic) -> int | None:
+        """The limit price for this venue and tactic, capped by the child's limit."""
+        side, limit = child.cmd.side, child.cmd.limit_price
+        if self.venues[venue].kind is VenueKind.DARK:
+            far = market.best_ask() if side is Side.BUY else market.best_bid()
+            raw = far if far is not None else limit
+        elif tactic is Tactic.AGGRESSIVE:
+            own_far = _far_levels(market.venues.get(venue), side)
+            nbbo_far = market.best_ask() if side is Side.BUY else market.best_bid()
+            raw = own_far[0].price if own_far else nbbo_far
+        else:
+            raw = market.best_bid() if side is Side.BUY else market.best_ask()
+        if raw is None:
+            raw = limit
+        return None if raw is None else cap(raw, side, limit)
+
+    def _placement(
+        self, child: Child, market: MarketView, venue: str, qty: int, tactic: Tactic,
+        timeout_ns: int | None,
+    ) -> Placement | None:
+        price = self._price(child, market, venue, tactic)
+        if price is None:
+            return None
+        taking = tactic is Tactic.AGGRESSIVE and self.venues[venue].kind is VenueKind.LIT
+        tif = self.config.aggressive_tif if taking else TimeInForce.DAY
+        resting_timeout = None if tif is TimeInForce.IOC else timeout_ns
+        return Placement(
+            VenuePlacement(venue=venue, quantity=qty, order_type=OrderType.LIMIT,
+                           price=price, tif=tif),
+            resting_timeout,
+        )
+
+    def _used(self, child: Child, venues: list[str]) -> dict[str, dict[str, float]]:
+        return self.scorecard.snapshot(venues, child.cmd.instrument)
+
+    # ------------------------------------------------------------ sequential
+
+    def _sequential(
+        self, child: Child, market: MarketView, unrouted: int, kind: VenueKind
+    ) -> Plan:
+        tactic = child.cmd.tactic if kind is VenueKind.LIT else Tactic.MIDPOINT
+        if tactic is Tactic.MIDPOINT and kind is VenueKind.LIT:
+            tactic = Tactic.PASSIVE  # no dark pool up: rest at the lit touch instead
+        ranked = self._rank(child, self._eligible(child, kind), tactic)
+        if not ranked:
+            return self._nothing(child, f"no {kind} venue up")
+        fresh = [v for v in ranked if v not in child.tried]
+        if not fresh:  # every venue tried this cycle: start again from the best
+            child.tried.clear()
+            fresh = ranked
+        venue = fresh[0]
+        p = self._placement(child, market, venue, unrouted, tactic,
+                            self.config.sequential_timeout_ns)
+        if p is None:
+            return self._nothing(child, "no price (empty book and no limit)")
+        child.tried.append(venue)
+        return Plan(
+            [p], f"sequential: {venue} rank {ranked.index(venue) + 1}/{len(ranked)} ({tactic})",
+            ranked, self._used(child, ranked),
+        )
+
+    # -------------------------------------------------------------- parallel
+
+    def _liquidity(self, child: Child, market: MarketView, venue: str, tactic: Tactic) -> float:
+        """Displayed plus expected shares this venue can give us now."""
+        instrument, side = child.cmd.instrument, child.cmd.side
+        stats = self.scorecard.stats(venue, instrument)
+        md = market.venues.get(venue)
+        if self.venues[venue].kind is VenueKind.DARK:
+            return stats.fill_prob() * child.quantity  # hidden: only the estimate
+        if tactic is Tactic.AGGRESSIVE:
+            return float(far_depth(md, side, child.cmd.limit_price))
+        flows = stats.outflows
+        expected = sum(flows) / len(flows) if flows else 0.0
+        near = _near(md, side)
+        return (near[1] if near else 0) * stats.fill_prob() + expected * stats.fill_ratio()
+
+    def _parallel(
+        self, child: Child, market: MarketView, unrouted: int, lot: int, kind: VenueKind
+    ) -> Plan:
+        tactic = child.cmd.tactic if kind is VenueKind.LIT else Tactic.MIDPOINT
+        if tactic is Tactic.MIDPOINT and kind is VenueKind.LIT:
+            tactic = Tactic.PASSIVE
+        ranked = self._rank(child, self._eligible(child, kind), tactic)
+        if not ranked:
+            return self._nothing(child, f"no {kind} venue up")
+        weights = [(v, self._liquidity(child, market, v, tactic)) for v in ranked]
+        weights = sorted(weights, key=lambda vw: (-vw[1], ranked.index(vw[0])))
+        weights = weights[: self.config.parallel_max_venues]
+        sizes = self._sizes(unrouted, weights, lot)
+        placements = [
+            p for v, q in sizes
+            if (p := self._placement(child, market, v, q, tactic, None)) is not None
+        ]
+        if not placements:
+            return self._nothing(child, "no price (empty book and no limit)")
+        used = self._used(child, ranked)
+        for v, w in weights:
+            used[v]["liquidity"] = round(w, 3)
+        sent = sum(p.placement.quantity for p in placements)
+        return Plan(placements, f"parallel: {sent} over {len(placements)} venues ({tactic})",
+                    ranked, used)
+
+    def _sizes(
+        self, unrouted: int, weights: list[tuple[str, float]], lot: int
+    ) -> list[tuple[str, int]]:
+        if not self.config.overallocate:
+            return split(unrouted, weights, lot)
+        # over-allocation: each venue up to the whole remainder, Σ ≤ factor × remainder
+        budget = int(unrouted * self.config.overallocation_factor)
+        return [(v, min(q, unrouted)) for v, q in split(budget, weights, lot)]
+
+    # ---------------------------------------------------- liquidity seeking
+
+    def _liquidity_seeking(
+        self, child: Child, market: MarketView, unrouted: int, lot: int
+    ) -> Plan:
+        if child.phase is LiquidityPhase.DARK:
+            plan = self._dark_probe(child, market, unrouted, lot)
+            if child.cmd.tactic is not Tactic.MIDPOINT:
+                child.phase = LiquidityPhase.LIT  # one dark probe, then lit
+            if plan.placements:
+                return plan
+            if child.cmd.tactic is Tactic.MIDPOINT:
+                return plan
+        return self._cont_kukanov(child, market, unrouted, lot)
+
+    def _dark_probe(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
+        instrument = child.cmd.instrument
+        darks = self._eligible(child, VenueKind.DARK)
+        probs = {v: self.scorecard.stats(v, instrument).fill_prob() for v in darks}
+        likely = sorted((v for v in darks if probs[v] >= self.config.dark_min_fill_prob),
+                        key=lambda v: (-probs[v], v))
+        if not likely:
+            return self._nothing(child, "no dark pool expected to hold liquidity")
+        sizes = self._sizes(unrouted, [(v, probs[v]) for v in likely], lot)
+        placements = [
+            p for v, q in sizes
+            if (p := self._placement(child, market, v, q, Tactic.MIDPOINT,
+                                     self.config.dark_timeout_ns)) is not None
+        ]
+        if not placements:
+            return self._nothing(child, "no price for dark pools")
+        return Plan(placements, f"liquidity seeking: dark first, {len(placements)} pools with "
+                    f"fill probability ≥ {self.config.dark_min_fill_prob}",
+                    likely, self._used(child, likely))
+
+    def _queue(self, child: Child, market: MarketView, venue: str, join: int) -> int:
+        near = _near(market.venues.get(venue), child.cmd.side)
+        return near[1] if near and near[0] == join else 0
+
+    def _cont_kukanov(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
+        cmd, cfg = child.cmd, self.config
+        lits = self._rank(child, self._eligible(child, VenueKind.LIT), Tactic.PASSIVE)
+        bid, ask = market.best_bid(), market.best_ask()
+        if not lits or bid is None or ask is None:
+            return self._nothing(child, "no lit venue with a two-sided market")
+        join = cap(bid if cmd.side is Side.BUY else ask, cmd.side, cmd.limit_price)
+        queues = []
+        for v in lits:
+            q = self._queue(child, market, v, join)
+            samples = self.scorecard.outflow_samples(v, cmd.instrument, cfg.ck_horizon_intervals)
+            # no history yet: assume the queue turns over about once per horizon
+            samples = samples or [0, q, 2 * q + unrouted]
+            queues.append(ck.VenueQueue(name=v, queue=q, rebate=-float(self.venues[v].maker_fee),
+                                        outflows=tuple(samples)))
+        cost = ck.CostModel(
+            half_spread=(ask - bid) / 2, taker_fee=float(min(self.venues[v].taker_fee for v in lits)),
+            impact=cfg.ck_impact, under_penalty=cfg.ck_under_penalty,
+            over_penalty=cfg.ck_over_penalty,
+        )
+        if len(queues) == 1:
+            sol = ck.single_venue(unrouted, queues[0], cost)
+        else:
+            seed = cfg.seed ^ zlib.crc32(f"{cmd.child_id}/{child.seq}".encode())
+            sol = ck.solve(unrouted, queues, cost, seed=seed, iterations=cfg.ck_iterations)
+        market_qty, limits = self._fit(sol, unrouted, lot, child, market)
+        placements = self._market_orders(child, market, lits, market_qty, lot)
+        for v, q in zip(lits, limits):
+            if q > 0:
+                placements.append(Placement(
+                    VenuePlacement(venue=v, quantity=q, order_type=OrderType.LIMIT, price=join),
+                    cfg.sequential_timeout_ns,
+                ))
+        if not placements:
+            return self._nothing(child, "Cont–Kukanov split is empty")
+        used = self._used(child, lits)
+        used["cont_kukanov"] = {
+            "p": round(ck.critical_probability(cost, queues[0].rebate), 6),
+            "market": float(sol.market), "limits": float(sum(sol.limits)),
+            "half_spread": cost.half_spread,
+        }
+        return Plan(placements, f"liquidity seeking: Cont–Kukanov M={market_qty} "
+                    f"L={sum(limits)} over {len(lits)} lit venues", lits, used)
+
+    def _fit(self, sol: ck.Split, unrouted: int, lot: int, child: Child,
+             market: MarketView) -> tuple[int, list[int]]:
+        """Whole lots; without over-allocation scale the limit orders into S − M."""
+        side, limit = child.cmd.side, child.cmd.limit_price
+        far = market.best_ask() if side is Side.BUY else market.best_bid()
+        reachable = far is not None and cap(far, side, limit) == far
+        market_qty = min(sol.market, unrouted) if reachable else 0
+        market_qty -= market_qty % lot
+        limits = list(sol.limits)
+        if not reachable:  # the limit forbids taking: post what would have been taken
+            limits[0] += sol.market
+        room = unrouted - market_qty
+        if self.config.overallocate:
+            room = int(unrouted * self.config.overallocation_factor) - market_qty
+            limits = [min(q, unrouted) for q in limits]
+        if sum(limits) > room or (not self.config.overallocate and sum(limits) < room):
+            # scale into the room (the remainder of S − M goes to the limits, not lost)
+            names = [str(i) for i in range(len(limits))]
+            fitted = dict(split(room, list(zip(names, map(float, limits))), lot))
+            limits = [fitted.get(n, 0) for n in names]
+        else:
+            limits = [q - q % lot for q in limits]
+        return market_qty, limits
+
+    def _market_orders(self, child: Child, market: MarketView, lits: list[str], qty: int,
+                       lot: int) -> list[Placement]:
+        """Take M across lit venues by displayed far-side depth within the limit, best first."""
+        if qty <= 0:
+            return []
+        side, limit = child.cmd.side, child.cmd.limit_price
+        depth = [(v, far_depth(market.venues.get(v), side, limit)) for v in lits]
+        depth = [(v, d) for v, d in depth if d > 0] or [(lits[0], 1)]
+        out = []
+        for v, q in split(qty, [(v, float(d)) for v, d in depth], lot):
+            p = self._placement(child, market, v, q, Tactic.AGGRESSIVE, None)
+            if p is not None:  # M is a market order: take now, never rest
+                ioc = msgspec.structs.replace(p.placement, tif=TimeInForce.IOC)
+                out.append(Placement(ioc, None))
+        return out

@@ -1,0 +1,511 @@
+"""The smart order router, as a pure state machine the router actor wraps.
+
+    router = Router(venue_configs, RouterConfig(...))
+    out = router.handle(msg, now_ns)      # -> list[(destination, message)]
+    wake = router.next_wake_ns()          # -> int | None: deliver TimerFired by then
+
+Inputs: ``PlaceChildOrder`` / ``CancelChildOrder`` (from parents), ``VenueOrder*`` and
+``VenueCancelRejected`` (from venues), ``MarketDataUpdated``, ``VenueStatusChanged`` and
+``TimerFired`` (any key: the router fires every timer due at ``now_ns``).
+
+Outputs (destination, message):
+- venue commands (``PlaceVenueOrder``, ``CancelVenueOrder``) → the venue's name;
+- child events (``ChildOrderAccepted/Rejected/Filled/Overfilled/Done``) → ``parent_id``;
+- ``RouteDecided`` (every placement or cancel sweep, with reason and scorecard values) →
+  ``config.decisions_to`` (default "journal").
+
+Guarantees: exactly one ``ChildOrderDone`` per accepted child, sent once no venue order of
+it is live; Σ ``ChildOrderFilled.quantity`` ≤ child quantity; any share filled beyond it
+(an over-allocation race, a fill after the child was done) is reported as
+``ChildOrderOverfilled`` and counted, never hidden. Without ``overallocate`` the open
+venue quantity never exceeds the child's remaining quantity, so no race can overfill.
+Venue order ids are ``f"{child_id}-V{n}"``; messages carry ``msg_id=0, ts=now_ns``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+
+from engine.config import VenueConfig
+from engine.instruments import Instrument
+from engine.market import MarketView
+from engine.messages import (
+    CancelChildOrder,
+    CancelVenueOrder,
+    ChildOrderAccepted,
+    ChildOrderDone,
+    ChildOrderFilled,
+    ChildOrderOverfilled,
+    ChildOrderRejected,
+    MarketDataUpdated,
+    Message,
+    PlaceChildOrder,
+    PlaceVenueOrder,
+    RouteDecided,
+    TimerFired,
+    VenueCancelRejected,
+    VenueOrderAccepted,
+    VenueOrderCancelled,
+    VenueOrderFilled,
+    VenueOrderRejected,
+    VenueStatus,
+    VenueStatusChanged,
+)
+from engine.routing.orders import Child, VenueOrder, VenueOrderState
+from engine.routing.placement import Plan, Planner, RouterConfig, VenueInfo
+from engine.routing.scorecard import Scorecard
+
+Out = list[tuple[str, Message]]
+
+__all__ = ["Router", "RouterConfig"]
+
+
+class Router:
+    def __init__(
+        self,
+        venues: Sequence[VenueConfig],
+        config: RouterConfig = RouterConfig(),
+        scorecard: Scorecard | None = None,
+        instruments: Mapping[str, Instrument] | None = None,
+    ) -> None:
+        self.config = config
+        self.scorecard = scorecard if scorecard is not None else Scorecard()
+        self.instruments = dict(instruments or {})
+        self.venues = {
+            v.name: VenueInfo(v.name, v.kind, v.maker_fee, v.taker_fee)
+            for v in sorted(venues, key=lambda v: v.name)
+        }
+        self.planner = Planner(config, self.venues, self.scorecard)
+        self.children: dict[str, Child] = {}
+        self.decisions = 0  # RouteDecided emitted
+        self.overfills = 0  # ChildOrderOverfilled emitted
+        self.overfilled_shares = 0
+        self._orders: dict[str, Child] = {}  # venue order id → its child
+        self._waiting: dict[str, Child] = {}  # children with nowhere to route, in arrival order
+        self._markets: dict[str, MarketView] = {}
+        self._timers: dict[str, int] = {}  # key → due ns
+        self._heap: list[tuple[int, str]] = []  # lazy: stale entries skipped
+        self._out: Out = []
+        self._now = 0
+
+    # ------------------------------------------------------------- public API
+
+    def handle(self, msg: Message, now_ns: int) -> Out:
+        """Apply one input; return the messages to send, in order."""
+        self._now = now_ns
+        self._out = []
+        handler = _DISPATCH.get(type(msg))
+        if handler is not None:
+            handler(self, msg)
+        out, self._out = self._out, []
+        return out
+
+    def on_time(self, now_ns: int) -> Out:
+        """Fire every timer due at ``now_ns`` (what a ``TimerFired`` delivery does)."""
+        return self.handle(TimerFired(key="router", ts=now_ns), now_ns)
+
+    def next_wake_ns(self) -> int | None:
+        """When the router next needs ``on_time`` / a ``TimerFired``; None if never."""
+        while self._heap and self._timers.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+    def market(self, instrument: str) -> MarketView:
+        view = self._markets.get(instrument)
+        if view is None:
+            view = self._markets[instrument] = MarketView(instrument)
+        return view
+
+    def open_children(self) -> list[str]:
+        return [cid for cid, c in self.children.items() if not c.done]
+
+    # ------------------------------------------------------------- emitting
+
+    def _emit(self, dest: str, msg: Message) -> None:
+        self._out.append((dest, msg))
+
+    def _decided(self, child: Child, plan: Plan) -> None:
+        self.decisions += 1
+        self._emit(self.config.decisions_to, RouteDecided(
+            parent_id=child.cmd.parent_id, child_id=child.cmd.child_id,
+            logic=child.cmd.routing, placements=[p.placement for p in plan.placements],
+            reason=plan.reason, scorecard=plan.extra, ts=self._now,
+        ))
+
+    # ---------------------------------------------------------------- timers
+
+    def _set_timer(self, key: str, due: int) -> None:
+        self._timers[key] = due
+        heapq.heappush(self._heap, (due, key))
+
+    def _timer_fired(self, _msg: TimerFired) -> None:
+        while (due := self.next_wake_ns()) is not None and due <= self._now:
+            _, key = heapq.heappop(self._heap)
+            del self._timers[key]
+            kind, _, ident = key.partition(":")
+            _TIMER_ACTIONS[kind](self, ident)
+
+    def _timeout(self, order_id: str) -> None:
+        child = self._orders[order_id]
+        vo = child.orders[order_id]
+        if vo.live and not child.closing:
+            self._cancel(vo, "timeout")
+            self._decided(child, Plan(reason=f"cancel {order_id} at {vo.venue}: resting "
+                                      "timeout, re-route the rest", considered=[vo.venue]))
+
+    def _cancel_again(self, order_id: str) -> None:
+        child = self._orders[order_id]
+        vo = child.orders[order_id]
+        if vo.live and not vo.too_late:
+            self._send_cancel(vo)
+
+    def _expire(self, child_id: str) -> None:
+        self._close(self.children[child_id], "expired")
+
+    def _retry(self, child_id: str) -> None:
+        self._route(self.children[child_id])
+
+    # ---------------------------------------------------------- parent input
+
+    def _place_child(self, cmd: PlaceChildOrder) -> None:
+        known = self.children.get(cmd.child_id)
+        if known is not None:
+            if known.cmd != cmd:  # a redelivery is ignored; a clash is refused, once
+                self._emit(cmd.parent_id, ChildOrderRejected(
+                    parent_id=cmd.parent_id, child_id=cmd.child_id,
+                    reason="duplicate_child_id", ts=self._now))
+            return
+        child = self.children[cmd.child_id] = Child(cmd=cmd, accepted_ns=self._now)
+        problem = self._invalid(cmd)
+        if problem:
+            child.done = True
+            self._emit(cmd.parent_id, ChildOrderRejected(
+                parent_id=cmd.parent_id, child_id=cmd.child_id, reason=problem, ts=self._now))
+            self._emit(cmd.parent_id, ChildOrderDone(
+                parent_id=cmd.parent_id, child_id=cmd.child_id, filled=0,
+                cancelled=max(cmd.quantity, 0), reason=f"rejected:{problem}", ts=self._now))
+            return
+        self._emit(cmd.parent_id, ChildOrderAccepted(
+            parent_id=cmd.parent_id, child_id=cmd.child_id, ts=self._now))
+        if cmd.expire_at is not None:
+            if cmd.expire_at <= self._now:
+                self._close(child, "expired")
+                return
+            self._set_timer(f"expire:{cmd.child_id}", cmd.expire_at)
+        self._route(child)
+
+    def _invalid(self, cmd: PlaceChildOrder) -> str:
+        if cmd.quantity <= 0:
+            return "bad_quantity"
+        if cmd.quantity % self._lot(cmd.instrument):
+            return "off_lot"
+        if not self.venues:
+            return "no_venues"
+        return ""
+
+    def _lot(self, instrument: str) -> int:
+        inst = self.instruments.get(instrument)
+        return inst.lot if inst else 1
+
+    def _cancel_child(self, msg: CancelChildOrder) -> None:
+        child = self.children.get(msg.child_id)
+        if child is not None and not child.done:
+            self._close(child, "cancelled")
+
+    # ---------------------------------------------------------------- routing
+
+    def _unrouted(self, child: Child) -> int:
+        """Quantity to send now. Without over-allocation every live share counts, so open
+        quantity never exceeds the remainder; with it, shares stuck at a down venue don't."""
+        skip: frozenset[str] = frozenset()
+        if self.config.overallocate:
+            skip = frozenset(v for v in self.venues
+                             if self.scorecard.status(v, child.cmd.instrument) is VenueStatus.DOWN)
+        return child.remaining - child.at_risk(skip)
+
+    def _route(self, child: Child) -> None:
+        if child.done or child.closing:
+            return
+        unrouted = self._unrouted(child)
+        if unrouted <= 0:
+            return
+        plan = self.planner.plan(child, self.market(child.cmd.instrument), unrouted,
+                                 self._lot(child.cmd.instrument))
+        if plan.give_up:
+            self._decided(child, plan)
+            self._close(child, "rejected")
+            return
+        if plan.wait:
+            if not child.waiting:  # record the decision to wait once, not every retry
+                self._decided(child, plan)
+            child.waiting = True
+            self._waiting[child.cmd.child_id] = child
+            return
+        child.waiting = False
+        self._waiting.pop(child.cmd.child_id, None)
+        for p in plan.placements:
+            self._send(child, p.placement, p.timeout_ns)
+        self._decided(child, plan)
+
+    def _send(self, child: Child, placement, timeout_ns: int | None) -> None:
+        cmd = child.cmd
+        oid = child.next_order_id()
+        vo = VenueOrder(order_id=oid, child_id=cmd.child_id, venue=placement.venue,
+                        quantity=placement.quantity, order_type=placement.order_type,
+                        price=placement.price, tif=placement.tif, placed_ns=self._now)
+        child.orders[oid] = vo
+        self._orders[oid] = child
+        order = PlaceVenueOrder(
+            venue=placement.venue, order_id=oid, parent_id=cmd.parent_id,
+            child_id=cmd.child_id, instrument=cmd.instrument, side=cmd.side,
+            quantity=placement.quantity, order_type=placement.order_type,
+            price=placement.price, tif=placement.tif, ts=self._now,
+        )
+        self.scorecard.record(order, self._now)
+        self._emit(placement.venue, order)
+        if timeout_ns is not None:
+            self._set_timer(f"timeout:{oid}", self._now + timeout_ns)
+
+    # ---------------------------------------------------------------- cancels
+
+    def _cancel(self, vo: VenueOrder, why: str) -> None:
+        """Ask the venue to cancel; held until the ack if the order is not acked yet."""
+        if not vo.live or vo.state is VenueOrderState.PENDING_CANCEL:
+            return
+        if vo.state is VenueOrderState.PENDING_NEW:
+            vo.cancel_wanted = True
+            # if the ack never comes, send the cancel anyway after cancel_retry_ns
+            self._set_timer(f"cancel:{vo.order_id}", self._now + self.config.cancel_retry_ns)
+            return
+        self._send_cancel(vo)
+
+    def _send_cancel(self, vo: VenueOrder) -> None:
+        vo.state = VenueOrderState.PENDING_CANCEL
+        self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
+                                              ts=self._now))
+        self._set_timer(f"cancel:{vo.order_id}", self._now + self.config.cancel_retry_ns)
+
+    def _close(self, child: Child, reason: str) -> None:
+        """Wind the child down: cancel everything live, finish once all is terminal."""
+        if child.done or child.closing:
+            return
+        child.closing = reason
+        self._timers.pop(f"retry:{child.cmd.child_id}", None)
+        live = child.live_orders()
+        for vo in live:
+            self._cancel(vo, reason)
+        if live:
+            self._decided(child, Plan(
+                reason=f"cancel {len(live)} venue orders: child {reason}",
+                considered=sorted({vo.venue for vo in live})))
+        self._maybe_finish(child)
+
+    def _maybe_finish(self, child: Child) -> None:
+        if child.done or child.live_orders():
+            return
+        if child.filled >= child.quantity:
+            reason = "filled"
+        elif child.closing:
+            reason = child.closing
+        else:
+            return
+        child.done = True
+        cid = child.cmd.child_id
+        self._timers.pop(f"expire:{cid}", None)
+        self._timers.pop(f"retry:{cid}", None)
+        self._emit(child.cmd.parent_id, ChildOrderDone(
+            parent_id=child.cmd.parent_id, child_id=cid, filled=child.filled,
+            cancelled=child.remaining, reason=reason, ts=self._now))
+
+    # ----------------------------------------------------------- venue input
+
+    def _venue_order(self, order_id: str) -> tuple[Child, VenueOrder] | None:
+        child = self._orders.get(order_id)
+        return (child, child.orders[order_id]) if child is not None else None
+
+    def _accepted(self, msg: VenueOrderAccepted) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None:
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        if vo.state is VenueOrderState.PENDING_NEW:
+            vo.state = VenueOrderState.OPEN
+            if vo.cancel_wanted:
+                self._send_cancel(vo)
+        elif not vo.live and not vo.settled:
+            # we gave it up as unknown, yet the venue has it: pull it (any fill is excess)
+            self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
+                                                  ts=self._now))
+
+    def _rejected(self, msg: VenueOrderRejected) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None or not found[1].live:
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        if msg.reason != "venue_down":  # a down venue is avoided through its status
+            child.avoid.add(vo.venue)
+        child.last_reject = f"{vo.venue}:{msg.reason}"
+        self._order_done(child, vo, progressed=False, reroute_now=True)
+
+    def _filled(self, msg: VenueOrderFilled) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None or msg.fill_id in found[1].fill_ids:
+            return  # unknown order, or a redelivered fill
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        vo.fill_ids.add(msg.fill_id)
+        vo.filled += msg.quantity
+        self._report_fill(child, vo, msg)
+        if vo.live and vo.settled:
+            self._order_done(child, vo, progressed=True, reroute_now=True)
+        elif child.filled >= child.quantity:
+            self._close(child, "filled")  # target met: cancel the rest (parallel sweep)
+
+    def _report_fill(self, child: Child, vo: VenueOrder, msg: VenueOrderFilled) -> None:
+        cmd = child.cmd
+        inside = 0 if child.done else min(msg.quantity, child.remaining)
+        excess = msg.quantity - inside
+        fee_inside = msg.fee * inside // msg.quantity if msg.quantity else 0
+        if inside:
+            child.filled += inside
+            self._emit(cmd.parent_id, ChildOrderFilled(
+                parent_id=cmd.parent_id, child_id=cmd.child_id, fill_id=msg.fill_id,
+                venue=vo.venue, quantity=inside, price=msg.price, liquidity=msg.liquidity,
+                fee=fee_inside, leaves=child.remaining, ts=self._now))
+        if excess:
+            child.excess += excess
+            self.overfills += 1
+            self.overfilled_shares += excess
+            self._emit(cmd.parent_id, ChildOrderOverfilled(
+                parent_id=cmd.parent_id, child_id=cmd.child_id, fill_id=msg.fill_id,
+                venue=vo.venue, quantity=excess, price=msg.price, liquidity=msg.liquidity,
+                fee=msg.fee - fee_inside,
+                reason="late_fill" if child.done else "overallocation", ts=self._now))
+
+    def _cancelled(self, msg: VenueOrderCancelled) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None or not found[1].live:
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        vo.cancelled += msg.cancelled
+        if not vo.settled:
+            return  # the venue filled the rest: those fills are still in flight
+        # our own timeout moves on at once; an IOC remainder waits unless the fill moved us
+        ours = vo.state is VenueOrderState.PENDING_CANCEL or self.planner.untried(child)
+        self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=ours)
+
+    def _cancel_rejected(self, msg: VenueCancelRejected) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None or not found[1].live:
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        if msg.reason == "too_late":
+            vo.too_late = True  # done at the venue: its fills are in flight, wait for them
+            self._timers.pop(f"cancel:{vo.order_id}", None)
+        elif msg.reason == "unknown_order":
+            # the venue never had it (or forgot it): nothing can fill any more — unless the
+            # order itself may still be in flight, then keep waiting for its ack
+            if vo.state is not VenueOrderState.PENDING_NEW or (
+                self._now - vo.placed_ns >= self.config.cancel_retry_ns
+            ):
+                self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
+        # "venue_down" and others: the cancel timer sends it again (and so does venue up)
+
+    def _order_done(self, child: Child, vo: VenueOrder, progressed: bool,
+                    reroute_now: bool) -> None:
+        vo.state = VenueOrderState.DONE
+        self._timers.pop(f"timeout:{vo.order_id}", None)
+        self._timers.pop(f"cancel:{vo.order_id}", None)
+        if child.closing or child.done:
+            self._maybe_finish(child)
+            return
+        if child.filled >= child.quantity:
+            self._close(child, "filled")
+            return
+        if progressed or reroute_now:
+            self._route(child)
+        elif self._unrouted(child) > 0 and f"retry:{child.cmd.child_id}" not in self._timers:
+            # a round that filled nothing (e.g. an IOC into an empty book): pause, not spin
+            self._set_timer(f"retry:{child.cmd.child_id}", self._now + self.config.retry_delay_ns)
+        self._maybe_finish(child)
+
+    # ---------------------------------------------------- market and status
+
+    def _market_data(self, msg: MarketDataUpdated) -> None:
+        before = self.scorecard.reported(msg.venue)
+        self.market(msg.instrument).update(msg)
+        self.scorecard.record(msg, self._now)
+        if msg.venue not in self.venues:  # discovered from market data: default fees
+            self.venues[msg.venue] = VenueInfo(msg.venue, msg.kind, *_DEFAULT_FEES)
+            self.venues = dict(sorted(self.venues.items()))
+            self.planner.venues = self.venues
+        mid = self.market(msg.instrument).mid()
+        if mid is not None:
+            self.scorecard.mark(msg.instrument, mid, self._now)
+        self._status_moved(msg.venue, before, msg.status, msg.instrument)
+
+    def _status_changed(self, msg: VenueStatusChanged) -> None:
+        before = self.scorecard.reported(msg.venue)
+        self.scorecard.record(msg, self._now)
+        self._status_moved(msg.venue, before, msg.status, None)
+
+    def _status_moved(self, venue: str, before: VenueStatus, after: VenueStatus,
+                      instrument: str | None) -> None:
+        if after is VenueStatus.DOWN and before is not VenueStatus.DOWN:
+            self._venue_down(venue)
+        if after is not VenueStatus.DOWN and before is VenueStatus.DOWN:
+            self._venue_up(venue)
+        # waiting children get another chance on any news for their instrument
+        for child in list(self._waiting.values()):
+            if child.done or child.closing:
+                self._waiting.pop(child.cmd.child_id, None)
+            elif instrument is None or child.cmd.instrument == instrument:
+                self._route(child)
+
+    def _venue_down(self, venue: str) -> None:
+        """Pull everything from a venue that went down (mid-sweep too)."""
+        for child in [c for c in self.children.values() if not c.done]:
+            stranded = [vo for vo in child.live_orders() if vo.venue == venue]
+            for vo in stranded:
+                self._cancel(vo, "venue_down")
+            if stranded:
+                self._decided(child, Plan(reason=f"cancel {len(stranded)} at {venue}: venue "
+                                          "down", considered=[venue]))
+                if self.config.overallocate:
+                    self._route(child)  # re-route the stranded shares now: excess if both fill
+
+    def _venue_up(self, venue: str) -> None:
+        """Cancels the down venue could not take are sent again."""
+        for child in [c for c in self.children.values() if not c.done]:
+            for vo in child.live_orders():
+                if vo.venue == venue and vo.state is VenueOrderState.PENDING_CANCEL \
+                        and not vo.too_late:
+                    self._send_cancel(vo)
+
+
+_DEFAULT_FEES = (VenueConfig(name="_").maker_fee, VenueConfig(name="_").taker_fee)
+
+_DISPATCH = {
+    PlaceChildOrder: Router._place_child,
+    CancelChildOrder: Router._cancel_child,
+    VenueOrderAccepted: Router._accepted,
+    VenueOrderRejected: Router._rejected,
+    VenueOrderFilled: Router._filled,
+    VenueOrderCancelled: Router._cancelled,
+    VenueCancelRejected: Router._cancel_rejected,
+    MarketDataUpdated: Router._market_data,
+    VenueStatusChanged: Router._status_changed,
+    TimerFired: Router._timer_fired,
+}
+
+_TIMER_ACTIONS = {
+    "timeout": Router._timeout,
+    "cancel": Router._cancel_again,
+    "expire": Router._expire,
+    "retry": Router._retry,
+}
