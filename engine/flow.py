@@ -38,6 +38,7 @@ _SIZE_TABLE = 4096  # precomputed lognormal sizes: one random() per size
 _SIZE_SIGMA = 0.8
 _ROUND_LOT_SHARE = 0.3  # fraction of sizes snapped to a multiple of 100 shares
 _NS = 1e9
+_NEVER = 1e-12  # events per second treated as none
 
 
 def intensity_profile(u_shape: bool) -> tuple[float, ...]:
@@ -189,8 +190,9 @@ class BackgroundFlow:
         u = self._profile[k]
         self._bucket = k
         self._bucket_end = self.session.open_ns + (k + 1) * self._bucket_ns
-        self._mean_gap_ns = _NS / (2 * self._side_rate * u)
-        self._mean_life_ns = [_NS / (rate * u) for rate in self._cancel_rates]
+        # A zero rate means "never": a tiny floor keeps the arithmetic finite.
+        self._mean_gap_ns = _NS / max(2 * self._side_rate * u, _NEVER)
+        self._mean_life_ns = [_NS / max(rate * u, _NEVER) for rate in self._cancel_rates]
         self._offset = max(0, self.config.open_spread_ticks - k)
 
     # ---------------------------------------------------------------- set-up
