@@ -107,7 +107,8 @@ class AlmgrenChriss:
         if self.is_linear:
             return base + et * X**2 / T  # n = X/N each: (η̃/τ)·N·(X/N)² = η̃X²/T
         k = self.kappa
-        num = math.tanh(0.5 * k * tau) * (tau * math.sinh(2 * k * T) + 2 * T * math.sinh(k * tau))
+        bracket = tau * math.sinh(2 * k * T) + 2 * T * math.sinh(k * tau)
+        num = math.tanh(0.5 * k * tau) * bracket
         return base + et * X**2 * num / (2 * tau**2 * math.sinh(k * T) ** 2)
 
     def variance(self) -> float:

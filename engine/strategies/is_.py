@@ -52,7 +52,8 @@ def is_schedule(
     lot: int = 1,
     impact: ImpactModel | None = None,
 ) -> Schedule:
-    model = is_model(quantity, (end_ns - start_ns) / day_ns, periods, risk_aversion, impact or ImpactModel())
+    days = (end_ns - start_ns) / day_ns
+    model = is_model(quantity, days, periods, risk_aversion, impact or ImpactModel())
     times = boundaries(start_ns, end_ns, periods)
     return Schedule.from_fractions(quantity, times, model.completed_fractions(), lot)
 

@@ -25,7 +25,8 @@ class Schedule:
             raise ValueError("a schedule needs N+1 boundaries and N+1 cumulative targets")
         if any(b <= a for a, b in zip(self.times_ns, self.times_ns[1:])):
             raise ValueError("schedule boundaries must be strictly increasing")
-        if self.cumulative[0] != 0 or any(b < a for a, b in zip(self.cumulative, self.cumulative[1:])):
+        cum = self.cumulative
+        if cum[0] != 0 or any(b < a for a, b in zip(cum, cum[1:])):
             raise ValueError("cumulative targets must start at 0 and never decrease")
 
     @classmethod

@@ -6,7 +6,9 @@ from engine.messages import StrategyName
 from engine.strategies.schedule import Schedule, ScheduledStrategy, boundaries, periods_for
 
 
-def twap_schedule(quantity: int, start_ns: int, end_ns: int, periods: int, lot: int = 1) -> Schedule:
+def twap_schedule(
+    quantity: int, start_ns: int, end_ns: int, periods: int, lot: int = 1
+) -> Schedule:
     fractions = [k / periods for k in range(periods + 1)]
     return Schedule.from_fractions(quantity, boundaries(start_ns, end_ns, periods), fractions, lot)
 

@@ -55,7 +55,8 @@ class VolumeProfile:
     def resampled(self, bins: int) -> VolumeProfile:
         edges = [k / bins for k in range(bins + 1)]
         edges[-1] = 1.0
-        return VolumeProfile.from_volumes(edges, [self.share(a, b) for a, b in zip(edges, edges[1:])])
+        volumes = [self.share(a, b) for a, b in zip(edges, edges[1:])]
+        return VolumeProfile.from_volumes(edges, volumes)
 
 
 def load_profile(path: str | None = None) -> VolumeProfile:

@@ -32,7 +32,8 @@ def test_kappa_solves_its_defining_equation_and_is_about_0_6_per_day():
     m = model()
     tau = m.tau
     kappa_tilde_sq = m.risk_aversion * m.sigma**2 / (m.eta - 0.5 * m.gamma * tau)
-    assert (2 / tau**2) * (math.cosh(m.kappa * tau) - 1) == pytest.approx(kappa_tilde_sq, rel=1e-12)
+    lhs = (2 / tau**2) * (math.cosh(m.kappa * tau) - 1)
+    assert lhs == pytest.approx(kappa_tilde_sq, rel=1e-12)
     assert m.kappa == pytest.approx(0.6, abs=0.02)
     assert m.kappa * m.horizon == pytest.approx(3, abs=0.1)
 
