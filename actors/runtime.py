@@ -21,6 +21,7 @@ import hashlib
 import heapq
 import itertools
 import random
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -71,12 +72,57 @@ def derive_seed(seed: int, actor_id: int, purpose: str = "", generation: int = 0
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
 
+class InlineRef:
+    """An actor driven on the simulation loop's thread, with pykka's failure semantics:
+    an exception in a handler runs ``on_failure`` and the actor is dead; ``stop`` runs
+    ``on_stop``. Same actor class, same handlers, same message order as on a pykka
+    thread, minus the thread handoff (≈30–90 µs per delivery here, against ≈5 µs of
+    handler), which is what makes a simulated day take seconds instead of minutes."""
+
+    __slots__ = ("actor", "alive")
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+        self.alive = True
+
+    def start(self) -> InlineRef:
+        try:
+            self.actor.on_start()
+        except Exception:
+            self.alive = False  # EngineActor already reported it to the runtime
+        return self
+
+    def tell(self, message: Any) -> None:
+        if not self.alive:
+            import pykka
+
+            raise pykka.ActorDeadError(f"{self.actor.name} is dead")
+        try:
+            self.actor.on_receive(message)
+        except Exception:
+            self.alive = False
+            self.actor.on_failure(*sys.exc_info())
+        except BaseException:
+            self.alive = False  # the runtime halts the run (EngineActor reported it)
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+    def stop(self, block: bool = True) -> None:
+        if self.alive:
+            self.alive = False
+            self.actor.on_stop()
+
+
 class Runtime:
     """What actors see: names, sends, timers, the clock, per-actor RNGs, the journal."""
+
+    threaded = True
 
     def __init__(self, clock: Any, seed: int = 0, journal: JournalSink | None = None) -> None:
         self.clock = clock
         self.seed = seed
+        self._inline_refs: list[InlineRef] = []
         self.journal_sink = journal
         self._lock = threading.RLock()
         self._endpoints: dict[str, _Endpoint] = {}
@@ -107,6 +153,19 @@ class Runtime:
     def rng_for(self, name: str, generation: int = 0) -> random.Random:
         """The actor's own RNG, derived from (seed, actor id, restart generation)."""
         return random.Random(derive_seed(self.seed, self.actor_id(name), "actor", generation))
+
+    def spawn(self, actor_class: type, name: str, generation: int = 0, **kwargs: Any) -> Any:
+        """Start an actor: a pykka thread (threaded runtimes) or an ``InlineRef``, and
+        register it under its stable name. Its ``on_start`` counts as work in flight."""
+        self.starting(name)
+        if self.threaded:
+            ref = actor_class.start(runtime=self, name=name, generation=generation, **kwargs)
+            self.attach(name, ref)
+            return ref
+        inline = InlineRef(actor_class(runtime=self, name=name, generation=generation, **kwargs))
+        self._inline_refs.append(inline)
+        self.attach(name, inline)  # type: ignore[arg-type]
+        return inline.start()
 
     def attach(self, name: str, ref: pykka.ActorRef[Any]) -> None:
         with self._lock:
@@ -273,6 +332,9 @@ class Runtime:
         """Stop every actor this runtime started."""
         import pykka
 
+        for inline in self._inline_refs:
+            inline.stop()
+        self._inline_refs.clear()
         pykka.ActorRegistry.stop_all()
 
 
@@ -280,8 +342,9 @@ class SimRuntime(Runtime):
     """Deterministic virtual-time runtime (see the module docstring)."""
 
     def __init__(self, seed: int = 0, start_ns: int = 0, journal: JournalSink | None = None,
-                 idle_timeout_s: float = 60.0) -> None:
+                 idle_timeout_s: float = 60.0, threaded: bool = False) -> None:
         super().__init__(SimClock(start_ns), seed=seed, journal=journal)
+        self.threaded = threaded  # pykka threads, or the same actors inline (InlineRef)
         self._heap: list[tuple[int, int, int, str, str, Message]] = []
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)

@@ -87,14 +87,8 @@ class Supervisor:
         self._start(spec)
 
     def _start(self, spec: ChildSpec) -> None:
-        self.runtime.starting(spec.name)
-        ref = spec.actor_class.start(
-            runtime=self.runtime,
-            name=spec.name,
-            generation=self.generations[spec.name],
-            **spec.kwargs,
-        )
-        self.runtime.attach(spec.name, ref)
+        self.runtime.spawn(spec.actor_class, spec.name, self.generations[spec.name],
+                           **spec.kwargs)
 
     def stop_child(self, name: str) -> None:
         """A normal stop: the child is not restarted."""

@@ -1,0 +1,78 @@
+"""Benchmarks of the actor runtime and the simulated market (``smart-exec bench``)."""
+
+from __future__ import annotations
+
+import time
+
+from actors.actor import EngineActor
+from actors.market import start_market, subscribe
+from actors.runtime import EXTERNAL, SimRuntime
+from actors.supervisor import ChildSpec, Supervisor
+from engine.clock import MS, SECOND
+from engine.config import SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.messages import CancelParentOrder, VenueKind
+from engine.prices import to_price
+
+
+class _Relay(EngineActor):
+    """Forwards a counter to its peer until the counter runs out."""
+
+    def __init__(self, runtime, name, generation=0, peer=""):
+        super().__init__(runtime, name, generation)
+        self.peer = peer
+
+    def receive(self, msg, sender):
+        n = int(msg.parent_id)
+        if n:
+            self.send(self.peer, CancelParentOrder(parent_id=str(n - 1)), delay_ns=1 * MS)
+
+
+def sim_deliveries_per_s(hops: int = 20_000, pairs: int = 4) -> float:
+    """Messages delivered per wall second by the simulated runtime (actor → actor)."""
+    rt = SimRuntime(seed=1)
+    sup = Supervisor(rt)
+    for i in range(pairs):
+        sup.start_child(ChildSpec(f"a{i}", _Relay, {"peer": f"b{i}"}))
+        sup.start_child(ChildSpec(f"b{i}", _Relay, {"peer": f"a{i}"}))
+    rt.run()
+    for i in range(pairs):
+        rt.send(EXTERNAL, f"a{i}", CancelParentOrder(parent_id=str(hops // pairs)), delay_ns=i)
+    start = rt.stats["deliveries"]
+    t0 = time.perf_counter()
+    rt.run()
+    wall = time.perf_counter() - t0
+    delivered = rt.stats["deliveries"] - start
+    rt.stop()
+    return delivered / wall
+
+
+def default_market() -> tuple[Instrument, SessionConfig, list[VenueConfig]]:
+    instrument = Instrument(symbol="XYZ", ref_price=to_price("100"))
+    venues = [VenueConfig(name=f"LIT{i}") for i in (1, 2, 3)] + [
+        VenueConfig(name=f"DARK{i}", kind=VenueKind.DARK) for i in (1, 2)
+    ]
+    return instrument, SessionConfig(), venues
+
+
+def sim_day_wall_s(hours: float = 6.5) -> float:
+    """Wall seconds to simulate a trading day of 3 lit + 2 dark venues with background flow
+    and a subscriber receiving all their market data."""
+    instrument, session, venues = default_market()
+    rt = SimRuntime(seed=1, start_ns=session.open_ns)
+    sup = Supervisor(rt)
+    names = start_market(rt, sup, instrument, session, venues, clients=["router"])
+    rt.on_message("router", lambda msg, sender: None)
+    subscribe(rt, "router", instrument.symbol, names)
+    t0 = time.perf_counter()
+    rt.run_until(session.open_ns + int(hours * 3600 * SECOND))
+    wall = time.perf_counter() - t0
+    rt.stop()
+    return wall * 6.5 / hours
+
+
+def run(quick: bool = False) -> dict[str, float]:
+    return {
+        "sim_deliveries_per_s": round(sim_deliveries_per_s(2_000 if quick else 20_000)),
+        "sim_day_wall_s": round(sim_day_wall_s(0.05 if quick else 6.5), 3),
+    }

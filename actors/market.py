@@ -1,0 +1,54 @@
+"""Start a simulated market: one venue actor per venue, under a venues supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from actors.runtime import Runtime
+from actors.supervisor import ChildSpec, Supervisor
+from actors.venue_actor import VenueActor
+from engine.config import SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.messages import SubscribeMarketData, VenueKind
+
+
+def venue_actor_name(venue: str, instrument: str, single_instrument: bool = True) -> str:
+    """Venue actors are named after the venue (one instrument per run for now)."""
+    return venue if single_instrument else f"{venue}:{instrument}"
+
+
+def start_market(
+    runtime: Runtime,
+    supervisor: Supervisor,
+    instrument: Instrument,
+    session: SessionConfig,
+    venues: Sequence[VenueConfig],
+    clients: Sequence[str] = (),
+) -> list[str]:
+    """Start every venue (lit first, so dark pools can subscribe to them) and link each to
+    ``clients`` (e.g. the router) with the venue's latency. Returns the venue names."""
+    lit = [v.name for v in venues if v.kind is VenueKind.LIT]
+    ordered = sorted(venues, key=lambda v: v.kind is VenueKind.DARK)
+    for venue in ordered:
+        for client in clients:
+            runtime.set_link(client, venue.name, venue.latency_ns, venue.jitter_ns)
+        if venue.kind is VenueKind.DARK:
+            for other in lit:
+                runtime.set_link(venue.name, other, venue.latency_ns, venue.jitter_ns)
+        supervisor.start_child(ChildSpec(
+            venue.name,
+            VenueActor,
+            {
+                "config": venue,
+                "instrument": instrument,
+                "session": session,
+                "lit_venues": lit if venue.kind is VenueKind.DARK else (),
+            },
+        ))
+    return [v.name for v in ordered]
+
+
+def subscribe(runtime: Runtime, subscriber: str, instrument: str, venues: Sequence[str]) -> None:
+    for venue in venues:
+        runtime.send(subscriber, venue, SubscribeMarketData(subscriber=subscriber,
+                                                            instrument=instrument))

@@ -1,0 +1,98 @@
+"""A venue actor: hosts one simulated venue (lit book or dark pool) from ``engine.venue``.
+
+It feeds the venue commands and the time, sends replies to whoever placed the order,
+and publishes market data to subscribers on a timer. Background flow advances lazily
+inside the venue, so a simulated day costs one message per publication, not per event.
+A dark pool subscribes to the lit venues to learn the mid it executes at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from actors.actor import EngineActor
+from actors.runtime import Runtime, derive_seed
+from engine.config import SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.messages import (
+    CancelVenueOrder,
+    InjectVenueFault,
+    MarketDataUpdated,
+    Message,
+    PlaceVenueOrder,
+    ReplaceVenueOrder,
+    SubscribeMarketData,
+    VenueKind,
+    VenueStatusChanged,
+)
+from engine.venue import DarkVenue, LitVenue
+
+_MD_TIMER = "market_data"
+
+
+class VenueActor(EngineActor):
+    def __init__(
+        self,
+        runtime: Runtime,
+        name: str,
+        generation: int = 0,
+        *,
+        config: VenueConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        lit_venues: Sequence[str] = (),
+    ) -> None:
+        super().__init__(runtime, name, generation)
+        self.config = config
+        self.instrument = instrument
+        self.session = session
+        self.lit_venues = tuple(lit_venues)
+        self.owners: dict[str, str] = {}  # venue order id → actor that placed it
+        self.subscribers: list[str] = []
+
+    def started(self) -> None:
+        # A restart is an exchange reset: a fresh book, reseeded flow; our resting orders
+        # are gone and the router learns it from "unknown_order" on reconcile.
+        seed = derive_seed(self.runtime.seed, self.runtime.actor_id(self.name), "venue",
+                           self.generation)
+        kind = DarkVenue if self.config.kind is VenueKind.DARK else LitVenue
+        self.venue = kind(self.config, self.instrument, self.session, seed)
+        for lit in self.lit_venues:
+            self.send(lit, SubscribeMarketData(subscriber=self.name,
+                                               instrument=self.instrument.symbol))
+        self.set_timer(_MD_TIMER, max(self.now, self.session.open_ns) + self.config.md_interval_ns)
+
+    def receive(self, msg: Message, sender: str) -> None:
+        if isinstance(msg, SubscribeMarketData):
+            if msg.subscriber not in self.subscribers:
+                self.subscribers.append(msg.subscriber)
+            self.send(msg.subscriber, self.venue.snapshot(self.now))
+            return
+        if isinstance(msg, PlaceVenueOrder):
+            self.owners[msg.order_id] = sender
+        if isinstance(msg, (PlaceVenueOrder, CancelVenueOrder, ReplaceVenueOrder,
+                            InjectVenueFault, MarketDataUpdated)):
+            self._dispatch(self.venue.handle(msg, self.now))
+
+    def on_timer(self, key: str) -> None:
+        self._dispatch(self.venue.advance_to(self.now))
+        self._publish()
+        if self.now < self.session.close_ns:
+            self.set_timer(_MD_TIMER, self.now + self.config.md_interval_ns)
+
+    def _publish(self) -> None:
+        snapshot = self.venue.snapshot(self.now)
+        for subscriber in self.subscribers:
+            self.send(subscriber, snapshot)
+
+    def _dispatch(self, events: list[Message]) -> None:
+        for event in events:
+            if isinstance(event, VenueStatusChanged):
+                self.journal(event)
+                for subscriber in self.subscribers:
+                    self.send(subscriber, event)
+                self._publish()
+                continue
+            owner = self.owners.get(event.order_id)  # type: ignore[attr-defined]
+            if owner is not None:
+                self.send(owner, event)
