@@ -20,7 +20,7 @@ expired. Decisions per wake:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig
@@ -107,7 +107,6 @@ class _Decision:
     tactic: Tactic
     reason: str
     sweep: bool = False
-    cancels: list[Message] = field(default_factory=list)
 
 
 class ParentOrder:
@@ -131,7 +130,8 @@ class ParentOrder:
         self.state = ParentState.PENDING
         self.target = order.quantity
         self.filled = 0
-        self.children: dict[str, Child] = {}
+        self.children: dict[str, Child] = {}  # every child ever placed, by id
+        self._open: dict[str, Child] = {}  # those still working: keeps a decision O(open)
         self.strategy: Strategy | None = None
         mandate = order.mandate
         self.start_ns: int | None = mandate.start_ns
@@ -158,14 +158,14 @@ class ParentOrder:
 
     @property
     def open_qty(self) -> int:
-        return sum(c.leaves for c in self.children.values() if c.is_open)
+        return sum(c.leaves for c in self._open.values() if c.is_open)
 
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
 
     def open_children(self) -> list[Child]:
-        return [c for c in self.children.values() if c.is_open]
+        return [c for c in self._open.values() if c.is_open]
 
     # -------------------------------------------------------------- lifecycle
 
@@ -279,6 +279,8 @@ class ParentOrder:
         if child is not None:
             child.filled += msg.quantity
             child.leaves = max(0, child.leaves - msg.quantity)
+            if child.leaves == 0:
+                self._open.pop(child.child_id, None)
         self.filled += msg.quantity
         out: list[Message] = [
             ParentOrderFilled(
@@ -302,7 +304,7 @@ class ParentOrder:
         child = self.children.get(msg.child_id)
         if child is None or child.done:
             return []
-        child.done, child.leaves = True, 0
+        self._close(child)
         if child.cancel_requested and self.state is ParentState.WORKING:
             return self._recalibrate(now_ns, market, f"{msg.child_id} done: re-place")
         return []
@@ -313,8 +315,12 @@ class ParentOrder:
         del now_ns, market
         child = self.children.get(msg.child_id)
         if child is not None:
-            child.done, child.leaves = True, 0
+            self._close(child)
         return []
+
+    def _close(self, child: Child) -> None:
+        child.done, child.leaves = True, 0
+        self._open.pop(child.child_id, None)
 
     # ------------------------------------------------------------ transitions
 
@@ -376,7 +382,7 @@ class ParentOrder:
         and journal the decision (ScheduleRecalibrated first, then the commands)."""
         volume = self._market_volume(market)
         decision = self._decide(now_ns, volume)
-        out = list(decision.cancels)
+        out: list[Message] = []
         if decision.tactic is Tactic.AGGRESSIVE:
             out += self._cancel_resting(now_ns, "behind schedule: re-place aggressively")
         qty, why_not = self._child_qty(now_ns, volume, decision)
@@ -469,7 +475,8 @@ class ParentOrder:
     def _place(self, now_ns: int, qty: int, price: int | None, tactic: Tactic) -> PlaceChildOrder:
         self._child_seq += 1
         child_id = f"{self.parent_id}-C{self._child_seq}"
-        self.children[child_id] = Child(child_id, qty, tactic, price, now_ns, leaves=qty)
+        child = Child(child_id, qty, tactic, price, now_ns, leaves=qty)
+        self.children[child_id] = self._open[child_id] = child
         return PlaceChildOrder(
             ts=now_ns, parent_id=self.parent_id, child_id=child_id,
             instrument=self.order.instrument, side=self.side, quantity=qty,
