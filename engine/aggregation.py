@@ -179,8 +179,12 @@ class OrderDesk:
         Accepted orders wait for the window; with ``window_ns == 0`` the window closes at
         once and its messages follow the acknowledgement."""
         intake = self.intake
-        order = intake.normalize(order)
         rejection = intake.check_new(order, now_ns)
+        if rejection is not None:  # normalize only off the hot path: canonical is common
+            canonical = intake.normalize(order)
+            if canonical is not order:
+                order = canonical
+                rejection = intake.check_new(order, now_ns)
         by_id = self._orders.get(order.source)
         if rejection is None and by_id is not None and order.client_order_id in by_id:
             rejection = Rejection.of(RejectReason.DUPLICATE_CLIENT_ORDER_ID, order.client_order_id)
@@ -191,7 +195,7 @@ class OrderDesk:
         state = ClientOrderState(order, now_ns)
         by_id[order.client_order_id] = state
         self._enqueue(state, now_ns)
-        out: list[Message] = [state.report(ExecType.NEW, self._exec_ids.next(), now_ns)]
+        out: list[Message] = [state.new_report(self._exec_ids.next(), now_ns)]
         if not self.config.window_ns:
             out.extend(self.close_window(now_ns))
         return out
@@ -397,12 +401,12 @@ class OrderDesk:
         if not quantity:
             return []
         out: list[Message] = []
+        text = f"internal cross {cross_id}"
         for o, q in zip(orders, allocate(quantity, [o.leaves for o in orders], lot), strict=True):
             if q:
                 o.fill(q, price)
-                out.append(o.report(
-                    ExecType.TRADE, self._exec_ids.next(), now_ns, last_qty=q, last_price=price,
-                    internal=True, venue=INTERNAL_VENUE, text=f"internal cross {cross_id}",
+                out.append(o.fill_report(
+                    self._exec_ids.next(), now_ns, q, price, INTERNAL_VENUE, True, text
                 ))
         return out
 
@@ -430,10 +434,7 @@ class OrderDesk:
         for o, q in zip(members, allocate(allocated, [o.leaves for o in members], lot), strict=True):
             if q:
                 o.fill(q, fill.price)
-                out.append(o.report(
-                    ExecType.TRADE, self._exec_ids.next(), now_ns, last_qty=q,
-                    last_price=fill.price, venue=fill.venue,
-                ))
+                out.append(o.fill_report(self._exec_ids.next(), now_ns, q, fill.price, fill.venue))
         parent.open -= allocated
         excess = fill.quantity - allocated
         if excess:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from engine.messages import ClientOrder, ExecType, ExecutionReport, OrdStatus
 
 if TYPE_CHECKING:  # the parent is owned by the desk; only a reference is kept here
@@ -17,7 +19,12 @@ if TYPE_CHECKING:  # the parent is owned by the desk; only a reference is kept h
 
 INTERNAL_VENUE = "INTERNAL"  # ``ExecutionReport.venue`` of internal-cross fills
 
-_OPEN = frozenset({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED})
+# Enum member access (``OrdStatus.FILLED``) costs ~0.3 µs on Python 3.11; the hot path
+# reads these module constants instead.
+_NEW, _PARTIAL, _FILLED = OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED
+_CANCELED, _EXPIRED = OrdStatus.CANCELED, OrdStatus.EXPIRED
+_EXEC_NEW, _EXEC_TRADE = ExecType.NEW, ExecType.TRADE
+_replace = msgspec.structs.replace
 
 
 class ExecIds:
@@ -30,8 +37,8 @@ class ExecIds:
         self.count = 0
 
     def next(self) -> str:
-        self.count += 1
-        return f"{self.prefix}{self.count}"
+        count = self.count = self.count + 1
+        return f"{self.prefix}{count}"
 
 
 class ClientOrderState:
@@ -51,13 +58,14 @@ class ClientOrderState:
         self.leaves = order.quantity
         self.cum_qty = 0
         self.cum_notional = 0
-        self.status = OrdStatus.NEW
+        self.status = _NEW
         self.parent: Parent | None = None
         self.arrival_ns = arrival_ns
 
     @property
     def is_open(self) -> bool:
-        return self.status in _OPEN
+        status = self.status
+        return status is _NEW or status is _PARTIAL
 
     @property
     def source_kind(self) -> str:
@@ -72,17 +80,17 @@ class ClientOrderState:
         self.cum_qty += quantity
         self.cum_notional += quantity * price
         self.leaves -= quantity
-        self.status = OrdStatus.PARTIALLY_FILLED if self.leaves else OrdStatus.FILLED
+        self.status = _PARTIAL if self.leaves else _FILLED
 
     def cancel(self) -> None:
         self.leaves = 0
-        self.status = OrdStatus.CANCELED
+        self.status = _CANCELED
 
     def expire(self) -> int:
         """Done for day; returns the unfilled quantity."""
         unfilled = self.leaves
         self.leaves = 0
-        self.status = OrdStatus.EXPIRED
+        self.status = _EXPIRED
         return unfilled
 
     def replace(self, quantity: int, limit: int | None) -> None:
@@ -91,10 +99,42 @@ class ClientOrderState:
         self.limit = limit
         self.leaves = quantity - self.cum_qty
         if not self.leaves:
-            self.status = OrdStatus.FILLED
+            self.status = _FILLED
         # otherwise the status (new / partially filled) is unchanged
 
     # --------------------------------------------------------------------- reports
+    # Hot path, measured with msgspec 0.22: a Struct built with up to 15 keyword arguments
+    # costs ~0.25 µs, with 16 or more ~1 µs. So the builders pass at most 15, in
+    # declaration order, and add the rest with one ``replace`` when needed.
+
+    def new_report(self, exec_id: str, now_ns: int) -> ExecutionReport:
+        order = self.order
+        return ExecutionReport(
+            source=order.source, account=order.account,
+            client_order_id=order.client_order_id, exec_id=exec_id,
+            exec_type=_EXEC_NEW, ord_status=self.status, instrument=order.instrument,
+            side=order.side, order_qty=self.qty, cum_qty=self.cum_qty,
+            leaves_qty=self.leaves, ts=now_ns,
+        )
+
+    def fill_report(
+        self, exec_id: str, now_ns: int, last_qty: int, last_price: int, venue: str,
+        internal: bool = False, text: str = "",
+    ) -> ExecutionReport:
+        order = self.order
+        parent = self.parent
+        report = ExecutionReport(
+            source=order.source, account=order.account,
+            client_order_id=order.client_order_id, exec_id=exec_id,
+            exec_type=_EXEC_TRADE, ord_status=self.status, instrument=order.instrument,
+            side=order.side, order_qty=self.qty, cum_qty=self.cum_qty,
+            leaves_qty=self.leaves, cum_notional=self.cum_notional, last_qty=last_qty,
+            last_price=last_price, ts=now_ns,
+        )
+        return _replace(
+            report, parent_id=None if parent is None else parent.parent_id,
+            internal=internal, venue=venue, text=text,
+        )
 
     def report(
         self,
@@ -102,35 +142,20 @@ class ClientOrderState:
         exec_id: str,
         now_ns: int,
         *,
-        last_qty: int = 0,
-        last_price: int = 0,
         leaves_qty: int | None = None,
-        internal: bool = False,
-        venue: str | None = None,
         reason: str | None = None,
         text: str = "",
     ) -> ExecutionReport:
+        """Any other report (replaced, canceled, expired)."""
         order = self.order
         parent = self.parent
         return ExecutionReport(
-            ts=now_ns,
-            source=order.source,
-            account=order.account,
-            client_order_id=order.client_order_id,
-            exec_id=exec_id,
-            exec_type=exec_type,
-            ord_status=self.status,
-            instrument=order.instrument,
-            side=order.side,
-            order_qty=self.qty,
-            cum_qty=self.cum_qty,
+            source=order.source, account=order.account,
+            client_order_id=order.client_order_id, exec_id=exec_id, exec_type=exec_type,
+            ord_status=self.status, instrument=order.instrument, side=order.side,
+            order_qty=self.qty, cum_qty=self.cum_qty,
             leaves_qty=self.leaves if leaves_qty is None else leaves_qty,
             cum_notional=self.cum_notional,
-            last_qty=last_qty,
-            last_price=last_price,
             parent_id=None if parent is None else parent.parent_id,
-            internal=internal,
-            venue=venue,
-            reason=reason,
-            text=text,
+            reason=reason, text=text, ts=now_ns,
         )

@@ -16,9 +16,10 @@ from typing import NamedTuple
 import msgspec
 
 from engine.instruments import Instrument
-from engine.messages import ClientOrder, ClientOrderRejected, Side, StrategyName
+from engine.messages import ClientOrder, ClientOrderRejected, Mandate, Side, StrategyName
 
 DEFAULT_MAX_ORDER_QTY = 10_000_000  # fat-finger guard, shares
+_MANDATE_CACHE = 1_024
 
 
 class RejectReason(enum.StrEnum):
@@ -104,7 +105,7 @@ def decode_order(raw: bytes | str | Mapping[str, object]) -> ClientOrder | Rejec
 class Intake:
     """Stateless checks against the instrument universe and the supported strategies."""
 
-    __slots__ = ("instruments", "strategies", "max_order_qty")
+    __slots__ = ("instruments", "strategies", "max_order_qty", "_good_mandates")
 
     def __init__(
         self,
@@ -117,6 +118,7 @@ class Intake:
         self.instruments: dict[str, Instrument] = dict(instruments)
         self.strategies = frozenset(strategies)
         self.max_order_qty = max_order_qty
+        self._good_mandates: dict[int, Mandate] = {}
 
     def normalize(self, order: ClientOrder) -> ClientOrder:
         """One internal form: canonical instrument symbol and ``Side`` enum. Returns the same
@@ -134,6 +136,39 @@ class Intake:
 
     def check_new(self, order: ClientOrder, now_ns: int) -> Rejection | None:
         """The first reason to refuse ``order`` (already normalized), or None."""
+        # Hot path: one expression over the common case; any failure takes the slow path,
+        # which finds the precise reason.
+        instrument = self.instruments.get(order.instrument)
+        qty = order.quantity
+        price = order.limit_price
+        if (
+            instrument is not None
+            and type(order.side) is Side
+            and type(qty) is int
+            and 0 < qty <= self.max_order_qty
+            and not qty % instrument.lot
+            and (price is None or (
+                type(price) is int and price > 0 and not price % instrument.tick
+                and instrument.in_band(price)
+            ))
+            and order.source and order.account and order.client_order_id
+            and self._mandate_ok(order.mandate, now_ns)
+        ):
+            return None
+        return self._first_rejection(order, now_ns)
+
+    def _mandate_ok(self, mandate: Mandate, now_ns: int) -> bool:
+        # Clients reuse a handful of mandate objects: their static checks are cached by
+        # identity (the cache holds the object, so its id cannot be reused meanwhile).
+        if self._good_mandates.get(id(mandate)) is not mandate:
+            if _check_mandate(mandate, self.strategies) is not None:
+                return False
+            if len(self._good_mandates) >= _MANDATE_CACHE:
+                self._good_mandates.clear()
+            self._good_mandates[id(mandate)] = mandate
+        return mandate.end_ns is None or mandate.end_ns > now_ns
+
+    def _first_rejection(self, order: ClientOrder, now_ns: int) -> Rejection | None:
         if not (order.source and order.account and order.client_order_id):
             return Rejection.of(RejectReason.BAD_IDENTIFIER)
         instrument = self.instruments.get(order.instrument)
@@ -144,7 +179,11 @@ class Intake:
         rejection = self.check_quantity(instrument, order.quantity)
         if rejection is None and order.limit_price is not None:
             rejection = self.check_price(instrument, order.limit_price)
-        return rejection if rejection is not None else self._check_mandate(order, now_ns)
+        if rejection is None:
+            rejection = _check_mandate(order.mandate, self.strategies)
+        if rejection is None and order.mandate.end_ns is not None and order.mandate.end_ns <= now_ns:
+            rejection = Rejection.of(RejectReason.END_IN_PAST, f"{order.mandate.end_ns} <= now {now_ns}")
+        return rejection
 
     def check_quantity(self, instrument: Instrument, quantity: object) -> Rejection | None:
         if type(quantity) is not int or quantity <= 0:
@@ -167,22 +206,6 @@ class Intake:
             )
         return None
 
-    def _check_mandate(self, order: ClientOrder, now_ns: int) -> Rejection | None:
-        m = order.mandate
-        if m.strategy not in self.strategies:
-            return Rejection.of(RejectReason.UNKNOWN_STRATEGY, repr(m.strategy))
-        if m.start_ns is not None and m.end_ns is not None and m.start_ns >= m.end_ns:
-            return Rejection.of(RejectReason.START_AFTER_END, f"{m.start_ns} >= {m.end_ns}")
-        if m.end_ns is not None and m.end_ns <= now_ns:
-            return Rejection.of(RejectReason.END_IN_PAST, f"{m.end_ns} <= now {now_ns}")
-        for rate in (m.max_participation, m.pov_rate):
-            # written so that NaN fails too
-            if rate is not None and not 0.0 < rate <= 1.0:
-                return Rejection.of(RejectReason.BAD_PARTICIPATION, repr(rate))
-        if m.risk_aversion is not None and not m.risk_aversion >= 0.0:
-            return Rejection.of(RejectReason.BAD_RISK_AVERSION, repr(m.risk_aversion))
-        return None
-
     def check_amend(
         self, instrument: Instrument, quantity: int | None, limit_price: int | None, cum_qty: int
     ) -> Rejection | None:
@@ -196,3 +219,17 @@ class Intake:
         if limit_price is not None:
             return self.check_price(instrument, limit_price)
         return None
+
+
+def _check_mandate(m: Mandate, strategies: frozenset[StrategyName]) -> Rejection | None:
+    """Checks that do not depend on the time (end_in_past is checked per order)."""
+    if m.strategy not in strategies:
+        return Rejection.of(RejectReason.UNKNOWN_STRATEGY, repr(m.strategy))
+    if m.start_ns is not None and m.end_ns is not None and m.start_ns >= m.end_ns:
+        return Rejection.of(RejectReason.START_AFTER_END, f"{m.start_ns} >= {m.end_ns}")
+    for rate in (m.max_participation, m.pov_rate):
+        if rate is not None and not 0.0 < rate <= 1.0:  # written so that NaN fails too
+            return Rejection.of(RejectReason.BAD_PARTICIPATION, repr(rate))
+    if m.risk_aversion is not None and not m.risk_aversion >= 0.0:
+        return Rejection.of(RejectReason.BAD_RISK_AVERSION, repr(m.risk_aversion))
+    return None
