@@ -356,7 +356,6 @@ class OrderDesk:
         if mid is None:
             return []
         new: dict[int, list[ClientOrderState]] = {1: [], -1: []}
-        working: dict[int, list[ClientOrderState]] = {1: [], -1: []}
         parents: dict[int, list[Parent]] = {1: [], -1: []}
         for key, orders in buckets.items():
             if _crossable(key, mid, now_ns):
@@ -364,11 +363,9 @@ class OrderDesk:
         for parent in self._working_by_instrument.get(instrument, {}).values():
             if parent.open and _crossable(parent.key, mid, now_ns):
                 parents[parent.side].append(parent)
-                working[parent.side].extend(parent.open_members())
-        quantity = min(
-            sum(o.leaves for o in new[1]) + sum(p.open for p in parents[1]),
-            sum(o.leaves for o in new[-1]) + sum(p.open for p in parents[-1]),
-        )
+        new_qty = {side: sum(o.leaves for o in new[side]) for side in (1, -1)}
+        working_qty = {side: sum(p.open for p in parents[side]) for side in (1, -1)}
+        quantity = min(new_qty[1] + working_qty[1], new_qty[-1] + working_qty[-1])
         if not quantity:
             return []
         self._cross_count += 1
@@ -383,14 +380,17 @@ class OrderDesk:
             )
         ]
         for side in (1, -1):
-            left = quantity
-            for tier in (new[side], working[side]):
-                take = min(left, sum(o.leaves for o in tier))
-                left -= take
-                out.extend(self._cross_fills(tier, take, mid, lot, cross_id, now_ns))
+            from_new = min(quantity, new_qty[side])
+            out.extend(self._cross_fills(new[side], from_new, mid, lot, cross_id, now_ns))
+            from_working = quantity - from_new
+            if not from_working:
+                continue  # working parents untouched: no need to walk their members
+            members = [m for p in parents[side] for m in p.open_members()]
+            out.extend(self._cross_fills(members, from_working, mid, lot, cross_id, now_ns))
             for parent in parents[side]:
+                before = parent.open
                 parent.open = sum(m.leaves for m in parent.open_members())
-                if parent.open != parent.target - parent.filled:
+                if parent.open != before:
                     out.append(self._shrunk(parent, now_ns, f"internal cross {cross_id}"))
         return out
 
