@@ -219,15 +219,21 @@ class Runtime:
         )
 
     def send(self, sender: str, dest: str, msg: Message, delay_ns: int = 0) -> Message:
-        """Queue ``msg`` for ``dest``, due after link latency plus ``delay_ns``."""
-        msg = self.stamp(sender, msg)
+        """Queue ``msg`` for ``dest``, due after link latency plus ``delay_ns``. Every send
+        takes the sender's next sequence number (a relayed message keeps its id but is
+        ordered as the relayer's send)."""
         ep = self.endpoint(sender)
         with self._lock:
+            seq = next(ep.seq)
+            if not msg.msg_id:
+                msg = msgspec.structs.replace(
+                    msg, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=msg.ts or self.clock.now()
+                )
             due = self.clock.now() + delay_ns + self._latency(ep, dest)
             link = (sender, dest)
             due = max(due, self._last_delivery.get(link, 0))
             self._last_delivery[link] = due
-            self._enqueue(due, ep.actor_id, msg.msg_id & ((1 << _SEQ_BITS) - 1), dest, sender, msg)
+            self._enqueue(due, ep.actor_id, seq, dest, sender, msg)
         return msg
 
     def set_timer(self, owner: str, key: str, at_ns: int) -> None:

@@ -1,0 +1,181 @@
+"""The embedded API: one object that starts an engine and takes client orders.
+
+    from actors import Engine, MarketConfig
+    from engine.messages import ClientOrder, Side
+
+    engine = Engine(MarketConfig(...), seed=7, audit="run.sqlite")
+    engine.on_report(print)                       # per-client-order execution reports
+    engine.submit(ClientOrder(source="OMS", account="A1", client_order_id="c1",
+                              instrument="XYZ", side=Side.BUY, quantity=500))
+    engine.run()                                  # simulated: until the session is over
+    engine.close()                                # flush the audit trail, stop every actor
+
+Simulated by default (virtual time, simulated venues, deterministic from the seed);
+``live=True`` runs the same actors on the wall clock.
+
+Supervision tree: ``engine`` (one-for-one) → ``venues`` (one per venue), ``router``,
+``desk`` and ``parents`` (one transient actor per parent order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from actors.desk_actor import REPORTS, DeskActor
+from actors.market import start_market
+from actors.router_actor import RouterActor
+from actors.runtime import EXTERNAL, LiveRuntime, Runtime, SimRuntime
+from actors.supervisor import ChildSpec, Supervisor
+from engine.aggregation import DeskConfig
+from engine.clock import MINUTE, SECOND
+from engine.config import SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.journal import Journal
+from engine.messages import (
+    AmendClientOrder,
+    CancelClientOrder,
+    ClientOrder,
+    ClientOrderRejected,
+    ExecutionReport,
+    InjectVenueFault,
+    Message,
+    SubmitClientOrder,
+)
+from engine.parent import ParentConfig
+from engine.routing.router import RouterConfig
+
+DESK = "desk"
+ROUTER = "router"
+
+Report = ExecutionReport | ClientOrderRejected
+
+
+class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """What the engine trades and where: one instrument, the session, the venues."""
+
+    instrument: Instrument
+    venues: list[VenueConfig]
+    session: SessionConfig = SessionConfig()
+
+
+class Engine:
+    def __init__(
+        self,
+        market: MarketConfig,
+        *,
+        seed: int = 0,
+        audit: str | Journal | None = ":memory:",
+        router: RouterConfig = RouterConfig(),
+        desk: DeskConfig = DeskConfig(),
+        parent: ParentConfig = ParentConfig(),
+        live: bool = False,
+        threaded: bool = False,
+        max_restarts: int = 3,
+        restart_window_ns: int = 5 * SECOND,
+    ) -> None:
+        self.market = market
+        self.seed = seed
+        self.journal = audit if isinstance(audit, Journal) or audit is None else Journal(audit)
+        self.reports: list[Report] = []
+        self._subscribers: list[Callable[[Report], None]] = []
+        session = market.session
+        self.runtime: Runtime = (
+            LiveRuntime(seed=seed, journal=self.journal) if live
+            else SimRuntime(seed=seed, start_ns=session.open_ns - MINUTE, journal=self.journal,
+                            threaded=threaded)
+        )
+        self.runtime.on_message(REPORTS, self._on_report)
+        rt = self.runtime
+        self.supervisor = Supervisor(rt, "engine", max_restarts=max_restarts,
+                                     window_ns=restart_window_ns)
+        venues = Supervisor(rt, "venues", max_restarts=max_restarts,
+                            window_ns=restart_window_ns, parent=self.supervisor)
+        self.parents = Supervisor(rt, "parents", max_restarts=max_restarts,
+                                  window_ns=restart_window_ns, parent=self.supervisor)
+        self.venue_names = start_market(rt, venues, market.instrument, session, market.venues,
+                                        clients=[ROUTER])
+        self.supervisor.start_child(ChildSpec(ROUTER, RouterActor, {
+            "venues": market.venues, "instrument": market.instrument, "config": router,
+        }))
+        self.supervisor.start_child(ChildSpec(DESK, DeskActor, {
+            "instruments": [market.instrument], "session": session, "parents": self.parents,
+            "config": desk, "parent_config": parent, "router": ROUTER,
+        }))
+        self._closed = False
+
+    # ------------------------------------------------------------------ clients
+
+    def submit(self, order: ClientOrder, at_ns: int | None = None) -> None:
+        """Submit a client order now (or at ``at_ns`` of simulated time). The answer comes
+        as an ``ExecutionReport`` (new) or a ``ClientOrderRejected`` with a reason."""
+        self._send(SubmitClientOrder(order=order), at_ns)
+
+    def cancel(self, source: str, client_order_id: str, at_ns: int | None = None) -> None:
+        self._send(CancelClientOrder(source=source, client_order_id=client_order_id), at_ns)
+
+    def amend(self, source: str, client_order_id: str, *, quantity: int | None = None,
+              limit_price: int | None = None, at_ns: int | None = None) -> None:
+        self._send(AmendClientOrder(source=source, client_order_id=client_order_id,
+                                    quantity=quantity, limit_price=limit_price), at_ns)
+
+    def on_report(self, callback: Callable[[Report], None]) -> None:
+        """Call ``callback`` with every execution report and reject, in order."""
+        self._subscribers.append(callback)
+
+    def inject_fault(self, venue: str, fault: str, at_ns: int | None = None,
+                     duration_ns: int | None = None) -> None:
+        """Fault injection: "down", "up", "degrade", "reject_orders", "drop_cancels"."""
+        self._send(InjectVenueFault(venue=venue, fault=fault, duration_ns=duration_ns), at_ns,
+                   dest=venue)
+
+    # -------------------------------------------------------------------- time
+
+    @property
+    def now(self) -> int:
+        return self.runtime.now()
+
+    def run_until(self, t_ns: int) -> None:
+        self._sim().run_until(t_ns)
+
+    def run(self, grace_ns: int = 5 * MINUTE) -> None:
+        """Simulate to the session close plus ``grace_ns`` (children finish, reports land)."""
+        self.run_until(self.market.session.close_ns + grace_ns)
+
+    def close(self) -> None:
+        """Stop every actor and flush the audit trail (nothing acknowledged is lost)."""
+        if self._closed:
+            return
+        self._closed = True
+        if isinstance(self.runtime, LiveRuntime):
+            self.runtime.shutdown()
+        else:
+            self.runtime.stop()
+        if self.journal is not None:
+            self.journal.flush()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- internals
+
+    def _send(self, msg: Message, at_ns: int | None, dest: str = DESK) -> None:
+        delay = 0 if at_ns is None else max(at_ns - self.runtime.now(), 0)
+        self.runtime.send(EXTERNAL, dest, msg, delay_ns=delay)
+
+    def _on_report(self, msg: Message, sender: str) -> None:
+        self.reports.append(msg)  # type: ignore[arg-type]
+        for callback in self._subscribers:
+            callback(msg)  # type: ignore[arg-type]
+
+    def _sim(self) -> SimRuntime:
+        if not isinstance(self.runtime, SimRuntime):
+            raise TypeError("run/run_until drive simulated time; a live engine runs by itself")
+        return self.runtime
+
+
+__all__ = ["Engine", "MarketConfig", "DESK", "ROUTER"]
