@@ -34,7 +34,7 @@ _WAKE = "router"
 # commands: each message is journaled once, by the actor that sent it or that brought
 # it in from outside the engine).
 _JOURNALED_IN = (
-    MarketDataUpdated, VenueStatusChanged,
+    MarketDataUpdated,
     VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
     VenueCancelRejected, VenueOrderReplaced,
 )

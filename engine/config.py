@@ -11,8 +11,8 @@ from engine.messages import VenueKind
 class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     """The trading day. Times are ns since the epoch (UTC)."""
 
-    open_ns: int = 1_795_786_200 * 1_000_000_000  # 2026-11-23 09:30 New York (14:30 UTC)
-    close_ns: int = 1_795_786_200 * 1_000_000_000 + 6 * HOUR + 30 * MINUTE
+    open_ns: int = 1_795_444_200 * 1_000_000_000  # 2026-11-23 09:30 New York (14:30 UTC)
+    close_ns: int = 1_795_444_200 * 1_000_000_000 + 6 * HOUR + 30 * MINUTE
 
     @property
     def length_ns(self) -> int:

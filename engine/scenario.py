@@ -1,0 +1,338 @@
+"""Scenarios: TOML files decoded by msgspec into typed config.
+
+A bad file fails with ``ScenarioError`` naming the field and the problem, e.g.
+``venues[1].kind: Invalid enum value 'lti'``. Prices are decimal strings ("100.00"),
+times are session-local clock times ("09:30", "10:15:30"), so a scenario reads like a
+desk's order blotter. See ``scenarios/*.toml`` for examples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from pathlib import Path
+
+import msgspec
+
+from engine.aggregation import DeskConfig
+from engine.clock import MS, SECOND, US
+from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.messages import (
+    ClientOrder,
+    Mandate,
+    RoutingLogic,
+    Side,
+    StrategyName,
+    Urgency,
+    VenueKind,
+)
+from engine.prices import to_price
+from engine.routing.placement import RouterConfig
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names the field."""
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def _price(value: str, field: str) -> int:
+    try:
+        return to_price(value)
+    except (ValueError, ArithmeticError) as exc:
+        raise ValueError(f"{field}: {value!r} is not an exact decimal price ({exc})") from None
+
+
+def _check_time(value: str | None, field: str) -> None:
+    if value is not None and not _TIME.match(value):
+        raise ValueError(f"{field}: {value!r} is not a clock time like 09:30 or 09:30:15")
+
+
+class _Spec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class SessionSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    date: str = "2026-11-23"
+    open: str = "09:30"
+    close: str = "16:00"
+    utc_offset_hours: int = -5  # New York in winter
+
+    def __post_init__(self) -> None:
+        try:
+            dt.date.fromisoformat(self.date)
+        except ValueError:
+            raise ValueError(f"date: {self.date!r} is not an ISO date like 2026-11-23") from None
+        _check_time(self.open, "open")
+        _check_time(self.close, "close")
+        if self.at(self.close) <= self.at(self.open):
+            raise ValueError(f"close {self.close} is not after open {self.open}")
+
+    def at(self, clock: str) -> int:
+        """Session-local clock time → ns since the epoch."""
+        h, mi, s = _TIME.match(clock).groups()  # type: ignore[union-attr]
+        tz = dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
+        when = dt.datetime.combine(dt.date.fromisoformat(self.date),
+                                   dt.time(int(h), int(mi), int(s or 0)), tz)
+        return int(when.timestamp()) * SECOND
+
+    def config(self) -> SessionConfig:
+        return SessionConfig(open_ns=self.at(self.open), close_ns=self.at(self.close))
+
+
+class InstrumentSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    symbol: str
+    ref_price: str
+    tick: str = "0.01"
+    lot: int = 1
+    band_bps: int = 1_000
+
+    def __post_init__(self) -> None:
+        _price(self.ref_price, "ref_price")
+        if _price(self.tick, "tick") <= 0:
+            raise ValueError(f"tick: {self.tick!r} must be positive")
+        if self.lot <= 0:
+            raise ValueError(f"lot: {self.lot} must be positive")
+
+    def instrument(self) -> Instrument:
+        return Instrument(symbol=self.symbol, ref_price=to_price(self.ref_price),
+                          tick=to_price(self.tick), lot=self.lot, band_bps=self.band_bps)
+
+
+class VenueSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    kind: VenueKind = VenueKind.LIT
+    maker_fee: str = "-0.002"  # per share; negative = rebate
+    taker_fee: str = "0.003"
+    latency_us: int = 200
+    jitter_us: int = 50
+    md_interval_ms: int = 2_000
+    flow: FlowConfig = FlowConfig()
+    dark: DarkConfig = DarkConfig()
+
+    def __post_init__(self) -> None:
+        _price(self.maker_fee.lstrip("-"), "maker_fee")
+        _price(self.taker_fee.lstrip("-"), "taker_fee")
+        if self.latency_us < 0 or self.jitter_us < 0 or self.md_interval_ms <= 0:
+            raise ValueError("latency_us and jitter_us must be ≥ 0, md_interval_ms > 0")
+
+    def config(self) -> VenueConfig:
+        return VenueConfig(
+            name=self.name, kind=self.kind, maker_fee=to_price(self.maker_fee),
+            taker_fee=to_price(self.taker_fee), latency_ns=self.latency_us * US,
+            jitter_ns=self.jitter_us * US, md_interval_ns=self.md_interval_ms * MS,
+            flow=self.flow, dark=self.dark,
+        )
+
+
+class MandateSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    strategy: StrategyName = StrategyName.TWAP
+    urgency: Urgency = Urgency.MEDIUM
+    must_complete: bool = True
+    start: str | None = None
+    end: str | None = None
+    max_participation: float | None = None
+    pov_rate: float | None = None
+    routing: RoutingLogic | None = None
+    risk_aversion: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_time(self.start, "start")
+        _check_time(self.end, "end")
+
+    def mandate(self, session: SessionSpec) -> Mandate:
+        return Mandate(
+            strategy=self.strategy, urgency=self.urgency, must_complete=self.must_complete,
+            start_ns=session.at(self.start) if self.start else None,
+            end_ns=session.at(self.end) if self.end else None,
+            max_participation=self.max_participation, pov_rate=self.pov_rate,
+            routing=self.routing, risk_aversion=self.risk_aversion,
+        )
+
+
+class OrderSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One client order, submitted at ``at``."""
+
+    id: str
+    side: Side | str
+    quantity: int
+    at: str
+    source: str = "OMS"
+    account: str = "ACC1"
+    limit: str | None = None
+    mandate: MandateSpec | None = None  # None: the scenario's mandate
+
+    def __post_init__(self) -> None:
+        _check_time(self.at, "at")
+        _side(self.side)
+        if self.limit is not None:
+            _price(self.limit, "limit")
+
+
+class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Many small orders, generated from the scenario's seed: ``count`` orders whose
+    quantities sum to exactly ``total_quantity`` (whole lots), spread at random over
+    [start, end), from ``sources`` (with one account each, round robin)."""
+
+    id_prefix: str
+    side: Side | str
+    count: int
+    total_quantity: int
+    start: str
+    end: str
+    sources: list[str] = msgspec.field(default_factory=lambda: ["OMS"])
+    accounts: list[str] = []
+    limit: str | None = None
+    mandate: MandateSpec | None = None
+
+    def __post_init__(self) -> None:
+        _side(self.side)
+        _check_time(self.start, "start")
+        _check_time(self.end, "end")
+        if self.count <= 0 or self.total_quantity < self.count:
+            raise ValueError("count must be > 0 and total_quantity ≥ count")
+        if not self.sources:
+            raise ValueError("sources must not be empty")
+
+
+class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    venue: str
+    fault: str
+    at: str
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_time(self.at, "at")
+        faults = ("down", "up", "degrade", "reject_orders", "drop_cancels")
+        if self.fault not in faults:
+            raise ValueError(f"fault: {self.fault!r} is not one of {', '.join(faults)}")
+
+
+class BaselineSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The naive alternative the report compares against: each client order sent as a
+    marketable order straight to one lit venue."""
+
+    venue: str | None = None  # None: the first lit venue
+
+
+class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    description: str = ""
+    seed: int = 1
+    session: SessionSpec = SessionSpec()
+    instrument: InstrumentSpec
+    venues: list[VenueSpec]
+    mandate: MandateSpec = MandateSpec()
+    orders: list[OrderSpec] = []
+    streams: list[StreamSpec] = []
+    faults: list[FaultSpec] = []
+    router: RouterConfig = RouterConfig()
+    desk: DeskConfig = DeskConfig()
+    baseline: BaselineSpec = BaselineSpec()
+    run_until: str | None = None  # default: close + 5 minutes
+
+    def __post_init__(self) -> None:
+        names = [v.name for v in self.venues]
+        if not names:
+            raise ValueError("venues: at least one venue is needed")
+        if len(set(names)) != len(names):
+            raise ValueError(f"venues: duplicate venue names in {names}")
+        if not any(v.kind is VenueKind.LIT for v in self.venues):
+            raise ValueError("venues: at least one lit venue is needed (dark pools price off it)")
+        for i, f in enumerate(self.faults):
+            if f.venue not in names:
+                raise ValueError(f"faults[{i}].venue: unknown venue {f.venue!r}")
+        _check_time(self.run_until, "run_until")
+
+    # ------------------------------------------------------------------ building
+
+    def client_orders(self) -> list[tuple[int, ClientOrder]]:
+        """Every client order with its submission time, in time order (ties: listed order).
+        Streams are generated from the scenario seed: same seed, same orders."""
+        out: list[tuple[int, int, ClientOrder]] = []
+        symbol = self.instrument.symbol
+        for o in self.orders:
+            mandate = (o.mandate or self.mandate).mandate(self.session)
+            order = ClientOrder(
+                source=o.source, account=o.account, client_order_id=o.id, instrument=symbol,
+                side=_side(o.side), quantity=o.quantity,
+                limit_price=to_price(o.limit) if o.limit else None, mandate=mandate,
+            )
+            out.append((self.session.at(o.at), len(out), order))
+        for k, stream in enumerate(self.streams):
+            for at, order in _generate(stream, self, random.Random(f"{self.seed}:stream:{k}")):
+                out.append((at, len(out), order))
+        out.sort(key=lambda t: (t[0], t[1]))
+        return [(at, order) for at, _, order in out]
+
+    def market(self) -> tuple[Instrument, SessionConfig, list[VenueConfig]]:
+        return (self.instrument.instrument(), self.session.config(),
+                [v.config() for v in self.venues])
+
+    def end_ns(self) -> int:
+        if self.run_until:
+            return self.session.at(self.run_until)
+        return self.session.at(self.session.close) + 5 * 60 * SECOND
+
+
+def _side(value: Side | str) -> Side:
+    if isinstance(value, Side):
+        return value
+    try:
+        return {"buy": Side.BUY, "sell": Side.SELL}[value.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"side: {value!r} is not buy or sell") from None
+
+
+def _generate(stream: StreamSpec, scenario: Scenario, rng: random.Random):
+    lot = scenario.instrument.lot
+    lots = stream.total_quantity // lot
+    if lots < stream.count:
+        raise ScenarioError(f"stream {stream.id_prefix}: {stream.total_quantity} shares cannot "
+                            f"make {stream.count} orders of whole lots of {lot}")
+    # Random split of `lots` into `count` positive parts: cut points without repetition.
+    cuts = sorted(rng.sample(range(1, lots), stream.count - 1))
+    sizes = [(b - a) * lot for a, b in zip([0, *cuts], [*cuts, lots], strict=True)]
+    start, end = scenario.session.at(stream.start), scenario.session.at(stream.end)
+    times = sorted(rng.randrange(start, max(end, start + 1)) // MS * MS for _ in sizes)
+    mandate = (stream.mandate or scenario.mandate).mandate(scenario.session)
+    limit = to_price(stream.limit) if stream.limit else None
+    accounts = stream.accounts or [f"ACC-{s}" for s in stream.sources]
+    for i, (at, qty) in enumerate(zip(times, sizes, strict=True)):
+        source = stream.sources[i % len(stream.sources)]
+        yield at, ClientOrder(
+            source=source, account=accounts[i % len(accounts)],
+            client_order_id=f"{stream.id_prefix}{i + 1:05d}", instrument=scenario.instrument.symbol,
+            side=_side(stream.side), quantity=qty, limit_price=limit, mandate=mandate,
+        )
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; ``ScenarioError`` names what is wrong."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
+    return loads(data, str(path))
+
+
+def loads(data: bytes | str, name: str = "<scenario>") -> Scenario:
+    try:
+        return msgspec.toml.decode(data, type=Scenario)
+    except msgspec.ValidationError as exc:
+        raise ScenarioError(f"{name}: {_readable(str(exc))}") from None
+    except msgspec.DecodeError as exc:
+        raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
+
+
+def _readable(error: str) -> str:
+    """msgspec says "problem - at `$.venues[0].kind`"; lead with the field instead."""
+    problem, sep, where = error.rpartition(" - at `")
+    if not sep:
+        return error
+    field = where.rstrip("`").removeprefix("$").lstrip(".") or "(top level)"
+    return f"{field}: {problem}"
