@@ -1,0 +1,18 @@
+"""``smart-exec bench --json`` prints one JSON object with every issue's figures."""
+
+import json
+
+from actors.cli import main
+
+REQUIRED = {
+    "book_ops_per_s", "sim_deliveries_per_s", "sim_day_wall_s",  # foundation
+    "ingest_orders_per_s", "bytes_per_resting_order",  # intake
+    "router_decisions_per_s",  # router
+}
+
+
+def test_bench_quick_json_has_every_figure(capsys):
+    assert main(["bench", "--quick", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert REQUIRED <= figures.keys()
+    assert all(isinstance(v, (int, float)) and v > 0 for k, v in figures.items() if k in REQUIRED)
