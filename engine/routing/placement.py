@@ -137,10 +137,7 @@ class Planner:
         cmd = child.cmd
         if cmd.routing is RoutingLogic.LIQUIDITY_SEEKING:
             return self._liquidity_seeking(child, market, unrouted, lot)
-        if cmd.tactic is Tactic.MIDPOINT and self._eligible(child, VenueKind.DARK):
-            kind = VenueKind.DARK
-        else:
-            kind = VenueKind.LIT
+        kind = self._kind(child)
         if cmd.routing is RoutingLogic.PARALLEL:
             return self._parallel(child, market, unrouted, lot, kind)
         return self._sequential(child, market, unrouted, kind)
@@ -149,8 +146,13 @@ class Planner:
         """Sequential: a venue is left in this cycle, so move on without pausing."""
         if child.cmd.routing is not RoutingLogic.SEQUENTIAL:
             return False
-        eligible = self._eligible(child, VenueKind.LIT) + self._eligible(child, VenueKind.DARK)
-        return any(v not in child.tried for v in eligible)
+        return any(v not in child.tried for v in self._eligible(child, self._kind(child)))
+
+    def _kind(self, child: Child) -> VenueKind:
+        """MIDPOINT rests in the dark while a pool is up; everything else is lit."""
+        if child.cmd.tactic is Tactic.MIDPOINT and self._eligible(child, VenueKind.DARK):
+            return VenueKind.DARK
+        return VenueKind.LIT
 
     # --------------------------------------------------------------- helpers
 

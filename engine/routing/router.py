@@ -43,6 +43,7 @@ from engine.messages import (
     PlaceChildOrder,
     PlaceVenueOrder,
     RouteDecided,
+    RoutingLogic,
     TimerFired,
     VenueCancelRejected,
     VenueOrderAccepted,
@@ -427,7 +428,9 @@ class Router:
         if child.filled >= child.quantity:
             self._close(child, "filled")
             return
-        if progressed or reroute_now:
+        if child.cmd.routing is not RoutingLogic.SEQUENTIAL and child.live_orders():
+            pass  # a sweep round re-routes its remainder once all its orders are settled
+        elif progressed or reroute_now:
             self._route(child)
         elif self._unrouted(child) > 0 and f"retry:{child.cmd.child_id}" not in self._timers:
             # a round that filled nothing (e.g. an IOC into an empty book): pause, not spin

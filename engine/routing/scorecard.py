@@ -222,10 +222,12 @@ class Scorecard:
 
     def mark(self, instrument: str, mid: int, now_ns: int) -> None:
         """Settle markouts whose horizon has passed against the current mid."""
-        due = [m for m in self._markouts if m.instrument == instrument and m.due_ns <= now_ns]
+        due, keep = [], []
+        for m in self._markouts:
+            (due if m.instrument == instrument and m.due_ns <= now_ns else keep).append(m)
         if not due:
             return
-        self._markouts = [m for m in self._markouts if m not in due]
+        self._markouts = keep
         for m in due:
             s = self.stats(m.venue, m.instrument)
             per_share = int(m.side) * (mid - m.price)

@@ -306,13 +306,25 @@ def test_venue_down_mid_sweep_pulls_its_orders_and_avoids_it_until_up():
                                      reason="venue_down"))
     assert not d.placed(out)  # still at risk: no re-route without over-allocation
     d.tick(SECOND)  # cancel retried while down
+    d.fill(orders[0], orders[0].quantity, 0)
+    d.fill(orders[2], orders[2].quantity, 0)
     out = d.feed(VenueStatusChanged(venue=down, status=VenueStatus.UP))
-    out = d.cancelled(orders[1], orders[1].quantity)
+    assert [c.order_id for c in d.cancels(out)] == [orders[1].order_id]  # sent again
+    out = d.cancelled(orders[1], orders[1].quantity)  # the round is settled: re-route
     rerouted = d.placed(out)
-    assert rerouted and all(o.venue != down or True for o in rerouted)
-    for o in [orders[0], orders[2], *rerouted]:
+    assert sum(o.quantity for o in rerouted) == orders[1].quantity
+    for o in rerouted:
         d.fill(o, o.quantity, 0)
     d.check()
+
+
+def test_venue_down_with_overallocation_reroutes_stranded_shares_at_once():
+    d = Driver(RouterConfig(overallocate=True, overallocation_factor=1.0))
+    d.feed(child(qty=900, logic=RoutingLogic.PARALLEL))
+    orders = d.placed()
+    out = d.feed(VenueStatusChanged(venue=orders[0].venue, status=VenueStatus.DOWN))
+    rerouted = d.placed(out)
+    assert rerouted and orders[0].venue not in {o.venue for o in rerouted}
 
 
 def test_down_venue_is_not_routed_to():
@@ -357,7 +369,7 @@ class FakeVenue:
     """Just enough venue: acks, rests day orders, fills when told, cancels, goes down."""
 
     def __init__(self, name):
-        self.name, self.up, self.leaves, self.known = name, True, {}, set()
+        self.name, self.up, self.leaves, self.known, self.seq = name, True, {}, set(), 0
 
     def on(self, msg, ioc_fill):
         if isinstance(msg, PlaceVenueOrder):
@@ -388,7 +400,8 @@ class FakeVenue:
         left = self.leaves[oid]
         if not left:
             del self.leaves[oid]
-        return [VenueOrderFilled(venue=self.name, order_id=oid, fill_id=f"{oid}-{left}",
+        self.seq += 1
+        return [VenueOrderFilled(venue=self.name, order_id=oid, fill_id=f"{self.name}-F{self.seq}",
                                  quantity=q, price=BID, liquidity=Liquidity.MAKER, leaves=left)]
 
 
@@ -426,7 +439,7 @@ class World:
             self.take(d.feed(m))
         elif action == 2:  # the market trades against a resting order
             resting = sorted((v, oid) for v, fv in self.venues.items() for oid in fv.leaves)
-            if resting:
+            if resting and q:
                 v, oid = resting[k % len(resting)]
                 self.to_router += self.venues[v].fill(oid, min(q, self.venues[v].leaves[oid]))
         elif action == 3:  # a venue flips up/down
