@@ -14,8 +14,7 @@ from pathlib import Path
 from actors.scenario_runner import ExecutionCost, ScenarioResult, run_baseline, run_scenario
 from engine.report_html import report_data_from_journal, write_report
 from engine.scenario import ScenarioError, load
-from engine.tca_format import fill_table_text, format_bps, format_time, run_report_text
-from engine.tca import fill_rows, fill_total
+from engine.tca_format import format_bps, format_time, run_report_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,12 +58,8 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
     s = result.scenario
     lines = [f"scenario {s.name} seed {result.seed}: {result.client_orders} client orders "
              f"({result.rejected} rejected), simulated in {result.wall_s:.1f}s wall"]
-    rows = [row for p in result.tca.parents for row in p.rows]
-    if rows:
-        rows.sort(key=lambda r: r.fill.ts)
-        lines += ["", "Child fills (performance vs interval VWAP, bps; + = better):",
-                  fill_table_text(rows, fill_total(rows))]
-    lines += ["", run_report_text(result.tca.parents)]
+    lines += ["", "Child fills: performance vs the market VWAP over each child's life "
+              "(bps, + = better)", run_report_text(result.tca.parents)]
     c = result.cost
     lines += ["", f"Client executions: {c.quantity:,} of {c.ordered:,} shares "
               f"({c.fill_rate:.1%}), cost vs arrival incl. fees {format_bps(c.cost_bps)} bps"]
