@@ -71,8 +71,36 @@ def sim_day_wall_s(hours: float = 6.5) -> float:
     return wall * 6.5 / hours
 
 
+def brief_scenario_throughput(quick: bool = False) -> dict[str, float]:
+    """The brief's scenario end to end (desk → parents → router → venues → fills →
+    recalibration → allocation → audit): child orders and client orders per wall second.
+    Quick mode cuts the day at 10:00."""
+    import pathlib
+
+    import msgspec
+
+    from actors.scenario_runner import run_scenario
+    from engine.messages import PlaceChildOrder
+    from engine.scenario import load
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "brief_vwap.toml"
+    scenario = load(path)
+    if quick:
+        scenario = msgspec.structs.replace(scenario, run_until="10:00")
+    started = time.perf_counter()
+    result = run_scenario(scenario)
+    wall = time.perf_counter() - started
+    children = sum(1 for _ in result.journal.messages(PlaceChildOrder))
+    return {
+        "child_orders_per_s": round(children / wall, 1),
+        "e2e_client_orders_per_s": round(result.client_orders / wall, 1),
+        "brief_scenario_wall_s": round(wall, 2),
+    }
+
+
 def run(quick: bool = False) -> dict[str, float]:
     return {
         "sim_deliveries_per_s": round(sim_deliveries_per_s(2_000 if quick else 20_000)),
         "sim_day_wall_s": round(sim_day_wall_s(0.05 if quick else 6.5), 3),
+        **brief_scenario_throughput(quick),
     }
