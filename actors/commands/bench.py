@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "router": "engine.benchmarks.router",
     "journal": "engine.benchmarks.journal",
     "runtime": "actors.benchmarks",
+    "recalibration": "actors.bench_recalibration",
 }
 
 
