@@ -54,7 +54,8 @@ class RuntimeHalted(RuntimeError):
 class _Endpoint:
     """A named destination: an actor ref or an in-process callback, with a stable id."""
 
-    __slots__ = ("name", "actor_id", "ref", "callback", "seq", "link_rng", "outstanding")
+    __slots__ = ("name", "actor_id", "ref", "callback", "seq", "link_rng", "outstanding",
+                 "held")
 
     def __init__(self, name: str, actor_id: int, seed: int) -> None:
         self.name = name
@@ -64,6 +65,9 @@ class _Endpoint:
         self.seq = itertools.count(1)
         self.link_rng = random.Random(derive_seed(seed, actor_id, "link"))
         self.outstanding = 0  # messages told to this actor, not yet handled
+        # While a pykka actor is starting it has no ref yet, but its on_start may already
+        # have drawn replies: hold them (counted in flight) until attach, never drop them.
+        self.held: list[tuple[str, Message]] | None = None
 
 
 def derive_seed(seed: int, actor_id: int, purpose: str = "", generation: int = 0) -> int:
@@ -159,6 +163,8 @@ class Runtime:
         register it under its stable name. Its ``on_start`` counts as work in flight."""
         self.starting(name)
         if self.threaded:
+            with self._lock:
+                self.endpoint(name).held = []
             ref = actor_class.start(runtime=self, name=name, generation=generation, **kwargs)
             self.attach(name, ref)
             return ref
@@ -169,7 +175,17 @@ class Runtime:
 
     def attach(self, name: str, ref: pykka.ActorRef[Any]) -> None:
         with self._lock:
-            self.endpoint(name).ref = ref
+            ep = self.endpoint(name)
+            ep.ref = ref
+            held, ep.held = ep.held or [], None
+        for envelope in held:  # already counted in flight when they were held
+            try:
+                ref.tell(envelope)
+            except Exception:
+                with self._lock:
+                    ep.outstanding -= 1
+                    self._end(1)
+                    self._dead_letter(name, *envelope)
 
     def detach(self, name: str) -> None:
         with self._lock:
@@ -271,6 +287,11 @@ class Runtime:
             return
         with self._lock:
             ref = ep.ref if ep else None
+            if ref is None and ep is not None and ep.held is not None:
+                ep.held.append((sender, msg))
+                ep.outstanding += 1
+                self._begin()
+                return
             if ref is None:
                 self._dead_letter(dest, sender, msg)
                 return
@@ -314,8 +335,9 @@ class Runtime:
         Account for everything it will never handle, then let the supervisor decide."""
         with self._lock:
             ep = self._endpoints[name]
-            dropped, ep.outstanding = ep.outstanding, 0
+            dropped, ep.outstanding = ep.outstanding, 0  # includes anything held
             ep.ref = None  # later sends to the name wait for a restart or dead-letter
+            ep.held = None
             self.stats["failures"] += 1
             self.stats["dropped_on_failure"] += max(dropped - 1, 0)
             self._failure(name, exc)

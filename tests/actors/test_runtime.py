@@ -144,3 +144,32 @@ def test_live_runtime_delivers_on_the_wall_clock():
         assert got.wait(10)
     finally:
         rt.shutdown()
+
+
+class Greeter(EngineActor):
+    """Asks for a reply in on_start: the reply can arrive before the runtime attached the
+    new actor's ref (a pykka thread starts running on_start at once)."""
+
+    def started(self):
+        self.send("echo", m.CancelParentOrder(parent_id="hello"))
+
+    def receive(self, msg, sender):
+        self.send("probe", msg)
+
+
+class Echo(EngineActor):
+    def receive(self, msg, sender):
+        self.send(sender, msg)
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_a_reply_to_an_actor_still_starting_is_held_not_dropped(threaded):
+    rt = SimRuntime(seed=1, threaded=threaded)
+    sup = Supervisor(rt)
+    got = []
+    rt.on_message("probe", lambda msg, sender: got.append(msg.parent_id))
+    sup.start_child(ChildSpec("echo", Echo))
+    for i in range(20):  # many starts: the race window is hit sooner or later if open
+        sup.start_child(ChildSpec(f"greeter{i}", Greeter))
+    rt.run()
+    assert got == ["hello"] * 20 and rt.stats["dead_letters"] == 0
