@@ -25,7 +25,7 @@ import msgspec
 
 from actors.desk_actor import REPORTS, DeskActor
 from actors.market import start_market
-from actors.router_actor import RouterActor
+from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, SimRuntime
 from actors.supervisor import ChildSpec, Supervisor
 from engine.aggregation import DeskConfig
@@ -74,6 +74,7 @@ class Engine:
         threaded: bool = False,
         max_restarts: int = 3,
         restart_window_ns: int = 5 * SECOND,
+        scorecard: ScorecardSource = None,
     ) -> None:
         self.market = market
         self.seed = seed
@@ -98,6 +99,7 @@ class Engine:
                                         clients=[ROUTER])
         self.supervisor.start_child(ChildSpec(ROUTER, RouterActor, {
             "venues": market.venues, "instrument": market.instrument, "config": router,
+            "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
         }))
         self.supervisor.start_child(ChildSpec(DESK, DeskActor, {
             "instruments": [market.instrument], "session": session, "parents": self.parents,

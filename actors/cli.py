@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("engine.commands.schedule", "preview a strategy's schedule before trading"),
     "tca": ("engine.commands.tca", "transaction cost analysis of fills from a CSV file"),
     "audit": ("engine.commands.audit", "query an audit trail, export CSV"),
+    "compare": ("actors.commands.compare", "compare routing logics side by side on seeded scenarios"),
 }
 
 

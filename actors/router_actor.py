@@ -9,15 +9,22 @@ market without every venue publishing to every parent).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from actors.actor import EngineActor
 from actors.runtime import Runtime
+from engine.clock import MINUTE
 from engine.config import VenueConfig
 from engine.instruments import Instrument
+from engine.journal import Journal
 from engine.messages import (
     MarketDataUpdated,
     Message,
     RouteDecided,
+    ScorecardSaved,
     SubscribeMarketData,
     VenueCancelRejected,
     VenueOrderAccepted,
@@ -28,8 +35,10 @@ from engine.messages import (
     VenueStatusChanged,
 )
 from engine.routing.router import Router, RouterConfig
+from engine.routing.scorecard import Scorecard, ScorecardState
 
 _WAKE = "router"
+_SAVE = "scorecard"
 # What the router hears from venues goes to the audit trail (parents journal their own
 # commands: each message is journaled once, by the actor that sent it or that brought
 # it in from outside the engine).
@@ -51,18 +60,24 @@ class RouterActor(EngineActor):
         instrument: Instrument,
         config: RouterConfig = RouterConfig(),
         relay_interval_ns: int = 5_000_000_000,
+        scorecard: ScorecardSource = None,
+        scorecard_interval_ns: int = MINUTE,
     ) -> None:
         super().__init__(runtime, name, generation)
         self.venue_configs = list(venues)
         self.instrument = instrument
         self.config = config
         self.relay_interval_ns = relay_interval_ns
+        self.initial_scorecard = scorecard
+        self.scorecard_interval_ns = scorecard_interval_ns
         self.subscribers: list[str] = []
         self._last_relay: dict[tuple[str, str], int] = {}
 
     def started(self) -> None:
-        self.router = Router(self.venue_configs, self.config,
+        self.router = Router(self.venue_configs, self.config, scorecard=self._restore(),
                              instruments={self.instrument.symbol: self.instrument})
+        if self.scorecard_interval_ns > 0:
+            self.set_timer(_SAVE, self.now + self.scorecard_interval_ns)
         for venue in self.venue_configs:
             self.send(venue.name, SubscribeMarketData(subscriber=self.name,
                                                       instrument=self.instrument.symbol))
@@ -81,7 +96,37 @@ class RouterActor(EngineActor):
         self._dispatch(self.router.handle(msg, self.now))
 
     def on_timer(self, key: str) -> None:
+        if key == _SAVE:
+            self.journal(self._saved("periodic"))
+            self.set_timer(_SAVE, self.now + self.scorecard_interval_ns)
+            return
         self._dispatch(self.router.on_time(self.now))
+
+    def on_stop(self) -> None:
+        """A normal stop (not a failure: pykka skips ``on_stop`` then) saves the scorecard.
+        Written straight to the sink: at the engine's close no simulation wave follows
+        to flush the runtime's per-wave journal buffer."""
+        sink = self.runtime.journal_sink
+        router = getattr(self, "router", None)  # None if ``started`` never ran
+        if sink is not None and router is not None:
+            sink.append(self.runtime.stamp(self.name, self._saved("stop")))
+
+    # ------------------------------------------------------------- the scorecard
+
+    def _saved(self, reason: str) -> ScorecardSaved:
+        return ScorecardSaved(router=self.name, reason=reason,
+                              state=self.router.scorecard.to_json())
+
+    def _restore(self) -> Scorecard:
+        """The latest scorecard this router journaled, else the one it was given, else a
+        blank one (see the module docstring for what survives which way)."""
+        sink = self.runtime.journal_sink
+        if isinstance(sink, Journal):
+            state = latest_scorecard(sink, self.name)
+            if state is not None:
+                return Scorecard.from_state(state if self.generation else learnt_only(state))
+        state = load_scorecard(self.initial_scorecard)
+        return Scorecard() if state is None else Scorecard.from_state(learnt_only(state))
 
     def _dispatch(self, out: list[tuple[str, Message]]) -> None:
         for dest, msg in out:
@@ -100,3 +145,42 @@ class RouterActor(EngineActor):
             if last is None or self.now - last >= self.relay_interval_ns:
                 self._last_relay[key] = self.now
                 self.send(subscriber, md)
+
+
+# ------------------------------------------------------------------ persistence helpers
+
+ScorecardSource = Scorecard | ScorecardState | Journal | str | Path | None
+
+
+def latest_scorecard(journal: Journal, router: str | None = None) -> ScorecardState | None:
+    """The state of the last ``ScorecardSaved`` in ``journal`` (of ``router`` if given)."""
+    latest = None
+    for msg in journal.messages(ScorecardSaved):
+        if router is None or msg.router == router:  # type: ignore[attr-defined]
+            latest = msg
+    if latest is None:
+        return None
+    return msgspec.json.decode(latest.state, type=ScorecardState)  # type: ignore[attr-defined]
+
+
+def load_scorecard(source: ScorecardSource) -> ScorecardState | None:
+    """A scorecard state from a previous run: its journal (or the journal's path), a
+    ``Scorecard`` or a ``ScorecardState``."""
+    if source is None or isinstance(source, ScorecardState):
+        return source
+    if isinstance(source, Scorecard):
+        return source.to_state()
+    if isinstance(source, Journal):
+        return latest_scorecard(source)
+    with Journal(str(source), readonly=True) as journal:
+        return latest_scorecard(journal)
+
+
+def learnt_only(state: ScorecardState) -> ScorecardState:
+    """What carries over to another run: the per-venue statistics. Open orders, pending
+    markouts, venue status and the last traded-volume reading belong to the session that
+    saved them (the venues' order ids and volumes start afresh in a new one)."""
+    venues: list[Any] = [msgspec.structs.replace(v, last_volume=None, reject_streak=0,
+                                                 outflows=list(v.outflows))
+                         for v in state.venues]
+    return ScorecardState(markout_horizon_ns=state.markout_horizon_ns, venues=venues)

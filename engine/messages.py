@@ -505,6 +505,16 @@ class ChildOrderOverfilled(Message):
     reason: str = ""  # "overallocation" | "late_fill"
 
 
+class ScorecardSaved(Message):
+    """The router's venue scorecard (``engine.routing.scorecard.ScorecardState`` as JSON),
+    journaled periodically and at stop so a restarted router, or the next run, starts
+    from what was learnt."""
+
+    router: str
+    reason: str  # "periodic" | "stop"
+    state: bytes
+
+
 # Everything above, decodable through one tagged union.
 Any = Union[
     SubmitClientOrder,
@@ -544,6 +554,7 @@ Any = Union[
     ActorFailed,
     ActorRestarted,
     SupervisorEscalated,
+    ScorecardSaved,
 ]
 
 ALL_MESSAGES: tuple[type[Message], ...] = Any.__args__  # type: ignore[attr-defined]
