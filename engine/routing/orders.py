@@ -74,6 +74,7 @@ class Child:
     avoid: set[str] = field(default_factory=set)  # venues that rejected this child
     phase: LiquidityPhase = LiquidityPhase.DARK
     last_reject: str = ""
+    missed_takes: int = 0  # IOCs of this child that came back without a fill, in a row
 
     @property
     def quantity(self) -> int:

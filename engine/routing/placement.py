@@ -45,6 +45,10 @@ class RouterConfig(msgspec.Struct, frozen=True, kw_only=True):
     overallocate: bool = False  # parallel/CK may send more than the child's remaining
     overallocation_factor: float = 2.0  # cap on Σ sent / remaining when over-allocating
     aggressive_tif: TimeInForce = TimeInForce.IOC
+    # Sweep, then post: after this many IOCs of a child miss in a row, the remainder rests
+    # as a DAY limit at the same (capped) price instead of re-sweeping a book that has
+    # moved away; the parent re-prices it on its own staleness timer.
+    max_missed_takes: int = 3
     dark_min_fill_prob: float = 0.3  # liquidity seeking: probe a pool above this estimate
     miss_penalty: int = 10_000  # price units/share: rank cost of an order that never fills
     ck_impact: float = 1_000.0  # θ, price units/share
@@ -216,6 +220,8 @@ class Planner:
         if price is None:
             return None
         taking = tactic is Tactic.AGGRESSIVE and self.venues[venue].kind is VenueKind.LIT
+        if taking and child.missed_takes >= self.config.max_missed_takes:
+            taking = False  # post the remainder (see RouterConfig.max_missed_takes)
         tif = self.config.aggressive_tif if taking else TimeInForce.DAY
         resting_timeout = None if tif is TimeInForce.IOC else timeout_ns
         return Placement(

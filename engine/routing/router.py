@@ -44,6 +44,7 @@ from engine.messages import (
     PlaceVenueOrder,
     RouteDecided,
     RoutingLogic,
+    TimeInForce,
     TimerFired,
     VenueCancelRejected,
     VenueOrderAccepted,
@@ -420,6 +421,10 @@ class Router:
     def _order_done(self, child: Child, vo: VenueOrder, progressed: bool,
                     reroute_now: bool) -> None:
         vo.state = VenueOrderState.DONE
+        if vo.filled:
+            child.missed_takes = 0
+        elif vo.tif is TimeInForce.IOC:
+            child.missed_takes += 1
         self._timers.pop(f"timeout:{vo.order_id}", None)
         self._timers.pop(f"cancel:{vo.order_id}", None)
         if child.closing or child.done:
