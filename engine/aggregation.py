@@ -55,6 +55,15 @@ EXCESS_REASON = "excess"
 # (instrument, side, limit price or None, mandate): orders with one key share a parent
 Key = tuple[str, int, int | None, Mandate]
 
+# Enum member access costs ~0.3 µs on Python 3.11: the hot path reads these constants.
+_NEW = OrdStatus.NEW
+_PARTIAL, _FILLED = OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED
+_EXEC_NEW, _EXEC_TRADE = ExecType.NEW, ExecType.TRADE
+_BUY = Side.BUY
+_State = ClientOrderState
+_Report = ExecutionReport
+_replace = msgspec.structs.replace
+
 _TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELLED, ParentState.EXPIRED})
 
 
@@ -70,7 +79,8 @@ class Parent:
     """The desk's view of a parent: its members and how much of it is still open.
 
     While working, ``target == filled + open`` as last sent to the parent actor, and
-    ``open`` is Σ leaves of the members whose ``parent`` is this one.
+    ``open`` is Σ leaves of the members whose ``parent_id`` is this one's. Members refer
+    to their parent by id only (no cycle: ``ClientOrderState`` is untracked by the GC).
     """
 
     __slots__ = (
@@ -108,7 +118,8 @@ class Parent:
 
     def open_members(self) -> list[ClientOrderState]:
         """Members still open in this parent, in arrival order; drops the others for good."""
-        live = [m for m in self.members if m.parent is self and m.leaves]
+        pid = self.parent_id
+        live = [m for m in self.members if m.parent_id == pid and m.leaves]
         self.members = live
         return live
 
@@ -125,7 +136,10 @@ class OrderDesk:
         self.config = config
         self._exec_ids = ExecIds(config.exec_id_prefix)
         self._orders: dict[str, dict[str, ClientOrderState]] = {}  # source → id → order
+        # the window's queue: instrument → key → orders (arrival order), and key → orders
         self._pending: dict[str, dict[Key, dict[ClientOrderState, None]]] = {}
+        self._pending_buckets: dict[Key, dict[ClientOrderState, None]] = {}
+        self._window_ns = config.window_ns
         self._window_opened_ns: int | None = None
         self._parents: dict[str, Parent] = {}
         self._working: dict[Key, Parent] = {}
@@ -185,19 +199,39 @@ class OrderDesk:
             if canonical is not order:
                 order = canonical
                 rejection = intake.check_new(order, now_ns)
-        by_id = self._orders.get(order.source)
-        if rejection is None and by_id is not None and order.client_order_id in by_id:
-            rejection = Rejection.of(RejectReason.DUPLICATE_CLIENT_ORDER_ID, order.client_order_id)
+        source = order.source
+        client_order_id = order.client_order_id
+        by_id = self._orders.get(source)
+        if rejection is None and by_id is not None and client_order_id in by_id:
+            rejection = Rejection.of(RejectReason.DUPLICATE_CLIENT_ORDER_ID, client_order_id)
         if rejection is not None:
-            return [rejection.message(order.source, order.client_order_id, now_ns)]
+            return [rejection.message(source, client_order_id, now_ns)]
         if by_id is None:
-            by_id = self._orders[order.source] = {}
-        state = ClientOrderState(order, now_ns)
-        by_id[order.client_order_id] = state
-        self._enqueue(state, now_ns)
-        out: list[Message] = [state.new_report(self._exec_ids.next(), now_ns)]
-        if not self.config.window_ns:
-            out.extend(self.close_window(now_ns))
+            by_id = self._orders[source] = {}
+        # Hot path (10^6 orders): ``ClientOrderState.of``, ``_enqueue``, ``ExecIds.next``
+        # and ``new_report`` inlined; each call saved is ~0.1 µs.
+        qty = order.quantity
+        limit = order.limit_price
+        state = by_id[client_order_id] = _State(order, qty, limit, qty, now_ns)
+        instrument = order.instrument
+        side = order.side
+        key = (instrument, side, limit, order.mandate)
+        bucket = self._pending_buckets.get(key)
+        if bucket is None:
+            bucket = self._new_bucket(key, now_ns)
+        bucket[state] = None
+        ids = self._exec_ids
+        count = ids.count = ids.count + 1
+        report = _Report(
+            source=source, account=order.account, client_order_id=client_order_id,
+            exec_id=f"{ids.prefix}{count}", exec_type=_EXEC_NEW, ord_status=_NEW,
+            instrument=instrument, side=side, order_qty=qty, cum_qty=0, leaves_qty=qty,
+            ts=now_ns,
+        )
+        if self._window_ns:
+            return [report]
+        out: list[Message] = [report]
+        out.extend(self.close_window(now_ns))
         return out
 
     def cancel(
@@ -207,7 +241,7 @@ class OrderDesk:
         state, rejection = self._lookup(source, client_order_id, account)
         if state is None:
             return [rejection.message(source, client_order_id, now_ns)]  # type: ignore[union-attr]
-        parent = state.parent
+        parent = None if state.parent_id is None else self._parents[state.parent_id]
         released = state.leaves
         if parent is None:
             self._dequeue(state)
@@ -240,7 +274,7 @@ class OrderDesk:
             return [rejection.message(source, client_order_id, now_ns)]
         new_qty = state.qty if quantity is None else quantity
         new_limit = state.limit if limit_price is None else limit_price
-        parent = state.parent
+        parent = None if state.parent_id is None else self._parents[state.parent_id]
         old_leaves = state.leaves
         out: list[Message] = []
         if parent is None:
@@ -253,7 +287,7 @@ class OrderDesk:
                 state.replace(new_qty, new_limit)  # keeps its place in the queue
         elif new_limit != state.limit:
             parent.open -= old_leaves
-            state.parent = None
+            state.parent_id = None
             state.replace(new_qty, new_limit)
             if state.leaves:
                 self._enqueue(state, now_ns)
@@ -271,6 +305,7 @@ class OrderDesk:
         """Net, then group what arrived in the window: one parent per compatible group
         (``ParentOrderCreated``), or a join of a working parent (``ResizeParentOrder``)."""
         pending, self._pending = self._pending, {}
+        self._pending_buckets = {}
         self._window_opened_ns = None
         out: list[Message] = []
         for instrument, buckets in pending.items():
@@ -285,27 +320,35 @@ class OrderDesk:
     def _enqueue(self, state: ClientOrderState, now_ns: int) -> None:
         order = state.order
         key = (order.instrument, order.side, state.limit, order.mandate)
-        buckets = self._pending.get(order.instrument)
-        if buckets is None:
-            buckets = self._pending[order.instrument] = {}
-        bucket = buckets.get(key)
+        bucket = self._pending_buckets.get(key)
         if bucket is None:
-            bucket = buckets[key] = {}
+            bucket = self._new_bucket(key, now_ns)
         bucket[state] = None
+
+    def _new_bucket(self, key: Key, now_ns: int) -> dict[ClientOrderState, None]:
+        """The window's queue for ``key``, new (and the window opens if it was closed)."""
+        bucket: dict[ClientOrderState, None] = {}
+        self._pending_buckets[key] = bucket
+        buckets = self._pending.get(key[0])
+        if buckets is None:
+            buckets = self._pending[key[0]] = {}
+        buckets[key] = bucket
         if self._window_opened_ns is None:
             self._window_opened_ns = now_ns
+        return bucket
 
     def _dequeue(self, state: ClientOrderState) -> None:
         order = state.order
         key = (order.instrument, order.side, state.limit, order.mandate)
-        self._pending[order.instrument][key].pop(state)
+        self._pending_buckets[key].pop(state)
 
     def _join_or_create(self, key: Key, live: list[ClientOrderState], now_ns: int) -> Message:
         qty = sum(o.leaves for o in live)
         parent = self._working.get(key)
         if parent is not None:
+            pid = parent.parent_id
             for o in live:
-                o.parent = parent
+                o.parent_id = pid
             parent.members.extend(live)
             parent.open += qty
             parent.target = parent.filled + parent.open
@@ -315,8 +358,9 @@ class OrderDesk:
             )
         self._parent_count += 1
         parent = Parent(f"{self.config.parent_id_prefix}{self._parent_count}", key, live, qty)
+        pid = parent.parent_id
         for o in live:
-            o.parent = parent
+            o.parent_id = pid
         self._parents[parent.parent_id] = parent
         self._working[key] = parent
         self._working_by_instrument.setdefault(key[0], {})[parent.parent_id] = parent
@@ -400,14 +444,45 @@ class OrderDesk:
     ) -> list[Message]:
         if not quantity:
             return []
+        qtys = allocate(quantity, [o.leaves for o in orders], lot)
+        return self._fill(orders, qtys, price, INTERNAL_VENUE, True, f"internal cross {cross_id}", now_ns)
+
+    def _fill(
+        self, orders: list[ClientOrderState], qtys: list[int], price: int, venue: str,
+        internal: bool, text: str, now_ns: int,
+    ) -> list[Message]:
+        """Fill each order its allocated quantity (0: not this time) and return its TRADE
+        report: what ``ClientOrderState.fill`` then ``fill_report`` do, inlined for the hot
+        path, the reports made from one template by ``replace`` (13 fields, ~0.25 µs; a
+        19-keyword constructor call costs ~1.3 µs)."""
+        template = _Report(
+            source="", account="", client_order_id="", exec_id="", exec_type=_EXEC_TRADE,
+            ord_status=_FILLED, instrument="", side=_BUY, order_qty=0, cum_qty=0,
+            leaves_qty=0, last_price=price, venue=venue, internal=internal, text=text, ts=now_ns,
+        )
+        ids = self._exec_ids
+        prefix = ids.prefix
         out: list[Message] = []
-        text = f"internal cross {cross_id}"
-        for o, q in zip(orders, allocate(quantity, [o.leaves for o in orders], lot), strict=True):
-            if q:
-                o.fill(q, price)
-                out.append(o.fill_report(
-                    self._exec_ids.next(), now_ns, q, price, INTERNAL_VENUE, True, text
-                ))
+        append = out.append
+        for o, q in zip(orders, qtys, strict=True):
+            if not q:
+                continue
+            leaves = o.leaves - q
+            if q < 0 or leaves < 0:
+                raise ValueError(f"fill of {q} with {o.leaves} open")
+            o.leaves = leaves
+            cum_qty = o.cum_qty = o.cum_qty + q
+            cum_notional = o.cum_notional = o.cum_notional + q * price
+            status = o.status = _PARTIAL if leaves else _FILLED
+            count = ids.count = ids.count + 1
+            order = o.order
+            append(_replace(
+                template, source=order.source, account=order.account,
+                client_order_id=order.client_order_id, exec_id=f"{prefix}{count}",
+                ord_status=status, instrument=order.instrument, side=order.side,
+                order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves, cum_notional=cum_notional,
+                last_qty=q, parent_id=o.parent_id,
+            ))
         return out
 
     # ------------------------------------------------------------- parent side
@@ -430,11 +505,8 @@ class OrderDesk:
         lot = self.intake.instruments[parent.instrument].lot
         allocated = min(fill.quantity, parent.open)
         allocated -= allocated % lot  # an odd-lot remainder cannot go to a client in lots
-        out: list[Message] = []
-        for o, q in zip(members, allocate(allocated, [o.leaves for o in members], lot), strict=True):
-            if q:
-                o.fill(q, fill.price)
-                out.append(o.fill_report(self._exec_ids.next(), now_ns, q, fill.price, fill.venue))
+        qtys = allocate(allocated, [o.leaves for o in members], lot)
+        out = self._fill(members, qtys, fill.price, fill.venue, False, "", now_ns)
         parent.open -= allocated
         excess = fill.quantity - allocated
         if excess:
@@ -461,7 +533,7 @@ class OrderDesk:
         parent.members = []
         out: list[Message] = []
         for o in members:
-            o.parent = None
+            o.parent_id = None
             if change.state is ParentState.COMPLETED:
                 self._enqueue(o, now_ns)
                 continue

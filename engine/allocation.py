@@ -24,21 +24,24 @@ def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
         raise ValueError(f"fill must be >= 0, got {fill}")
     if fill % lot:
         raise ValueError(f"fill {fill} is not a multiple of lot {lot}")
-    lots = []
-    for q in open_qtys:
-        if q < 0 or q % lot:
-            raise ValueError(f"open quantity {q} is negative or not a multiple of lot {lot}")
-        lots.append(q // lot)
+    # Validation in bulk (the desk's hot path): with lot > 0, q - lot·(q // lot) = q % lot
+    # is >= 0 for each q, so the sums agree only if every q is a whole number of lots.
+    lots = [q // lot for q in open_qtys]
     total = sum(lots)
+    if (lots and min(open_qtys) < 0) or total * lot != sum(open_qtys):
+        bad = next(q for q in open_qtys if q < 0 or q % lot)
+        raise ValueError(f"open quantity {bad} is negative or not a multiple of lot {lot}")
     if fill > total * lot:
         raise ValueError(f"fill {fill} exceeds open quantity {total * lot}")
     if fill == 0:
         return [0] * len(lots)
+    if fill == total * lot:
+        return list(open_qtys)  # everything fills: each order its whole open quantity
     return [n * lot for n in _allocate_units(fill // lot, lots, total)]
 
 
 def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
-    """Largest-remainder split of ``units`` (≤ total) proportionally to ``weights``."""
+    """Largest-remainder split of ``units`` (< total) proportionally to ``weights``."""
     shares = []
     remainders = []
     for w in weights:
@@ -49,7 +52,11 @@ def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
     if left:
         # A positive remainder means share < units·w/total ≤ w, so +1 never exceeds w;
         # and left < number of positive remainders, so only those are ever picked.
-        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], -weights[i], i))
-        for i in order[:left]:
+        # Ranked by (largest remainder, larger order, earlier order): sorting the tuples
+        # (-rem, -w, i) of the positive remainders only, no key function.
+        ranked = sorted(
+            [(-r, -w, i) for i, (r, w) in enumerate(zip(remainders, weights)) if r]
+        )
+        for _, _, i in ranked[:left]:
             shares[i] += 1
     return shares

@@ -88,6 +88,8 @@ class Rejection(NamedTuple):
         )
 
 
+_Side = Side  # module constant: the hot path reads it once per order
+
 _order_decoder = msgspec.json.Decoder(ClientOrder)
 
 
@@ -136,37 +138,41 @@ class Intake:
 
     def check_new(self, order: ClientOrder, now_ns: int) -> Rejection | None:
         """The first reason to refuse ``order`` (already normalized), or None."""
-        # Hot path: one expression over the common case; any failure takes the slow path,
-        # which finds the precise reason.
+        # Hot path (10^6 orders): one expression over the common case, ``Instrument.in_band``
+        # and the mandate cache inlined; any failure takes the slow path, which finds the
+        # precise reason (and fills the mandate cache).
         instrument = self.instruments.get(order.instrument)
         qty = order.quantity
         price = order.limit_price
+        mandate = order.mandate
         if (
             instrument is not None
-            and type(order.side) is Side
+            and type(order.side) is _Side
             and type(qty) is int
             and 0 < qty <= self.max_order_qty
             and not qty % instrument.lot
             and (price is None or (
                 type(price) is int and price > 0 and not price % instrument.tick
-                and instrument.in_band(price)
+                and abs(price - instrument.ref_price) * 10_000
+                <= instrument.band_bps * instrument.ref_price
             ))
             and order.source and order.account and order.client_order_id
-            and self._mandate_ok(order.mandate, now_ns)
+            and self._good_mandates.get(id(mandate)) is mandate
+            and (mandate.end_ns is None or mandate.end_ns > now_ns)
         ):
             return None
-        return self._first_rejection(order, now_ns)
+        rejection = self._first_rejection(order, now_ns)
+        if rejection is None:
+            self._remember_mandate(mandate)
+        return rejection
 
-    def _mandate_ok(self, mandate: Mandate, now_ns: int) -> bool:
+    def _remember_mandate(self, mandate: Mandate) -> None:
         # Clients reuse a handful of mandate objects: their static checks are cached by
         # identity (the cache holds the object, so its id cannot be reused meanwhile).
-        if self._good_mandates.get(id(mandate)) is not mandate:
-            if _check_mandate(mandate, self.strategies) is not None:
-                return False
-            if len(self._good_mandates) >= _MANDATE_CACHE:
-                self._good_mandates.clear()
-            self._good_mandates[id(mandate)] = mandate
-        return mandate.end_ns is None or mandate.end_ns > now_ns
+        # Only mandates that passed ``_check_mandate`` are put here.
+        if len(self._good_mandates) >= _MANDATE_CACHE:
+            self._good_mandates.clear()
+        self._good_mandates[id(mandate)] = mandate
 
     def _first_rejection(self, order: ClientOrder, now_ns: int) -> Rejection | None:
         if not (order.source and order.account and order.client_order_id):

@@ -74,7 +74,7 @@ def test_window_groups_compatible_orders_into_one_parent():
         ("P1", 400, None), ("P2", 200, REF), ("P3", 100, None), ("P4", 100, None),
     ]
     assert all(isinstance(m, ParentOrderCreated) and m.ts == NOW + 1_000 for m in out)
-    assert d.order("OMS", "b").parent.parent_id == "P1"
+    assert d.order("OMS", "b").parent_id == "P1"
     assert d.window_deadline() is None
 
 
@@ -339,8 +339,8 @@ class Checker:
             assert o.cum_qty == sum(q for q, _ in fills)
             assert o.cum_notional == sum(q * p for q, p in fills)  # exact average price
             assert o.cum_qty % LOT[o.order.instrument] == 0
-            if o.parent is not None:
-                open_by_parent[o.parent.parent_id] += o.leaves
+            if o.parent_id is not None:
+                open_by_parent[o.parent_id] += o.leaves
         # the market is asked for exactly the open, uncrossed client quantity
         for pid, target in self.target.items():
             parent = desk.parent(pid)

@@ -64,3 +64,39 @@ def test_sum_is_fill_never_above_open_and_fair(lot, lots, data):
             exact_num = fill * q
             assert a * total >= (exact_num // (total * lot)) * lot * total
             assert a * total < exact_num + lot * total
+
+
+def _reference(fill: int, open_qtys: list[int], lot: int) -> list[int]:
+    """The rule spelled out: floors, then one lot each by (largest remainder, larger
+    order, earlier order)."""
+    units = [q // lot for q in open_qtys]
+    total = sum(units)
+    if not fill:
+        return [0] * len(units)
+    shares = [fill // lot * u // total for u in units]
+    rems = [fill // lot * u % total for u in units]
+    order = sorted(range(len(units)), key=lambda i: (-rems[i], -units[i], i))
+    for i in order[: fill // lot - sum(shares)]:
+        shares[i] += 1
+    return [s * lot for s in shares]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lot=st.sampled_from([1, 7, 100]),
+    lots=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=12),
+    data=st.data(),
+)
+def test_matches_the_rule_spelled_out(lot, lots, data):
+    open_qtys = [n * lot for n in lots]
+    fill = data.draw(st.integers(min_value=0, max_value=sum(lots))) * lot
+    assert allocate(fill, open_qtys, lot) == _reference(fill, open_qtys, lot)
+
+
+def test_rejects_negative_or_odd_lot_open_quantity():
+    with pytest.raises(ValueError, match="open quantity -100"):
+        allocate(100, [200, -100], lot=100)
+    with pytest.raises(ValueError, match="open quantity 150"):
+        allocate(0, [300, 150, 50], lot=100)
+    with pytest.raises(ValueError):
+        allocate(0, [5], lot=0)
