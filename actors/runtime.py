@@ -249,7 +249,9 @@ class Runtime:
             link = (sender, dest)
             due = max(due, self._last_delivery.get(link, 0))
             self._last_delivery[link] = due
-            self._enqueue(due, ep.actor_id, seq, dest, sender, msg)
+            now = self._enqueue(due, ep.actor_id, seq, dest, sender, msg)
+        if now:
+            self._deliver(dest, sender, msg)
         return msg
 
     def set_timer(self, owner: str, key: str, at_ns: int) -> None:
@@ -258,10 +260,14 @@ class Runtime:
         seq = next(ep.seq)
         msg = TimerFired(key=key, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=at_ns)
         with self._lock:
-            self._enqueue(max(at_ns, self.clock.now()), ep.actor_id, seq, owner, owner, msg)
+            now = self._enqueue(max(at_ns, self.clock.now()), ep.actor_id, seq, owner, owner, msg)
+        if now:
+            self._deliver(owner, owner, msg)
 
     def _enqueue(self, due: int, sender_id: int, seq: int, dest: str, sender: str,
-                 msg: Message) -> None:
+                 msg: Message) -> bool:
+        """Queue a delivery (called with the lock held); True: deliver it right away
+        instead, from the sender's thread, after the lock is released."""
         raise NotImplementedError
 
     # -------------------------------------------------------------------- journaling
@@ -380,8 +386,9 @@ class SimRuntime(Runtime):
         self._wave_journal: list[tuple[int, int, Message]] = []
         self.idle_timeout_s = idle_timeout_s  # a hung handler: fail loudly, never hang CI
 
-    def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> None:  # type: ignore[override]
+    def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> bool:  # type: ignore[override]
         heapq.heappush(self._heap, (due, sender_id, seq, dest, sender, msg))
+        return False
 
     def _begin(self) -> None:
         self._in_flight += 1
@@ -491,15 +498,23 @@ class LiveRuntime(Runtime):
     def __init__(self, seed: int = 0, journal: JournalSink | None = None) -> None:
         super().__init__(LiveClock(), seed=seed, journal=journal)
         self._heap: list[tuple[int, int, int, str, str, Message]] = []
+        self._queued: dict[tuple[str, str], int] = {}  # per link: in the heap or being delivered
         self._wakeup = threading.Condition(self._lock)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler",
                                         daemon=True)
         self._thread.start()
 
-    def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> None:  # type: ignore[override]
+    def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> bool:  # type: ignore[override]
+        # Due now and nothing earlier on this link still on its way: the sender hands it
+        # over itself, sparing the scheduler thread's handoff (FIFO per link holds).
+        link = (sender, dest)
+        if due <= self.clock.now() and not self._queued.get(link):
+            return True
+        self._queued[link] = self._queued.get(link, 0) + 1
         heapq.heappush(self._heap, (due, sender_id, seq, dest, sender, msg))
         self._wakeup.notify()
+        return False
 
     def _failure(self, name: str, exc: BaseException) -> None:
         # Restart off the failing actor's thread: pykka is still unwinding it.
@@ -526,6 +541,8 @@ class LiveRuntime(Runtime):
                     return
                 _, _, _, dest, sender, msg = heapq.heappop(self._heap)
             self._deliver(dest, sender, msg)
+            with self._lock:
+                self._queued[(sender, dest)] -= 1
 
     def shutdown(self) -> None:
         with self._lock:
