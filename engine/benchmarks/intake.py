@@ -4,12 +4,16 @@
   ``close_window`` (one window every ``WINDOW_ORDERS`` orders), 100 instruments, both sides,
   a lit mid set so opposing orders cross. Orders are built outside the timed region (that
   is the client's work); every reply message is built and dropped, as the actor would
-  send it on. Timed in process CPU time, so other load on a shared machine does not
-  count against it. The cyclic GC is left on: with ~10^6 live orders its full
-  collections are a large part of the cost at scale (measured: 400k orders 108k/s with
-  GC, 155k/s without), which a runtime can cut with ``gc.freeze()`` after bulk loads.
+  send it on. The cyclic GC is left on, at its default thresholds.
+
+  Timed in process CPU time, and why: this is a shared 2-core machine on which other
+  engineers' jobs run alongside (measured while tuning: load average 2-4, two other
+  processes at 100 % CPU), so wall time there measures the neighbours' load, not this
+  code. The wall-clock figure is reported next to it (``ingest_orders_per_s_wall``):
+  on a quiet machine the two agree (the run is single-threaded and does no I/O).
 - ``bytes_per_resting_order``: traced memory growth per accepted resting order (one-sided
-  flow so nothing crosses), the client's ``ClientOrder`` and its id string included.
+  flow so nothing crosses): what the desk keeps per order, id strings included (the
+  desk keeps the fields of a ``ClientOrder``, not the object).
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import time
 import tracemalloc
 
 from engine.aggregation import DeskConfig, OrderDesk
+from engine.config import SessionConfig
 from engine.instruments import Instrument
 from engine.messages import ClientOrder, Mandate, Side
 
 N_INSTRUMENTS = 100
 WINDOW_ORDERS = 10_000
 CHUNK = 10_000
-START_NS = 1_795_786_200 * 1_000_000_000
+START_NS = SessionConfig().open_ns  # the default session's open
 REF = 50_000_000  # $50.00
 
 
@@ -51,26 +56,37 @@ def _orders(rng: random.Random, start: int, count: int, one_sided: bool) -> list
     return out
 
 
-def ingest_orders_per_s(total: int, seed: int = 7) -> float:
+def ingest(total: int, seed: int = 7) -> tuple[float, float]:
+    """(orders per CPU second, orders per wall-clock second)."""
     rng = random.Random(seed)
     desk = OrderDesk(_instruments(), DeskConfig(window_ns=1_000_000))
     for inst in desk.intake.instruments.values():
         desk.set_mid(inst.symbol, REF)
-    elapsed = 0.0
+    cpu = wall = 0.0
     now = START_NS
+    submit = desk.submit
+    close_window = desk.close_window
     for start in range(0, total, CHUNK):
         batch = _orders(rng, start, min(CHUNK, total - start), one_sided=False)
-        submit = desk.submit
-        t0 = time.process_time()
-        for i, order in enumerate(batch, start):
-            submit(order, now + i)
-            if (i + 1) % WINDOW_ORDERS == 0:
-                desk.close_window(now + i)
-        elapsed += time.process_time() - t0
-    t0 = time.process_time()
-    desk.close_window(now + total)
-    elapsed += time.process_time() - t0
-    return total / elapsed
+        c0, w0 = time.process_time(), time.perf_counter()
+        for w in range(0, len(batch), WINDOW_ORDERS):
+            window = batch[w:w + WINDOW_ORDERS]
+            first = start + w
+            for i, order in enumerate(window, first):
+                submit(order, now + i)
+            if len(window) == WINDOW_ORDERS:  # a full window closes on its last order
+                close_window(now + first + WINDOW_ORDERS - 1)
+        cpu += time.process_time() - c0
+        wall += time.perf_counter() - w0
+    c0, w0 = time.process_time(), time.perf_counter()
+    close_window(now + total)
+    cpu += time.process_time() - c0
+    wall += time.perf_counter() - w0
+    return total / cpu, total / wall
+
+
+def ingest_orders_per_s(total: int, seed: int = 7) -> float:
+    return ingest(total, seed)[0]
 
 
 def bytes_per_resting_order(count: int, seed: int = 11) -> float:
@@ -91,10 +107,12 @@ def bytes_per_resting_order(count: int, seed: int = 11) -> float:
 
 
 def run(quick: bool) -> dict:
-    ingest = 50_000 if quick else 1_000_000
+    ingest_n = 50_000 if quick else 1_000_000
     resting = 20_000 if quick else 200_000
+    per_cpu_s, per_wall_s = ingest(ingest_n)
     return {
-        "ingest_orders_per_s": round(ingest_orders_per_s(ingest)),
+        "ingest_orders_per_s": round(per_cpu_s),
+        "ingest_orders_per_s_wall": round(per_wall_s),
         "bytes_per_resting_order": round(bytes_per_resting_order(resting), 1),
     }
 
