@@ -1,16 +1,16 @@
 """Client order state: quantity, fills, leaves, exact average price, and the execution
 reports a client receives.
 
-One ``ClientOrderState`` per accepted client order, kept small (``__slots__``, the
-original ``ClientOrder`` shared rather than copied) because a desk holds one per resting
-order. Reports are built on demand and never retained.
+One ``ClientOrderState`` per accepted client order, kept small and untracked by the
+cyclic GC because a desk holds one per resting order. Reports are built on demand and
+never retained.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from engine.messages import ClientOrder, ExecType, ExecutionReport, OrdStatus
+from engine.messages import ClientOrder, ExecType, ExecutionReport, Mandate, OrdStatus, Side
 
 INTERNAL_VENUE = "INTERNAL"  # ``ExecutionReport.venue`` of internal-cross fills
 
@@ -41,18 +41,28 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     ``cum_notional`` = Σ fill qty·price, so the average price is exactly
     ``cum_notional / cum_qty`` (``engine.prices.average_price``).
 
-    A desk holds one per resting order (10^6 at scale), so this is a ``gc=False`` struct:
-    untracked by the cyclic GC (whose full collections otherwise walk every resting order
-    again and again as the desk grows) and 16 bytes smaller. That is safe only without
-    reference cycles through it: it refers to its ``ClientOrder`` (shared, not copied) and
-    to its parent by id (``parent_id``, resolved by the desk), never to the ``Parent``
-    object that lists it. Identity equality and hash (``eq=False``), as the desk keys
-    its window queue by the state. Build it with ``ClientOrderState.of(order, arrival_ns)``.
+    A desk holds one per resting order (10^6 at scale), so this is kept small and out of
+    the cyclic GC's way: a ``gc=False`` struct (untracked, 16 bytes smaller) holding the
+    client order's fields itself rather than the ``ClientOrder`` (a GC-tracked object,
+    which the GC's full collections would otherwise walk again and again, one per resting
+    order, as the desk grows; one object per order also keeps reports cache-friendly).
+    Untracked is safe only without reference cycles through it: it refers to strings,
+    ints, enum members, the shared ``Mandate`` and its parent by id (``parent_id``,
+    resolved by the desk), never to the ``Parent`` object that lists it. Identity equality
+    and hash (``eq=False``): the desk keys its window queue by the state.
+    Build it with ``ClientOrderState.of(order, arrival_ns)``.
     """
 
-    order: ClientOrder
-    qty: int
-    limit: int | None
+    source: str
+    account: str
+    client_order_id: str
+    instrument: str
+    side: Side
+    mandate: Mandate
+    order_qty: int  # as submitted (``order``)
+    order_limit: int | None
+    qty: int  # current total quantity (amends change it)
+    limit: int | None  # current limit price
     leaves: int
     arrival_ns: int
     cum_qty: int = 0
@@ -63,7 +73,20 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     @classmethod
     def of(cls, order: ClientOrder, arrival_ns: int) -> ClientOrderState:
         qty = order.quantity
-        return cls(order, qty, order.limit_price, qty, arrival_ns)
+        limit = order.limit_price
+        return cls(
+            order.source, order.account, order.client_order_id, order.instrument,
+            order.side, order.mandate, qty, limit, qty, limit, qty, arrival_ns,
+        )
+
+    @property
+    def order(self) -> ClientOrder:
+        """The client order as accepted (normalized), rebuilt (not on the hot path)."""
+        return ClientOrder(
+            source=self.source, account=self.account, client_order_id=self.client_order_id,
+            instrument=self.instrument, side=self.side, quantity=self.order_qty,
+            limit_price=self.order_limit, mandate=self.mandate,
+        )
 
     @property
     def is_open(self) -> bool:
@@ -73,7 +96,7 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     @property
     def source_kind(self) -> str:
         """Source metadata: ``"trader:jane"`` → ``"trader"``, ``"OMS"`` → ``"OMS"``."""
-        return self.order.source.partition(":")[0]
+        return self.source.partition(":")[0]
 
     # ----------------------------------------------------------------- transitions
 
@@ -111,12 +134,11 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     # declaration order, and add the rest with one ``replace`` when needed.
 
     def new_report(self, exec_id: str, now_ns: int) -> ExecutionReport:
-        order = self.order
         return ExecutionReport(
-            source=order.source, account=order.account,
-            client_order_id=order.client_order_id, exec_id=exec_id,
-            exec_type=_EXEC_NEW, ord_status=self.status, instrument=order.instrument,
-            side=order.side, order_qty=self.qty, cum_qty=self.cum_qty,
+            source=self.source, account=self.account,
+            client_order_id=self.client_order_id, exec_id=exec_id,
+            exec_type=_EXEC_NEW, ord_status=self.status, instrument=self.instrument,
+            side=self.side, order_qty=self.qty, cum_qty=self.cum_qty,
             leaves_qty=self.leaves, ts=now_ns,
         )
 
@@ -124,12 +146,11 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
         self, exec_id: str, now_ns: int, last_qty: int, last_price: int, venue: str,
         internal: bool = False, text: str = "",
     ) -> ExecutionReport:
-        order = self.order
         report = ExecutionReport(
-            source=order.source, account=order.account,
-            client_order_id=order.client_order_id, exec_id=exec_id,
-            exec_type=_EXEC_TRADE, ord_status=self.status, instrument=order.instrument,
-            side=order.side, order_qty=self.qty, cum_qty=self.cum_qty,
+            source=self.source, account=self.account,
+            client_order_id=self.client_order_id, exec_id=exec_id,
+            exec_type=_EXEC_TRADE, ord_status=self.status, instrument=self.instrument,
+            side=self.side, order_qty=self.qty, cum_qty=self.cum_qty,
             leaves_qty=self.leaves, cum_notional=self.cum_notional, last_qty=last_qty,
             last_price=last_price, ts=now_ns,
         )
@@ -148,11 +169,10 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
         text: str = "",
     ) -> ExecutionReport:
         """Any other report (replaced, canceled, expired)."""
-        order = self.order
         return ExecutionReport(
-            source=order.source, account=order.account,
-            client_order_id=order.client_order_id, exec_id=exec_id, exec_type=exec_type,
-            ord_status=self.status, instrument=order.instrument, side=order.side,
+            source=self.source, account=self.account,
+            client_order_id=self.client_order_id, exec_id=exec_id, exec_type=exec_type,
+            ord_status=self.status, instrument=self.instrument, side=self.side,
             order_qty=self.qty, cum_qty=self.cum_qty,
             leaves_qty=self.leaves if leaves_qty is None else leaves_qty,
             cum_notional=self.cum_notional,

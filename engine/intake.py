@@ -107,7 +107,9 @@ def decode_order(raw: bytes | str | Mapping[str, object]) -> ClientOrder | Rejec
 class Intake:
     """Stateless checks against the instrument universe and the supported strategies."""
 
-    __slots__ = ("instruments", "strategies", "max_order_qty", "_good_mandates")
+    __slots__ = (
+        "instruments", "strategies", "max_order_qty", "_good_mandates", "_good_mandate_values",
+    )
 
     def __init__(
         self,
@@ -121,6 +123,7 @@ class Intake:
         self.strategies = frozenset(strategies)
         self.max_order_qty = max_order_qty
         self._good_mandates: dict[int, Mandate] = {}
+        self._good_mandate_values: dict[Mandate, None] = {}
 
     def normalize(self, order: ClientOrder) -> ClientOrder:
         """One internal form: canonical instrument symbol and ``Side`` enum. Returns the same
@@ -157,7 +160,10 @@ class Intake:
                 <= instrument.band_bps * instrument.ref_price
             ))
             and order.source and order.account and order.client_order_id
-            and self._good_mandates.get(id(mandate)) is mandate
+            and (
+                self._good_mandates.get(id(mandate)) is mandate
+                or mandate in self._good_mandate_values  # equal, another object (decoded)
+            )
             and (mandate.end_ns is None or mandate.end_ns > now_ns)
         ):
             return None
@@ -170,9 +176,13 @@ class Intake:
         # Clients reuse a handful of mandate objects: their static checks are cached by
         # identity (the cache holds the object, so its id cannot be reused meanwhile).
         # Only mandates that passed ``_check_mandate`` are put here.
+        # By value too, so equal mandates decoded into new objects per order skip the
+        # checks (msgspec equality is by field; NaN never equals, and never gets here).
         if len(self._good_mandates) >= _MANDATE_CACHE:
             self._good_mandates.clear()
+            self._good_mandate_values.clear()
         self._good_mandates[id(mandate)] = mandate
+        self._good_mandate_values[mandate] = None
 
     def _first_rejection(self, order: ClientOrder, now_ns: int) -> Rejection | None:
         if not (order.source and order.account and order.client_order_id):

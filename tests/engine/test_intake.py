@@ -165,6 +165,22 @@ def test_bad_participation(mandate):
     reject_new(order(mandate=mandate), RejectReason.BAD_PARTICIPATION)
 
 
+def test_mandate_cache_still_checks_end_and_other_mandates():
+    d = desk()
+    # a good mandate, then an equal one in a new object (as decoded per order): accepted
+    for i in range(2):
+        (ack,) = d.submit(order(client_order_id=f"ok{i}", mandate=Mandate(end_ns=NOW + 10)), NOW)
+        assert isinstance(ack, ExecutionReport)
+    # a cached mandate is still refused once its end is past
+    before = snapshot(d)
+    (rej,) = d.submit(order(client_order_id="late", mandate=Mandate(end_ns=NOW + 10)), NOW + 10)
+    assert rej.reason == RejectReason.END_IN_PAST.value and snapshot(d) == before
+    # a bad mandate is never cached
+    for _ in range(2):
+        reject_new(order(client_order_id="bad", mandate=Mandate(end_ns=NOW + 10, pov_rate=2.0)),
+                   RejectReason.BAD_PARTICIPATION, d)
+
+
 def test_bad_risk_aversion():
     reject_new(order(mandate=Mandate(risk_aversion=-1.0)), RejectReason.BAD_RISK_AVERSION)
 
