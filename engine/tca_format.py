@@ -22,9 +22,11 @@ BPS_CONVENTION = (
 )
 
 
-def format_time(ts: int) -> str:
-    """HH:MM:SS (UTC time of day; ns below one day are a bare time of day), with
-    milliseconds only when they are not zero."""
+def format_time(ts: int, utc_offset_hours: int = 0) -> str:
+    """HH:MM:SS (time of day at ``utc_offset_hours``, UTC by default; ns below one day
+    are a bare time of day), with milliseconds only when they are not zero."""
+    if ts >= DAY_NS:
+        ts += utc_offset_hours * 3_600 * SECOND
     within_day = ts % DAY_NS if ts >= DAY_NS else ts
     seconds, ns = divmod(within_day, SECOND)
     text = datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S")
@@ -67,10 +69,12 @@ FILL_HEADERS = ("Child Order ID", "Time", "Venue", "Order Type", "Quantity",
                 "Price ($)", "Benchmark ($)", "Performance (bps)")
 
 
-def fill_table_text(rows: Sequence[FillRow], total: FillTotal, places: int = 3) -> str:
+def fill_table_text(rows: Sequence[FillRow], total: FillTotal, places: int = 3,
+                    utc_offset_hours: int = 0) -> str:
     """The brief's table: one row per fill and a quantity-weighted Total/Avg row."""
     body = [
-        [r.fill.child_id, format_time(r.fill.ts), r.fill.venue, r.fill.order_type,
+        [r.fill.child_id, format_time(r.fill.ts, utc_offset_hours), r.fill.venue,
+         r.fill.order_type,
          f"{r.fill.quantity:,}", format_money(to_currency(r.fill.price), places),
          format_money(to_currency(r.benchmark), places), format_bps(r.performance_bps)]
         for r in rows
@@ -130,12 +134,12 @@ def _shortfall_lines(s: Shortfall) -> list[str]:
             for name, v in parts]
 
 
-def parent_summary_text(p: ParentTCA) -> str:
+def parent_summary_text(p: ParentTCA, utc_offset_hours: int = 0) -> str:
     """Per-parent block: slippages (positive = cost), IS, participation, markouts, venues."""
     side = "BUY" if p.side > 0 else "SELL"
     lines = [
         f"Parent {p.parent_id}  {side} {p.filled:,}/{p.target:,}  "
-        f"{format_time(p.start_ns)}-{format_time(p.end_ns)}",
+        f"{format_time(p.start_ns, utc_offset_hours)}-{format_time(p.end_ns, utc_offset_hours)}",
         f"  avg price {format_money(p.avg_price, 4)}  arrival {format_money(p.arrival_price, 4)}"
         f"  interval VWAP {format_money(p.interval_vwap, 4)}",
         f"  slippage (bps, + = cost): vs arrival {format_bps(p.arrival_slippage_bps, 2)}"
@@ -158,11 +162,11 @@ def parent_summary_text(p: ParentTCA) -> str:
     return "\n".join(lines)
 
 
-def run_report_text(parents: Sequence[ParentTCA]) -> str:
+def run_report_text(parents: Sequence[ParentTCA], utc_offset_hours: int = 0) -> str:
     """The whole terminal TCA: each parent's fill table, then its summary."""
     blocks = []
     for p in parents:
         if p.rows and p.total is not None:
-            blocks.append(fill_table_text(p.rows, p.total))
-        blocks.append(parent_summary_text(p))
+            blocks.append(fill_table_text(p.rows, p.total, utc_offset_hours=utc_offset_hours))
+        blocks.append(parent_summary_text(p, utc_offset_hours))
     return "\n\n".join(blocks)

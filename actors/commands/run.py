@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     audit = Path(args.audit or f"{scenario.name}.seed{seed}.audit.sqlite")
     for stale in (audit, Path(f"{audit}-wal"), Path(f"{audit}-shm")):
         stale.unlink(missing_ok=True)  # a run's audit trail is that run's alone
-    bar = None if args.quiet else ProgressBar(sys.stderr)
+    bar = None if args.quiet else ProgressBar(sys.stderr, scenario.session.utc_offset_hours)
     result = run_scenario(scenario, seed=seed, audit=audit, progress=bar)
     if bar:
         bar.done()
@@ -58,8 +58,10 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
     s = result.scenario
     lines = [f"scenario {s.name} seed {result.seed}: {result.client_orders} client orders "
              f"({result.rejected} rejected), simulated in {result.wall_s:.1f}s wall"]
-    lines += ["", "Child fills: performance vs the market VWAP over each child's life "
-              "(bps, + = better)", run_report_text(result.tca.parents)]
+    offset = s.session.utc_offset_hours
+    lines += ["", f"Child fills (times UTC{offset:+03d}:00): performance vs the market VWAP "
+              "over each child's life (bps, + = better)",
+              run_report_text(result.tca.parents, utc_offset_hours=offset)]
     c = result.cost
     lines += ["", f"Client executions: {c.quantity:,} of {c.ordered:,} shares "
               f"({c.fill_rate:.1%}), cost vs arrival incl. fees {format_bps(c.cost_bps)} bps"]
@@ -79,8 +81,8 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
 class ProgressBar:
     """Simulated time and fills so far, redrawn in place on a terminal."""
 
-    def __init__(self, stream, width: int = 30) -> None:
-        self.stream, self.width = stream, width
+    def __init__(self, stream, utc_offset_hours: int = 0, width: int = 30) -> None:
+        self.stream, self.width, self.offset = stream, width, utc_offset_hours
         self.tty = stream.isatty()
         self._start: int | None = None
         self._last_line = ""
@@ -90,7 +92,7 @@ class ProgressBar:
             self._start = now
         done = (now - self._start) / max(end - self._start, 1)
         filled = int(done * self.width)
-        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {format_time(now)} "
+        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {format_time(now, self.offset)} "
                 f"client orders in {arrived:,}  fills {fills:,}")
         if self.tty:
             self.stream.write("\r" + line)
