@@ -36,6 +36,16 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True):
     initial_level_size: int = 1_000
     u_shape: bool = True
     open_spread_ticks: int = 2  # extra limit distance (ticks) at the open, one less per bucket
+    # Value traders (ABIDES-style): a fundamental value F follows a driftless geometric
+    # random walk with this daily volatility (0 freezes F at the reference price). Every
+    # ``value_period_s`` they trade against the displacement d = (mid − F) in ticks at a
+    # rate of ``value_strength``·|d|^``value_exponent`` shares per second, IOC limited at
+    # F. The restoring flow is what makes impact concave (see engine/flow.py).
+    fundamental_vol: float = 0.015
+    value_period_s: float = 1.0
+    value_strength: float = 0.02
+    value_exponent: float = 2.0
+    value_clip: int = 100  # shares: value traders accumulate demand to at least this
 
 
 class DarkConfig(msgspec.Struct, frozen=True, kw_only=True):

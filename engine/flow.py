@@ -58,6 +58,7 @@ class BackgroundFlow:
         session: SessionConfig,
         rng: random.Random,
         watched: Container,
+        fundamental_seed: int | None = None,
     ) -> None:
         self.book = book
         self.config = config
@@ -80,11 +81,20 @@ class BackgroundFlow:
         self._cancel_rates = [r * scale for r in config.cancel_rates]
         self._limit_kinds = len(self._cancel_rates)
         self._sizes = self._size_table()
+        self._fundamental = self._fundamental_path(fundamental_seed)
+        self._value_step = 0
+        self._value_carry = 0.0
+        self._next_value = self._value_time(0)
         self._enter_bucket(0)
         self._seed_book()
         self._next_arrival = self._draw_arrival(self.now)
 
     # ------------------------------------------------------------------ public
+
+    def fundamental(self, t_ns: int) -> float:
+        """The value traders' fundamental value (price units) at ``t_ns``."""
+        k = (t_ns - self.session.open_ns) // self._value_period_ns
+        return self._fundamental[min(max(k, 0), len(self._fundamental) - 1)]
 
     def intensity(self, t_ns: int) -> float:
         """The intraday multiplier at ``t_ns`` (1 outside the session)."""
@@ -103,6 +113,9 @@ class BackgroundFlow:
         # The simulator's hot loop (profiled): arrivals and expiries merged by time.
         while True:
             t = self._next_arrival
+            value = self._next_value < t
+            if value:
+                t = self._next_value
             if expiries and expiries[0][0] < t:
                 if expiries[0][0] > end:
                     break
@@ -110,8 +123,11 @@ class BackgroundFlow:
             else:
                 if t > end:
                     break
-                self._arrive(t, out)
-                self._next_arrival = self._draw_arrival(t)
+                if value:
+                    self._value_trade(t, out)
+                else:
+                    self._arrive(t, out)
+                    self._next_arrival = self._draw_arrival(t)
             events += 1
         self.events += events
         self.now = max(self.now, now_ns)
@@ -123,6 +139,9 @@ class BackgroundFlow:
         if now_ns > self.now:
             self.now = now_ns
             self._next_arrival = self._draw_arrival(min(now_ns, self.session.close_ns))
+            while self._next_value <= now_ns:  # value traders sleep through a halt
+                self._value_step += 1
+                self._next_value = self._value_time(self._value_step)
             while self._expiries and self._expiries[0][0] <= now_ns:
                 self.book.cancel(heapq.heappop(self._expiries)[1])
 
@@ -171,6 +190,55 @@ class BackgroundFlow:
                 out.append((t, fill))
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
+
+    def _value_trade(self, t: int, out: list[tuple[int, Fill]]) -> None:
+        """Value traders wake (every ``value_period_s``): demand against d = mid − F
+        accumulates to at least ``value_clip`` shares, then trades IOC limited at F."""
+        k = self._value_step
+        self._value_step = k + 1
+        self._next_value = self._value_time(k + 1)
+        book, cfg = self.book, self.config
+        if book.best_bid is None or book.best_ask is None:
+            return
+        f = self._fundamental[k]
+        d = ((book.best_bid + book.best_ask) / 2 - f) / self.tick
+        demand = -math.copysign(cfg.value_strength * abs(d) ** cfg.value_exponent * cfg.value_period_s, d)
+        carry = self._value_carry
+        carry = demand if carry * demand < 0 else carry + demand
+        if abs(carry) < cfg.value_clip:
+            self._value_carry = carry
+            return
+        qty = int(abs(carry) / self.lot) * self.lot
+        side = BUY if carry > 0 else SELL
+        self._value_carry = carry - side * qty
+        # never beyond F: a sell takes bids at or above F, a buy asks at or below it
+        limit = math.ceil(f / self.tick) * self.tick if side == SELL else math.floor(f / self.tick) * self.tick
+        self._next_id += 1
+        for fill in book.take(self._next_id, side, qty, limit):
+            if fill.maker_id in self.watched:
+                out.append((t, fill))
+        if book.best_bid is None or book.best_ask is None:
+            self.replenish(t)
+
+    def _value_time(self, k: int) -> int:
+        if self.config.value_strength <= 0 or k >= len(self._fundamental):
+            return self.session.close_ns + 1  # never within the session
+        return self.session.open_ns + (k + 1) * self._value_period_ns
+
+    def _fundamental_path(self, seed: int | None) -> list[float]:
+        """F at each value-trader wake: a geometric random walk from the reference price
+        with ``fundamental_vol`` per session, from its own RNG so that venues given the
+        same ``seed`` share one fundamental (default: drawn from the flow's RNG)."""
+        cfg = self.config
+        self._value_period_ns = max(1, int(cfg.value_period_s * _NS))
+        n = self.session.length_ns // self._value_period_ns
+        rng = random.Random(self.rng.getrandbits(64) if seed is None else seed)
+        step = cfg.fundamental_vol * math.sqrt(self._value_period_ns / self.session.length_ns)
+        gauss, log_f, path = rng.gauss, 0.0, []
+        for _ in range(n):
+            log_f += step * gauss(0.0, 1.0) - step * step / 2
+            path.append(self.ref_price * math.exp(log_f))
+        return path
 
     def _draw_arrival(self, t: int) -> int:
         """Next arrival after ``t``: exponential at the bucket's rate, redrawn at the bucket

@@ -308,10 +308,12 @@ class LitVenue(_VenueBase):
 
     kind = VenueKind.LIT
 
-    def __init__(self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int) -> None:
+    def __init__(
+        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int, fundamental_seed: int | None = None
+    ) -> None:
         super().__init__(config, instrument, session, seed)
         self.book = Book()
-        self.flow = BackgroundFlow(self.book, config.flow, instrument, session, self.rng, self.live)
+        self.flow = BackgroundFlow(self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed)
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:
         book = self.book
