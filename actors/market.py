@@ -32,8 +32,8 @@ def start_market(
     for venue in ordered:
         for client in clients:
             runtime.set_link(client, venue.name, venue.latency_ns, venue.jitter_ns)
-        if venue.kind is VenueKind.DARK:
-            for other in lit:
+        for other in lit:
+            if other != venue.name:
                 runtime.set_link(venue.name, other, venue.latency_ns, venue.jitter_ns)
         supervisor.start_child(ChildSpec(
             venue.name,
@@ -42,7 +42,8 @@ def start_market(
                 "config": venue,
                 "instrument": instrument,
                 "session": session,
-                "lit_venues": lit if venue.kind is VenueKind.DARK else (),
+                # dark pools price off the lit venues; lit venues arbitrage against each other
+                "lit_venues": [v for v in lit if v != venue.name],
             },
         ))
     return [v.name for v in ordered]

@@ -220,6 +220,25 @@ class BackgroundFlow:
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
+    def arbitrage(self, t: int, elsewhere_bid: int | None, elsewhere_ask: int | None,
+                  cap: int) -> list[tuple[int, Fill]]:
+        """Cross-venue arbitrageurs: take this book's offers at or below the best bid on
+        other venues, and its bids at or above their best offer (at most ``cap`` shares
+        each way, the size shown there). Keeps venues in line with each other and carries
+        our impact from one venue to the rest, as arbitrage does in real markets."""
+        out: list[tuple[int, Fill]] = []
+        book = self.book
+        for side, through in ((BUY, elsewhere_bid), (SELL, elsewhere_ask)):
+            if through is None or cap <= 0 or not book.crosses(side, through):
+                continue
+            self._next_id += 1
+            for fill in book.take(self._next_id, side, cap, through):
+                if fill.maker_id in self.watched:
+                    out.append((t, fill))
+        if book.best_bid is None or book.best_ask is None:
+            self.replenish(t)
+        return out
+
     def _value_time(self, k: int) -> int:
         if self.config.value_strength <= 0 or k >= len(self._fundamental):
             return self.session.close_ns + 1  # never within the session

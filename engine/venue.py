@@ -35,6 +35,7 @@ from engine.config import SessionConfig, VenueConfig
 from engine.darkpool import DarkPool
 from engine.flow import BackgroundFlow
 from engine.instruments import Instrument
+from engine.market import MarketView
 from engine.messages import (
     BookLevel,
     CancelVenueOrder,
@@ -314,6 +315,7 @@ class LitVenue(_VenueBase):
         super().__init__(config, instrument, session, seed)
         self.book = Book()
         self.flow = BackgroundFlow(self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed)
+        self.elsewhere = MarketView(instrument.symbol)  # the other lit venues, for arbitrage
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:
         book = self.book
@@ -329,6 +331,19 @@ class LitVenue(_VenueBase):
             notional=book.notional,
             ts=now_ns,
         )
+
+    def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
+        """Another lit venue's quotes: arbitrageurs trade away anything priced through them."""
+        if msg.kind is not VenueKind.LIT or msg.venue == self.name:
+            return []
+        self.elsewhere.update(msg)
+        if self.status is VenueStatus.DOWN:
+            return []
+        bid, ask = self.elsewhere.best_bid(), self.elsewhere.best_ask()
+        cap = max((lv.quantity for md in self.elsewhere.venues.values()
+                   for lv in md.bids[:1] + md.asks[:1]), default=0)
+        return [self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
+                for ts, f in self.flow.arbitrage(now, bid, ask, cap)]
 
     def _advance(self, now: int, out: list[Message]) -> None:
         if self.status is VenueStatus.DOWN:
