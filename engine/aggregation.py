@@ -23,6 +23,8 @@ Every method returns the messages to send, in a deterministic order, stamped
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import compress
+from operator import attrgetter
 
 import msgspec
 
@@ -63,6 +65,7 @@ _BUY = Side.BUY
 _State = ClientOrderState
 _Report = ExecutionReport
 _replace = msgspec.structs.replace
+_leaves = attrgetter("leaves")
 
 _TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELLED, ParentState.EXPIRED})
 
@@ -406,12 +409,12 @@ class OrderDesk:
         parents: dict[int, list[Parent]] = {1: [], -1: []}
         for key, orders in buckets.items():
             if _crossable(key, mid, now_ns):
-                new[key[1]].extend(o for o in orders if o.leaves)
+                new[key[1]] += [o for o in orders if o.leaves]
         for parent in self._working_by_instrument.get(instrument, {}).values():
             if parent.open and _crossable(parent.key, mid, now_ns):
                 parents[parent.side].append(parent)
-        new_qty = {side: sum(o.leaves for o in new[side]) for side in (1, -1)}
-        working_qty = {side: sum(p.open for p in parents[side]) for side in (1, -1)}
+        new_qty = {side: sum([o.leaves for o in new[side]]) for side in (1, -1)}
+        working_qty = {side: sum([p.open for p in parents[side]]) for side in (1, -1)}
         quantity = min(new_qty[1] + working_qty[1], new_qty[-1] + working_qty[-1])
         if not quantity:
             return []
@@ -432,12 +435,20 @@ class OrderDesk:
             from_working = quantity - from_new
             if not from_working:
                 continue  # working parents untouched: no need to walk their members
-            members = [m for p in parents[side] for m in p.open_members()]
-            out.extend(self._cross_fills(members, from_working, mid, lot, cross_id, now_ns))
-            for parent in parents[side]:
-                before = parent.open
-                parent.open = sum(m.leaves for m in parent.open_members())
-                if parent.open != before:
+            # one walk of the members: each parent's open part shrinks by what its members
+            # were allocated (``open`` is Σ their leaves)
+            by_parent = [p.open_members() for p in parents[side]]
+            members = [m for ms in by_parent for m in ms]
+            qtys = allocate(from_working, list(map(_leaves, members)), lot)
+            out.extend(self._fill(
+                members, qtys, mid, INTERNAL_VENUE, True, f"internal cross {cross_id}", now_ns
+            ))
+            at = 0
+            for parent, ms in zip(parents[side], by_parent, strict=True):
+                crossed = sum(qtys[at:at + len(ms)])
+                at += len(ms)
+                if crossed:
+                    parent.open -= crossed
                     out.append(self._shrunk(parent, now_ns, f"internal cross {cross_id}"))
         return out
 
@@ -447,7 +458,7 @@ class OrderDesk:
     ) -> list[Message]:
         if not quantity:
             return []
-        qtys = allocate(quantity, [o.leaves for o in orders], lot)
+        qtys = allocate(quantity, list(map(_leaves, orders)), lot)
         return self._fill(orders, qtys, price, INTERNAL_VENUE, True, f"internal cross {cross_id}", now_ns)
 
     def _fill(
@@ -467,9 +478,10 @@ class OrderDesk:
         prefix = ids.prefix
         out: list[Message] = []
         append = out.append
-        for o, q in zip(orders, qtys, strict=True):
-            if not q:
-                continue
+        if len(orders) != len(qtys):
+            raise ValueError(f"{len(qtys)} quantities for {len(orders)} orders")
+        # only the orders allocated something (skipped in C: most get 0 in a big split)
+        for o, q in zip(compress(orders, qtys), filter(None, qtys)):
             leaves = o.leaves - q
             if q < 0 or leaves < 0:
                 raise ValueError(f"fill of {q} with {o.leaves} open")
@@ -507,7 +519,7 @@ class OrderDesk:
         lot = self.intake.instruments[parent.instrument].lot
         allocated = min(fill.quantity, parent.open)
         allocated -= allocated % lot  # an odd-lot remainder cannot go to a client in lots
-        qtys = allocate(allocated, [o.leaves for o in members], lot)
+        qtys = allocate(allocated, list(map(_leaves, members)), lot)
         out = self._fill(members, qtys, fill.price, fill.venue, False, "", now_ns)
         parent.open -= allocated
         excess = fill.quantity - allocated

@@ -9,6 +9,8 @@ exact integer arithmetic, so the sum is always ``F`` and no order gets more than
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
+from operator import add, floordiv, mod, mul
 
 
 def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
@@ -41,22 +43,21 @@ def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
 
 
 def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
-    """Largest-remainder split of ``units`` (< total) proportionally to ``weights``."""
-    shares = []
-    remainders = []
-    for w in weights:
-        share, rem = divmod(units * w, total)
-        shares.append(share)
-        remainders.append(rem)
+    """Largest-remainder split of ``units`` (< total) proportionally to ``weights``.
+
+    Hot path (a desk's crosses and fills over hundreds of open orders): per-element work
+    runs in C through ``map`` rather than Python loops."""
+    scaled = list(map(mul, weights, repeat(units, len(weights))))
+    shares = list(map(floordiv, scaled, repeat(total, len(weights))))
     left = units - sum(shares)
     if left:
         # A positive remainder means share < units·w/total ≤ w, so +1 never exceeds w;
-        # and left < number of positive remainders, so only those are ever picked.
-        # Ranked by (largest remainder, larger order, earlier order): sorting the tuples
-        # (-rem, -w, i) of the positive remainders only, no key function.
-        ranked = sorted(
-            [(-r, -w, i) for i, (r, w) in enumerate(zip(remainders, weights)) if r]
-        )
-        for _, _, i in ranked[:left]:
+        # and left < number of positive remainders (Σ remainders = left·total, each one
+        # < total), so only those are ever picked. Rank by (largest remainder, larger
+        # order, earlier order): key r·(total+1) + w orders by r then w (w ≤ total), and
+        # a stable sort, reversed, keeps equal keys in index order.
+        remainders = map(mod, scaled, repeat(total, len(weights)))
+        keys = list(map(add, map(mul, remainders, repeat(total + 1, len(weights))), weights))
+        for i in sorted(range(len(weights)), key=keys.__getitem__, reverse=True)[:left]:
             shares[i] += 1
     return shares
