@@ -4,6 +4,18 @@ It subscribes to every venue's market data, forwards commands and child events w
 the router says, journals every routing decision and venue event, and relays a
 throttled copy of the market data to subscribed parents (so each parent reads the
 market without every venue publishing to every parent).
+
+After a crash the supervisor starts it again (generation > 0) and ``started()`` rebuilds
+the router from the journal (``engine.routing.recovery``) before it acts: its children,
+their venue orders and what was reported of them, its market data subscribers, the
+scorecard (last ``ScorecardSaved``). Reconciliation policy for venue orders that may
+still be live: **cancel them and route the remainder**. The old instance's inbox died
+with it, so the journal cannot say what a live order did since; a cancel is the one
+question every venue answers, and its answer arrives behind every message the venue sent
+before (links are FIFO), so it settles the order. Fills lost with the crash are not asked
+for (no venue replays them, and ``Runtime.dead_letters`` is a diagnostic, not a mailbox
+to read from): what the venue's answer leaves unexplained is counted as unaccounted and
+journaled with the decision.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ from engine.messages import (
     VenueOrderReplaced,
     VenueStatusChanged,
 )
+from engine.routing import recovery
 from engine.routing.router import Router, RouterConfig
 from engine.routing.scorecard import Scorecard, ScorecardState
 
@@ -81,11 +94,14 @@ class RouterActor(EngineActor):
         for venue in self.venue_configs:
             self.send(venue.name, SubscribeMarketData(subscriber=self.name,
                                                       instrument=self.instrument.symbol))
+        if self.generation:
+            self._recover()
 
     def receive(self, msg: Message, sender: str) -> None:
         if isinstance(msg, SubscribeMarketData):
             if msg.subscriber not in self.subscribers:
                 self.subscribers.append(msg.subscriber)
+                self.journal(msg)  # a restarted router relays to its subscribers again
             for md in self.router.market(msg.instrument).venues.values():
                 self.send(msg.subscriber, md)
             return
@@ -110,6 +126,30 @@ class RouterActor(EngineActor):
         router = getattr(self, "router", None)  # None if ``started`` never ran
         if sink is not None and router is not None:
             sink.append(self.runtime.stamp(self.name, self._saved("stop")))
+
+    # ------------------------------------------------------------- recovery
+
+    def _recover(self) -> None:
+        """Rebuild from the journal, then reconcile before acting. In simulation the
+        records of the wave that crashed are already in the journal: the runtime writes a
+        wave's records before it lets the supervisor restart anyone."""
+        history = recovery.fold(self._journal_records())
+        for subscriber in history.subscribers:
+            if subscriber not in self.subscribers:
+                self.subscribers.append(subscriber)
+        self._dispatch(recovery.recover(self.router, history, self.now))
+        self.runtime.stats["routers_recovered"] += 1
+
+    def _journal_records(self) -> list[Message]:
+        sink = self.runtime.journal_sink
+        if sink is None:
+            raise RuntimeError(f"router {self.name} restarted without a journal to recover from")
+        query = getattr(sink, "query", None)
+        if query is not None:  # only the types recovery reads, not the market data tape
+            names = [t.__name__ for t in recovery.RECORD_TYPES]
+            return [record.message for record in query(types=names)]
+        records: list[Message] = list(sink)  # type: ignore[call-overload]
+        return [msg for msg in records if isinstance(msg, recovery.RECORD_TYPES)]
 
     # ------------------------------------------------------------- the scorecard
 

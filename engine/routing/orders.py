@@ -37,12 +37,17 @@ class VenueOrder:
     cancel_wanted: bool = False  # cancel requested before the ack: sent on ack
     too_late: bool = False  # venue said the order is already done: fills are on their way
     fill_ids: set[str] = field(default_factory=set)
+    # Recovery (engine.routing.recovery): a restarted router asks the venue to cancel the
+    # order to learn its fate; the venue's terminal answer then ends it, and shares it
+    # never reported (their messages died with the old router) become ``unaccounted``.
+    reconciling: bool = False
+    unaccounted: int = 0
 
     @property
     def settled(self) -> bool:
         """Every share is accounted for: filled or taken off. Until then fills may still be
         in flight, even after the venue said cancelled or done (links reorder)."""
-        return self.filled + self.cancelled >= self.quantity
+        return self.filled + self.cancelled + self.unaccounted >= self.quantity
 
     @property
     def live(self) -> bool:

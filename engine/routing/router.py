@@ -20,12 +20,17 @@ it is live; Σ ``ChildOrderFilled.quantity`` ≤ child quantity; any share fille
 ``ChildOrderOverfilled`` and counted, never hidden. Without ``overallocate`` the open
 venue quantity never exceeds the child's remaining quantity, so no race can overfill.
 Venue order ids are ``f"{child_id}-V{n}"``; messages carry ``msg_id=0, ts=now_ns``.
+
+After a restart: ``restore`` adopts children rebuilt from the journal, ``forward_fills``
+reports venue fills the old instance heard but never reported, and ``reconcile`` asks
+the venue to cancel every order that may still be live before routing anything (see
+``engine.routing.recovery``).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from engine.config import VenueConfig
 from engine.instruments import Instrument
@@ -83,6 +88,7 @@ class Router:
         self.decisions = 0  # RouteDecided emitted
         self.overfills = 0  # ChildOrderOverfilled emitted
         self.overfilled_shares = 0
+        self.unaccounted_shares = 0  # reconciled after a restart: fills lost with the crash
         self._orders: dict[str, Child] = {}  # venue order id → its child
         self._waiting: dict[str, Child] = {}  # children with nowhere to route, in arrival order
         self._markets: dict[str, MarketView] = {}
@@ -121,6 +127,78 @@ class Router:
 
     def open_children(self) -> list[str]:
         return [cid for cid, c in self.children.items() if not c.done]
+
+    # ------------------------------------------------------------- recovery
+
+    def restore(self, children: Iterable[Child]) -> None:
+        """Adopt children rebuilt from the journal after a restart, in arrival order.
+        Sends nothing: ``forward_fills`` and ``reconcile`` do."""
+        for child in children:
+            self.children[child.cmd.child_id] = child
+            for order_id in child.orders:
+                self._orders[order_id] = child
+
+    def forward_fills(self, fills: Sequence[VenueOrderFilled], now_ns: int) -> Out:
+        """Report venue fills the old instance journaled but never reported (it died
+        while handling them). They are already in their venue order's ``filled`` and
+        ``fill_ids``; the child's ``filled`` counts only what was reported."""
+        self._now, self._out = now_ns, []
+        for fill in fills:
+            found = self._venue_order(fill.order_id)
+            if found is not None:
+                self._report_fill(found[0], found[1], fill)
+        out, self._out = self._out, []
+        return out
+
+    def reconcile(self, now_ns: int) -> Out:
+        """Before acting on any adopted child: cancel every venue order of it that may
+        still be live. Cancel is the one question a venue answers about an order; its
+        answer (cancelled, too late, unknown) settles the order, and only then is the
+        remainder routed again. Children with nothing live move on at once."""
+        self._now, self._out = now_ns, []
+        for child in [c for c in self.children.values() if not c.done]:
+            self._reconcile_child(child)
+        out, self._out = self._out, []
+        return out
+
+    def _reconcile_child(self, child: Child) -> None:
+        live = child.live_orders()
+        for vo in live:
+            vo.reconciling = True
+            vo.too_late = False  # ask again: the answer now comes after every old message
+            self._send_cancel(vo)  # even before an ack: the link keeps it behind the order
+        if live:
+            self._decided(child, Plan(
+                reason=f"reconcile after restart: cancel {len(live)} venue orders, "
+                       "route the rest once they settle",
+                considered=sorted({vo.venue for vo in live})))
+        expire_at = child.cmd.expire_at
+        if expire_at is not None and not child.closing:
+            if expire_at <= self._now:
+                self._close(child, "expired")
+                return
+            self._set_timer(f"expire:{child.cmd.child_id}", expire_at)
+        if child.filled >= child.quantity:
+            self._close(child, "filled")
+        elif not live:
+            self._route(child)
+        self._maybe_finish(child)
+
+    def _settle_reconciled(self, child: Child, vo: VenueOrder, answer: str) -> None:
+        """The venue's terminal answer to a reconciling order. Links are FIFO, so every
+        fill the venue sent before it has arrived by now: shares still missing traded
+        (or were taken off) in messages the crash dropped. They cannot be asked for again
+        (no venue replays them), so they are counted and written to the audit trail,
+        never silently re-filled or reported with a made-up price."""
+        lost = vo.quantity - vo.filled - vo.cancelled
+        if lost <= 0:
+            return
+        vo.unaccounted = lost
+        self.unaccounted_shares += lost
+        self._decided(child, Plan(
+            reason=f"reconcile {vo.order_id} at {vo.venue}: venue answered {answer}; "
+                   f"{lost} shares unaccounted for (lost with the restart)",
+            considered=[vo.venue]))
 
     # ------------------------------------------------------------- emitting
 
@@ -395,7 +473,9 @@ class Router:
         child, vo = found
         vo.cancelled += msg.cancelled
         if not vo.settled:
-            return  # the venue filled the rest: those fills are still in flight
+            if not vo.reconciling:
+                return  # the venue filled the rest: those fills are still in flight
+            self._settle_reconciled(child, vo, "cancelled")
         # our own timeout moves on at once; an IOC remainder waits unless the fill moved us
         ours = vo.state is VenueOrderState.PENDING_CANCEL or self.planner.untried(child)
         self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=ours)
@@ -406,7 +486,10 @@ class Router:
             return
         self.scorecard.record(msg, self._now)
         child, vo = found
-        if msg.reason == "too_late":
+        if msg.reason == "too_late" and vo.reconciling:
+            self._settle_reconciled(child, vo, "too_late")
+            self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
+        elif msg.reason == "too_late":
             vo.too_late = True  # done at the venue: its fills are in flight, wait for them
             self._timers.pop(f"cancel:{vo.order_id}", None)
         elif msg.reason == "unknown_order":

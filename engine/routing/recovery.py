@@ -1,0 +1,293 @@
+"""Rebuild a ``Router`` from the audit trail after its actor restarts (event sourcing).
+
+The router's state is a function of what it was told and what it said, and the journal
+holds both, each message journaled once:
+
+- told by parents (journaled by them when sent): ``PlaceChildOrder``, ``CancelChildOrder``;
+- said by the router (journaled when sent): ``PlaceVenueOrder``, ``CancelVenueOrder``,
+  ``ChildOrderAccepted/Rejected/Filled/Overfilled/Done``;
+- told by venues (journaled by the router when it *receives* them): ``VenueOrderAccepted/
+  Rejected/Filled/Cancelled``, ``VenueCancelRejected``; and ``SubscribeMarketData``.
+
+So the journal knows every command a parent sent, even one the crash dropped, but a
+venue event only if the old router got as far as journaling it. Venue events dropped
+with the crash (the one it died on, and the rest of its inbox: the runtime dead-letters
+them) cannot be asked for again: no venue replays its messages. Recovery therefore
+trusts only what the journal says and asks the venue about the rest: every venue order
+that may still be live is cancelled (``Router.reconcile``), and the venue's terminal
+answer settles it. Shares the answer leaves unexplained are counted as unaccounted
+(``Router.unaccounted_shares``) and written to the audit trail, and the child's
+remainder is routed again. Every child thus still reaches exactly one ``ChildOrderDone``.
+
+The fold does not rely on the order of records from different actors (the simulated
+runtime writes a wave's records sorted by actor id): it keeps sets and sums, and only
+orders records one actor journaled (a parent's commands, the router's venue orders).
+One router per journal is assumed (the engine runs one): router records carry no
+router name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from engine.messages import (
+    CancelChildOrder,
+    ChildOrderAccepted,
+    ChildOrderDone,
+    ChildOrderFilled,
+    ChildOrderOverfilled,
+    ChildOrderRejected,
+    Message,
+    PlaceChildOrder,
+    PlaceVenueOrder,
+    SubscribeMarketData,
+    Tactic,
+    TimeInForce,
+    VenueOrderAccepted,
+    VenueOrderCancelled,
+    VenueOrderFilled,
+    VenueOrderRejected,
+)
+from engine.routing.orders import Child, LiquidityPhase, VenueOrder, VenueOrderState
+from engine.routing.router import Out, Router
+
+# What recovery reads: the journal query can fetch exactly these types.
+RECORD_TYPES: tuple[type[Message], ...] = (
+    PlaceChildOrder, CancelChildOrder,
+    ChildOrderAccepted, ChildOrderRejected, ChildOrderFilled, ChildOrderOverfilled,
+    ChildOrderDone,
+    PlaceVenueOrder,
+    VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
+    SubscribeMarketData,
+)
+
+
+@dataclass(slots=True)
+class RouterHistory:
+    """Everything the journal says about the router, folded into maps and sets."""
+
+    commands: dict[str, PlaceChildOrder] = field(default_factory=dict)  # child id → cmd
+    cancels: dict[str, CancelChildOrder] = field(default_factory=dict)  # first per child
+    accepted: dict[str, int] = field(default_factory=dict)  # child id → accepted at (ns)
+    finished: set[str] = field(default_factory=set)  # ChildOrderDone, or ChildOrderRejected
+    # child id → {fill key: shares}, as reported in ChildOrderFilled / ChildOrderOverfilled
+    reported: dict[str, dict[str, int]] = field(default_factory=dict)
+    excess: dict[str, dict[str, int]] = field(default_factory=dict)
+    placed: dict[str, PlaceVenueOrder] = field(default_factory=dict)  # order id → order
+    venue_accepted: set[str] = field(default_factory=set)
+    venue_rejected: dict[str, VenueOrderRejected] = field(default_factory=dict)
+    venue_fills: dict[str, dict[str, VenueOrderFilled]] = field(default_factory=dict)
+    venue_cancelled: dict[str, dict[int, int]] = field(default_factory=dict)  # by msg id
+    subscribers: list[str] = field(default_factory=list)
+
+
+def fold(messages: Iterable[Message]) -> RouterHistory:
+    """Fold the router's journal records (other records are skipped)."""
+    h = RouterHistory()
+    for msg in messages:
+        handler = _FOLD.get(type(msg))
+        if handler is not None:
+            handler(h, msg)
+    return h
+
+
+def _fill_key(venue: str, fill_id: str) -> str:
+    # Venue fill ids are unique per venue session only (a restarted venue counts again),
+    # hence keyed per child and venue.
+    return f"{venue}|{fill_id}"
+
+
+def _fold_command(h: RouterHistory, msg: PlaceChildOrder) -> None:
+    h.commands.setdefault(msg.child_id, msg)  # a clashing duplicate was refused
+
+
+def _fold_cancel(h: RouterHistory, msg: CancelChildOrder) -> None:
+    h.cancels.setdefault(msg.child_id, msg)
+
+
+def _fold_accepted(h: RouterHistory, msg: ChildOrderAccepted) -> None:
+    h.accepted.setdefault(msg.child_id, msg.ts)
+
+
+def _fold_rejected(h: RouterHistory, msg: ChildOrderRejected) -> None:
+    if msg.reason != "duplicate_child_id":  # refusing a clash leaves the original alone
+        h.finished.add(msg.child_id)
+
+
+def _fold_done(h: RouterHistory, msg: ChildOrderDone) -> None:
+    h.finished.add(msg.child_id)
+
+
+def _fold_reported(h: RouterHistory, msg: ChildOrderFilled) -> None:
+    h.reported.setdefault(msg.child_id, {})[_fill_key(msg.venue, msg.fill_id)] = msg.quantity
+
+
+def _fold_excess(h: RouterHistory, msg: ChildOrderOverfilled) -> None:
+    h.excess.setdefault(msg.child_id, {})[_fill_key(msg.venue, msg.fill_id)] = msg.quantity
+
+
+def _fold_placed(h: RouterHistory, msg: PlaceVenueOrder) -> None:
+    h.placed.setdefault(msg.order_id, msg)
+
+
+def _fold_venue_accepted(h: RouterHistory, msg: VenueOrderAccepted) -> None:
+    h.venue_accepted.add(msg.order_id)
+
+
+def _fold_venue_rejected(h: RouterHistory, msg: VenueOrderRejected) -> None:
+    h.venue_rejected.setdefault(msg.order_id, msg)
+
+
+def _fold_venue_fill(h: RouterHistory, msg: VenueOrderFilled) -> None:
+    h.venue_fills.setdefault(msg.order_id, {}).setdefault(msg.fill_id, msg)
+
+
+def _fold_venue_cancelled(h: RouterHistory, msg: VenueOrderCancelled) -> None:
+    h.venue_cancelled.setdefault(msg.order_id, {})[msg.msg_id] = msg.cancelled
+
+
+def _fold_subscribe(h: RouterHistory, msg: SubscribeMarketData) -> None:
+    if msg.subscriber not in h.subscribers:
+        h.subscribers.append(msg.subscriber)
+
+
+_FOLD = {
+    PlaceChildOrder: _fold_command,
+    CancelChildOrder: _fold_cancel,
+    ChildOrderAccepted: _fold_accepted,
+    ChildOrderRejected: _fold_rejected,
+    ChildOrderDone: _fold_done,
+    ChildOrderFilled: _fold_reported,
+    ChildOrderOverfilled: _fold_excess,
+    PlaceVenueOrder: _fold_placed,
+    VenueOrderAccepted: _fold_venue_accepted,
+    VenueOrderRejected: _fold_venue_rejected,
+    VenueOrderFilled: _fold_venue_fill,
+    VenueOrderCancelled: _fold_venue_cancelled,
+    # no VenueCancelRejected: reconcile asks every unsettled order again anyway
+}
+
+
+# ----------------------------------------------------------------- rebuilding children
+
+
+def rebuild_children(h: RouterHistory, now_ns: int) -> list[Child]:
+    """The children the old instance accepted, in arrival order, as the journal left
+    them. A child it never answered is not here: ``recover`` hands its command to the
+    router as new input."""
+    by_child: dict[str, list[PlaceVenueOrder]] = {}
+    for order in h.placed.values():  # one pass, not one scan per child
+        by_child.setdefault(order.child_id, []).append(order)
+    return [_child(h, cmd, by_child.get(cid, []), now_ns)
+            for cid, cmd in h.commands.items()
+            if cid in h.accepted or cid in h.finished]
+
+
+def _child(h: RouterHistory, cmd: PlaceChildOrder, placed: list[PlaceVenueOrder],
+           now_ns: int) -> Child:
+    cid = cmd.child_id
+    child = Child(cmd=cmd, accepted_ns=h.accepted.get(cid, cmd.ts))
+    child.filled = sum(h.reported.get(cid, {}).values())
+    child.excess = sum(h.excess.get(cid, {}).values())
+    child.done = cid in h.finished
+    for order in placed:
+        child.orders[order.order_id] = _venue_order(h, order, child.done)
+        child.seq = max(child.seq, _order_number(order.order_id))
+    _restore_routing_memory(h, child)
+    if not child.done:
+        child.closing = _closing(h, cmd, now_ns)
+    return child
+
+
+def _venue_order(h: RouterHistory, order: PlaceVenueOrder, child_done: bool) -> VenueOrder:
+    fills = h.venue_fills.get(order.order_id, {})
+    vo = VenueOrder(
+        order_id=order.order_id, child_id=order.child_id, venue=order.venue,
+        quantity=order.quantity, order_type=order.order_type, price=order.price,
+        tif=order.tif, placed_ns=order.ts,
+        filled=sum(f.quantity for f in fills.values()),
+        cancelled=sum(h.venue_cancelled.get(order.order_id, {}).values()),
+        fill_ids=set(fills),
+    )
+    # Live unless the journal proves it over; a done child has nothing live by the
+    # router's own rule (it gave up unknown orders). What is live gets reconciled.
+    if child_done or order.order_id in h.venue_rejected or vo.settled:
+        vo.state = VenueOrderState.DONE
+    elif order.order_id in h.venue_accepted:
+        vo.state = VenueOrderState.OPEN
+    return vo
+
+
+def _restore_routing_memory(h: RouterHistory, child: Child) -> None:
+    """What the planner remembers per child: venues that rejected it, the IOC misses in
+    a row, the liquidity phase. The sequential cycle (``tried``) starts afresh."""
+    for vo in child.orders.values():
+        rejected = h.venue_rejected.get(vo.order_id)
+        if rejected is not None:
+            if rejected.reason != "venue_down":
+                child.avoid.add(vo.venue)
+            child.last_reject = f"{vo.venue}:{rejected.reason}"
+        if vo.live:
+            continue
+        if vo.filled:
+            child.missed_takes = 0
+        elif vo.tif is TimeInForce.IOC:
+            child.missed_takes += 1
+    if child.orders and child.cmd.tactic is not Tactic.MIDPOINT:
+        child.phase = LiquidityPhase.LIT  # its one dark probe is behind it
+
+
+def _closing(h: RouterHistory, cmd: PlaceChildOrder, now_ns: int) -> str | None:
+    if cmd.child_id in h.cancels:
+        return "cancelled"
+    if cmd.expire_at is not None and cmd.expire_at <= now_ns:
+        return "expired"
+    return None
+
+
+def _order_number(order_id: str) -> int:
+    _, _, tail = order_id.rpartition("-V")
+    return int(tail) if tail.isdigit() else 0
+
+
+def unforwarded_fills(h: RouterHistory) -> list[VenueOrderFilled]:
+    """Venue fills the old instance journaled but never reported to the parent (it died
+    handling them): reported now, exactly once, in the order they were journaled."""
+    out = []
+    for order_id, fills in h.venue_fills.items():
+        order = h.placed.get(order_id)
+        if order is None:
+            continue  # not ours
+        for fill in fills.values():
+            key = _fill_key(order.venue, fill.fill_id)
+            if key not in h.reported.get(order.child_id, {}) \
+                    and key not in h.excess.get(order.child_id, {}):
+                out.append(fill)
+    return out
+
+
+# ------------------------------------------------------------------------- recovery
+
+
+def recover(router: Router, h: RouterHistory, now_ns: int) -> Out:
+    """Rebuild ``router`` (fresh, with its restored scorecard) from ``h``, then reconcile
+    before acting. Returns what to send, in order:
+
+    1. fills journaled but never reported, so the parent hears of every journaled fill;
+    2. a cancel for every venue order that may still be live (the reconcile);
+    3. routing for children with nothing live; children ready to finish finish;
+    4. commands the old instance never answered (dropped with the crash, or still in
+       flight: the later delivery is then ignored as a redelivery), then their cancels.
+    """
+    router.restore(rebuild_children(h, now_ns))
+    out = router.forward_fills(unforwarded_fills(h), now_ns)
+    out += router.reconcile(now_ns)
+    for cid, cmd in h.commands.items():
+        if cid in h.accepted or cid in h.finished:
+            continue
+        out += router.handle(cmd, now_ns)
+        cancel = h.cancels.get(cid)
+        if cancel is not None:
+            out += router.handle(cancel, now_ns)
+    return out

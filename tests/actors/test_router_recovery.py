@@ -1,0 +1,238 @@
+"""A router actor that crashes mid-run is restarted, rebuilt from the journal, and
+reconciles its venue orders before it acts.
+
+Real actors on the simulated clock (engine API: 2 lit + 1 dark venue, a TWAP order); the
+fault is a test subclass of ``RouterActor`` that the engine starts in place of the real
+one. Two ways to die on the Nth venue fill: before journaling it (the fill is lost with
+the inbox: the journal never hears of it) and after (a bug in handling it: the journal has
+the fill, the parent has not heard of it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from actors import api
+from actors.api import ROUTER, Engine, MarketConfig
+from actors.router_actor import RouterActor
+from actors.runtime import RuntimeHalted
+from engine.clock import MINUTE
+from engine.config import SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.messages import (
+    ActorFailed,
+    ActorRestarted,
+    CancelVenueOrder,
+    ChildOrderDone,
+    ChildOrderFilled,
+    ClientOrder,
+    ExecType,
+    ExecutionReport,
+    Mandate,
+    ParentOrderCreated,
+    ParentOrderFilled,
+    ParentState,
+    ParentStateChanged,
+    PlaceChildOrder,
+    PlaceVenueOrder,
+    RouteDecided,
+    RoutingLogic,
+    Side,
+    StrategyName,
+    SupervisorEscalated,
+    Urgency,
+    VenueCancelRejected,
+    VenueKind,
+    VenueOrderCancelled,
+    VenueOrderFilled,
+)
+from engine.prices import to_price
+
+SESSION = SessionConfig()
+START = SESSION.open_ns + 1 * MINUTE
+END = START + 10 * MINUTE
+CLIENTS = {"c1": 3_000, "c2": 2_000}
+CRASH_ON_FILL = 17  # a sweep wave: more fills for the router are dropped with it
+
+
+class CrashBeforeJournal(RouterActor):
+    """Generation 0 dies on its Nth venue fill before it journals it: that fill, and the
+    rest of the wave addressed to the router, are lost (dead letters)."""
+
+    crash: list[VenueOrderFilled] = []  # the fill it died on
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fills_seen = 0
+
+    def receive(self, msg, sender):
+        if isinstance(msg, VenueOrderFilled) and self.generation == 0:
+            self.fills_seen += 1
+            if self.fills_seen == CRASH_ON_FILL:
+                type(self).crash.append(msg)
+                raise RuntimeError("injected router fault")
+        super().receive(msg, sender)
+
+
+class CrashAfterJournal(CrashBeforeJournal):
+    """Generation 0 dies handling its Nth venue fill after journaling it (a bug in the
+    routing logic): the journal has the fill, no ChildOrderFilled was sent for it."""
+
+    def receive(self, msg, sender):
+        if isinstance(msg, VenueOrderFilled) and self.generation == 0:
+            self.fills_seen += 1
+            if self.fills_seen == CRASH_ON_FILL:
+                self.journal(msg)
+                type(self).crash.append(msg)
+                raise RuntimeError("injected router fault")
+        RouterActor.receive(self, msg, sender)
+
+
+class CrashOnEveryFill(RouterActor):
+    def receive(self, msg, sender):
+        if isinstance(msg, VenueOrderFilled):
+            raise RuntimeError("injected persistent router fault")
+        super().receive(msg, sender)
+
+
+@pytest.fixture
+def engine_with(monkeypatch):
+    engines: list[Engine] = []
+
+    def build(router_class: type[RouterActor], **kwargs) -> Engine:
+        monkeypatch.setattr(api, "RouterActor", router_class)
+        market = MarketConfig(
+            instrument=Instrument(symbol="XYZ", ref_price=to_price("100")),
+            venues=[VenueConfig(name="LIT1"), VenueConfig(name="LIT2"),
+                    VenueConfig(name="DARK1", kind=VenueKind.DARK)],
+            session=SESSION,
+        )
+        engine = Engine(market, seed=11, **kwargs)
+        engines.append(engine)
+        for cid, qty in CLIENTS.items():
+            engine.submit(ClientOrder(
+                source="OMS", account="A", client_order_id=cid, instrument="XYZ",
+                side=Side.BUY, quantity=qty,
+                mandate=Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END,
+                                urgency=Urgency.HIGH, routing=RoutingLogic.PARALLEL),
+            ), at_ns=SESSION.open_ns)
+        return engine
+
+    CrashBeforeJournal.crash, CrashAfterJournal.crash = [], []
+    yield build
+    for engine in engines:
+        engine.close()
+
+
+def _journal_of(engine: Engine, cls) -> list:
+    return list(engine.journal.messages(cls))
+
+
+def _router(engine: Engine) -> RouterActor:
+    return engine.runtime.ref(ROUTER).actor  # inline runtime: the live actor object
+
+
+def _lost_to_the_crash(engine: Engine, crash: VenueOrderFilled | None) -> int:
+    """Shares the router never heard of: the fill it died on (if not journaled) and the
+    fills and remainders dead-lettered to it while it was down."""
+    lost = [msg for dest, _, msg in engine.runtime.dead_letters if dest == ROUTER]
+    fills = sum(m.quantity for m in lost if isinstance(m, VenueOrderFilled))
+    remainders = sum(m.cancelled for m in lost if isinstance(m, VenueOrderCancelled))
+    return fills + remainders + (crash.quantity if crash is not None else 0)
+
+
+@pytest.mark.parametrize("router_class", [CrashBeforeJournal, CrashAfterJournal])
+def test_restarted_router_reconciles_and_every_child_settles(engine_with, router_class):
+    engine = engine_with(router_class)
+    engine.run_until(END + 5 * MINUTE)
+    (crash,) = router_class.crash
+
+    failed = [m for m in _journal_of(engine, ActorFailed) if m.name == ROUTER]
+    restarted = [m for m in _journal_of(engine, ActorRestarted) if m.name == ROUTER]
+    assert len(failed) == 1 and "injected router fault" in failed[0].error
+    assert len(restarted) == 1 and engine.supervisor.restarts[ROUTER] == 1
+    assert engine.runtime.stats["routers_recovered"] == 1
+
+    # Reconcile before acting: right after the restart the router cancels live orders.
+    t_restart = restarted[0].ts
+    placed = {o.order_id: o for o in _journal_of(engine, PlaceVenueOrder)}
+    reconciled = [c for c in _journal_of(engine, CancelVenueOrder) if c.ts == t_restart]
+    assert all(placed[c.order_id].ts < t_restart for c in reconciled)
+    assert reconciled  # at this crash orders are live
+
+    # Every child reaches exactly one ChildOrderDone; reported fills never exceed it.
+    children = {c.child_id: c for c in _journal_of(engine, PlaceChildOrder)}
+    done = Counter(d.child_id for d in _journal_of(engine, ChildOrderDone))
+    assert set(done) == set(children) and set(done.values()) == {1}
+    reported = Counter()
+    for f in _journal_of(engine, ChildOrderFilled):
+        reported[f.child_id] += f.quantity
+    assert all(reported[cid] <= cmd.quantity for cid, cmd in children.items())
+
+    # Every fill the journal knows was reported to the parent exactly once, the one the
+    # crash interrupted included when it was journaled.
+    fill_ids = [f.fill_id for f in _journal_of(engine, ChildOrderFilled)]
+    assert len(fill_ids) == len(set(fill_ids))
+    journaled_crash = crash in _journal_of(engine, VenueOrderFilled)
+    assert journaled_crash is (router_class is CrashAfterJournal)
+    assert (crash.fill_id in fill_ids) is journaled_crash
+
+    # Shares lost with the crash are counted, not hidden and not invented.
+    lost = _lost_to_the_crash(engine, None if journaled_crash else crash)
+    assert any(dest == ROUTER and isinstance(m, VenueOrderFilled)
+               for dest, _, m in engine.runtime.dead_letters)  # fills dropped while down
+    assert _router(engine).router.unaccounted_shares == lost
+    if lost:
+        assert any("unaccounted" in d.reason for d in _journal_of(engine, RouteDecided))
+
+    # The parent completes; allocations add up; no client over its quantity.
+    (created,) = _journal_of(engine, ParentOrderCreated)
+    states = [s for s in _journal_of(engine, ParentStateChanged)
+              if s.parent_id == created.parent_id]
+    assert states[-1].state is ParentState.COMPLETED
+    parent_total = sum(f.quantity for f in _journal_of(engine, ParentOrderFilled))
+    assert parent_total == sum(CLIENTS.values())
+    by_client: Counter[str] = Counter()
+    for r in engine.reports:
+        if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE:
+            by_client[r.client_order_id] += r.last_qty
+    assert sum(by_client.values()) == parent_total
+    assert dict(by_client) == CLIENTS
+
+
+def test_reconcile_answers_settle_the_orders_live_at_the_crash(engine_with):
+    """Each reconciled order gets the venue's terminal answer (cancelled, too late or
+    unknown) and nothing about it stays live."""
+    engine = engine_with(CrashBeforeJournal)
+    engine.run_until(END + 5 * MINUTE)
+    (restarted,) = [m for m in _journal_of(engine, ActorRestarted) if m.name == ROUTER]
+    reconciled = {c.order_id for c in _journal_of(engine, CancelVenueOrder)
+                  if c.ts == restarted.ts}
+    answered = {m.order_id for m in _journal_of(engine, VenueOrderCancelled)} | {
+        m.order_id for m in _journal_of(engine, VenueCancelRejected)}
+    assert reconciled <= answered
+    router = _router(engine).router
+    assert not router.open_children()
+    assert all(not vo.live for c in router.children.values() for vo in c.orders.values())
+
+
+def test_a_router_restart_keeps_the_run_deterministic(engine_with):
+    digests = []
+    for _ in range(2):
+        engine = engine_with(CrashBeforeJournal)
+        engine.run_until(END + 5 * MINUTE)
+        digests.append(engine.journal.digest())
+    assert digests[0] == digests[1]
+
+
+def test_persistent_router_failure_exceeds_the_restart_intensity_and_escalates(engine_with):
+    engine = engine_with(CrashOnEveryFill, max_restarts=2, restart_window_ns=30 * MINUTE)
+    with pytest.raises(RuntimeHalted, match="escalated"):
+        engine.run_until(END + 5 * MINUTE)
+    assert [m.name for m in _journal_of(engine, ActorFailed)].count(ROUTER) == 3
+    assert [m.name for m in _journal_of(engine, ActorRestarted)].count(ROUTER) == 2
+    assert [m.name for m in _journal_of(engine, SupervisorEscalated)] == ["engine"]
+    assert engine.supervisor.failures[ROUTER] == 3
+    assert engine.runtime.stats["escalations"] == 1
