@@ -50,6 +50,7 @@ class RouterConfig(msgspec.Struct, frozen=True, kw_only=True):
     # moved away; the parent re-prices it on its own staleness timer.
     max_missed_takes: int = 3
     dark_min_fill_prob: float = 0.3  # liquidity seeking: probe a pool above this estimate
+    dark_min_slice: int = 200  # liquidity seeking: no dark slice below this (unless it is all)
     miss_penalty: int = 10_000  # price units/share: rank cost of an order that never fills
     ck_impact: float = 1_000.0  # θ, price units/share
     ck_under_penalty: float = 20_000.0  # λ_u
@@ -315,35 +316,94 @@ class Planner:
     def _liquidity_seeking(
         self, child: Child, market: MarketView, unrouted: int, lot: int
     ) -> Plan:
+        """Dark first, then Cont–Kukanov on the lit venues.
+
+        A MIDPOINT child rests in the dark for as long as a pool is up (that is its
+        tactic): it is never parked with nothing working. Any other child probes the dark
+        once per lit round, only if a cross at the current mid is within its limit (a
+        passive child's limit at its own touch cannot trade at the mid: probing it would
+        only wait and teach the scorecard a miss the pool did not cause), and only while a
+        pool is expected to hold liquidity after the first probe. A passive child's probe
+        rests for ``dark_timeout_ns``; an aggressive child's is an IOC ping (it is behind
+        schedule: it must not sit out its life in the dark).
+        """
+        midpoint = child.cmd.tactic is Tactic.MIDPOINT
+        if midpoint:
+            plan = self._dark_probe(child, market, unrouted, lot, explore=True)
+            if plan.placements or not plan.wait or not self._lit_fallback(child):
+                return plan
+            return self._cont_kukanov(child, market, unrouted, lot)  # no pool up at all
         if child.phase is LiquidityPhase.DARK:
-            plan = self._dark_probe(child, market, unrouted, lot)
-            if child.cmd.tactic is not Tactic.MIDPOINT:
-                child.phase = LiquidityPhase.LIT  # one dark probe, then lit
+            child.phase = LiquidityPhase.LIT
+            first = not child.orders  # nothing sent yet: explore even an unlikely pool
+            plan = self._dark_probe(child, market, unrouted, lot, explore=first)
             if plan.placements:
                 return plan
-            if child.cmd.tactic is Tactic.MIDPOINT:
-                return plan
+        child.phase = LiquidityPhase.DARK  # the next round looks in the dark again
         return self._cont_kukanov(child, market, unrouted, lot)
 
-    def _dark_probe(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
-        instrument = child.cmd.instrument
+    def _lit_fallback(self, child: Child) -> bool:
+        """A MIDPOINT child with no dark pool up (none configured, all down or rejecting)."""
+        return not self._eligible(child, VenueKind.DARK)
+
+    def _crossable(self, child: Child, market: MarketView) -> int | None:
+        """The lit mid if a dark cross there is within the child's limit now, else None."""
+        mid = market.mid()
+        limit = child.cmd.limit_price
+        if mid is None:
+            return None
+        if limit is not None and (mid > limit if child.cmd.side is Side.BUY else mid < limit):
+            return None
+        return mid
+
+    def _dark_probe(self, child: Child, market: MarketView, unrouted: int, lot: int,
+                    explore: bool) -> Plan:
+        """Send ``unrouted`` to the pools most likely to hold contra, sized by their fill
+        probability but never in slices below ``dark_min_slice`` (a probe split into a few
+        shares per pool fills a few shares per contra block). With ``explore``, when no pool
+        reaches ``dark_min_fill_prob`` the best-ranked one is probed anyway: the estimate
+        only moves with our own orders, so a pool never probed again could never recover."""
+        cfg, instrument = self.config, child.cmd.instrument
         darks = self._eligible(child, VenueKind.DARK)
-        probs = {v: self.scorecard.stats(v, instrument).fill_prob() for v in darks}
-        likely = sorted((v for v in darks if probs[v] >= self.config.dark_min_fill_prob),
-                        key=lambda v: (-probs[v], v))
-        if not likely:
-            return self._nothing(child, "no dark pool expected to hold liquidity")
+        if not darks:
+            return self._nothing(child, "no dark pool up")
+        midpoint = child.cmd.tactic is Tactic.MIDPOINT
+        mid = self._crossable(child, market)
+        if mid is None and not midpoint:
+            return self._nothing(child, "a cross at the mid is beyond the child's limit")
+        ranked = self._rank(child, darks, Tactic.MIDPOINT)
+        probs = {v: self.scorecard.stats(v, instrument).fill_prob() for v in ranked}
+        likely = [v for v in ranked if probs[v] >= cfg.dark_min_fill_prob]
+        exploring = not likely
+        if exploring:
+            if not explore:
+                return self._nothing(child, "no dark pool expected to hold liquidity")
+            likely = ranked[:1]
+        pools = max(1, min(len(likely), unrouted // max(cfg.dark_min_slice, lot)))
+        likely = likely[:pools]
         sizes = self._sizes(unrouted, [(v, probs[v]) for v in likely], lot)
-        placements = [
-            p for v, q in sizes
-            if (p := self._placement(child, market, v, q, Tactic.MIDPOINT,
-                                     self.config.dark_timeout_ns)) is not None
-        ]
+        ping = child.cmd.tactic is Tactic.AGGRESSIVE
+        placements = []
+        for v, q in sizes:
+            p = self._placement(child, market, v, q, Tactic.MIDPOINT, cfg.dark_timeout_ns)
+            if p is None:
+                continue
+            if ping:  # take what rests in the pool now, then move on to the lit venues
+                p = Placement(msgspec.structs.replace(p.placement, tif=TimeInForce.IOC), None)
+            placements.append(p)
         if not placements:
             return self._nothing(child, "no price for dark pools")
-        return Plan(placements, f"liquidity seeking: dark first, {len(placements)} pools with "
-                    f"fill probability ≥ {self.config.dark_min_fill_prob}",
-                    likely, self._used(child, likely))
+        used = self._used(child, ranked)
+        used["dark_probe"] = {
+            "mid": float(mid) if mid is not None else -1.0,
+            "min_fill_prob": cfg.dark_min_fill_prob, "explore": float(exploring),
+            "ioc": float(ping), "pools": float(len(placements)),
+        }
+        what = "explore the best-ranked pool (none expected)" if exploring else (
+            f"{len(placements)} of {len(ranked)} pools with fill probability ≥ "
+            f"{cfg.dark_min_fill_prob}")
+        how = "IOC ping" if ping else "rest at mid"
+        return Plan(placements, f"liquidity seeking: dark first, {how}, {what}", ranked, used)
 
     def _queue(self, child: Child, market: MarketView, venue: str, join: int) -> int:
         near = _near(market.venues.get(venue), child.cmd.side)
