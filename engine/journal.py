@@ -139,6 +139,35 @@ def index_columns(msg: m.Message) -> tuple[AnyType, ...]:
     return _EXTRACTORS[type(msg)](msg)
 
 
+# The append path: one function per message class builds the whole row (seq, ts, type,
+# the six index columns, payload) with plain attribute loads — the generic extractor
+# above costs a tuple, an iterator and a generator per record, which at several hundred
+# thousand records per run was a tenth of the loop. Same values as ``index_columns``
+# (tests/engine/test_journal_rows.py checks every class).
+_RowBuilder = Callable[[int, m.Message], tuple[AnyType, ...]]
+_SPECIAL_COLUMNS = {
+    m.SubmitClientOrder: ("msg.order.source", "msg.order.client_order_id", "None", "None",
+                          "None", "None"),
+    m.InternalCrossExecuted: ("None", "None", "msg.buy_parent_id", "msg.sell_parent_id",
+                              "None", "None"),
+}
+
+
+def _row_builder(cls: type[m.Message]) -> _RowBuilder:
+    fields = set(cls.__struct_fields__)
+    cols = _SPECIAL_COLUMNS.get(cls) or tuple(
+        f"msg.{f}" if f in fields else "None" for f in _EXTRACTED
+    )
+    source = (f"def row(seq, msg):\n"
+              f"    return (seq, msg.ts, {cls.__name__!r}, {', '.join(cols)}, encode(msg))\n")
+    namespace: dict[str, AnyType] = {"encode": m.encode}
+    exec(source, namespace)  # noqa: S102 - generated from the class's own field names
+    return namespace["row"]  # type: ignore[no-any-return]
+
+
+_ROWS: dict[type, _RowBuilder] = {cls: _row_builder(cls) for cls in m.ALL_MESSAGES}
+
+
 # ----------------------------------------------------------------------------- journal
 
 
@@ -190,20 +219,31 @@ class Journal:
 
     def append(self, msg: m.Message) -> int:
         """Buffer ``msg``; returns its sequence number. Written at the next batch/flush."""
-        cols = _EXTRACTORS[type(msg)](msg)
         with self._lock:
             if self._closed or self.readonly:
                 raise ValueError("journal is closed" if self._closed else "journal is read-only")
             seq = self._next_seq
             self._next_seq = seq + 1
-            self._pending.append((seq, msg.ts, type(msg).__name__, *cols, m.encode(msg)))
+            self._pending.append(_ROWS[type(msg)](seq, msg))
             if len(self._pending) >= self.batch_size:
                 self._write_pending()
         return seq
 
     def extend(self, msgs: list[m.Message]) -> None:
-        for msg in msgs:
-            self.append(msg)
+        """``append`` each of ``msgs`` in order, under one lock acquisition (the simulated
+        runtime hands over a wave's records this way)."""
+        with self._lock:
+            if self._closed or self.readonly:
+                raise ValueError("journal is closed" if self._closed else "journal is read-only")
+            pending, rows, batch = self._pending, _ROWS, self.batch_size
+            seq = self._next_seq
+            for msg in msgs:
+                pending.append(rows[type(msg)](seq, msg))
+                seq += 1
+                self._next_seq = seq
+                if len(pending) >= batch:
+                    self._write_pending()
+                    pending = self._pending
 
     def flush(self) -> None:
         """Write every buffered record in one transaction; they are acknowledged on return."""
