@@ -220,16 +220,21 @@ class BackgroundFlow:
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
-    def arbitrage(self, t: int, elsewhere_bid: int | None, elsewhere_ask: int | None,
-                  cap: int) -> list[tuple[int, Fill]]:
-        """Cross-venue arbitrageurs: take this book's offers at or below the best bid on
-        other venues, and its bids at or above their best offer (at most ``cap`` shares
-        each way, the size shown there). Keeps venues in line with each other and carries
+    def arbitrage(self, t: int, elsewhere_bid: tuple[int, int] | None,
+                  elsewhere_ask: tuple[int, int] | None) -> list[tuple[int, Fill]]:
+        """Cross-venue arbitrageurs: take this book's offers priced below the best bid on
+        other venues, and its bids above their best offer — strictly, by at least a tick,
+        since a locked market leaves no profit after fees — and no more than the other venue shows at that quote (price, size), since
+        the arbitrageur unwinds there. Keeps venues in line with each other and carries
         our impact from one venue to the rest, as arbitrage does in real markets."""
         out: list[tuple[int, Fill]] = []
         book = self.book
-        for side, through in ((BUY, elsewhere_bid), (SELL, elsewhere_ask)):
-            if through is None or cap <= 0 or not book.crosses(side, through):
+        for side, quote in ((BUY, elsewhere_bid), (SELL, elsewhere_ask)):
+            if quote is None:
+                continue
+            price, cap = quote
+            through = price - side * self.tick
+            if not book.crosses(side, through):
                 continue
             self._next_id += 1
             for fill in book.take(self._next_id, side, cap, through):

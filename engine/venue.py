@@ -339,11 +339,12 @@ class LitVenue(_VenueBase):
         self.elsewhere.update(msg)
         if self.status is VenueStatus.DOWN:
             return []
-        bid, ask = self.elsewhere.best_bid(), self.elsewhere.best_ask()
-        cap = max((lv.quantity for md in self.elsewhere.venues.values()
-                   for lv in md.bids[:1] + md.asks[:1]), default=0)
+        tops = [md for md in self.elsewhere.venues.values() if md.status is not VenueStatus.DOWN]
+        bid = max(((md.bids[0].price, md.bids[0].quantity) for md in tops if md.bids), default=None)
+        ask = min(((md.asks[0].price, -md.asks[0].quantity) for md in tops if md.asks), default=None)
+        ask = (ask[0], -ask[1]) if ask else None  # lowest offer; the larger size on a tie
         return [self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
-                for ts, f in self.flow.arbitrage(now, bid, ask, cap)]
+                for ts, f in self.flow.arbitrage(now, bid, ask)]
 
     def _advance(self, now: int, out: list[Message]) -> None:
         if self.status is VenueStatus.DOWN:
