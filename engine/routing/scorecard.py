@@ -116,6 +116,7 @@ class VenueStats(msgspec.Struct, kw_only=True):
         return out
 
 
+_UP = VenueStatus.UP
 _STATUS_SCORE = {VenueStatus.UP: 1.0, VenueStatus.DEGRADED: 0.5, VenueStatus.DOWN: 0.0}
 
 
@@ -173,7 +174,15 @@ class Scorecard:
         return self._reported.get(venue, VenueStatus.UP)
 
     def status(self, venue: str, instrument: str) -> VenueStatus:
-        return self.stats(venue, instrument).status(self.reported(venue))
+        # ``stats(venue, instrument).status(reported(venue))`` inlined: the router asks
+        # this for every venue of every placement (hundreds of thousands of calls a run).
+        found = self._stats.get((venue, instrument))
+        if found is None:  # first sight: create the entry, as stats() does
+            found = self.stats(venue, instrument)
+        reported = self._reported.get(venue, _UP)
+        if reported is _UP and found.reject_streak >= DEGRADE_AFTER_REJECTS:
+            return VenueStatus.DEGRADED
+        return reported
 
     def snapshot(self, venues: list[str], instrument: str) -> dict[str, dict[str, float]]:
         return {v: self.stats(v, instrument).summary(self.reported(v)) for v in sorted(venues)}
