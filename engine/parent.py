@@ -158,14 +158,14 @@ class ParentOrder:
 
     @property
     def open_qty(self) -> int:
-        return sum(c.leaves for c in self._open.values() if c.is_open)
+        return sum(c.leaves for c in self._open.values() if not c.done and c.leaves > 0)
 
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
 
     def open_children(self) -> list[Child]:
-        return [c for c in self._open.values() if c.is_open]
+        return [c for c in self._open.values() if not c.done and c.leaves > 0]  # is_open
 
     # -------------------------------------------------------------- lifecycle
 
@@ -516,14 +516,19 @@ class ParentOrder:
 
     def _cancel_stale(self, now_ns: int) -> list[Message]:
         out: list[Message] = []
+        sweep_at = self._sweep_at()
         for c in self.open_children():
-            if not c.cancel_requested and now_ns >= self._stale_at(c):
+            if not c.cancel_requested and now_ns >= self._stale_at(c, sweep_at):
                 out.append(self._cancel(c, now_ns, f"stale {c.tactic} child: re-place"))
         return out
 
-    def _stale_at(self, child: Child) -> int:
+    def _stale_at(self, child: Child, sweep_at: int | None = None) -> int:
+        """``sweep_at``: ``_sweep_at()`` if the caller has it already (one per decision,
+        not one per open child)."""
         cfg = self.config
-        if self._sweeping(child.placed_ns):
+        if self.order.mandate.must_complete and child.placed_ns >= (
+            self._sweep_at() if sweep_at is None else sweep_at
+        ):
             return child.placed_ns + cfg.sweep_retry_ns
         if child.tactic is Tactic.AGGRESSIVE:
             return child.placed_ns + cfg.aggressive_timeout_ns
@@ -568,13 +573,17 @@ class ParentOrder:
             self.next_wake_ns = None
             return
         cfg = self.config
-        step = cfg.sweep_retry_ns if self._sweeping(now_ns) else cfg.decision_interval_ns
+        must_complete = self.order.mandate.must_complete
+        sweep_at = self._sweep_at()
+        sweeping = must_complete and now_ns >= sweep_at  # _sweeping(now_ns)
+        step = cfg.sweep_retry_ns if sweeping else cfg.decision_interval_ns
         wakes = [now_ns + step]
-        if self.order.mandate.must_complete:
-            wakes += [self._sweep_at(), self.end_ns + cfg.overrun_ns]
+        if must_complete:
+            wakes += [sweep_at, self.end_ns + cfg.overrun_ns]
         wakes.append(self.end_ns)
         if self.state is ParentState.WORKING:
-            wakes += [self._stale_at(c) for c in self.open_children() if not c.cancel_requested]
+            wakes += [self._stale_at(c, sweep_at) for c in self.open_children()
+                      if not c.cancel_requested]
         self.next_wake_ns = min(t for t in wakes if t > now_ns)
 
 
