@@ -41,6 +41,7 @@ class ReportData:
     venue_split: Mapping[str, int] = field(default_factory=dict)  # venue → quantity
     parents: Sequence[ParentTCA] = ()
     notes: Sequence[str] = ()  # free lines, e.g. the audit digest
+    utc_offset_hours: int = 0  # times shown in the session's local time
 
 
 # ------------------------------------------------------------------------------ charts
@@ -72,7 +73,7 @@ def _scale(series: Sequence[Sequence[tuple[float, float]]], y_from_zero: bool) -
     return _Scale(min(xs), max(xs), lo if y_from_zero else lo - margin, hi + margin)
 
 
-def _axes(sc: _Scale, y_label: str, y_fmt: str) -> list[str]:
+def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> list[str]:
     out = [f'<line x1="{_PAD_L}" y1="{_H - _PAD_B}" x2="{_W - _PAD_R}" y2="{_H - _PAD_B}" '
            'stroke="#444"/>',
            f'<line x1="{_PAD_L}" y1="{_PAD_T}" x2="{_PAD_L}" y2="{_H - _PAD_B}" stroke="#444"/>']
@@ -85,7 +86,7 @@ def _axes(sc: _Scale, y_label: str, y_fmt: str) -> list[str]:
         out.append(f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" text-anchor="end">'
                    f'{format(yv, y_fmt)}</text>')
         out.append(f'<text x="{xx:.1f}" y="{_H - _PAD_B + 16}" text-anchor="middle">'
-                   f'{format_time(int(xv))}</text>')
+                   f'{format_time(int(xv), utc_offset_hours)}</text>')
     out.append(f'<text x="14" y="{_PAD_T + 8}" transform="rotate(-90 14 {_PAD_T + 8})" '
                f'text-anchor="end">{html.escape(y_label)}</text>')
     return out
@@ -128,13 +129,14 @@ def _floats(points: Sequence[Point], scale: int = 1) -> list[tuple[float, float]
     return [(float(t), float(v) / scale) for t, v in kept]
 
 
-def schedule_chart(schedule: Sequence[Point], filled: Sequence[Point]) -> str:
+def schedule_chart(schedule: Sequence[Point], filled: Sequence[Point],
+                   utc_offset_hours: int = 0) -> str:
     title = "Schedule vs actual cumulative fills"
     series = [_floats(schedule), _floats(filled)]
     sc = _scale(series, y_from_zero=True)
     if sc is None:
         return _empty(title)
-    body = _axes(sc, "shares", ",.0f")
+    body = _axes(sc, "shares", ",.0f", utc_offset_hours)
     items = []
     for (name, pts), colour in zip((("schedule", series[0]), ("filled", series[1])), _COLOURS):
         if pts:
@@ -144,14 +146,14 @@ def schedule_chart(schedule: Sequence[Point], filled: Sequence[Point]) -> str:
 
 
 def price_chart(executions: Sequence[tuple[int, int, str]], mid: Sequence[Point],
-                vwap: Sequence[Point]) -> str:
+                vwap: Sequence[Point], utc_offset_hours: int = 0) -> str:
     title = "Execution prices vs market mid and VWAP"
     mids, vwaps = _floats(mid, PRICE_SCALE), _floats(vwap, PRICE_SCALE)
     execs = [(float(t), p / PRICE_SCALE, v) for t, p, v in executions]
     sc = _scale([mids, vwaps, [(t, p) for t, p, _ in execs]], y_from_zero=False)
     if sc is None:
         return _empty(title)
-    body = _axes(sc, "price ($)", ".3f")
+    body = _axes(sc, "price ($)", ".3f", utc_offset_hours)
     items = []
     if mids:
         body.append(_polyline(sc, mids, "#888", step=True))
@@ -163,7 +165,7 @@ def price_chart(executions: Sequence[tuple[int, int, str]], mid: Sequence[Point]
     colour = {v: _COLOURS[i % len(_COLOURS)] for i, v in enumerate(venues)}
     for t, p, v in execs:
         body.append(f'<circle cx="{sc.x(t):.1f}" cy="{sc.y(p):.1f}" r="3" fill="{colour[v]}">'
-                    f"<title>{html.escape(v)} {p:.4f} at {format_time(int(t))}</title></circle>")
+                    f"<title>{html.escape(v)} {p:.4f} at {format_time(int(t), utc_offset_hours)}</title></circle>")
     items += [(f"fill @ {v}", colour[v]) for v in venues]
     return f"<h2>{title}</h2>" + _svg(body, title) + _legend(items)
 
@@ -200,11 +202,12 @@ def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>"
 
 
-def parent_section(p: ParentTCA) -> str:
+def parent_section(p: ParentTCA, utc_offset_hours: int = 0) -> str:
     side = "BUY" if p.side > 0 else "SELL"
     parts = [f"<h3>Parent {html.escape(p.parent_id)} — {side} {p.filled:,} / {p.target:,}</h3>"]
     if p.rows and p.total is not None:
-        rows = [[r.fill.child_id, format_time(r.fill.ts), r.fill.venue, r.fill.order_type,
+        rows = [[r.fill.child_id, format_time(r.fill.ts, utc_offset_hours), r.fill.venue,
+                 r.fill.order_type,
                  f"{r.fill.quantity:,}", format_money(to_currency(r.fill.price)),
                  format_money(to_currency(r.benchmark)), format_bps(r.performance_bps)]
                 for r in p.rows]
@@ -259,15 +262,16 @@ tfoot td{font-weight:600}.legend{margin:4px 0 10px}.key{margin-right:14px}
 
 def render_html(data: ReportData) -> str:
     notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in data.notes)
-    parents = "".join(parent_section(p) for p in data.parents)
+    tz = data.utc_offset_hours
+    parents = "".join(parent_section(p, tz) for p in data.parents)
     conv = ("Performance = −side·(price − benchmark)/benchmark·1e4 (+ = better than the "
             "benchmark); slippage = its negative (+ = cost). Totals are quantity-weighted.")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(data.title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{html.escape(data.title)}</h1>{notes}"
-        + schedule_chart(data.schedule, data.filled)
-        + price_chart(data.executions, data.mid, data.vwap)
+        + schedule_chart(data.schedule, data.filled, tz)
+        + price_chart(data.executions, data.mid, data.vwap, tz)
         + venue_chart(data.venue_split)
         + f"<h2>Transaction cost analysis</h2><p class='muted'>{conv}</p>{parents}"
         + "</body></html>\n"
@@ -286,7 +290,8 @@ def write_report(data: ReportData, directory: str | Path, name: str = "report.ht
 # --------------------------------------------------------------------- from a journal
 
 
-def report_data_from_journal(journal: Journal, title: str, notes: Sequence[str] = ()) -> ReportData:
+def report_data_from_journal(journal: Journal, title: str, notes: Sequence[str] = (),
+                             utc_offset_hours: int = 0) -> ReportData:
     """All parents together: Σ of each parent's latest scheduled quantity, Σ fills."""
     run = tca_from_journal(journal)
     scheduled: dict[str, int] = {}
@@ -309,4 +314,5 @@ def report_data_from_journal(journal: Journal, title: str, notes: Sequence[str] 
         executions=[(f.ts, f.price, f.venue) for f in fills],
         mid=run.tape.mid_points(), vwap=run.tape.vwap_points(),
         venue_split=split, parents=run.parents, notes=notes,
+        utc_offset_hours=utc_offset_hours,
     )

@@ -7,7 +7,7 @@ What is taken from which record:
 - fills: ``ParentOrderFilled`` (deduplicated by fill id; ``ChildOrderFilled`` if a parent
   has none). Order type from the child's ``PlaceVenueOrder`` on that venue.
 - per-fill benchmark: market VWAP over the child's life up to the fill (``PlaceChildOrder``
-  → fill); if nothing traded in it, the parent's interval VWAP, then the arrival mid.
+  → fill); if nothing traded in it, the mid when the child was placed.
 - decision price: the mid when the earliest client order later reported against the
   parent (``ExecutionReport.parent_id``) was submitted; else the arrival price.
 - internalised quantity: fills with ``Liquidity.INTERNAL`` plus ``InternalCrossExecuted``
@@ -110,9 +110,14 @@ class _RunIndex:
         ]
 
     def _bench(self, f: m.ParentOrderFilled | m.ChildOrderFilled) -> Price | None:
-        """Market VWAP over the child's life up to this fill (None: parent_tca falls back)."""
+        """Market VWAP over the child's life up to this fill; if nothing traded in it (a
+        short child), the mid when the child was placed — the parent's whole-life VWAP
+        says little about a child of a few seconds (None: parent_tca falls back)."""
         start = self.child_start.get(f.child_id)
-        return None if start is None else self.tape.vwap(start, f.ts)
+        if start is None:
+            return None
+        vwap = self.tape.vwap(start, f.ts)
+        return vwap if vwap is not None else self.tape.mid_at(start)
 
 
 def tca_from_journal(journal: Journal, horizons: Sequence[int] = MARKOUT_HORIZONS) -> RunTCA:

@@ -46,7 +46,8 @@ def main(args: argparse.Namespace) -> int:
     print(summary(result, baseline, audit))
     if args.report:
         data = report_data_from_journal(result.journal, f"{scenario.name} (seed {seed})",
-                                        notes=[scenario.description] if scenario.description else [])
+                                        notes=[scenario.description] if scenario.description else [],
+                                        utc_offset_hours=scenario.session.utc_offset_hours)
         path = write_report(data, args.report)
         print(f"report: {path}")
     result.journal.close()
