@@ -7,15 +7,16 @@ market without every venue publishing to every parent).
 
 After a crash the supervisor starts it again (generation > 0) and ``started()`` rebuilds
 the router from the journal (``engine.routing.recovery``) before it acts: its children,
-their venue orders and what was reported of them, its market data subscribers, the
-scorecard (last ``ScorecardSaved``). Reconciliation policy for venue orders that may
-still be live: **cancel them and route the remainder**. The old instance's inbox died
-with it, so the journal cannot say what a live order did since; a cancel is the one
-question every venue answers, and its answer arrives behind every message the venue sent
-before (links are FIFO), so it settles the order. Fills lost with the crash are not asked
-for (no venue replays them, and ``Runtime.dead_letters`` is a diagnostic, not a mailbox
-to read from): what the venue's answer leaves unexplained is counted as unaccounted and
-journaled with the decision.
+their venue orders and every event the venues sent about them (venues journal what they
+send, so events dropped with the old inbox or still in flight are in the audit trail),
+its market data subscribers, the scorecard (last ``ScorecardSaved``). Fills the old
+instance never reported go to the parents now; a later delivery of an event recovery
+already applied is ignored by message id. Reconciliation policy for venue orders that
+may still be live: **cancel them and route the remainder**; a cancel is the one question
+every venue answers, and its answer arrives behind every message the venue sent before
+(links are FIFO), so it settles the order. Only genuinely lost messages (never
+journaled) leave shares unexplained: those are counted as unaccounted and journaled
+with the decision.
 """
 
 from __future__ import annotations
@@ -52,11 +53,11 @@ from engine.routing.scorecard import Scorecard, ScorecardState
 
 _WAKE = "router"
 _SAVE = "scorecard"
-# What the router hears from venues goes to the audit trail (parents journal their own
-# commands: each message is journaled once, by the actor that sent it or that brought
-# it in from outside the engine).
-_JOURNALED_IN = (
-    MarketDataUpdated,
+# Venue order events are journaled by the venue that sends them (each message is
+# journaled once, by the actor that sent it or that brought it in from outside the
+# engine), so the router applies them without journaling them again. It still journals
+# the market data it receives: TCA reads the tape from it.
+_VENUE_EVENTS = (
     VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
     VenueCancelRejected, VenueOrderReplaced,
 )
@@ -85,6 +86,9 @@ class RouterActor(EngineActor):
         self.scorecard_interval_ns = scorecard_interval_ns
         self.subscribers: list[str] = []
         self._last_relay: dict[tuple[str, str], int] = {}
+        # msg ids of venue events recovery applied from the journal: a later delivery of
+        # one (it was in flight at the restart) is a redelivery and is ignored
+        self._recovered_events: set[int] = set()
 
     def started(self) -> None:
         self.router = Router(self.venue_configs, self.config, scorecard=self._restore(),
@@ -106,9 +110,13 @@ class RouterActor(EngineActor):
                 self.send(msg.subscriber, md)
             return
         if isinstance(msg, MarketDataUpdated):
-            self._relay(msg)  # and journaled below: TCA reads the market tape from it
-        if isinstance(msg, _JOURNALED_IN):
-            self.journal(msg)
+            self._relay(msg)
+            self.journal(msg)  # TCA reads the market tape from it
+        elif isinstance(msg, _VENUE_EVENTS) and self._recovered_events:
+            if msg.msg_id in self._recovered_events:
+                # applied from the journal at the restart (it was in flight then)
+                self._recovered_events.discard(msg.msg_id)
+                return
         self._dispatch(self.router.handle(msg, self.now))
 
     def on_timer(self, key: str) -> None:
@@ -134,6 +142,7 @@ class RouterActor(EngineActor):
         records of the wave that crashed are already in the journal: the runtime writes a
         wave's records before it lets the supervisor restart anyone."""
         history = recovery.fold(self._journal_records())
+        self._recovered_events = set(history.venue_event_ids)
         for subscriber in history.subscribers:
             if subscriber not in self.subscribers:
                 self.subscribers.append(subscriber)

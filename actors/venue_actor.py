@@ -1,7 +1,9 @@
 """A venue actor: hosts one simulated venue (lit book or dark pool) from ``engine.venue``.
 
 It feeds the venue commands and the time, sends replies to whoever placed the order,
-and publishes market data to subscribers on a timer. Background flow advances lazily
+and publishes market data to subscribers on a timer. Every order event it sends (accepted,
+rejected, filled, cancelled, replaced, cancel rejected) is journaled here, by its sender,
+so the audit trail holds it whatever happens to the message on its way. Background flow advances lazily
 inside the venue, so a simulated day costs one message per publication, not per event.
 A dark pool subscribes to the lit venues to learn the mid it executes at.
 """
@@ -102,4 +104,7 @@ class VenueActor(EngineActor):
                 continue
             owner = self.owners.get(event.order_id)  # type: ignore[attr-defined]
             if owner is not None:
-                self.send(owner, event)
+                # Journaled at the source, once: a reply in flight or dropped with a
+                # crashed owner's inbox is still in the audit trail (router recovery
+                # applies the ones its old instance never processed).
+                self.journal(self.send(owner, event))

@@ -1,23 +1,30 @@
 """Rebuild a ``Router`` from the audit trail after its actor restarts (event sourcing).
 
 The router's state is a function of what it was told and what it said, and the journal
-holds both, each message journaled once:
+holds both, each message journaled once, by its sender:
 
 - told by parents (journaled by them when sent): ``PlaceChildOrder``, ``CancelChildOrder``;
 - said by the router (journaled when sent): ``PlaceVenueOrder``, ``CancelVenueOrder``,
-  ``ChildOrderAccepted/Rejected/Filled/Overfilled/Done``;
-- told by venues (journaled by the router when it *receives* them): ``VenueOrderAccepted/
-  Rejected/Filled/Cancelled``, ``VenueCancelRejected``; and ``SubscribeMarketData``.
+  ``ChildOrderAccepted/Rejected/Filled/Overfilled/Done``; and ``SubscribeMarketData``;
+- told by venues (journaled by the venue when it *sends* them): ``VenueOrderAccepted/
+  Rejected/Filled/Cancelled/Replaced``, ``VenueCancelRejected``.
 
-So the journal knows every command a parent sent, even one the crash dropped, but a
-venue event only if the old router got as far as journaling it. Venue events dropped
-with the crash (the one it died on, and the rest of its inbox: the runtime dead-letters
-them) cannot be asked for again: no venue replays its messages. Recovery therefore
-trusts only what the journal says and asks the venue about the rest: every venue order
-that may still be live is cancelled (``Router.reconcile``), and the venue's terminal
-answer settles it. Shares the answer leaves unexplained are counted as unaccounted
-(``Router.unaccounted_shares``) and written to the audit trail, and the child's
-remainder is routed again. Every child thus still reaches exactly one ``ChildOrderDone``.
+So the journal knows every command a parent sent and every event a venue sent, even
+one the crash dropped: the one the router died on, the rest of its inbox (the runtime
+dead-letters them) and those still in flight at the restart. Recovery applies all of
+them: a venue order's fills and cancels are what the venue said, fills the old instance
+never reported are reported now, exactly once. The restarted actor ignores a later
+delivery of an event recovery already applied (``RouterHistory.venue_event_ids``: the
+router is idempotent on message ids). In simulation the runtime writes a wave's records
+before the supervisor restarts anyone, so nothing a venue sent before the restart is
+missing.
+
+Venue orders the journal still shows live are then reconciled by cancel before the
+router acts (``Router.reconcile``): the venue's terminal answer settles each of them.
+Shares that answer leaves unexplained can only come from messages genuinely lost (not
+journaled: e.g. a venue that itself crashed); they are counted as unaccounted
+(``Router.unaccounted_shares``), written to the audit trail, and the child's remainder
+is routed again. Every child thus still reaches exactly one ``ChildOrderDone``.
 
 The fold does not rely on the order of records from different actors (the simulated
 runtime writes a wave's records sorted by actor id): it keeps sets and sums, and only
@@ -44,10 +51,12 @@ from engine.messages import (
     SubscribeMarketData,
     Tactic,
     TimeInForce,
+    VenueCancelRejected,
     VenueOrderAccepted,
     VenueOrderCancelled,
     VenueOrderFilled,
     VenueOrderRejected,
+    VenueOrderReplaced,
 )
 from engine.routing.orders import Child, LiquidityPhase, VenueOrder, VenueOrderState
 from engine.routing.router import Out, Router
@@ -59,7 +68,12 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     ChildOrderDone,
     PlaceVenueOrder,
     VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
+    VenueCancelRejected, VenueOrderReplaced,
     SubscribeMarketData,
+)
+_VENUE_EVENTS = (
+    VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
+    VenueCancelRejected, VenueOrderReplaced,
 )
 
 
@@ -80,12 +94,17 @@ class RouterHistory:
     venue_fills: dict[str, dict[str, VenueOrderFilled]] = field(default_factory=dict)
     venue_cancelled: dict[str, dict[int, int]] = field(default_factory=dict)  # by msg id
     subscribers: list[str] = field(default_factory=list)
+    # msg ids of every venue event journaled: applied here, so a delivery after the
+    # restart (the event was in flight) is a redelivery
+    venue_event_ids: set[int] = field(default_factory=set)
 
 
 def fold(messages: Iterable[Message]) -> RouterHistory:
     """Fold the router's journal records (other records are skipped)."""
     h = RouterHistory()
     for msg in messages:
+        if isinstance(msg, _VENUE_EVENTS):
+            h.venue_event_ids.add(msg.msg_id)
         handler = _FOLD.get(type(msg))
         if handler is not None:
             handler(h, msg)
@@ -165,7 +184,8 @@ _FOLD = {
     VenueOrderRejected: _fold_venue_rejected,
     VenueOrderFilled: _fold_venue_fill,
     VenueOrderCancelled: _fold_venue_cancelled,
-    # no VenueCancelRejected: reconcile asks every unsettled order again anyway
+    # no VenueCancelRejected / VenueOrderReplaced: reconcile asks every unsettled order
+    # again anyway, and the router sends no replaces
 }
 
 
@@ -252,8 +272,9 @@ def _order_number(order_id: str) -> int:
 
 
 def unforwarded_fills(h: RouterHistory) -> list[VenueOrderFilled]:
-    """Venue fills the old instance journaled but never reported to the parent (it died
-    handling them): reported now, exactly once, in the order they were journaled."""
+    """Venue fills the journal holds but the old instance never reported to the parent
+    (it died handling them, they were dropped with its inbox, or they are still in
+    flight): reported now, exactly once, in the order they were journaled."""
     out = []
     for order_id, fills in h.venue_fills.items():
         order = h.placed.get(order_id)
@@ -274,7 +295,7 @@ def recover(router: Router, h: RouterHistory, now_ns: int) -> Out:
     """Rebuild ``router`` (fresh, with its restored scorecard) from ``h``, then reconcile
     before acting. Returns what to send, in order:
 
-    1. fills journaled but never reported, so the parent hears of every journaled fill;
+    1. venue fills journaled but never reported, so the parent hears of every one;
     2. a cancel for every venue order that may still be live (the reconcile);
     3. routing for children with nothing live; children ready to finish finish;
     4. commands the old instance never answered (dropped with the crash, or still in

@@ -3,9 +3,10 @@ reconciles its venue orders before it acts.
 
 Real actors on the simulated clock (engine API: 2 lit + 1 dark venue, a TWAP order); the
 fault is a test subclass of ``RouterActor`` that the engine starts in place of the real
-one. Two ways to die on the Nth venue fill: before journaling it (the fill is lost with
-the inbox: the journal never hears of it) and after (a bug in handling it: the journal has
-the fill, the parent has not heard of it).
+one. Two ways to die on the Nth venue fill: before handling it and after journaling a
+decision about it (a bug in the routing logic). Either way the venue journaled the fill
+when it sent it, as it journaled every event dead-lettered while the router was down or
+still in flight at the restart: recovery applies them all, so no share is unaccounted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engine.messages import (
     CancelVenueOrder,
     ChildOrderDone,
     ChildOrderFilled,
+    ChildOrderOverfilled,
     ClientOrder,
     ExecType,
     ExecutionReport,
@@ -59,8 +61,9 @@ CRASH_ON_FILL = 17  # mid-run, with venue orders live
 
 
 class CrashBeforeJournal(RouterActor):
-    """Generation 0 dies on its Nth venue fill before it journals it: that fill, and the
-    rest of the wave addressed to the router, are lost (dead letters)."""
+    """Generation 0 dies on its Nth venue fill before handling it: that fill, and the rest
+    of the wave addressed to the router, never reach it (dead letters). The venues
+    journaled all of them."""
 
     crash: list[VenueOrderFilled] = []  # the fill it died on
 
@@ -78,14 +81,16 @@ class CrashBeforeJournal(RouterActor):
 
 
 class CrashAfterJournal(CrashBeforeJournal):
-    """Generation 0 dies handling its Nth venue fill after journaling it (a bug in the
-    routing logic): the journal has the fill, no ChildOrderFilled was sent for it."""
+    """Generation 0 dies handling its Nth venue fill after journaling a routing decision
+    about it (a bug in the routing logic): no ChildOrderFilled was sent for it."""
 
     def receive(self, msg, sender):
         if isinstance(msg, VenueOrderFilled) and self.generation == 0:
             self.fills_seen += 1
             if self.fills_seen == CRASH_ON_FILL:
-                self.journal(msg)
+                self.journal(RouteDecided(
+                    parent_id="?", child_id="?", logic=RoutingLogic.PARALLEL, placements=[],
+                    reason=f"about to handle {msg.fill_id}"))
                 type(self).crash.append(msg)
                 raise RuntimeError("injected router fault")
         RouterActor.receive(self, msg, sender)
@@ -159,13 +164,8 @@ def _unsettled_at_restart(engine: Engine) -> set[str]:
             and o.child_id not in done_children}
 
 
-def _lost_to_the_crash(engine: Engine, crash: VenueOrderFilled | None) -> int:
-    """Shares the router never heard of: the fill it died on (if not journaled) and the
-    fills and remainders dead-lettered to it while it was down."""
-    lost = [msg for dest, _, msg in engine.runtime.dead_letters if dest == ROUTER]
-    fills = sum(m.quantity for m in lost if isinstance(m, VenueOrderFilled))
-    remainders = sum(m.cancelled for m in lost if isinstance(m, VenueOrderCancelled))
-    return fills + remainders + (crash.quantity if crash is not None else 0)
+def _dead_lettered_to_router(engine: Engine) -> list:
+    return [msg for dest, _, msg in engine.runtime.dead_letters if dest == ROUTER]
 
 
 @pytest.mark.parametrize("router_class", [CrashBeforeJournal, CrashAfterJournal])
@@ -181,12 +181,10 @@ def test_restarted_router_reconciles_and_every_child_settles(engine_with, router
     assert engine.runtime.stats["routers_recovered"] == 1
 
     # Reconcile before acting: on restart the router cancels exactly the venue orders the
-    # journal leaves unsettled (the one whose fill died unjournaled among them).
+    # journal leaves unsettled: every venue event sent before the restart is in it.
     reconciled = {c.order_id for c in _journal_of(engine, CancelVenueOrder)
                   if c.ts == restarted[0].ts}
     assert reconciled == _unsettled_at_restart(engine)
-    if router_class is CrashBeforeJournal:
-        assert crash.order_id in reconciled
 
     # Every child reaches exactly one ChildOrderDone; reported fills never exceed it.
     children = {c.child_id: c for c in _journal_of(engine, PlaceChildOrder)}
@@ -197,19 +195,23 @@ def test_restarted_router_reconciles_and_every_child_settles(engine_with, router
         reported[f.child_id] += f.quantity
     assert all(reported[cid] <= cmd.quantity for cid, cmd in children.items())
 
-    # Every fill the journal knows was reported to the parent exactly once, the one the
-    # crash interrupted included when it was journaled.
+    # The venue journaled the fill the router died on and those dead-lettered to it;
+    # each venue fill (journaled exactly once) was reported to its parent exactly once.
+    venue_fills = _journal_of(engine, VenueOrderFilled)
+    assert len({f.msg_id for f in venue_fills}) == len(venue_fills)
+    assert crash in venue_fills
+    lost = _dead_lettered_to_router(engine)
+    assert {m.msg_id for m in lost if isinstance(m, VenueOrderFilled)} <= {
+        f.msg_id for f in venue_fills}
     fill_ids = [f.fill_id for f in _journal_of(engine, ChildOrderFilled)]
+    overfill_ids = [f.fill_id for f in _journal_of(engine, ChildOrderOverfilled)]
     assert len(fill_ids) == len(set(fill_ids))
-    journaled_crash = crash in _journal_of(engine, VenueOrderFilled)
-    assert journaled_crash is (router_class is CrashAfterJournal)
-    assert (crash.fill_id in fill_ids) is journaled_crash
+    assert crash.fill_id in fill_ids
+    assert {f.fill_id for f in venue_fills} == set(fill_ids) | set(overfill_ids)
 
-    # Shares lost with the crash are counted, not hidden and not invented.
-    lost = _lost_to_the_crash(engine, None if journaled_crash else crash)
-    assert _router(engine).router.unaccounted_shares == lost
-    if lost:
-        assert any("unaccounted" in d.reason for d in _journal_of(engine, RouteDecided))
+    # Nothing was genuinely lost, so nothing is unaccounted for.
+    assert _router(engine).router.unaccounted_shares == 0
+    assert not any("unaccounted" in d.reason for d in _journal_of(engine, RouteDecided))
 
     # The parent completes; allocations add up; no client over its quantity.
     (created,) = _journal_of(engine, ParentOrderCreated)
