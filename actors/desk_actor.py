@@ -3,6 +3,17 @@
 Client commands arrive from the embedded API, FIX or scenario files; execution reports
 and rejects go to the ``reports`` endpoint. Each new parent gets its own parent actor,
 started under the parents supervisor (transient: restarted only after a failure).
+
+After a crash the supervisor starts it again (generation > 0) and ``started()`` rebuilds
+the desk from the journal (``engine.desk_recovery``) before it acts: client orders with
+their fills and status, parents with their members, target and fills, the fills already
+allocated, the id counters, the orders waiting for the aggregation window (re-queued,
+window timer re-armed). Then it reconciles: parent fills and state changes the old
+instance never handled (dropped with its inbox, or still in flight: a later delivery is
+a duplicate) are applied in the order each parent sent them, so every fill is allocated
+exactly once; client commands it journaled but never answered are answered. Parent
+actors are not touched: they run under their own supervisor and keep sending to the
+desk's stable name.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from actors.actor import EngineActor
 from actors.parent_actor import ParentActor
 from actors.runtime import EXTERNAL, Runtime
 from actors.supervisor import ChildSpec, RestartType, Supervisor
+from engine import desk_recovery
 from engine.aggregation import DeskConfig, OrderDesk
 from engine.config import SessionConfig
 from engine.instruments import Instrument
@@ -67,17 +79,53 @@ class DeskActor(EngineActor):
         self.markets = {s: MarketView(s) for s in self.instruments}
         for symbol in self.instruments:
             self.send(self.router, SubscribeMarketData(subscriber=self.name, instrument=symbol))
+        if self.generation:
+            self._recover()
+
+    # --------------------------------------------------------------- recovery
+
+    def _recover(self) -> None:
+        """Rebuild from the journal, then reconcile before acting. In simulation the
+        records of the wave that crashed are already in the journal: the runtime writes a
+        wave's records before it lets the supervisor restart anyone."""
+        recovered = desk_recovery.rebuild(self.desk, self._journal_records())
+        for msg in recovered.inbox:  # parents' fills / state changes never handled
+            self._emit(self._handle(msg) or [])
+        for cmd in recovered.unanswered:  # journaled on receipt already
+            self._emit(self._handle(cmd) or [])
+        deadline = self.desk.window_deadline()
+        if deadline is not None:
+            self.set_timer(_WINDOW, deadline)
+        self.runtime.stats["desks_recovered"] += 1
+
+    def _journal_records(self) -> list[Message]:
+        sink = self.runtime.journal_sink
+        if sink is None:
+            raise RuntimeError(f"desk {self.name} restarted without a journal to recover from")
+        query = getattr(sink, "query", None)
+        if query is not None:  # only the types recovery reads
+            names = [t.__name__ for t in desk_recovery.RECORD_TYPES]
+            return [record.message for record in query(types=names)]
+        records: list[Message] = list(sink)  # type: ignore[call-overload]
+        return [msg for msg in records if isinstance(msg, desk_recovery.RECORD_TYPES)]
+
+    # --------------------------------------------------------------- handlers
 
     def receive(self, msg: Message, sender: str) -> None:
-        desk, now = self.desk, self.now
         if isinstance(msg, MarketDataUpdated):
             view = self.markets.get(msg.instrument)
             if view is not None:
                 view.update(msg)
-                desk.set_mid(msg.instrument, view.mid())
+                self.desk.set_mid(msg.instrument, view.mid())
             return
         if sender == EXTERNAL:
             self.journal(msg)  # client commands; engine-internal messages are journaled by their sender
+        out = self._handle(msg)
+        if out is not None:
+            self._emit(out)
+
+    def _handle(self, msg: Message) -> list[Message] | None:
+        desk, now = self.desk, self.now
         if isinstance(msg, SubmitClientOrder):
             out = desk.submit(msg.order, now)
         elif isinstance(msg, CancelClientOrder):
@@ -90,8 +138,10 @@ class DeskActor(EngineActor):
         elif isinstance(msg, ParentStateChanged):
             out = desk.on_parent_state(msg)
         else:
-            return
-        self._emit(out)
+            return None
+        return out
+
+    # --------------------------------------------------------------- emitting
 
     def on_timer(self, key: str) -> None:
         self._emit(self.desk.close_window(self.now))
