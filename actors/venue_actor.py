@@ -79,6 +79,10 @@ class VenueActor(EngineActor):
             return
         if isinstance(msg, PlaceVenueOrder):
             self.owners[msg.order_id] = sender
+        elif isinstance(msg, (CancelVenueOrder, ReplaceVenueOrder)):
+            # After a venue restart the owner table is empty: whoever asks about an order
+            # gets the answer (e.g. "unknown_order" to a router reconciling by cancel).
+            self.owners.setdefault(msg.order_id, sender)
         if isinstance(msg, (PlaceVenueOrder, CancelVenueOrder, ReplaceVenueOrder,
                             InjectVenueFault, MarketDataUpdated)):
             self._dispatch(self.venue.handle(msg, self.now))

@@ -75,3 +75,24 @@ def test_dark_pool_fills_at_the_lit_mid():
     dark_fills = [e for e in events if isinstance(e, m.VenueOrderFilled) and e.venue == "DARK1"]
     for f in dark_fills:
         assert f.liquidity is m.Liquidity.MIDPOINT
+
+
+def test_a_restarted_venue_answers_cancels_of_orders_it_no_longer_knows():
+    """An exchange reset forgets resting orders; a router reconciling by cancel must still
+    get an answer ("unknown_order"), or its child never settles."""
+    rt = SimRuntime(seed=2, start_ns=SESSION.open_ns)
+    sup = Supervisor(rt)
+    start_market(rt, sup, INSTRUMENT, SESSION, VENUES[:1], clients=["trader"])
+    got = []
+    rt.on_message("trader", lambda msg, sender: got.append(msg))
+    order = m.PlaceVenueOrder(venue="LIT1", order_id="O1", parent_id="P1", child_id="C1",
+                              instrument="XYZ", side=m.Side.BUY, quantity=100,
+                              price=to_price("90"))
+    rt.send("trader", "LIT1", order)
+    rt.run_until(SESSION.open_ns + SECOND)
+    assert any(isinstance(e, m.VenueOrderAccepted) for e in got)
+    sup.child_failed("LIT1", RuntimeError("exchange reset"))  # supervisor restarts it
+    rt.send("trader", "LIT1", m.CancelVenueOrder(venue="LIT1", order_id="O1"))
+    rt.run_until(SESSION.open_ns + 2 * SECOND)
+    rejects = [e for e in got if isinstance(e, m.VenueCancelRejected)]
+    assert [r.reason for r in rejects] == ["unknown_order"]  # the new instance answered
