@@ -15,7 +15,11 @@ import pykka
 from loguru import logger
 
 from actors.runtime import Runtime
-from engine.messages import Message, TimerFired
+from engine.messages import InjectActorFailure, Message, TimerFired
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by an actor told ``InjectActorFailure`` (fault-injection testing)."""
 
 
 class EngineActor(pykka.ThreadingActor):
@@ -82,6 +86,8 @@ class EngineActor(pykka.ThreadingActor):
                 if self._timers.get(msg.key) == msg.ts:
                     del self._timers[msg.key]
                     self.on_timer(msg.key)
+            elif isinstance(msg, InjectActorFailure):
+                raise InjectedFailure(f"{self.name}: {msg.reason}")
             else:
                 self.receive(msg, sender)
         except Exception as exc:

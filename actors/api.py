@@ -39,6 +39,7 @@ from engine.messages import (
     ClientOrder,
     ClientOrderRejected,
     ExecutionReport,
+    InjectActorFailure,
     InjectVenueFault,
     Message,
     SubmitClientOrder,
@@ -131,6 +132,14 @@ class Engine:
         """Fault injection: "down", "up", "degrade", "reject_orders", "drop_cancels"."""
         self._send(InjectVenueFault(venue=venue, fault=fault, duration_ns=duration_ns), at_ns,
                    dest=venue)
+
+    def inject_crash(self, actor: str, at_ns: int | None = None,
+                     reason: str = "injected failure") -> None:
+        """Fault injection: make an actor ("router", "desk", a venue, a parent id such as
+        "P1") raise at ``at_ns``, as a bug would. Its supervisor restarts it and it
+        rebuilds its state from the audit trail; the failure is logged, counted in
+        ``runtime.stats`` and journaled (``ActorFailed``, ``ActorRestarted``)."""
+        self._send(InjectActorFailure(target=actor, reason=reason), at_ns, dest=actor)
 
     # -------------------------------------------------------------------- time
 

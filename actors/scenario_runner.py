@@ -106,6 +106,8 @@ def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path 
         duration = int(fault.duration_s * 1e9) if fault.duration_s else None
         engine.inject_fault(fault.venue, fault.fault, at_ns=scenario.session.at(fault.at),
                             duration_ns=duration)
+    for crash in scenario.crashes:
+        engine.inject_crash(crash.actor, at_ns=scenario.session.at(crash.at), reason=crash.reason)
     end = scenario.end_ns()
     started = time.perf_counter()
     step = 5 * MINUTE

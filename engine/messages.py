@@ -466,6 +466,14 @@ class InjectVenueFault(Message):
     duration_ns: int | None = None
 
 
+class InjectActorFailure(Message):
+    """Fault injection: the receiving actor raises while handling this, exactly as a bug
+    would — supervision restarts it and it recovers from the journal."""
+
+    target: str
+    reason: str = "injected failure"
+
+
 # ------------------------------------------------------------- runtime/supervision
 
 
@@ -550,6 +558,7 @@ Any = Union[
     MarketDataUpdated,
     VenueStatusChanged,
     InjectVenueFault,
+    InjectActorFailure,
     TimerFired,
     ActorFailed,
     ActorRestarted,

@@ -211,6 +211,18 @@ class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(f"fault: {self.fault!r} is not one of {', '.join(faults)}")
 
 
+class CrashSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Fault injection into the engine itself: ``actor`` ("router", "desk", a venue, a
+    parent id like "P1") raises at ``at``, as a bug would, and must recover."""
+
+    actor: str
+    at: str
+    reason: str = "injected failure"
+
+    def __post_init__(self) -> None:
+        _check_time(self.at, "at")
+
+
 class BaselineSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The naive alternative the report compares against: each client order sent as a
     marketable order straight to one lit venue."""
@@ -229,6 +241,7 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     orders: list[OrderSpec] = []
     streams: list[StreamSpec] = []
     faults: list[FaultSpec] = []
+    crashes: list[CrashSpec] = []
     router: RouterConfig = RouterConfig()
     desk: DeskConfig = DeskConfig()
     baseline: BaselineSpec = BaselineSpec()
