@@ -21,6 +21,7 @@ from actors.api import Engine, MarketConfig
 from actors.market import start_market, subscribe
 from actors.runtime import EXTERNAL, SimRuntime
 from actors.supervisor import Supervisor
+from engine.aggregation import EXCESS_SOURCE
 from engine.clock import MINUTE
 from engine.journal import Journal
 from engine.market import MarketView
@@ -137,7 +138,7 @@ def _excess(reports: list[Message]) -> dict[str, tuple[int, int]]:
     """Excess-account executions (never a client's), by parent: (quantity, notional)."""
     out: dict[str, tuple[int, int]] = {}
     for r in reports:
-        if isinstance(r, ExecutionReport) and r.source == "EXCESS" and r.last_qty:
+        if isinstance(r, ExecutionReport) and r.source == EXCESS_SOURCE and r.last_qty:
             q, n = out.get(r.client_order_id, (0, 0))
             out[r.client_order_id] = (q + r.last_qty, n + r.last_qty * r.last_price)
     return out

@@ -80,13 +80,14 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
 
 
 class ProgressBar:
-    """Simulated time and fills so far, redrawn in place on a terminal."""
+    """Simulated time and fills so far: redrawn in place on a terminal, a line per fifth
+    of the run otherwise (logs stay short)."""
 
     def __init__(self, stream, utc_offset_hours: int = 0, width: int = 30) -> None:
         self.stream, self.width, self.offset = stream, width, utc_offset_hours
         self.tty = stream.isatty()
         self._start: int | None = None
-        self._last_line = ""
+        self._last_step = -1
 
     def __call__(self, now: int, end: int, fills: int, arrived: int) -> None:
         if self._start is None:
@@ -97,9 +98,9 @@ class ProgressBar:
                 f"client orders in {arrived:,}  fills {fills:,}")
         if self.tty:
             self.stream.write("\r" + line)
-        elif filled != self._last_line:
-            self.stream.write(line + "\n") if filled % 6 == 0 else None
-            self._last_line = filled
+        elif int(done * 5) != self._last_step:
+            self._last_step = int(done * 5)
+            self.stream.write(line + "\n")
         self.stream.flush()
 
     def done(self) -> None:

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from actors.cli import main
+from engine.aggregation import EXCESS_SOURCE
 from actors.scenario_runner import run_scenario
 from engine import messages as m
 from engine.scenario import ScenarioError, load, loads
@@ -45,7 +46,7 @@ def check_invariants(result):
     ordered = {(o.source, o.client_order_id): o.quantity for _, o in result.scenario.client_orders()}
     cum = Counter()
     for r in result.fills:
-        if r.source != "EXCESS":
+        if r.source != EXCESS_SOURCE:
             cum[(r.source, r.client_order_id)] += r.last_qty
             assert r.cum_qty <= r.order_qty
     assert all(cum[k] <= q for k, q in ordered.items())
