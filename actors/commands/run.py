@@ -71,12 +71,28 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
                      f"shares, cost vs arrival incl. fees {format_bps(baseline.cost_bps)} bps")
         if c.cost_bps is not None and baseline.cost_bps is not None:
             lines.append(f"Engine saving vs baseline: {format_bps(baseline.cost_bps - c.cost_bps)} bps")
+        lines += _drift_lines(result)
     if result.excess:
         lines.append(f"Excess account (never allocated to clients): {result.excess}")
     st = result.stats
     lines.append(f"Runtime: {st.get('deliveries', 0):,} deliveries, {st.get('failures', 0)} "
                  f"actor failures, {st.get('restarts', 0)} restarts; audit trail {audit}")
     return "\n".join(lines)
+
+
+def _drift_lines(result: ScenarioResult) -> list[str]:
+    """How far the market itself moved against each parent over its life: the timing risk
+    a schedule takes and an immediate execution does not (one seed is one draw of it)."""
+    lines = []
+    for p in result.tca.parents:
+        end_mid = result.tca.tape.mid_at(p.end_ns)
+        if p.arrival_price is None or end_mid is None:
+            continue
+        arrival = float(p.arrival_price)
+        drift = int(p.side) * (float(end_mid) / 1e6 - arrival) / arrival * 1e4
+        lines.append(f"Market drift against {p.parent_id} over its life (arrival → end mid): "
+                     f"{format_bps(drift)} bps")
+    return lines
 
 
 class ProgressBar:
