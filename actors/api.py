@@ -123,9 +123,19 @@ class Engine:
         self._send(AmendClientOrder(source=source, client_order_id=client_order_id,
                                     quantity=quantity, limit_price=limit_price), at_ns)
 
-    def on_report(self, callback: Callable[[Report], None]) -> None:
-        """Call ``callback`` with every execution report and reject, in order."""
-        self._subscribers.append(callback)
+    def on_report(self, callback: Callable[[Report], None], source: str | None = None,
+                  client_order_id: str | None = None) -> None:
+        """Call ``callback`` with execution reports and rejects, in order: every one, or
+        only a source's, or only one client order's (``source`` and ``client_order_id``)."""
+        if source is None and client_order_id is None:
+            self._subscribers.append(callback)
+            return
+
+        def matching(report: Report) -> bool:
+            return ((source is None or report.source == source)
+                    and (client_order_id is None or report.client_order_id == client_order_id))
+
+        self._subscribers.append(lambda report: callback(report) if matching(report) else None)
 
     def inject_fault(self, venue: str, fault: str, at_ns: int | None = None,
                      duration_ns: int | None = None) -> None:

@@ -1,0 +1,41 @@
+"""The embedded API as a user drives it: submit, amend, cancel, subscribe, reject."""
+
+from actors import Engine, MarketConfig
+from engine import messages as m
+from engine.clock import MINUTE, SECOND
+from engine.config import VenueConfig
+from engine.instruments import Instrument
+from engine.prices import to_price
+
+MARKET = MarketConfig(instrument=Instrument(symbol="XYZ", ref_price=to_price("100"), lot=100),
+                      venues=[VenueConfig(name="LIT1"), VenueConfig(name="LIT2")])
+
+
+def order(cid, qty, **kw):
+    return m.ClientOrder(source="OMS", account="A1", client_order_id=cid, instrument="XYZ",
+                         side=m.Side.BUY, quantity=qty, **kw)
+
+
+def test_submit_amend_cancel_and_per_order_subscriptions():
+    with Engine(MARKET, seed=5) as engine:
+        everything, mine, rejects = [], [], []
+        engine.on_report(everything.append)
+        engine.on_report(mine.append, source="OMS", client_order_id="a")
+        engine.on_report(rejects.append, client_order_id="bad")
+        open_ns = MARKET.session.open_ns
+        mandate = m.Mandate(strategy=m.StrategyName.TWAP, end_ns=open_ns + 20 * MINUTE)
+        engine.submit(order("a", 5_000, mandate=mandate), at_ns=open_ns + SECOND)
+        engine.submit(order("b", 3_000, mandate=mandate), at_ns=open_ns + SECOND)
+        engine.submit(order("bad", 150), at_ns=open_ns + SECOND)  # not a lot multiple
+        engine.amend("OMS", "a", quantity=4_000, at_ns=open_ns + 2 * MINUTE)
+        engine.cancel("OMS", "b", at_ns=open_ns + 3 * MINUTE)
+        engine.run_until(open_ns + 30 * MINUTE)
+
+    assert mine and all(r.client_order_id == "a" for r in mine)
+    kinds = [r.exec_type for r in mine]
+    assert kinds[0] is m.ExecType.NEW and m.ExecType.REPLACED in kinds
+    assert mine[-1].ord_status is m.OrdStatus.FILLED and mine[-1].cum_qty == 4_000
+    assert [r.reason for r in rejects] == ["quantity_off_lot"]
+    b = [r for r in everything if getattr(r, "client_order_id", "") == "b"]
+    assert b[-1].exec_type is m.ExecType.CANCELED and b[-1].cum_qty < 3_000
+    assert len(everything) > len(mine) + len(rejects)
