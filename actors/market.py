@@ -29,12 +29,21 @@ def start_market(
     ``clients`` (e.g. the router) with the venue's latency. Returns the venue names."""
     lit = [v.name for v in venues if v.kind is VenueKind.LIT]
     ordered = sorted(venues, key=lambda v: v.kind is VenueKind.DARK)
+    # Every link first: a venue's on_start subscribes to the others at once (on a pykka
+    # thread, concurrently with this loop), so no link may change after any venue starts.
     for venue in ordered:
         for client in clients:
             runtime.set_link(client, venue.name, venue.latency_ns, venue.jitter_ns)
-        for other in lit:
-            if other != venue.name:
+    for venue in ordered:
+        if venue.kind is VenueKind.DARK:
+            for other in lit:
                 runtime.set_link(venue.name, other, venue.latency_ns, venue.jitter_ns)
+    for i, a in enumerate(lit):  # lit ↔ lit (arbitrage feeds): the slower of the two
+        for b in lit[i + 1:]:
+            va, vb = (next(v for v in venues if v.name == n) for n in (a, b))
+            runtime.set_link(a, b, max(va.latency_ns, vb.latency_ns),
+                             max(va.jitter_ns, vb.jitter_ns))
+    for venue in ordered:
         supervisor.start_child(ChildSpec(
             venue.name,
             VenueActor,

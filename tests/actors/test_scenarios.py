@@ -101,3 +101,14 @@ def test_bad_scenario_file_names_the_field(tmp_path, capsys):
               '[[venues]]\nname = "A"\n')
     with pytest.raises(ScenarioError, match="not valid TOML"):
         loads("name = [")
+
+
+def test_pykka_threads_and_inline_simulation_write_the_same_audit_trail():
+    """The whole engine (venues, router, desk, parents spawned mid-run) on real pykka
+    threads, wave-synchronous, and driven inline: byte-identical audit trails."""
+    path = next(p for p in SCENARIOS if p.stem == "parallel_sweep")
+    scenario = shortened(path, "09:36")
+    inline = run_scenario(scenario, threaded=False)
+    threaded = run_scenario(scenario, threaded=True)
+    assert len(inline.journal) > 1_000
+    assert inline.digest == threaded.digest
