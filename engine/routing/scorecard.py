@@ -12,6 +12,8 @@ survives restarts: the router gets better across runs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from engine.clock import SECOND
@@ -151,7 +153,8 @@ class ScorecardState(msgspec.Struct, kw_only=True):
 class Scorecard:
     """Per (venue, instrument) statistics fed by venue events. Iteration is always sorted."""
 
-    __slots__ = ("_stats", "_reported", "_open", "_markouts", "markout_horizon_ns")
+    __slots__ = ("_stats", "_reported", "_open", "_markouts", "markout_horizon_ns",
+                 "_summaries")
 
     def __init__(self, markout_horizon_ns: int = MARKOUT_HORIZON_NS) -> None:
         self.markout_horizon_ns = markout_horizon_ns
@@ -159,6 +162,9 @@ class Scorecard:
         self._reported: dict[str, VenueStatus] = {}
         self._open: dict[str, OpenOrder] = {}
         self._markouts: list[PendingMarkout] = []  # appended in time order
+        # snapshot(): per (venue, instrument), the summary last computed and the inputs it
+        # was computed from (a pure function of them: recomputed only when one changed).
+        self._summaries: dict[tuple[str, str], tuple[tuple[Any, ...], dict[str, float]]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -185,7 +191,24 @@ class Scorecard:
         return reported
 
     def snapshot(self, venues: list[str], instrument: str) -> dict[str, dict[str, float]]:
-        return {v: self.stats(v, instrument).summary(self.reported(v)) for v in sorted(venues)}
+        """``{v: stats(v, instrument).summary(reported(v))}`` in venue order, each a fresh
+        dict (callers add to them). The router takes one per placement; the stats behind
+        it rarely change in between, so a summary is reused while its inputs are equal."""
+        out: dict[str, dict[str, float]] = {}
+        cache = self._summaries
+        reported_of = self._reported
+        for v in sorted(venues):
+            s = self.stats(v, instrument)
+            reported = reported_of.get(v, _UP)
+            inputs = (reported, s.hit, s.resolved, s.shares_filled, s.shares_sent, s.rejects,
+                      s.orders, s.reject_streak, s.first_fill_ns_sum, s.first_fills, s.fees,
+                      s.fee_shares, s.markout_sum, s.markout_shares, s.markout_bps_qty)
+            key = (v, instrument)
+            hit = cache.get(key)
+            if hit is None or hit[0] != inputs:
+                hit = cache[key] = (inputs, s.summary(reported))
+            out[v] = dict(hit[1])
+        return out
 
     def outflow_samples(self, venue: str, instrument: str, intervals: int) -> list[int]:
         """Traded volume over ``intervals`` consecutive market-data intervals, one sample per
