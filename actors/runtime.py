@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from actors.supervisor import Supervisor
 
 _BY_ACTOR_SEQ = operator.itemgetter(0, 1)
+_replace = msgspec.structs.replace
+_heappush = heapq.heappush
 EXTERNAL = "external"  # the sender name of anything outside the actors (API, tests)
 _SEQ_BITS = 40
 
@@ -422,6 +424,65 @@ class SimRuntime(Runtime):
         self._failures: list[tuple[str, BaseException]] = []
         self._wave_journal: list[tuple[int, int, Message]] = []
         self.idle_timeout_s = idle_timeout_s  # a hung handler: fail loudly, never hang CI
+        if not threaded:
+            # Inline, millions of sends/handled/journal calls a run go through these: the
+            # same logic as the generic methods with the no-op lock, the one-line hooks
+            # (_enqueue, _latency, _begin/_end, _journal) and repeated lookups folded in.
+            self.send = self._send_inline  # type: ignore[method-assign]
+            self.handled = self._handled_inline  # type: ignore[method-assign]
+            self.journal = self._journal_inline  # type: ignore[method-assign]
+            self._deliver = self._deliver_inline  # type: ignore[method-assign]
+
+    # ------------------------------------------------------- inline fast paths
+
+    def _send_inline(self, sender: str, dest: str, msg: Message, delay_ns: int = 0) -> Message:
+        ep = self._endpoints.get(sender) or self.endpoint(sender)
+        seq = next(ep.seq)
+        now = self.clock._now
+        if not msg.msg_id:
+            msg = _replace(msg, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=msg.ts or now)
+        due = now + delay_ns
+        link = (sender, dest)
+        latency = self._links.get(link)
+        if latency is not None:
+            lat, jitter = latency
+            due += lat + (ep.link_rng.randrange(jitter + 1) if jitter else 0)
+        last = self._last_delivery
+        prev = last.get(link, 0)
+        if prev > due:
+            due = prev
+        last[link] = due
+        _heappush(self._heap, (due, ep.actor_id, seq, dest, sender, msg))
+        return msg
+
+    def _handled_inline(self, name: str) -> None:
+        self._endpoints[name].outstanding -= 1
+        self.stats["deliveries"] += 1
+        self._in_flight -= 1
+
+    def _journal_inline(self, sender: str, msg: Message) -> Message:
+        ep = self._endpoints.get(sender) or self.endpoint(sender)
+        if not msg.msg_id:
+            msg = _replace(msg, msg_id=(ep.actor_id << _SEQ_BITS) | next(ep.seq),
+                           ts=msg.ts or self.clock._now)
+        if self.journal_sink is not None:
+            self._wave_journal.append((ep.actor_id, msg.msg_id, msg))
+        return msg
+
+    def _deliver_inline(self, dest: str, sender: str, msg: Message) -> None:
+        ep = self._endpoints.get(dest)
+        if ep is None or ep.ref is None or ep.callback is not None:
+            Runtime._deliver(self, dest, sender, msg)  # callback, held, dead letter
+            return
+        ref = ep.ref
+        ep.outstanding += 1
+        self._in_flight += 1
+        try:
+            ref.tell((sender, msg))
+        except Exception:  # ActorDeadError: died between lookup and tell
+            ep.outstanding -= 1
+            self._end(1)
+            self._dead_letter(dest, sender, msg)
 
     def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> bool:  # type: ignore[override]
         heapq.heappush(self._heap, (due, sender_id, seq, dest, sender, msg))
