@@ -28,18 +28,20 @@ def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
         raise ValueError(f"fill {fill} is not a multiple of lot {lot}")
     # Validation in bulk (the desk's hot path): with lot > 0, q - lot·(q // lot) = q % lot
     # is >= 0 for each q, so the sums agree only if every q is a whole number of lots.
-    lots = [q // lot for q in open_qtys]
+    n = len(open_qtys)
+    lots = list(map(floordiv, open_qtys, repeat(lot, n))) if lot != 1 else list(open_qtys)
     total = sum(lots)
-    if (lots and min(open_qtys) < 0) or total * lot != sum(open_qtys):
+    if (n and min(open_qtys) < 0) or total * lot != sum(open_qtys):
         bad = next(q for q in open_qtys if q < 0 or q % lot)
         raise ValueError(f"open quantity {bad} is negative or not a multiple of lot {lot}")
     if fill > total * lot:
         raise ValueError(f"fill {fill} exceeds open quantity {total * lot}")
     if fill == 0:
-        return [0] * len(lots)
+        return [0] * n
     if fill == total * lot:
         return list(open_qtys)  # everything fills: each order its whole open quantity
-    return [n * lot for n in _allocate_units(fill // lot, lots, total)]
+    shares = _allocate_units(fill // lot, lots, total)
+    return shares if lot == 1 else list(map(mul, shares, repeat(lot, n)))
 
 
 def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
@@ -47,8 +49,8 @@ def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
 
     Hot path (a desk's crosses and fills over hundreds of open orders): per-element work
     runs in C through ``map`` rather than Python loops."""
-    scaled = list(map(mul, weights, repeat(units, len(weights))))
-    shares = list(map(floordiv, scaled, repeat(total, len(weights))))
+    n = len(weights)
+    shares = list(map(floordiv, map(mul, weights, repeat(units, n)), repeat(total, n)))
     left = units - sum(shares)
     if left:
         # A positive remainder means share < units·w/total ≤ w, so +1 never exceeds w;
@@ -56,8 +58,11 @@ def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
         # < total), so only those are ever picked. Rank by (largest remainder, larger
         # order, earlier order): key r·(total+1) + w orders by r then w (w ≤ total), and
         # a stable sort, reversed, keeps equal keys in index order.
-        remainders = map(mod, scaled, repeat(total, len(weights)))
-        keys = list(map(add, map(mul, remainders, repeat(total + 1, len(weights))), weights))
-        for i in sorted(range(len(weights)), key=keys.__getitem__, reverse=True)[:left]:
+        # With r = units·w mod total, that key is w·(units·(total+1) + 1) mod
+        # total·(total+1) (it is below the modulus: r ≤ total-1, w ≤ total), one
+        # product and one remainder per order.
+        keys = list(map(mod, map(mul, weights, repeat(units * (total + 1) + 1, n)),
+                        repeat(total * (total + 1), n)))
+        for i in sorted(range(n), key=keys.__getitem__, reverse=True)[:left]:
             shares[i] += 1
     return shares
