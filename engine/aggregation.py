@@ -62,6 +62,7 @@ _NEW = OrdStatus.NEW
 _PARTIAL, _FILLED = OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED
 _EXEC_NEW, _EXEC_TRADE = ExecType.NEW, ExecType.TRADE
 _BUY = Side.BUY
+_Side = Side
 _State = ClientOrderState
 _Report = ExecutionReport
 _replace = msgspec.structs.replace
@@ -320,7 +321,7 @@ class OrderDesk:
             if self.config.net:
                 out.extend(self._net(instrument, buckets, now_ns))
             for key, orders in buckets.items():
-                live = [o for o in orders if o.leaves]
+                live = list(compress(orders, map(_leaves, orders)))  # the open ones
                 if live:
                     out.append(self._join_or_create(key, live, now_ns))
         return out
@@ -349,7 +350,7 @@ class OrderDesk:
         self._pending_buckets[key].pop(state)
 
     def _join_or_create(self, key: Key, live: list[ClientOrderState], now_ns: int) -> Message:
-        qty = sum(o.leaves for o in live)
+        qty = sum(map(_leaves, live))
         parent = self._working.get(key)
         if parent is not None:
             pid = parent.parent_id
@@ -409,17 +410,19 @@ class OrderDesk:
         parents: dict[int, list[Parent]] = {1: [], -1: []}
         for key, orders in buckets.items():
             if _crossable(key, mid, now_ns):
-                new[key[1]] += [o for o in orders if o.leaves]
+                new[key[1]] += compress(orders, map(_leaves, orders))  # the open ones
         for parent in self._working_by_instrument.get(instrument, {}).values():
             if parent.open and _crossable(parent.key, mid, now_ns):
                 parents[parent.side].append(parent)
-        new_qty = {side: sum([o.leaves for o in new[side]]) for side in (1, -1)}
+        new_leaves = {side: list(map(_leaves, new[side])) for side in (1, -1)}
+        new_qty = {side: sum(new_leaves[side]) for side in (1, -1)}
         working_qty = {side: sum([p.open for p in parents[side]]) for side in (1, -1)}
         quantity = min(new_qty[1] + working_qty[1], new_qty[-1] + working_qty[-1])
         if not quantity:
             return []
         self._cross_count += 1
         cross_id = f"{self.config.cross_id_prefix}{self._cross_count}"
+        text = f"internal cross {cross_id}"
         lot = self.intake.instruments[instrument].lot
         out: list[Message] = [
             InternalCrossExecuted(
@@ -431,7 +434,11 @@ class OrderDesk:
         ]
         for side in (1, -1):
             from_new = min(quantity, new_qty[side])
-            out.extend(self._cross_fills(new[side], from_new, mid, lot, cross_id, now_ns))
+            if from_new:
+                qtys = allocate(from_new, new_leaves[side], lot)
+                out.extend(self._fill(
+                    new[side], qtys, mid, INTERNAL_VENUE, True, text, now_ns, instrument, side,
+                ))
             from_working = quantity - from_new
             if not from_working:
                 continue  # working parents untouched: no need to walk their members
@@ -441,7 +448,7 @@ class OrderDesk:
             members = [m for ms in by_parent for m in ms]
             qtys = allocate(from_working, list(map(_leaves, members)), lot)
             out.extend(self._fill(
-                members, qtys, mid, INTERNAL_VENUE, True, f"internal cross {cross_id}", now_ns
+                members, qtys, mid, INTERNAL_VENUE, True, text, now_ns, instrument, side,
             ))
             at = 0
             for parent, ms in zip(parents[side], by_parent, strict=True):
@@ -449,39 +456,61 @@ class OrderDesk:
                 at += len(ms)
                 if crossed:
                     parent.open -= crossed
-                    out.append(self._shrunk(parent, now_ns, f"internal cross {cross_id}"))
+                    out.append(self._shrunk(parent, now_ns, text))
         return out
-
-    def _cross_fills(
-        self, orders: list[ClientOrderState], quantity: int, price: int, lot: int,
-        cross_id: str, now_ns: int,
-    ) -> list[Message]:
-        if not quantity:
-            return []
-        qtys = allocate(quantity, list(map(_leaves, orders)), lot)
-        return self._fill(orders, qtys, price, INTERNAL_VENUE, True, f"internal cross {cross_id}", now_ns)
 
     def _fill(
         self, orders: list[ClientOrderState], qtys: list[int], price: int, venue: str,
-        internal: bool, text: str, now_ns: int,
+        internal: bool, text: str, now_ns: int, instrument: str | None = None,
+        side: int | None = None,
     ) -> list[Message]:
         """Fill each order its allocated quantity (0: not this time) and return its TRADE
         report: what ``ClientOrderState.fill`` then ``fill_report`` do, inlined for the hot
-        path, the reports made from one template by ``replace`` (13 fields, ~0.25 µs; a
-        19-keyword constructor call costs ~1.3 µs)."""
-        template = _Report(
-            source="", account="", client_order_id="", exec_id="", exec_type=_EXEC_TRADE,
-            ord_status=_FILLED, instrument="", side=_BUY, order_qty=0, cum_qty=0,
-            leaves_qty=0, last_price=price, venue=venue, internal=internal, text=text, ts=now_ns,
-        )
+        path, the reports made from one template by ``replace`` (~0.25 µs; a 19-keyword
+        constructor call costs ~1.3 µs).
+
+        ``instrument`` and ``side``, when given, are those of every order (the callers'
+        orders come from one instrument's side, or one parent): the template carries
+        them, and the parent id too when no order has one (new orders crossing)."""
+        if len(orders) != len(qtys):
+            raise ValueError(f"{len(qtys)} quantities for {len(orders)} orders")
         ids = self._exec_ids
         prefix = ids.prefix
         out: list[Message] = []
         append = out.append
-        if len(orders) != len(qtys):
-            raise ValueError(f"{len(qtys)} quantities for {len(orders)} orders")
         # only the orders allocated something (skipped in C: most get 0 in a big split)
-        for o, q in zip(compress(orders, qtys), filter(None, qtys)):
+        filled = zip(compress(orders, qtys), filter(None, qtys))
+        if instrument is None or side is None:
+            template = _Report(
+                source="", account="", client_order_id="", exec_id="", exec_type=_EXEC_TRADE,
+                ord_status=_FILLED, instrument="", side=_BUY, order_qty=0, cum_qty=0,
+                leaves_qty=0, last_price=price, venue=venue, internal=internal, text=text,
+                ts=now_ns,
+            )
+            for o, q in filled:
+                leaves = o.leaves - q
+                if q < 0 or leaves < 0:
+                    raise ValueError(f"fill of {q} with {o.leaves} open")
+                o.leaves = leaves
+                cum_qty = o.cum_qty = o.cum_qty + q
+                cum_notional = o.cum_notional = o.cum_notional + q * price
+                status = o.status = _PARTIAL if leaves else _FILLED
+                count = ids.count = ids.count + 1
+                append(_replace(
+                    template, source=o.source, account=o.account,
+                    client_order_id=o.client_order_id, exec_id=f"{prefix}{count}",
+                    ord_status=status, instrument=o.instrument, side=o.side,
+                    order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves,
+                    cum_notional=cum_notional, last_qty=q, parent_id=o.parent_id,
+                ))
+            return out
+        template = _Report(
+            source="", account="", client_order_id="", exec_id="", exec_type=_EXEC_TRADE,
+            ord_status=_FILLED, instrument=instrument, side=_Side(side), order_qty=0,
+            cum_qty=0, leaves_qty=0, last_price=price, venue=venue, internal=internal,
+            text=text, ts=now_ns,
+        )
+        for o, q in filled:
             leaves = o.leaves - q
             if q < 0 or leaves < 0:
                 raise ValueError(f"fill of {q} with {o.leaves} open")
@@ -493,9 +522,8 @@ class OrderDesk:
             append(_replace(
                 template, source=o.source, account=o.account,
                 client_order_id=o.client_order_id, exec_id=f"{prefix}{count}",
-                ord_status=status, instrument=o.instrument, side=o.side,
-                order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves, cum_notional=cum_notional,
-                last_qty=q, parent_id=o.parent_id,
+                ord_status=status, order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves,
+                cum_notional=cum_notional, last_qty=q, parent_id=o.parent_id,
             ))
         return out
 
@@ -520,7 +548,10 @@ class OrderDesk:
         allocated = min(fill.quantity, parent.open)
         allocated -= allocated % lot  # an odd-lot remainder cannot go to a client in lots
         qtys = allocate(allocated, list(map(_leaves, members)), lot)
-        out = self._fill(members, qtys, fill.price, fill.venue, False, "", now_ns)
+        key = parent.key
+        out = self._fill(
+            members, qtys, fill.price, fill.venue, False, "", now_ns, key[0], key[1]
+        )
         parent.open -= allocated
         excess = fill.quantity - allocated
         if excess:
