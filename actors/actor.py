@@ -46,7 +46,7 @@ class EngineActor(pykka.ThreadingActor):
 
     @property
     def now(self) -> int:
-        return self.runtime.now()
+        return self.runtime.clock.now()
 
     def send(self, dest: str, msg: Message, delay_ns: int = 0) -> Message:
         return self.runtime.send(self.name, dest, msg, delay_ns)
@@ -56,10 +56,13 @@ class EngineActor(pykka.ThreadingActor):
 
     def set_timer(self, key: str, at_ns: int) -> None:
         """Arm (or re-arm) timer ``key``; only the latest arming of a key fires."""
-        at_ns = max(at_ns, self.now)
-        if self._timers.get(key) == at_ns:
+        now = self.runtime.clock.now()
+        if at_ns < now:
+            at_ns = now
+        timers = self._timers
+        if timers.get(key) == at_ns:
             return
-        self._timers[key] = at_ns
+        timers[key] = at_ns
         self.runtime.set_timer(self.name, key, at_ns)
 
     def cancel_timer(self, key: str) -> None:

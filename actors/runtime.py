@@ -432,6 +432,7 @@ class SimRuntime(Runtime):
             self.handled = self._handled_inline  # type: ignore[method-assign]
             self.journal = self._journal_inline  # type: ignore[method-assign]
             self._deliver = self._deliver_inline  # type: ignore[method-assign]
+            self.set_timer = self._set_timer_inline  # type: ignore[method-assign]
 
     # ------------------------------------------------------- inline fast paths
 
@@ -454,6 +455,14 @@ class SimRuntime(Runtime):
         last[link] = due
         _heappush(self._heap, (due, ep.actor_id, seq, dest, sender, msg))
         return msg
+
+    def _set_timer_inline(self, owner: str, key: str, at_ns: int) -> None:
+        ep = self._endpoints.get(owner) or self.endpoint(owner)
+        seq = next(ep.seq)
+        msg = TimerFired(key=key, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=at_ns)
+        now = self.clock._now
+        _heappush(self._heap, (at_ns if at_ns > now else now, ep.actor_id, seq, owner, owner,
+                               msg))
 
     def _handled_inline(self, name: str) -> None:
         self._endpoints[name].outstanding -= 1
