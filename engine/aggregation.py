@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from itertools import compress
-from operator import attrgetter
 
 import msgspec
 
@@ -66,7 +65,6 @@ _Side = Side
 _State = ClientOrderState
 _Report = ExecutionReport
 _replace = msgspec.structs.replace
-_leaves = attrgetter("leaves")
 
 _TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELLED, ParentState.EXPIRED})
 
@@ -321,7 +319,7 @@ class OrderDesk:
             if self.config.net:
                 out.extend(self._net(instrument, buckets, now_ns))
             for key, orders in buckets.items():
-                live = list(compress(orders, map(_leaves, orders)))  # the open ones
+                live = [o for o in orders if o.leaves]
                 if live:
                     out.append(self._join_or_create(key, live, now_ns))
         return out
@@ -350,7 +348,7 @@ class OrderDesk:
         self._pending_buckets[key].pop(state)
 
     def _join_or_create(self, key: Key, live: list[ClientOrderState], now_ns: int) -> Message:
-        qty = sum(map(_leaves, live))
+        qty = sum([o.leaves for o in live])
         parent = self._working.get(key)
         if parent is not None:
             pid = parent.parent_id
@@ -410,11 +408,11 @@ class OrderDesk:
         parents: dict[int, list[Parent]] = {1: [], -1: []}
         for key, orders in buckets.items():
             if _crossable(key, mid, now_ns):
-                new[key[1]] += compress(orders, map(_leaves, orders))  # the open ones
+                new[key[1]] += [o for o in orders if o.leaves]
         for parent in self._working_by_instrument.get(instrument, {}).values():
             if parent.open and _crossable(parent.key, mid, now_ns):
                 parents[parent.side].append(parent)
-        new_leaves = {side: list(map(_leaves, new[side])) for side in (1, -1)}
+        new_leaves = {side: [o.leaves for o in new[side]] for side in (1, -1)}
         new_qty = {side: sum(new_leaves[side]) for side in (1, -1)}
         working_qty = {side: sum([p.open for p in parents[side]]) for side in (1, -1)}
         quantity = min(new_qty[1] + working_qty[1], new_qty[-1] + working_qty[-1])
@@ -446,7 +444,7 @@ class OrderDesk:
             # were allocated (``open`` is Σ their leaves)
             by_parent = [p.open_members() for p in parents[side]]
             members = [m for ms in by_parent for m in ms]
-            qtys = allocate(from_working, list(map(_leaves, members)), lot)
+            qtys = allocate(from_working, [m.leaves for m in members], lot)
             out.extend(self._fill(
                 members, qtys, mid, INTERNAL_VENUE, True, text, now_ns, instrument, side,
             ))
@@ -547,7 +545,7 @@ class OrderDesk:
         lot = self.intake.instruments[parent.instrument].lot
         allocated = min(fill.quantity, parent.open)
         allocated -= allocated % lot  # an odd-lot remainder cannot go to a client in lots
-        qtys = allocate(allocated, list(map(_leaves, members)), lot)
+        qtys = allocate(allocated, [m.leaves for m in members], lot)
         key = parent.key
         out = self._fill(
             members, qtys, fill.price, fill.venue, False, "", now_ns, key[0], key[1]
