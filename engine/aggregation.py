@@ -434,9 +434,7 @@ class OrderDesk:
             from_new = min(quantity, new_qty[side])
             if from_new:
                 qtys = allocate(from_new, new_leaves[side], lot)
-                out.extend(self._fill(
-                    new[side], qtys, mid, INTERNAL_VENUE, True, text, now_ns, instrument, side,
-                ))
+                out.extend(self._fill(new[side], qtys, mid, INTERNAL_VENUE, True, text, now_ns))
             from_working = quantity - from_new
             if not from_working:
                 continue  # working parents untouched: no need to walk their members
@@ -445,9 +443,7 @@ class OrderDesk:
             by_parent = [p.open_members() for p in parents[side]]
             members = [m for ms in by_parent for m in ms]
             qtys = allocate(from_working, [m.leaves for m in members], lot)
-            out.extend(self._fill(
-                members, qtys, mid, INTERNAL_VENUE, True, text, now_ns, instrument, side,
-            ))
+            out.extend(self._fill(members, qtys, mid, INTERNAL_VENUE, True, text, now_ns))
             at = 0
             for parent, ms in zip(parents[side], by_parent, strict=True):
                 crossed = sum(qtys[at:at + len(ms)])
@@ -459,17 +455,12 @@ class OrderDesk:
 
     def _fill(
         self, orders: list[ClientOrderState], qtys: list[int], price: int, venue: str,
-        internal: bool, text: str, now_ns: int, instrument: str | None = None,
-        side: int | None = None,
+        internal: bool, text: str, now_ns: int,
     ) -> list[Message]:
         """Fill each order its allocated quantity (0: not this time) and return its TRADE
         report: what ``ClientOrderState.fill`` then ``fill_report`` do, inlined for the hot
         path, the reports made from one template by ``replace`` (~0.25 µs; a 19-keyword
-        constructor call costs ~1.3 µs).
-
-        ``instrument`` and ``side``, when given, are those of every order (the callers'
-        orders come from one instrument's side, or one parent): the template carries
-        them, and the parent id too when no order has one (new orders crossing)."""
+        constructor call costs ~1.3 µs)."""
         if len(orders) != len(qtys):
             raise ValueError(f"{len(qtys)} quantities for {len(orders)} orders")
         ids = self._exec_ids
@@ -478,35 +469,11 @@ class OrderDesk:
         append = out.append
         # only the orders allocated something (skipped in C: most get 0 in a big split)
         filled = zip(compress(orders, qtys), filter(None, qtys))
-        if instrument is None or side is None:
-            template = _Report(
-                source="", account="", client_order_id="", exec_id="", exec_type=_EXEC_TRADE,
-                ord_status=_FILLED, instrument="", side=_BUY, order_qty=0, cum_qty=0,
-                leaves_qty=0, last_price=price, venue=venue, internal=internal, text=text,
-                ts=now_ns,
-            )
-            for o, q in filled:
-                leaves = o.leaves - q
-                if q < 0 or leaves < 0:
-                    raise ValueError(f"fill of {q} with {o.leaves} open")
-                o.leaves = leaves
-                cum_qty = o.cum_qty = o.cum_qty + q
-                cum_notional = o.cum_notional = o.cum_notional + q * price
-                status = o.status = _PARTIAL if leaves else _FILLED
-                count = ids.count = ids.count + 1
-                append(_replace(
-                    template, source=o.source, account=o.account,
-                    client_order_id=o.client_order_id, exec_id=f"{prefix}{count}",
-                    ord_status=status, instrument=o.instrument, side=o.side,
-                    order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves,
-                    cum_notional=cum_notional, last_qty=q, parent_id=o.parent_id,
-                ))
-            return out
         template = _Report(
             source="", account="", client_order_id="", exec_id="", exec_type=_EXEC_TRADE,
-            ord_status=_FILLED, instrument=instrument, side=_Side(side), order_qty=0,
-            cum_qty=0, leaves_qty=0, last_price=price, venue=venue, internal=internal,
-            text=text, ts=now_ns,
+            ord_status=_FILLED, instrument="", side=_BUY, order_qty=0, cum_qty=0,
+            leaves_qty=0, last_price=price, venue=venue, internal=internal, text=text,
+            ts=now_ns,
         )
         for o, q in filled:
             leaves = o.leaves - q
@@ -520,7 +487,8 @@ class OrderDesk:
             append(_replace(
                 template, source=o.source, account=o.account,
                 client_order_id=o.client_order_id, exec_id=f"{prefix}{count}",
-                ord_status=status, order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves,
+                ord_status=status, instrument=o.instrument, side=o.side,
+                order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves,
                 cum_notional=cum_notional, last_qty=q, parent_id=o.parent_id,
             ))
         return out
@@ -546,10 +514,7 @@ class OrderDesk:
         allocated = min(fill.quantity, parent.open)
         allocated -= allocated % lot  # an odd-lot remainder cannot go to a client in lots
         qtys = allocate(allocated, [m.leaves for m in members], lot)
-        key = parent.key
-        out = self._fill(
-            members, qtys, fill.price, fill.venue, False, "", now_ns, key[0], key[1]
-        )
+        out = self._fill(members, qtys, fill.price, fill.venue, False, "", now_ns)
         parent.open -= allocated
         excess = fill.quantity - allocated
         if excess:
