@@ -115,7 +115,7 @@ class ParentState(enum.StrEnum):
 # ------------------------------------------------------------------ embedded values
 
 
-class Mandate(msgspec.Struct, frozen=True, kw_only=True):
+class Mandate(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """How a client wants an order worked."""
 
     strategy: StrategyName = StrategyName.TWAP
@@ -129,7 +129,7 @@ class Mandate(msgspec.Struct, frozen=True, kw_only=True):
     risk_aversion: float | None = None  # IS lambda
 
 
-class ClientOrder(msgspec.Struct, frozen=True, kw_only=True):
+class ClientOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A small order as a client sends it (API, FIX, scenario file)."""
 
     source: str  # e.g. "OMS", "trader:jane", "signal:mom1"
@@ -142,7 +142,7 @@ class ClientOrder(msgspec.Struct, frozen=True, kw_only=True):
     mandate: Mandate = Mandate()
 
 
-class BookLevel(msgspec.Struct, frozen=True, array_like=True):
+class BookLevel(msgspec.Struct, frozen=True, array_like=True, gc=False):
     price: int
     quantity: int
 
@@ -150,7 +150,7 @@ class BookLevel(msgspec.Struct, frozen=True, array_like=True):
 # ---------------------------------------------------------------------- base class
 
 
-class Message(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+class Message(msgspec.Struct, frozen=True, kw_only=True, tag=True, gc=False):
     msg_id: int = 0
     ts: int = 0
 
@@ -334,7 +334,7 @@ class ChildOrderDone(Message):
     reason: str = ""
 
 
-class VenuePlacement(msgspec.Struct, frozen=True, kw_only=True):
+class VenuePlacement(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     venue: str
     quantity: int
     order_type: OrderType
