@@ -159,6 +159,8 @@ class ParentActor(EngineActor):
             if self._resume_on_market and market.mid() is not None:
                 self._resume_on_market = False
                 self._emit(self._replay_target())
+            elif parent.on_market_data(msg, now, market):
+                self.set_timer(_WAKE, parent.next_wake_ns)  # type: ignore[arg-type]
             return
         if isinstance(msg, ChildOrderFilled):
             out = parent.on_child_filled(msg, now, market)

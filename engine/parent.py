@@ -32,6 +32,7 @@ from engine.messages import (
     ChildOrderDone,
     ChildOrderFilled,
     ChildOrderRejected,
+    MarketDataUpdated,
     Message,
     ParentOrderCreated,
     ParentOrderFilled,
@@ -43,6 +44,8 @@ from engine.messages import (
     Side,
     Tactic,
     Urgency,
+    VenueKind,
+    VenueStatus,
 )
 from engine.strategies import Strategy, build_strategy
 from engine.strategies.is_ import ImpactModel
@@ -137,6 +140,7 @@ class ParentOrder:
         self.start_ns: int | None = mandate.start_ns
         self.end_ns: int = mandate.end_ns if mandate.end_ns is not None else self.session.close_ns
         self.next_wake_ns: int | None = self.start_ns
+        self._wake_anchor_ns = 0  # when the wake was last planned: decisions on its grid
         self._volume_at_start = 0
         self._auto_paused = False
         self._fill_ids: set[str] = set()
@@ -307,16 +311,34 @@ class ParentOrder:
         self._close(child)
         if child.cancel_requested and self.state is ParentState.WORKING:
             return self._recalibrate(now_ns, market, f"{msg.child_id} done: re-place")
+        self._wake_sooner(now_ns)  # a free slot: the next decision may place a child
         return []
 
     def on_child_rejected(
         self, msg: ChildOrderRejected, now_ns: int, market: MarketView
     ) -> list[Message]:
-        del now_ns, market
+        del market
         child = self.children.get(msg.child_id)
         if child is not None:
             self._close(child)
+            self._wake_sooner(now_ns)
         return []
+
+    def on_market_data(self, msg: MarketDataUpdated, now_ns: int, market: MarketView) -> bool:
+        """The market view changed (``market`` already holds ``msg``). A sleeping parent
+        does not read the market, so quotes that vanish must wake it at its next decision
+        time (it pauses then, as a parent deciding every interval would). True if
+        ``next_wake_ns`` moved."""
+        if self.state is not ParentState.WORKING or self._polls():
+            return False
+        if msg.kind is VenueKind.LIT and msg.status is not VenueStatus.DOWN and (
+                msg.bids or msg.asks):
+            return False  # this venue quotes: the market has quotes
+        if _has_quotes(market):
+            return False
+        before = self.next_wake_ns
+        self._wake_sooner(now_ns, now_ns)
+        return self.next_wake_ns != before
 
     def _close(self, child: Child) -> None:
         child.done, child.leaves = True, 0
@@ -560,31 +582,117 @@ class ParentOrder:
     def _sweeping(self, now_ns: int) -> bool:
         return self.order.mandate.must_complete and now_ns >= self._sweep_at()
 
-    def _in_final_window(self, now_ns: int) -> bool:
-        window = max(
+    def _final_window_ns(self) -> int:
+        return max(
             int(self.config.final_window_fraction * self._horizon_ns()),
             2 * self.config.decision_interval_ns,
         )
-        return self.order.mandate.must_complete and now_ns >= self.end_ns - window
+
+    def _in_final_window(self, now_ns: int) -> bool:
+        return self.order.mandate.must_complete and now_ns >= self.end_ns - self._final_window_ns()
+
+    def _polls(self) -> bool:
+        """Whether decisions depend on the market volume (POV, a participation cap): such a
+        parent decides every interval; a time-driven one sleeps until its schedule, its
+        children or its deadlines next ask for something."""
+        strategy = self.strategy
+        return (strategy is None or strategy.participation_cap() is not None
+                or self.order.mandate.max_participation is not None)
+
+    def _next_due_ns(self) -> int | None:
+        """The earliest time a time-driven decision can do anything (None: not by time
+        alone). A decision acts by placing a child or, behind schedule, by cancelling
+        resting children to go aggressive; everything else it decides (the tactic of a
+        child it does not place, a deviation) changes nothing. A lower bound: a wake
+        that finds nothing to do just plans again."""
+        strategy = self.strategy
+        assert strategy is not None
+        cfg = self.config
+        open_children = self.open_children()
+        open_qty = sum(c.leaves for c in open_children)
+        due: int | None = None
+        room = self.target - self.filled - open_qty
+        if room > 0 and len(open_children) < cfg.max_open_children:
+            # a child is due when the lookahead schedule passes filled + open by the least
+            # quantity ``_child_qty`` places: a minimum child, or the rest (odd tail)
+            lot = self.instrument.lot
+            least = min(room, _ceil_lot(max(cfg.min_child_qty, lot), lot),
+                        max(lot, _ceil_lot(room - lot + 1, lot)))
+            at = strategy.due_ns(self.filled + open_qty + least)
+            if at is not None:
+                due = at - cfg.lookahead_ns
+        if any(c.tactic is not Tactic.AGGRESSIVE and not c.cancel_requested
+               for c in open_children):
+            at = strategy.due_ns(self.filled + 1)  # behind once the schedule passes filled
+            if at is not None:
+                behind = at + cfg.behind_slack_ns
+                if self.order.mandate.must_complete:  # no slack in the final window
+                    behind = min(behind, max(at, self.end_ns - self._final_window_ns()))
+                due = behind if due is None else min(due, behind)
+        return due
+
+    def _tick_at_or_after(self, due: int, now_ns: int) -> int:
+        """The first decision time on the interval grid (from the last planning, which is
+        not on it) at or after both ``due`` and ``now_ns``: the time a parent deciding
+        every interval would have acted, so sleeping changes no decision."""
+        anchor, step = self._wake_anchor_ns, self.config.decision_interval_ns
+        k = max(-(-(due - anchor) // step), -(-(now_ns - anchor) // step), 1)
+        return anchor + k * step
+
+    def _wake_sooner(self, now_ns: int, due: int | None = None) -> None:
+        """Something changed between decisions (a child ended without a recalibration,
+        quotes vanished): wake at the grid time the change can first be acted on."""
+        if self.state is not ParentState.WORKING or self.next_wake_ns is None or self._polls():
+            return
+        if due is None:
+            due = self._next_due_ns()
+            if due is None:
+                return
+        self.next_wake_ns = min(self.next_wake_ns, self._tick_at_or_after(due, now_ns))
 
     def _plan_wake(self, now_ns: int) -> None:
-        """Next timer: the decision interval, the sweep, the end, or a child going stale."""
+        """Next timer: the next decision time, the sweep, the end, or a child going stale.
+        Paused, sweeping or volume-driven: every decision interval (sweep retry). Working
+        on a time-driven schedule: the first interval tick at which a decision can act
+        (``_next_due_ns``), not every tick: a wake that decides nothing new costs a
+        timer, a decision and an audit record."""
         if self.is_terminal:
             self.next_wake_ns = None
             return
         cfg = self.config
+        self._wake_anchor_ns = now_ns
         must_complete = self.order.mandate.must_complete
         sweep_at = self._sweep_at()
         sweeping = must_complete and now_ns >= sweep_at  # _sweeping(now_ns)
-        step = cfg.sweep_retry_ns if sweeping else cfg.decision_interval_ns
-        wakes = [now_ns + step]
+        working = self.state is ParentState.WORKING
+        if sweeping or not working or self._polls():
+            step = cfg.sweep_retry_ns if sweeping else cfg.decision_interval_ns
+            wake = now_ns + step
+        else:
+            due = self._next_due_ns()
+            if due is not None:
+                wake = self._tick_at_or_after(due, now_ns)
+            else:  # nothing more by time alone: the deadlines below
+                wake = self.end_ns if self.end_ns > now_ns else now_ns + cfg.decision_interval_ns
         if must_complete:
-            wakes += [sweep_at, self.end_ns + cfg.overrun_ns]
-        wakes.append(self.end_ns)
-        if self.state is ParentState.WORKING:
-            wakes += [self._stale_at(c, sweep_at) for c in self.open_children()
-                      if not c.cancel_requested]
-        self.next_wake_ns = min(t for t in wakes if t > now_ns)
+            if sweep_at > now_ns:
+                wake = min(wake, sweep_at)
+            overrun = self.end_ns + cfg.overrun_ns
+            if overrun > now_ns:
+                wake = min(wake, overrun)
+        if self.end_ns > now_ns:
+            wake = min(wake, self.end_ns)
+        if working:
+            for c in self.open_children():
+                if not c.cancel_requested:
+                    stale = self._stale_at(c, sweep_at)
+                    if now_ns < stale < wake:
+                        wake = stale
+        self.next_wake_ns = wake
+
+
+def _ceil_lot(quantity: int, lot: int) -> int:
+    return -(-quantity // lot) * lot
 
 
 def _has_quotes(market: MarketView) -> bool:

@@ -3,7 +3,9 @@
 A strategy answers three questions for the parent order (``engine.parent``):
 ``scheduled(now_ns, market_volume)`` — cumulative quantity wanted by now;
 ``behind_threshold(now_ns, market_volume, slack_ns)`` — below this the parent is behind
-and goes aggressive; ``participation_cap()`` — a strategy's own cap on participation.
+and goes aggressive; ``participation_cap()`` — a strategy's own cap on participation; ``due_ns(quantity)`` —
+the earliest time ``scheduled`` reaches ``quantity`` by time alone (None: never, or
+volume-driven), so a parent can sleep until its schedule next asks for something.
 ``market_volume`` is the market's volume since the order started.
 """
 
@@ -48,6 +50,8 @@ class Strategy(Protocol):
     def scheduled(self, now_ns: int, market_volume: int) -> int: ...
 
     def behind_threshold(self, now_ns: int, market_volume: int, slack_ns: int) -> int: ...
+
+    def due_ns(self, quantity: int) -> int | None: ...
 
     def participation_cap(self) -> float | None: ...
 

@@ -51,6 +51,11 @@ class PovStrategy:
         del now_ns, slack_ns
         return self._lots_of(self.min_rate * market_volume)
 
+    def due_ns(self, quantity: int) -> int | None:
+        """Volume-driven: time alone never gets there (the parent polls the market)."""
+        del quantity
+        return None
+
     def participation_cap(self) -> float | None:
         return self.max_rate
 

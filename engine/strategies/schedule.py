@@ -8,6 +8,7 @@ integer targets and answers "how much should be done by now".
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,6 +84,22 @@ class Schedule:
         inside = (c1 - c0) * (t_ns - t0) // (t1 - t0)
         return c0 + inside - inside % self.lot
 
+    def due_ns(self, quantity: int) -> int | None:
+        """The earliest time at which ``target_at`` reaches ``quantity`` (the inverse of
+        ``target_at``, exact in integers); None if the schedule never gets there."""
+        times, cum = self.times_ns, self.cumulative
+        if quantity <= 0:
+            return times[0]
+        if quantity > cum[-1]:
+            return None
+        k = bisect_left(cum, quantity)  # first boundary at or above: k >= 1
+        t0, t1, c0, c1 = times[k - 1], times[k], cum[k - 1], cum[k]
+        lot = self.lot
+        need = -(-(quantity - c0) // lot) * lot  # target_at moves in whole lots
+        if need >= c1 - c0:
+            return t1
+        return min(t1, t0 + -(-need * (t1 - t0) // (c1 - c0)))
+
     def resized(self, quantity: int) -> Schedule:
         """The same shape for a new total (joins grow it, cancels shrink it)."""
         if self.quantity == 0:
@@ -140,6 +157,11 @@ class ScheduledStrategy:
         a passive child that is still working its slice does not count as a shortfall."""
         del market_volume
         return self.schedule.target_at(now_ns - slack_ns)
+
+    def due_ns(self, quantity: int) -> int | None:
+        """The earliest time ``scheduled`` reaches ``quantity`` whatever the volume (None:
+        never): lets the parent sleep until its schedule next asks for something."""
+        return self.schedule.due_ns(quantity)
 
     def participation_cap(self) -> float | None:
         return None  # the mandate's max participation applies, if any
