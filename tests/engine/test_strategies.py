@@ -148,3 +148,28 @@ def test_build_strategy_from_a_mandate(name):
 def test_boundaries_are_exact():
     b = boundaries(0, 10, 3)
     assert b[0] == 0 and b[-1] == 10 and b == sorted(b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    quantity=st.integers(0, 2_000),
+    spans=st.lists(st.integers(1, 60), min_size=1, max_size=6),
+    cuts=st.lists(st.floats(0, 1), min_size=6, max_size=6),
+    lot=st.sampled_from([1, 7, 100]),
+    data=st.data(),
+)
+def test_due_ns_is_the_first_time_target_at_reaches_a_quantity(quantity, spans, cuts, lot, data):
+    """``due_ns`` inverts ``target_at`` exactly: the first ns at which it reaches q (what
+    lets a parent sleep until its schedule next asks for something)."""
+    times = [1_000]
+    for span in spans:
+        times.append(times[-1] + span)
+    fractions = [0.0, *sorted(cuts[: len(spans) - 1]), 1.0]
+    s = Schedule.from_fractions(quantity, times, fractions, lot)
+    q = data.draw(st.integers(1, quantity + 2))
+    due = s.due_ns(q)
+    first = next((t for t in range(times[0], times[-1] + 1) if s.target_at(t) >= q), None)
+    assert due == first
+    strategy = build_strategy(Mandate(strategy=StrategyName.TWAP), quantity, times[0], times[-1])
+    assert strategy.due_ns(0) <= times[0]
+    assert PovStrategy.with_band(quantity, 0.1).due_ns(q) is None  # volume-driven
