@@ -8,9 +8,13 @@ exact integer arithmetic, so the sum is always ``F`` and no order gets more than
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from itertools import repeat
-from operator import add, floordiv, mod, mul
+from itertools import compress, count, islice, repeat
+from operator import eq, floordiv, mod, mul
+
+
+_FEW_ORDERS = 16  # up to this many, counting sizes costs more than it saves
 
 
 def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
@@ -26,22 +30,72 @@ def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
         raise ValueError(f"fill must be >= 0, got {fill}")
     if fill % lot:
         raise ValueError(f"fill {fill} is not a multiple of lot {lot}")
-    # Validation in bulk (the desk's hot path): with lot > 0, q - lot·(q // lot) = q % lot
-    # is >= 0 for each q, so the sums agree only if every q is a whole number of lots.
+    # An order's share depends on its open quantity only, so when sizes repeat (a desk's
+    # thousands of open orders in round lots have a few dozen sizes) the work is done once
+    # per distinct size; per order there are only passes in C: the count, the sum and the
+    # final lookup. Few orders, or mostly distinct sizes: per order, vectorized.
     n = len(open_qtys)
-    lots = list(map(floordiv, open_qtys, repeat(lot, n))) if lot != 1 else list(open_qtys)
-    total = sum(lots)
-    if (n and min(open_qtys) < 0) or total * lot != sum(open_qtys):
-        bad = next(q for q in open_qtys if q < 0 or q % lot)
-        raise ValueError(f"open quantity {bad} is negative or not a multiple of lot {lot}")
-    if fill > total * lot:
-        raise ValueError(f"fill {fill} exceeds open quantity {total * lot}")
+    grouped = n > _FEW_ORDERS
+    # distinct quantities in first-seen order (how many orders each, when grouped)
+    sizes = Counter(open_qtys) if grouped else dict.fromkeys(open_qtys)
+    for q in sizes:
+        if q < 0 or q % lot:
+            raise ValueError(f"open quantity {q} is negative or not a multiple of lot {lot}")
+    total = sum(open_qtys)
+    if fill > total:
+        raise ValueError(f"fill {fill} exceeds open quantity {total}")
     if fill == 0:
         return [0] * n
-    if fill == total * lot:
+    if fill == total:
         return list(open_qtys)  # everything fills: each order its whole open quantity
-    shares = _allocate_units(fill // lot, lots, total)
-    return shares if lot == 1 else list(map(mul, shares, repeat(lot, n)))
+    if not grouped or 2 * len(sizes) > n:
+        lots = list(map(floordiv, open_qtys, repeat(lot, n))) if lot != 1 else list(open_qtys)
+        shares = _allocate_units(fill // lot, lots, total // lot)
+        return shares if lot == 1 else list(map(mul, shares, repeat(lot, n)))
+    share_of, cut_qty, at_cut = _shares_by_size(fill // lot, sizes, total // lot, lot)
+    shares = list(map(share_of.__getitem__, open_qtys))
+    if at_cut:
+        # the orders of size ``cut_qty`` get their extra lot earliest first
+        for i in islice(compress(count(), map(eq, open_qtys, repeat(cut_qty))), at_cut):
+            shares[i] += lot
+    return shares
+
+
+def _shares_by_size(
+    units: int, sizes: Counter[int], total: int, lot: int
+) -> tuple[dict[int, int], int, int]:
+    """Largest-remainder split of ``units`` lots (0 < units < total) by size: each size's
+    share in shares (floor of its pro-rata part, plus one lot when its remainder ranks in
+    the top), and the size at the cut with how many of its orders (the earliest) get one
+    more lot on top of that."""
+    floors: dict[int, int] = {}
+    remainders: list[tuple[int, int]] = []  # (remainder, size) where positive
+    left = units
+    for q, n in sizes.items():
+        share, r = divmod(units * (q // lot), total)
+        floors[q] = share
+        left -= share * n
+        if r:
+            remainders.append((r, q))
+    # A positive remainder means share < units·w/total ≤ w, so one more lot never
+    # exceeds the order; and left < number of orders with a positive remainder
+    # (Σ remainders = left·total, each one < total), so only those are ever picked.
+    cut_qty = at_cut = 0
+    if left:
+        # by largest remainder, then larger order (sizes are distinct: no ties); the
+        # earlier order goes first within the size at the cut (``allocate``)
+        remainders.sort(reverse=True)
+        for _, q in remainders:
+            n = sizes[q]
+            if n <= left:
+                floors[q] += 1
+                left -= n
+                if not left:
+                    break
+            else:
+                cut_qty, at_cut = q, left
+                break
+    return {q: share * lot for q, share in floors.items()}, cut_qty, at_cut
 
 
 def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
