@@ -162,7 +162,7 @@ class Intake:
             and order.source and order.account and order.client_order_id
             and (
                 self._good_mandates.get(id(mandate)) is mandate
-                or mandate in self._good_mandate_values  # equal, another object (decoded)
+                or self._known_mandate_value(mandate)  # equal, another object (decoded)
             )
             and (mandate.end_ns is None or mandate.end_ns > now_ns)
         ):
@@ -171,6 +171,14 @@ class Intake:
         if rejection is None:
             self._remember_mandate(mandate)
         return rejection
+
+    def _known_mandate_value(self, mandate: Mandate) -> bool:
+        """Is ``mandate`` equal to one that passed? Then its object is remembered too, so
+        the next order sharing it takes the identity hit (no hash and compare by value)."""
+        if mandate not in self._good_mandate_values:
+            return False
+        self._remember_mandate(mandate)
+        return True
 
     def _remember_mandate(self, mandate: Mandate) -> None:
         # Clients reuse a handful of mandate objects: their static checks are cached by
