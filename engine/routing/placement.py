@@ -131,12 +131,24 @@ def split(total: int, weights: list[tuple[str, float]], lot: int) -> list[tuple[
 
 
 class Planner:
-    __slots__ = ("config", "venues", "scorecard")
+    __slots__ = ("config", "_venues", "scorecard", "_eligible_cache", "_priors")
 
     def __init__(self, config: RouterConfig, venues: dict[str, VenueInfo], scorecard: Scorecard):
         self.config = config
-        self.venues = venues
         self.scorecard = scorecard
+        self.venues = venues
+
+    @property
+    def venues(self) -> dict[str, VenueInfo]:
+        return self._venues
+
+    @venues.setter
+    def venues(self, venues: dict[str, VenueInfo]) -> None:
+        self._venues = venues
+        # (instrument, kind) → (scorecard status epoch, venues of that kind not down)
+        self._eligible_cache: dict[tuple[str, VenueKind], tuple[int, list[str]]] = {}
+        # tactic → fee prior per venue (see _fee_prior)
+        self._priors: dict[Tactic, dict[str, float]] = {}
 
     def plan(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
         cmd = child.cmd
@@ -162,12 +174,18 @@ class Planner:
     # --------------------------------------------------------------- helpers
 
     def _eligible(self, child: Child, kind: VenueKind) -> list[str]:
+        """Venues of ``kind`` that are not down and have not rejected this child, by name.
+        Shared list: do not mutate."""
         instrument = child.cmd.instrument
-        return [
-            v for v, info in sorted(self.venues.items())
-            if info.kind is kind and v not in child.avoid
-            and self.scorecard.status(v, instrument) is not VenueStatus.DOWN
-        ]
+        card = self.scorecard
+        found = self._eligible_cache.get((instrument, kind))
+        if found is None or found[0] != card.status_epoch:
+            found = self._eligible_cache[(instrument, kind)] = (card.status_epoch, [
+                v for v, info in sorted(self.venues.items())
+                if info.kind is kind and card.status(v, instrument) is not VenueStatus.DOWN
+            ])
+        avoid = child.avoid
+        return [v for v in found[1] if v not in avoid] if avoid else found[1]
 
     def _all_rejected(self, child: Child) -> bool:
         """Every venue up that this child may use has rejected it: retrying cannot help."""
@@ -194,7 +212,9 @@ class Planner:
         return float(info.taker_fee)
 
     def _rank(self, child: Child, venues: list[str], tactic: Tactic) -> list[str]:
-        priors = {v: self._fee_prior(v, tactic) for v in venues}
+        priors = self._priors.get(tactic)
+        if priors is None:
+            priors = self._priors[tactic] = {v: self._fee_prior(v, tactic) for v in self.venues}
         return self.scorecard.rank(venues, child.cmd.instrument, priors, self.config.miss_penalty)
 
     def _price(self, child: Child, market: MarketView, venue: str, tactic: Tactic) -> int | None:
@@ -232,7 +252,9 @@ class Planner:
         )
 
     def _used(self, child: Child, venues: list[str]) -> dict[str, dict[str, float]]:
-        return self.scorecard.snapshot(venues, child.cmd.instrument)
+        """The scorecard values a decision records: a fresh outer dict, but the per-venue
+        dicts are the scorecard's cached ones (copy one before adding to it)."""
+        return self.scorecard.summaries(venues, child.cmd.instrument)
 
     # ------------------------------------------------------------ sequential
 
@@ -297,7 +319,7 @@ class Planner:
             return self._nothing(child, "no price (empty book and no limit)")
         used = self._used(child, ranked)
         for v, w in weights:
-            used[v]["liquidity"] = round(w, 3)
+            used[v] = {**used[v], "liquidity": round(w, 3)}
         sent = sum(p.placement.quantity for p in placements)
         return Plan(placements, f"parallel: {sent} over {len(placements)} venues ({tactic})",
                     ranked, used)
@@ -327,15 +349,13 @@ class Planner:
         rests for ``dark_timeout_ns``; an aggressive child's is an IOC ping (it is behind
         schedule: it must not sit out its life in the dark).
         """
-        midpoint = child.cmd.tactic is Tactic.MIDPOINT
-        if midpoint:
-            plan = self._dark_probe(child, market, unrouted, lot, explore=True)
-            if plan.placements or not plan.wait or not self._lit_fallback(child):
-                return plan
-            # No pool up at all: rest at the lit touch on the best venue, as sequential
-            # does. A patient child has no taking to split, and a Cont–Kukanov solve per
-            # re-post (~1,000 subgradient steps) cost 86 % of a child-dense run.
-            return self._sequential(child, market, unrouted, VenueKind.LIT)
+        if child.cmd.tactic is Tactic.MIDPOINT:
+            if self._lit_fallback(child):
+                # No pool up at all: rest at the lit touch on the best venue, as sequential
+                # does. A patient child has no taking to split, and a Cont–Kukanov solve
+                # per re-post (~1,000 subgradient steps) cost 86 % of a child-dense run.
+                return self._sequential(child, market, unrouted, VenueKind.LIT)
+            return self._dark_probe(child, market, unrouted, lot, explore=True)
         if child.phase is LiquidityPhase.DARK:
             child.phase = LiquidityPhase.LIT
             first = not child.orders  # nothing sent yet: explore even an unlikely pool

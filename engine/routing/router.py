@@ -92,8 +92,9 @@ class Router:
         self._orders: dict[str, Child] = {}  # venue order id → its child
         self._waiting: dict[str, Child] = {}  # children with nowhere to route, in arrival order
         self._markets: dict[str, MarketView] = {}
-        self._timers: dict[str, int] = {}  # key → due ns
-        self._heap: list[tuple[int, str]] = []  # lazy: stale entries skipped
+        # (kind, child or venue order id) → due ns; the heap orders equal due times by key
+        self._timers: dict[tuple[str, str], int] = {}
+        self._heap: list[tuple[int, tuple[str, str]]] = []  # lazy: stale entries skipped
         self._out: Out = []
         self._now = 0
 
@@ -122,7 +123,7 @@ class Router:
     def market(self, instrument: str) -> MarketView:
         view = self._markets.get(instrument)
         if view is None:
-            view = self._markets[instrument] = MarketView(instrument)
+            view = self._markets[instrument] = _Market(instrument)
         return view
 
     def open_children(self) -> list[str]:
@@ -177,7 +178,7 @@ class Router:
             if expire_at <= self._now:
                 self._close(child, "expired")
                 return
-            self._set_timer(f"expire:{child.cmd.child_id}", expire_at)
+            self._set_timer(("expire", child.cmd.child_id), expire_at)
         if child.filled >= child.quantity:
             self._close(child, "filled")
         elif not live:
@@ -215,7 +216,7 @@ class Router:
 
     # ---------------------------------------------------------------- timers
 
-    def _set_timer(self, key: str, due: int) -> None:
+    def _set_timer(self, key: tuple[str, str], due: int) -> None:
         self._timers[key] = due
         heapq.heappush(self._heap, (due, key))
 
@@ -223,8 +224,7 @@ class Router:
         while (due := self.next_wake_ns()) is not None and due <= self._now:
             _, key = heapq.heappop(self._heap)
             del self._timers[key]
-            kind, _, ident = key.partition(":")
-            _TIMER_ACTIONS[kind](self, ident)
+            _TIMER_ACTIONS[key[0]](self, key[1])
 
     def _timeout(self, order_id: str) -> None:
         child = self._orders[order_id]
@@ -272,7 +272,7 @@ class Router:
             if cmd.expire_at <= self._now:
                 self._close(child, "expired")
                 return
-            self._set_timer(f"expire:{cmd.child_id}", cmd.expire_at)
+            self._set_timer(("expire", cmd.child_id), cmd.expire_at)
         self._route(child)
 
     def _invalid(self, cmd: PlaceChildOrder) -> str:
@@ -298,10 +298,10 @@ class Router:
     def _unrouted(self, child: Child) -> int:
         """Quantity to send now. Without over-allocation every live share counts, so open
         quantity never exceeds the remainder; with it, shares stuck at a down venue don't."""
-        skip: frozenset[str] = frozenset()
-        if self.config.overallocate:
-            skip = frozenset(v for v in self.venues
-                             if self.scorecard.status(v, child.cmd.instrument) is VenueStatus.DOWN)
+        if not self.config.overallocate:
+            return child.remaining - child.at_risk()
+        skip = frozenset(v for v in self.venues
+                         if self.scorecard.status(v, child.cmd.instrument) is VenueStatus.DOWN)
         return child.remaining - child.at_risk(skip)
 
     def _route(self, child: Child) -> None:
@@ -345,7 +345,7 @@ class Router:
         self.scorecard.record(order, self._now)
         self._emit(placement.venue, order)
         if timeout_ns is not None:
-            self._set_timer(f"timeout:{oid}", self._now + timeout_ns)
+            self._set_timer(("timeout", oid), self._now + timeout_ns)
 
     # ---------------------------------------------------------------- cancels
 
@@ -356,7 +356,7 @@ class Router:
         if vo.state is VenueOrderState.PENDING_NEW:
             vo.cancel_wanted = True
             # if the ack never comes, send the cancel anyway after cancel_retry_ns
-            self._set_timer(f"cancel:{vo.order_id}", self._now + self.config.cancel_retry_ns)
+            self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
             return
         self._send_cancel(vo)
 
@@ -364,14 +364,14 @@ class Router:
         vo.state = VenueOrderState.PENDING_CANCEL
         self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
                                               ts=self._now))
-        self._set_timer(f"cancel:{vo.order_id}", self._now + self.config.cancel_retry_ns)
+        self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
 
     def _close(self, child: Child, reason: str) -> None:
         """Wind the child down: cancel everything live, finish once all is terminal."""
         if child.done or child.closing:
             return
         child.closing = reason
-        self._timers.pop(f"retry:{child.cmd.child_id}", None)
+        self._timers.pop(("retry", child.cmd.child_id), None)
         live = child.live_orders()
         for vo in live:
             self._cancel(vo, reason)
@@ -392,8 +392,8 @@ class Router:
             return
         child.done = True
         cid = child.cmd.child_id
-        self._timers.pop(f"expire:{cid}", None)
-        self._timers.pop(f"retry:{cid}", None)
+        self._timers.pop(("expire", cid), None)
+        self._timers.pop(("retry", cid), None)
         self._emit(child.cmd.parent_id, ChildOrderDone(
             parent_id=child.cmd.parent_id, child_id=cid, filled=child.filled,
             cancelled=child.remaining, reason=reason, ts=self._now))
@@ -491,7 +491,7 @@ class Router:
             self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
         elif msg.reason == "too_late":
             vo.too_late = True  # done at the venue: its fills are in flight, wait for them
-            self._timers.pop(f"cancel:{vo.order_id}", None)
+            self._timers.pop(("cancel", vo.order_id), None)
         elif msg.reason == "unknown_order":
             # the venue never had it (or forgot it): nothing can fill any more — unless the
             # order itself may still be in flight, then keep waiting for its ack
@@ -508,8 +508,8 @@ class Router:
             child.missed_takes = 0
         elif vo.tif is TimeInForce.IOC:
             child.missed_takes += 1
-        self._timers.pop(f"timeout:{vo.order_id}", None)
-        self._timers.pop(f"cancel:{vo.order_id}", None)
+        self._timers.pop(("timeout", vo.order_id), None)
+        self._timers.pop(("cancel", vo.order_id), None)
         if child.closing or child.done:
             self._maybe_finish(child)
             return
@@ -520,9 +520,9 @@ class Router:
             pass  # a sweep round re-routes its remainder once all its orders are settled
         elif progressed or reroute_now:
             self._route(child)
-        elif self._unrouted(child) > 0 and f"retry:{child.cmd.child_id}" not in self._timers:
+        elif self._unrouted(child) > 0 and ("retry", child.cmd.child_id) not in self._timers:
             # a round that filled nothing (e.g. an IOC into an empty book): pause, not spin
-            self._set_timer(f"retry:{child.cmd.child_id}", self._now + self.config.retry_delay_ns)
+            self._set_timer(("retry", child.cmd.child_id), self._now + self.config.retry_delay_ns)
         self._maybe_finish(child)
 
     # ---------------------------------------------------- market and status
@@ -578,6 +578,34 @@ class Router:
                         and not vo.too_late:
                     self._send_cancel(vo)
 
+
+class _Market(MarketView):
+    """The router's view of one instrument: the NBBO is read for every placement and
+    changes only with market data, so it is kept until the next ``update``."""
+
+    __slots__ = ("_bid", "_ask")
+
+    def __init__(self, instrument: str) -> None:
+        super().__init__(instrument)
+        self._bid: int | None | object = _UNSET
+        self._ask: int | None | object = _UNSET
+
+    def update(self, md: MarketDataUpdated) -> None:
+        super().update(md)
+        self._bid = self._ask = _UNSET
+
+    def best_bid(self) -> int | None:
+        if self._bid is _UNSET:
+            self._bid = super().best_bid()
+        return self._bid  # type: ignore[return-value]
+
+    def best_ask(self) -> int | None:
+        if self._ask is _UNSET:
+            self._ask = super().best_ask()
+        return self._ask  # type: ignore[return-value]
+
+
+_UNSET = object()
 
 _DEFAULT_FEES = (VenueConfig(name="_").maker_fee, VenueConfig(name="_").taker_fee)
 

@@ -12,8 +12,6 @@ survives restarts: the router gets better across runs.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from engine.clock import SECOND
@@ -154,7 +152,7 @@ class Scorecard:
     """Per (venue, instrument) statistics fed by venue events. Iteration is always sorted."""
 
     __slots__ = ("_stats", "_reported", "_open", "_markouts", "markout_horizon_ns",
-                 "_summaries")
+                 "_summaries", "_costs", "status_epoch")
 
     def __init__(self, markout_horizon_ns: int = MARKOUT_HORIZON_NS) -> None:
         self.markout_horizon_ns = markout_horizon_ns
@@ -162,9 +160,17 @@ class Scorecard:
         self._reported: dict[str, VenueStatus] = {}
         self._open: dict[str, OpenOrder] = {}
         self._markouts: list[PendingMarkout] = []  # appended in time order
-        # snapshot(): per (venue, instrument), the summary last computed and the inputs it
-        # was computed from (a pure function of them: recomputed only when one changed).
-        self._summaries: dict[tuple[str, str], tuple[tuple[Any, ...], dict[str, float]]] = {}
+        # Derived values per (venue, instrument), computed on first use and dropped
+        # (``_touch``) by every update that changes an input of them: the summary a routing
+        # decision records, and the rank cost per (fee prior, miss penalty). The router asks
+        # for them on every decision; the counts behind them change far less often (acks,
+        # cancels, market data ticks leave them alone). Every write to the statistics goes
+        # through this class, so the caches cannot go stale.
+        self._summaries: dict[tuple[str, str], dict[str, float]] = {}
+        self._costs: dict[tuple[str, str], dict[tuple[float, float], float]] = {}
+        # bumped whenever a venue's reported status changes: lets callers cache what
+        # depends on which venues are down
+        self.status_epoch = 0
 
     # ------------------------------------------------------------------ queries
 
@@ -192,23 +198,27 @@ class Scorecard:
 
     def snapshot(self, venues: list[str], instrument: str) -> dict[str, dict[str, float]]:
         """``{v: stats(v, instrument).summary(reported(v))}`` in venue order, each a fresh
-        dict (callers add to them). The router takes one per placement; the stats behind
-        it rarely change in between, so a summary is reused while its inputs are equal."""
-        out: dict[str, dict[str, float]] = {}
+        dict (callers add to them)."""
+        return {v: dict(self.summary(v, instrument)) for v in sorted(venues)}
+
+    def summaries(self, venues: list[str], instrument: str) -> dict[str, dict[str, float]]:
+        """``snapshot`` sharing the cached summary dicts: read them, never add to them."""
         cache = self._summaries
-        reported_of = self._reported
+        out: dict[str, dict[str, float]] = {}
         for v in sorted(venues):
-            s = self.stats(v, instrument)
-            reported = reported_of.get(v, _UP)
-            inputs = (reported, s.hit, s.resolved, s.shares_filled, s.shares_sent, s.rejects,
-                      s.orders, s.reject_streak, s.first_fill_ns_sum, s.first_fills, s.fees,
-                      s.fee_shares, s.markout_sum, s.markout_shares, s.markout_bps_qty)
-            key = (v, instrument)
-            hit = cache.get(key)
-            if hit is None or hit[0] != inputs:
-                hit = cache[key] = (inputs, s.summary(reported))
-            out[v] = dict(hit[1])
+            found = cache.get((v, instrument))
+            out[v] = found if found is not None else self.summary(v, instrument)
         return out
+
+    def summary(self, venue: str, instrument: str) -> dict[str, float]:
+        """``stats(venue, instrument).summary(reported(venue))``, cached until it changes
+        (shared: do not mutate)."""
+        key = (venue, instrument)
+        found = self._summaries.get(key)
+        if found is None:
+            found = self._summaries[key] = self.stats(venue, instrument).summary(
+                self._reported.get(venue, _UP))
+        return found
 
     def outflow_samples(self, venue: str, instrument: str, intervals: int) -> list[int]:
         """Traded volume over ``intervals`` consecutive market-data intervals, one sample per
@@ -223,6 +233,13 @@ class Scorecard:
     ) -> float:
         """Rank key, price units per share (lower is better): fee, adverse selection, and a
         penalty for the chance of no fill or a reject."""
+        key = (venue, instrument)
+        costs = self._costs.get(key)
+        if costs is None:
+            costs = self._costs[key] = {}
+        found = costs.get((fee_prior, miss_penalty))
+        if found is not None:
+            return found
         s = self.stats(venue, instrument)
         fee = s.fee_per_share()
         markout = s.markout_per_share()
@@ -231,18 +248,35 @@ class Scorecard:
         cost += (1.0 - s.fill_prob() + s.reject_rate()) * miss_penalty
         if self.status(venue, instrument) is VenueStatus.DEGRADED:
             cost += miss_penalty
+        costs[(fee_prior, miss_penalty)] = cost
         return cost
 
     def rank(
         self, venues: list[str], instrument: str, fee_prior: dict[str, float], miss_penalty: float
     ) -> list[str]:
         """Venues best first; ties by name so the order is deterministic."""
-        return sorted(
-            venues,
-            key=lambda v: (
-                self.expected_cost(v, instrument, fee_prior.get(v, 0.0), miss_penalty), v
-            ),
-        )
+        cost = self.expected_cost
+        return [v for _, v in sorted(
+            (cost(v, instrument, fee_prior.get(v, 0.0), miss_penalty), v) for v in venues)]
+
+    # ------------------------------------------------------------ invalidation
+
+    def _touch(self, key: tuple[str, str]) -> None:
+        """The statistics of ``key`` changed: drop what was derived from them."""
+        self._summaries.pop(key, None)
+        self._costs.pop(key, None)
+
+    def _touch_venue(self, venue: str) -> None:
+        for key in [k for k in self._summaries if k[0] == venue]:
+            del self._summaries[key]
+        for key in [k for k in self._costs if k[0] == venue]:
+            del self._costs[key]
+
+    def _report(self, venue: str, status: VenueStatus) -> None:
+        if self._reported.get(venue) is not status:
+            self._reported[venue] = status
+            self.status_epoch += 1
+            self._touch_venue(venue)
 
     # ------------------------------------------------------------------ updates
 
@@ -262,6 +296,7 @@ class Scorecard:
         self._markouts = keep
         for m in due:
             s = self.stats(m.venue, m.instrument)
+            self._touch((m.venue, m.instrument))
             per_share = int(m.side) * (mid - m.price)
             s.markout_sum += m.quantity * per_share
             s.markout_shares += m.quantity
@@ -272,7 +307,10 @@ class Scorecard:
             venue=msg.venue, instrument=msg.instrument, side=msg.side,
             quantity=msg.quantity, placed_ns=now_ns,
         )
-        self.stats(msg.venue, msg.instrument).orders += 1
+        s = self.stats(msg.venue, msg.instrument)
+        s.orders += 1
+        if s.rejects:  # the reject rate moved (without rejects it stays 0)
+            self._touch((msg.venue, msg.instrument))
 
     def _accepted(self, msg: VenueOrderAccepted, now_ns: int) -> None:
         o = self._open.get(msg.order_id)
@@ -281,7 +319,9 @@ class Scorecard:
         s = self.stats(o.venue, o.instrument)
         s.acks += 1
         s.ack_ns_sum += now_ns - o.placed_ns
-        s.reject_streak = 0
+        if s.reject_streak:
+            s.reject_streak = 0
+            self._touch((o.venue, o.instrument))
 
     def _rejected(self, msg: VenueOrderRejected, now_ns: int) -> None:
         o = self._open.pop(msg.order_id, None)
@@ -290,14 +330,16 @@ class Scorecard:
         s = self.stats(o.venue, o.instrument)
         s.rejects += 1
         s.reject_streak += 1
+        self._touch((o.venue, o.instrument))
         if msg.reason == "venue_down":
-            self._reported[o.venue] = VenueStatus.DOWN
+            self._report(o.venue, VenueStatus.DOWN)
 
     def _filled(self, msg: VenueOrderFilled, now_ns: int) -> None:
         o = self._open.get(msg.order_id)
         if o is None:
             return
         s = self.stats(o.venue, o.instrument)
+        self._touch((o.venue, o.instrument))
         if o.filled == 0:
             s.first_fill_ns_sum += now_ns - o.placed_ns
             s.first_fills += 1
@@ -333,6 +375,7 @@ class Scorecard:
     def _resolve(self, order_id: str) -> None:
         o = self._open.pop(order_id)
         s = self.stats(o.venue, o.instrument)
+        self._touch((o.venue, o.instrument))
         s.resolved += 1
         s.hit += o.filled > 0
         s.shares_sent += o.quantity
@@ -341,18 +384,19 @@ class Scorecard:
     def _market_data(self, msg: MarketDataUpdated, now_ns: int) -> None:
         s = self.stats(msg.venue, msg.instrument)
         s.kind = msg.kind
-        self._reported[msg.venue] = msg.status
+        self._report(msg.venue, msg.status)
         if s.last_volume is not None and msg.volume >= s.last_volume:
             s.outflows.append(msg.volume - s.last_volume)
             del s.outflows[:-OUTFLOW_HISTORY]
         s.last_volume = msg.volume
 
     def _status_changed(self, msg: VenueStatusChanged, now_ns: int) -> None:
-        self._reported[msg.venue] = msg.status
+        self._report(msg.venue, msg.status)
         if msg.status is VenueStatus.UP:  # a venue back up starts with a clean streak
             for (v, _), s in sorted(self._stats.items()):
                 if v == msg.venue:
                     s.reject_streak = 0
+            self._touch_venue(msg.venue)
 
     # -------------------------------------------------------------- persistence
 
