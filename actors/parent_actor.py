@@ -168,6 +168,8 @@ class ParentActor(EngineActor):
             out = parent.on_child_done(msg, now, market)
         elif isinstance(msg, ChildOrderAccepted):
             out = parent.on_child_accepted(msg, now, market)
+            if not out:
+                return  # bookkeeping only: no decision, the timer stands
         elif isinstance(msg, ChildOrderRejected):
             out = parent.on_child_rejected(msg, now, market)
         elif isinstance(msg, ChildOrderOverfilled):

@@ -141,6 +141,7 @@ class ParentOrder:
         self.end_ns: int = mandate.end_ns if mandate.end_ns is not None else self.session.close_ns
         self.next_wake_ns: int | None = self.start_ns
         self._wake_anchor_ns = 0  # when the wake was last planned: decisions on its grid
+        self._timing_cache: tuple[int | None, tuple[int, int]] | None = None
         self._volume_at_start = 0
         self._auto_paused = False
         self._fill_ids: set[str] = set()
@@ -162,14 +163,16 @@ class ParentOrder:
 
     @property
     def open_qty(self) -> int:
-        return sum(c.leaves for c in self._open.values() if not c.done and c.leaves > 0)
+        return sum(c.leaves for c in self._open.values())  # _open: leaves > 0, not done
 
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
 
     def open_children(self) -> list[Child]:
-        return [c for c in self._open.values() if not c.done and c.leaves > 0]  # is_open
+        """Children still working. ``_open`` holds exactly those (``is_open``): a child
+        leaves it when its leaves reach zero or it is closed."""
+        return list(self._open.values())
 
     # -------------------------------------------------------------- lifecycle
 
@@ -308,10 +311,12 @@ class ParentOrder:
         child = self.children.get(msg.child_id)
         if child is None or child.done:
             return []
+        was_open = child.child_id in self._open  # not if its fills already used it up
         self._close(child)
         if child.cancel_requested and self.state is ParentState.WORKING:
             return self._recalibrate(now_ns, market, f"{msg.child_id} done: re-place")
-        self._wake_sooner(now_ns)  # a free slot: the next decision may place a child
+        if was_open:
+            self._wake_sooner(now_ns)  # a free slot: the next decision may place a child
         return []
 
     def on_child_rejected(
@@ -402,7 +407,7 @@ class ParentOrder:
     def _recalibrate(self, now_ns: int, market: MarketView, trigger: str) -> list[Message]:
         """Compare filled vs scheduled, choose the tactic, size and price the next child,
         and journal the decision (ScheduleRecalibrated first, then the commands)."""
-        volume = self._market_volume(market)
+        volume = self._market_volume(market) if self._polls() else 0  # time-driven: unread
         decision = self._decide(now_ns, volume)
         out: list[Message] = []
         if decision.tactic is Tactic.AGGRESSIVE:
@@ -425,36 +430,40 @@ class ParentOrder:
         return out
 
     def _decide(self, now_ns: int, volume: int) -> _Decision:
+        """The reason says why; the numbers (scheduled, filled, deviation) are the
+        record's own fields."""
         assert self.strategy is not None
         scheduled = min(self.target, self.strategy.scheduled(now_ns, volume))
-        deviation = self.filled - scheduled
-        state = f"scheduled {scheduled}, filled {self.filled}, deviation {deviation:+d}"
-        if self._sweeping(now_ns):
-            why = f"final sweep of leaves {self.leaves}; {state}"
+        must_complete = self.order.mandate.must_complete
+        sweep_at, window_at = self._timing()
+        if must_complete and now_ns >= sweep_at:
+            why = f"final sweep of leaves {self.leaves}"
             return _Decision(self.target, Tactic.AGGRESSIVE, why, sweep=True)
-        slack = 0 if self._in_final_window(now_ns) else self.config.behind_slack_ns
+        slack = 0 if must_complete and now_ns >= window_at else self.config.behind_slack_ns
         floor = self.strategy.behind_threshold(now_ns, volume, slack)
         if self.filled < min(floor, self.target):
-            return _Decision(scheduled, Tactic.AGGRESSIVE, f"behind: {state}; cross the spread")
-        if deviation > 0 or self.order.mandate.urgency is Urgency.LOW:
-            return _Decision(scheduled, Tactic.MIDPOINT, f"ahead or patient: {state}; rest at mid")
-        return _Decision(scheduled, Tactic.PASSIVE, f"on schedule: {state}; join the touch")
+            return _Decision(scheduled, Tactic.AGGRESSIVE, "behind: cross the spread")
+        if self.filled > scheduled or self.order.mandate.urgency is Urgency.LOW:
+            return _Decision(scheduled, Tactic.MIDPOINT, "ahead or patient: rest at mid")
+        return _Decision(scheduled, Tactic.PASSIVE, "on schedule: join the touch")
 
     def _child_qty(self, now_ns: int, volume: int, d: _Decision) -> tuple[int, str]:
         """Size the next child; returns (qty, why it is smaller than wanted or zero)."""
         assert self.strategy is not None
         lot = self.instrument.lot
         min_child = max(self.config.min_child_qty, lot)
-        room = self.target - self.filled - self.open_qty  # never over-allocate
+        open_children = self._open
+        open_qty = sum(c.leaves for c in open_children.values())
+        room = self.target - self.filled - open_qty  # never over-allocate
         if room <= 0:
             return 0, "fully allocated to open children"
-        if len(self.open_children()) >= self.config.max_open_children:
+        if len(open_children) >= self.config.max_open_children:
             return 0, "max open children"
         if d.sweep:
             want = room
         else:
             ahead = self.strategy.scheduled(now_ns + self.config.lookahead_ns, volume)
-            want = min(self.target, ahead) - self.filled - self.open_qty
+            want = min(self.target, ahead) - self.filled - open_qty
         qty, why = min(want, room), ""
         cap = self._participation_room(volume) if not d.sweep else None
         if cap is not None and cap < qty:
@@ -576,20 +585,30 @@ class ParentOrder:
     def _horizon_ns(self) -> int:
         return self.end_ns - (self.start_ns or self.end_ns)
 
+    def _timing(self) -> tuple[int, int]:
+        """(sweep time, start of the final window): fixed by the horizon, so computed once
+        per start time."""
+        cached = self._timing_cache
+        if cached is not None and cached[0] == self.start_ns:
+            return cached[1]
+        cfg, horizon = self.config, self._horizon_ns()
+        sweep_at = self.end_ns - min(cfg.sweep_lead_ns, horizon // 4)
+        window = max(int(cfg.final_window_fraction * horizon), 2 * cfg.decision_interval_ns)
+        timing = (sweep_at, self.end_ns - window)
+        self._timing_cache = (self.start_ns, timing)
+        return timing
+
     def _sweep_at(self) -> int:
-        return self.end_ns - min(self.config.sweep_lead_ns, self._horizon_ns() // 4)
+        return self._timing()[0]
 
     def _sweeping(self, now_ns: int) -> bool:
-        return self.order.mandate.must_complete and now_ns >= self._sweep_at()
+        return self.order.mandate.must_complete and now_ns >= self._timing()[0]
 
     def _final_window_ns(self) -> int:
-        return max(
-            int(self.config.final_window_fraction * self._horizon_ns()),
-            2 * self.config.decision_interval_ns,
-        )
+        return self.end_ns - self._timing()[1]
 
     def _in_final_window(self, now_ns: int) -> bool:
-        return self.order.mandate.must_complete and now_ns >= self.end_ns - self._final_window_ns()
+        return self.order.mandate.must_complete and now_ns >= self._timing()[1]
 
     def _polls(self) -> bool:
         """Whether decisions depend on the market volume (POV, a participation cap): such a
@@ -608,11 +627,14 @@ class ParentOrder:
         strategy = self.strategy
         assert strategy is not None
         cfg = self.config
-        open_children = self.open_children()
-        open_qty = sum(c.leaves for c in open_children)
+        open_qty, resting = 0, False
+        for c in self._open.values():
+            open_qty += c.leaves
+            if c.tactic is not Tactic.AGGRESSIVE and not c.cancel_requested:
+                resting = True
         due: int | None = None
         room = self.target - self.filled - open_qty
-        if room > 0 and len(open_children) < cfg.max_open_children:
+        if room > 0 and len(self._open) < cfg.max_open_children:
             # a child is due when the lookahead schedule passes filled + open by the least
             # quantity ``_child_qty`` places: a minimum child, or the rest (odd tail)
             lot = self.instrument.lot
@@ -621,13 +643,12 @@ class ParentOrder:
             at = strategy.due_ns(self.filled + open_qty + least)
             if at is not None:
                 due = at - cfg.lookahead_ns
-        if any(c.tactic is not Tactic.AGGRESSIVE and not c.cancel_requested
-               for c in open_children):
+        if resting:
             at = strategy.due_ns(self.filled + 1)  # behind once the schedule passes filled
             if at is not None:
                 behind = at + cfg.behind_slack_ns
                 if self.order.mandate.must_complete:  # no slack in the final window
-                    behind = min(behind, max(at, self.end_ns - self._final_window_ns()))
+                    behind = min(behind, max(at, self._timing()[1]))
                 due = behind if due is None else min(due, behind)
         return due
 
@@ -683,7 +704,7 @@ class ParentOrder:
         if self.end_ns > now_ns:
             wake = min(wake, self.end_ns)
         if working:
-            for c in self.open_children():
+            for c in self._open.values():
                 if not c.cancel_requested:
                     stale = self._stale_at(c, sweep_at)
                     if now_ns < stale < wake:

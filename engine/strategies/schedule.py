@@ -8,7 +8,7 @@ integer targets and answers "how much should be done by now".
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,7 +79,7 @@ class Schedule:
             return 0
         if t_ns >= times[-1]:
             return cum[-1]
-        k = _period_index(times, t_ns)
+        k = bisect_right(times, t_ns) - 1  # times[k] <= t_ns < times[k + 1]
         t0, t1, c0, c1 = times[k], times[k + 1], cum[k], cum[k + 1]
         inside = (c1 - c0) * (t_ns - t0) // (t1 - t0)
         return c0 + inside - inside % self.lot
@@ -107,18 +107,6 @@ class Schedule:
         else:
             fractions = [c / self.quantity for c in self.cumulative]
         return Schedule.from_fractions(quantity, self.times_ns, fractions, self.lot)
-
-
-def _period_index(times: Sequence[int], t_ns: int) -> int:
-    """Index k with times[k] <= t_ns < times[k+1] (binary search)."""
-    lo, hi = 0, len(times) - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if times[mid] <= t_ns:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 def boundaries(start_ns: int, end_ns: int, periods: int) -> list[int]:
