@@ -36,6 +36,7 @@ class VenueOrder:
     cancelled: int = 0  # shares the venue reports taken off (cancel, IOC remainder)
     cancel_wanted: bool = False  # cancel requested before the ack: sent on ack
     too_late: bool = False  # venue said the order is already done: fills are on their way
+    kept: bool = False  # a resting timeout left it in place (recorded once)
     fill_ids: set[str] = field(default_factory=set)
     # Recovery (engine.routing.recovery): a restarted router asks the venue to cancel the
     # order to learn its fate; the venue's terminal answer then ends it, and shares it

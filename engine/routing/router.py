@@ -49,9 +49,11 @@ from engine.messages import (
     PlaceVenueOrder,
     RouteDecided,
     RoutingLogic,
+    Side,
     TimeInForce,
     TimerFired,
     VenueCancelRejected,
+    VenueKind,
     VenueOrderAccepted,
     VenueOrderCancelled,
     VenueOrderFilled,
@@ -229,10 +231,38 @@ class Router:
     def _timeout(self, order_id: str) -> None:
         child = self._orders[order_id]
         vo = child.orders[order_id]
-        if vo.live and not child.closing:
-            self._cancel(vo, "timeout")
-            self._decided(child, Plan(reason=f"cancel {order_id} at {vo.venue}: resting "
-                                      "timeout, re-route the rest", considered=[vo.venue]))
+        if not vo.live or child.closing:
+            return
+        if self._behind_at_limit(child, vo):
+            # Moving it could only re-place the same price, still behind the touch, at the
+            # back of another venue's queue: it keeps its place here, and is looked at
+            # again after another timeout (the market may come back to it).
+            self._set_timer(("timeout", order_id), self._now + self.config.sequential_timeout_ns)
+            if not vo.kept:  # record the decision once, not at every look
+                vo.kept = True
+                self._decided(child, Plan(
+                    reason=f"keep {order_id} at {vo.venue}: resting at the child's limit "
+                           "behind the touch, a move would only lose queue priority",
+                    considered=[vo.venue]))
+            return
+        self._cancel(vo, "timeout")
+        self._decided(child, Plan(reason=f"cancel {order_id} at {vo.venue}: resting "
+                                  "timeout, re-route the rest", considered=[vo.venue]))
+
+    def _behind_at_limit(self, child: Child, vo: VenueOrder) -> bool:
+        """A lit limit order acked at the child's limit price while the NBBO touch on its
+        side is strictly better: every venue would get that same capped price (the
+        planner never prices beyond the limit), so no re-route can improve on it."""
+        limit = child.cmd.limit_price
+        if (limit is None or vo.price != limit or vo.state is not VenueOrderState.OPEN
+                or self.venues[vo.venue].kind is not VenueKind.LIT):
+            return False
+        market = self.market(child.cmd.instrument)
+        if child.cmd.side is Side.BUY:
+            touch = market.best_bid()
+            return touch is not None and touch > limit
+        touch = market.best_ask()
+        return touch is not None and touch < limit
 
     def _cancel_again(self, order_id: str) -> None:
         child = self._orders[order_id]

@@ -158,6 +158,34 @@ def test_sequential_timeout_cancels_and_moves_to_the_next_venue():
     d.check()
 
 
+def test_resting_at_the_limit_behind_the_touch_keeps_its_place_until_the_market_returns():
+    d = Driver(RouterConfig(sequential_timeout_ns=SECOND))
+    d.feed(child(limit_price=BID - 10_000))  # the touch is better than the limit
+    (o,) = d.placed()
+    assert o.price == BID - 10_000
+    d.ack(o)
+    out = d.tick(SECOND) + d.tick(SECOND) + d.tick(SECOND)
+    assert not d.cancels(out) and not d.placed(out), "moved the same price elsewhere"
+    keep = [m for _, m in out if isinstance(m, RouteDecided)]
+    assert len(keep) == 1 and keep[0].reason.startswith(f"keep {o.order_id} at {o.venue}")
+    # the market comes back to the limit: at the touch, the timeout moves it on again
+    d.feed(MarketDataUpdated(venue=o.venue, instrument="XYZ", kind=VenueKind.LIT,
+                             status=VenueStatus.UP, bids=[BookLevel(BID - 10_000, 800)],
+                             asks=[BookLevel(ASK, 500)]))
+    for v in LIT:
+        if v != o.venue:
+            d.feed(MarketDataUpdated(
+                venue=v, instrument="XYZ", kind=VenueKind.LIT, status=VenueStatus.UP,
+                bids=[BookLevel(BID - 10_000, 300)], asks=[BookLevel(ASK, 500)]))
+    out = d.tick(SECOND)
+    assert [c.order_id for c in d.cancels(out)] == [o.order_id]
+    (second,) = d.placed(d.cancelled(o, 300))
+    assert second.venue != o.venue and second.price == BID - 10_000
+    d.ack(second)
+    d.fill(second, 300, 0)
+    d.check()
+
+
 def test_aggressive_is_a_marketable_ioc_and_an_empty_round_waits_before_retrying():
     d = Driver()
     d.feed(child(tactic=Tactic.AGGRESSIVE))
