@@ -104,11 +104,30 @@ def decode_order(raw: bytes | str | Mapping[str, object]) -> ClientOrder | Rejec
         return Rejection.of(RejectReason.MALFORMED, str(exc))
 
 
+class _Limits:
+    """An instrument's static order checks, precomputed for ``Intake.check_new``'s hot path:
+    the band as the lowest and highest accepted prices (``|p - ref|·10⁴ ≤ bps·ref`` holds
+    for an integer ``p`` exactly when ``|p - ref| ≤ ⌊bps·ref / 10⁴⌋``), the lowest also
+    ensuring ``price > 0``."""
+
+    __slots__ = ("lot", "tick", "lowest", "highest", "max_qty")
+
+    def __init__(self, instrument: Instrument, max_qty: int) -> None:
+        half_band = instrument.band_bps * instrument.ref_price // 10_000
+        self.lot = instrument.lot
+        self.tick = instrument.tick
+        self.lowest = max(1, instrument.ref_price - half_band)
+        self.highest = instrument.ref_price + half_band
+        self.max_qty = max_qty
+
+
 class Intake:
-    """Stateless checks against the instrument universe and the supported strategies."""
+    """Stateless checks against the instrument universe and the supported strategies.
+    The universe is fixed at construction."""
 
     __slots__ = (
-        "instruments", "strategies", "max_order_qty", "_good_mandates", "_good_mandate_values",
+        "instruments", "strategies", "max_order_qty", "_limits", "_last_good_mandate",
+        "_good_mandates", "_good_mandate_values",
     )
 
     def __init__(
@@ -122,6 +141,13 @@ class Intake:
         self.instruments: dict[str, Instrument] = dict(instruments)
         self.strategies = frozenset(strategies)
         self.max_order_qty = max_order_qty
+        # the fast path's checks per symbol (integer prices only: others take the slow path)
+        self._limits = {
+            symbol: _Limits(i, max_order_qty)
+            for symbol, i in self.instruments.items()
+            if type(i.ref_price) is int and type(i.band_bps) is int
+        }
+        self._last_good_mandate: Mandate | None = None
         self._good_mandates: dict[int, Mandate] = {}
         self._good_mandate_values: dict[Mandate, None] = {}
 
@@ -141,27 +167,28 @@ class Intake:
 
     def check_new(self, order: ClientOrder, now_ns: int) -> Rejection | None:
         """The first reason to refuse ``order`` (already normalized), or None."""
-        # Hot path (10^6 orders): one expression over the common case, ``Instrument.in_band``
-        # and the mandate cache inlined; any failure takes the slow path, which finds the
-        # precise reason (and fills the mandate cache).
-        instrument = self.instruments.get(order.instrument)
+        # Hot path (10^6 orders): one expression over the common case, with the
+        # instrument's checks precomputed (``_Limits``) and the mandate cache inlined; any
+        # failure takes the slow path, which finds the precise reason (and fills the
+        # mandate cache).
+        limits = self._limits.get(order.instrument)
         qty = order.quantity
         price = order.limit_price
         mandate = order.mandate
         if (
-            instrument is not None
+            limits is not None
             and type(order.side) is _Side
             and type(qty) is int
-            and 0 < qty <= self.max_order_qty
-            and not qty % instrument.lot
+            and 0 < qty <= limits.max_qty
+            and not qty % limits.lot
             and (price is None or (
-                type(price) is int and price > 0 and not price % instrument.tick
-                and abs(price - instrument.ref_price) * 10_000
-                <= instrument.band_bps * instrument.ref_price
+                type(price) is int and limits.lowest <= price <= limits.highest
+                and not price % limits.tick
             ))
             and order.source and order.account and order.client_order_id
             and (
-                self._good_mandates.get(id(mandate)) is mandate
+                mandate is self._last_good_mandate  # clients mostly reuse one object
+                or self._good_mandates.get(id(mandate)) is mandate
                 or self._known_mandate_value(mandate)  # equal, another object (decoded)
             )
             and (mandate.end_ns is None or mandate.end_ns > now_ns)
@@ -191,6 +218,7 @@ class Intake:
             self._good_mandate_values.clear()
         self._good_mandates[id(mandate)] = mandate
         self._good_mandate_values[mandate] = None
+        self._last_good_mandate = mandate
 
     def _first_rejection(self, order: ClientOrder, now_ns: int) -> Rejection | None:
         if not (order.source and order.account and order.client_order_id):
