@@ -5,6 +5,15 @@ The parent actor owns one ``ParentOrder`` and forwards events to it; every metho
 returns the messages to send (``msg_id=0``, ``ts=now_ns``; the runtime stamps ids) and
 leaves ``next_wake_ns`` set to when it wants its next timer.
 
+Decisions happen on every fill, on a child cancelled to be re-placed, on start/resume/
+resize, and on timers. Timers fall on the decision-interval grid from the last decision,
+but a time-driven parent (TWAP/VWAP/IS without a participation cap) only sets one for
+the first grid time at which a decision can act (a child due, or a resting child to pull
+when behind), or for a deadline (a child going stale, the sweep, the end): it decides at
+the same times as a parent deciding every interval would have acted, without the wakes
+that change nothing. Volume-driven parents (POV, a participation cap) decide every
+interval. Every decision made is journaled (``ScheduleRecalibrated``).
+
 Lifecycle (explicit table below): pending → working ⇄ paused → completed / cancelled /
 expired. Decisions per wake:
 - scheduled = what the strategy wants done by now; deviation = filled − scheduled;

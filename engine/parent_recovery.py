@@ -162,6 +162,7 @@ def restore(
     # Decide again one interval from now at the latest; the actor decides as soon as
     # market data is back, this timer is the fallback if it never comes.
     parent.next_wake_ns = None if parent.is_terminal else now_ns + config.decision_interval_ns
+    parent._wake_anchor_ns = now_ns  # the decision grid restarts here
     return parent
 
 
