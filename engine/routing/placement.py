@@ -217,8 +217,10 @@ class Planner:
             priors = self._priors[tactic] = {v: self._fee_prior(v, tactic) for v in self.venues}
         return self.scorecard.rank(venues, child.cmd.instrument, priors, self.config.miss_penalty)
 
-    def _price(self, child: Child, market: MarketView, venue: str, tactic: Tactic) -> int | None:
-        """The limit price for this venue and tactic, capped by the child's limit."""
+    def _price(self, child: Child, market: MarketView, venue: str,
+               tactic: Tactic) -> tuple[int | None, bool]:
+        """The limit price for this venue and tactic, capped by the child's limit, and
+        whether the cap moved it (the limit is worse than the price the tactic wants)."""
         side, limit = child.cmd.side, child.cmd.limit_price
         if self.venues[venue].kind is VenueKind.DARK:
             far = market.best_ask() if side is Side.BUY else market.best_bid()
@@ -231,18 +233,30 @@ class Planner:
             raw = market.best_bid() if side is Side.BUY else market.best_ask()
         if raw is None:
             raw = limit
-        return None if raw is None else cap(raw, side, limit)
+        if raw is None:
+            return None, False
+        price = cap(raw, side, limit)
+        return price, price != raw
 
     def _placement(
         self, child: Child, market: MarketView, venue: str, qty: int, tactic: Tactic,
         timeout_ns: int | None,
     ) -> Placement | None:
-        price = self._price(child, market, venue, tactic)
+        price, capped = self._price(child, market, venue, tactic)
         if price is None:
             return None
         taking = tactic is Tactic.AGGRESSIVE and self.venues[venue].kind is VenueKind.LIT
-        if taking and child.missed_takes >= self.config.max_missed_takes:
-            taking = False  # post the remainder (see RouterConfig.max_missed_takes)
+        if taking and (child.missed_takes >= self.config.max_missed_takes or (
+                capped and child.cmd.routing is RoutingLogic.PARALLEL)):
+            # Post instead (see RouterConfig.max_missed_takes): after a run of misses, or,
+            # in a parallel sweep, at once when the child's limit is short of the venue's
+            # far touch: the sweep puts such a venue in only when no venue shows depth
+            # within the limit, so it reaches every venue at once either way, and a limit
+            # order there still takes whatever it meets on arrival, then keeps its place
+            # instead of missing and coming back every retry_delay_ns. (A sequential
+            # child's IOCs instead probe the venues one after another, each against its
+            # live book, which our market data may show stale: those keep probing.)
+            taking = False
         tif = self.config.aggressive_tif if taking else TimeInForce.DAY
         resting_timeout = None if tif is TimeInForce.IOC else timeout_ns
         return Placement(

@@ -208,6 +208,19 @@ def test_limit_price_is_never_breached():
     assert o.price <= ASK - 10_000
 
 
+def test_parallel_sweep_posts_at_once_where_the_limit_is_short_of_every_far_touch():
+    d = Driver()
+    d.feed(child(qty=900, logic=RoutingLogic.PARALLEL, tactic=Tactic.AGGRESSIVE,
+                 limit_price=ASK - 10_000))
+    orders = d.placed()
+    assert len(orders) == 3 and sum(o.quantity for o in orders) == 900
+    assert all(o.price == ASK - 10_000 and o.tif is TimeInForce.DAY for o in orders)
+    # a sequential child probes the venues' live books with IOCs as before
+    d.feed(child(cid="C2", tactic=Tactic.AGGRESSIVE, limit_price=ASK - 10_000))
+    (o,) = d.placed()[3:]
+    assert o.tif is TimeInForce.IOC and o.price == ASK - 10_000
+
+
 def test_parallel_sweep_sizes_within_remaining_and_cancels_the_rest_once_filled():
     d = Driver()
     d.feed(child(qty=900, logic=RoutingLogic.PARALLEL, tactic=Tactic.AGGRESSIVE))
