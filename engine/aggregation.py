@@ -500,19 +500,17 @@ class OrderDesk:
         constructor call costs ~1.3 µs)."""
         if len(orders) != len(qtys):
             raise ValueError(f"{len(qtys)} quantities for {len(orders)} orders")
-        ids = self._exec_ids
-        prefix = ids.prefix
-        count = ids.count
         out: list[Message] = []
         append = out.append
         # only the orders allocated something (skipped in C: most get 0 in a big split)
-        filled = zip(compress(orders, qtys), filter(None, qtys))
+        exec_ids = self._exec_ids.take(len(qtys) - qtys.count(0))
+        filled = zip(compress(orders, qtys), filter(None, qtys), exec_ids)
         template = _replace(
             _TRADE_TEMPLATE, last_price=price, venue=venue, internal=internal, text=text,
             ts=now_ns,
         )
         try:
-            for o, q in filled:
+            for o, q, exec_id in filled:
                 leaves = o.leaves - q
                 if q < 0 or leaves < 0:
                     raise ValueError(f"fill of {q} with {o.leaves} open")
@@ -520,16 +518,16 @@ class OrderDesk:
                 cum_qty = o.cum_qty = o.cum_qty + q
                 cum_notional = o.cum_notional = o.cum_notional + q * price
                 status = o.status = _PARTIAL if leaves else _FILLED
-                count += 1
                 append(_replace(
                     template, source=o.source, account=o.account,
-                    client_order_id=o.client_order_id, exec_id=f"{prefix}{count}",
-                    ord_status=status, instrument=o.instrument, side=o.side,
-                    order_qty=o.qty, cum_qty=cum_qty, leaves_qty=leaves,
-                    cum_notional=cum_notional, last_qty=q, parent_id=o.parent_id,
+                    client_order_id=o.client_order_id, exec_id=exec_id, ord_status=status,
+                    instrument=o.instrument, side=o.side, order_qty=o.qty, cum_qty=cum_qty,
+                    leaves_qty=leaves, cum_notional=cum_notional, last_qty=q,
+                    parent_id=o.parent_id,
                 ))
-        finally:
-            ids.count = count  # the ids used, kept in a local in the loop
+        except BaseException:
+            self._exec_ids.count -= len(exec_ids) - len(out)  # only the ids used are used
+            raise
         return out
 
     # ------------------------------------------------------------- parent side

@@ -35,6 +35,30 @@ class ExecIds:
         count = self.count = self.count + 1
         return f"{self.prefix}{count}"
 
+    def take(self, n: int) -> list[str]:
+        """The next ``n`` ids, as ``n`` calls of ``next`` would give them. Built per
+        thousand: the prefix and the thousands once, then a ready 3-digit tail per id
+        (formatting each integer costs twice as much, and a desk makes ~2 ids per order)."""
+        prefix = self.prefix
+        first = self.count + 1
+        end = self.count = self.count + n
+        end += 1  # exclusive
+        ids: list[str] = []
+        while first < end:
+            thousands, tail = divmod(first, 1000)
+            stop = min(end - thousands * 1000, 1000)
+            if thousands:
+                head = f"{prefix}{thousands}"
+                ids += [head + digits for digits in _TAILS[tail:stop]]
+            else:  # below 1000: no zero padding
+                ids += [prefix + digits for digits in _SMALL[tail:stop]]
+            first = thousands * 1000 + stop
+        return ids
+
+
+_TAILS = tuple(f"{n:03d}" for n in range(1000))  # an id's last three digits
+_SMALL = tuple(str(n) for n in range(1000))
+
 
 class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     """A live client order. ``leaves`` is the open quantity still to execute (0 once done);

@@ -93,6 +93,20 @@ def test_matches_the_rule_spelled_out(lot, lots, data):
     assert allocate(fill, open_qtys, lot) == _reference(fill, open_qtys, lot)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    lot=st.sampled_from([1, 100]),
+    sizes=st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=6),
+    picks=st.lists(st.integers(min_value=0, max_value=5), min_size=17, max_size=300),
+    data=st.data(),
+)
+def test_many_orders_of_few_sizes_match_the_rule_spelled_out(lot, sizes, picks, data):
+    # a desk's working members: many orders, a few sizes (computed once per size)
+    open_qtys = [sizes[i % len(sizes)] * lot for i in picks]
+    fill = data.draw(st.integers(min_value=0, max_value=sum(open_qtys) // lot)) * lot
+    assert allocate(fill, open_qtys, lot) == _reference(fill, open_qtys, lot)
+
+
 def test_rejects_negative_or_odd_lot_open_quantity():
     with pytest.raises(ValueError, match="open quantity -100"):
         allocate(100, [200, -100], lot=100)
