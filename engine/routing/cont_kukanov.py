@@ -143,11 +143,42 @@ def solve(
     scale = step * size / bound
     x = [0.0] + [size / len(venues)] * len(venues)
     avg = [0.0] * len(x)
+    # The loop below is ``_subgradient`` and the projected step inlined, with the same
+    # floating-point operations in the same order and the same random draws (what
+    # ``rng.randrange(n)`` does for n > 0), so it returns exactly what they would.
+    getrandbits = rng.getrandbits
+    # per venue: (samples, their count, bits to draw, queue ahead, −(h + r_k))
+    draws = [(v.outflows, len(v.outflows), len(v.outflows).bit_length(), v.queue,
+              -(cost.half_spread + v.rebate)) for v in venues]
+    theta = cost.impact
+    take = cost.half_spread + cost.taker_fee + theta  # ∂V/∂M before the penalties
+    short = -(theta + cost.under_penalty)
+    over = cost.over_penalty
+    top = float(size)
+    sqrt = math.sqrt
     for n in range(1, iterations + 1):
-        xi = [v.outflows[rng.randrange(len(v.outflows))] for v in venues]
-        g = _subgradient(x, xi, size, venues, cost)
-        gamma = scale / math.sqrt(n)
-        x = [min(float(size), max(0.0, xj - gamma * gj)) for xj, gj in zip(x, g)]
+        market = x[0]
+        fills, rooms = [], []
+        for k, (samples, count, bits, queue, _) in enumerate(draws):
+            r = getrandbits(bits)
+            while r >= count:
+                r = getrandbits(bits)
+            room = max(0.0, samples[r] - queue)
+            rooms.append(room)
+            fills.append(min(room, x[k + 1]))
+        filled = market + sum(fills)
+        shortfall = short if filled < size else 0.0
+        excess = over if filled > size else 0.0
+        gamma = scale / sqrt(n)
+        g = take + shortfall + excess
+        x0 = market - gamma * g
+        new = [top if x0 > top else (x0 if x0 > 0.0 else 0.0)]
+        for k, (_, _, _, _, neg_hr) in enumerate(draws):
+            xk = x[k + 1]
+            g = theta + (neg_hr + shortfall + excess) if rooms[k] > xk else theta
+            xk -= gamma * g
+            new.append(top if xk > top else (xk if xk > 0.0 else 0.0))
+        x = new
         avg = [a + (xj - a) / n for a, xj in zip(avg, x)]
     return Split(market=round(avg[0]), limits=tuple(round(a) for a in avg[1:]))
 
