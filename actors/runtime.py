@@ -3,8 +3,11 @@
 Actors never call each other; they ``send`` through the runtime, which owns names,
 link latency, timers and the clock. Two implementations behind one interface:
 
-- ``SimRuntime``: virtual time. Pending deliveries sit in a heap ordered by
-  ``(deliver_at, sender_id, sender_seq)``. The loop pops every delivery due at the
+- ``SimRuntime``: virtual time. Pending deliveries are ordered by
+  ``(deliver_at, sender_id, sender_seq)``: a heap of the distinct delivery times, and per
+  time the list of its deliveries, sorted by ``sender_id << 40 | sender_seq`` (the same
+  order as the pair) when their wave comes. A wave is one bucket, so the heap holds plain
+  ints and is touched once per wave instead of twice per delivery with tuple compares. The loop pops every delivery due at the
   earliest time as one *wave*, tells them to their actors, and waits until every actor
   is idle (in-flight count back to zero, decremented after each handler returns — an
   empty inbox does not mean idle). Only then does time move. Each actor sees its wave in
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from actors.supervisor import Supervisor
 
 _BY_ACTOR_SEQ = operator.itemgetter(0, 1)
+_MESSAGE = operator.itemgetter(2)
 _replace = msgspec.structs.replace
 _heappush = heapq.heappush
 EXTERNAL = "external"  # the sender name of anything outside the actors (API, tests)
@@ -58,16 +62,21 @@ class RuntimeHalted(RuntimeError):
 class _Endpoint:
     """A named destination: an actor ref or an in-process callback, with a stable id."""
 
-    __slots__ = ("name", "actor_id", "ref", "callback", "seq", "link_rng", "outstanding",
-                 "held")
+    __slots__ = ("name", "actor_id", "key_base", "ref", "callback", "seq", "link_rng",
+                 "link_bits", "links", "outstanding", "held")
 
     def __init__(self, name: str, actor_id: int, seed: int) -> None:
         self.name = name
         self.actor_id = actor_id
+        self.key_base = actor_id << _SEQ_BITS  # | seq: msg ids and heap keys
         self.ref: pykka.ActorRef[Any] | None = None
         self.callback: Callable[[Message, str], None] | None = None
         self.seq = itertools.count(1)
         self.link_rng = random.Random(derive_seed(seed, actor_id, "link"))
+        self.link_bits = self.link_rng.getrandbits
+        # Inline simulation: per destination [latency, jitter + 1, its bit length, the
+        # last delivery time on the link] (see ``SimRuntime._link``).
+        self.links: dict[str, list[int]] = {}
         self.outstanding = 0  # messages told to this actor, not yet handled
         # While a pykka actor is starting it has no ref yet, but its on_start may already
         # have drawn replies: hold them (counted in flight) until attach, never drop them.
@@ -87,11 +96,14 @@ class InlineRef:
     thread, minus the thread handoff (≈30–90 µs per delivery here, against ≈5 µs of
     handler), which is what makes a simulated day take seconds instead of minutes."""
 
-    __slots__ = ("actor", "alive")
+    __slots__ = ("actor", "alive", "deliver")
 
     def __init__(self, actor: Any) -> None:
         self.actor = actor
         self.alive = True
+        # An EngineActor's handler without its bookkeeping: the inline loop calls it
+        # straight (``SimRuntime._run_inline``); other actors go through ``tell``.
+        self.deliver: Callable[[Message, str], None] | None = getattr(actor, "deliver", None)
 
     def start(self) -> InlineRef:
         try:
@@ -242,6 +254,11 @@ class Runtime:
         Deliveries on a link stay FIFO (as over one TCP connection)."""
         self._links[(a, b)] = (latency_ns, jitter_ns)
         self._links[(b, a)] = (latency_ns, jitter_ns)
+        for src, dest in ((a, b), (b, a)):  # links already used inline: keep their FIFO
+            ep = self._endpoints.get(src)
+            state = ep.links.get(dest) if ep is not None else None
+            if state is not None:
+                state[0:3] = [latency_ns, jitter_ns + 1, (jitter_ns + 1).bit_length()]
 
     def now(self) -> int:
         return self.clock.now()
@@ -418,7 +435,10 @@ class SimRuntime(Runtime):
         super().__init__(SimClock(start_ns), seed=seed, journal=journal,
                          lock=None if threaded else _NoLock())
         self.threaded = threaded  # pykka threads, or the same actors inline (InlineRef)
-        self._heap: list[tuple[int, int, int, str, str, Message]] = []
+        # Pending deliveries: a heap of distinct due times, and per due time its
+        # deliveries (sender_id << 40 | sender_seq, dest, sender, msg), sorted at delivery.
+        self._times: list[int] = []
+        self._due: dict[int, list[tuple[int, str, str, Message]]] = {}
         self._in_flight = 0
         self._idle = threading.Condition(self._lock) if threaded else None
         self._failures: list[tuple[str, BaseException]] = []
@@ -436,33 +456,55 @@ class SimRuntime(Runtime):
 
     # ------------------------------------------------------- inline fast paths
 
+    def _link(self, ep: _Endpoint, dest: str) -> list[int]:
+        """The inline state of the link from ``ep`` to ``dest``, made on first use:
+        [latency, jitter + 1, its bit length, last delivery time] (``set_link`` updates
+        the first three in place, so FIFO survives a latency change)."""
+        latency, jitter = self._links.get((ep.name, dest), (0, 0))
+        state = [latency, jitter + 1, (jitter + 1).bit_length(), 0]
+        ep.links[dest] = state
+        return state
+
     def _send_inline(self, sender: str, dest: str, msg: Message, delay_ns: int = 0) -> Message:
         ep = self._endpoints.get(sender) or self.endpoint(sender)
-        seq = next(ep.seq)
+        key = ep.key_base | next(ep.seq)
         now = self.clock._now
         if not msg.msg_id:
-            msg = _replace(msg, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=msg.ts or now)
-        due = now + delay_ns
-        link = (sender, dest)
-        latency = self._links.get(link)
-        if latency is not None:
-            lat, jitter = latency
-            due += lat + (ep.link_rng.randrange(jitter + 1) if jitter else 0)
-        last = self._last_delivery
-        prev = last.get(link, 0)
-        if prev > due:
-            due = prev
-        last[link] = due
-        _heappush(self._heap, (due, ep.actor_id, seq, dest, sender, msg))
+            msg = _replace(msg, msg_id=key, ts=msg.ts or now)
+        link = ep.links.get(dest) or self._link(ep, dest)
+        latency, span, bits, last = link
+        due = now + delay_ns + latency
+        if span > 1:
+            # Jitter: ``link_rng.randrange(span)`` unrolled (CPython's _randbelow: draw
+            # bit_length bits, redraw while out of range), the same draws, two frames less.
+            bits_of = ep.link_bits
+            draw = bits_of(bits)
+            while draw >= span:
+                draw = bits_of(bits)
+            due += draw
+        if last > due:  # FIFO per link
+            due = last
+        link[3] = due
+        bucket = self._due.get(due)
+        if bucket is None:
+            self._due[due] = [(key, dest, sender, msg)]
+            _heappush(self._times, due)
+        else:
+            bucket.append((key, dest, sender, msg))
         return msg
 
     def _set_timer_inline(self, owner: str, key: str, at_ns: int) -> None:
         ep = self._endpoints.get(owner) or self.endpoint(owner)
-        seq = next(ep.seq)
-        msg = TimerFired(key=key, msg_id=(ep.actor_id << _SEQ_BITS) | seq, ts=at_ns)
+        order = ep.key_base | next(ep.seq)
         now = self.clock._now
-        _heappush(self._heap, (at_ns if at_ns > now else now, ep.actor_id, seq, owner, owner,
-                               msg))
+        due = at_ns if at_ns > now else now
+        entry = (order, owner, owner, TimerFired(key=key, msg_id=order, ts=at_ns))
+        bucket = self._due.get(due)
+        if bucket is None:
+            self._due[due] = [entry]
+            _heappush(self._times, due)
+        else:
+            bucket.append(entry)
 
     def _handled_inline(self, name: str) -> None:
         self._endpoints[name].outstanding -= 1
@@ -472,8 +514,7 @@ class SimRuntime(Runtime):
     def _journal_inline(self, sender: str, msg: Message) -> Message:
         ep = self._endpoints.get(sender) or self.endpoint(sender)
         if not msg.msg_id:
-            msg = _replace(msg, msg_id=(ep.actor_id << _SEQ_BITS) | next(ep.seq),
-                           ts=msg.ts or self.clock._now)
+            msg = _replace(msg, msg_id=ep.key_base | next(ep.seq), ts=msg.ts or self.clock._now)
         if self.journal_sink is not None:
             self._wave_journal.append((ep.actor_id, msg.msg_id, msg))
         return msg
@@ -493,8 +534,68 @@ class SimRuntime(Runtime):
             self._end(1)
             self._dead_letter(dest, sender, msg)
 
+    def _run_inline(self, until_ns: int | None, max_waves: int | None) -> int:
+        """Deliver waves until nothing is due by ``until_ns`` (or ``max_waves`` were
+        delivered); returns how many were. ``step``'s logic in one loop: every wave is
+        settled (journal flushed, failures supervised) before the next, as ``wait_idle``
+        does; a delivery to a live inline ``EngineActor`` is one call of its ``deliver``
+        with pykka's failure semantics done here (no tell/on_receive/handled frames, no
+        in-flight counting: inline, a handler has returned when the call does);
+        anything else (callbacks, dead or other actors) goes through
+        ``_deliver_inline``. ``stats`` "deliveries" and "waves" are added up at the end
+        of the call."""
+        times, buckets, endpoints, clock = self._times, self._due, self._endpoints, self.clock
+        heappop = heapq.heappop
+        waves = delivered = 0
+        try:
+            while True:
+                if self._in_flight or self._failures or self._halt is not None:
+                    self.wait_idle()
+                elif self._wave_journal:
+                    records, self._wave_journal = self._wave_journal, []
+                    self._write_records(records)
+                if not times or (max_waves is not None and waves >= max_waves):
+                    break
+                due = times[0]
+                if until_ns is not None and due > until_ns:
+                    break
+                if due != clock._now:
+                    clock.advance_to(due)
+                heappop(times)
+                wave = buckets.pop(due)
+                if len(wave) > 1:
+                    wave.sort()  # by sender_id << 40 | seq (unique: never compares further)
+                for _, dest, sender, msg in wave:
+                    ep = endpoints.get(dest)
+                    ref = ep.ref if ep is not None and ep.callback is None else None
+                    if ref.__class__ is not InlineRef or not ref.alive or ref.deliver is None:
+                        self._deliver_inline(dest, sender, msg)
+                        continue
+                    try:
+                        ref.deliver(msg, sender)
+                    except Exception as exc:  # as EngineActor.on_receive + InlineRef.tell
+                        ref.actor.report_failure(msg, exc)
+                        ref.alive = False
+                        ref.actor.on_failure(*sys.exc_info())
+                    except BaseException as exc:
+                        self.halted(dest, exc)
+                        ref.alive = False
+                    else:
+                        delivered += 1
+                waves += 1
+        finally:
+            self.stats["deliveries"] += delivered
+            self.stats["waves"] += waves
+        return waves
+
     def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> bool:  # type: ignore[override]
-        heapq.heappush(self._heap, (due, sender_id, seq, dest, sender, msg))
+        entry = ((sender_id << _SEQ_BITS) | seq, dest, sender, msg)
+        bucket = self._due.get(due)
+        if bucket is None:
+            self._due[due] = [entry]
+            heapq.heappush(self._times, due)
+        else:
+            bucket.append(entry)
         return False
 
     def _begin(self) -> None:
@@ -558,15 +659,22 @@ class SimRuntime(Runtime):
     def _flush_journal(self) -> None:
         with self._lock:
             records, self._wave_journal = self._wave_journal, []
+        if records:
+            self._write_records(records)
+
+    def _write_records(self, records: list[tuple[int, int, Message]]) -> None:
+        """Hand one wave's journal records to the sink in (actor id, seq) order."""
         sink = self.journal_sink
-        if records and sink is not None:
+        if sink is None:
+            return
+        if len(records) > 1:
             records.sort(key=_BY_ACTOR_SEQ)
-            extend = getattr(sink, "extend", None)
-            if extend is not None:  # one call (and one lock) per wave
-                extend([r[2] for r in records])
-            else:
-                for _, _, msg in records:
-                    sink.append(msg)
+        extend = getattr(sink, "extend", None)
+        if extend is not None:  # one call (and one lock) per wave
+            extend(map(_MESSAGE, records))
+        else:
+            for _, _, msg in records:
+                sink.append(msg)
 
     def _supervise(self, name: str, exc: BaseException) -> None:
         if self.supervisor is None:
@@ -575,23 +683,23 @@ class SimRuntime(Runtime):
 
     def next_due(self) -> int | None:
         with self._lock:
-            heap = self._heap
-            return heap[0][0] if heap else None
+            times = self._times
+            return times[0] if times else None
 
     def step(self) -> bool:
         """Deliver one wave (every delivery due at the earliest time); False if none."""
+        if not self.threaded:
+            return self._run_inline(None, 1) == 1
         self.wait_idle()
         with self._lock:
-            heap = self._heap
-            if not heap:
+            if not self._times:
                 return False
-            due = heap[0][0]
-            wave = [heapq.heappop(heap)]
-            while heap and heap[0][0] == due:
-                wave.append(heapq.heappop(heap))
+            due = heapq.heappop(self._times)
+            wave = self._due.pop(due)
+            wave.sort()
             self.clock.advance_to(due)
         deliver = self._deliver
-        for _, _, _, dest, sender, msg in wave:
+        for _, dest, sender, msg in wave:
             deliver(dest, sender, msg)
         self.wait_idle()
         self.stats["waves"] += 1
@@ -599,23 +707,29 @@ class SimRuntime(Runtime):
 
     def run_until(self, t_ns: int) -> None:
         """Deliver everything due up to and including ``t_ns``, then set the clock to it."""
-        while True:
-            due = self.next_due()
-            if due is None or due > t_ns:
-                break
-            self.step()
+        if not self.threaded:
+            self._run_inline(t_ns, None)
+        else:
+            while True:
+                due = self.next_due()
+                if due is None or due > t_ns:
+                    break
+                self.step()
         if t_ns > self.clock.now():
             self.clock.advance_to(t_ns)
 
     def run(self, until_ns: int | None = None, max_waves: int | None = None) -> None:
         """Run until nothing is pending (or ``until_ns`` / ``max_waves``)."""
-        waves = 0
-        while max_waves is None or waves < max_waves:
-            due = self.next_due()
-            if due is None or (until_ns is not None and due > until_ns):
-                break
-            self.step()
-            waves += 1
+        if not self.threaded:
+            self._run_inline(until_ns, max_waves)
+        else:
+            waves = 0
+            while max_waves is None or waves < max_waves:
+                due = self.next_due()
+                if due is None or (until_ns is not None and due > until_ns):
+                    break
+                self.step()
+                waves += 1
         self.wait_idle()
 
 

@@ -173,3 +173,62 @@ def test_a_reply_to_an_actor_still_starting_is_held_not_dropped(threaded):
         sup.start_child(ChildSpec(f"greeter{i}", Greeter))
     rt.run()
     assert got == ["hello"] * 20 and rt.stats["dead_letters"] == 0
+
+
+def test_inline_link_jitter_draws_are_the_link_rngs_randrange():
+    import random
+
+    from actors.runtime import derive_seed
+
+    rt = SimRuntime(seed=5)
+    seen = []
+    rt.on_message("probe", lambda msg, sender: seen.append(rt.now()))
+    rt.set_link(EXTERNAL, "probe", latency_ns=1_000, jitter_ns=999)
+    for k in range(200):
+        rt.send(EXTERNAL, "probe", m.TimerFired(key=str(k)), delay_ns=k * 10_000)
+    rt.run()
+    rng = random.Random(derive_seed(5, rt.actor_id(EXTERNAL), "link"))
+    assert seen == [k * 10_000 + 1_000 + rng.randrange(1_000) for k in range(200)]
+
+
+def test_set_link_after_use_applies_the_new_latency_and_keeps_the_link_fifo():
+    rt = SimRuntime(seed=1)
+    seen = []
+    rt.on_message("probe", lambda msg, sender: seen.append((rt.now(), msg.key)))
+    rt.set_link(EXTERNAL, "probe", latency_ns=10 * MS)
+    rt.send(EXTERNAL, "probe", m.TimerFired(key="slow"))
+    rt.set_link(EXTERNAL, "probe", latency_ns=1 * MS)
+    rt.send(EXTERNAL, "probe", m.TimerFired(key="behind"))  # due at 1 ms: FIFO holds it
+    rt.send(EXTERNAL, "probe", m.TimerFired(key="later"), delay_ns=20 * MS)
+    rt.run()
+    assert seen == [(10 * MS, "slow"), (10 * MS, "behind"), (21 * MS, "later")]
+
+
+class Replier(EngineActor):
+    """Answers every message at once (no delay): the answer is due now, in the next wave."""
+
+    def receive(self, msg, sender):
+        self.journal(m.CancelParentOrder(parent_id=msg.parent_id, reason=self.name))
+        if sender != "probe":
+            self.send("probe", m.CancelParentOrder(parent_id=f"{self.name}:{msg.parent_id}"))
+
+
+def test_a_wave_is_delivered_in_sender_order_and_zero_delay_replies_make_the_next_wave():
+    journal = ListJournal()
+    rt = SimRuntime(seed=1, journal=journal)
+    sup = Supervisor(rt)
+    got = []
+    # what the journal holds when a reply arrives: a wave's records are written at its end
+    rt.on_message("probe", lambda msg, sender: got.append((len(journal.records), msg.parent_id)))
+    for name in ("e1", "e2"):
+        sup.start_child(ChildSpec(name, Replier))
+    rt.send("zz", "e2", m.CancelParentOrder(parent_id="z"), delay_ns=SECOND)  # a later id
+    rt.send(EXTERNAL, "e2", m.CancelParentOrder(parent_id="x2"), delay_ns=SECOND)
+    rt.send(EXTERNAL, "e1", m.CancelParentOrder(parent_id="x1"), delay_ns=SECOND)
+    assert rt.step() and rt.now() == SECOND
+    # the wave went in (sender id, sender seq) order; its records by (actor id, seq)
+    assert [r.parent_id for r in journal.records] == ["x1", "x2", "z"]
+    assert got == []
+    assert rt.step() and rt.now() == SECOND  # replies due now: the next wave, same time
+    assert got == [(3, "e1:x1"), (3, "e2:x2"), (3, "e2:z")]
+    assert not rt.step()
