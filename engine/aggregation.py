@@ -341,9 +341,11 @@ class OrderDesk:
             if self.config.net:
                 out.extend(self._net(instrument, buckets, now_ns))
             for key, orders in buckets.items():
-                live = [o for o in orders if o.leaves]
-                if live:
-                    out.append(self._join_or_create(key, live, now_ns))
+                leaves = [o.leaves for o in orders]
+                qty = sum(leaves)
+                if qty:  # the orders still open after netting
+                    live = list(compress(orders, leaves))
+                    out.append(self._join_or_create(key, live, qty, now_ns))
         return out
 
     def _enqueue(self, state: ClientOrderState, now_ns: int) -> None:
@@ -378,8 +380,10 @@ class OrderDesk:
         window_key = (state.instrument, state.side, state.limit, id(state.mandate))
         self._pending_buckets[window_key].pop(state)
 
-    def _join_or_create(self, key: Key, live: list[ClientOrderState], now_ns: int) -> Message:
-        qty = sum([o.leaves for o in live])
+    def _join_or_create(
+        self, key: Key, live: list[ClientOrderState], qty: int, now_ns: int
+    ) -> Message:
+        """``live``: open orders with ``key``, ``qty`` their open quantity."""
         parent = self._working.get(key)
         if parent is not None:
             pid = parent.parent_id
