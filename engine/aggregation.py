@@ -316,6 +316,9 @@ class OrderDesk:
         elif new_limit != state.limit:
             parent.open -= old_leaves
             state.parent_id = None
+            # off the member list too: amended back to this limit, it may rejoin this
+            # parent, and listed twice it would be allocated twice
+            parent.members.remove(state)
             state.replace(new_qty, new_limit)
             if state.leaves:
                 self._enqueue(state, now_ns)

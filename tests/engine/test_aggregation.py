@@ -125,6 +125,19 @@ def test_amend_price_moves_open_part_to_a_new_parent():
     assert (created.parent_id, created.quantity, created.limit_price) == ("P2", 200, REF)
 
 
+def test_amended_away_and_back_rejoins_its_parent_once():
+    d = new_desk()
+    d.submit(order("a", qty=500, limit=REF), NOW)
+    d.submit(order("b", qty=500, limit=REF), NOW)
+    d.close_window(NOW)
+    d.amend("OMS", "a", NOW, limit_price=REF + 10_000)  # leaves P1 (b keeps it working)
+    d.amend("OMS", "a", NOW, limit_price=REF)  # back to P1's limit before the window closes
+    (resize,) = d.close_window(NOW + 1_000)
+    assert (resize.parent_id, resize.quantity) == ("P1", 1_000)
+    reports = d.on_parent_fill(fill("P1", 1_000, price=REF))
+    assert sorted((r.client_order_id, r.last_qty) for r in reports) == [("a", 500), ("b", 500)]
+
+
 def test_cancel_of_pending_order_never_reaches_market():
     d = new_desk()
     d.submit(order("a"), NOW)
