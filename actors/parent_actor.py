@@ -81,7 +81,7 @@ class ParentActor(EngineActor):
         self._resume_on_market = False  # restarted: decide once the market is known
 
     def started(self) -> None:
-        self.market = MarketView(self.instrument.symbol)
+        self.market = _CachedView(self.instrument.symbol)
         self.send(self.router, SubscribeMarketData(subscriber=self.name,
                                                    instrument=self.instrument.symbol))
         if self.generation == 0:
@@ -154,6 +154,7 @@ class ParentActor(EngineActor):
 
     def receive(self, msg: Message, sender: str) -> None:
         parent, now, market = self.parent, self.now, self.market
+        wake = parent.next_wake_ns
         if isinstance(msg, MarketDataUpdated):
             market.update(msg)
             if self._resume_on_market and market.mid() is not None:
@@ -168,8 +169,6 @@ class ParentActor(EngineActor):
             out = parent.on_child_done(msg, now, market)
         elif isinstance(msg, ChildOrderAccepted):
             out = parent.on_child_accepted(msg, now, market)
-            if not out:
-                return  # bookkeeping only: no decision, the timer stands
         elif isinstance(msg, ChildOrderRejected):
             out = parent.on_child_rejected(msg, now, market)
         elif isinstance(msg, ChildOrderOverfilled):
@@ -178,7 +177,8 @@ class ParentActor(EngineActor):
             out = self._on_command(msg)
         else:
             return
-        self._emit(out)
+        if out or parent.next_wake_ns != wake:
+            self._emit(out)  # else bookkeeping only (an ack, a used-up child's done)
 
     def _forward_overfill(self, msg: ChildOrderOverfilled) -> list[Message]:
         """Shares beyond the child: the desk books them to the excess account. (The router
@@ -218,3 +218,33 @@ class ParentActor(EngineActor):
             self.set_timer(_WAKE, wake)
         else:
             self.cancel_timer(_WAKE)
+
+
+class _CachedView(MarketView):
+    """The parent's market view: the NBBO is read by every decision (and every wake's
+    quote check) and changes only with market data, so it is kept until the next
+    ``update``."""
+
+    __slots__ = ("_bid", "_ask")
+
+    def __init__(self, instrument: str) -> None:
+        super().__init__(instrument)
+        self._bid: int | None | object = _UNSET
+        self._ask: int | None | object = _UNSET
+
+    def update(self, md: MarketDataUpdated) -> None:
+        super().update(md)
+        self._bid = self._ask = _UNSET
+
+    def best_bid(self) -> int | None:
+        if self._bid is _UNSET:
+            self._bid = super().best_bid()
+        return self._bid  # type: ignore[return-value]
+
+    def best_ask(self) -> int | None:
+        if self._ask is _UNSET:
+            self._ask = super().best_ask()
+        return self._ask  # type: ignore[return-value]
+
+
+_UNSET = object()
