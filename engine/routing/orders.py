@@ -60,6 +60,9 @@ class VenueOrder:
         return max(0, self.quantity - self.filled - self.cancelled) if self.live else 0
 
 
+_DONE = VenueOrderState.DONE
+
+
 class LiquidityPhase(enum.StrEnum):
     DARK = "dark"  # liquidity seeking: probe dark pools first
     LIT = "lit"  # then split across lit venues by Cont–Kukanov
@@ -93,9 +96,22 @@ class Child:
     def live_orders(self) -> list[VenueOrder]:
         return [o for o in self.orders.values() if o.live]
 
+    def has_live(self) -> bool:
+        """Any venue order not done (``bool(live_orders())`` without the list)."""
+        for o in self.orders.values():
+            if o.state is not _DONE:
+                return True
+        return False
+
     def at_risk(self, skip_venues: frozenset[str] = frozenset()) -> int:
         """Shares live at venues that may still fill (optionally ignoring some venues)."""
-        return sum(o.leaves for o in self.orders.values() if o.live and o.venue not in skip_venues)
+        total = 0
+        for o in self.orders.values():
+            if o.state is not _DONE and o.venue not in skip_venues:
+                left = o.quantity - o.filled - o.cancelled  # ``o.leaves`` of a live order
+                if left > 0:
+                    total += left
+        return total
 
     def next_order_id(self) -> str:
         self.seq += 1

@@ -106,10 +106,15 @@ def _far_levels(md: MarketDataUpdated | None, side: Side) -> list:
 
 def far_depth(md: MarketDataUpdated | None, side: Side, limit: int | None) -> int:
     """Displayed contra shares we can take without crossing the limit."""
-    ok = (lambda p: limit is None or p <= limit) if side is Side.BUY else (
-        lambda p: limit is None or p >= limit
-    )
-    return sum(lvl.quantity for lvl in _far_levels(md, side) if ok(lvl.price))
+    if md is None:
+        return 0
+    if side is Side.BUY:
+        if limit is None:
+            return sum(lvl.quantity for lvl in md.asks)
+        return sum(lvl.quantity for lvl in md.asks if lvl.price <= limit)
+    if limit is None:
+        return sum(lvl.quantity for lvl in md.bids)
+    return sum(lvl.quantity for lvl in md.bids if lvl.price >= limit)
 
 
 def split(total: int, weights: list[tuple[str, float]], lot: int) -> list[tuple[str, int]]:
@@ -125,6 +130,10 @@ def split(total: int, weights: list[tuple[str, float]], lot: int) -> list[tuple[
     for i in order[: lots - sum(base)]:
         base[i] += 1
     return [(v, n * lot) for (v, _), n in zip(positive, base) if n > 0]
+
+
+def _by_weight(vw: tuple[str, float]) -> float:
+    return -vw[1]
 
 
 # ------------------------------------------------------------------ planner
@@ -301,12 +310,13 @@ class Planner:
     def _liquidity(self, child: Child, market: MarketView, venue: str, tactic: Tactic) -> float:
         """Displayed plus expected shares this venue can give us now."""
         instrument, side = child.cmd.instrument, child.cmd.side
-        stats = self.scorecard.stats(venue, instrument)
         md = market.venues.get(venue)
         if self.venues[venue].kind is VenueKind.DARK:
-            return stats.fill_prob() * child.quantity  # hidden: only the estimate
+            # hidden: only the estimate
+            return self.scorecard.stats(venue, instrument).fill_prob() * child.quantity
         if tactic is Tactic.AGGRESSIVE:
             return float(far_depth(md, side, child.cmd.limit_price))
+        stats = self.scorecard.stats(venue, instrument)
         flows = stats.outflows
         expected = sum(flows) / len(flows) if flows else 0.0
         near = _near(md, side)
@@ -322,8 +332,8 @@ class Planner:
         if not ranked:
             return self._nothing(child, f"no {kind} venue up")
         weights = [(v, self._liquidity(child, market, v, tactic)) for v in ranked]
-        weights = sorted(weights, key=lambda vw: (-vw[1], ranked.index(vw[0])))
-        weights = weights[: self.config.parallel_max_venues]
+        weights.sort(key=_by_weight)  # stable: ties stay in rank order
+        del weights[self.config.parallel_max_venues:]
         sizes = self._sizes(unrouted, weights, lot)
         placements = [
             p for v, q in sizes

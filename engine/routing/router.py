@@ -412,7 +412,7 @@ class Router:
         self._maybe_finish(child)
 
     def _maybe_finish(self, child: Child) -> None:
-        if child.done or child.live_orders():
+        if child.done or child.has_live():
             return
         if child.filled >= child.quantity:
             reason = "filled"
@@ -546,7 +546,7 @@ class Router:
         if child.filled >= child.quantity:
             self._close(child, "filled")
             return
-        if child.cmd.routing is not RoutingLogic.SEQUENTIAL and child.live_orders():
+        if child.cmd.routing is not RoutingLogic.SEQUENTIAL and child.has_live():
             pass  # a sweep round re-routes its remainder once all its orders are settled
         elif progressed or reroute_now:
             self._route(child)

@@ -255,9 +255,17 @@ class Scorecard:
         self, venues: list[str], instrument: str, fee_prior: dict[str, float], miss_penalty: float
     ) -> list[str]:
         """Venues best first; ties by name so the order is deterministic."""
-        cost = self.expected_cost
-        return [v for _, v in sorted(
-            (cost(v, instrument, fee_prior.get(v, 0.0), miss_penalty), v) for v in venues)]
+        costs = self._costs
+        keyed = []
+        for v in venues:
+            prior = fee_prior.get(v, 0.0)
+            cached = costs.get((v, instrument))
+            cost = cached.get((prior, miss_penalty)) if cached is not None else None
+            if cost is None:
+                cost = self.expected_cost(v, instrument, prior, miss_penalty)
+            keyed.append((cost, v))
+        keyed.sort()
+        return [v for _, v in keyed]
 
     # ------------------------------------------------------------ invalidation
 
