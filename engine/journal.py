@@ -35,6 +35,7 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
 from typing import Any as AnyType
 
 import msgspec
@@ -77,8 +78,14 @@ CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
 """
 
 # Index columns are bound as 0 for NULL (see the row builders below).
-_INSERT = ("INSERT INTO journal VALUES (?,?,?,NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),"
-           "NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),?)")
+_ROW_VALUES = "(?,?,?,NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),?)"
+_ROW_WIDTH = 10
+_INSERT = f"INSERT INTO journal VALUES {_ROW_VALUES}"
+# Rows go in _CHUNK at a time through one multi-row INSERT (the rest one by one):
+# sqlite3's per-execution work (statement reset, GIL release around each step, VDBE
+# start) is paid once per chunk. 300k childbench rows into :memory:: 2.2 -> 1.6 us/row.
+_CHUNK = 32
+_INSERT_CHUNK = f"INSERT INTO journal VALUES {','.join([_ROW_VALUES] * _CHUNK)}"
 _PAGE = 10_000
 _COLUMNS = "seq, ts, type, source, client_order_id, parent_id, counter_parent_id, child_id, venue"
 
@@ -297,7 +304,12 @@ class Journal:
         db = self._db
         db.execute("BEGIN")
         try:
-            db.executemany(_INSERT, batch)
+            full = len(batch) - len(batch) % _CHUNK
+            if full:  # each chunk's values in one flat tuple, grouped in C by zip
+                values = chain.from_iterable(islice(batch, full))
+                db.executemany(_INSERT_CHUNK, zip(*[values] * (_CHUNK * _ROW_WIDTH)))
+            if full < len(batch):
+                db.executemany(_INSERT, islice(batch, full, None))
         except BaseException:
             db.execute("ROLLBACK")
             self._pending = batch + self._pending  # nothing is lost on a failed write

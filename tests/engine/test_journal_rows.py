@@ -1,6 +1,7 @@
 """The journal's per-class row builders agree with ``index_columns`` for every message class,
 and ``extend`` writes exactly what the same ``append`` calls write."""
 
+import msgspec
 
 from engine import messages as m
 from engine.journal import _EXTRACTORS, _ROWS, Journal, index_columns
@@ -70,3 +71,38 @@ def test_extend_equals_appends():
     assert len(one) == len(many) == len(msgs)
     assert one.digest() == many.digest()
     assert [r.child_id for r in one.query()] == [r.child_id for r in many.query()]
+
+
+def test_chunked_multi_row_inserts_store_what_single_rows_store():
+    msgs = [msgspec.structs.replace(msg, msg_id=i) for i, msg in enumerate(sample_run() * 48)]
+    single, chunked, flushed = (Journal(":memory:", batch_size=1),
+                                Journal(":memory:", batch_size=70), Journal(":memory:"))
+    for j in (single, chunked, flushed):
+        j.extend(msgs)
+    flushed.flush()  # 336 buffered rows: ten 32-row chunks and 16 single rows
+    rows = [list(j._db.execute("SELECT * FROM journal ORDER BY seq")) for j in
+            (single, chunked, flushed)]
+    assert len(rows[0]) == len(msgs) and rows[0] == rows[1] == rows[2]
+    assert single.digest() == chunked.digest() == flushed.digest()
+
+
+def test_a_failed_batch_write_rolls_back_and_keeps_every_record_buffered(monkeypatch):
+    import sqlite3
+
+    import pytest
+
+    import engine.journal as journal_module
+
+    msgs = [msgspec.structs.replace(msg, msg_id=i) for i, msg in enumerate(sample_run() * 10)]
+    j = Journal(":memory:")
+    good = journal_module._ROWS[m.VenueOrderFilled]
+    monkeypatch.setitem(journal_module._ROWS, m.VenueOrderFilled,
+                        lambda seq, msg: (*good(seq, msg)[:9], object()))  # unbindable payload
+    j.extend(msgs)  # 70 records: two 32-row chunks, then 6 rows; the bad ones in each part
+    with pytest.raises(sqlite3.Error):
+        j.flush()
+    assert j._db.execute("SELECT COUNT(*) FROM journal").fetchone() == (0,)
+    j._pending = [row if row[-1].__class__ is not object else good(row[0], msgs[row[0] - 1])
+                  for row in j._pending]
+    j.flush()
+    assert list(j.replay()) == msgs
