@@ -28,7 +28,7 @@ from itertools import compress
 import msgspec
 
 from engine.allocation import allocate
-from engine.client_orders import INTERNAL_VENUE, ClientOrderState, ExecIds
+from engine.client_orders import EXEC_ID_TAILS, INTERNAL_VENUE, ClientOrderState, ExecIds
 from engine.clock import MS
 from engine.instruments import Instrument
 from engine.intake import Intake, Rejection, RejectReason
@@ -250,9 +250,13 @@ class OrderDesk:
         bucket[state] = None
         ids = self._exec_ids
         count = ids.count = ids.count + 1
+        if count // 1000 == ids.thousands:  # ``ids.next()``: the thousand's head + a tail
+            exec_id = ids.head + EXEC_ID_TAILS[count % 1000]
+        else:
+            exec_id = ids.at(count)
         report = _Report(
             source=source, account=account, client_order_id=client_order_id,
-            exec_id=f"{ids.prefix}{count}", exec_type=_EXEC_NEW, ord_status=_NEW,
+            exec_id=exec_id, exec_type=_EXEC_NEW, ord_status=_NEW,
             instrument=instrument, side=side, order_qty=qty, cum_qty=0, leaves_qty=qty,
             ts=now_ns,
         )
