@@ -151,6 +151,7 @@ class ParentOrder:
         self.next_wake_ns: int | None = self.start_ns
         self._wake_anchor_ns = 0  # when the wake was last planned: decisions on its grid
         self._timing_cache: tuple[int | None, tuple[int, int]] | None = None
+        self._polls_cache: tuple[Strategy | None, bool] | None = None
         self._volume_at_start = 0
         self._auto_paused = False
         self._fill_ids: set[str] = set()
@@ -474,7 +475,7 @@ class ParentOrder:
             ahead = self.strategy.scheduled(now_ns + self.config.lookahead_ns, volume)
             want = min(self.target, ahead) - self.filled - open_qty
         qty, why = min(want, room), ""
-        cap = self._participation_room(volume) if not d.sweep else None
+        cap = self._participation_room(volume) if not d.sweep and self._polls() else None
         if cap is not None and cap < qty:
             qty, why = max(cap, 0), "capped by max participation"
         qty -= qty % lot
@@ -624,8 +625,13 @@ class ParentOrder:
         parent decides every interval; a time-driven one sleeps until its schedule, its
         children or its deadlines next ask for something."""
         strategy = self.strategy
-        return (strategy is None or strategy.participation_cap() is not None
-                or self.order.mandate.max_participation is not None)
+        cached = self._polls_cache
+        if cached is not None and cached[0] is strategy:
+            return cached[1]
+        polls = (strategy is None or strategy.participation_cap() is not None
+                 or self.order.mandate.max_participation is not None)
+        self._polls_cache = (strategy, polls)
+        return polls
 
     def _next_due_ns(self) -> int | None:
         """The earliest time a time-driven decision can do anything (None: not by time
@@ -686,36 +692,42 @@ class ParentOrder:
         on a time-driven schedule: the first interval tick at which a decision can act
         (``_next_due_ns``), not every tick: a wake that decides nothing new costs a
         timer, a decision and an audit record."""
-        if self.is_terminal:
+        if self.state in TERMINAL:
             self.next_wake_ns = None
             return
         cfg = self.config
         self._wake_anchor_ns = now_ns
         must_complete = self.order.mandate.must_complete
-        sweep_at = self._sweep_at()
+        sweep_at = self._timing()[0]
         sweeping = must_complete and now_ns >= sweep_at  # _sweeping(now_ns)
         working = self.state is ParentState.WORKING
+        end = self.end_ns
         if sweeping or not working or self._polls():
-            step = cfg.sweep_retry_ns if sweeping else cfg.decision_interval_ns
-            wake = now_ns + step
+            wake = now_ns + (cfg.sweep_retry_ns if sweeping else cfg.decision_interval_ns)
         else:
             due = self._next_due_ns()
             if due is not None:
                 wake = self._tick_at_or_after(due, now_ns)
             else:  # nothing more by time alone: the deadlines below
-                wake = self.end_ns if self.end_ns > now_ns else now_ns + cfg.decision_interval_ns
+                wake = end if end > now_ns else now_ns + cfg.decision_interval_ns
         if must_complete:
-            if sweep_at > now_ns:
-                wake = min(wake, sweep_at)
-            overrun = self.end_ns + cfg.overrun_ns
-            if overrun > now_ns:
-                wake = min(wake, overrun)
-        if self.end_ns > now_ns:
-            wake = min(wake, self.end_ns)
+            if now_ns < sweep_at < wake:
+                wake = sweep_at
+            overrun = end + cfg.overrun_ns
+            if now_ns < overrun < wake:
+                wake = overrun
+        if now_ns < end < wake:
+            wake = end
         if working:
             for c in self._open.values():
                 if not c.cancel_requested:
-                    stale = self._stale_at(c, sweep_at)
+                    # _stale_at(c, sweep_at), inlined: one per open child per decision
+                    if must_complete and c.placed_ns >= sweep_at:
+                        stale = c.placed_ns + cfg.sweep_retry_ns
+                    elif c.tactic is Tactic.AGGRESSIVE:
+                        stale = c.placed_ns + cfg.aggressive_timeout_ns
+                    else:
+                        stale = c.placed_ns + cfg.passive_timeout_ns
                     if now_ns < stale < wake:
                         wake = stale
         self.next_wake_ns = wake
