@@ -42,8 +42,13 @@ if TYPE_CHECKING:
 
     from actors.supervisor import Supervisor
 
-_BY_ACTOR_SEQ = operator.itemgetter(0, 1)
-_MESSAGE = operator.itemgetter(2)
+_KEY = operator.itemgetter(0)
+_MESSAGE = operator.itemgetter(1)
+# A journal record's order key (journaling actor id, msg id) as one int: msg ids are
+# msgpack ints, within [-2**63, 2**64), so ``actor_id << 65`` plus ``msg_id + 2**63`` orders
+# exactly like the pair.
+_JOURNAL_ID_BITS = 65
+_JOURNAL_ID_BIAS = 1 << 63
 _replace = msgspec.structs.replace
 _heappush = heapq.heappush
 EXTERNAL = "external"  # the sender name of anything outside the actors (API, tests)
@@ -62,13 +67,14 @@ class RuntimeHalted(RuntimeError):
 class _Endpoint:
     """A named destination: an actor ref or an in-process callback, with a stable id."""
 
-    __slots__ = ("name", "actor_id", "key_base", "ref", "callback", "seq", "link_rng",
-                 "link_bits", "links", "outstanding", "held")
+    __slots__ = ("name", "actor_id", "key_base", "journal_key", "ref", "callback", "seq",
+                 "link_rng", "link_bits", "links", "outstanding", "held")
 
     def __init__(self, name: str, actor_id: int, seed: int) -> None:
         self.name = name
         self.actor_id = actor_id
         self.key_base = actor_id << _SEQ_BITS  # | seq: msg ids and heap keys
+        self.journal_key = (actor_id << _JOURNAL_ID_BITS) + _JOURNAL_ID_BIAS  # + msg_id
         self.ref: pykka.ActorRef[Any] | None = None
         self.callback: Callable[[Message, str], None] | None = None
         self.seq = itertools.count(1)
@@ -442,7 +448,7 @@ class SimRuntime(Runtime):
         self._in_flight = 0
         self._idle = threading.Condition(self._lock) if threaded else None
         self._failures: list[tuple[str, BaseException]] = []
-        self._wave_journal: list[tuple[int, int, Message]] = []
+        self._wave_journal: list[tuple[int, Message]] = []  # (order key, message)
         self.idle_timeout_s = idle_timeout_s  # a hung handler: fail loudly, never hang CI
         if not threaded:
             # Inline, millions of sends/handled/journal calls a run go through these: the
@@ -516,7 +522,7 @@ class SimRuntime(Runtime):
         if not msg.msg_id:
             msg = _replace(msg, msg_id=ep.key_base | next(ep.seq), ts=msg.ts or self.clock._now)
         if self.journal_sink is not None:
-            self._wave_journal.append((ep.actor_id, msg.msg_id, msg))
+            self._wave_journal.append((ep.journal_key + msg.msg_id, msg))
         return msg
 
     def _deliver_inline(self, dest: str, sender: str, msg: Message) -> None:
@@ -615,7 +621,8 @@ class SimRuntime(Runtime):
 
     def _journal(self, actor_id: int, msg: Message) -> None:
         with self._lock:
-            self._wave_journal.append((actor_id, msg.msg_id, msg))
+            self._wave_journal.append(
+                (((actor_id << _JOURNAL_ID_BITS) + _JOURNAL_ID_BIAS) + msg.msg_id, msg))
 
     # -------------------------------------------------------------------- the loop
 
@@ -662,18 +669,18 @@ class SimRuntime(Runtime):
         if records:
             self._write_records(records)
 
-    def _write_records(self, records: list[tuple[int, int, Message]]) -> None:
+    def _write_records(self, records: list[tuple[int, Message]]) -> None:
         """Hand one wave's journal records to the sink in (actor id, seq) order."""
         sink = self.journal_sink
         if sink is None:
             return
         if len(records) > 1:
-            records.sort(key=_BY_ACTOR_SEQ)
+            records.sort(key=_KEY)  # stable: equal keys keep their journaling order
         extend = getattr(sink, "extend", None)
         if extend is not None:  # one call (and one lock) per wave
             extend(map(_MESSAGE, records))
         else:
-            for _, _, msg in records:
+            for _, msg in records:
                 sink.append(msg)
 
     def _supervise(self, name: str, exc: BaseException) -> None:

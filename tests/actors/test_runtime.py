@@ -232,3 +232,30 @@ def test_a_wave_is_delivered_in_sender_order_and_zero_delay_replies_make_the_nex
     assert rt.step() and rt.now() == SECOND  # replies due now: the next wave, same time
     assert got == [(3, "e1:x1"), (3, "e2:x2"), (3, "e2:z")]
     assert not rt.step()
+
+
+class Recorder(EngineActor):
+    """Journals messages that already carry ids (relayed), in a scrambled order."""
+
+    IDS = (2**64 - 1, -(2**63), 5, 0, 2**40 + 3, -1, 7)
+
+    def receive(self, msg, sender):
+        for i in self.IDS:
+            self.journal(m.CancelParentOrder(parent_id=f"{self.name}/{i}", msg_id=i, ts=1))
+
+
+def test_a_waves_journal_records_go_in_journaling_actor_then_msg_id_order():
+    journal = ListJournal()
+    rt = SimRuntime(seed=1, journal=journal)
+    sup = Supervisor(rt)
+    sup.start_child(ChildSpec("r2", Recorder))
+    sup.start_child(ChildSpec("r1", Recorder))
+    rt.send(EXTERNAL, "r1", m.CancelParentOrder(parent_id="go"))
+    rt.send(EXTERNAL, "r2", m.CancelParentOrder(parent_id="go"))
+    rt.run()
+    stamped = [i or None for i in Recorder.IDS]  # msg_id 0: the runtime stamps it
+    expected = []
+    for name in sorted(("r1", "r2"), key=rt.actor_id):
+        ids = [(i if i is not None else rt.actor_id(name) << 40) for i in stamped]
+        expected += [f"{name}/{i}" for _, i in sorted(zip(ids, Recorder.IDS))]
+    assert [r.parent_id for r in journal.records] == expected
