@@ -7,12 +7,14 @@ actor can rebuild its state after a restart (event sourcing); ``digest()`` is a 
 over the canonical encoding of every record in order, so the same run gives the same
 digest whatever the wall clock or batching did.
 
-Speed: rows go in with ``executemany`` in one transaction per batch and the query
-indexes are built in bulk at ``close()`` (see ``_INDEXES``), which keeps appends well
-above 100k/s.
+Speed: a batch goes in as one transaction, 32 rows per multi-row INSERT, each row made
+of values sqlite3 binds without its adapter protocol (see ``_ROWS``), and the query
+indexes are built in bulk at ``close()`` (see ``_INDEXES``): about 1.6 us per record into
+``:memory:`` (childbench rows), well above 200k appends per CPU second into a file.
 
-Durability: ``append`` buffers; a batch is written in one transaction every
-``batch_size`` records, on ``flush()`` and on ``close()``. A record is *acknowledged*
+Durability: ``append`` buffers; a batch is written in one transaction once
+``batch_size`` records are buffered, on ``flush()``, before any query or digest (read
+your own writes) and on ``close()``; a failed write rolls back and keeps the batch. A record is *acknowledged*
 once a flush returns; a clean ``close()`` therefore loses nothing. Storage settings:
 
 - ``journal_mode=WAL``: appends are sequential writes to the log, and readers (the
