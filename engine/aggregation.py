@@ -23,6 +23,7 @@ Every method returns the messages to send, in a deterministic order, stamped
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from itertools import compress
 
 import msgspec
@@ -322,7 +323,8 @@ class OrderDesk:
             state.parent_id = None
             # off the member list too: amended back to this limit, it may rejoin this
             # parent, and listed twice it would be allocated twice
-            parent.members.remove(state)
+            with suppress(ValueError):  # not listed: nothing to drop
+                parent.members.remove(state)
             state.replace(new_qty, new_limit)
             if state.leaves:
                 self._enqueue(state, now_ns)
