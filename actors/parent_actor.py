@@ -81,7 +81,7 @@ class ParentActor(EngineActor):
         self._resume_on_market = False  # restarted: decide once the market is known
 
     def started(self) -> None:
-        self.market = _CachedView(self.instrument.symbol)
+        self.market = MarketView(self.instrument.symbol)
         self.send(self.router, SubscribeMarketData(subscriber=self.name,
                                                    instrument=self.instrument.symbol))
         if self.generation == 0:
@@ -218,33 +218,3 @@ class ParentActor(EngineActor):
             self.set_timer(_WAKE, wake)
         else:
             self.cancel_timer(_WAKE)
-
-
-class _CachedView(MarketView):
-    """The parent's market view: the NBBO is read by every decision (and every wake's
-    quote check) and changes only with market data, so it is kept until the next
-    ``update``."""
-
-    __slots__ = ("_bid", "_ask")
-
-    def __init__(self, instrument: str) -> None:
-        super().__init__(instrument)
-        self._bid: int | None | object = _UNSET
-        self._ask: int | None | object = _UNSET
-
-    def update(self, md: MarketDataUpdated) -> None:
-        super().update(md)
-        self._bid = self._ask = _UNSET
-
-    def best_bid(self) -> int | None:
-        if self._bid is _UNSET:
-            self._bid = super().best_bid()
-        return self._bid  # type: ignore[return-value]
-
-    def best_ask(self) -> int | None:
-        if self._ask is _UNSET:
-            self._ask = super().best_ask()
-        return self._ask  # type: ignore[return-value]
-
-
-_UNSET = object()

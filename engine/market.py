@@ -1,22 +1,32 @@
 """A consolidated view of the market built from venues' ``MarketDataUpdated``: the NBBO,
 the lit mid, per-venue depth and the cumulative market volume. Router, parents and dark
-pools all read the market through this."""
+pools all read the market through this.
+
+The NBBO is read far more often than it changes (every placement, every parent decision
+and wake), so ``best_bid``/``best_ask`` are computed once per market-data update and kept
+until the next ``update``. ``venues`` is read-only for callers: change it through
+``update`` (the cache is invalidated there)."""
 
 from __future__ import annotations
 
 from engine.messages import MarketDataUpdated, VenueKind, VenueStatus
 
+_UNSET: object = object()
+
 
 class MarketView:
-    __slots__ = ("instrument", "venues")
+    __slots__ = ("instrument", "venues", "_bid", "_ask")
 
     def __init__(self, instrument: str) -> None:
         self.instrument = instrument
         self.venues: dict[str, MarketDataUpdated] = {}
+        self._bid: int | None | object = _UNSET
+        self._ask: int | None | object = _UNSET
 
     def update(self, md: MarketDataUpdated) -> None:
         if md.instrument == self.instrument:
             self.venues[md.venue] = md
+            self._bid = self._ask = _UNSET
 
     def _lit_up(self) -> list[MarketDataUpdated]:
         return [
@@ -26,12 +36,18 @@ class MarketView:
         ]
 
     def best_bid(self) -> int | None:
-        bids = [md.bids[0].price for md in self._lit_up() if md.bids]
-        return max(bids) if bids else None
+        bid = self._bid
+        if bid is _UNSET:
+            bids = [md.bids[0].price for md in self._lit_up() if md.bids]
+            bid = self._bid = max(bids) if bids else None
+        return bid  # type: ignore[return-value]
 
     def best_ask(self) -> int | None:
-        asks = [md.asks[0].price for md in self._lit_up() if md.asks]
-        return min(asks) if asks else None
+        ask = self._ask
+        if ask is _UNSET:
+            asks = [md.asks[0].price for md in self._lit_up() if md.asks]
+            ask = self._ask = min(asks) if asks else None
+        return ask  # type: ignore[return-value]
 
     def mid(self) -> int | None:
         """NBBO midpoint across lit venues that are up; None if either side is empty."""

@@ -125,7 +125,7 @@ class Router:
     def market(self, instrument: str) -> MarketView:
         view = self._markets.get(instrument)
         if view is None:
-            view = self._markets[instrument] = _Market(instrument)
+            view = self._markets[instrument] = MarketView(instrument)
         return view
 
     def open_children(self) -> list[str]:
@@ -608,34 +608,6 @@ class Router:
                         and not vo.too_late:
                     self._send_cancel(vo)
 
-
-class _Market(MarketView):
-    """The router's view of one instrument: the NBBO is read for every placement and
-    changes only with market data, so it is kept until the next ``update``."""
-
-    __slots__ = ("_bid", "_ask")
-
-    def __init__(self, instrument: str) -> None:
-        super().__init__(instrument)
-        self._bid: int | None | object = _UNSET
-        self._ask: int | None | object = _UNSET
-
-    def update(self, md: MarketDataUpdated) -> None:
-        super().update(md)
-        self._bid = self._ask = _UNSET
-
-    def best_bid(self) -> int | None:
-        if self._bid is _UNSET:
-            self._bid = super().best_bid()
-        return self._bid  # type: ignore[return-value]
-
-    def best_ask(self) -> int | None:
-        if self._ask is _UNSET:
-            self._ask = super().best_ask()
-        return self._ask  # type: ignore[return-value]
-
-
-_UNSET = object()
 
 _DEFAULT_FEES = (VenueConfig(name="_").maker_fee, VenueConfig(name="_").taker_fee)
 
