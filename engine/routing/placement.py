@@ -275,8 +275,9 @@ class Planner:
         )
 
     def _used(self, child: Child, venues: list[str]) -> dict[str, dict[str, float]]:
-        """The scorecard values a decision records: a fresh outer dict, but the per-venue
-        dicts are the scorecard's cached ones (copy one before adding to it)."""
+        """The scorecard values a decision records: the scorecard's shared snapshot, the
+        same object for every decision while the values are unchanged (``dict(...)`` it
+        before adding a venue or an entry; copy a per-venue dict before adding to it)."""
         return self.scorecard.summaries(venues, child.cmd.instrument)
 
     # ------------------------------------------------------------ sequential
@@ -341,7 +342,7 @@ class Planner:
         ]
         if not placements:
             return self._nothing(child, "no price (empty book and no limit)")
-        used = self._used(child, ranked)
+        used = dict(self._used(child, ranked))
         for v, w in weights:
             used[v] = {**used[v], "liquidity": round(w, 3)}
         sent = sum(p.placement.quantity for p in placements)
@@ -440,7 +441,7 @@ class Planner:
             placements.append(p)
         if not placements:
             return self._nothing(child, "no price for dark pools")
-        used = self._used(child, ranked)
+        used = dict(self._used(child, ranked))
         used["dark_probe"] = {
             "mid": float(mid) if mid is not None else -1.0,
             "min_fill_prob": cfg.dark_min_fill_prob, "explore": float(exploring),
@@ -491,7 +492,7 @@ class Planner:
                 ))
         if not placements:
             return self._nothing(child, "Cont–Kukanov split is empty")
-        used = self._used(child, lits)
+        used = dict(self._used(child, lits))
         used["cont_kukanov"] = {
             "p": round(ck.critical_probability(cost, queues[0].rebate), 6),
             "market": float(sol.market), "limits": float(sum(sol.limits)),

@@ -152,7 +152,7 @@ class Scorecard:
     """Per (venue, instrument) statistics fed by venue events. Iteration is always sorted."""
 
     __slots__ = ("_stats", "_reported", "_open", "_markouts", "markout_horizon_ns",
-                 "_summaries", "_costs", "status_epoch")
+                 "_summaries", "_snapshots", "_costs", "status_epoch")
 
     def __init__(self, markout_horizon_ns: int = MARKOUT_HORIZON_NS) -> None:
         self.markout_horizon_ns = markout_horizon_ns
@@ -167,6 +167,10 @@ class Scorecard:
         # cancels, market data ticks leave them alone). Every write to the statistics goes
         # through this class, so the caches cannot go stale.
         self._summaries: dict[tuple[str, str], dict[str, float]] = {}
+        # The whole per-decision mapping (``summaries``) per (instrument, venues): the
+        # same immutable-by-contract object is handed to every decision until any summary
+        # is dropped (then all are: cheap, and a touch is rare next to decisions).
+        self._snapshots: dict[tuple[str, tuple[str, ...]], dict[str, dict[str, float]]] = {}
         self._costs: dict[tuple[str, str], dict[tuple[float, float], float]] = {}
         # bumped whenever a venue's reported status changes: lets callers cache what
         # depends on which venues are down
@@ -202,12 +206,18 @@ class Scorecard:
         return {v: dict(self.summary(v, instrument)) for v in sorted(venues)}
 
     def summaries(self, venues: list[str], instrument: str) -> dict[str, dict[str, float]]:
-        """``snapshot`` sharing the cached summary dicts: read them, never add to them."""
-        cache = self._summaries
-        out: dict[str, dict[str, float]] = {}
-        for v in sorted(venues):
-            found = cache.get((v, instrument))
-            out[v] = found if found is not None else self.summary(v, instrument)
+        """``snapshot`` as one shared object, reused by every call with the same venues
+        until a summary in it changes: read it, never add to it or to its dicts (copy
+        first)."""
+        key = (instrument, tuple(venues))
+        out = self._snapshots.get(key)
+        if out is None:
+            cache = self._summaries
+            out = {}
+            for v in sorted(venues):
+                found = cache.get((v, instrument))
+                out[v] = found if found is not None else self.summary(v, instrument)
+            self._snapshots[key] = out
         return out
 
     def summary(self, venue: str, instrument: str) -> dict[str, float]:
@@ -273,10 +283,13 @@ class Scorecard:
         """The statistics of ``key`` changed: drop what was derived from them."""
         self._summaries.pop(key, None)
         self._costs.pop(key, None)
+        if self._snapshots:
+            self._snapshots.clear()
 
     def _touch_venue(self, venue: str) -> None:
         for key in [k for k in self._summaries if k[0] == venue]:
             del self._summaries[key]
+        self._snapshots.clear()
         for key in [k for k in self._costs if k[0] == venue]:
             del self._costs[key]
 

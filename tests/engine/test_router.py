@@ -545,3 +545,25 @@ def test_same_inputs_same_outputs():
         return [(dest, m) for dest, m in w.d.out]
 
     assert run() == run()
+
+
+def test_scorecard_summaries_shared_until_a_summary_changes():
+    """The scorecard values a decision records are one object reused between decisions
+    while nothing in them changed, and a fresh one (with the new values) after a change."""
+    from engine.messages import Liquidity, PlaceVenueOrder, Side, VenueOrderFilled
+    from engine.routing.scorecard import Scorecard
+
+    card = Scorecard()
+    venues = ["B", "A"]
+    first = card.summaries(venues, "XYZ")
+    assert list(first) == ["A", "B"]
+    assert card.summaries(venues, "XYZ") is first
+    assert card.summaries(["A"], "XYZ") == {"A": first["A"]}
+    card.record(PlaceVenueOrder(venue="A", order_id="o1", parent_id="P", child_id="C",
+                                instrument="XYZ", side=Side.BUY, quantity=100, price=10), 0)
+    assert card.summaries(venues, "XYZ") is first  # an order sent changes no summary
+    card.record(VenueOrderFilled(venue="A", order_id="o1", fill_id="f1", quantity=100,
+                                 price=10, liquidity=Liquidity.MAKER, leaves=0), 1)
+    second = card.summaries(venues, "XYZ")
+    assert second is not first and second["A"] != first["A"] and second["B"] == first["B"]
+    assert second == {v: card.stats(v, "XYZ").summary(card.reported(v)) for v in ["A", "B"]}
