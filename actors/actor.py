@@ -10,6 +10,7 @@ to the runtime (then the supervisor) before pykka stops the actor.
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any
 
 import pykka
@@ -51,9 +52,11 @@ class EngineActor(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ for subclasses
 
-    @property
-    def now(self) -> int:
-        return self.runtime.clock.now()
+    # The runtime clock's time, read with no Python frame: a C ``attrgetter`` as the
+    # property's getter (SimClock keeps it in ``_now``; LiveClock's ``_now`` is a property
+    # reading the wall clock).
+    now = property(operator.attrgetter("runtime.clock._now"),
+                   doc="The runtime clock's current time (ns).")
 
     def send(self, dest: str, msg: Message, delay_ns: int = 0) -> Message:
         return self.runtime.send(self.name, dest, msg, delay_ns)
@@ -63,7 +66,7 @@ class EngineActor(pykka.ThreadingActor):
 
     def set_timer(self, key: str, at_ns: int) -> None:
         """Arm (or re-arm) timer ``key``; only the latest arming of a key fires."""
-        now = self.runtime.clock.now()
+        now = self.runtime.clock._now
         if at_ns < now:
             at_ns = now
         timers = self._timers

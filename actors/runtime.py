@@ -168,6 +168,7 @@ class Runtime:
     def __init__(self, clock: Any, seed: int = 0, journal: JournalSink | None = None,
                  lock: Any = None) -> None:
         self.clock = clock
+        self.now: Callable[[], int] = clock.now  # type: ignore[method-assign]  # no frame
         self.seed = seed
         self._inline_refs: list[InlineRef] = []
         self.journal_sink = journal

@@ -5,7 +5,9 @@ Time is integer nanoseconds since the Unix epoch (UTC).
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 NS = 1
@@ -21,15 +23,18 @@ class Clock(Protocol):
 
 
 class SimClock:
-    """Virtual time. Only the simulated runtime advances it, and never backwards."""
+    """Virtual time. Only the simulated runtime advances it, and never backwards.
 
-    __slots__ = ("_now",)
+    ``_now`` is the time itself (the simulation loop and ``EngineActor.now`` read it
+    directly); ``now()`` is bound per instance to ``getattr(self, "_now")`` through
+    ``functools.partial``, all C: no Python frame per read (they are read millions of
+    times a simulated day)."""
+
+    __slots__ = ("_now", "now")
 
     def __init__(self, start_ns: int = 0) -> None:
         self._now = start_ns
-
-    def now(self) -> int:
-        return self._now
+        self.now: Callable[[], int] = functools.partial(getattr, self, "_now")
 
     def advance_to(self, t_ns: int) -> None:
         if t_ns < self._now:
@@ -43,4 +48,9 @@ class LiveClock:
     __slots__ = ()
 
     def now(self) -> int:
+        return time.time_ns()
+
+    @property
+    def _now(self) -> int:
+        """The same as ``now()``: the name ``EngineActor.now`` reads on either clock."""
         return time.time_ns()

@@ -259,3 +259,34 @@ def test_a_waves_journal_records_go_in_journaling_actor_then_msg_id_order():
         ids = [(i if i is not None else rt.actor_id(name) << 40) for i in stamped]
         expected += [f"{name}/{i}" for _, i in sorted(zip(ids, Recorder.IDS))]
     assert [r.parent_id for r in journal.records] == expected
+
+
+class Clocked(EngineActor):
+    def receive(self, msg, sender):
+        self.send("probe", m.TimerFired(key=str(self.now), ts=self.runtime.now()))
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_actor_now_and_runtime_now_read_the_simulated_clock(threaded):
+    rt = SimRuntime(seed=1, start_ns=5 * SECOND, threaded=threaded)
+    sup = Supervisor(rt)
+    got = []
+    rt.on_message("probe", lambda msg, sender: got.append((int(msg.key), msg.ts, rt.now())))
+    sup.start_child(ChildSpec("c", Clocked))
+    rt.send(EXTERNAL, "c", m.CancelParentOrder(parent_id="0"), delay_ns=2 * SECOND)
+    rt.run()
+    assert got == [(7 * SECOND, 7 * SECOND, 7 * SECOND)]
+    assert rt.clock.now() == rt.clock._now == 7 * SECOND
+    rt.stop()
+
+
+def test_actor_now_reads_the_wall_clock_on_a_live_runtime():
+    import time
+
+    rt = LiveRuntime(seed=1)
+    try:
+        actor = Clocked(runtime=rt, name="c")
+        before = time.time_ns()
+        assert before <= actor.now <= rt.now() <= time.time_ns()
+    finally:
+        rt.shutdown()
