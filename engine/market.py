@@ -12,6 +12,7 @@ from __future__ import annotations
 from engine.messages import MarketDataUpdated, VenueKind, VenueStatus
 
 _UNSET: object = object()
+_LIT, _DOWN = VenueKind.LIT, VenueStatus.DOWN
 
 
 class MarketView:
@@ -28,26 +29,35 @@ class MarketView:
             self.venues[md.venue] = md
             self._bid = self._ask = _UNSET
 
-    def _lit_up(self) -> list[MarketDataUpdated]:
-        return [
-            md
-            for name, md in sorted(self.venues.items())
-            if md.kind is VenueKind.LIT and md.status is not VenueStatus.DOWN
-        ]
-
     def best_bid(self) -> int | None:
         bid = self._bid
         if bid is _UNSET:
-            bids = [md.bids[0].price for md in self._lit_up() if md.bids]
-            bid = self._bid = max(bids) if bids else None
+            self._nbbo()
+            bid = self._bid
         return bid  # type: ignore[return-value]
 
     def best_ask(self) -> int | None:
         ask = self._ask
         if ask is _UNSET:
-            asks = [md.asks[0].price for md in self._lit_up() if md.asks]
-            ask = self._ask = min(asks) if asks else None
+            self._nbbo()
+            ask = self._ask
         return ask  # type: ignore[return-value]
+
+    def _nbbo(self) -> None:
+        """Both sides in one pass over the lit venues that are up (max/min do not depend
+        on the order, so no sort)."""
+        bid = ask = None
+        for md in self.venues.values():
+            if md.kind is _LIT and md.status is not _DOWN:
+                if md.bids:
+                    price = md.bids[0].price
+                    if bid is None or price > bid:
+                        bid = price
+                if md.asks:
+                    price = md.asks[0].price
+                    if ask is None or price < ask:
+                        ask = price
+        self._bid, self._ask = bid, ask
 
     def mid(self) -> int | None:
         """NBBO midpoint across lit venues that are up; None if either side is empty."""
