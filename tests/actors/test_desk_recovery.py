@@ -15,11 +15,9 @@ from collections import Counter
 import pytest
 
 from actors import api
-from actors.api import DESK, Engine, MarketConfig
+from actors.api import DESK, Engine
 from actors.desk_actor import DeskActor
-from actors.runtime import RuntimeHalted
 from engine.clock import MINUTE
-from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
 from engine.messages import (
     ActorFailed,
@@ -35,15 +33,22 @@ from engine.messages import (
     ParentStateChanged,
     Side,
     StrategyName,
-    SupervisorEscalated,
-    VenueKind,
 )
 from engine.prices import to_price
+from tests.actors.recovery_support import (
+    CLIENTS,
+    END,
+    RUN_UNTIL,
+    SESSION,
+    START,
+    EngineFactory,
+    assert_escalated_by_the_engine,
+    assert_restart_is_deterministic,
+    buy,
+    journal_of,
+    run_to_escalation,
+)
 
-SESSION = SessionConfig()
-START = SESSION.open_ns + 1 * MINUTE
-END = START + 10 * MINUTE
-CLIENTS = {"c1": 3_000, "c2": 2_000}
 JOINER = ("c3", 1_500, START + 2 * MINUTE)  # joins the working parent
 CANCEL_AT = START + 6 * MINUTE  # c2 cancels what is left of it, after the restart
 CRASH_ON_FILL = 4
@@ -93,40 +98,18 @@ class CrashOnEveryFill(DeskActor):
         super().receive(msg, sender)
 
 
-def _order(cid: str, qty: int) -> ClientOrder:
-    return ClientOrder(source="OMS", account="A", client_order_id=cid, instrument="XYZ",
-                       side=Side.BUY, quantity=qty, mandate=MANDATE)
-
-
 @pytest.fixture
 def engine_with(monkeypatch):
-    engines: list[Engine] = []
-
-    def build(desk_class: type[DeskActor], **kwargs) -> Engine:
-        monkeypatch.setattr(api, "DeskActor", desk_class)
-        market = MarketConfig(
-            instrument=Instrument(symbol="XYZ", ref_price=to_price("100")),
-            venues=[VenueConfig(name="LIT1"), VenueConfig(name="DARK1", kind=VenueKind.DARK)],
-            session=SESSION,
-        )
-        engine = Engine(market, seed=11, **kwargs)
-        engines.append(engine)
-        for cid, qty in CLIENTS.items():
-            engine.submit(_order(cid, qty), at_ns=SESSION.open_ns)
+    def join_then_cancel(engine: Engine) -> None:
         cid, qty, at = JOINER
-        engine.submit(_order(cid, qty), at_ns=at)
+        engine.submit(buy(cid, qty, MANDATE), at_ns=at)
         engine.cancel("OMS", "c2", at_ns=CANCEL_AT)
-        return engine
 
+    build = EngineFactory(monkeypatch, api, "DeskActor", ("LIT1",), MANDATE, join_then_cancel)
     CrashBeforeHandling.crash, CrashBeforeHandling.recovered = [], []
     CrashAfterHandling.crash, CrashAfterHandling.recovered = [], []
     yield build
-    for engine in engines:
-        engine.close()
-
-
-def _journal_of(engine: Engine, cls) -> list:
-    return list(engine.journal.messages(cls))
+    build.close()
 
 
 def _trades(engine: Engine) -> list[ExecutionReport]:
@@ -137,25 +120,25 @@ def _trades(engine: Engine) -> list[ExecutionReport]:
 @pytest.mark.parametrize("desk_class", [CrashBeforeHandling, CrashAfterHandling])
 def test_restarted_desk_rebuilds_and_every_fill_is_allocated_once(engine_with, desk_class):
     engine = engine_with(desk_class)
-    engine.run_until(END + 5 * MINUTE)
+    engine.run_until(RUN_UNTIL)
     ((crash_ns, crash_fill),) = desk_class.crash
     assert START < crash_ns < CANCEL_AT
 
-    failed = [m for m in _journal_of(engine, ActorFailed) if m.name == DESK]
-    restarted = [m for m in _journal_of(engine, ActorRestarted) if m.name == DESK]
+    failed = [m for m in journal_of(engine, ActorFailed) if m.name == DESK]
+    restarted = [m for m in journal_of(engine, ActorRestarted) if m.name == DESK]
     assert len(failed) == 1 and "injected desk fault" in failed[0].error
     assert len(restarted) == 1 and engine.supervisor.restarts[DESK] == 1
     assert desk_class.recovered == [1] and engine.runtime.stats["desks_recovered"] == 1
 
     # One parent for the three clients (the joiner joined it); it completes.
-    (created,) = _journal_of(engine, ParentOrderCreated)
+    (created,) = journal_of(engine, ParentOrderCreated)
     pid = created.parent_id
-    states = [s for s in _journal_of(engine, ParentStateChanged) if s.parent_id == pid]
+    states = [s for s in journal_of(engine, ParentStateChanged) if s.parent_id == pid]
     assert states[-1].state is ParentState.COMPLETED
 
     # Every parent fill allocated exactly once, the crashed one included: Σ client
     # allocations = Σ parent fills, nothing to the excess account, no client over.
-    parent_fills = [f for f in _journal_of(engine, ParentOrderFilled) if f.parent_id == pid]
+    parent_fills = [f for f in journal_of(engine, ParentOrderFilled) if f.parent_id == pid]
     parent_total = sum(f.quantity for f in parent_fills)
     assert crash_fill.fill_id in {f.fill_id for f in parent_fills}
     by_client: Counter[str] = Counter()
@@ -181,22 +164,11 @@ def test_restarted_desk_rebuilds_and_every_fill_is_allocated_once(engine_with, d
 
 
 def test_a_desk_restart_keeps_the_run_deterministic(engine_with):
-    digests = []
-    for _ in range(2):
-        engine = engine_with(CrashBeforeHandling)
-        engine.run_until(END + 5 * MINUTE)
-        digests.append(engine.journal.digest())
-    assert digests[0] == digests[1]
+    assert_restart_is_deterministic(engine_with, CrashBeforeHandling)
 
 
 def test_persistent_desk_failure_exceeds_the_restart_intensity_and_escalates(engine_with):
-    engine = engine_with(CrashOnEveryFill, max_restarts=2, restart_window_ns=30 * MINUTE)
-    with pytest.raises(RuntimeHalted, match="escalated"):
-        engine.run_until(END + 5 * MINUTE)
-    assert [m.name for m in _journal_of(engine, ActorFailed)].count(DESK) == 3
-    assert [m.name for m in _journal_of(engine, ActorRestarted)].count(DESK) == 2
-    assert [m.name for m in _journal_of(engine, SupervisorEscalated)] == ["engine"]
-    assert engine.supervisor.failures[DESK] == 3
+    assert_escalated_by_the_engine(run_to_escalation(engine_with, CrashOnEveryFill), DESK)
 
 
 def test_rebuild_reproduces_the_desk_state_window_queue_included():

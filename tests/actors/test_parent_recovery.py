@@ -10,17 +10,12 @@ from __future__ import annotations
 import pytest
 
 from actors import desk_actor
-from actors.api import Engine, MarketConfig
+from actors.api import Engine
 from actors.parent_actor import ParentActor
-from actors.runtime import RuntimeHalted
-from engine.clock import MINUTE
-from engine.config import SessionConfig, VenueConfig
-from engine.instruments import Instrument
 from engine.messages import (
     ActorFailed,
     ActorRestarted,
     ChildOrderFilled,
-    ClientOrder,
     ExecType,
     ExecutionReport,
     Mandate,
@@ -28,17 +23,19 @@ from engine.messages import (
     ParentOrderFilled,
     ParentState,
     ParentStateChanged,
-    Side,
     StrategyName,
     SupervisorEscalated,
-    VenueKind,
 )
-from engine.prices import to_price
+from tests.actors.recovery_support import (
+    CLIENTS,
+    END,
+    RUN_UNTIL,
+    START,
+    EngineFactory,
+    assert_restart_is_deterministic,
+    run_to_escalation,
+)
 
-SESSION = SessionConfig()
-START = SESSION.open_ns + 1 * MINUTE
-END = START + 10 * MINUTE
-CLIENTS = {"c1": 3_000, "c2": 2_000}
 
 
 class CrashOnThirdFill(ParentActor):
@@ -81,29 +78,11 @@ def _journal_of(runtime, cls):
 
 @pytest.fixture
 def engine_with(monkeypatch):
-    engines: list[Engine] = []
-
-    def build(parent_class: type[ParentActor], **kwargs) -> Engine:
-        monkeypatch.setattr(desk_actor, "ParentActor", parent_class)
-        market = MarketConfig(
-            instrument=Instrument(symbol="XYZ", ref_price=to_price("100")),
-            venues=[VenueConfig(name="LIT1"), VenueConfig(name="DARK1", kind=VenueKind.DARK)],
-            session=SESSION,
-        )
-        engine = Engine(market, seed=11, **kwargs)
-        engines.append(engine)
-        for cid, qty in CLIENTS.items():
-            engine.submit(ClientOrder(
-                source="OMS", account="A", client_order_id=cid, instrument="XYZ",
-                side=Side.BUY, quantity=qty,
-                mandate=Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END),
-            ), at_ns=SESSION.open_ns)
-        return engine
-
+    build = EngineFactory(monkeypatch, desk_actor, "ParentActor", ("LIT1",),
+                          Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END))
     CrashOnThirdFill.recovered, CrashOnThirdFill.dropped = [], []
     yield build
-    for engine in engines:
-        engine.close()
+    build.close()
 
 
 def _parent_id(engine: Engine) -> str:
@@ -113,7 +92,7 @@ def _parent_id(engine: Engine) -> str:
 
 def test_restarted_parent_resumes_from_the_journal_and_completes(engine_with):
     engine = engine_with(CrashOnThirdFill)
-    engine.run_until(END + 5 * MINUTE)
+    engine.run_until(RUN_UNTIL)
     rt, pid = engine.runtime, _parent_id(engine)
 
     failed = [m for m in _journal_of(rt, ActorFailed) if m.name == pid]
@@ -149,18 +128,11 @@ def test_restarted_parent_resumes_from_the_journal_and_completes(engine_with):
 def test_a_restart_does_not_change_what_the_run_trades(engine_with):
     """Same seed with and without the crash: the recovered parent still buys the same
     total, and the run is deterministic (same journal digest twice)."""
-    digests = []
-    for _ in range(2):
-        engine = engine_with(CrashOnThirdFill)
-        engine.run_until(END + 5 * MINUTE)
-        digests.append(engine.journal.digest())
-    assert digests[0] == digests[1]
+    assert_restart_is_deterministic(engine_with, CrashOnThirdFill)
 
 
 def test_persistent_parent_failure_exceeds_the_restart_intensity_and_escalates(engine_with):
-    engine = engine_with(CrashOnEveryFill, max_restarts=2, restart_window_ns=30 * MINUTE)
-    with pytest.raises(RuntimeHalted, match="escalated"):
-        engine.run_until(END + 5 * MINUTE)
+    engine = run_to_escalation(engine_with, CrashOnEveryFill)
     rt, pid = engine.runtime, _parent_id(engine)
     escalated = [m.name for m in _journal_of(rt, SupervisorEscalated)]
     assert escalated[0] == "parents"  # the parents supervisor gave up first...

@@ -16,12 +16,8 @@ from collections import Counter
 import pytest
 
 from actors import api
-from actors.api import ROUTER, Engine, MarketConfig
+from actors.api import ROUTER, Engine
 from actors.router_actor import RouterActor
-from actors.runtime import RuntimeHalted
-from engine.clock import MINUTE
-from engine.config import SessionConfig, VenueConfig
-from engine.instruments import Instrument
 from engine.messages import (
     ActorFailed,
     ActorRestarted,
@@ -29,7 +25,6 @@ from engine.messages import (
     ChildOrderDone,
     ChildOrderFilled,
     ChildOrderOverfilled,
-    ClientOrder,
     ExecType,
     ExecutionReport,
     Mandate,
@@ -41,22 +36,25 @@ from engine.messages import (
     PlaceVenueOrder,
     RouteDecided,
     RoutingLogic,
-    Side,
     StrategyName,
-    SupervisorEscalated,
     Urgency,
     VenueCancelRejected,
-    VenueKind,
     VenueOrderCancelled,
     VenueOrderFilled,
     VenueOrderRejected,
 )
-from engine.prices import to_price
+from tests.actors.recovery_support import (
+    CLIENTS,
+    END,
+    RUN_UNTIL,
+    START,
+    EngineFactory,
+    assert_escalated_by_the_engine,
+    assert_restart_is_deterministic,
+    journal_of,
+    run_to_escalation,
+)
 
-SESSION = SessionConfig()
-START = SESSION.open_ns + 1 * MINUTE
-END = START + 10 * MINUTE
-CLIENTS = {"c1": 3_000, "c2": 2_000}
 CRASH_ON_FILL = 17  # mid-run, with venue orders live
 
 
@@ -105,35 +103,12 @@ class CrashOnEveryFill(RouterActor):
 
 @pytest.fixture
 def engine_with(monkeypatch):
-    engines: list[Engine] = []
-
-    def build(router_class: type[RouterActor], **kwargs) -> Engine:
-        monkeypatch.setattr(api, "RouterActor", router_class)
-        market = MarketConfig(
-            instrument=Instrument(symbol="XYZ", ref_price=to_price("100")),
-            venues=[VenueConfig(name="LIT1"), VenueConfig(name="LIT2"),
-                    VenueConfig(name="DARK1", kind=VenueKind.DARK)],
-            session=SESSION,
-        )
-        engine = Engine(market, seed=11, **kwargs)
-        engines.append(engine)
-        for cid, qty in CLIENTS.items():
-            engine.submit(ClientOrder(
-                source="OMS", account="A", client_order_id=cid, instrument="XYZ",
-                side=Side.BUY, quantity=qty,
-                mandate=Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END,
-                                urgency=Urgency.HIGH, routing=RoutingLogic.PARALLEL),
-            ), at_ns=SESSION.open_ns)
-        return engine
-
+    mandate = Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END,
+                      urgency=Urgency.HIGH, routing=RoutingLogic.PARALLEL)
+    build = EngineFactory(monkeypatch, api, "RouterActor", ("LIT1", "LIT2"), mandate)
     CrashBeforeJournal.crash, CrashAfterJournal.crash = [], []
     yield build
-    for engine in engines:
-        engine.close()
-
-
-def _journal_of(engine: Engine, cls) -> list:
-    return list(engine.journal.messages(cls))
+    build.close()
 
 
 def _router(engine: Engine) -> RouterActor:
@@ -171,54 +146,54 @@ def _dead_lettered_to_router(engine: Engine) -> list:
 @pytest.mark.parametrize("router_class", [CrashBeforeJournal, CrashAfterJournal])
 def test_restarted_router_reconciles_and_every_child_settles(engine_with, router_class):
     engine = engine_with(router_class)
-    engine.run_until(END + 5 * MINUTE)
+    engine.run_until(RUN_UNTIL)
     (crash,) = router_class.crash
 
-    failed = [m for m in _journal_of(engine, ActorFailed) if m.name == ROUTER]
-    restarted = [m for m in _journal_of(engine, ActorRestarted) if m.name == ROUTER]
+    failed = [m for m in journal_of(engine, ActorFailed) if m.name == ROUTER]
+    restarted = [m for m in journal_of(engine, ActorRestarted) if m.name == ROUTER]
     assert len(failed) == 1 and "injected router fault" in failed[0].error
     assert len(restarted) == 1 and engine.supervisor.restarts[ROUTER] == 1
     assert engine.runtime.stats["routers_recovered"] == 1
 
     # Reconcile before acting: on restart the router cancels exactly the venue orders the
     # journal leaves unsettled: every venue event sent before the restart is in it.
-    reconciled = {c.order_id for c in _journal_of(engine, CancelVenueOrder)
+    reconciled = {c.order_id for c in journal_of(engine, CancelVenueOrder)
                   if c.ts == restarted[0].ts}
     assert reconciled == _unsettled_at_restart(engine)
 
     # Every child reaches exactly one ChildOrderDone; reported fills never exceed it.
-    children = {c.child_id: c for c in _journal_of(engine, PlaceChildOrder)}
-    done = Counter(d.child_id for d in _journal_of(engine, ChildOrderDone))
+    children = {c.child_id: c for c in journal_of(engine, PlaceChildOrder)}
+    done = Counter(d.child_id for d in journal_of(engine, ChildOrderDone))
     assert set(done) == set(children) and set(done.values()) == {1}
     reported = Counter()
-    for f in _journal_of(engine, ChildOrderFilled):
+    for f in journal_of(engine, ChildOrderFilled):
         reported[f.child_id] += f.quantity
     assert all(reported[cid] <= cmd.quantity for cid, cmd in children.items())
 
     # The venue journaled the fill the router died on and those dead-lettered to it;
     # each venue fill (journaled exactly once) was reported to its parent exactly once.
-    venue_fills = _journal_of(engine, VenueOrderFilled)
+    venue_fills = journal_of(engine, VenueOrderFilled)
     assert len({f.msg_id for f in venue_fills}) == len(venue_fills)
     assert crash in venue_fills
     lost = _dead_lettered_to_router(engine)
     assert {m.msg_id for m in lost if isinstance(m, VenueOrderFilled)} <= {
         f.msg_id for f in venue_fills}
-    fill_ids = [f.fill_id for f in _journal_of(engine, ChildOrderFilled)]
-    overfill_ids = [f.fill_id for f in _journal_of(engine, ChildOrderOverfilled)]
+    fill_ids = [f.fill_id for f in journal_of(engine, ChildOrderFilled)]
+    overfill_ids = [f.fill_id for f in journal_of(engine, ChildOrderOverfilled)]
     assert len(fill_ids) == len(set(fill_ids))
     assert crash.fill_id in fill_ids
     assert {f.fill_id for f in venue_fills} == set(fill_ids) | set(overfill_ids)
 
     # Nothing was genuinely lost, so nothing is unaccounted for.
     assert _router(engine).router.unaccounted_shares == 0
-    assert not any("unaccounted" in d.reason for d in _journal_of(engine, RouteDecided))
+    assert not any("unaccounted" in d.reason for d in journal_of(engine, RouteDecided))
 
     # The parent completes; allocations add up; no client over its quantity.
-    (created,) = _journal_of(engine, ParentOrderCreated)
-    states = [s for s in _journal_of(engine, ParentStateChanged)
+    (created,) = journal_of(engine, ParentOrderCreated)
+    states = [s for s in journal_of(engine, ParentStateChanged)
               if s.parent_id == created.parent_id]
     assert states[-1].state is ParentState.COMPLETED
-    parent_total = sum(f.quantity for f in _journal_of(engine, ParentOrderFilled))
+    parent_total = sum(f.quantity for f in journal_of(engine, ParentOrderFilled))
     assert parent_total == sum(CLIENTS.values())
     by_client: Counter[str] = Counter()
     for r in engine.reports:
@@ -232,12 +207,12 @@ def test_reconcile_answers_settle_the_orders_live_at_the_crash(engine_with):
     """Each reconciled order gets the venue's terminal answer (cancelled, too late or
     unknown) and nothing about it stays live."""
     engine = engine_with(CrashBeforeJournal)
-    engine.run_until(END + 5 * MINUTE)
-    (restarted,) = [m for m in _journal_of(engine, ActorRestarted) if m.name == ROUTER]
-    reconciled = {c.order_id for c in _journal_of(engine, CancelVenueOrder)
+    engine.run_until(RUN_UNTIL)
+    (restarted,) = [m for m in journal_of(engine, ActorRestarted) if m.name == ROUTER]
+    reconciled = {c.order_id for c in journal_of(engine, CancelVenueOrder)
                   if c.ts == restarted.ts}
-    answered = {m.order_id for m in _journal_of(engine, VenueOrderCancelled)} | {
-        m.order_id for m in _journal_of(engine, VenueCancelRejected)}
+    answered = {m.order_id for m in journal_of(engine, VenueOrderCancelled)} | {
+        m.order_id for m in journal_of(engine, VenueCancelRejected)}
     assert reconciled <= answered
     router = _router(engine).router
     assert not router.open_children()
@@ -245,20 +220,8 @@ def test_reconcile_answers_settle_the_orders_live_at_the_crash(engine_with):
 
 
 def test_a_router_restart_keeps_the_run_deterministic(engine_with):
-    digests = []
-    for _ in range(2):
-        engine = engine_with(CrashBeforeJournal)
-        engine.run_until(END + 5 * MINUTE)
-        digests.append(engine.journal.digest())
-    assert digests[0] == digests[1]
+    assert_restart_is_deterministic(engine_with, CrashBeforeJournal)
 
 
 def test_persistent_router_failure_exceeds_the_restart_intensity_and_escalates(engine_with):
-    engine = engine_with(CrashOnEveryFill, max_restarts=2, restart_window_ns=30 * MINUTE)
-    with pytest.raises(RuntimeHalted, match="escalated"):
-        engine.run_until(END + 5 * MINUTE)
-    assert [m.name for m in _journal_of(engine, ActorFailed)].count(ROUTER) == 3
-    assert [m.name for m in _journal_of(engine, ActorRestarted)].count(ROUTER) == 2
-    assert [m.name for m in _journal_of(engine, SupervisorEscalated)] == ["engine"]
-    assert engine.supervisor.failures[ROUTER] == 3
-    assert engine.runtime.stats["escalations"] == 1
+    assert_escalated_by_the_engine(run_to_escalation(engine_with, CrashOnEveryFill), ROUTER)
