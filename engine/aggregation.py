@@ -255,11 +255,11 @@ class OrderDesk:
             exec_id = ids.head + EXEC_ID_TAILS[count % 1000]
         else:
             exec_id = ids.at(count)
+        # positional, in ``ExecutionReport``'s field order (source … leaves_qty): ~0.2 µs
+        # instead of ~0.3 µs with keywords (msgspec matches keyword names one by one)
         report = _Report(
-            source=source, account=account, client_order_id=client_order_id,
-            exec_id=exec_id, exec_type=_EXEC_NEW, ord_status=_NEW,
-            instrument=instrument, side=side, order_qty=qty, cum_qty=0, leaves_qty=qty,
-            ts=now_ns,
+            source, account, client_order_id, exec_id, _EXEC_NEW, _NEW, instrument, side,
+            qty, 0, qty, ts=now_ns,
         )
         if self._window_ns:
             return [report]
