@@ -178,11 +178,13 @@ class RouterActor(EngineActor):
         return Scorecard() if state is None else Scorecard.from_state(learnt_only(state))
 
     def _dispatch(self, out: list[tuple[str, Message]]) -> None:
+        decisions_to = self.config.decisions_to
+        journal, send = self.journal, self.send
         for dest, msg in out:
-            if isinstance(msg, RouteDecided) or dest == self.config.decisions_to:
-                self.journal(msg)
+            if msg.__class__ is RouteDecided or dest == decisions_to:
+                journal(msg)
                 continue
-            self.journal(self.send(dest, msg))
+            journal(send(dest, msg))
         wake = self.router.next_wake_ns()
         if wake is not None:
             self.set_timer(_WAKE, wake)
