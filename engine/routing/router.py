@@ -209,11 +209,16 @@ class Router:
         self._out.append((dest, msg))
 
     def _decided(self, child: Child, plan: Plan) -> None:
+        """Journal a decision with its reason and scorecard values: the planner's, or for
+        a decision made without it (cancel, keep, wait, give up) the values the venues it
+        concerns had at that moment (every venue's if it names none)."""
         self.decisions += 1
+        scorecard = plan.extra or self.scorecard.summaries(
+            plan.considered or list(self.venues), child.cmd.instrument)
         self._emit(self.config.decisions_to, RouteDecided(
             parent_id=child.cmd.parent_id, child_id=child.cmd.child_id,
             logic=child.cmd.routing, placements=[p.placement for p in plan.placements],
-            reason=plan.reason, scorecard=plan.extra, ts=self._now,
+            reason=plan.reason, scorecard=scorecard, ts=self._now,
         ))
 
     # ---------------------------------------------------------------- timers

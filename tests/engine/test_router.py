@@ -141,6 +141,34 @@ def test_accept_route_fill_done_with_deterministic_ids_and_a_decision():
     d.check()
 
 
+def test_every_decision_records_scorecard_values_cancels_and_waits_too():
+    """The audit trail has each routing decision's reason and scorecard values, also for
+    decisions the planner does not make: a timeout's cancel, a child's cancel, a wait."""
+    d = Driver(RouterConfig(sequential_timeout_ns=SECOND))
+    d.feed(child())
+    (first,) = d.placed()
+    d.ack(first)
+    d.tick(SECOND)  # resting timeout: cancel at that venue, re-route the rest
+    d.cancelled(first, 300)
+    (second,) = d.placed()[1:]
+    d.ack(second)
+    d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))
+    for v in LIT:  # nowhere to go: the next child waits
+        d.feed(md(v, status=VenueStatus.DOWN))
+    d.feed(child(cid="C2"))
+    decisions = [m for _, m in d.out if isinstance(m, RouteDecided)]
+    reasons = [m.reason.split(" ")[0].rstrip(":") for m in decisions]
+    # the last cancel pulls the still-pending cancel's order from the venue that went down
+    assert reasons == ["sequential", "cancel", "sequential", "cancel", "cancel", "wait"]
+    for m in decisions:
+        assert m.scorecard, m.reason
+        assert all("fill_prob" in values for values in m.scorecard.values())
+    timeout, child_cancel, venue_down, wait = decisions[1], *decisions[3:]
+    assert set(timeout.scorecard) == {first.venue}
+    assert set(child_cancel.scorecard) == set(venue_down.scorecard) == {second.venue}
+    assert set(wait.scorecard) == set(LIT + DARK)
+
+
 def test_sequential_timeout_cancels_and_moves_to_the_next_venue():
     d = Driver(RouterConfig(sequential_timeout_ns=SECOND))
     d.feed(child())
