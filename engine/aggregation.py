@@ -64,18 +64,9 @@ WindowKey = tuple[str, int, int | None, int]
 _NEW = OrdStatus.NEW
 _PARTIAL, _FILLED = OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED
 _EXEC_NEW, _EXEC_TRADE = ExecType.NEW, ExecType.TRADE
-_BUY = Side.BUY
 _Side = Side
 _State = ClientOrderState
 _Report = ExecutionReport
-_replace = msgspec.structs.replace
-
-# The constant part of a fill's TRADE report; ``_fill`` replaces the rest (16 or more
-# keywords in one call make CPython build a dict: ~1 µs instead of ~0.25 µs).
-_TRADE_TEMPLATE = ExecutionReport(
-    source="", account="", client_order_id="", exec_id="", exec_type=_EXEC_TRADE,
-    ord_status=_FILLED, instrument="", side=_BUY, order_qty=0, cum_qty=0, leaves_qty=0,
-)
 
 _TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELLED, ParentState.EXPIRED})
 
@@ -509,8 +500,9 @@ class OrderDesk:
     ) -> list[Message]:
         """Fill each order its allocated quantity (0: not this time) and return its TRADE
         report: what ``ClientOrderState.fill`` then ``fill_report`` do, inlined for the hot
-        path, the reports made from one template by ``replace`` (~0.25 µs; a 19-keyword
-        constructor call costs ~1.3 µs)."""
+        path, each report built with its fields positionally (~0.2 µs: no keyword to match
+        by name; ``replace`` on a template with 14 keywords cost more, and a 19-keyword
+        constructor call ~1.3 µs)."""
         if len(orders) != len(qtys):
             raise ValueError(f"{len(qtys)} quantities for {len(orders)} orders")
         out: list[Message] = []
@@ -518,10 +510,6 @@ class OrderDesk:
         # only the orders allocated something (skipped in C: most get 0 in a big split)
         exec_ids = self._exec_ids.take(len(qtys) - qtys.count(0))
         filled = zip(compress(orders, qtys), filter(None, qtys), exec_ids)
-        template = _replace(
-            _TRADE_TEMPLATE, last_price=price, venue=venue, internal=internal, text=text,
-            ts=now_ns,
-        )
         try:
             for o, q, exec_id in filled:
                 leaves = o.leaves - q
@@ -531,12 +519,11 @@ class OrderDesk:
                 cum_qty = o.cum_qty = o.cum_qty + q
                 cum_notional = o.cum_notional = o.cum_notional + q * price
                 status = o.status = _PARTIAL if leaves else _FILLED
-                append(_replace(
-                    template, source=o.source, account=o.account,
-                    client_order_id=o.client_order_id, exec_id=exec_id, ord_status=status,
-                    instrument=o.instrument, side=o.side, order_qty=o.qty, cum_qty=cum_qty,
-                    leaves_qty=leaves, cum_notional=cum_notional, last_qty=q,
-                    parent_id=o.parent_id,
+                # ``ExecutionReport``'s fields in declaration order (source … text)
+                append(_Report(
+                    o.source, o.account, o.client_order_id, exec_id, _EXEC_TRADE, status,
+                    o.instrument, o.side, o.qty, cum_qty, leaves, cum_notional, q, price,
+                    o.parent_id, internal, venue, None, text, ts=now_ns,
                 ))
         except BaseException:
             self._exec_ids.count -= len(exec_ids) - len(out)  # only the ids used are used
