@@ -35,13 +35,14 @@ def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
     # per distinct size; per order there are only passes in C: the count, the sum and the
     # final lookup. Few orders, or mostly distinct sizes: per order, vectorized.
     n = len(open_qtys)
-    grouped = n > _FEW_ORDERS
+    total = sum(open_qtys)
+    # only a split needs the counts, and most of a desk's calls fill everything
+    grouped = n > _FEW_ORDERS and 0 < fill < total
     # distinct quantities in first-seen order (how many orders each, when grouped)
     sizes = Counter(open_qtys) if grouped else dict.fromkeys(open_qtys)
     for q in sizes:
         if q < 0 or q % lot:
             raise ValueError(f"open quantity {q} is negative or not a multiple of lot {lot}")
-    total = sum(open_qtys)
     if fill > total:
         raise ValueError(f"fill {fill} exceeds open quantity {total}")
     if fill == 0:
