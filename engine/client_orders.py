@@ -25,53 +25,63 @@ _replace = msgspec.structs.replace
 class ExecIds:
     """Unique, deterministic execution ids: ``E1``, ``E2``, … (prefix per desk/shard).
 
-    An id is made as its thousand's head (``E123``, kept for the next ones) plus a ready
-    3-digit tail (``456``): formatting each integer costs twice as much, and a desk makes
-    ~2 ids per order. ``count`` (the last id's number) may be set, e.g. by recovery."""
+    Ids are made a thousand at a time, ``block`` holding those of the thousand
+    ``thousands`` (``E123000`` … ``E123999``): built by one ``replace`` and one ``split``
+    in C, an id costs ~40 ns instead of ~55 ns for a concatenation each (and ~110 ns
+    formatted from its integer), and a desk makes ~2 ids per order. ``count`` (the last
+    id's number) may be set, e.g. by recovery."""
 
-    __slots__ = ("prefix", "count", "thousands", "head")
+    __slots__ = ("prefix", "count", "thousands", "block")
 
     def __init__(self, prefix: str = "E") -> None:
         self.prefix = prefix
         self.count = 0
-        self.thousands = -1  # ``head`` = prefix + thousands (none yet)
-        self.head = prefix
+        self.thousands = -1  # ``block`` holds this thousand's ids (none yet)
+        self.block: list[str] = []
 
     def next(self) -> str:
         count = self.count = self.count + 1
         if count // 1000 == self.thousands:  # the desk's hot path inlines this
-            return self.head + EXEC_ID_TAILS[count % 1000]
+            return self.block[count % 1000]
         return self.at(count)
 
     def at(self, count: int) -> str:
-        """The id numbered ``count``; its thousand's head is kept for the next ones."""
-        thousands = count // 1000
-        if thousands:  # below 1000 the tail is not zero-padded: no head
-            self.thousands = thousands
-            self.head = f"{self.prefix}{thousands}"
-        return f"{self.prefix}{count}"
+        """The id numbered ``count``; its thousand's ids are kept for the next ones."""
+        self._load(count // 1000)
+        return self.block[count % 1000]
 
     def take(self, n: int) -> list[str]:
-        """The next ``n`` ids, as ``n`` calls of ``next`` would give them, a thousand's
-        ids from one head."""
-        prefix = self.prefix
+        """The next ``n`` ids, as ``n`` calls of ``next`` would give them: slices of the
+        thousands' blocks."""
         first = self.count + 1
         end = self.count = self.count + n
         end += 1  # exclusive
         ids: list[str] = []
         while first < end:
             thousands, tail = divmod(first, 1000)
+            if thousands != self.thousands:
+                self._load(thousands)
             stop = min(end - thousands * 1000, 1000)
-            if thousands:
-                head = f"{prefix}{thousands}"
-                ids += [head + digits for digits in EXEC_ID_TAILS[tail:stop]]
-            else:  # below 1000: no zero padding
-                ids += [prefix + digits for digits in _SMALL[tail:stop]]
+            ids += self.block[tail:stop]
             first = thousands * 1000 + stop
         return ids
 
+    def _load(self, thousands: int) -> None:
+        prefix = self.prefix
+        if not thousands:  # below 1000: no zero padding (index 0 is never an id)
+            block = [prefix + digits for digits in _SMALL]
+        else:
+            head = f"{prefix}{thousands}"
+            if "\n" in head:  # the split below needs a separator not in the ids
+                block = [head + digits for digits in EXEC_ID_TAILS]
+            else:  # "E123000\nE123001\n…": the head put before each tail, then split
+                block = (head + _TAILS_TEXT.replace("\n", "\n" + head)).split("\n")
+        self.block = block
+        self.thousands = thousands
+
 
 EXEC_ID_TAILS = tuple(f"{n:03d}" for n in range(1000))  # an id's last three digits
+_TAILS_TEXT = "\n".join(EXEC_ID_TAILS)
 _SMALL = tuple(str(n) for n in range(1000))
 
 

@@ -14,3 +14,10 @@ def test_take_gives_the_ids_next_would_across_thousands():
 
 def test_take_keeps_the_prefix():
     assert ExecIds("X7-").take(2) == ["X7-1", "X7-2"]
+
+
+def test_ids_are_the_numbers_after_the_prefix_across_thousands():
+    for prefix in ("E", "", "shard\n2-"):  # a newline cannot split the thousand's block
+        ids = ExecIds(prefix)
+        made = ids.take(1_500) + [ids.next() for _ in range(1_001)] + ids.take(2)
+        assert made == [f"{prefix}{n}" for n in range(1, 2_504)]
