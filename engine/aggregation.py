@@ -516,8 +516,14 @@ class OrderDesk:
                 if q < 0 or leaves < 0:
                     raise ValueError(f"fill of {q} with {o.leaves} open")
                 o.leaves = leaves
-                cum_qty = o.cum_qty = o.cum_qty + q
-                cum_notional = o.cum_notional = o.cum_notional + q * price
+                cum_qty = o.cum_qty
+                if cum_qty:
+                    cum_qty = o.cum_qty = cum_qty + q
+                    cum_notional = o.cum_notional = o.cum_notional + q * price
+                else:  # a first fill is its own total (no notional yet): no new ints
+                    # to make and free (0 + q makes one for q >= 257)
+                    cum_qty = o.cum_qty = q
+                    cum_notional = o.cum_notional = q * price
                 status = o.status = _PARTIAL if leaves else _FILLED
                 # ``ExecutionReport``'s fields in declaration order (source … text)
                 append(_Report(
