@@ -447,9 +447,12 @@ class OrderDesk:
         for parent in self._working_by_instrument.get(instrument, {}).values():
             if parent.open and _crossable(parent.key, mid, now_ns):
                 parents[parent.side].append(parent)
-        new_leaves = {side: [o.leaves for o in new[side]] for side in (1, -1)}
-        new_qty = {side: sum(new_leaves[side]) for side in (1, -1)}
-        working_qty = {side: sum([p.open for p in parents[side]]) for side in (1, -1)}
+        # both sides written out: a dict comprehension is one more function call
+        new_leaves = {1: [o.leaves for o in new[1]], -1: [o.leaves for o in new[-1]]}
+        new_qty = {1: sum(new_leaves[1]), -1: sum(new_leaves[-1])}
+        working_qty = {
+            1: sum([p.open for p in parents[1]]), -1: sum([p.open for p in parents[-1]]),
+        }
         quantity = min(new_qty[1] + working_qty[1], new_qty[-1] + working_qty[-1])
         if not quantity:
             return []
