@@ -81,6 +81,7 @@ class EngineActor(pykka.ThreadingActor):
     # ------------------------------------------------------------------ pykka hooks
 
     def on_start(self) -> None:
+        self.runtime.pin_thread()
         try:
             self.started()
         except Exception as exc:

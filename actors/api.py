@@ -72,11 +72,14 @@ class Engine:
         desk: DeskConfig = DeskConfig(),
         parent: ParentConfig = ParentConfig(),
         live: bool = False,
+        cpu: int | None = None,  # live: every engine thread on this CPU (see LiveRuntime)
         threaded: bool = False,
         max_restarts: int = 3,
         restart_window_ns: int = 5 * SECOND,
         scorecard: ScorecardSource = None,
     ) -> None:
+        if cpu is not None and not live:
+            raise ValueError("cpu pins the live runtime's threads: it needs live=True")
         self.market = market
         self.seed = seed
         self.journal = audit if isinstance(audit, Journal) or audit is None else Journal(audit)
@@ -84,7 +87,7 @@ class Engine:
         self._subscribers: list[Callable[[Report], None]] = []
         session = market.session
         self.runtime: Runtime = (
-            LiveRuntime(seed=seed, journal=self.journal) if live
+            LiveRuntime(seed=seed, journal=self.journal, cpu=cpu) if live
             else SimRuntime(seed=seed, start_ns=session.open_ns - MINUTE, journal=self.journal,
                             threaded=threaded)
         )

@@ -1,6 +1,7 @@
 """The simulated runtime: virtual time, waves, timers, latency, determinism."""
 
 import hashlib
+import os
 
 import pytest
 
@@ -290,3 +291,45 @@ def test_actor_now_reads_the_wall_clock_on_a_live_runtime():
         assert before <= actor.now <= rt.now() <= time.time_ns()
     finally:
         rt.shutdown()
+
+
+class AffinityProbe(EngineActor):
+    """Reports the CPUs its own thread may run on, from its thread."""
+
+    def receive(self, msg, sender):
+        self.send("probe", m.CancelParentOrder(
+            parent_id=",".join(map(str, sorted(os.sched_getaffinity(0))))))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs thread affinity")
+def test_live_runtime_cpu_puts_every_engine_thread_on_that_cpu_only():
+    import queue
+
+    cpu = max(os.sched_getaffinity(0))
+    mine = os.sched_getaffinity(0)
+    rt = LiveRuntime(seed=1, cpu=cpu)
+    got: queue.SimpleQueue = queue.SimpleQueue()
+    rt.on_message("probe", lambda msg, sender: got.put(msg.parent_id))
+    Supervisor(rt).start_child(ChildSpec("a", AffinityProbe))
+    try:
+        rt.send(EXTERNAL, "a", m.CancelParentOrder(parent_id="now"))
+        rt.send(EXTERNAL, "a", m.CancelParentOrder(parent_id="later"), delay_ns=MS)
+        # first by hand-over from this thread, then from the scheduler thread
+        assert got.get(timeout=10) == str(cpu) and got.get(timeout=10) == str(cpu)
+        assert os.sched_getaffinity(rt._thread.native_id) == {cpu}  # the scheduler
+        assert os.sched_getaffinity(0) == mine  # the application's thread is left alone
+    finally:
+        rt.shutdown()
+
+
+def test_live_runtime_refuses_a_cpu_it_may_not_use_and_engine_a_cpu_without_live():
+    from actors.api import Engine, MarketConfig
+    from engine.config import VenueConfig
+    from engine.instruments import Instrument
+
+    with pytest.raises(ValueError, match="cpu 4096 is not one this process may run on"):
+        LiveRuntime(seed=1, cpu=4096)
+    market = MarketConfig(instrument=Instrument(symbol="XYZ", ref_price=100_000_000),
+                          venues=[VenueConfig(name="LIT1")])
+    with pytest.raises(ValueError, match="needs live=True"):
+        Engine(market, cpu=0)
