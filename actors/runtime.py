@@ -753,7 +753,7 @@ class LiveRuntime(Runtime):
     Python threads take turns on the GIL anyway, so a second core buys them nothing, while
     each handoff between threads on different cores waits for the other core to wake,
     which on a virtual machine's idle vCPU takes longer than the handler itself (here:
-    fill → next child decision p50 ~170 µs across cores, ~60–80 µs on one). Threads the
+    fill → next child decision p50 ~155–175 µs across cores, ~60–100 µs on one). Threads the
     application creates are left alone; call ``pin_thread()`` from one that talks to the
     engine at high rate to put it on the same core.
     """
