@@ -45,7 +45,6 @@ from engine.messages import (
     VenueOrderFilled,
     VenueOrderRejected,
     VenueOrderReplaced,
-    VenueStatusChanged,
 )
 from engine.routing import recovery
 from engine.routing.router import Router, RouterConfig
