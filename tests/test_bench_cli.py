@@ -6,7 +6,7 @@ from actors.cli import main
 
 REQUIRED = {
     "book_ops_per_s", "sim_deliveries_per_s", "sim_day_wall_s",  # foundation
-    "ingest_orders_per_s", "bytes_per_resting_order",  # intake
+    "ingest_orders_per_s", "ingest_netting_orders_per_s", "bytes_per_resting_order",  # intake
     "router_decisions_per_s",  # router
     "recalibration_p99_us", "recalibration_unpinned_p99_us",  # strategies
     "child_orders_per_s", "venue_orders_per_s", "e2e_client_orders_per_s",  # the main job
