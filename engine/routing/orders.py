@@ -4,6 +4,7 @@ A venue order goes PENDING_NEW → OPEN → PENDING_CANCEL → DONE (any step ma
 reject, full fill, cancelled). A cancel wanted before the venue acked is held until the
 ack, so a cancel can never overtake its order on a jittery link and strand it.
 A child is done exactly once, when it is closing (or filled) and no venue order is live.
+Once done with every venue order final, the router keeps only a ``FinishedChild``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class VenueOrder:
     cancel_wanted: bool = False  # cancel requested before the ack: sent on ack
     too_late: bool = False  # venue said the order is already done: fills are on their way
     kept: bool = False  # a resting timeout left it in place (recorded once)
+    rejected: bool = False  # the venue refused it: done, and nothing more will fill
     fill_ids: set[str] = field(default_factory=set)
     # Recovery (engine.routing.recovery): a restarted router asks the venue to cancel the
     # order to learn its fate; the venue's terminal answer then ends it, and shares it
@@ -53,6 +55,12 @@ class VenueOrder:
     @property
     def live(self) -> bool:
         return self.state is not VenueOrderState.DONE
+
+    @property
+    def final(self) -> bool:
+        """Done and the venue said its last word: rejected, or every share filled or taken
+        off. (An order given up as unknown is done but not final: it may yet turn up.)"""
+        return self.state is VenueOrderState.DONE and (self.rejected or self.settled)
 
     @property
     def leaves(self) -> int:
@@ -116,3 +124,34 @@ class Child:
     def next_order_id(self) -> str:
         self.seq += 1
         return f"{self.cmd.child_id}-V{self.seq}"
+
+
+@dataclass(slots=True)
+class FinishedChild:
+    """What the router keeps of a child once it is done and every venue order of it is
+    final (the ``Child`` and its ``VenueOrder``s are dropped): enough to ignore a
+    redelivered command, refuse a clashing one, and report a stray fill as excess.
+    ~0.3 KB with its table entry, against ~1.6 KB for a child and its venue orders."""
+
+    parent_id: str
+    cmd_hash: int  # hash(PlaceChildOrder): a redelivery is equal, a clash differs
+    filled: int
+    orders: int  # venue orders sent: f"{child_id}-V1" .. f"{child_id}-V{orders}"
+    rejected: int = 0  # bit n set: venue order n was rejected (a late ack of it is pulled)
+    fills: tuple[int, ...] = ()  # fill_key(n, fill_id) of every fill of venue order n
+
+    @property
+    def done(self) -> bool:
+        return True
+
+
+def fill_key(order_number: int, fill_id: str) -> int:
+    """A fill remembered compactly (an int, not the id string): fill ids are unique per
+    venue order, and a 64-bit hash mistakes a new fill for a seen one ~never."""
+    return hash((order_number, fill_id))
+
+
+def order_number(order_id: str) -> tuple[str, int]:
+    """(child id, n) of venue order id ``f"{child_id}-V{n}"``; n = 0 if it is not one."""
+    child_id, _, tail = order_id.rpartition("-V")
+    return (child_id, int(tail)) if tail.isdigit() else (order_id, 0)

@@ -230,9 +230,10 @@ def _venue_order(h: RouterHistory, order: PlaceVenueOrder, child_done: bool) -> 
         cancelled=sum(h.venue_cancelled.get(order.order_id, {}).values()),
         fill_ids=set(fills),
     )
+    vo.rejected = order.order_id in h.venue_rejected  # final: the router lets it go
     # Live unless the journal proves it over; a done child has nothing live by the
     # router's own rule (it gave up unknown orders). What is live gets reconciled.
-    if child_done or order.order_id in h.venue_rejected or vo.settled:
+    if child_done or vo.rejected or vo.settled:
         vo.state = VenueOrderState.DONE
     elif order.order_id in h.venue_accepted:
         vo.state = VenueOrderState.OPEN
@@ -293,7 +294,8 @@ def unforwarded_fills(h: RouterHistory) -> list[VenueOrderFilled]:
 
 def recover(router: Router, h: RouterHistory, now_ns: int) -> Out:
     """Rebuild ``router`` (fresh, with its restored scorecard) from ``h``, then reconcile
-    before acting. Returns what to send, in order:
+    before acting. Finished children whose venue orders are all final are let go at once
+    (``Router.restore``), as the old instance had. Returns what to send, in order:
 
     1. venue fills journaled but never reported, so the parent hears of every one;
     2. a cancel for every venue order that may still be live (the reconcile);

@@ -21,6 +21,12 @@ it is live; Σ ``ChildOrderFilled.quantity`` ≤ child quantity; any share fille
 venue quantity never exceeds the child's remaining quantity, so no race can overfill.
 Venue order ids are ``f"{child_id}-V{n}"``; messages carry ``msg_id=0, ts=now_ns``.
 
+Memory stays bounded by the open children: once a child is done and every venue order
+of it is final (rejected, or each share filled or taken off), its ``Child`` and venue
+orders are dropped for a small ``FinishedChild``. A message about it afterwards is handled
+as before: a redelivered command ignored, a clashing one refused, a stray fill reported
+as excess (``late_fill``), a stray ack of a rejected order pulled, anything else ignored.
+
 After a restart: ``restore`` adopts children rebuilt from the journal, ``forward_fills``
 reports venue fills the old instance heard but never reported, and ``reconcile`` asks
 the venue to cancel every order that may still be live before routing anything (see
@@ -30,7 +36,7 @@ the venue to cancel every order that may still be live before routing anything (
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from engine.config import VenueConfig
 from engine.instruments import Instrument
@@ -61,7 +67,14 @@ from engine.messages import (
     VenueStatus,
     VenueStatusChanged,
 )
-from engine.routing.orders import Child, VenueOrder, VenueOrderState
+from engine.routing.orders import (
+    Child,
+    FinishedChild,
+    VenueOrder,
+    VenueOrderState,
+    fill_key,
+    order_number,
+)
 from engine.routing.placement import Plan, Planner, RouterConfig, VenueInfo
 from engine.routing.scorecard import Scorecard
 
@@ -86,7 +99,9 @@ class Router:
             for v in sorted(venues, key=lambda v: v.name)
         }
         self.planner = Planner(config, self.venues, self.scorecard)
-        self.children: dict[str, Child] = {}
+        self._children: dict[str, Child] = {}  # not yet finished, in arrival order
+        self._finished: dict[str, FinishedChild] = {}  # done, every venue order final
+        self.children = ChildTable(self._children, self._finished)
         self.decisions = 0  # RouteDecided emitted
         self.overfills = 0  # ChildOrderOverfilled emitted
         self.overfilled_shares = 0
@@ -129,7 +144,12 @@ class Router:
         return view
 
     def open_children(self) -> list[str]:
-        return [cid for cid, c in self.children.items() if not c.done]
+        return [cid for cid, c in self._children.items() if not c.done]
+
+    @property
+    def finished(self) -> int:
+        """Children done and let go (only their ``FinishedChild`` is kept)."""
+        return len(self._finished)
 
     # ------------------------------------------------------------- recovery
 
@@ -137,9 +157,11 @@ class Router:
         """Adopt children rebuilt from the journal after a restart, in arrival order.
         Sends nothing: ``forward_fills`` and ``reconcile`` do."""
         for child in children:
-            self.children[child.cmd.child_id] = child
+            self._children[child.cmd.child_id] = child
             for order_id in child.orders:
                 self._orders[order_id] = child
+            if child.done:
+                self._let_go(child)
 
     def forward_fills(self, fills: Sequence[VenueOrderFilled], now_ns: int) -> Out:
         """Report venue fills the old instance journaled but never reported (it died
@@ -150,6 +172,8 @@ class Router:
             found = self._venue_order(fill.order_id)
             if found is not None:
                 self._report_fill(found[0], found[1], fill)
+            elif (gone := self._finished_order(fill.order_id)) is not None:
+                self._report_late_fill(gone[0], fill.order_id, fill)  # already in its fills
         out, self._out = self._out, []
         return out
 
@@ -159,7 +183,7 @@ class Router:
         answer (cancelled, too late, unknown) settles the order, and only then is the
         remainder routed again. Children with nothing live move on at once."""
         self._now, self._out = now_ns, []
-        for child in [c for c in self.children.values() if not c.done]:
+        for child in [c for c in self._children.values() if not c.done]:
             self._reconcile_child(child)
         out, self._out = self._out, []
         return out
@@ -226,6 +250,11 @@ class Router:
     def _set_timer(self, key: tuple[str, str], due: int) -> None:
         self._timers[key] = due
         heapq.heappush(self._heap, (due, key))
+        if len(self._heap) > 2 * len(self._timers) + 64:
+            # mostly stale (timers dropped before due): rebuild from the live ones; the
+            # firing order is (due, key) either way
+            self._heap = [(d, k) for k, d in self._timers.items()]
+            heapq.heapify(self._heap)
 
     def _timer_fired(self, _msg: TimerFired) -> None:
         while (due := self.next_wake_ns()) is not None and due <= self._now:
@@ -276,22 +305,22 @@ class Router:
             self._send_cancel(vo)
 
     def _expire(self, child_id: str) -> None:
-        self._close(self.children[child_id], "expired")
+        self._close(self._children[child_id], "expired")
 
     def _retry(self, child_id: str) -> None:
-        self._route(self.children[child_id])
+        self._route(self._children[child_id])
 
     # ---------------------------------------------------------- parent input
 
     def _place_child(self, cmd: PlaceChildOrder) -> None:
-        known = self.children.get(cmd.child_id)
-        if known is not None:
-            if known.cmd != cmd:  # a redelivery is ignored; a clash is refused, once
+        clash = self._clashes(cmd)
+        if clash is not None:  # a known child id: a redelivery is ignored, a clash refused
+            if clash:
                 self._emit(cmd.parent_id, ChildOrderRejected(
                     parent_id=cmd.parent_id, child_id=cmd.child_id,
                     reason="duplicate_child_id", ts=self._now))
             return
-        child = self.children[cmd.child_id] = Child(cmd=cmd, accepted_ns=self._now)
+        child = self._children[cmd.child_id] = Child(cmd=cmd, accepted_ns=self._now)
         problem = self._invalid(cmd)
         if problem:
             child.done = True
@@ -300,6 +329,7 @@ class Router:
             self._emit(cmd.parent_id, ChildOrderDone(
                 parent_id=cmd.parent_id, child_id=cmd.child_id, filled=0,
                 cancelled=max(cmd.quantity, 0), reason=f"rejected:{problem}", ts=self._now))
+            self._let_go(child)
             return
         self._emit(cmd.parent_id, ChildOrderAccepted(
             parent_id=cmd.parent_id, child_id=cmd.child_id, ts=self._now))
@@ -309,6 +339,14 @@ class Router:
                 return
             self._set_timer(("expire", cmd.child_id), cmd.expire_at)
         self._route(child)
+
+    def _clashes(self, cmd: PlaceChildOrder) -> bool | None:
+        """None for a new child id, else whether ``cmd`` differs from the one it came with."""
+        known = self._children.get(cmd.child_id)
+        if known is not None:
+            return known.cmd != cmd
+        gone = self._finished.get(cmd.child_id)
+        return None if gone is None else gone.cmd_hash != hash(cmd)
 
     def _invalid(self, cmd: PlaceChildOrder) -> str:
         if cmd.quantity <= 0:
@@ -324,7 +362,7 @@ class Router:
         return inst.lot if inst else 1
 
     def _cancel_child(self, msg: CancelChildOrder) -> None:
-        child = self.children.get(msg.child_id)
+        child = self._children.get(msg.child_id)
         if child is not None and not child.done:
             self._close(child, "cancelled")
 
@@ -432,6 +470,33 @@ class Router:
         self._emit(child.cmd.parent_id, ChildOrderDone(
             parent_id=child.cmd.parent_id, child_id=cid, filled=child.filled,
             cancelled=child.remaining, reason=reason, ts=self._now))
+        self._let_go(child)
+
+    def _let_go(self, child: Child) -> None:
+        """Drop a done child whose venue orders are all final for a ``FinishedChild``.
+        Callers may still hold ``child``: only the tables forget it."""
+        rejected = 0  # bit n: venue order n was rejected
+        fills: list[int] = []
+        for oid, vo in child.orders.items():
+            if not vo.final:
+                return  # given up as unknown, it may yet turn up: keep it to handle that
+            n = order_number(oid)[1]
+            if vo.rejected:
+                rejected |= 1 << n
+            fills.extend(fill_key(n, f) for f in vo.fill_ids)
+        cmd = child.cmd
+        cid = cmd.child_id
+        self._finished[cid] = FinishedChild(
+            parent_id=cmd.parent_id, cmd_hash=hash(cmd), filled=child.filled,
+            orders=child.seq, rejected=rejected, fills=tuple(fills))
+        del self._children[cid]
+        for oid in child.orders:
+            del self._orders[oid]
+            self._timers.pop(("timeout", oid), None)
+            self._timers.pop(("cancel", oid), None)
+        self._timers.pop(("expire", cid), None)
+        self._timers.pop(("retry", cid), None)
+        self._waiting.pop(cid, None)
 
     # ----------------------------------------------------------- venue input
 
@@ -439,9 +504,20 @@ class Router:
         child = self._orders.get(order_id)
         return (child, child.orders[order_id]) if child is not None else None
 
+    def _finished_order(self, order_id: str) -> tuple[FinishedChild, int] | None:
+        """(finished child, order number) for a venue order of a child let go."""
+        child_id, n = order_number(order_id)
+        gone = self._finished.get(child_id)
+        return (gone, n) if gone is not None and 0 < n <= gone.orders else None
+
     def _accepted(self, msg: VenueOrderAccepted) -> None:
         found = self._venue_order(msg.order_id)
         if found is None:
+            if (gone := self._finished_order(msg.order_id)) is not None:
+                self.scorecard.record(msg, self._now)
+                if gone[0].rejected >> gone[1] & 1:  # as below: venue has it after all
+                    self._emit(msg.venue, CancelVenueOrder(venue=msg.venue,
+                                                           order_id=msg.order_id, ts=self._now))
             return
         self.scorecard.record(msg, self._now)
         child, vo = found
@@ -463,14 +539,19 @@ class Router:
         if msg.reason != "venue_down":  # a down venue is avoided through its status
             child.avoid.add(vo.venue)
         child.last_reject = f"{vo.venue}:{msg.reason}"
+        vo.rejected = True
         self._order_done(child, vo, progressed=False, reroute_now=True)
 
     def _filled(self, msg: VenueOrderFilled) -> None:
         found = self._venue_order(msg.order_id)
-        if found is None or msg.fill_id in found[1].fill_ids:
-            return  # unknown order, or a redelivered fill
+        if found is None:
+            self._filled_finished(msg)
+            return
+        if msg.fill_id in found[1].fill_ids:
+            return  # a redelivered fill
         self.scorecard.record(msg, self._now)
         child, vo = found
+        was_done = child.done
         vo.fill_ids.add(msg.fill_id)
         vo.filled += msg.quantity
         self._report_fill(child, vo, msg)
@@ -478,6 +559,34 @@ class Router:
             self._order_done(child, vo, progressed=True, reroute_now=True)
         elif child.filled >= child.quantity:
             self._close(child, "filled")  # target met: cancel the rest (parallel sweep)
+        if was_done:
+            self._let_go(child)  # the fill may have settled an order given up as unknown
+
+    def _filled_finished(self, msg: VenueOrderFilled) -> None:
+        """A fill for a child let go: excess, exactly as for a done child (never hidden),
+        unless it is a redelivery. A fill for an order that was never ours is ignored."""
+        gone = self._finished_order(msg.order_id)
+        if gone is None:
+            return
+        finished, n = gone
+        key = fill_key(n, msg.fill_id)
+        if key in finished.fills:
+            return
+        self.scorecard.record(msg, self._now)
+        finished.fills += (key,)
+        self._report_late_fill(finished, msg.order_id, msg)
+
+    def _report_late_fill(self, finished: FinishedChild, order_id: str,
+                          msg: VenueOrderFilled) -> None:
+        """``_report_fill`` for a done child: every share is excess."""
+        if not msg.quantity:
+            return
+        self.overfills += 1
+        self.overfilled_shares += msg.quantity
+        self._emit(finished.parent_id, ChildOrderOverfilled(
+            parent_id=finished.parent_id, child_id=order_number(order_id)[0],
+            fill_id=msg.fill_id, venue=msg.venue, quantity=msg.quantity, price=msg.price,
+            liquidity=msg.liquidity, fee=msg.fee, reason="late_fill", ts=self._now))
 
     def _report_fill(self, child: Child, vo: VenueOrder, msg: VenueOrderFilled) -> None:
         cmd = child.cmd
@@ -595,7 +704,7 @@ class Router:
 
     def _venue_down(self, venue: str) -> None:
         """Pull everything from a venue that went down (mid-sweep too)."""
-        for child in [c for c in self.children.values() if not c.done]:
+        for child in [c for c in self._children.values() if not c.done]:
             stranded = [vo for vo in child.live_orders() if vo.venue == venue]
             for vo in stranded:
                 self._cancel(vo, "venue_down")
@@ -607,11 +716,34 @@ class Router:
 
     def _venue_up(self, venue: str) -> None:
         """Cancels the down venue could not take are sent again."""
-        for child in [c for c in self.children.values() if not c.done]:
+        for child in [c for c in self._children.values() if not c.done]:
             for vo in child.live_orders():
                 if vo.venue == venue and vo.state is VenueOrderState.PENDING_CANCEL \
                         and not vo.too_late:
                     self._send_cancel(vo)
+
+
+class ChildTable(Mapping[str, "Child | FinishedChild"]):
+    """``router.children``: iterates (and counts) the children the router still holds,
+    i.e. every one not finished, in arrival order. A finished child it let go still
+    resolves by id, to its ``FinishedChild`` (``done``, ``filled``), so a caller holding
+    an id can ask how it ended; ``Router.finished`` counts them."""
+
+    __slots__ = ("_held", "_finished")
+
+    def __init__(self, held: dict[str, Child], finished: dict[str, FinishedChild]) -> None:
+        self._held = held
+        self._finished = finished
+
+    def __getitem__(self, child_id: str) -> Child | FinishedChild:
+        child = self._held.get(child_id)
+        return child if child is not None else self._finished[child_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
 
 
 _DEFAULT_FEES = (VenueConfig(name="_").maker_fee, VenueConfig(name="_").taker_fee)
