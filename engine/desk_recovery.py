@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from engine.aggregation import EXCESS_SOURCE, Key, OrderDesk, Parent
@@ -293,5 +294,11 @@ def _apply_report(
             del queue[state]
             queue[state] = r.ts
     elif r.exec_type is ExecType.REPLACED and r.parent_id is None and state.leaves:
-        state.parent_id = None  # a new limit took it out of its parent
+        # a new limit took it out of its parent: off the member list too, as the desk does
+        # (amended back to that limit, it rejoins the parent and must be listed once)
+        parent = desk._parents.get(state.parent_id or "")
+        if parent is not None:
+            with suppress(ValueError):
+                parent.members.remove(state)
+        state.parent_id = None
         queue[state] = r.ts

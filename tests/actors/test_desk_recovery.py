@@ -244,3 +244,44 @@ def test_rebuild_reproduces_the_desk_state_window_queue_included():
     assert fresh.cancel("OMS", "a", t + 301) == live.cancel("OMS", "a", t + 301)
     assert fresh.close_window(t + 350) == live.close_window(t + 350)
     assert snapshot(fresh) == snapshot(live)
+
+
+def test_rebuild_lists_an_order_amended_away_and_back_once_in_its_parent():
+    """An amend to another limit takes the order out of its parent; amended back, it
+    rejoins it at the next window. Rebuilt, the parent lists it once (listed twice, the
+    parent's open quantity was counted twice and the next fill allocated twice)."""
+    import msgspec
+
+    from engine.aggregation import DeskConfig, OrderDesk
+    from engine.desk_recovery import rebuild
+    from engine.messages import AmendClientOrder, Liquidity, SubmitClientOrder
+
+    inst = Instrument(symbol="XYZ", ref_price=to_price("100"))
+    live = OrderDesk([inst], DeskConfig(window_ns=50))
+    journal: list = []
+
+    def record(msg, now, out=()):
+        journal.extend(msgspec.structs.replace(m, ts=m.ts or now) for m in (msg, *out) if m)
+
+    t, limit, away = SESSION.open_ns, to_price("100"), to_price("99")
+    for cid in ("b1", "b2"):
+        order = ClientOrder(source="OMS", account="A", client_order_id=cid, instrument="XYZ",
+                            side=Side.BUY, quantity=300, limit_price=limit)
+        record(SubmitClientOrder(order=order), t, live.submit(order, t))
+    record(None, t + 50, live.close_window(t + 50))  # P1 = b1 + b2
+    for k, price in enumerate((away, limit)):  # b1 leaves P1, then comes back
+        now = t + 60 + k
+        record(AmendClientOrder(source="OMS", client_order_id="b1", limit_price=price), now,
+               live.amend("OMS", "b1", now, limit_price=price))
+    record(None, t + 120, live.close_window(t + 120))  # b1 rejoins P1
+    fresh = OrderDesk([inst], DeskConfig(window_ns=50))
+    rebuild(fresh, journal)
+
+    def members(desk):
+        p = desk.parent("P1")
+        return p.open, sorted(m.client_order_id for m in p.members)
+
+    assert members(fresh) == members(live) == (600, ["b1", "b2"])
+    fill = ParentOrderFilled(parent_id="P1", child_id="P1-C1", fill_id="F1", venue="LIT1",
+                             quantity=400, price=limit, liquidity=Liquidity.MAKER, ts=t + 200)
+    assert fresh.on_parent_fill(fill) == live.on_parent_fill(fill)
