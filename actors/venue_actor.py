@@ -58,14 +58,15 @@ class VenueActor(EngineActor):
         seed = derive_seed(self.runtime.seed, self.runtime.actor_id(self.name), "venue",
                            self.generation)
         if self.config.kind is VenueKind.DARK:
-            self.venue = DarkVenue(self.config, self.instrument, self.session, seed)
+            self.venue = DarkVenue(self.config, self.instrument, self.session, seed,
+                                   epoch=self.generation)
         else:
             # One fundamental value per instrument, shared by every lit venue (derived from
             # the run's seed, not the venue's): value traders pull each book towards it, so
             # venues stay in line with each other as arbitrage keeps real markets.
             fundamental = derive_seed(self.runtime.seed, 0, f"fundamental:{self.instrument.symbol}")
             self.venue = LitVenue(self.config, self.instrument, self.session, seed,
-                                  fundamental_seed=fundamental)
+                                  fundamental_seed=fundamental, epoch=self.generation)
         for lit in self.lit_venues:
             self.send(lit, SubscribeMarketData(subscriber=self.name,
                                                instrument=self.instrument.symbol))

@@ -112,7 +112,10 @@ class _VenueBase:
 
     kind: VenueKind
 
-    def __init__(self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int) -> None:
+    def __init__(
+        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int,
+        epoch: int = 0,
+    ) -> None:
         self.config = config
         self.name = config.name
         self.instrument = instrument
@@ -126,6 +129,10 @@ class _VenueBase:
         self._dropping_cancels = False
         self._fault_until: int | None = None
         self._fills = 0
+        # Fill ids are unique per venue for the whole run: a venue restarted (``epoch``:
+        # restarts so far) counts its fills from 1 again, so its ids carry the epoch, or
+        # they would repeat ids of before the restart and be dropped as duplicates.
+        self._fill_prefix = f"{self.name}-F" if not epoch else f"{self.name}-R{epoch}-F"
 
     # ----------------------------------------------------------------- protocol
 
@@ -256,7 +263,7 @@ class _VenueBase:
         return VenueOrderFilled(
             venue=self.name,
             order_id=order.order_id,
-            fill_id=f"{self.name}-F{self._fills}",
+            fill_id=f"{self._fill_prefix}{self._fills}",
             quantity=qty,
             price=price,
             liquidity=liquidity,
@@ -310,9 +317,10 @@ class LitVenue(_VenueBase):
     kind = VenueKind.LIT
 
     def __init__(
-        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int, fundamental_seed: int | None = None
+        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int,
+        fundamental_seed: int | None = None, epoch: int = 0,
     ) -> None:
-        super().__init__(config, instrument, session, seed)
+        super().__init__(config, instrument, session, seed, epoch)
         self.book = Book()
         self.flow = BackgroundFlow(self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed)
         self.elsewhere = MarketView(instrument.symbol)  # the other lit venues, for arbitrage
@@ -400,8 +408,11 @@ class DarkVenue(_VenueBase):
 
     kind = VenueKind.DARK
 
-    def __init__(self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int) -> None:
-        super().__init__(config, instrument, session, seed)
+    def __init__(
+        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int,
+        epoch: int = 0,
+    ) -> None:
+        super().__init__(config, instrument, session, seed, epoch)
         self.pool = DarkPool(config.dark, instrument, session, self.rng)
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:

@@ -45,6 +45,13 @@ def test_router_desk_parent_and_venue_crashes_are_survived():
     fill_ids = [f.fill_id for f in journal.messages(m.ParentOrderFilled)]
     assert len(fill_ids) == len(set(fill_ids))
     parent_fills = sum(f.quantity for f in journal.messages(m.ParentOrderFilled))
+    # Every share our venue orders bought reached the parent: a restarted venue's fill ids
+    # never repeat one of before its restart (a repeat was dropped as a duplicate).
+    ours = {p.order_id for p in journal.messages(m.PlaceVenueOrder)}
+    venue_fills = [f for f in journal.messages(m.VenueOrderFilled) if f.order_id in ours]
+    assert len({(f.venue, f.fill_id) for f in venue_fills}) == len(venue_fills)
+    assert any("-R1-" in f.fill_id for f in venue_fills if f.venue == "NASDAQ")
+    assert sum(f.quantity for f in venue_fills) == parent_fills
     crossed = sum(r.last_qty for r in result.fills if r.internal)
     assert sum(cum.values()) == parent_fills + crossed
     done = Counter(d.child_id for d in journal.messages(m.ChildOrderDone))
