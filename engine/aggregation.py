@@ -460,14 +460,8 @@ class OrderDesk:
         cross_id = f"{self.config.cross_id_prefix}{self._cross_count}"
         text = f"internal cross {cross_id}"
         lot = self.intake.instruments[instrument].lot
-        out: list[Message] = [
-            InternalCrossExecuted(
-                ts=now_ns, cross_id=cross_id, instrument=instrument, quantity=quantity,
-                price=mid,
-                buy_parent_id=parents[1][0].parent_id if len(parents[1]) == 1 else None,
-                sell_parent_id=parents[-1][0].parent_id if len(parents[-1]) == 1 else None,
-            )
-        ]
+        out: list[Message] = []  # the cross's record goes first, once the parents are known
+        crossed_parents: dict[int, list[str]] = {1: [], -1: []}
         for side in (1, -1):
             from_new = min(quantity, new_qty[side])
             if from_new:
@@ -494,7 +488,16 @@ class OrderDesk:
                 at += n
                 if crossed:
                     parent.open -= crossed
+                    crossed_parents[side].append(parent.parent_id)
                     out.append(self._shrunk(parent, now_ns, text))
+        # the record names a side's working parent when one, and only one, crossed (its
+        # members' internal fills, which carry its id, say how much)
+        buys, sells = crossed_parents[1], crossed_parents[-1]
+        out.insert(0, InternalCrossExecuted(
+            ts=now_ns, cross_id=cross_id, instrument=instrument, quantity=quantity, price=mid,
+            buy_parent_id=buys[0] if len(buys) == 1 else None,
+            sell_parent_id=sells[0] if len(sells) == 1 else None,
+        ))
         return out
 
     def _fill(

@@ -209,7 +209,12 @@ class ExecutionReport(Message):
 
 
 class InternalCrossExecuted(Message):
-    """Opposing client orders crossed inside the engine at a fair price (the lit mid)."""
+    """Opposing client orders crossed inside the engine at a fair price (the lit mid).
+
+    ``quantity`` is what each side crossed in all: new orders' quantity and working
+    parents' unfilled part. ``buy_parent_id``/``sell_parent_id`` name the working parent
+    whose unfilled part crossed on that side, when exactly one did; how much of it is in
+    the internal ``ExecutionReport``s of the cross (``parent_id`` = that parent)."""
 
     cross_id: str
     instrument: str

@@ -10,8 +10,11 @@ What is taken from which record:
   → fill); if nothing traded in it, the mid when the child was placed.
 - decision price: the mid when the earliest client order later reported against the
   parent (``ExecutionReport.parent_id``) was submitted; else the arrival price.
-- internalised quantity: fills with ``Liquidity.INTERNAL`` plus ``InternalCrossExecuted``
-  naming the parent whose ``cross_id`` is not already such a fill's id.
+- internalised quantity: fills with ``Liquidity.INTERNAL`` plus the internal fills
+  (``ExecutionReport.internal``) of the parent's client orders while they were its
+  members (``parent_id`` = the parent): the part of its quantity that crossed inside the
+  engine. Orders that crossed before they joined it (in the window that made it) do not
+  count: the parent never carried that quantity.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ class _RunIndex:
         self.child_fills: dict[str, dict[str, m.ChildOrderFilled]] = {}
         self.child_start: dict[str, int] = {}
         self.venue_order_type: dict[tuple[str, str], m.OrderType] = {}
-        self.crosses: dict[str, list[m.InternalCrossExecuted]] = {}
+        self.internal_fills: dict[str, int] = {}  # parent id → Σ its members' internal fills
         self.submitted: dict[tuple[str, str], int] = {}
         self.first_client_ts: dict[str, int] = {}
         market: list[m.MarketDataUpdated] = []
@@ -82,13 +85,12 @@ class _RunIndex:
                 self.child_start.setdefault(msg.child_id, msg.ts)
             case m.PlaceVenueOrder():
                 self.venue_order_type.setdefault((msg.child_id, msg.venue), msg.order_type)
-            case m.InternalCrossExecuted():
-                for pid in (msg.buy_parent_id, msg.sell_parent_id):
-                    if pid is not None:
-                        self.crosses.setdefault(pid, []).append(msg)
             case m.SubmitClientOrder():
                 self.submitted.setdefault((msg.order.source, msg.order.client_order_id), msg.ts)
             case m.ExecutionReport() if msg.parent_id is not None:
+                if msg.internal and msg.exec_type is m.ExecType.TRADE:
+                    pid = msg.parent_id
+                    self.internal_fills[pid] = self.internal_fills.get(pid, 0) + msg.last_qty
                 ts = self.submitted.get((msg.source, msg.client_order_id))
                 if ts is not None:
                     prev = self.first_client_ts.get(msg.parent_id, ts)
@@ -133,9 +135,8 @@ def tca_from_journal(journal: Journal, horizons: Sequence[int] = MARKOUT_HORIZON
             parent_id=pid, side=created.side, target=run.target[pid], start_ns=created.ts,
             end_ns=end, arrival_price=created.arrival_mid, decision_price=decision,
         )
-        fill_ids = {f.fill_id for f in fills if f.liquidity is m.Liquidity.INTERNAL}
         internal = sum(f.quantity for f in fills if f.liquidity is m.Liquidity.INTERNAL)
-        internal += sum(x.quantity for x in run.crosses.get(pid, []) if x.cross_id not in fill_ids)
+        internal += run.internal_fills.get(pid, 0)
         out.append(parent_tca(info, fills, run.tape,
                               internalised_quantity=internal, horizons=horizons))
     return RunTCA(parents=out, tape=run.tape)

@@ -182,6 +182,27 @@ def test_new_order_crosses_working_parent_which_shrinks():
     assert d.order("OMS", "b1").cum_qty == 400 and d.order("OMS", "s1").leaves == 0
 
 
+def test_cross_record_names_a_working_parent_only_if_its_unfilled_part_crossed():
+    d = new_desk()
+    d.set_mid("AAA", REF)
+    d.submit(order("b1", BUY, 1000), NOW)
+    d.close_window(NOW)  # P1, working
+    d.submit(order("b2", BUY, 300, limit=REF), NOW + 10)  # another key: a new buy
+    d.submit(order("s1", SELL, 300), NOW + 10)
+    out = d.close_window(NOW + 10)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, None, None)
+    assert d.parent("P1").open == 1000  # the new orders crossed each other: P1 untouched
+    assert {f.client_order_id: f.parent_id for f in of(out, ExecutionReport)} == {
+        "b2": None, "s1": None}
+    d.submit(order("s2", SELL, 400), NOW + 20)  # now P1's unfilled part crosses
+    out = d.close_window(NOW + 20)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert (cross.quantity, cross.buy_parent_id) == (400, "P1")
+    assert [(f.client_order_id, f.parent_id, f.last_qty) for f in of(out, ExecutionReport)
+            if f.side is BUY] == [("b1", "P1", 400)]
+
+
 def test_no_cross_without_mid_or_when_limit_excludes_mid():
     d = new_desk()
     d.submit(order("b1", BUY, 100), NOW)
