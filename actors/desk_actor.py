@@ -28,6 +28,7 @@ from engine import desk_recovery
 from engine.aggregation import DeskConfig, OrderDesk
 from engine.config import SessionConfig
 from engine.instruments import Instrument
+from engine.intake import Intake
 from engine.market import MarketView
 from engine.messages import (
     AmendClientOrder,
@@ -75,7 +76,9 @@ class DeskActor(EngineActor):
         self.reports = reports
 
     def started(self) -> None:
-        self.desk = OrderDesk(self.instruments, self.config)
+        # a mandate without an end ends at the close: intake checks start and arrival by it
+        intake = Intake(self.instruments, default_end_ns=self.session.close_ns)
+        self.desk = OrderDesk(self.instruments, self.config, intake=intake)
         self.markets = {s: MarketView(s) for s in self.instruments}
         for symbol in self.instruments:
             self.send(self.router, SubscribeMarketData(subscriber=self.name, instrument=symbol))

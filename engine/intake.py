@@ -20,6 +20,7 @@ from engine.messages import ClientOrder, ClientOrderRejected, Mandate, Side, Str
 
 DEFAULT_MAX_ORDER_QTY = 10_000_000  # fat-finger guard, shares
 _MANDATE_CACHE = 1_024
+_NEVER = 1 << 63  # the end of a mandate without one when there is no default end
 
 
 class RejectReason(enum.StrEnum):
@@ -123,11 +124,15 @@ class _Limits:
 
 class Intake:
     """Stateless checks against the instrument universe and the supported strategies.
-    The universe is fixed at construction."""
+    The universe is fixed at construction.
+
+    ``default_end_ns``: when a mandate without an end time ends (the session's close; the
+    desk actor passes it). A start at or after it is ``start_after_end``, and an order
+    without an end arriving at or after it ``end_in_past``. None: no default end."""
 
     __slots__ = (
-        "instruments", "strategies", "max_order_qty", "_limits", "_last_good_mandate",
-        "_good_mandates", "_good_mandate_values",
+        "instruments", "strategies", "max_order_qty", "default_end_ns", "_end_or_never",
+        "_limits", "_last_good_mandate", "_good_mandates", "_good_mandate_values",
     )
 
     def __init__(
@@ -135,12 +140,15 @@ class Intake:
         instruments: Mapping[str, Instrument] | Iterable[Instrument],
         strategies: Iterable[StrategyName] = tuple(StrategyName),
         max_order_qty: int = DEFAULT_MAX_ORDER_QTY,
+        default_end_ns: int | None = None,
     ) -> None:
         if not isinstance(instruments, Mapping):
             instruments = {i.symbol: i for i in instruments}
         self.instruments: dict[str, Instrument] = dict(instruments)
         self.strategies = frozenset(strategies)
         self.max_order_qty = max_order_qty
+        self.default_end_ns = default_end_ns
+        self._end_or_never = _NEVER if default_end_ns is None else default_end_ns
         # the fast path's checks per symbol (integer prices only: others take the slow path)
         self._limits = {
             symbol: _Limits(i, max_order_qty)
@@ -191,7 +199,7 @@ class Intake:
                 or self._good_mandates.get(id(mandate)) is mandate
                 or self._known_mandate_value(mandate)  # equal, another object (decoded)
             )
-            and (mandate.end_ns is None or mandate.end_ns > now_ns)
+            and (self._end_or_never if (end := mandate.end_ns) is None else end) > now_ns
         ):
             return None
         rejection = self._first_rejection(order, now_ns)
@@ -232,9 +240,16 @@ class Intake:
         if rejection is None and order.limit_price is not None:
             rejection = self.check_price(instrument, order.limit_price)
         if rejection is None:
-            rejection = _check_mandate(order.mandate, self.strategies)
-        if rejection is None and order.mandate.end_ns is not None and order.mandate.end_ns <= now_ns:
-            rejection = Rejection.of(RejectReason.END_IN_PAST, f"{order.mandate.end_ns} <= now {now_ns}")
+            rejection = _check_mandate(order.mandate, self.strategies, self.default_end_ns)
+        if rejection is None:
+            end = order.mandate.end_ns
+            if end is not None and end <= now_ns:
+                rejection = Rejection.of(RejectReason.END_IN_PAST, f"{end} <= now {now_ns}")
+            elif end is None and self.default_end_ns is not None and self.default_end_ns <= now_ns:
+                rejection = Rejection.of(
+                    RejectReason.END_IN_PAST,
+                    f"no end given, and the session's close {self.default_end_ns} <= now {now_ns}",
+                )
         return rejection
 
     def check_quantity(self, instrument: Instrument, quantity: object) -> Rejection | None:
@@ -273,12 +288,20 @@ class Intake:
         return None
 
 
-def _check_mandate(m: Mandate, strategies: frozenset[StrategyName]) -> Rejection | None:
+def _check_mandate(
+    m: Mandate, strategies: frozenset[StrategyName], default_end_ns: int | None = None
+) -> Rejection | None:
     """Checks that do not depend on the time (end_in_past is checked per order)."""
     if m.strategy not in strategies:
         return Rejection.of(RejectReason.UNKNOWN_STRATEGY, repr(m.strategy))
     if m.start_ns is not None and m.end_ns is not None and m.start_ns >= m.end_ns:
         return Rejection.of(RejectReason.START_AFTER_END, f"{m.start_ns} >= {m.end_ns}")
+    if m.start_ns is not None and m.end_ns is None and default_end_ns is not None \
+            and m.start_ns >= default_end_ns:
+        return Rejection.of(
+            RejectReason.START_AFTER_END,
+            f"{m.start_ns} >= {default_end_ns} (no end given: the session's close)",
+        )
     for rate in (m.max_participation, m.pov_rate):
         if rate is not None and not 0.0 < rate <= 1.0:  # written so that NaN fails too
             return Rejection.of(RejectReason.BAD_PARTICIPATION, repr(rate))

@@ -39,3 +39,19 @@ def test_submit_amend_cancel_and_per_order_subscriptions():
     b = [r for r in everything if getattr(r, "client_order_id", "") == "b"]
     assert b[-1].exec_type is m.ExecType.CANCELED and b[-1].cum_qty < 3_000
     assert len(everything) > len(mine) + len(rejects)
+
+
+def test_the_engine_checks_a_mandate_without_an_end_against_the_session_close():
+    """The desk actor gives intake the session's close as the default end: a start after
+    it, or an order arriving after it without an end, is rejected, not accepted and then
+    expired."""
+    session = MARKET.session
+    with Engine(MARKET, seed=5) as engine:
+        engine.submit(order("late_start", 1_000, mandate=m.Mandate(start_ns=session.close_ns + MINUTE)),
+                      at_ns=session.open_ns + SECOND)
+        engine.submit(order("after_close", 1_000), at_ns=session.close_ns + SECOND)
+        engine.run_until(session.close_ns + MINUTE)
+        reports = list(engine.reports)
+    assert [(r.client_order_id, r.reason) for r in reports] == [
+        ("late_start", "start_after_end"), ("after_close", "end_in_past")]
+    assert all(isinstance(r, m.ClientOrderRejected) for r in reports)

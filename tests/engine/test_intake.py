@@ -146,6 +146,29 @@ def test_end_in_past():
     reject_new(order(mandate=Mandate(end_ns=NOW - 1)), RejectReason.END_IN_PAST)
 
 
+def session_desk() -> OrderDesk:
+    """A desk whose mandates without an end end at a session close of NOW + 100."""
+    return desk(intake=Intake([AAPL], default_end_ns=NOW + 100))
+
+
+def test_start_at_or_after_the_default_end_is_start_after_end():
+    for start in (NOW + 100, NOW + 200):
+        reject_new(order(mandate=Mandate(start_ns=start)), RejectReason.START_AFTER_END,
+                   session_desk())
+    (ack,) = session_desk().submit(order(mandate=Mandate(start_ns=NOW + 99)), NOW)
+    assert ack.exec_type is ExecType.NEW
+    # an explicit end after the close is the client's choice: the default does not apply
+    (ack,) = session_desk().submit(order(mandate=Mandate(start_ns=NOW + 200, end_ns=NOW + 300)), NOW)
+    assert ack.exec_type is ExecType.NEW
+
+
+def test_no_end_at_or_after_the_default_end_is_end_in_past():
+    for close in (NOW, NOW - 1):  # arriving at the close, or after it
+        reject_new(order(), RejectReason.END_IN_PAST, desk(intake=Intake([AAPL], default_end_ns=close)))
+    (ack,) = desk(intake=Intake([AAPL], default_end_ns=NOW + 1)).submit(order(), NOW)
+    assert ack.exec_type is ExecType.NEW
+
+
 def test_unknown_strategy():
     reject_new(order(mandate=Mandate(strategy="MOON")), RejectReason.UNKNOWN_STRATEGY)
     d = desk(strategies=[StrategyName.TWAP])  # supported set is configurable
