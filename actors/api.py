@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import msgspec
+from loguru import logger
 
 from actors.desk_actor import REPORTS, DeskActor
 from actors.market import start_market
@@ -85,6 +86,7 @@ class Engine:
         self.journal = audit if isinstance(audit, Journal) or audit is None else Journal(audit)
         self.reports: list[Report] = []
         self._subscribers: list[Callable[[Report], None]] = []
+        self.subscriber_errors = 0  # exceptions raised by report callbacks (logged, skipped)
         session = market.session
         self.runtime: Runtime = (
             LiveRuntime(seed=seed, journal=self.journal, cpu=cpu) if live
@@ -129,7 +131,11 @@ class Engine:
     def on_report(self, callback: Callable[[Report], None], source: str | None = None,
                   client_order_id: str | None = None) -> None:
         """Call ``callback`` with execution reports and rejects, in order: every one, or
-        only a source's, or only one client order's (``source`` and ``client_order_id``)."""
+        only a source's, or only one client order's (``source`` and ``client_order_id``).
+
+        A callback that raises is the subscriber's bug, not the engine's: the exception is
+        logged and counted (``subscriber_errors``), the other callbacks still get the
+        report, and the engine goes on working its orders."""
         if source is None and client_order_id is None:
             self._subscribers.append(callback)
             return
@@ -194,7 +200,12 @@ class Engine:
     def _on_report(self, msg: Message, sender: str) -> None:
         self.reports.append(msg)  # type: ignore[arg-type]
         for callback in self._subscribers:
-            callback(msg)  # type: ignore[arg-type]
+            try:
+                callback(msg)  # type: ignore[arg-type]
+            except Exception:
+                self.subscriber_errors += 1
+                logger.exception("report subscriber {!r} raised on {!r}; the engine goes on",
+                                 callback, msg)
 
     def _sim(self) -> SimRuntime:
         if not isinstance(self.runtime, SimRuntime):

@@ -55,3 +55,20 @@ def test_the_engine_checks_a_mandate_without_an_end_against_the_session_close():
     assert [(r.client_order_id, r.reason) for r in reports] == [
         ("late_start", "start_after_end"), ("after_close", "end_in_past")]
     assert all(isinstance(r, m.ClientOrderRejected) for r in reports)
+
+
+def test_a_raising_subscriber_neither_stops_the_engine_nor_starves_the_others():
+    open_ns = MARKET.session.open_ns
+    with Engine(MARKET, seed=5) as engine:
+        seen = []
+
+        def buggy(report):
+            raise RuntimeError("subscriber bug")
+
+        engine.on_report(buggy)
+        engine.on_report(seen.append)
+        engine.submit(order("a", 1_000, mandate=m.Mandate(end_ns=open_ns + 10 * MINUTE)),
+                      at_ns=open_ns + SECOND)
+        engine.run_until(open_ns + 20 * MINUTE)
+        assert seen == engine.reports and engine.subscriber_errors == len(seen)
+    assert seen[-1].ord_status is m.OrdStatus.FILLED and seen[-1].cum_qty == 1_000
