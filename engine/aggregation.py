@@ -649,8 +649,11 @@ class OrderDesk:
 
 
 def _crossable(key: Key, mid: int, now_ns: int) -> bool:
-    """May interest with this key trade at ``mid`` now? (limit admits it, started)"""
+    """May interest with this key trade at ``mid`` now? (limit admits it, started, not
+    ended: an order put back in the queue after its end must not be filled)"""
     _, side, limit, mandate = key
     if limit is not None and (mid - limit) * side > 0:
+        return False
+    if mandate.end_ns is not None and mandate.end_ns <= now_ns:
         return False
     return mandate.start_ns is None or mandate.start_ns <= now_ns

@@ -223,6 +223,21 @@ def test_order_not_yet_started_does_not_cross():
     assert not of(d.close_window(NOW), InternalCrossExecuted)
 
 
+def test_order_past_its_end_does_not_cross():
+    """Its parent completed with it still open (a join raced the completion), it waits for
+    the next window after its own end: no client is filled after its mandate's end."""
+    d = new_desk()
+    d.set_mid("AAA", REF)
+    d.submit(order("b1", BUY, 100, mandate=Mandate(end_ns=NOW + 100)), NOW)
+    d.close_window(NOW)
+    d.on_parent_state(ParentStateChanged(ts=NOW + 200, parent_id="P1", state=ParentState.COMPLETED,
+                                         target=100, filled=0, reason="raced"))
+    d.submit(order("s1", SELL, 100), NOW + 200)
+    out = d.close_window(NOW + 200)
+    assert not of(out, InternalCrossExecuted)
+    assert d.order("OMS", "b1").cum_qty == 0
+
+
 # ----------------------------------------------------------------- allocation
 
 
