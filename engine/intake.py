@@ -10,6 +10,7 @@ existing orders (duplicate id, unknown or foreign order, order done) are made by
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -65,7 +66,7 @@ _TEXT: dict[RejectReason, str] = {
     RejectReason.END_IN_PAST: "end time is in the past",
     RejectReason.UNKNOWN_STRATEGY: "unknown or unsupported strategy",
     RejectReason.BAD_PARTICIPATION: "participation rates must be in (0, 1]",
-    RejectReason.BAD_RISK_AVERSION: "risk aversion must be >= 0",
+    RejectReason.BAD_RISK_AVERSION: "risk aversion must be finite and >= 0",
     RejectReason.DUPLICATE_CLIENT_ORDER_ID: "client order id already used by this source",
     RejectReason.UNKNOWN_ORDER: "no such client order",
     RejectReason.FOREIGN_ORDER: "the order belongs to another source or account",
@@ -305,6 +306,12 @@ def _check_mandate(
     for rate in (m.max_participation, m.pov_rate):
         if rate is not None and not 0.0 < rate <= 1.0:  # written so that NaN fails too
             return Rejection.of(RejectReason.BAD_PARTICIPATION, repr(rate))
-    if m.risk_aversion is not None and not m.risk_aversion >= 0.0:
+    if m.pov_rate is not None and m.max_participation is not None \
+            and m.pov_rate > m.max_participation:  # the cap is the client's: never exceeded
+        return Rejection.of(
+            RejectReason.BAD_PARTICIPATION,
+            f"pov_rate {m.pov_rate!r} above max_participation {m.max_participation!r}",
+        )
+    if m.risk_aversion is not None and not 0.0 <= m.risk_aversion < math.inf:  # NaN fails
         return Rejection.of(RejectReason.BAD_RISK_AVERSION, repr(m.risk_aversion))
     return None

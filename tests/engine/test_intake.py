@@ -182,6 +182,7 @@ def test_unknown_strategy():
         Mandate(max_participation=1.5),
         Mandate(max_participation=float("nan")),
         Mandate(pov_rate=-0.1),
+        Mandate(pov_rate=0.2, max_participation=0.05),  # a POV rate above the client's cap
     ],
 )
 def test_bad_participation(mandate):
@@ -204,8 +205,14 @@ def test_mandate_cache_still_checks_end_and_other_mandates():
                    RejectReason.BAD_PARTICIPATION, d)
 
 
-def test_bad_risk_aversion():
-    reject_new(order(mandate=Mandate(risk_aversion=-1.0)), RejectReason.BAD_RISK_AVERSION)
+@pytest.mark.parametrize("risk_aversion", [-1.0, float("inf"), float("nan")])
+def test_bad_risk_aversion(risk_aversion):
+    reject_new(order(mandate=Mandate(risk_aversion=risk_aversion)), RejectReason.BAD_RISK_AVERSION)
+
+
+def test_pov_rate_at_the_cap_is_accepted():
+    (ack,) = desk().submit(order(mandate=Mandate(pov_rate=0.05, max_participation=0.05)), NOW)
+    assert ack.exec_type is ExecType.NEW
 
 
 def test_duplicate_client_order_id_same_source_only():
