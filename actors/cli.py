@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("actors.commands.run", "run a scenario end to end on simulated venues"),
     "bench": ("actors.commands.bench", "measure throughput and latency, print the figures"),
     "schedule": ("engine.commands.schedule", "preview a strategy's schedule before trading"),
+    "profile": ("engine.commands.profile", "estimate a VWAP volume profile from the market's history"),
     "tca": ("engine.commands.tca", "transaction cost analysis of fills from a CSV file"),
     "audit": ("engine.commands.audit", "query an audit trail, export CSV"),
     "compare": ("actors.commands.compare", "compare routing logics side by side on seeded scenarios"),

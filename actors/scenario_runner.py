@@ -39,6 +39,7 @@ from engine.messages import (
     VenueKind,
     VenueOrderFilled,
 )
+from engine.parent import ParentConfig
 from engine.scenario import Scenario
 from engine.tca_journal import RunTCA, tca_from_journal
 
@@ -99,7 +100,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path 
     instrument, session, venues = scenario.market()
     engine = Engine(MarketConfig(instrument=instrument, venues=venues, session=session),
                     seed=seed, audit=str(audit), router=scenario.router, desk=scenario.desk,
-                    threaded=threaded)
+                    parent=ParentConfig(vwap_profile=scenario.profile(seed)), threaded=threaded)
     orders = scenario.client_orders()
     for at, order in orders:
         engine.submit(order, at_ns=at)

@@ -93,6 +93,9 @@ class ParentConfig:
     sweep_ticks: int = 2  # the sweep prices this many ticks through the far touch
     sweep_retry_ns: int = 1 * SECOND
     overrun_ns: int = 60 * SECOND  # must-complete: keep sweeping after end, then expire
+    # VWAP's intraday volume profile: None is the shipped U-shape; or one estimated from
+    # the market's history (``engine.volume_history``) or loaded from a file
+    vwap_profile: VolumeProfile | None = None
 
 
 @dataclass(slots=True)
@@ -138,7 +141,8 @@ class ParentOrder:
         self.instrument = instrument
         self.session = session or SessionConfig()
         self.config = config or ParentConfig()
-        self._profile, self._impact = profile, impact
+        self._profile = profile if profile is not None else self.config.vwap_profile
+        self._impact = impact
         self.state = ParentState.PENDING
         self.target = order.quantity
         self.filled = 0

@@ -30,6 +30,8 @@ from engine.messages import (
 )
 from engine.prices import to_price
 from engine.routing.placement import RouterConfig
+from engine.strategies.vwap import VolumeProfile, load_profile
+from engine.volume_history import estimated_profile
 
 
 class ScenarioError(ValueError):
@@ -246,6 +248,11 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     desk: DeskConfig = DeskConfig()
     baseline: BaselineSpec = BaselineSpec()
     run_until: str | None = None  # default: close + 5 minutes
+    # VWAP's volume profile: "default" (the shipped U-shape), "history" (estimated from
+    # ``history_days`` simulated days of this market before the run), or a profile file
+    # (relative to the scenario file; ``smart-exec profile`` writes one)
+    vwap_profile: str = "default"
+    history_days: int = 3
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.venues]
@@ -259,6 +266,10 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             if f.venue not in names:
                 raise ValueError(f"faults[{i}].venue: unknown venue {f.venue!r}")
         _check_time(self.run_until, "run_until")
+        if not self.vwap_profile.strip():
+            raise ValueError('vwap_profile: expected "default", "history" or a profile file')
+        if self.history_days < 1:
+            raise ValueError(f"history_days: {self.history_days} is not a number of days >= 1")
 
     # ------------------------------------------------------------------ building
 
@@ -284,6 +295,23 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     def market(self) -> tuple[Instrument, SessionConfig, list[VenueConfig]]:
         return (self.instrument.instrument(), self.session.config(),
                 [v.config() for v in self.venues])
+
+    def profile(self, seed: int | None = None) -> VolumeProfile | None:
+        """The VWAP volume profile the scenario asks for (None: the shipped default).
+        "history" simulates ``history_days`` days of the scenario's market on seeds of
+        their own (the days before the run with ``seed``), so the profile is the same for
+        the same seed."""
+        seed = self.seed if seed is None else seed
+        if self.vwap_profile == "default":
+            return None
+        instrument, session, venues = self.market()
+        if self.vwap_profile == "history":
+            days = [10_000 * seed + day for day in range(1, self.history_days + 1)]
+            return estimated_profile(instrument, session, venues, days)
+        try:
+            return load_profile(self.vwap_profile)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ScenarioError(f"vwap_profile: cannot load {self.vwap_profile!r}: {exc}") from None
 
     def end_ns(self) -> int:
         if self.run_until:
@@ -324,13 +352,18 @@ def _generate(stream: StreamSpec, scenario: Scenario, rng: random.Random):
 
 
 def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; ``ScenarioError`` names what is wrong."""
+    """Read and validate a scenario file; ``ScenarioError`` names what is wrong. A profile
+    file it names is taken relative to the scenario file."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
-    return loads(data, str(path))
+    scenario = loads(data, str(path))
+    if scenario.vwap_profile not in ("default", "history"):
+        profile = path.parent / scenario.vwap_profile  # an absolute path stays as it is
+        scenario = msgspec.structs.replace(scenario, vwap_profile=str(profile))
+    return scenario
 
 
 def loads(data: bytes | str, name: str = "<scenario>") -> Scenario:
