@@ -5,8 +5,15 @@ seeded RNG (Poisson arrivals per side, lognormal sizes in lots, exponential live
 leaves when its life is over. A cross happens at the mid of the ``MarketView`` the pool is
 fed (lit venues' ``MarketDataUpdated``), never when the mid is unknown, never beyond our
 limit (a buy never pays above it), and only in sizes honouring the minimum quantity of the
-order and of the venue. A leaves quantity smaller than the minimum may still trade whole
-(otherwise a partially filled order could never finish).
+order and of the venue.
+
+Minimum quantity protects large resting interest from being nibbled: an order of ours
+larger than the minimum is never filled by a contra block smaller than it (a 1,000 order
+with a 500 minimum does not trade with a 200 block). A cross that takes our order's whole
+leaves is never too small, on either side: a child smaller than the minimum, or the last
+300 of a partly filled 1,000, trades whole against a 2,000 block that carries the venue
+minimum (otherwise a small child would starve in the pool and a partly filled order could
+never finish).
 
 Time priority: our orders in arrival order against contra blocks in arrival order.
 """
@@ -144,10 +151,17 @@ class DarkPool:
     # ------------------------------------------------------------------ internals
 
     def _size(self, order: Hidden, block: Hidden) -> int:
-        """The size ``order`` and ``block`` can trade, 0 if below a minimum quantity."""
+        """The size ``order`` and ``block`` can trade, 0 if below a minimum quantity.
+
+        Each side's minimum (its own or the venue's, whichever is larger) is capped by our
+        order's leaves: a cross that finishes our order is never too small for either side.
+        So our order's minimum binds only against a block smaller than both (the
+        protection), and a block's minimum never refuses a small child or a last remainder.
+        """
         qty = min(order.leaves, block.leaves)
-        needed = min(max(order.min_quantity, self.config.min_quantity), order.leaves)
-        needed_by_block = min(max(block.min_quantity, self.config.min_quantity), block.leaves)
+        venue_min = self.config.min_quantity
+        needed = min(max(order.min_quantity, venue_min), order.leaves)
+        needed_by_block = min(max(block.min_quantity, venue_min), block.leaves, order.leaves)
         return qty if qty >= needed and qty >= needed_by_block and qty > 0 else 0
 
     def _arrive(self, t: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from engine.clock import MINUTE
 from engine.config import DarkConfig, SessionConfig, VenueConfig
 from engine.darkpool import DarkPool, Hidden
@@ -87,6 +89,65 @@ def test_venue_min_quantity_is_honoured():
     contra(p, -1, 300)
     p.add("o1", 1, 1_000, None)
     assert p.match(T0) == []
+
+
+def test_order_smaller_than_the_venue_minimum_trades_whole_against_a_large_block():
+    # review5/p_dark_minqty.py: blocks carry the venue minimum, and a 200-share child in a
+    # pool with a 500 minimum never traded against a 2,000 block (it starved there).
+    p = pool(min_quantity=500)
+    contra(p, -1, 2_000, min_quantity=500)
+    p.add("small", 1, 200, None)
+    assert [(c.order_id, c.quantity) for c in p.match(T0)] == [("small", 200)]
+    assert p.contra[0].leaves == 1_800 and "small" not in p.ours
+
+
+def test_partly_filled_order_finishes_its_remainder_below_the_venue_minimum():
+    # review5/p_dark_minqty.py: 1,000 vs a 700 block left 300 that never traded again.
+    p = pool(min_quantity=500)
+    contra(p, -1, 700, min_quantity=500)
+    p.add("o", 1, 1_000, None)
+    assert [c.quantity for c in p.match(T0)] == [700]
+    assert p.ours["o"].leaves == 300
+    contra(p, -1, 2_000, min_quantity=500)
+    assert [c.quantity for c in p.match(T0)] == [300]
+    assert "o" not in p.ours
+
+
+def test_large_order_is_still_protected_from_small_blocks_by_the_venue_minimum():
+    p = pool(min_quantity=500)
+    contra(p, -1, 300, min_quantity=500)  # smaller than the minimum and than our order
+    p.add("big", 1, 2_000, None)
+    assert p.match(T0) == []
+    assert p.fillable(1, None, 2_000) == 0
+    contra(p, -1, 600, min_quantity=500)
+    assert [c.quantity for c in p.match(T0)] == [600]
+
+
+def test_fok_smaller_than_the_venue_minimum_is_fillable_against_a_large_block():
+    p = pool(min_quantity=500)
+    contra(p, -1, 2_000, min_quantity=500)
+    assert p.fillable(1, None, 200) == 200
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    venue_min=st.integers(0, 20).map(lambda n: n * 100),
+    order_min=st.integers(0, 20).map(lambda n: n * 100),
+    order=st.integers(1, 40).map(lambda n: n * 100),
+    blocks=st.lists(st.integers(1, 40).map(lambda n: n * 100), max_size=6),
+)
+def test_every_cross_honours_the_minimum_or_finishes_the_order(venue_min, order_min, order, blocks):
+    p = pool(min_quantity=venue_min)
+    for b in blocks:
+        contra(p, -1, b, min_quantity=venue_min)
+    p.add("o", 1, order, None, min_quantity=order_min)
+    leaves = order
+    for c in p.match(T0):
+        assert c.quantity >= max(venue_min, order_min) or c.quantity == leaves
+        leaves -= c.quantity
+    assert leaves >= 0 and sum(b.leaves for b in p.contra) == sum(blocks) - (order - leaves)
+    if leaves:  # what is left could not cross any remaining block
+        assert all(b < max(venue_min, order_min) and b < leaves for b in (b.leaves for b in p.contra))
 
 
 def test_contra_blocks_arrive_and_leave_deterministically():
