@@ -120,6 +120,9 @@ class DeskActor(EngineActor):
             if view is not None:
                 view.update(msg)
                 self.desk.set_mid(msg.instrument, view.mid())
+                crossed = self.desk.net_working(msg.instrument, self.now)
+                if crossed:
+                    self._emit(crossed)
             return
         if sender == EXTERNAL:
             self.journal(msg)  # client commands; engine-internal messages are journaled by their sender

@@ -430,6 +430,25 @@ class OrderDesk:
 
     # -------------------------------------------------------------------- netting
 
+    def net_working(self, instrument: str, now_ns: int) -> list[Message]:
+        """Cross opposing working parents of ``instrument`` (their unfilled parts) at the
+        lit mid. Interest that could not cross when its window closed (no mid yet, not
+        started, a limit away from the mid) would otherwise stay in the market on both
+        sides until another order in the instrument arrives. The desk actor calls this on
+        market data; it is cheap when there is nothing to cross. An open window is left
+        to its close, which nets the working parents too."""
+        if not self.config.net or instrument in self._pending:
+            return []
+        mid = self._mids.get(instrument)
+        working = self._working_by_instrument.get(instrument)
+        if mid is None or not working:
+            return []
+        sides = set()
+        for parent in working.values():
+            if parent.open and _crossable(parent.key, mid, now_ns):
+                sides.add(parent.side)
+        return self._net(instrument, {}, now_ns) if len(sides) == 2 else []
+
     def _net(
         self, instrument: str, buckets: dict[Key, dict[ClientOrderState, None]], now_ns: int
     ) -> list[Message]:

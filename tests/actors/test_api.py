@@ -72,3 +72,32 @@ def test_a_raising_subscriber_neither_stops_the_engine_nor_starves_the_others():
         engine.run_until(open_ns + 20 * MINUTE)
         assert seen == engine.reports and engine.subscriber_errors == len(seen)
     assert seen[-1].ord_status is m.OrdStatus.FILLED and seen[-1].cum_qty == 1_000
+
+
+def test_a_working_parent_crosses_an_opposing_one_once_that_one_starts():
+    """A buy that starts later cannot cross the sell working now when their window closes;
+    once it starts, the desk crosses the two parents' unfilled parts at the mid (on market
+    data) and only the net residual stays in the market."""
+    open_ns = MARKET.session.open_ns
+    end = open_ns + 30 * MINUTE
+    start = open_ns + 10 * MINUTE
+    with Engine(MARKET, seed=5) as engine:
+        engine.submit(m.ClientOrder(source="OMS", account="A1", client_order_id="s",
+                                    instrument="XYZ", side=m.Side.SELL, quantity=2_000,
+                                    mandate=m.Mandate(strategy=m.StrategyName.TWAP, end_ns=end)),
+                      at_ns=open_ns + SECOND)
+        engine.submit(order("b", 3_000, mandate=m.Mandate(strategy=m.StrategyName.TWAP,
+                                                          start_ns=start, end_ns=end)),
+                      at_ns=open_ns + SECOND)
+        engine.run_until(end + 10 * MINUTE)
+        journal = engine.journal
+        (cross,) = journal.messages(m.InternalCrossExecuted)
+        created = {p.side: p.parent_id for p in journal.messages(m.ParentOrderCreated)}
+        sold = sum(f.quantity for f in journal.messages(m.ParentOrderFilled)
+                   if f.parent_id == created[m.Side.SELL])
+    assert (cross.buy_parent_id, cross.sell_parent_id) == (created[m.Side.BUY], created[m.Side.SELL])
+    assert start <= cross.ts < start + 5 * SECOND  # at the first market data after the start
+    assert sold + cross.quantity == 2_000 and 0 < sold < 2_000
+    last = {r.client_order_id: r for r in engine.reports if isinstance(r, m.ExecutionReport)}
+    assert last["b"].cum_qty == 3_000 and last["s"].cum_qty == 2_000  # all filled, none over
+    assert "EXCESS" not in {r.source for r in engine.reports}

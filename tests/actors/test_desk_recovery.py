@@ -285,3 +285,43 @@ def test_rebuild_lists_an_order_amended_away_and_back_once_in_its_parent():
     fill = ParentOrderFilled(parent_id="P1", child_id="P1-C1", fill_id="F1", venue="LIT1",
                              quantity=400, price=limit, liquidity=Liquidity.MAKER, ts=t + 200)
     assert fresh.on_parent_fill(fill) == live.on_parent_fill(fill)
+
+
+def test_rebuild_after_working_parents_crossed_on_market_data():
+    """net_working's cross (no command, no window: market data) is rebuilt from its
+    journaled reports and parent messages like any other."""
+    import msgspec
+
+    from engine.aggregation import DeskConfig, OrderDesk
+    from engine.desk_recovery import rebuild
+    from engine.messages import SubmitClientOrder
+
+    inst = Instrument(symbol="XYZ", ref_price=to_price("100"))
+    live = OrderDesk([inst], DeskConfig(window_ns=50))
+    journal: list = []
+
+    def record(msg, now, out=()):
+        journal.extend(msgspec.structs.replace(m, ts=m.ts or now) for m in (msg, *out) if m)
+
+    t = SESSION.open_ns
+    for cid, side, qty in (("b", Side.BUY, 500), ("s", Side.SELL, 300)):
+        order = ClientOrder(source="OMS", account="A", client_order_id=cid, instrument="XYZ",
+                            side=side, quantity=qty)
+        record(SubmitClientOrder(order=order), t, live.submit(order, t))
+    record(None, t + 50, live.close_window(t + 50))  # no mid: two parents
+    live.set_mid("XYZ", to_price("100"))
+    crossed = live.net_working("XYZ", t + 60)
+    assert crossed
+    record(None, t + 60, crossed)
+    fresh = OrderDesk([inst], DeskConfig(window_ns=50))
+    rebuild(fresh, journal)
+
+    def state(desk):
+        return ({(o.client_order_id, o.leaves, o.cum_qty, o.cum_notional, o.parent_id)
+                 for o in desk.orders()},
+                {p.parent_id: (p.target, p.open, p.filled) for p in desk.parents.values()},
+                desk._exec_ids.count, desk._cross_count)
+
+    assert state(fresh) == state(live)
+    fresh.set_mid("XYZ", to_price("100"))
+    assert fresh.net_working("XYZ", t + 70) == live.net_working("XYZ", t + 70) == []

@@ -203,6 +203,39 @@ def test_cross_record_names_a_working_parent_only_if_its_unfilled_part_crossed()
             if f.side is BUY] == [("b1", "P1", 400)]
 
 
+def test_opposing_working_parents_cross_once_a_mid_is_known():
+    """Both sides went out while no mid was known: the first mid crosses their unfilled
+    parts (net_working, called by the desk actor on market data), once."""
+    d = new_desk()
+    d.submit(order("b1", BUY, 500), NOW)
+    d.submit(order("s1", SELL, 300), NOW)
+    out = d.close_window(NOW)
+    assert not of(out, InternalCrossExecuted) and len(of(out, ParentOrderCreated)) == 2
+    assert d.net_working("AAA", NOW + 1) == []  # no mid yet
+    d.set_mid("AAA", REF)
+    out = d.net_working("AAA", NOW + 2)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, "P1", "P2")
+    assert [(f.client_order_id, f.parent_id, f.last_qty) for f in of(out, ExecutionReport)] == [
+        ("b1", "P1", 300), ("s1", "P2", 300)]
+    (resize,) = of(out, ResizeParentOrder)
+    (cancel,) = of(out, CancelParentOrder)
+    assert (resize.parent_id, resize.quantity, cancel.parent_id) == ("P1", 200, "P2")
+    assert d.net_working("AAA", NOW + 3) == []  # one side left: nothing more to cross
+
+
+def test_net_working_leaves_an_open_window_to_its_close():
+    d = new_desk()
+    d.submit(order("b1", BUY, 500), NOW)
+    d.submit(order("s1", SELL, 300), NOW)
+    d.close_window(NOW)
+    d.set_mid("AAA", REF)
+    d.submit(order("b2", BUY, 100), NOW + 5)  # a window opens for AAA
+    assert d.net_working("AAA", NOW + 6) == []
+    (cross,) = of(d.close_window(NOW + 10), InternalCrossExecuted)
+    assert cross.quantity == 300  # the close nets new and working interest together
+
+
 def test_no_cross_without_mid_or_when_limit_excludes_mid():
     d = new_desk()
     d.submit(order("b1", BUY, 100), NOW)
