@@ -442,7 +442,10 @@ class Scorecard:
             )
         card._reported = dict(state.reported)
         card._open = {k: msgspec.structs.replace(o) for k, o in state.open_orders}
-        card._markouts = sorted(state.markouts, key=lambda m: (m.due_ns, m.venue, m.price))
+        # in the stored order, which is the order the fills came in: ``mark`` settles them
+        # (and adds up their float bps) in that order, so a restored card goes on exactly
+        # as the saved one would have, and saves to the same bytes
+        card._markouts = list(state.markouts)
         return card
 
     def to_dict(self) -> dict:
