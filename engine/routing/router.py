@@ -303,6 +303,8 @@ class Router:
         vo = child.orders[order_id]
         if vo.live and not vo.too_late:
             self._send_cancel(vo)
+        elif vo.pulling and not vo.final:
+            self._send_pull(vo)
 
     def _expire(self, child_id: str) -> None:
         self._close(self._children[child_id], "expired")
@@ -439,6 +441,14 @@ class Router:
                                               ts=self._now))
         self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
 
+    def _send_pull(self, vo: VenueOrder) -> None:
+        """Cancel an order given up as unknown that the venue has after all. It stays done
+        (its child counted it out), so the venue's answer is handled apart from live
+        orders' (``_cancelled`` / ``_cancel_rejected``); until it comes, sent again."""
+        self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
+                                              ts=self._now))
+        self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
+
     def _close(self, child: Child, reason: str) -> None:
         """Wind the child down: cancel everything live, finish once all is terminal."""
         if child.done or child.closing:
@@ -526,9 +536,18 @@ class Router:
             if vo.cancel_wanted:
                 self._send_cancel(vo)
         elif not vo.live and not vo.settled:
-            # we gave it up as unknown, yet the venue has it: pull it (any fill is excess)
-            self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
-                                                  ts=self._now))
+            if vo.rejected:  # refused, yet acked: pull it, as for a child let go (below)
+                self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
+                                                      ts=self._now))
+            elif not vo.pulling:
+                # we gave it up as unknown, yet the venue has it: pull it (any fill is
+                # excess), recorded and retried like any cancel until the venue answers
+                vo.pulling = True
+                self._send_pull(vo)
+                self._decided(child, Plan(
+                    reason=f"cancel {vo.order_id} at {vo.venue}: given up as unknown, "
+                           "yet the venue acked it; pull it (any fill is excess)",
+                    considered=[vo.venue]))
 
     def _rejected(self, msg: VenueOrderRejected) -> None:
         found = self._venue_order(msg.order_id)
@@ -559,6 +578,8 @@ class Router:
             self._order_done(child, vo, progressed=True, reroute_now=True)
         elif child.filled >= child.quantity:
             self._close(child, "filled")  # target met: cancel the rest (parallel sweep)
+        if vo.pulling and vo.final:
+            self._timers.pop(("cancel", vo.order_id), None)
         if was_done:
             self._let_go(child)  # the fill may have settled an order given up as unknown
 
@@ -611,7 +632,10 @@ class Router:
 
     def _cancelled(self, msg: VenueOrderCancelled) -> None:
         found = self._venue_order(msg.order_id)
-        if found is None or not found[1].live:
+        if found is None:
+            return
+        if not found[1].live:
+            self._cancelled_done(found[0], found[1], msg)
             return
         self.scorecard.record(msg, self._now)
         child, vo = found
@@ -624,9 +648,31 @@ class Router:
         ours = vo.state is VenueOrderState.PENDING_CANCEL or self.planner.untried(child)
         self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=ours)
 
+    def _cancelled_done(self, child: Child, vo: VenueOrder, msg: VenueOrderCancelled) -> None:
+        """The venue took shares off an order the router is done with. Only an order not
+        final can still be settled by that: one given up as unknown, which the venue had
+        after all (it was pulled on its late ack, or cancelled by the venue itself). Its
+        shares are counted, so once every share is filled or taken off the order is
+        final and its done child is let go (before, the answer was dropped and the child
+        was held for good)."""
+        if vo.final:
+            return  # its last word was said already
+        self.scorecard.record(msg, self._now)
+        vo.cancelled += msg.cancelled
+        self._timers.pop(("cancel", vo.order_id), None)  # the pull is answered
+        if vo.final and child.done:
+            self._let_go(child)
+
     def _cancel_rejected(self, msg: VenueCancelRejected) -> None:
         found = self._venue_order(msg.order_id)
-        if found is None or not found[1].live:
+        if found is None:
+            return
+        if not found[1].live:
+            vo = found[1]
+            if vo.pulling and msg.reason in ("too_late", "unknown_order"):
+                # the pull is answered: done at the venue (its fills are on their way), or
+                # not known there after all; either way nothing to ask again
+                self._timers.pop(("cancel", vo.order_id), None)
             return
         self.scorecard.record(msg, self._now)
         child, vo = found

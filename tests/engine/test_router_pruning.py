@@ -16,6 +16,7 @@ from engine.messages import (
     ChildOrderRejected,
     Liquidity,
     PlaceVenueOrder,
+    RouteDecided,
     RoutingLogic,
     Tactic,
     VenueCancelRejected,
@@ -207,6 +208,59 @@ def test_an_order_given_up_as_unknown_keeps_its_child_until_it_settles():
     assert_holds_only_unfinished(d.router, commands=1)
 
 
+def test_an_order_given_up_as_unknown_then_acked_is_pulled_and_let_go_once_cancelled():
+    """review5 p_unknown_leak.py: a cancel refused as unknown_order, a late ack (the router
+    pulls the order), then the venue cancels all of it: the child was held for good."""
+    cfg = RouterConfig(cancel_retry_ns=100 * MS)
+    d = Driver(cfg)
+    (o,) = d.placed(d.feed(child("C1")))
+    d.ack(o)
+    d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))
+    d.tick(10 * MS)
+    d.feed(VenueCancelRejected(venue=o.venue, order_id=o.order_id, reason="unknown_order"))
+    (done,) = d.to_parent(ChildOrderDone)
+    assert done.reason == "cancelled" and list(d.router.children) == ["C1"]
+    out = d.ack(o)  # the venue has it after all: pulled, recorded, retried until answered
+    pull = CancelVenueOrder(venue=o.venue, order_id=o.order_id, ts=d.now)
+    assert [m for _, m in out if not isinstance(m, RouteDecided)] == [pull]
+    (decided,) = [m for _, m in out if isinstance(m, RouteDecided)]
+    assert "given up as unknown" in decided.reason and list(decided.scorecard) == [o.venue]
+    assert d.ack(o) == []  # a repeated ack: the pull is on its way already
+    assert d.router.next_wake_ns() == d.now + 100 * MS
+    assert d.cancels(d.tick(100 * MS)) == [
+        CancelVenueOrder(venue=o.venue, order_id=o.order_id, ts=d.now)]  # no answer: again
+    assert d.cancelled(o, 300) == []  # the venue's last word about it
+    assert list(d.router.children) == [] and d.router.finished == 1
+    assert d.router.next_wake_ns() is None
+    assert_holds_only_unfinished(d.router, commands=1)
+    d.check()
+    for i in range(2, 5):  # no more piling up
+        cid = f"C{i}"
+        (q,) = d.placed(d.feed(child(cid)))
+        d.ack(q)
+        d.feed(CancelChildOrder(parent_id="P1", child_id=cid))
+        d.feed(VenueCancelRejected(venue=q.venue, order_id=q.order_id, reason="unknown_order"))
+        d.ack(q)
+        d.cancelled(q, 300)
+    assert (len(d.router.children), d.router.finished, d.router._timers) == (0, 4, {})
+
+
+def test_a_pulled_order_the_venue_filled_meanwhile_stops_the_retries_and_is_let_go():
+    d = Driver(RouterConfig(cancel_retry_ns=100 * MS))
+    (o,) = d.placed(d.feed(child("C1")))
+    d.ack(o)
+    d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))
+    d.feed(VenueCancelRejected(venue=o.venue, order_id=o.order_id, reason="unknown_order"))
+    d.ack(o)  # pulled
+    d.fill(o, 100, 200)  # excess: the child is done
+    d.feed(VenueCancelRejected(venue=o.venue, order_id=o.order_id, reason="too_late"))
+    assert d.router.next_wake_ns() is None  # answered: no more retries
+    assert list(d.router.children) == ["C1"]  # 200 shares' fills still on their way
+    d.fill(o, 200, 0)
+    assert list(d.router.children) == [] and d.router.finished == 1
+    assert [m.quantity for m in d.to_parent(ChildOrderOverfilled)] == [100, 200]
+
+
 # ------------------------------------------------------------------ restart
 
 
@@ -278,7 +332,7 @@ class Twin:
     def stray(w, k, q):
         """A message the network or a venue should not have sent, but might."""
         d = w.d
-        kind = k % 4
+        kind = k % 7
         if kind == 0 and d.events:  # a venue event delivered twice
             w.take(d.feed(d.events[k % len(d.events)]))
         elif kind == 1 and w.fills:  # a fill the venue should not have made
@@ -293,6 +347,20 @@ class Twin:
         elif kind == 3 and d.commands:  # a different command under a known child id
             cid = sorted(d.commands)[k % len(d.commands)]
             w.take(d.feed(child(cid, 100 * (k % 3 + 1), tactic=Tactic.AGGRESSIVE)))
+        elif kind >= 4 and w.fills:  # a venue contradicting itself about an order it has:
+            oid = sorted(w.fills)[k // 7 % len(w.fills)]
+            placed = next(m for _, m in d.out
+                          if isinstance(m, PlaceVenueOrder) and m.order_id == oid)
+            v = placed.venue
+            if kind == 4:  # ... a cancel refused as unknown (the router gives it up)
+                w.take(d.feed(VenueCancelRejected(venue=v, order_id=oid,
+                                                  reason="unknown_order")))
+            elif kind == 5:  # ... then a (late, or repeated) ack: the router pulls it
+                w.take(d.feed(VenueOrderAccepted(venue=v, order_id=oid,
+                                                 leaves=placed.quantity)))
+            else:  # ... and it confirms a cancel: of every share, or of some
+                cancelled = placed.quantity if q % 2 else q % (placed.quantity + 1)
+                w.take(d.feed(VenueOrderCancelled(venue=v, order_id=oid, cancelled=cancelled)))
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -317,5 +385,5 @@ def test_letting_go_changes_no_message(children, actions, overallocate):
     assert a.out == b.out
     assert_holds_only_unfinished(a.router, commands=len(a.commands))
     assert not a.router.open_children()
-    for k in range(12):  # every child is finished now: strays about let-go children
-        twin.act(6, k * 7, 30)
+    for k in range(49):  # every child is finished now: strays about let-go children
+        twin.act(6, k, 30 + k % 2)
