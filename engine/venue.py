@@ -19,7 +19,11 @@ Decisions:
   rejected with "venue_down"; resting orders stay and no background event happens until
   "up". "degrade" only changes the published status. "reject_orders" rejects new orders
   ("venue_rejecting"); "drop_cancels" silently drops cancels (no reply: a lost message).
-  A fault with ``duration_ns`` reverts to up by itself.
+- Faults are independent: each kind keeps its own expiry. One with ``duration_ns`` ends
+  by itself then (a "fault_expired" status change if the status moves), whatever other
+  faults were injected meanwhile; one without lasts until "up", which ends every fault.
+  Injecting a kind already active replaces its expiry. The status is DOWN while "down" is
+  active, else DEGRADED while "degrade" is, else UP.
 - Replace: ``quantity`` is the new total; new leaves = quantity - filled, must be > 0.
 - Self-trades are not prevented: both sides get a fill.
 """
@@ -59,6 +63,7 @@ from engine.messages import (
 )
 
 DEPTH_LEVELS = 5
+FAULTS = ("down", "degrade", "reject_orders", "drop_cancels")  # and "up", which ends them all
 
 
 class VenueReject(enum.StrEnum):
@@ -125,9 +130,9 @@ class _VenueBase:
         self.now = session.open_ns
         self.live: dict[str, OurOrder] = {}  # our working orders
         self._seen: set[str] = set()  # every order id ever placed (duplicates, too_late)
-        self._rejecting = False
-        self._dropping_cancels = False
-        self._fault_until: int | None = None
+        # Active faults by kind, each with its own expiry (None: until "up"); insertion
+        # order, so expiries at the same instant are applied deterministically.
+        self._faults: dict[str, int | None] = {}
         self._fills = 0
         # Fill ids are unique per venue for the whole run: a venue restarted (``epoch``:
         # restarts so far) counts its fills from 1 again, so its ids carry the epoch, or
@@ -152,9 +157,12 @@ class _VenueBase:
 
     def advance_to(self, now_ns: int) -> list[Message]:
         out: list[Message] = []
-        if self._fault_until is not None and now_ns >= self._fault_until:
-            self._advance(self._fault_until, out)
-            out += self._set_status(VenueStatus.UP, self._fault_until, "fault_expired")
+        while (due := self._next_expiry()) is not None and due <= now_ns:
+            # Up to the expiry under the faults in force, then without the expired ones.
+            self._advance(due, out)
+            for kind in [k for k, until in self._faults.items() if until == due]:
+                del self._faults[kind]
+            out += self._update_status(due, "fault_expired")
         self._advance(now_ns, out)
         self.now = max(self.now, now_ns)
         return out
@@ -173,7 +181,7 @@ class _VenueBase:
     def _cancel(self, msg: CancelVenueOrder, now: int) -> list[Message]:
         if self.status is VenueStatus.DOWN:
             return [self._cancel_reject(msg.order_id, VenueReject.VENUE_DOWN, now)]
-        if self._dropping_cancels:
+        if "drop_cancels" in self._faults:
             return []
         order = self.live.get(msg.order_id)
         if order is None:
@@ -201,19 +209,14 @@ class _VenueBase:
         return self._apply_replace(order, msg, now)
 
     def _fault(self, msg: InjectVenueFault, now: int) -> list[Message]:
-        self._fault_until = now + msg.duration_ns if msg.duration_ns else None
-        if msg.fault == "down":
-            return self._set_status(VenueStatus.DOWN, now, msg.fault)
-        if msg.fault == "degrade":
-            return self._set_status(VenueStatus.DEGRADED, now, msg.fault)
-        if msg.fault == "reject_orders":
-            self._rejecting = True
-        elif msg.fault == "drop_cancels":
-            self._dropping_cancels = True
-        elif msg.fault == "up":
-            self._fault_until = None
-            return self._set_status(VenueStatus.UP, now, msg.fault)
-        return []
+        if msg.fault == "up":
+            self._faults.clear()
+        elif msg.fault in FAULTS:
+            self._faults.pop(msg.fault, None)  # re-injected: its new expiry, in order
+            self._faults[msg.fault] = now + msg.duration_ns if msg.duration_ns else None
+        else:
+            return []
+        return self._update_status(now, msg.fault)
 
     def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
         return []
@@ -223,7 +226,7 @@ class _VenueBase:
     def _check_new(self, msg: PlaceVenueOrder) -> str | None:
         if self.status is VenueStatus.DOWN:
             return VenueReject.VENUE_DOWN
-        if self._rejecting:
+        if "reject_orders" in self._faults:
             return VenueReject.VENUE_REJECTING
         if msg.instrument != self.instrument.symbol:
             return VenueReject.UNKNOWN_INSTRUMENT
@@ -284,10 +287,17 @@ class _VenueBase:
     def _cancel_reject(self, order_id: str, reason: str, now: int) -> VenueCancelRejected:
         return VenueCancelRejected(venue=self.name, order_id=order_id, reason=reason, ts=now)
 
-    def _set_status(self, status: VenueStatus, now: int, reason: str) -> list[Message]:
-        if status is VenueStatus.UP:
-            self._rejecting = self._dropping_cancels = False
-            self._fault_until = None
+    def _next_expiry(self) -> int | None:
+        return min((until for until in self._faults.values() if until is not None), default=None)
+
+    def _update_status(self, now: int, reason: str) -> list[Message]:
+        """The status the active faults make; a status change if it moved."""
+        if "down" in self._faults:
+            status = VenueStatus.DOWN
+        elif "degrade" in self._faults:
+            status = VenueStatus.DEGRADED
+        else:
+            status = VenueStatus.UP
         if status is self.status:
             return []
         self.status = status

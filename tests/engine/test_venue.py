@@ -246,3 +246,80 @@ def test_reject_orders_and_drop_cancels_faults():
     assert v.handle(CancelVenueOrder(venue="L1", order_id="rest"), T0) == []
     v.handle(InjectVenueFault(venue="L1", fault="up"), T0)
     assert of(VenueOrderCancelled, v.handle(CancelVenueOrder(venue="L1", order_id="rest"), T0))
+
+
+
+def fault(kind, duration_ns=None):
+    return InjectVenueFault(venue="L1", fault=kind, duration_ns=duration_ns)
+
+
+def statuses(msgs):
+    return [(m.status, m.reason, m.ts) for m in of(VenueStatusChanged, msgs)]
+
+
+def test_timed_outage_ends_on_time_when_an_untimed_fault_follows():
+    # review5/p_fault_overwrite.py: "down" for 10 s, then "drop_cancels" without duration
+    # 1 s later erased the outage's end: 60 s later still down, no status event.
+    v = quiet()
+    v.handle(place("rest", price=v.book.best_bid, quantity=100), T0)
+    assert statuses(v.handle(fault("down", 10 * SECOND), T0)) == [(VenueStatus.DOWN, "down", T0)]
+    assert v.handle(fault("drop_cancels"), T0 + SECOND) == []
+    out = v.advance_to(T0 + 60 * SECOND)
+    assert statuses(out) == [(VenueStatus.UP, "fault_expired", T0 + 10 * SECOND)]
+    assert v.status is VenueStatus.UP
+    # the untimed fault lasts until "up": cancels are still dropped, orders accepted
+    assert v.handle(CancelVenueOrder(venue="L1", order_id="rest"), T0 + 61 * SECOND) == []
+    assert of(VenueOrderAccepted, v.handle(place("new", price=v.book.best_bid), T0 + 61 * SECOND))
+    v.handle(fault("up"), T0 + 62 * SECOND)
+    cancel = CancelVenueOrder(venue="L1", order_id="rest")
+    assert of(VenueOrderCancelled, v.handle(cancel, T0 + 62 * SECOND))
+
+
+def test_timed_drop_cancels_ends_on_time_and_leaves_a_later_untimed_outage_down():
+    # The mirror: drop_cancels for 10 s, then "down" without duration 1 s later.
+    v = quiet()
+    v.handle(place("rest", price=v.book.best_bid, quantity=100), T0)
+    v.handle(fault("drop_cancels", 10 * SECOND), T0)
+    down = v.handle(fault("down"), T0 + SECOND)
+    assert statuses(down) == [(VenueStatus.DOWN, "down", T0 + SECOND)]
+    assert v.advance_to(T0 + 60 * SECOND) == []  # drop_cancels expired; still down, no event
+    assert v.status is VenueStatus.DOWN
+    cancel = CancelVenueOrder(venue="L1", order_id="rest")
+    assert v.handle(cancel, T0 + 60 * SECOND)[0].reason == "venue_down"
+    up = v.handle(fault("up"), T0 + 61 * SECOND)
+    assert statuses(up) == [(VenueStatus.UP, "up", T0 + 61 * SECOND)]
+    assert of(VenueOrderCancelled, v.handle(cancel, T0 + 61 * SECOND))  # no longer dropped
+
+
+def test_each_timed_fault_expires_at_its_own_time():
+    v = quiet()
+    v.handle(fault("reject_orders", 5 * SECOND), T0)
+    v.handle(fault("down", 20 * SECOND), T0 + SECOND)
+    v.handle(fault("degrade", 30 * SECOND), T0 + 2 * SECOND)
+    out = v.advance_to(T0 + MINUTE)
+    assert statuses(out) == [
+        (VenueStatus.DEGRADED, "fault_expired", T0 + 21 * SECOND),
+        (VenueStatus.UP, "fault_expired", T0 + 32 * SECOND),
+    ]
+    assert of(VenueOrderAccepted, v.handle(place("new", price=v.book.best_bid), T0 + MINUTE))
+
+
+def test_a_timed_reject_orders_expiring_does_not_end_an_untimed_drop_cancels():
+    v = quiet()
+    v.handle(place("rest", price=v.book.best_bid, quantity=100), T0)
+    v.handle(fault("drop_cancels"), T0)
+    v.handle(fault("reject_orders", 5 * SECOND), T0)
+    assert v.handle(place("new", price=v.book.best_bid), T0 + SECOND)[0].reason == "venue_rejecting"
+    assert of(VenueOrderAccepted, v.handle(place("new2", price=v.book.best_bid), T0 + 6 * SECOND))
+    assert v.handle(CancelVenueOrder(venue="L1", order_id="rest"), T0 + 6 * SECOND) == []
+
+
+def test_reinjecting_a_fault_replaces_its_expiry():
+    v = quiet()
+    v.handle(fault("down", 10 * SECOND), T0)
+    v.handle(fault("down", 30 * SECOND), T0 + 5 * SECOND)
+    back = v.advance_to(T0 + MINUTE)
+    assert statuses(back) == [(VenueStatus.UP, "fault_expired", T0 + 35 * SECOND)]
+    v.handle(fault("down", 10 * SECOND), T0 + MINUTE)
+    v.handle(fault("down"), T0 + MINUTE + SECOND)  # now until "up"
+    assert v.advance_to(T0 + 5 * MINUTE) == [] and v.status is VenueStatus.DOWN
