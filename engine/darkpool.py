@@ -89,14 +89,8 @@ class DarkPool:
         if mid is None or not _within(side, limit, mid):
             return 0
         probe = Hidden("", side, quantity, limit, min_quantity)
-        total = 0
-        for block in self.contra:
-            if block.side == -side:
-                probe.leaves = quantity - total
-                total += self._size(probe, block)
-            if total >= quantity:
-                break
-        return total
+        blocks = [Hidden(b.order_id, b.side, b.leaves, None, b.min_quantity) for b in self.contra]
+        return sum(qty for _, qty in self._cross(probe, blocks))
 
     # ------------------------------------------------------------------ time
 
@@ -130,17 +124,10 @@ class DarkPool:
         for order in list(self.ours.values()):
             if not _within(order.side, order.limit, mid):
                 continue
-            for block in self.contra:
-                if block.side != -order.side or not block.leaves:
-                    continue
-                qty = self._size(order, block)
-                if qty:
-                    order.leaves -= qty
-                    block.leaves -= qty
-                    out.append(Cross(order.order_id, qty, mid, now))
-                    if not order.leaves:
-                        del self.ours[order.order_id]
-                        break
+            crossed = self._cross(order, self.contra)
+            out += [Cross(order.order_id, qty, mid, now) for _, qty in crossed]
+            if not order.leaves:
+                del self.ours[order.order_id]
         self.contra = [b for b in self.contra if b.leaves]
         for cross in out:
             self.volume += cross.quantity
@@ -149,6 +136,30 @@ class DarkPool:
         return out
 
     # ------------------------------------------------------------------ internals
+
+    def _cross(self, order: Hidden, blocks: list[Hidden]) -> list[tuple[Hidden, int]]:
+        """Trade ``order`` with ``blocks`` in arrival order, decrementing both sides' leaves.
+
+        Passes until one crosses nothing: a block skipped as smaller than the minimum of the
+        order's larger leaves can still finish what a later block left of it (1,900 with a
+        200 minimum skips a 100 block, crosses 1,800, then its last 100 takes the 100).
+        """
+        out: list[tuple[Hidden, int]] = []
+        crossed = True
+        while crossed and order.leaves:
+            crossed = False
+            for block in blocks:
+                if block.side != -order.side or not block.leaves:
+                    continue
+                qty = self._size(order, block)
+                if qty:
+                    order.leaves -= qty
+                    block.leaves -= qty
+                    out.append((block, qty))
+                    crossed = True
+                    if not order.leaves:
+                        break
+        return out
 
     def _size(self, order: Hidden, block: Hidden) -> int:
         """The size ``order`` and ``block`` can trade, 0 if below a minimum quantity.

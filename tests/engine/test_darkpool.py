@@ -123,6 +123,18 @@ def test_large_order_is_still_protected_from_small_blocks_by_the_venue_minimum()
     assert [c.quantity for c in p.match(T0)] == [600]
 
 
+def test_remainder_crosses_a_block_skipped_earlier_as_too_small_in_the_same_match():
+    # Found by the property below: 1,900 with a 200 minimum skipped the 100 block (too
+    # small for 1,900), crossed 1,800, and its last 100 stayed unmatched next to that block.
+    p = pool()
+    contra(p, -1, 100)
+    contra(p, -1, 1_800)
+    p.add("o", 1, 1_900, None, min_quantity=200)
+    assert p.fillable(1, None, 1_900, min_quantity=200) == 1_900
+    assert [c.quantity for c in p.match(T0)] == [1_800, 100]
+    assert "o" not in p.ours and p.contra == []
+
+
 def test_fok_smaller_than_the_venue_minimum_is_fillable_against_a_large_block():
     p = pool(min_quantity=500)
     contra(p, -1, 2_000, min_quantity=500)
