@@ -9,7 +9,9 @@ After a crash the supervisor starts it again (generation > 0) and ``started()`` 
 the router from the journal (``engine.routing.recovery``) before it acts: its children,
 their venue orders and every event the venues sent about them (venues journal what they
 send, so events dropped with the old inbox or still in flight are in the audit trail),
-its market data subscribers, the scorecard (last ``ScorecardSaved``). Fills the old
+its market data subscribers, the scorecard (the last ``ScorecardSaved``, with every
+order, venue event and market data update the journal holds after it replayed on top:
+``recovery.replay_scorecard``). Fills the old
 instance never reported go to the parents now; a later delivery of an event recovery
 already applied is ignored by message id. Reconciliation policy for venue orders that
 may still be live: **cancel them and route the remainder**; a cancel is the one question
@@ -52,6 +54,7 @@ from engine.routing.scorecard import Scorecard, ScorecardState
 
 _WAKE = "router"
 _SAVE = "scorecard"
+_TAPE_BEFORE_SAVE_NS = MINUTE  # market data read before a restored save (venues publish every ~2 s)
 # Venue order events are journaled by the venue that sends them (each message is
 # journaled once, by the actor that sent it or that brought it in from outside the
 # engine), so the router applies them without journaling them again. It still journals
@@ -88,6 +91,7 @@ class RouterActor(EngineActor):
         # msg ids of venue events recovery applied from the journal: a later delivery of
         # one (it was in flight at the restart) is a redelivery and is ignored
         self._recovered_events: set[int] = set()
+        self._scorecard_saved: ScorecardSaved | None = None  # what ``_restore`` restored
 
     def started(self) -> None:
         self.router = Router(self.venue_configs, self.config, scorecard=self._restore(),
@@ -108,6 +112,12 @@ class RouterActor(EngineActor):
             for md in self.router.market(msg.instrument).venues.values():
                 self.send(msg.subscriber, md)
             return
+        if sender == getattr(msg, "venue", None):
+            # a venue's own message (order event, market data, status): the scorecard
+            # state saved from now on reflects it (a restart replays only later ones)
+            applied = self.router.scorecard.applied
+            if msg.msg_id > applied.get(sender, 0):
+                applied[sender] = msg.msg_id
         if isinstance(msg, MarketDataUpdated):
             self._relay(msg)
             self.journal(msg)  # TCA reads the market tape from it
@@ -140,24 +150,42 @@ class RouterActor(EngineActor):
         """Rebuild from the journal, then reconcile before acting. In simulation the
         records of the wave that crashed are already in the journal: the runtime writes a
         wave's records before it lets the supervisor restart anyone."""
-        history = recovery.fold(self._journal_records())
+        records = self._journal_records()
+        history = recovery.fold(msg for _, msg in records)
         self._recovered_events = set(history.venue_event_ids)
+        self._replay_scorecard(records)
         for subscriber in history.subscribers:
             if subscriber not in self.subscribers:
                 self.subscribers.append(subscriber)
         self._dispatch(recovery.recover(self.router, history, self.now))
         self.runtime.stats["routers_recovered"] += 1
 
-    def _journal_records(self) -> list[Message]:
+    def _journal_records(self, types: tuple[type[Message], ...] = recovery.RECORD_TYPES,
+                         since: int | None = None) -> list[tuple[int, Message]]:
+        """(position, message) of the journal's records of ``types`` (``ts >= since``)."""
         sink = self.runtime.journal_sink
         if sink is None:
             raise RuntimeError(f"router {self.name} restarted without a journal to recover from")
         query = getattr(sink, "query", None)
-        if query is not None:  # only the types recovery reads, not the market data tape
-            names = [t.__name__ for t in recovery.RECORD_TYPES]
-            return [record.message for record in query(types=names)]
+        if query is not None:  # only the types asked for, not the whole market data tape
+            names = [t.__name__ for t in types]
+            return [(record.seq, record.message) for record in query(types=names, since=since)]
         records: list[Message] = list(sink)  # type: ignore[call-overload]
-        return [msg for msg in records if isinstance(msg, recovery.RECORD_TYPES)]
+        return [(n, msg) for n, msg in enumerate(records) if isinstance(msg, types)
+                and (since is None or msg.ts >= since)]
+
+    def _replay_scorecard(self, records: list[tuple[int, Message]]) -> None:
+        """Replay on the restored scorecard what the journal holds after its save (all of
+        it without one), before the router decides anything. The market data tape is read
+        from a minute before the save: the books the replayed markouts are marked on."""
+        saved = self._scorecard_saved
+        since = None if saved is None else saved.ts - _TAPE_BEFORE_SAVE_NS
+        tape = self._journal_records(recovery.SCORECARD_TAPE, since)
+        merged = sorted([*records, *tape], key=lambda entry: entry[0])
+        delay = {v.name: v.latency_ns + v.jitter_ns // 2 for v in self.venue_configs}
+        recovery.replay_scorecard(
+            self.router.scorecard, (msg for _, msg in merged),
+            own_after=None if saved is None else saved.msg_id, delay_ns=delay)
 
     # ------------------------------------------------------------- the scorecard
 
@@ -170,9 +198,13 @@ class RouterActor(EngineActor):
         blank one (see the module docstring for what survives which way)."""
         sink = self.runtime.journal_sink
         if isinstance(sink, Journal):
-            state = latest_scorecard(sink, self.name)
-            if state is not None:
-                return Scorecard.from_state(state if self.generation else learnt_only(state))
+            saved = latest_saved(sink, self.name)
+            if saved is not None:
+                state = msgspec.json.decode(saved.state, type=ScorecardState)
+                if self.generation:
+                    self._scorecard_saved = saved  # the journal after it is replayed
+                    return Scorecard.from_state(state)
+                return Scorecard.from_state(learnt_only(state))
         state = load_scorecard(self.initial_scorecard)
         return Scorecard() if state is None else Scorecard.from_state(learnt_only(state))
 
@@ -202,15 +234,21 @@ class RouterActor(EngineActor):
 ScorecardSource = Scorecard | ScorecardState | Journal | str | Path | None
 
 
-def latest_scorecard(journal: Journal, router: str | None = None) -> ScorecardState | None:
-    """The state of the last ``ScorecardSaved`` in ``journal`` (of ``router`` if given)."""
+def latest_saved(journal: Journal, router: str | None = None) -> ScorecardSaved | None:
+    """The last ``ScorecardSaved`` in ``journal`` (of ``router`` if given)."""
     latest = None
     for msg in journal.messages(ScorecardSaved):
         if router is None or msg.router == router:  # type: ignore[attr-defined]
             latest = msg
+    return latest  # type: ignore[return-value]
+
+
+def latest_scorecard(journal: Journal, router: str | None = None) -> ScorecardState | None:
+    """The state of the last ``ScorecardSaved`` in ``journal`` (of ``router`` if given)."""
+    latest = latest_saved(journal, router)
     if latest is None:
         return None
-    return msgspec.json.decode(latest.state, type=ScorecardState)  # type: ignore[attr-defined]
+    return msgspec.json.decode(latest.state, type=ScorecardState)
 
 
 def load_scorecard(source: ScorecardSource) -> ScorecardState | None:

@@ -35,9 +35,10 @@ router name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from engine.market import MarketView
 from engine.messages import (
     CancelChildOrder,
     ChildOrderAccepted,
@@ -45,6 +46,7 @@ from engine.messages import (
     ChildOrderFilled,
     ChildOrderOverfilled,
     ChildOrderRejected,
+    MarketDataUpdated,
     Message,
     PlaceChildOrder,
     PlaceVenueOrder,
@@ -57,9 +59,11 @@ from engine.messages import (
     VenueOrderFilled,
     VenueOrderRejected,
     VenueOrderReplaced,
+    VenueStatusChanged,
 )
 from engine.routing.orders import Child, LiquidityPhase, VenueOrder, VenueOrderState
 from engine.routing.router import Out, Router
+from engine.routing.scorecard import Scorecard
 
 # What recovery reads: the journal query can fetch exactly these types.
 RECORD_TYPES: tuple[type[Message], ...] = (
@@ -314,3 +318,68 @@ def recover(router: Router, h: RouterHistory, now_ns: int) -> Out:
         if cancel is not None:
             out += router.handle(cancel, now_ns)
     return out
+
+
+# ------------------------------------------------------------------------ the scorecard
+
+# What the scorecard replay reads besides ``RECORD_TYPES``: the market data the router
+# journaled as it received it, and the venues' status changes.
+SCORECARD_TAPE: tuple[type[Message], ...] = (MarketDataUpdated, VenueStatusChanged)
+_FROM_VENUES = (*_VENUE_EVENTS, *SCORECARD_TAPE)
+
+
+def replay_scorecard(card: Scorecard, records: Iterable[Message], *,
+                     own_after: int | None, delay_ns: Mapping[str, int] | None = None) -> int:
+    """Bring a scorecard restored from the router's last save (``ScorecardSaved``) up to
+    what the router had learnt when it crashed, and after: feed it, through ``record`` /
+    ``mark`` as the live router does, every journaled message the save does not reflect.
+
+    - the router's own ``PlaceVenueOrder`` with a msg id above ``own_after`` (the save's
+      msg id: the router stamps both, in order; None: every one);
+    - each venue's order events, market data and status changes with a msg id above the
+      save's ``card.applied[venue]`` (a venue's messages reach the router in the order it
+      sent them; a venue the save has no entry for: every one). That includes events the
+      old instance never handled (in flight, or dropped with its inbox): recovery applies
+      them to the children too, and the restarted actor ignores their later delivery.
+
+    ``records`` is in journal order and should include the market data before the save
+    for a while (a minute is plenty): those only rebuild each instrument's book, whose
+    mid settles the markouts as the live router's did. Messages are fed in the order the
+    router would have received them: an order at its time, a venue's message at its
+    time plus the link delay ``delay_ns[venue]`` (the router's time of receipt is not
+    journaled, so times derived from it, ack latency and time to first fill, are
+    estimates for the replayed events; counts, fills, fees and open orders are exact).
+    Returns how many messages were replayed."""
+    applied = card.applied
+    delay = delay_ns or {}
+    views: dict[str, MarketView] = {}
+    replay: list[tuple[int, int, Message]] = []
+    for n, msg in enumerate(records):
+        if isinstance(msg, PlaceVenueOrder):
+            if own_after is None or msg.msg_id > own_after:
+                replay.append((msg.ts, n, msg))
+        elif isinstance(msg, _FROM_VENUES):
+            last = applied.get(msg.venue)
+            if last is None or msg.msg_id > last:
+                replay.append((msg.ts + delay.get(msg.venue, 0), n, msg))
+            elif isinstance(msg, MarketDataUpdated):  # in the save: only the book
+                _view(views, msg.instrument).update(msg)
+    replay.sort(key=lambda entry: (entry[0], entry[1]))
+    for now, _, msg in replay:
+        card.record(msg, now)
+        if isinstance(msg, MarketDataUpdated):  # as Router._market_data
+            view = _view(views, msg.instrument)
+            view.update(msg)
+            mid = view.mid()
+            if mid is not None:
+                card.mark(msg.instrument, mid, now)
+        if not isinstance(msg, PlaceVenueOrder) and msg.msg_id > applied.get(msg.venue, -1):
+            applied[msg.venue] = msg.msg_id
+    return len(replay)
+
+
+def _view(views: dict[str, MarketView], instrument: str) -> MarketView:
+    view = views.get(instrument)
+    if view is None:
+        view = views[instrument] = MarketView(instrument)
+    return view

@@ -7,7 +7,9 @@ deterministic; estimates derived from them are floats (statistics).
 
 The whole state, open orders and pending markouts included, round-trips through
 ``ScorecardState`` (a msgspec struct) so it is persisted with the audit trail and
-survives restarts: the router gets better across runs.
+survives restarts: the router gets better across runs. A saved state names the last
+message of each venue it reflects (``applied``), so a restarted router replays the
+journal's later events on top of it (``engine.routing.recovery.replay_scorecard``).
 """
 
 from __future__ import annotations
@@ -146,13 +148,16 @@ class ScorecardState(msgspec.Struct, kw_only=True):
     reported: list[tuple[str, VenueStatus]] = []  # venue-wide status as last published
     open_orders: list[tuple[str, OpenOrder]] = []
     markouts: list[PendingMarkout] = []
+    # per venue, the msg id of the last message from it (order event, market data, status)
+    # the state reflects: a restarted router replays the journal's later ones on top
+    applied: list[tuple[str, int]] = []
 
 
 class Scorecard:
     """Per (venue, instrument) statistics fed by venue events. Iteration is always sorted."""
 
     __slots__ = ("_stats", "_reported", "_open", "_markouts", "markout_horizon_ns",
-                 "_summaries", "_snapshots", "_costs", "status_epoch")
+                 "_summaries", "_snapshots", "_costs", "status_epoch", "applied")
 
     def __init__(self, markout_horizon_ns: int = MARKOUT_HORIZON_NS) -> None:
         self.markout_horizon_ns = markout_horizon_ns
@@ -175,6 +180,9 @@ class Scorecard:
         # bumped whenever a venue's reported status changes: lets callers cache what
         # depends on which venues are down
         self.status_epoch = 0
+        # venue → msg id of the last message from it the owner handled (kept by the
+        # router actor, persisted with the state): where a replay of the journal resumes
+        self.applied: dict[str, int] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -431,6 +439,7 @@ class Scorecard:
             reported=sorted(self._reported.items()),
             open_orders=[(k, msgspec.structs.replace(o)) for k, o in sorted(self._open.items())],
             markouts=list(self._markouts),
+            applied=sorted(self.applied.items()),
         )
 
     @classmethod
@@ -446,6 +455,7 @@ class Scorecard:
         # (and adds up their float bps) in that order, so a restored card goes on exactly
         # as the saved one would have, and saves to the same bytes
         card._markouts = list(state.markouts)
+        card.applied = dict(state.applied)
         return card
 
     def to_dict(self) -> dict:
