@@ -21,6 +21,7 @@ from engine.strategies.twap import twap_schedule
 from engine.strategies.vwap import default_profile, load_profile, vwap_schedule
 
 STRATEGIES = ("twap", "vwap", "pov", "is")
+MAX_PERIODS = 100_000  # a preview, not a tick-by-tick replay: a sane bound on output size
 OPEN_MINUTE = 9 * 60 + 30  # session open, minutes after midnight New York
 # The paper's Table 1 example, so `smart-exec schedule is` alone reproduces it.
 IS_DEFAULTS = {
@@ -71,6 +72,8 @@ def _is_preview(args: argparse.Namespace) -> dict:
     for name, value in values.items():
         if not math.isfinite(value):
             raise ParameterError(name, "must be a finite number")
+    if values["periods"] > MAX_PERIODS:
+        raise ParameterError("periods", f"must be <= {MAX_PERIODS}")
     model = AlmgrenChriss(
         shares=values["shares"], horizon=values["days"], periods=values["periods"],
         sigma=values["sigma"], eta=values["eta"], gamma=values["gamma"],
@@ -96,8 +99,8 @@ def _session_preview(args: argparse.Namespace) -> dict:
     periods = 13 if args.periods is None else args.periods
     if not math.isfinite(shares) or shares <= 0 or shares != int(shares):
         raise ParameterError("shares", "must be a positive whole number of shares")
-    if periods < 1:
-        raise ParameterError("periods", "must be >= 1")
+    if not 1 <= periods <= MAX_PERIODS:
+        raise ParameterError("periods", f"must be in 1..{MAX_PERIODS}")
     if args.lot < 1:
         raise ParameterError("lot", "must be >= 1")
     start = _clock_to_ns(args.start, "start", session)

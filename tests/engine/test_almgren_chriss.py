@@ -103,3 +103,62 @@ def test_bad_parameters_name_the_parameter(field, value, name):
         model(**{field: value})
     assert info.value.parameter == name
     assert f"--{name}" in str(info.value)
+
+
+def textbook(m: AlmgrenChriss) -> tuple[list[float], list[float], float, float]:
+    """The paper's sinh/cosh forms verbatim (E overflows once κT > 355, x once κT > 710)."""
+    k, T, N, tau, X = m.kappa, m.horizon, m.periods, m.tau, m.shares
+    s = math.sinh(k * T)
+    x = [math.sinh(k * (T - j * tau)) / s * X for j in range(N + 1)]
+    n = [2 * math.sinh(0.5 * k * tau) / s * math.cosh(k * (T - (j - 0.5) * tau)) * X
+         for j in range(1, N + 1)]
+    e = 0.5 * m.gamma * X**2 + m.epsilon * X + m.eta_tilde * X**2 * math.tanh(0.5 * k * tau) * (
+        tau * math.sinh(2 * k * T) + 2 * T * math.sinh(k * tau)) / (2 * tau**2 * s**2)
+    v = 0.5 * m.sigma**2 * X**2 * (tau * s * math.cosh(k * (T - tau)) - T * math.sinh(k * tau)) / (
+        s**2 * math.sinh(k * tau))
+    return x, n, e, v
+
+
+@pytest.mark.parametrize("lam", [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2])
+@pytest.mark.parametrize("periods", [5, 50, 390])
+def test_overflow_safe_forms_equal_the_textbook_ones_where_those_work(lam, periods):
+    m = model(risk_aversion=lam, periods=periods)
+    assert m.kappa * m.horizon < 350  # sinh(2κT) still fits in a float here
+    x, n, e, v = textbook(m)
+    assert m.holdings() == pytest.approx(x, rel=1e-12, abs=1e-9 * m.shares)
+    assert m.trades() == pytest.approx(n, rel=1e-12, abs=1e-9 * m.shares)
+    assert m.expected_cost() == pytest.approx(e, rel=1e-12)
+    assert m.variance() == pytest.approx(v, rel=1e-9)
+
+
+@pytest.mark.parametrize("lam", [10.0, 1e3, 1e308])
+def test_extreme_risk_aversion_front_loads_towards_selling_everything_at_once(lam):
+    # a whole day of one-minute periods (τ = 1/390 day): κT is far past sinh's range
+    m = model(risk_aversion=lam, horizon=1.0, periods=390)
+    assert math.isfinite(m.kappa) and m.kappa * m.horizon > 710
+    x, n, X = m.holdings(), m.trades(), m.shares
+    assert x[0] == X and x[-1] == 0
+    assert all(a >= b >= 0 for a, b in zip(x, x[1:]))
+    assert sum(n) == pytest.approx(X, rel=1e-12)
+    # x_1 = X e^{−κτ}(1 − e^{−2(N−1)κτ})/(1 − e^{−2Nκτ}) = X e^{−κτ} to double precision
+    left = math.exp(-m.kappa * m.tau)
+    assert n[0] == pytest.approx(X * (1 - left), rel=1e-12)
+    # towards the reference's limit: E = εX + ηX²/τ, V = 0
+    assert m.expected_cost() == pytest.approx(m.epsilon * X + m.eta * X**2 / m.tau,
+                                              rel=2 * left + 1e-12)
+    assert 0 <= m.variance() <= 2 * left**2 * m.sigma**2 * X**2 * m.tau
+    f = m.completed_fractions()
+    assert f[0] == 0 and f[1] == pytest.approx(1 - left, rel=1e-12) and f[-1] == 1
+
+
+@pytest.mark.parametrize(
+    "field,value,name",
+    [("risk_aversion", math.inf, "lambda"), ("sigma", math.nan, "sigma"),
+     ("shares", math.inf, "shares"), ("horizon", math.inf, "days"),
+     ("sigma", 1e200, "sigma"), ("shares", 1e300, "shares"), ("epsilon", 1e308, "epsilon"),
+     ("horizon", 1e-320, "days")],
+)
+def test_non_finite_inputs_and_overflowing_results_are_refused(field, value, name):
+    with pytest.raises(ParameterError) as info:
+        model(**{field: value})
+    assert info.value.parameter == name

@@ -69,12 +69,35 @@ def test_pov_preview_reports_expected_leaves(capsys):
     [(["is", "--sigma", "-1"], "--sigma"), (["is", "--eta", "0"], "--eta"),
      (["is", "--periods", "0"], "--periods"), (["is", "--lambda", "nan"], "--lambda"),
      (["twap", "--shares", "10.5"], "--shares"), (["twap", "--end", "09:00"], "--end"),
-     (["pov", "--rate", "1.5"], "--rate")],
+     (["pov", "--rate", "1.5"], "--rate"),
+     # finite but out of range: the cost or its variance would overflow
+     (["is", "--sigma", "1e200"], "--sigma"), (["is", "--shares", "1e300"], "--shares"),
+     (["is", "--epsilon", "1e308"], "--epsilon"), (["is", "--days", "1e-320"], "--days"),
+     (["is", "--lambda", "inf"], "--lambda"), (["is", "--periods", "1000000000"], "--periods"),
+     (["twap", "--periods", "1000000000"], "--periods")],
 )
 def test_bad_parameters_exit_2_naming_the_parameter(capsys, argv, name):
-    code, _, err = run(capsys, *argv)
+    code, out, err = run(capsys, *argv)
     assert code == 2
-    assert name in err
+    assert name in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not out
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant: str):
+        raise AssertionError(f"{constant} in the JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("argv", [["--periods", "100", "--lambda", "1"], ["--lambda", "1e308"],
+                                  ["--periods", "390", "--days", "1", "--lambda", "10"]])
+def test_is_with_a_huge_risk_aversion_sells_at_once_in_finite_numbers(capsys, argv):
+    code, out, _ = run(capsys, "is", *argv, "--json")
+    assert code == 0
+    doc = _strict_json(out)
+    assert doc["holdings"][0] == 1e6 and doc["holdings"][-1] == 0
+    assert sum(doc["trades"]) == pytest.approx(1e6)
+    assert doc["trades"][0] > 0.8e6
 
 
 def test_unparseable_parameter_exits_2(capsys):

@@ -173,3 +173,15 @@ def test_due_ns_is_the_first_time_target_at_reaches_a_quantity(quantity, spans, 
     strategy = build_strategy(Mandate(strategy=StrategyName.TWAP), quantity, times[0], times[-1])
     assert strategy.due_ns(0) <= times[0]
     assert PovStrategy.with_band(quantity, 0.1).due_ns(q) is None  # volume-driven
+
+
+@pytest.mark.parametrize("lam", [10.0, 1e3, 1e308])
+def test_is_with_extreme_risk_aversion_is_a_valid_schedule_front_loaded(lam):
+    session = SessionConfig()
+    s = is_schedule(10_000, session.open_ns, session.close_ns, 390, session.length_ns, lam, 100)
+    assert s.cumulative[0] == 0 and s.quantity == 10_000 == sum(s.trades())
+    assert all(t >= 0 and t % 100 == 0 for t in s.trades())
+    assert s.trades()[0] >= 9_600  # κτ >= 3: at least 1 − e^{−3} of it in the first minute
+    assert s.trades() == sorted(s.trades(), reverse=True)
+    if lam == 1e308:
+        assert s.trades()[0] == 10_000
