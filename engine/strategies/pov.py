@@ -36,8 +36,13 @@ class PovStrategy:
     def with_band(
         cls, quantity: int, rate: float, max_participation: float | None = None, lot: int = 1
     ) -> PovStrategy:
-        high = max_participation if max_participation is not None else rate * (1 + DEFAULT_BAND)
-        high = min(1.0, max(high, rate))
+        """The band around ``rate``; the client's ``max_participation`` is a hard cap on
+        all of it: a rate above the cap trades at the cap, never the other way round."""
+        if max_participation is None:
+            high = min(1.0, rate * (1 + DEFAULT_BAND))
+        else:
+            high = min(1.0, max_participation)
+            rate = min(rate, high)
         return cls(quantity, rate, rate * (1 - DEFAULT_BAND), high, lot)
 
     def _lots_of(self, shares: float) -> int:

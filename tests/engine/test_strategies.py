@@ -123,6 +123,27 @@ def test_pov_targets_a_fraction_of_market_volume_within_its_band():
         PovStrategy(100, 0.5, 0.6, 0.7)
 
 
+def test_pov_rate_above_the_clients_max_participation_trades_at_the_cap():
+    # review4/pov_over_max.py: rate 0.20 with max 0.05 used to raise the cap to 0.20
+    pov = build_strategy(Mandate(strategy=StrategyName.POV, pov_rate=0.20,
+                                 max_participation=0.05), 100_000, OPEN, CLOSE)
+    assert (pov.min_rate, pov.rate, pov.max_rate) == pytest.approx((0.04, 0.05, 0.05))
+    assert pov.participation_cap() == 0.05
+    assert pov.scheduled(0, 1_000_000) == 50_000
+
+
+@settings(max_examples=200, deadline=None)
+@given(rate=st.floats(0.001, 1.0), cap=st.none() | st.floats(0.001, 1.0),
+       volume=st.integers(0, 10**9), lot=st.sampled_from([1, 100]))
+def test_pov_never_exceeds_the_clients_max_participation(rate, cap, volume, lot):
+    pov = PovStrategy.with_band(10**9, rate, cap, lot)
+    assert pov.min_rate <= pov.rate <= pov.max_rate <= 1
+    if cap is not None:
+        assert pov.max_rate == cap and pov.rate == min(rate, cap)
+        assert pov.scheduled(0, volume) <= cap * volume
+        assert pov.resized(5_000).participation_cap() == cap
+
+
 def test_is_strategy_front_loads_with_urgency_and_is_twap_without_risk_aversion():
     end = OPEN + 2 * 60 * MINUTE
     linear = is_schedule(12_000, OPEN, end, 12, CLOSE - OPEN, 0.0, lot=100)
