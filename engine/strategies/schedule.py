@@ -20,10 +20,20 @@ class Schedule:
     times_ns: tuple[int, ...]  # t_0 (start) … t_N (end), strictly increasing
     cumulative: tuple[int, ...]  # target traded by t_k; cumulative[0] = 0, [-1] = quantity
     lot: int = 1
+    # The exact completed-fraction curve the targets were rounded from (default: the
+    # targets' own). Every resize rounds from it, never from rounded targets, so resizes
+    # do not compound and any chain of them ends where a single resize would.
+    shape: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.times_ns) != len(self.cumulative) or len(self.times_ns) < 2:
             raise ValueError("a schedule needs N+1 boundaries and N+1 cumulative targets")
+        if not self.shape:
+            q, n = self.cumulative[-1], len(self.cumulative) - 1
+            shape = [c / q for c in self.cumulative] if q else [k / n for k in range(n + 1)]
+            object.__setattr__(self, "shape", tuple(shape))
+        if len(self.shape) != len(self.times_ns):
+            raise ValueError("a schedule's shape needs N+1 completed fractions")
         if any(b <= a for a, b in zip(self.times_ns, self.times_ns[1:])):
             raise ValueError("schedule boundaries must be strictly increasing")
         cum = self.cumulative
@@ -45,7 +55,7 @@ class Schedule:
         cum[-1] = quantity
         for k in range(1, len(cum)):  # guard float noise in a caller's curve
             cum[k] = max(cum[k], cum[k - 1])
-        return cls(tuple(int(t) for t in times_ns), tuple(cum), lot)
+        return cls(tuple(int(t) for t in times_ns), tuple(cum), lot, tuple(fractions))
 
     @property
     def quantity(self) -> int:
@@ -101,12 +111,10 @@ class Schedule:
         return min(t1, t0 + -(-need * (t1 - t0) // (c1 - c0)))
 
     def resized(self, quantity: int) -> Schedule:
-        """The same shape for a new total (joins grow it, cancels shrink it)."""
-        if self.quantity == 0:
-            fractions = [k / self.periods for k in range(self.periods + 1)]
-        else:
-            fractions = [c / self.quantity for c in self.cumulative]
-        return Schedule.from_fractions(quantity, self.times_ns, fractions, self.lot)
+        """The same shape for a new total (joins grow it, cancels shrink it): rounded
+        from the original curve, so it depends on ``quantity`` alone, not on the resizes
+        before it (a parent rebuilt after a crash resizes once and gets the same)."""
+        return Schedule.from_fractions(quantity, self.times_ns, self.shape, self.lot)
 
 
 def boundaries(start_ns: int, end_ns: int, periods: int) -> list[int]:

@@ -23,9 +23,11 @@ from engine.messages import (
     ParentOrderFilled,
     ParentState,
     ParentStateChanged,
+    ResizeParentOrder,
     StrategyName,
     SupervisorEscalated,
 )
+from engine.clock import SECOND
 from tests.actors.recovery_support import (
     CLIENTS,
     END,
@@ -61,6 +63,33 @@ class CrashOnThirdFill(ParentActor):
             self.fills_seen += 1
             if self.fills_seen == 3:
                 CrashOnThirdFill.dropped.append(msg.fill_id)
+                raise RuntimeError("injected parent fault")
+        super().receive(msg, sender)
+
+
+class CrashAfterTwoResizes(ParentActor):
+    """Generation 0 works two resizes, then crashes on its next fill; the schedule it was
+    working and the one its successor rebuilds (from the started target, resized once)
+    are recorded."""
+
+    live: list = []
+    restored: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.resizes_seen = 0
+
+    def started(self):
+        super().started()
+        if self.generation:
+            CrashAfterTwoResizes.restored.append(self.parent.strategy)
+
+    def receive(self, msg, sender):
+        if self.generation == 0:
+            if isinstance(msg, ResizeParentOrder):
+                self.resizes_seen += 1
+            elif isinstance(msg, ChildOrderFilled) and self.resizes_seen == 2:
+                CrashAfterTwoResizes.live.append(self.parent.strategy)
                 raise RuntimeError("injected parent fault")
         super().receive(msg, sender)
 
@@ -139,3 +168,16 @@ def test_persistent_parent_failure_exceeds_the_restart_intensity_and_escalates(e
     assert escalated[-1] == "engine"  # ...and the engine after restarting the subtree
     assert engine.parents.failures[pid] >= 3
     assert rt.stats["escalations"] >= 2
+
+
+def test_a_recovered_parent_works_the_schedule_the_live_one_had_after_resizes(engine_with):
+    """review4/resize_shape_engine.py: resizes re-rounded the rounded targets, so a
+    parent resized up and back worked another schedule than the one recovery rebuilds."""
+    CrashAfterTwoResizes.live, CrashAfterTwoResizes.restored = [], []
+    engine = engine_with(CrashAfterTwoResizes)
+    engine.amend("OMS", "c1", quantity=1, at_ns=START + 1 * SECOND)  # 5,000 → 2,001 ...
+    engine.amend("OMS", "c1", quantity=CLIENTS["c1"], at_ns=START + 2 * SECOND)  # → 5,000
+    engine.run_until(RUN_UNTIL)
+    (live,), (restored,) = CrashAfterTwoResizes.live, CrashAfterTwoResizes.restored
+    assert live.schedule.cumulative == tuple(range(0, 5_001, 500))  # TWAP's shape kept
+    assert restored == live

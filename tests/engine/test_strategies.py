@@ -62,6 +62,37 @@ def test_resize_keeps_shape_and_exact_total():
         check_schedule(s.resized(q), q, 100)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(["twap", "vwap", "is"]),
+    quantity=st.integers(0, 10**7),
+    chain=st.lists(st.integers(0, 10**7), min_size=1, max_size=5),
+    periods=st.integers(1, 120),
+    lot=st.sampled_from([1, 10, 100]),
+)
+def test_resizes_do_not_compound(kind, quantity, chain, periods, lot):
+    # review4/resize_shape.py: TWAP 20,000 resized to 3 and back became a staircase
+    end = OPEN + 2 * 60 * MINUTE
+    build = {
+        "twap": lambda q: twap_schedule(q, OPEN, end, periods, lot),
+        "vwap": lambda q: vwap_schedule(q, OPEN, end, periods, OPEN, CLOSE, lot),
+        "is": lambda q: is_schedule(q, OPEN, end, periods, CLOSE - OPEN, 1e-4, lot),
+    }[kind]
+    s = build(quantity)
+    chained = s
+    for q in chain:
+        chained = chained.resized(q)
+    assert chained == s.resized(chain[-1]) == build(chain[-1])
+    check_schedule(chained, chain[-1], lot)
+    assert chained.resized(quantity) == s  # and back: the original schedule exactly
+
+
+def test_resize_to_a_few_shares_and_back_keeps_the_twap_shape():
+    s = twap_schedule(20_000, OPEN, OPEN + 30 * MINUTE, 30)
+    assert s.resized(3).resized(20_000).trades() == s.trades()
+    assert set(s.trades()) == {666, 667}
+
+
 def test_default_profile_is_u_shaped_from_the_published_series():
     p = default_profile()
     assert len(p.weights) == 13  # the 16:00–16:15 bin is after the cash close
