@@ -14,6 +14,7 @@ breaches it.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -130,6 +131,26 @@ def split(total: int, weights: list[tuple[str, float]], lot: int) -> list[tuple[
     for i in order[: lots - sum(base)]:
         base[i] += 1
     return [(v, n * lot) for (v, _), n in zip(positive, base) if n > 0]
+
+
+def split_min(
+    total: int, weights: list[tuple[str, float]], lot: int, minimum: int,
+    sizes: Callable[[int, list[tuple[str, float]], int], list[tuple[str, int]]] = split,
+) -> list[tuple[str, int]]:
+    """``sizes(total, weights, lot)`` with no slice below ``minimum`` unless it is the only
+    one: the venue with the smallest slice (on a tie the later one, in ``weights``' order:
+    the lower ranked) is left out and the same total re-split among the others, until
+    every slice is at least ``minimum``. Whole lots; the total is what ``sizes`` gives,
+    just over fewer venues."""
+    out = sizes(total, weights, lot)
+    while len(out) > 1:
+        smallest = min(range(len(out)), key=lambda i: (out[i][1], -i))
+        if out[smallest][1] >= minimum:
+            break
+        keep = {v for v, _ in out} - {out[smallest][0]}
+        weights = [(v, w) for v, w in weights if v in keep]
+        out = sizes(total, weights, lot)
+    return out
 
 
 def _by_weight(vw: tuple[str, float]) -> float:
@@ -429,7 +450,10 @@ class Planner:
             likely = ranked[:1]
         pools = max(1, min(len(likely), unrouted // max(cfg.dark_min_slice, lot)))
         likely = likely[:pools]
-        sizes = self._sizes(unrouted, [(v, probs[v]) for v in likely], lot)
+        # A split by fill probability can still leave a slice below the minimum (500 at
+        # 0.83 / 0.33 is 400 / 100): the lightest pool is then left out of the probe.
+        sizes = split_min(unrouted, [(v, probs[v]) for v in likely], lot,
+                          cfg.dark_min_slice, self._sizes)
         ping = child.cmd.tactic is Tactic.AGGRESSIVE
         placements = []
         for v, q in sizes:

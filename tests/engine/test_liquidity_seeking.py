@@ -154,6 +154,36 @@ def test_small_child_goes_whole_to_the_best_pool_large_one_is_split():
     assert sum(p.quantity for p in big) == 900 and min(p.quantity for p in big) >= 200
 
 
+def teach(router, venue, hits, misses):
+    """The scorecard saw ``hits`` dark orders at ``venue`` get a fill and ``misses`` none."""
+    for i in range(hits + misses):
+        o = PlaceVenueOrder(venue=venue, order_id=f"T-{venue}-{i}", parent_id="P0",
+                            child_id="C0", instrument="XYZ", side=Side.BUY, quantity=100,
+                            price=MID)
+        router.scorecard.record(o, 0)
+        if i < hits:
+            router.scorecard.record(VenueOrderFilled(
+                venue=venue, order_id=o.order_id, fill_id=f"{o.order_id}-F", quantity=100,
+                price=MID, liquidity=Liquidity.MIDPOINT, leaves=0), 0)
+        else:
+            router.scorecard.record(VenueOrderCancelled(
+                venue=venue, order_id=o.order_id, cancelled=100), 0)
+
+
+def test_no_dark_slice_below_the_minimum_after_the_split_by_fill_probability():
+    # review5/p_dark_slice.py: 500 split by fill probability 0.83 / 0.33 was DARK1 400 and
+    # DARK2 100 with dark_min_slice 200 (357 / 143 here, lot 1). The lighter pool is left
+    # out and the total kept; 1,000 splits into two slices both above the minimum.
+    d = Driver(RouterConfig(ck_iterations=200, dark_min_slice=200))
+    teach(d.router, "DARK1", 9, 1)
+    teach(d.router, "DARK2", 3, 7)
+    teach(d.router, "DARK3", 0, 10)  # below dark_min_fill_prob: not probed
+    placed = d.placed(d.feed(child("C1", 500, Tactic.MIDPOINT, limit=MID)))
+    assert [(o.venue, o.quantity) for o in placed] == [("DARK1", 500)]
+    both = d.placed(d.feed(child("C2", 1_000, Tactic.MIDPOINT, limit=MID)))
+    assert sorted((o.venue, o.quantity) for o in both) == [("DARK1", 714), ("DARK2", 286)]
+
+
 def test_aggressive_child_pings_the_dark_ioc_then_goes_lit_within_its_limit():
     d = Driver()
     out = d.feed(child("C1", 400, Tactic.AGGRESSIVE, limit=ASK))
