@@ -194,7 +194,11 @@ class Engine:
     # ----------------------------------------------------------------- internals
 
     def _send(self, msg: Message, at_ns: int | None, dest: str = DESK) -> None:
-        delay = 0 if at_ns is None else max(at_ns - self.runtime.now(), 0)
+        now = self.runtime.now()
+        delay = 0 if at_ns is None else max(at_ns - now, 0)
+        if delay:  # stamped when the client sends it, not when it was scheduled: the
+            # audit trail's time of a client order is its submission (and TCA's decision)
+            msg = msgspec.structs.replace(msg, ts=now + delay)
         self.runtime.send(EXTERNAL, dest, msg, delay_ns=delay)
 
     def _on_report(self, msg: Message, sender: str) -> None:

@@ -101,3 +101,22 @@ def test_a_working_parent_crosses_an_opposing_one_once_that_one_starts():
     last = {r.client_order_id: r for r in engine.reports if isinstance(r, m.ExecutionReport)}
     assert last["b"].cum_qty == 3_000 and last["s"].cum_qty == 2_000  # all filled, none over
     assert "EXCESS" not in {r.source for r in engine.reports}
+
+
+def test_client_commands_are_journaled_at_the_time_they_are_sent():
+    """A command scheduled with ``at_ns`` is stamped with that time, not the time the call
+    was made: the audit trail's time range queries and the TCA's decision price use it."""
+    open_ns = MARKET.session.open_ns
+    mandate = m.Mandate(strategy=m.StrategyName.TWAP, end_ns=open_ns + 60 * MINUTE)
+    with Engine(MARKET, seed=5) as engine:
+        engine.submit(order("a", 5_000, mandate=mandate), at_ns=open_ns + 10 * MINUTE)
+        engine.amend("OMS", "a", quantity=4_000, at_ns=open_ns + 20 * MINUTE)
+        engine.cancel("OMS", "a", at_ns=open_ns + 30 * MINUTE)
+        engine.run_until(open_ns + 40 * MINUTE)
+        stamped = [(type(c).__name__, c.ts - open_ns) for c in engine.journal.messages(
+            m.SubmitClientOrder, m.AmendClientOrder, m.CancelClientOrder)]
+        since = [r.message for r in engine.journal.query(since=open_ns + 25 * MINUTE,
+                                                         types=["CancelClientOrder"])]
+    assert stamped == [("SubmitClientOrder", 10 * MINUTE), ("AmendClientOrder", 20 * MINUTE),
+                       ("CancelClientOrder", 30 * MINUTE)]
+    assert len(since) == 1
