@@ -43,6 +43,9 @@ def parse_when(text: str, day_start_ns: int) -> int:
         raise AuditArgumentError(
             f"{text!r} is not a time (ns, ISO date-time or HH:MM[:SS])") from None
     of_day = (t.hour * 3600 + t.minute * 60 + t.second) * SECOND + t.microsecond * 1_000
+    offset = t.utcoffset()  # "09:31-05:00": that clock time in that zone
+    if offset is not None:
+        of_day -= int(offset.total_seconds()) * SECOND
     return day_start_ns + of_day
 
 
@@ -102,6 +105,9 @@ def main(args: argparse.Namespace) -> int:
         count = _export(records, args.csv) if args.csv else _print(records)
     except (AuditArgumentError, ValueError) as exc:
         print(f"smart-exec audit: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # the CSV cannot be written there
+        print(f"smart-exec audit: cannot write {args.csv}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:
         journal.close()

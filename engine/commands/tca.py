@@ -72,13 +72,18 @@ def parse_quantity(text: str) -> int:
     return int(cleaned)
 
 
+_MAX_PRICE = to_price(Decimal(10) ** 9)  # $1bn a share: beyond it, a typo or garbage
+
+
 def parse_price(text: str) -> int:
     try:
         units = to_price(Decimal(text.strip()))
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):  # InvalidOperation; Infinity/NaN overflow
         raise ValueError(f"{text!r} is not a decimal price (at most 6 decimals)") from None
     if units <= 0:
         raise ValueError(f"{text!r} is not a positive price")
+    if units > _MAX_PRICE:
+        raise ValueError(f"{text!r} is above the largest price accepted ({_MAX_PRICE // 10**6:,})")
     return units
 
 
@@ -105,13 +110,19 @@ def read_fills(path: str | Path) -> list[Fill]:
         raise FillsCsvError(name, 0, None, f"cannot read: {exc.strerror}") from None
     with handle:
         reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise FillsCsvError(name, 1, None, f"missing column(s): {', '.join(missing)}"
-                                f" (expected {','.join(COLUMNS)})")
-        reader.fieldnames = header
-        fills = [_row_to_fill(name, reader.line_num, row) for row in reader]
+        try:
+            header = [h.strip() for h in reader.fieldnames or []]
+            missing = [c for c in COLUMNS if c not in header]
+            if missing:
+                raise FillsCsvError(name, 1, None, f"missing column(s): {', '.join(missing)}"
+                                    f" (expected {','.join(COLUMNS)})")
+            reader.fieldnames = header
+            fills = [_row_to_fill(name, reader.line_num, row) for row in reader]
+        except UnicodeDecodeError as exc:
+            raise FillsCsvError(name, reader.line_num + 1, None,
+                                f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except csv.Error as exc:
+            raise FillsCsvError(name, reader.line_num, None, f"not CSV: {exc}") from None
     if not fills:
         raise FillsCsvError(name, 2, None, "no fills")
     return fills

@@ -81,3 +81,14 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
     code, _, err = run(capsys, tmp_path / "missing.sqlite")
     assert code == 2 and "no journal" in err
     assert not (tmp_path / "missing.sqlite").exists()  # a query never creates a journal
+
+
+def test_csv_that_cannot_be_written_and_a_time_with_an_offset(tmp_path, capsys):
+    path = make_journal(tmp_path / "a.sqlite")
+    code, _, err = run(capsys, path, "--csv", tmp_path / "no" / "such" / "dir.csv")
+    assert code == 2 and "cannot write" in err
+    # the same instant written in UTC and at -05:00 selects the same records
+    utc = run(capsys, path, "--since", "09:00:35")
+    new_york = run(capsys, path, "--since", "04:00:35-05:00")
+    assert utc[0] == new_york[0] == 0 and utc[1:] == new_york[1:]
+    assert "3 record(s)" in new_york[2]  # 09:00:40, :50 and 09:01:00

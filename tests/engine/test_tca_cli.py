@@ -52,6 +52,9 @@ def test_json_shape_and_sign(capsys):
         ("A,09:00:00,X,Limit,buy,10,100.00,100.0000001", "benchmark", "6 decimals"),
         ("A,25:99,X,Limit,buy,10,100.00,100.00", "time", ""),
         ("A,09:00:00,X,Limit,buy,10,100.00", "benchmark", "too few"),
+        ("A,09:00:00,X,Limit,buy,10,Infinity,100.00", "price", "Infinity"),
+        ("A,09:00:00,X,Limit,buy,10,100.00,NaN", "benchmark", "NaN"),
+        ("A,09:00:00,X,Limit,buy,10,1e400,100.00", "price", "largest price"),
     ],
 )
 def test_bad_csv_names_row_and_column(tmp_path, capsys, row, column, fragment):
@@ -72,3 +75,11 @@ def test_missing_columns_and_missing_file(tmp_path, capsys):
     path.write_text(HEADER)
     code, _, err = run(capsys, path)
     assert code == 2 and "no fills" in err
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_a_file_that_is_not_utf8_is_refused_cleanly(tmp_path, capsys, encoding):
+    path = tmp_path / "fills.csv"
+    path.write_bytes((HEADER + "B,09:00:00,Zürich,Limit,sell,10,100.00,100.00\n").encode(encoding))
+    code, out, err = run(capsys, path)
+    assert code == 2 and out == "" and "not UTF-8 text" in err
