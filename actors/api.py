@@ -84,6 +84,14 @@ class Engine:
         self.market = market
         self.seed = seed
         self.journal = audit if isinstance(audit, Journal) or audit is None else Journal(audit)
+        if isinstance(audit, str) and len(self.journal):
+            held = len(self.journal)
+            self.journal.close()
+            raise ValueError(
+                f"audit trail {audit!r} already holds {held:,} records of another run: one "
+                "run per audit trail (recovery, TCA and the digest read it whole); give a "
+                "new path, or pass the previous run as scorecard= to start from what it learnt"
+            )
         self.reports: list[Report] = []
         self._subscribers: list[Callable[[Report], None]] = []
         self.subscriber_errors = 0  # exceptions raised by report callbacks (logged, skipped)

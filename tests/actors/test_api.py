@@ -1,10 +1,13 @@
 """The embedded API as a user drives it: submit, amend, cancel, subscribe, reject."""
 
+import pytest
+
 from actors import Engine, MarketConfig
 from engine import messages as m
 from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
 from engine.instruments import Instrument
+from engine.journal import Journal
 from engine.prices import to_price
 
 MARKET = MarketConfig(instrument=Instrument(symbol="XYZ", ref_price=to_price("100"), lot=100),
@@ -120,3 +123,17 @@ def test_client_commands_are_journaled_at_the_time_they_are_sent():
     assert stamped == [("SubmitClientOrder", 10 * MINUTE), ("AmendClientOrder", 20 * MINUTE),
                        ("CancelClientOrder", 30 * MINUTE)]
     assert len(since) == 1
+
+
+def test_an_audit_trail_of_another_run_is_refused(tmp_path):
+    """One run per audit trail: appended to an old one, recovery, the TCA and the digest
+    would mix two runs. The path is refused, the old trail untouched."""
+    path = str(tmp_path / "run.sqlite")
+    with Engine(MARKET, seed=5, audit=path) as engine:
+        engine.submit(order("a", 1_000))
+        engine.run_until(MARKET.session.open_ns + MINUTE)
+    held = len(Journal(path, readonly=True))
+    with pytest.raises(ValueError, match="already holds"):
+        Engine(MARKET, seed=5, audit=path)
+    assert len(Journal(path, readonly=True)) == held > 0
+    Engine(MARKET, seed=5, audit=str(tmp_path / "new.sqlite")).close()  # a new path is fine
