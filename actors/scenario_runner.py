@@ -148,7 +148,7 @@ def _excess(reports: list[Message]) -> dict[str, tuple[int, int]]:
 def _engine_cost(reports: list[Message], orders: list[tuple[int, ClientOrder]],
                  tca: RunTCA) -> ExecutionCost:
     arrival = {(o.source, o.client_order_id): (at, o) for at, o in orders}
-    cost = ExecutionCost(ordered=sum(o.quantity for _, o in orders))
+    cost = ExecutionCost(ordered=_accepted_quantity(reports, orders))
     for r in reports:
         if not isinstance(r, ExecutionReport) or r.exec_type is not ExecType.TRADE:
             continue
@@ -161,6 +161,20 @@ def _engine_cost(reports: list[Message], orders: list[tuple[int, ClientOrder]],
             cost.add(int(order.side), r.last_qty, r.last_price, int(mid))
     cost.fees = sum(f.fill.fee for p in tca.parents for f in p.rows)
     return cost
+
+
+def _accepted_quantity(reports: list[Message], orders: list[tuple[int, ClientOrder]]) -> int:
+    """Shares the engine took on: client orders intake accepted (an ExecutionReport NEW),
+    not the ones it rejected, which were never working (a re-used id counts once)."""
+    accepted = {(r.source, r.client_order_id) for r in reports
+                if isinstance(r, ExecutionReport) and r.exec_type is ExecType.NEW}
+    total = 0
+    for _, o in orders:
+        key = (o.source, o.client_order_id)
+        if key in accepted:
+            accepted.discard(key)
+            total += o.quantity
+    return total
 
 
 # ------------------------------------------------------------------------- baseline

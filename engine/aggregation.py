@@ -71,7 +71,7 @@ _Report = ExecutionReport
 _TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELLED, ParentState.EXPIRED})
 
 
-class DeskConfig(msgspec.Struct, frozen=True, kw_only=True):
+class DeskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     window_ns: int = 50 * MS  # 0: no batching, every order goes out at once
     net: bool = True  # cross opposing client orders internally at the lit mid
     exec_id_prefix: str = "E"

@@ -19,7 +19,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
         return self.close_ns - self.open_ns
 
 
-class FlowConfig(msgspec.Struct, frozen=True, kw_only=True):
+class FlowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Background order flow of a lit venue (Cont–Stoikov–Talreja style).
 
     Rates are events per second at mid-day; the intraday U-shape multiplies them.
@@ -48,7 +48,7 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True):
     value_clip: int = 100  # shares: value traders accumulate demand to at least this
 
 
-class DarkConfig(msgspec.Struct, frozen=True, kw_only=True):
+class DarkConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Hidden contra interest of a dark pool: blocks arrive, rest for a while, leave."""
 
     arrival_rate: float = 0.02  # contra blocks per second per side

@@ -9,6 +9,7 @@ desk's order blotter. See ``scenarios/*.toml`` for examples.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import re
 from pathlib import Path
@@ -39,18 +40,38 @@ class ScenarioError(ValueError):
 
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_PARENT_ID = re.compile(r"^P[1-9]\d*$")  # the desk names parents P1, P2, ...
 
 
 def _price(value: str, field: str) -> int:
     try:
         return to_price(value)
-    except (ValueError, ArithmeticError) as exc:
+    except ValueError as exc:
         raise ValueError(f"{field}: {value!r} is not an exact decimal price ({exc})") from None
+    except ArithmeticError:  # decimal's "ConversionSyntax": not a number at all
+        raise ValueError(f"{field}: {value!r} is not a decimal price like \"100.25\"") from None
+
+
+def _seconds(value: str) -> int | None:
+    """A clock time "HH:MM" / "HH:MM:SS" as seconds after midnight; None if it is not a
+    time of day (the pattern fails, or the hour, minute or second is out of range)."""
+    found = _TIME.match(value) if isinstance(value, str) else None
+    if not found:
+        return None
+    h, mi, s = (int(x or 0) for x in found.groups())
+    if h > 23 or mi > 59 or s > 59:
+        return None
+    return h * 3600 + mi * 60 + s
 
 
 def _check_time(value: str | None, field: str) -> None:
-    if value is not None and not _TIME.match(value):
-        raise ValueError(f"{field}: {value!r} is not a clock time like 09:30 or 09:30:15")
+    if value is not None and _seconds(value) is None:
+        raise ValueError(f"{field}: {value!r} is not a time of day like 09:30 or 09:30:15")
+
+
+def _positive_price(value: str | None, field: str) -> None:
+    if value is not None and _price(value, field) <= 0:
+        raise ValueError(f"{field}: {value!r} is not a positive price")
 
 
 class _Spec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -93,7 +114,7 @@ class InstrumentSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     band_bps: int = 1_000
 
     def __post_init__(self) -> None:
-        _price(self.ref_price, "ref_price")
+        _positive_price(self.ref_price, "ref_price")
         if _price(self.tick, "tick") <= 0:
             raise ValueError(f"tick: {self.tick!r} must be positive")
         if self.lot <= 0:
@@ -118,8 +139,11 @@ class VenueSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         _price(self.maker_fee.lstrip("-"), "maker_fee")
         _price(self.taker_fee.lstrip("-"), "taker_fee")
-        if self.latency_us < 0 or self.jitter_us < 0 or self.md_interval_ms <= 0:
-            raise ValueError("latency_us and jitter_us must be ≥ 0, md_interval_ms > 0")
+        for field in ("latency_us", "jitter_us"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"{field}: {getattr(self, field)} must be ≥ 0")
+        if self.md_interval_ms <= 0:
+            raise ValueError(f"md_interval_ms: {self.md_interval_ms} must be > 0")
 
     def config(self) -> VenueConfig:
         return VenueConfig(
@@ -144,6 +168,16 @@ class MandateSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         _check_time(self.start, "start")
         _check_time(self.end, "end")
+        if self.start is not None and self.end is not None \
+                and _seconds(self.start) >= _seconds(self.end):  # type: ignore[operator]
+            raise ValueError(f"start: {self.start!r} is not before end {self.end!r}")
+        for field in ("max_participation", "pov_rate"):
+            rate = getattr(self, field)
+            if rate is not None and not 0 < rate <= 1:
+                raise ValueError(f"{field}: {rate} is not a rate in (0, 1]")
+        if self.risk_aversion is not None and not (math.isfinite(self.risk_aversion)
+                                                   and self.risk_aversion >= 0):
+            raise ValueError(f"risk_aversion: {self.risk_aversion} must be finite and ≥ 0")
 
     def mandate(self, session: SessionSpec) -> Mandate:
         return Mandate(
@@ -168,10 +202,15 @@ class OrderSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     mandate: MandateSpec | None = None  # None: the scenario's mandate
 
     def __post_init__(self) -> None:
-        _check_time(self.at, "at")
-        _side(self.side)
-        if self.limit is not None:
-            _price(self.limit, "limit")
+        named = f" (order {self.id!r})"
+        try:
+            _check_time(self.at, "at")
+            _side(self.side)
+            if self.quantity <= 0:
+                raise ValueError(f"quantity: {self.quantity} is not a positive number of shares")
+            _positive_price(self.limit, "limit")
+        except ValueError as exc:
+            raise ValueError(f"{exc}{named}") from None
 
 
 class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -194,10 +233,16 @@ class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         _side(self.side)
         _check_time(self.start, "start")
         _check_time(self.end, "end")
-        if self.count <= 0 or self.total_quantity < self.count:
-            raise ValueError("count must be > 0 and total_quantity ≥ count")
+        if _seconds(self.start) > _seconds(self.end):  # type: ignore[operator]
+            raise ValueError(f"start: {self.start!r} is after end {self.end!r}")
+        if self.count <= 0:
+            raise ValueError(f"count: {self.count} is not a positive number of orders")
+        if self.total_quantity < self.count:
+            raise ValueError(f"total_quantity: {self.total_quantity} shares cannot make "
+                             f"{self.count} orders")
         if not self.sources:
-            raise ValueError("sources must not be empty")
+            raise ValueError("sources: must not be empty")
+        _positive_price(self.limit, "limit")
 
 
 class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -211,6 +256,12 @@ class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         faults = ("down", "up", "degrade", "reject_orders", "drop_cancels")
         if self.fault not in faults:
             raise ValueError(f"fault: {self.fault!r} is not one of {', '.join(faults)}")
+        # None (left out) is the open-ended fault; 0 would read as "no fault at all" to one
+        # reader and "open-ended" to another, so it is refused rather than guessed.
+        if self.duration_s is not None and not (math.isfinite(self.duration_s)
+                                                and self.duration_s > 0):
+            raise ValueError(f"duration_s: {self.duration_s} is not a positive number of "
+                             "seconds (leave it out for a fault with no set end)")
 
 
 class CrashSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -265,11 +316,43 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         for i, f in enumerate(self.faults):
             if f.venue not in names:
                 raise ValueError(f"faults[{i}].venue: unknown venue {f.venue!r}")
+        for i, c in enumerate(self.crashes):
+            if c.actor not in ("router", "desk", *names) and not _PARENT_ID.match(c.actor):
+                raise ValueError(f"crashes[{i}].actor: {c.actor!r} is not \"router\", \"desk\", "
+                                 f"a venue ({', '.join(names)}) or a parent id like \"P1\"")
+        lit = [v.name for v in self.venues if v.kind is VenueKind.LIT]
+        if self.baseline.venue is not None and self.baseline.venue not in lit:
+            raise ValueError(f"baseline.venue: {self.baseline.venue!r} is not a lit venue of "
+                             f"the scenario ({', '.join(lit)})")
+        self._check_sizes()
         _check_time(self.run_until, "run_until")
         if not self.vwap_profile.strip():
             raise ValueError('vwap_profile: expected "default", "history" or a profile file')
         if self.history_days < 1:
             raise ValueError(f"history_days: {self.history_days} is not a number of days >= 1")
+
+    def _check_sizes(self) -> None:
+        """Quantities in whole lots and limits on the tick grid: what intake would refuse
+        at run time is refused here, with the field that holds it."""
+        lot, tick = self.instrument.lot, to_price(self.instrument.tick)
+        for i, o in enumerate(self.orders):
+            if o.quantity % lot:
+                raise ValueError(f"orders[{i}].quantity: {o.quantity} is not a whole number of "
+                                 f"lots of {lot} (order {o.id!r})")
+            if o.limit is not None and to_price(o.limit) % tick:
+                raise ValueError(f"orders[{i}].limit: {o.limit!r} is not on the tick grid of "
+                                 f"{self.instrument.tick} (order {o.id!r})")
+        for i, st in enumerate(self.streams):
+            if st.total_quantity % lot:
+                raise ValueError(f"streams[{i}].total_quantity: {st.total_quantity} is not a "
+                                 f"whole number of lots of {lot}")
+            if st.total_quantity // lot < st.count:
+                raise ValueError(f"streams[{i}].count: {st.total_quantity} shares are "
+                                 f"{st.total_quantity // lot} lots of {lot}, too few for "
+                                 f"{st.count} orders")
+            if st.limit is not None and to_price(st.limit) % tick:
+                raise ValueError(f"streams[{i}].limit: {st.limit!r} is not on the tick grid of "
+                                 f"{self.instrument.tick}")
 
     # ------------------------------------------------------------------ building
 
@@ -363,6 +446,10 @@ def load(path: str | Path) -> Scenario:
     if scenario.vwap_profile not in ("default", "history"):
         profile = path.parent / scenario.vwap_profile  # an absolute path stays as it is
         scenario = msgspec.structs.replace(scenario, vwap_profile=str(profile))
+        try:  # a missing or unreadable profile file fails here, not mid-run
+            scenario.profile()
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: {exc}") from None
     return scenario
 
 
@@ -375,10 +462,19 @@ def loads(data: bytes | str, name: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
 
 
+_FIELD_FIRST = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*): (.*)$",
+                          re.DOTALL)
+
+
 def _readable(error: str) -> str:
-    """msgspec says "problem - at `$.venues[0].kind`"; lead with the field instead."""
+    """msgspec says "problem - at `$.venues[0].kind`"; lead with the field instead. A
+    problem that names a field of its own ("at: ..." from a check in a nested table)
+    becomes one path: ``orders[3].at: ...``."""
     problem, sep, where = error.rpartition(" - at `")
     if not sep:
         return error
-    field = where.rstrip("`").removeprefix("$").lstrip(".") or "(top level)"
-    return f"{field}: {problem}"
+    field = where.rstrip("`").removeprefix("$").lstrip(".")
+    inner = _FIELD_FIRST.match(problem)
+    if inner:
+        field, problem = (f"{field}.{inner[1]}" if field else inner[1]), inner[2]
+    return f"{field or '(top level)'}: {problem}"

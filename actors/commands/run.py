@@ -29,13 +29,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """A scenario that cannot be used, found at load or (a profile, a generated stream) only
+    when the run builds it, ends with one line on stderr and exit status 2."""
     try:
-        scenario = load(args.scenario)
-    except ScenarioError as exc:
-        print(f"smart-exec run: {exc}", file=sys.stderr)
+        return _run(args)
+    except (ScenarioError, OSError) as exc:  # OSError: an --audit/--report path unusable
+        print(f"smart-exec run: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = load(args.scenario)
     seed = scenario.seed if args.seed is None else args.seed
     audit = Path(args.audit or f"{scenario.name}.seed{seed}.audit.sqlite")
+    if not audit.parent.is_dir():
+        raise OSError(f"--audit {audit}: no directory {str(audit.parent)!r}")
     for stale in (audit, Path(f"{audit}-wal"), Path(f"{audit}-shm")):
         stale.unlink(missing_ok=True)  # a run's audit trail is that run's alone
     bar = None if args.quiet else ProgressBar(sys.stderr, scenario.session.utc_offset_hours)

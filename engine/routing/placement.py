@@ -37,7 +37,7 @@ from engine.routing.orders import Child, LiquidityPhase
 from engine.routing.scorecard import Scorecard
 
 
-class RouterConfig(msgspec.Struct, frozen=True, kw_only=True):
+class RouterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     sequential_timeout_ns: int = 2 * SECOND  # a resting venue order is moved on after this
     dark_timeout_ns: int = 5 * SECOND  # liquidity seeking: how long to wait in the dark
     retry_delay_ns: int = SECOND // 4  # after a round with no fill, before routing again

@@ -96,11 +96,68 @@ def test_bad_scenario_file_names_the_field(tmp_path, capsys):
                    '[[venues]]\nname = "A"\nkind = "lti"\n')
     assert main(["run", str(bad), "--quiet"]) == 2
     assert "venues[0].kind: Invalid enum value 'lti'" in capsys.readouterr().err
-    with pytest.raises(ScenarioError, match=r"instrument: ref_price: '1\.0000001'"):
+    with pytest.raises(ScenarioError, match=r"instrument\.ref_price: '1\.0000001'"):
         loads('name = "x"\n[instrument]\nsymbol = "X"\nref_price = "1.0000001"\n'
               '[[venues]]\nname = "A"\n')
     with pytest.raises(ScenarioError, match="not valid TOML"):
         loads("name = [")
+
+
+SMALL = """
+name = "small"
+seed = 3
+run_until = "09:40"
+[session]
+date = "2026-11-23"
+open = "09:30"
+close = "10:00"
+[instrument]
+symbol = "XYZ"
+ref_price = "100.00"
+lot = 100
+[mandate]
+strategy = "TWAP"
+end = "09:38"
+[[venues]]
+name = "LIT1"
+[[venues]]
+name = "LIT2"
+[[orders]]
+id = "o1"
+side = "buy"
+quantity = 2000
+at = "09:31"
+"""
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('[[orders]]\nid = "o2"\nside = "buy"\nquantity = 100\nat = "24:00"\n',
+     "orders[1].at: '24:00' is not a time of day"),
+    ('vwap_profile = "nope.json"\n', "vwap_profile: cannot load"),
+])
+def test_run_refuses_a_bad_scenario_with_one_line_and_status_2(tmp_path, capsys, extra, message):
+    """review6 bad_at.out, badprofile.out: a traceback; now one line on stderr, exit 2."""
+    text = SMALL.replace('seed = 3\n', 'seed = 3\n' + extra) if "vwap" in extra else SMALL + extra
+    (tmp_path / "bad.toml").write_text(text)
+    assert main(["run", str(tmp_path / "bad.toml"), "--quiet", "--no-baseline",
+                 "--audit", str(tmp_path / "a.sqlite")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("smart-exec run: error: ")
+    assert message in lines[0] and "Traceback" not in captured.err
+    assert not (tmp_path / "a.sqlite").exists()  # refused before anything ran
+
+
+def test_ordered_quantity_counts_only_accepted_client_orders():
+    """review6 rejects.out: rejected orders were counted as ordered ("2,500 of 2,350
+    shares (106.4%)"). Intake still rejects what a file cannot rule out (a client order
+    id used twice by one source): those shares are not part of what was ordered."""
+    scenario = loads(SMALL + '[[orders]]\nid = "o1"\nside = "buy"\nquantity = 500\nat = "09:32"\n')
+    result = run_scenario(scenario)
+    assert result.client_orders == 2 and result.rejected == 1
+    assert result.cost.ordered == 2000
+    assert result.cost.quantity == 2000 and result.cost.fill_rate == 1.0
 
 
 def test_pykka_threads_and_inline_simulation_write_the_same_audit_trail():
