@@ -84,6 +84,7 @@ class Engine:
         self.market = market
         self.seed = seed
         self.journal = audit if isinstance(audit, Journal) or audit is None else Journal(audit)
+        self._owns_journal_file = isinstance(audit, str) and audit != ":memory:"
         if isinstance(audit, str) and len(self.journal):
             held = len(self.journal)
             self.journal.close()
@@ -182,16 +183,22 @@ class Engine:
         self.run_until(self.market.session.close_ns + grace_ns)
 
     def close(self) -> None:
-        """Stop every actor and flush the audit trail (nothing acknowledged is lost)."""
+        """Stop every actor and flush the audit trail (nothing acknowledged is lost). An
+        audit trail the engine opened from a file path is closed too (its indexes are
+        built then); ``engine.journal`` of an in-memory trail stays readable."""
         if self._closed:
             return
         self._closed = True
-        if isinstance(self.runtime, LiveRuntime):
-            self.runtime.shutdown()
-        else:
-            self.runtime.stop()
-        if self.journal is not None:
-            self.journal.flush()
+        try:
+            if isinstance(self.runtime, LiveRuntime):
+                self.runtime.shutdown()
+            else:
+                self.runtime.stop()
+        finally:  # an actor failing to stop must not cost the trail its last records
+            if self.journal is not None:
+                self.journal.flush()
+                if self._owns_journal_file:
+                    self.journal.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -202,6 +209,7 @@ class Engine:
     # ----------------------------------------------------------------- internals
 
     def _send(self, msg: Message, at_ns: int | None, dest: str = DESK) -> None:
+        self._check_open()
         now = self.runtime.now()
         delay = 0 if at_ns is None else max(at_ns - now, 0)
         if delay:  # stamped when the client sends it, not when it was scheduled: the
@@ -219,7 +227,12 @@ class Engine:
                 logger.exception("report subscriber {!r} raised on {!r}; the engine goes on",
                                  callback, msg)
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the engine is closed: start a new one")
+
     def _sim(self) -> SimRuntime:
+        self._check_open()
         if not isinstance(self.runtime, SimRuntime):
             raise TypeError("run/run_until drive simulated time; a live engine runs by itself")
         return self.runtime

@@ -54,6 +54,7 @@ _replace = msgspec.structs.replace
 _heappush = heapq.heappush
 EXTERNAL = "external"  # the sender name of anything outside the actors (API, tests)
 _SEQ_BITS = 40
+_STOP_TIMEOUT_S = 10  # an actor that does not stop by then is given up (its thread died)
 
 
 class JournalSink(Protocol):
@@ -117,6 +118,8 @@ class InlineRef:
             self.actor.on_start()
         except Exception:
             self.alive = False  # EngineActor already reported it to the runtime
+        except BaseException:
+            self.alive = False  # as in ``tell``: the runtime halts the run
         return self
 
     def tell(self, message: Any) -> None:
@@ -138,7 +141,10 @@ class InlineRef:
     def stop(self, block: bool = True) -> None:
         if self.alive:
             self.alive = False
-            self.actor.on_stop()
+            try:
+                self.actor.on_stop()
+            except Exception:  # pykka logs it and the actor is stopped all the same
+                logger.exception("{} raised in on_stop; stopped anyway", self.actor.name)
 
 
 class _NoLock:
@@ -176,6 +182,7 @@ class Runtime:
         self.now: Callable[[], int] = clock.now  # type: ignore[method-assign]  # no frame
         self.seed = seed
         self._inline_refs: list[InlineRef] = []
+        self._thread_refs: list[pykka.ActorRef[Any]] = []  # this runtime's pykka actors
         self.journal_sink = journal
         # Threaded runtimes (pykka threads, the live scheduler) share state between
         # threads; an inline simulation passes ``_NoLock()``.
@@ -222,6 +229,7 @@ class Runtime:
             with self._lock:
                 self.endpoint(name).held = []
             ref = actor_class.start(runtime=self, name=name, generation=generation, **kwargs)
+            self._thread_refs.append(ref)
             self.attach(name, ref)
             return ref
         inline = InlineRef(actor_class(runtime=self, name=name, generation=generation, **kwargs))
@@ -308,8 +316,12 @@ class Runtime:
                 )
             due = self.clock.now() + delay_ns + self._latency(ep, dest)
             link = (sender, dest)
-            due = max(due, self._last_delivery.get(link, 0))
-            self._last_delivery[link] = due
+            if not delay_ns:  # FIFO per link for what is sent now
+                due = max(due, self._last_delivery.get(link, 0))
+                self._last_delivery[link] = due
+            # else a send scheduled for later (a client's at_ns) is sent then: held behind
+            # nothing sent now, and holding nothing back (it would delay every later
+            # command on the link until its own time)
             now = self._enqueue(due, ep.actor_id, seq, dest, sender, msg)
         if now:
             self._deliver(dest, sender, msg)
@@ -428,13 +440,22 @@ class Runtime:
         """Wake whoever waits on the runtime."""
 
     def stop(self) -> None:
-        """Stop every actor this runtime started."""
+        """Stop every actor this runtime started (and no one else's: other engines in the
+        process keep running). An actor whose thread died without stopping (a
+        BaseException in its start) is given up after a timeout, not waited for."""
         import pykka
 
         for inline in self._inline_refs:
             inline.stop()
         self._inline_refs.clear()
-        pykka.ActorRegistry.stop_all()
+        refs, self._thread_refs = self._thread_refs, []
+        for ref in reversed(refs):  # the last started first, as pykka's stop_all does
+            try:
+                ref.stop(block=True, timeout=_STOP_TIMEOUT_S)
+            except pykka.ActorDeadError:
+                pass
+            except pykka.Timeout:
+                logger.error("{} did not stop within {}s; given up", ref, _STOP_TIMEOUT_S)
 
 
 class SimRuntime(Runtime):
@@ -494,9 +515,10 @@ class SimRuntime(Runtime):
             while draw >= span:
                 draw = bits_of(bits)
             due += draw
-        if last > due:  # FIFO per link
-            due = last
-        link[3] = due
+        if not delay_ns:  # FIFO per link for what is sent now (see ``send``)
+            if last > due:
+                due = last
+            link[3] = due
         bucket = self._due.get(due)
         if bucket is None:
             self._due[due] = [(key, dest, sender, msg)]

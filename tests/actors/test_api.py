@@ -137,3 +137,46 @@ def test_an_audit_trail_of_another_run_is_refused(tmp_path):
         Engine(MARKET, seed=5, audit=path)
     assert len(Journal(path, readonly=True)) == held > 0
     Engine(MARKET, seed=5, audit=str(tmp_path / "new.sqlite")).close()  # a new path is fine
+
+
+def test_a_command_scheduled_for_later_does_not_hold_up_one_sent_now():
+    """at_ns schedules a command for its time; a command sent now on the same link is not
+    queued behind it (FIFO holds for what is sent now)."""
+    open_ns = MARKET.session.open_ns
+    with Engine(MARKET, seed=5) as engine:
+        engine.run_until(open_ns)
+        engine.submit(order("later", 1_000), at_ns=open_ns + 2 * 60 * MINUTE)
+        engine.submit(order("now", 1_000))
+        engine.run_until(open_ns + MINUTE)
+        acked = {r.client_order_id: r.ts - open_ns for r in engine.reports
+                 if isinstance(r, m.ExecutionReport) and r.exec_type is m.ExecType.NEW}
+    assert acked == {"now": 0}  # before the fix: both acknowledged at +2 h
+
+
+def test_closing_one_engine_leaves_another_running():
+    open_ns = MARKET.session.open_ns
+    a = Engine(MARKET, seed=1, threaded=True)
+    b = Engine(MARKET, seed=2, threaded=True)
+    try:
+        a.close()
+        b.submit(order("b1", 1_000))
+        b.run_until(open_ns)
+        assert [r.client_order_id for r in b.reports] == ["b1"]
+    finally:
+        b.close()
+
+
+def test_a_closed_engine_refuses_work_and_closes_its_audit_file(tmp_path):
+    path = str(tmp_path / "run.sqlite")
+    engine = Engine(MARKET, seed=5, audit=path)
+    engine.submit(order("a", 1_000))
+    engine.run_until(MARKET.session.open_ns)
+    engine.close()
+    engine.close()  # twice is fine
+    with pytest.raises(RuntimeError, match="closed"):
+        engine.submit(order("b", 1_000))
+    with pytest.raises(RuntimeError, match="closed"):
+        engine.run_until(MARKET.session.open_ns + MINUTE)
+    assert not (tmp_path / "run.sqlite-wal").exists()  # closed: the WAL is checkpointed away
+    trail = Journal(path, readonly=True)
+    assert any(r.client_order_id == "a" for r in trail.messages(m.ExecutionReport))
