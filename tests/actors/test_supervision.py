@@ -168,3 +168,65 @@ def test_nested_supervisor_escalates_to_its_parent_which_restarts_the_subtree():
     assert top.failures["venues"] == 1 and not sub.escalated
     assert probe == [("v", 1, "gen1")]
     assert "SupervisorEscalated" in [type(r).__name__ for r in journal]
+
+
+def restarted_in_order(log_lines):
+    """Names in the order the supervisors restarted them (logged as they restart)."""
+    return [line.split()[4] for line in log_lines
+            if line.startswith("WARNING supervisor ") and line.split()[3] == "restarts"]
+
+
+@pytest.mark.parametrize("strategy", [RestartStrategy.ONE_FOR_ALL, RestartStrategy.REST_FOR_ONE])
+def test_a_temporary_sibling_taken_down_is_stopped_and_dropped_not_restarted(strategy):
+    rt, sup, journal, probe = make(strategy=strategy)
+    sup.start_child(ChildSpec("a", Counter))
+    sup.start_child(ChildSpec("tmp", Counter, restart=RestartType.TEMPORARY))
+    sup.start_child(ChildSpec("c", Counter))
+    old_tmp = rt.ref("tmp")
+    tell(rt, "a", "boom", 1 * SECOND)
+    for name in ["a", "tmp", "c"]:
+        tell(rt, name, "x", 2 * SECOND)
+    rt.run()
+    assert dict(sup.restarts) == {"a": 1, "c": 1}
+    assert list(sup.children) == ["a", "c"]  # dropped: never restarted later either
+    assert rt.ref("tmp") is None and not old_tmp.is_alive()
+    assert sorted(probe) == [("a", 1, "gen1"), ("c", 1, "gen1")]
+    assert [d for d, *_ in rt.dead_letters] == ["tmp"]
+    assert [r.name for r in journal if type(r).__name__ == "ActorRestarted"] == ["a", "c"]
+
+
+def test_a_subtree_restart_brings_nested_supervisors_children_back_in_start_order(log_lines):
+    rt, top, _, probe = make(max_restarts=5)
+    mid = Supervisor(rt, name="mid", max_restarts=0, window_ns=10 * SECOND, parent=top)
+    leaf = Supervisor(rt, name="leaf", max_restarts=5, window_ns=10 * SECOND, parent=mid)
+    mid.start_child(ChildSpec("m1", Counter))
+    leaf.start_child(ChildSpec("l1", Counter))
+    mid.start_child(ChildSpec("m2", Counter))
+    tell(rt, "m1", "boom", 1 * SECOND)  # mid escalates: top restarts mid's whole subtree
+    for name in ["m1", "l1", "m2"]:
+        tell(rt, name, "x", 2 * SECOND)
+    rt.run()
+    assert top.failures["mid"] == 1 and not mid.escalated
+    assert sorted(probe) == [("l1", 1, "gen1"), ("m1", 1, "gen1"), ("m2", 1, "gen1")]
+    assert rt.dead_letters == []
+    assert restarted_in_order(log_lines) == ["m1", "l1", "m2"]
+
+
+def test_a_subtree_restart_is_journaled_counted_and_drops_temporary_children():
+    rt, top, journal, probe = make(max_restarts=1)
+    sub = Supervisor(rt, name="sub", max_restarts=0, window_ns=10 * SECOND, parent=top)
+    sub.start_child(ChildSpec("w", Counter))
+    sub.start_child(ChildSpec("tmp", Counter, restart=RestartType.TEMPORARY))
+    tell(rt, "w", "boom", 1 * SECOND)
+    tell(rt, "tmp", "x", 2 * SECOND)
+    rt.run()
+    kinds = [(type(r).__name__, r.name) for r in journal]
+    assert kinds == [("ActorFailed", "w"), ("SupervisorEscalated", "sub"),
+                     ("ActorRestarted", "w")]
+    assert rt.stats["restarts"] == 1 and dict(sub.restarts) == {"w": 1}
+    assert list(sub.children) == ["w"] and rt.ref("tmp") is None
+    assert [d for d, *_ in rt.dead_letters] == ["tmp"] and probe == []
+    # Intensity still holds: a second subtree failure within top's window escalates.
+    tell(rt, "w", "boom", 1 * SECOND)
+    with pytest.raises(RuntimeHalted, match="subtree sub failed"):
+        rt.run()
