@@ -27,7 +27,7 @@ from loguru import logger
 from actors.desk_actor import REPORTS, DeskActor
 from actors.market import start_market
 from actors.router_actor import RouterActor, ScorecardSource
-from actors.runtime import EXTERNAL, LiveRuntime, Runtime, SimRuntime
+from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
 from actors.supervisor import ChildSpec, Supervisor
 from engine.aggregation import DeskConfig
 from engine.clock import MINUTE, SECOND
@@ -230,6 +230,9 @@ class Engine:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the engine is closed: start a new one")
+        halt = self.runtime._halt
+        if halt is not None:  # past the top supervisor: nothing would handle the command
+            raise RuntimeHalted(f"the engine has halted: {halt!r}") from halt
 
     def _sim(self) -> SimRuntime:
         self._check_open()

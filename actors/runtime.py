@@ -20,6 +20,7 @@ the wave, so the audit trail is deterministic too.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import itertools
@@ -29,7 +30,7 @@ import random
 import sys
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -742,30 +743,45 @@ class SimRuntime(Runtime):
 
     def run_until(self, t_ns: int) -> None:
         """Deliver everything due up to and including ``t_ns``, then set the clock to it."""
-        if not self.threaded:
-            self._run_inline(t_ns, None)
-        else:
-            while True:
-                due = self.next_due()
-                if due is None or due > t_ns:
-                    break
-                self.step()
+        with self._halting():
+            if not self.threaded:
+                self._run_inline(t_ns, None)
+            else:
+                while True:
+                    due = self.next_due()
+                    if due is None or due > t_ns:
+                        break
+                    self.step()
         if t_ns > self.clock.now():
             self.clock.advance_to(t_ns)
 
     def run(self, until_ns: int | None = None, max_waves: int | None = None) -> None:
         """Run until nothing is pending (or ``until_ns`` / ``max_waves``)."""
-        if not self.threaded:
-            self._run_inline(until_ns, max_waves)
-        else:
-            waves = 0
-            while max_waves is None or waves < max_waves:
-                due = self.next_due()
-                if due is None or (until_ns is not None and due > until_ns):
-                    break
-                self.step()
-                waves += 1
-        self.wait_idle()
+        with self._halting():
+            if not self.threaded:
+                self._run_inline(until_ns, max_waves)
+            else:
+                waves = 0
+                while max_waves is None or waves < max_waves:
+                    due = self.next_due()
+                    if due is None or (until_ns is not None and due > until_ns):
+                        break
+                    self.step()
+                    waves += 1
+            self.wait_idle()
+
+    @contextlib.contextmanager
+    def _halting(self) -> Iterator[None]:
+        """A halted run stays halted: running it again raises again (its actors are
+        stopped or dead; carrying on would only make dead letters)."""
+        if self._halt is not None:
+            raise RuntimeHalted(f"the run has halted: {self._halt!r}") from self._halt
+        try:
+            yield
+        except RuntimeHalted as halt:
+            if self._halt is None:
+                self._halt = halt
+            raise
 
 
 class LiveRuntime(Runtime):

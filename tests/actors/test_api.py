@@ -180,3 +180,20 @@ def test_a_closed_engine_refuses_work_and_closes_its_audit_file(tmp_path):
     assert not (tmp_path / "run.sqlite-wal").exists()  # closed: the WAL is checkpointed away
     trail = Journal(path, readonly=True)
     assert any(r.client_order_id == "a" for r in trail.messages(m.ExecutionReport))
+
+
+def test_a_halted_engine_stays_halted():
+    """Past the top supervisor the run halts; running it again, or sending it work, says
+    so again instead of carrying on with dead actors."""
+    from actors.runtime import RuntimeHalted
+
+    open_ns = MARKET.session.open_ns
+    with Engine(MARKET, seed=5, max_restarts=2) as engine:
+        for k in range(4):  # more restarts than the intensity allows, within its window
+            engine.inject_crash("desk", at_ns=open_ns + k * SECOND)
+        with pytest.raises(RuntimeHalted):
+            engine.run_until(open_ns + MINUTE)
+        with pytest.raises(RuntimeHalted):
+            engine.run_until(open_ns + 2 * MINUTE)
+        with pytest.raises(RuntimeHalted):
+            engine.submit(order("late", 1_000))
