@@ -98,8 +98,16 @@ def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path 
                  progress: Progress | None = None, threaded: bool = False) -> ScenarioResult:
     seed = scenario.seed if seed is None else seed
     instrument, session, venues = scenario.market()
+    # the result reads the trail after the engine stops: the runner owns it (the caller
+    # closes it: ``result.journal``), and it must be this run's alone
+    journal = Journal(str(audit))
+    if len(journal):
+        held = len(journal)
+        journal.close()
+        raise ValueError(f"audit trail {str(audit)!r} already holds {held:,} records of "
+                         "another run: one run per audit trail; give a new path")
     engine = Engine(MarketConfig(instrument=instrument, venues=venues, session=session),
-                    seed=seed, audit=str(audit), router=scenario.router, desk=scenario.desk,
+                    seed=seed, audit=journal, router=scenario.router, desk=scenario.desk,
                     parent=ParentConfig(vwap_profile=scenario.profile(seed)), threaded=threaded)
     orders = scenario.client_orders()
     for at, order in orders:
@@ -122,8 +130,6 @@ def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path 
             progress(engine.now, end, fills, arrived)
     wall = time.perf_counter() - started
     engine.close()
-    journal = engine.journal
-    assert journal is not None
     tca = tca_from_journal(journal)
     cost = _engine_cost(engine.reports, orders, tca)
     return ScenarioResult(

@@ -169,3 +169,21 @@ def test_pykka_threads_and_inline_simulation_write_the_same_audit_trail():
     threaded = run_scenario(scenario, threaded=True)
     assert len(inline.journal) > 1_000
     assert inline.digest == threaded.digest
+
+
+def test_run_to_an_audit_file_prints_the_tca_and_a_digest_the_file_repeats(tmp_path, capsys):
+    """The CLI end to end with a file trail (the default for users): the engine is closed
+    before the report reads the trail, so the runner must own it."""
+    from engine.journal import Journal
+
+    (tmp_path / "s.toml").write_text(SMALL)
+    audit = tmp_path / "a.sqlite"
+    assert main(["run", str(tmp_path / "s.toml"), "--quiet", "--audit", str(audit),
+                 "--report", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    digest = out.strip().splitlines()[-1].removeprefix("audit-digest: ")
+    assert "Parent P1" in out and len(digest) == 64
+    assert Journal(str(audit), readonly=True).digest() == digest
+    assert (tmp_path / "report" / "report.html").exists()
+    with pytest.raises(ValueError, match="already holds"):  # one run per trail
+        run_scenario(loads(SMALL), audit=audit)
