@@ -53,6 +53,12 @@ def start_market(
                 "session": session,
                 # dark pools price off the lit venues; lit venues arbitrage against each other
                 "lit_venues": [v for v in lit if v != venue.name],
+                # ... so a lit venue's market data goes to them all, and every venue's to
+                # the clients (given again to a restarted venue, which forgets them)
+                "subscribers": [*clients, *(
+                    [v.name for v in ordered if v.name != venue.name]
+                    if venue.kind is VenueKind.LIT else []
+                )],
             },
         ))
     return [v.name for v in ordered]

@@ -43,6 +43,7 @@ class VenueActor(EngineActor):
         instrument: Instrument,
         session: SessionConfig,
         lit_venues: Sequence[str] = (),
+        subscribers: Sequence[str] = (),
     ) -> None:
         super().__init__(runtime, name, generation)
         self.config = config
@@ -51,6 +52,9 @@ class VenueActor(EngineActor):
         self.lit_venues = tuple(lit_venues)
         self.owners: dict[str, str] = {}  # venue order id → actor that placed it
         self.subscribers: list[str] = []
+        # who subscribes to it in this market (the router, the other venues): a restart
+        # resets the actor's state, subscriptions included, and nobody subscribes again
+        self.market_subscribers = tuple(subscribers)
 
     def started(self) -> None:
         # A restart is an exchange reset: a fresh book, reseeded flow; our resting orders
@@ -70,6 +74,10 @@ class VenueActor(EngineActor):
         for lit in self.lit_venues:
             self.send(lit, SubscribeMarketData(subscriber=self.name,
                                                instrument=self.instrument.symbol))
+        if self.generation:  # restarted: its subscribers keep getting its market data
+            for subscriber in self.market_subscribers:
+                self.receive(SubscribeMarketData(subscriber=subscriber,
+                                                 instrument=self.instrument.symbol), subscriber)
         self.set_timer(_MD_TIMER, max(self.now, self.session.open_ns) + self.config.md_interval_ns)
 
     def receive(self, msg: Message, sender: str) -> None:
