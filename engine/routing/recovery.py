@@ -188,6 +188,7 @@ _FOLD = {
     VenueOrderRejected: _fold_venue_rejected,
     VenueOrderFilled: _fold_venue_fill,
     VenueOrderCancelled: _fold_venue_cancelled,
+    SubscribeMarketData: _fold_subscribe,
     # no VenueCancelRejected / VenueOrderReplaced: reconcile asks every unsettled order
     # again anyway, and the router sends no replaces
 }

@@ -197,3 +197,21 @@ def test_a_halted_engine_stays_halted():
             engine.run_until(open_ns + 2 * MINUTE)
         with pytest.raises(RuntimeHalted):
             engine.submit(order("late", 1_000))
+
+
+def test_a_restarted_router_relays_market_data_to_its_subscribers_again():
+    """The desk and the parents subscribe to the router once; a restarted router takes
+    its subscribers back from the audit trail, or the parents trade on their last quotes
+    (a must-complete VWAP expired 1,959 shares short: /work/bench/reviews/review8/why.py
+    venue_outage 1 router@09:45)."""
+    open_ns = MARKET.session.open_ns
+    mandate = m.Mandate(strategy=m.StrategyName.TWAP, end_ns=open_ns + 30 * MINUTE)
+    with Engine(MARKET, seed=5) as engine:
+        engine.submit(order("a", 5_000, mandate=mandate), at_ns=open_ns + SECOND)
+        engine.inject_crash("router", at_ns=open_ns + 5 * MINUTE)
+        engine.run_until(open_ns + 6 * MINUTE)
+        router = engine.runtime.ref("router").actor
+        assert router.generation == 1 and set(router.subscribers) == {"desk", "P1"}
+        engine.run_until(open_ns + 40 * MINUTE)
+    last = [r for r in engine.reports if isinstance(r, m.ExecutionReport)][-1]
+    assert last.ord_status is m.OrdStatus.FILLED and last.cum_qty == 5_000
