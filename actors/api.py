@@ -62,6 +62,20 @@ class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
     session: SessionConfig = SessionConfig()
 
 
+def new_trail(path: str) -> Journal:
+    """The audit trail of a new run at ``path``; one that already holds a run is refused
+    (recovery, TCA and the digest read a trail whole: two runs in one would mix)."""
+    journal = Journal(path)
+    held = len(journal)
+    if held:
+        journal.close()
+        raise ValueError(
+            f"audit trail {path!r} already holds {held:,} records of another run: one run "
+            "per audit trail; give a new path (scorecard= starts from a previous run's)"
+        )
+    return journal
+
+
 class Engine:
     def __init__(
         self,
@@ -83,16 +97,8 @@ class Engine:
             raise ValueError("cpu pins the live runtime's threads: it needs live=True")
         self.market = market
         self.seed = seed
-        self.journal = audit if isinstance(audit, Journal) or audit is None else Journal(audit)
+        self.journal = audit if isinstance(audit, Journal) or audit is None else new_trail(audit)
         self._owns_journal_file = isinstance(audit, str) and audit != ":memory:"
-        if isinstance(audit, str) and len(self.journal):
-            held = len(self.journal)
-            self.journal.close()
-            raise ValueError(
-                f"audit trail {audit!r} already holds {held:,} records of another run: one "
-                "run per audit trail (recovery, TCA and the digest read it whole); give a "
-                "new path, or pass the previous run as scorecard= to start from what it learnt"
-            )
         self.reports: list[Report] = []
         self._subscribers: list[Callable[[Report], None]] = []
         self.subscriber_errors = 0  # exceptions raised by report callbacks (logged, skipped)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actors.api import Engine, MarketConfig
+from actors.api import Engine, MarketConfig, new_trail
 from actors.market import start_market, subscribe
 from actors.runtime import EXTERNAL, SimRuntime
 from actors.supervisor import Supervisor
@@ -100,12 +100,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path 
     instrument, session, venues = scenario.market()
     # the result reads the trail after the engine stops: the runner owns it (the caller
     # closes it: ``result.journal``), and it must be this run's alone
-    journal = Journal(str(audit))
-    if len(journal):
-        held = len(journal)
-        journal.close()
-        raise ValueError(f"audit trail {str(audit)!r} already holds {held:,} records of "
-                         "another run: one run per audit trail; give a new path")
+    journal = new_trail(str(audit))
     engine = Engine(MarketConfig(instrument=instrument, venues=venues, session=session),
                     seed=seed, audit=journal, router=scenario.router, desk=scenario.desk,
                     parent=ParentConfig(vwap_profile=scenario.profile(seed)), threaded=threaded)
