@@ -25,15 +25,15 @@ import msgspec
 from loguru import logger
 
 from actors.desk_actor import REPORTS, DeskActor
-from actors.market import start_market
+from actors.simulated_market import start_market
 from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
 from actors.supervisor import ChildSpec, Supervisor
-from engine.aggregation import DeskConfig
+from engine.desk.desk import DeskConfig
 from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
-from engine.journal import Journal
+from engine.audit.journal import Journal
 from engine.messages import (
     AmendClientOrder,
     CancelClientOrder,
@@ -45,7 +45,7 @@ from engine.messages import (
     Message,
     SubmitClientOrder,
 )
-from engine.parent import ParentConfig
+from engine.parent.order import ParentConfig
 from engine.routing.router import RouterConfig
 
 DESK = "desk"
@@ -191,7 +191,7 @@ class Engine:
     def close(self) -> None:
         """Stop every actor and flush the audit trail (nothing acknowledged is lost). An
         audit trail the engine opened from a file path is closed too (its indexes are
-        built then); ``engine.journal`` of an in-memory trail stays readable."""
+        built then); ``engine.audit.journal`` of an in-memory trail stays readable."""
         if self._closed:
             return
         self._closed = True

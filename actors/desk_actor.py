@@ -1,11 +1,11 @@
-"""The desk actor: intake, aggregation, netting and allocation (``engine.aggregation``).
+"""The desk actor: intake, aggregation, netting and allocation (``engine.desk.desk``).
 
 Client commands arrive from the embedded API, FIX or scenario files; execution reports
 and rejects go to the ``reports`` endpoint. Each new parent gets its own parent actor,
 started under the parents supervisor (transient: restarted only after a failure).
 
 After a crash the supervisor starts it again (generation > 0) and ``started()`` rebuilds
-the desk from the journal (``engine.desk_recovery``) before it acts: client orders with
+the desk from the journal (``engine.desk.recovery``) before it acts: client orders with
 their fills and status, parents with their members, target and fills, the fills already
 allocated, the id counters, the orders waiting for the aggregation window (re-queued,
 window timer re-armed). Then it reconciles: parent fills and state changes the old
@@ -24,12 +24,12 @@ from actors.actor import EngineActor
 from actors.parent_actor import ParentActor
 from actors.runtime import EXTERNAL, Runtime
 from actors.supervisor import ChildSpec, RestartType, Supervisor
-from engine import desk_recovery
-from engine.aggregation import DeskConfig, OrderDesk
+from engine.desk import recovery as desk_recovery
+from engine.desk.desk import DeskConfig, OrderDesk
 from engine.config import SessionConfig
 from engine.instruments import Instrument
-from engine.intake import Intake
-from engine.market import MarketView
+from engine.desk.intake import Intake
+from engine.market_view import MarketView
 from engine.messages import (
     AmendClientOrder,
     CancelClientOrder,
@@ -45,7 +45,7 @@ from engine.messages import (
     SubmitClientOrder,
     SubscribeMarketData,
 )
-from engine.parent import ParentConfig
+from engine.parent.order import ParentConfig
 
 _WINDOW = "window"
 REPORTS = "reports"

@@ -1,11 +1,11 @@
-"""The parent order actor: one per parent, hosting ``engine.parent.ParentOrder``.
+"""The parent order actor: one per parent, hosting ``engine.parent.order.ParentOrder``.
 
 It reads the market from the router's relay, places and cancels children through the
 router, wakes on the parent's own timer, and reports fills and state changes to the
 desk. Every decision it makes is journaled.
 
 After a crash the supervisor starts it again (generation > 0) and ``started()`` rebuilds
-the parent from the journal (``engine.parent_recovery``) before it acts. Reconciliation
+the parent from the journal (``engine.parent.recovery``) before it acts. Reconciliation
 policy for children still open at the crash: **keep them**. The router (not the parent)
 owns them and is unaffected by the parent's restart, their events are addressed to the
 parent's stable name, and the journal gives their leaves exactly as the router reported
@@ -24,7 +24,7 @@ from actors.actor import EngineActor
 from actors.runtime import Runtime
 from engine.config import SessionConfig
 from engine.instruments import Instrument
-from engine.market import MarketView
+from engine.market_view import MarketView
 from engine.messages import (
     CancelChildOrder,
     CancelParentOrder,
@@ -43,8 +43,8 @@ from engine.messages import (
     ResizeParentOrder,
     SubscribeMarketData,
 )
-from engine.parent import ParentConfig, ParentOrder
-from engine.parent_recovery import (
+from engine.parent.order import ParentConfig, ParentOrder
+from engine.parent.recovery import (
     ParentHistory,
     excess_fill_id,
     fold,

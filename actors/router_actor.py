@@ -34,7 +34,7 @@ from actors.runtime import Runtime
 from engine.clock import MINUTE
 from engine.config import VenueConfig
 from engine.instruments import Instrument
-from engine.journal import Journal
+from engine.audit.journal import Journal
 from engine.messages import (
     MarketDataUpdated,
     Message,

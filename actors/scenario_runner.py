@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors.api import Engine, MarketConfig, new_trail
-from actors.market import start_market, subscribe
+from actors.simulated_market import start_market, subscribe
 from actors.runtime import EXTERNAL, SimRuntime
 from actors.supervisor import Supervisor
-from engine.aggregation import EXCESS_SOURCE
+from engine.desk.desk import EXCESS_SOURCE
 from engine.clock import MINUTE
-from engine.journal import Journal
-from engine.market import MarketView
+from engine.audit.journal import Journal
+from engine.market_view import MarketView
 from engine.messages import (
     ClientOrder,
     ClientOrderRejected,
@@ -39,9 +39,9 @@ from engine.messages import (
     VenueKind,
     VenueOrderFilled,
 )
-from engine.parent import ParentConfig
+from engine.parent.order import ParentConfig
 from engine.scenario import Scenario
-from engine.tca_journal import RunTCA, tca_from_journal
+from engine.tca.from_trail import RunTCA, tca_from_journal
 
 Progress = Callable[[int, int, int, int], None]  # (now, end, client fills, orders in)
 

@@ -1,4 +1,4 @@
-"""A venue actor: hosts one simulated venue (lit book or dark pool) from ``engine.venue``.
+"""A venue actor: hosts one simulated venue (lit book or dark pool) from ``engine.venues.venue``.
 
 It feeds the venue commands and the time, sends replies to whoever placed the order,
 and publishes market data to subscribers on a timer. Every order event it sends (accepted,
@@ -27,7 +27,7 @@ from engine.messages import (
     VenueKind,
     VenueStatusChanged,
 )
-from engine.venue import DarkVenue, LitVenue
+from engine.venues.venue import DarkVenue, LitVenue
 
 _MD_TIMER = "market_data"
 

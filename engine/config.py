@@ -40,7 +40,7 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     # random walk with this daily volatility (0 freezes F at the reference price). Every
     # ``value_period_s`` they trade against the displacement d = (mid − F) in ticks at a
     # rate of ``value_strength``·|d|^``value_exponent`` shares per second, IOC limited at
-    # F. The restoring flow is what makes impact concave (see engine/flow.py).
+    # F. The restoring flow is what makes impact concave (see engine/venues/flow.py).
     fundamental_vol: float = 0.015
     value_period_s: float = 1.0
     value_strength: float = 0.02

@@ -179,7 +179,7 @@ class ClientOrderRejected(Message):
 
     source: str
     client_order_id: str
-    reason: str  # machine-readable, see engine.intake.RejectReason
+    reason: str  # machine-readable, see engine.desk.intake.RejectReason
     text: str  # human message
 
 
@@ -397,7 +397,7 @@ class VenueOrderAccepted(Message):
 class VenueOrderRejected(Message):
     venue: str
     order_id: str
-    reason: str  # machine-readable, see engine.venue.VenueReject
+    reason: str  # machine-readable, see engine.venues.venue.VenueReject
     text: str = ""
 
 

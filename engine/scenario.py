@@ -16,7 +16,7 @@ from pathlib import Path
 
 import msgspec
 
-from engine.aggregation import DeskConfig
+from engine.desk.desk import DeskConfig
 from engine.clock import MS, SECOND, US
 from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
@@ -32,7 +32,7 @@ from engine.messages import (
 from engine.prices import to_price
 from engine.routing.placement import RouterConfig
 from engine.strategies.vwap import VolumeProfile, load_profile
-from engine.volume_history import estimated_profile
+from engine.venues.volume_history import estimated_profile
 
 
 class ScenarioError(ValueError):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from engine.clock import SECOND
-from engine.market import MarketView
+from engine.market_view import MarketView
 from engine.messages import (
     MarketDataUpdated,
     OrderType,

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from engine.market import MarketView
+from engine.market_view import MarketView
 from engine.messages import (
     CancelChildOrder,
     ChildOrderAccepted,

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from engine.config import VenueConfig
 from engine.instruments import Instrument
-from engine.market import MarketView
+from engine.market_view import MarketView
 from engine.messages import (
     CancelChildOrder,
     CancelVenueOrder,

@@ -1,6 +1,6 @@
 """Execution strategies: how much of a parent order should be done by when.
 
-A strategy answers three questions for the parent order (``engine.parent``):
+A strategy answers three questions for the parent order (``engine.parent.order``):
 ``scheduled(now_ns, market_volume)`` — cumulative quantity wanted by now;
 ``behind_threshold(now_ns, market_volume, slack_ns)`` — below this the parent is behind
 and goes aggressive; ``participation_cap()`` — a strategy's own cap on participation; ``due_ns(quantity)`` —
@@ -17,7 +17,7 @@ from engine.clock import MINUTE
 from engine.config import SessionConfig
 from engine.messages import Mandate, StrategyName
 from engine.strategies.almgren_chriss import AlmgrenChriss, ParameterError
-from engine.strategies.is_ import URGENCY_RISK_AVERSION, ImpactModel, build_is
+from engine.strategies.implementation_shortfall import URGENCY_RISK_AVERSION, ImpactModel, build_is
 from engine.strategies.pov import PovStrategy
 from engine.strategies.schedule import Schedule, ScheduledStrategy
 from engine.strategies.twap import build_twap

@@ -7,7 +7,7 @@ from engine import messages as m
 from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
 from engine.instruments import Instrument
-from engine.journal import Journal
+from engine.audit.journal import Journal
 from engine.prices import to_price
 
 MARKET = MarketConfig(instrument=Instrument(symbol="XYZ", ref_price=to_price("100"), lot=100),

@@ -175,8 +175,8 @@ def test_rebuild_reproduces_the_desk_state_window_queue_included():
     """Pure core: a desk driven directly, its outputs (stamped as the runtime would) and
     the parents' messages as the journal; a fresh desk rebuilt from them has the same
     orders, parents, allocated fills, counters and window queue."""
-    from engine.aggregation import DeskConfig, OrderDesk
-    from engine.desk_recovery import rebuild
+    from engine.desk.desk import DeskConfig, OrderDesk
+    from engine.desk.recovery import rebuild
     from engine.messages import (
         AmendClientOrder,
         CancelClientOrder,
@@ -252,8 +252,8 @@ def test_rebuild_lists_an_order_amended_away_and_back_once_in_its_parent():
     parent's open quantity was counted twice and the next fill allocated twice)."""
     import msgspec
 
-    from engine.aggregation import DeskConfig, OrderDesk
-    from engine.desk_recovery import rebuild
+    from engine.desk.desk import DeskConfig, OrderDesk
+    from engine.desk.recovery import rebuild
     from engine.messages import AmendClientOrder, Liquidity, SubmitClientOrder
 
     inst = Instrument(symbol="XYZ", ref_price=to_price("100"))
@@ -292,8 +292,8 @@ def test_rebuild_after_working_parents_crossed_on_market_data():
     journaled reports and parent messages like any other."""
     import msgspec
 
-    from engine.aggregation import DeskConfig, OrderDesk
-    from engine.desk_recovery import rebuild
+    from engine.desk.desk import DeskConfig, OrderDesk
+    from engine.desk.recovery import rebuild
     from engine.messages import SubmitClientOrder
 
     inst = Instrument(symbol="XYZ", ref_price=to_price("100"))

@@ -11,7 +11,7 @@ from engine import messages as m
 from engine.clock import MINUTE, MS, US
 from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
-from engine.journal import Journal
+from engine.audit.journal import Journal
 from engine.prices import to_price
 from engine.routing.scorecard import Scorecard
 

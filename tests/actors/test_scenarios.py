@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from actors.cli import main
-from engine.aggregation import EXCESS_SOURCE
+from engine.desk.desk import EXCESS_SOURCE
 from actors.scenario_runner import run_scenario
 from engine import messages as m
 from engine.scenario import ScenarioError, load, loads
@@ -174,7 +174,7 @@ def test_pykka_threads_and_inline_simulation_write_the_same_audit_trail():
 def test_run_to_an_audit_file_prints_the_tca_and_a_digest_the_file_repeats(tmp_path, capsys):
     """The CLI end to end with a file trail (the default for users): the engine is closed
     before the report reads the trail, so the runner must own it."""
-    from engine.journal import Journal
+    from engine.audit.journal import Journal
 
     (tmp_path / "s.toml").write_text(SMALL)
     audit = tmp_path / "a.sqlite"

@@ -49,7 +49,7 @@ from actors.scenario_runner import run_scenario
 from engine.clock import MINUTE, SECOND
 from engine.config import FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
-from engine.journal import Journal
+from engine.audit.journal import Journal
 from engine.messages import (
     ClientOrder,
     ExecType,
@@ -74,7 +74,7 @@ from engine.messages import (
     VenueOrderFilled,
     VenueStatus,
 )
-from engine.parent import ParentConfig
+from engine.parent.order import ParentConfig
 from engine.prices import to_price
 from engine.scenario import load
 

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from actors.market import start_market, subscribe
+from actors.simulated_market import start_market, subscribe
 from actors.runtime import SimRuntime
 from actors.supervisor import Supervisor
 from engine import messages as m

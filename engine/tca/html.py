@@ -1,0 +1,318 @@
+"""A self-contained HTML execution report: inline SVG charts and the TCA tables, no
+scripts and no external assets, so the file opens anywhere and can be archived.
+
+Charts: schedule vs actual cumulative fills, execution prices against the market mid
+and VWAP, venue split. The input is plain data (``ReportData``: lists of points) so the
+scenario runner can build it from anything; ``report_data_from_journal`` builds it from
+an audit trail.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from engine import messages as m
+from engine.audit.journal import Journal
+from engine.prices import PRICE_SCALE
+from engine.tca.metrics import ParentTCA, to_currency
+from engine.tca.text import format_bps, format_money, format_time
+from engine.tca.from_trail import tca_from_journal
+
+Point = tuple[int, int | Fraction]  # (ts ns, value)
+
+_W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 760, 280, 70, 20, 20, 40
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows. Prices are fixed-point units (``engine.prices``)."""
+
+    title: str
+    schedule: Sequence[Point] = ()  # cumulative quantity the schedule wanted by ts
+    filled: Sequence[Point] = ()  # cumulative quantity filled by ts
+    executions: Sequence[tuple[int, int, str]] = ()  # (ts, price units, venue)
+    mid: Sequence[Point] = ()  # market mid (units)
+    vwap: Sequence[Point] = ()  # running market VWAP (units)
+    venue_split: Mapping[str, int] = field(default_factory=dict)  # venue → quantity
+    parents: Sequence[ParentTCA] = ()
+    notes: Sequence[str] = ()  # free lines, e.g. the audit digest
+    utc_offset_hours: int = 0  # times shown in the session's local time
+
+
+# ------------------------------------------------------------------------------ charts
+
+
+@dataclass(frozen=True)
+class _Scale:
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+
+    def x(self, v: float) -> float:
+        span = (self.x1 - self.x0) or 1.0
+        return _PAD_L + (v - self.x0) / span * (_W - _PAD_L - _PAD_R)
+
+    def y(self, v: float) -> float:
+        span = (self.y1 - self.y0) or 1.0
+        return _H - _PAD_B - (v - self.y0) / span * (_H - _PAD_T - _PAD_B)
+
+
+def _scale(series: Sequence[Sequence[tuple[float, float]]], y_from_zero: bool) -> _Scale | None:
+    pts = [p for s in series for p in s]
+    if not pts:
+        return None
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    lo, hi = (0.0 if y_from_zero else min(ys)), max(ys)
+    margin = (hi - lo) * 0.05 or abs(hi) * 1e-4 or 1.0
+    return _Scale(min(xs), max(xs), lo if y_from_zero else lo - margin, hi + margin)
+
+
+def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> list[str]:
+    out = [f'<line x1="{_PAD_L}" y1="{_H - _PAD_B}" x2="{_W - _PAD_R}" y2="{_H - _PAD_B}" '
+           'stroke="#444"/>',
+           f'<line x1="{_PAD_L}" y1="{_PAD_T}" x2="{_PAD_L}" y2="{_H - _PAD_B}" stroke="#444"/>']
+    for i in range(5):
+        yv = sc.y0 + (sc.y1 - sc.y0) * i / 4
+        xv = sc.x0 + (sc.x1 - sc.x0) * i / 4
+        yy, xx = sc.y(yv), sc.x(xv)
+        out.append(f'<line x1="{_PAD_L}" y1="{yy:.1f}" x2="{_W - _PAD_R}" y2="{yy:.1f}" '
+                   'stroke="#eee"/>')
+        out.append(f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" text-anchor="end">'
+                   f'{format(yv, y_fmt)}</text>')
+        out.append(f'<text x="{xx:.1f}" y="{_H - _PAD_B + 16}" text-anchor="middle">'
+                   f'{format_time(int(xv), utc_offset_hours)}</text>')
+    out.append(f'<text x="14" y="{_PAD_T + 8}" transform="rotate(-90 14 {_PAD_T + 8})" '
+               f'text-anchor="end">{html.escape(y_label)}</text>')
+    return out
+
+
+def _polyline(sc: _Scale, pts: Sequence[tuple[float, float]], colour: str, step: bool) -> str:
+    coords = []
+    for i, (x, y) in enumerate(pts):
+        if step and i:  # cumulative quantities are step functions
+            coords.append(f"{sc.x(x):.1f},{sc.y(pts[i - 1][1]):.1f}")
+        coords.append(f"{sc.x(x):.1f},{sc.y(y):.1f}")
+    return (f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
+            f'points="{" ".join(coords)}"/>')
+
+
+def _legend(items: Sequence[tuple[str, str]]) -> str:
+    spans = "".join(f'<span class="key"><i style="background:{c}"></i>{html.escape(n)}</span>'
+                    for n, c in items)
+    return f'<div class="legend">{spans}</div>'
+
+
+def _svg(body: Sequence[str], label: str) -> str:
+    return (f'<svg viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" role="img" '
+            f'aria-label="{html.escape(label)}">' + "".join(body) + "</svg>")
+
+
+def _empty(title: str) -> str:
+    return f"<h2>{html.escape(title)}</h2><p class='muted'>no data</p>"
+
+
+_MAX_POINTS = 1500  # a day of ticks would make a multi-megabyte SVG; the eye needs less
+
+
+def _floats(points: Sequence[Point], scale: int = 1) -> list[tuple[float, float]]:
+    """Chart coordinates (floats are fine for drawing), thinned to ``_MAX_POINTS``."""
+    step = max(1, -(-len(points) // _MAX_POINTS))
+    kept = list(points[::step])
+    if points and kept[-1] is not points[-1]:
+        kept.append(points[-1])
+    return [(float(t), float(v) / scale) for t, v in kept]
+
+
+def schedule_chart(schedule: Sequence[Point], filled: Sequence[Point],
+                   utc_offset_hours: int = 0) -> str:
+    title = "Schedule vs actual cumulative fills"
+    series = [_floats(schedule), _floats(filled)]
+    sc = _scale(series, y_from_zero=True)
+    if sc is None:
+        return _empty(title)
+    body = _axes(sc, "shares", ",.0f", utc_offset_hours)
+    items = []
+    for (name, pts), colour in zip((("schedule", series[0]), ("filled", series[1])), _COLOURS):
+        if pts:
+            body.append(_polyline(sc, pts, colour, step=True))
+            items.append((name, colour))
+    return f"<h2>{title}</h2>" + _svg(body, title) + _legend(items)
+
+
+def price_chart(executions: Sequence[tuple[int, int, str]], mid: Sequence[Point],
+                vwap: Sequence[Point], utc_offset_hours: int = 0) -> str:
+    title = "Execution prices vs market mid and VWAP"
+    mids, vwaps = _floats(mid, PRICE_SCALE), _floats(vwap, PRICE_SCALE)
+    execs = [(float(t), p / PRICE_SCALE, v) for t, p, v in executions]
+    sc = _scale([mids, vwaps, [(t, p) for t, p, _ in execs]], y_from_zero=False)
+    if sc is None:
+        return _empty(title)
+    body = _axes(sc, "price ($)", ".3f", utc_offset_hours)
+    items = []
+    if mids:
+        body.append(_polyline(sc, mids, "#888", step=True))
+        items.append(("mid", "#888"))
+    if vwaps:
+        body.append(_polyline(sc, vwaps, "#000", step=False))
+        items.append(("market VWAP", "#000"))
+    venues = sorted({v for _, _, v in execs})
+    colour = {v: _COLOURS[i % len(_COLOURS)] for i, v in enumerate(venues)}
+    for t, p, v in execs:
+        body.append(f'<circle cx="{sc.x(t):.1f}" cy="{sc.y(p):.1f}" r="3" fill="{colour[v]}">'
+                    f"<title>{html.escape(v)} {p:.4f} at {format_time(int(t), utc_offset_hours)}</title></circle>")
+    items += [(f"fill @ {v}", colour[v]) for v in venues]
+    return f"<h2>{title}</h2>" + _svg(body, title) + _legend(items)
+
+
+def venue_chart(split: Mapping[str, int]) -> str:
+    title = "Venue split"
+    total = sum(split.values())
+    if not total:
+        return _empty(title)
+    bar_h, width = 22, _W - 260
+    body = []
+    for i, (venue, qty) in enumerate(sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))):
+        y = 10 + i * (bar_h + 8)
+        w = qty / total * width
+        body.append(f'<text x="150" y="{y + 15}" text-anchor="end">{html.escape(venue)}</text>'
+                    f'<rect x="160" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                    f'fill="{_COLOURS[i % len(_COLOURS)]}"/>'
+                    f'<text x="{166 + w:.1f}" y="{y + 15}">{qty:,} ({qty / total:.1%})</text>')
+    height = 20 + len(split) * (bar_h + 8)
+    return (f'<h2>{title}</h2><svg viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
+            f'role="img" aria-label="{title}">' + "".join(body) + "</svg>")
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+                total: Sequence[str] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    foot = ("<tfoot><tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in total)
+            + "</tr></tfoot>") if total else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>"
+
+
+def parent_section(p: ParentTCA, utc_offset_hours: int = 0) -> str:
+    side = "BUY" if p.side > 0 else "SELL"
+    parts = [f"<h3>Parent {html.escape(p.parent_id)} — {side} {p.filled:,} / {p.target:,}</h3>"]
+    if p.rows and p.total is not None:
+        rows = [[r.fill.child_id, format_time(r.fill.ts, utc_offset_hours), r.fill.venue,
+                 r.fill.order_type,
+                 f"{r.fill.quantity:,}", format_money(to_currency(r.fill.price)),
+                 format_money(to_currency(r.benchmark)), format_bps(r.performance_bps)]
+                for r in p.rows]
+        total = ["Total/Avg", "", "", "", f"{p.total.quantity:,}",
+                 format_money(p.total.avg_price), format_money(p.total.benchmark),
+                 format_bps(p.total.performance_bps)]
+        parts.append(_html_table(("Child Order ID", "Time", "Venue", "Order Type", "Quantity",
+                                  "Price ($)", "Benchmark ($)", "Performance (bps)"),
+                                 rows, total))
+    summary = [
+        ("Average price", format_money(p.avg_price, 4)),
+        ("Arrival price", format_money(p.arrival_price, 4)),
+        ("Interval VWAP", format_money(p.interval_vwap, 4)),
+        ("Slippage vs arrival (bps, + = cost)", format_bps(p.arrival_slippage_bps, 2)),
+        ("Slippage vs interval VWAP (bps, + = cost)", format_bps(p.vwap_slippage_bps, 2)),
+        ("Participation", "-" if p.participation is None else f"{p.participation:.1%}"),
+        ("Internalised quantity", f"{p.internalised_quantity:,}"),
+    ]
+    summary += [(f"Markout +{h / 1e9:g}s (bps, − = adverse)", format_bps(v, 2))
+                for h, v in p.markouts.items()]
+    parts.append(_html_table(("Measure", "Value"), summary))
+    if p.shortfall is not None:
+        money = p.shortfall.as_currency()
+        comps = [("delay", p.shortfall.delay), ("trading", p.shortfall.trading),
+                 ("opportunity", p.shortfall.opportunity), ("fees", p.shortfall.fees)]
+        parts.append(_html_table(
+            ("Implementation shortfall", "$ (+ = cost)", "bps"),
+            [[n, f"{money[n]:.2f}", format_bps(p.shortfall.bps(v), 2)] for n, v in comps],
+            ["total", f"{money['total']:.2f}", format_bps(p.shortfall.bps(p.shortfall.total), 2)]))
+    if p.venues:
+        parts.append(_html_table(
+            ("Venue", "Fills", "Quantity", "Share", "Avg price", "vs arrival (bps)", "Fees ($)"),
+            [[v.venue, str(v.fills), f"{v.quantity:,}", f"{v.share:.1%}",
+              format_money(v.avg_price, 4), format_bps(v.arrival_slippage_bps, 2),
+              format_money(to_currency(v.fees), 2)] for v in p.venues]))
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------- page
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:980px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px}h3{font-size:15px;margin-top:22px}
+svg{font-size:11px;background:#fff;border:1px solid #ddd}
+table{border-collapse:collapse;margin:8px 0 14px}td,th{border:1px solid #ddd;padding:3px 8px}
+th{background:#f4f4f4;text-align:left}td{text-align:right}td:first-child{text-align:left}
+tfoot td{font-weight:600}.legend{margin:4px 0 10px}.key{margin-right:14px}
+.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+.muted{color:#888}
+"""
+
+
+def render_html(data: ReportData) -> str:
+    notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in data.notes)
+    tz = data.utc_offset_hours
+    parents = "".join(parent_section(p, tz) for p in data.parents)
+    conv = ("Performance = −side·(price − benchmark)/benchmark·1e4 (+ = better than the "
+            "benchmark); slippage = its negative (+ = cost). Totals are quantity-weighted.")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(data.title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(data.title)}</h1>{notes}"
+        + schedule_chart(data.schedule, data.filled, tz)
+        + price_chart(data.executions, data.mid, data.vwap, tz)
+        + venue_chart(data.venue_split)
+        + f"<h2>Transaction cost analysis</h2><p class='muted'>{conv}</p>{parents}"
+        + "</body></html>\n"
+    )
+
+
+def write_report(data: ReportData, directory: str | Path, name: str = "report.html") -> Path:
+    """Write the report into ``directory`` (created if needed); returns the file path."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    path.write_text(render_html(data), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------- from a journal
+
+
+def report_data_from_journal(journal: Journal, title: str, notes: Sequence[str] = (),
+                             utc_offset_hours: int = 0) -> ReportData:
+    """All parents together: Σ of each parent's latest scheduled quantity, Σ fills."""
+    run = tca_from_journal(journal)
+    scheduled: dict[str, int] = {}
+    schedule: list[Point] = []
+    for msg in journal.messages(m.ScheduleRecalibrated):
+        assert isinstance(msg, m.ScheduleRecalibrated)
+        scheduled[msg.parent_id] = msg.scheduled
+        schedule.append((msg.ts, sum(scheduled.values())))
+    fills = sorted((r.fill for p in run.parents for r in p.rows), key=lambda f: f.ts)
+    filled: list[Point] = []
+    cum = 0
+    for f in fills:
+        cum += f.quantity
+        filled.append((f.ts, cum))
+    split: dict[str, int] = {}
+    for f in fills:
+        split[f.venue] = split.get(f.venue, 0) + f.quantity
+    return ReportData(
+        title=title, schedule=schedule, filled=filled,
+        executions=[(f.ts, f.price, f.venue) for f in fills],
+        mid=run.tape.mid_points(), vwap=run.tape.vwap_points(),
+        venue_split=split, parents=run.parents, notes=notes,
+        utc_offset_hours=utc_offset_hours,
+    )

@@ -1,0 +1,172 @@
+"""TCA results as terminal text and JSON.
+
+The fill table prints *performance* vs benchmark (the product brief's column: positive =
+better than the benchmark). In JSON, ``bps`` is that same performance figure, so a desk
+reads the same number in both; ``slippage_bps`` (positive = cost) sits next to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from engine.clock import MINUTE, SECOND
+from engine.tca.metrics import FillRow, FillTotal, ParentTCA, Shortfall, to_currency
+
+DAY_NS = 86_400 * SECOND
+
+BPS_CONVENTION = (
+    "bps = performance vs benchmark = -side*(price-benchmark)/benchmark*1e4, "
+    "positive = better than the benchmark; slippage_bps = -bps, positive = cost"
+)
+
+
+def format_time(ts: int, utc_offset_hours: int = 0) -> str:
+    """HH:MM:SS (time of day at ``utc_offset_hours``, UTC by default; ns below one day
+    are a bare time of day), with milliseconds only when they are not zero."""
+    if ts >= DAY_NS:
+        ts += utc_offset_hours * 3_600 * SECOND
+    within_day = ts % DAY_NS if ts >= DAY_NS else ts
+    seconds, ns = divmod(within_day, SECOND)
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S")
+    return f"{text}.{ns // 1_000_000:03d}" if ns else text
+
+
+def format_bps(value: float | None, places: int = 1) -> str:
+    if value is None:
+        return "-"
+    rounded = round(value, places)
+    return f"{rounded + 0.0:+.{places}f}"  # + 0.0: no "-0.0"
+
+
+def format_money(value: Decimal | None, places: int = 3) -> str:
+    return "-" if value is None else f"{value:.{places}f}"
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: set[int],
+    total: Sequence[str] | None = None,
+) -> str:
+    """Aligned columns; ``right`` = indexes of right-aligned (numeric) columns."""
+    every = [headers, *rows, *([total] if total else [])]
+    widths = [max(len(r[i]) for r in every) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    out = [line(headers), rule, *(line(r) for r in rows)]
+    if total:
+        out += [rule, line(total)]
+    return "\n".join(out)
+
+
+FILL_HEADERS = ("Child Order ID", "Time", "Venue", "Order Type", "Quantity",
+                "Price ($)", "Benchmark ($)", "Performance (bps)")
+
+
+def fill_table_text(rows: Sequence[FillRow], total: FillTotal, places: int = 3,
+                    utc_offset_hours: int = 0) -> str:
+    """The brief's table: one row per fill and a quantity-weighted Total/Avg row."""
+    body = [
+        [r.fill.child_id, format_time(r.fill.ts, utc_offset_hours), r.fill.venue,
+         r.fill.order_type,
+         f"{r.fill.quantity:,}", format_money(to_currency(r.fill.price), places),
+         format_money(to_currency(r.benchmark), places), format_bps(r.performance_bps)]
+        for r in rows
+    ]
+    total_row = ["Total/Avg", "", "", "", f"{total.quantity:,}",
+                 format_money(total.avg_price, places), format_money(total.benchmark, places),
+                 format_bps(total.performance_bps)]
+    return _table(FILL_HEADERS, body, right={4, 5, 6, 7}, total=total_row)
+
+
+def _decimal_str(value: Decimal) -> str:
+    """Exact decimal text, trailing zeros trimmed (JSON numbers would go through float)."""
+    return format(value.normalize(), "f")
+
+
+def fill_table_json(rows: Sequence[FillRow], total: FillTotal) -> dict:
+    """``{"rows": [...], "total": {...}, "convention": ...}``; prices are exact decimal
+    strings, bps are numbers (see ``BPS_CONVENTION``)."""
+    return {
+        "convention": BPS_CONVENTION,
+        "rows": [
+            {
+                "child_id": r.fill.child_id,
+                "time": format_time(r.fill.ts),
+                "venue": r.fill.venue,
+                "order_type": r.fill.order_type,
+                "side": "buy" if r.fill.side > 0 else "sell",
+                "quantity": r.fill.quantity,
+                "price": _decimal_str(to_currency(r.fill.price)),
+                "benchmark": _decimal_str(to_currency(r.benchmark)),
+                "bps": r.performance_bps,
+                "slippage_bps": r.slippage_bps,
+            }
+            for r in rows
+        ],
+        "total": {
+            "quantity": total.quantity,
+            "avg_price": _decimal_str(total.avg_price),
+            "benchmark": _decimal_str(total.benchmark),
+            "bps": total.performance_bps,
+            "slippage_bps": total.slippage_bps,
+        },
+    }
+
+
+def _horizon(ns: int) -> str:
+    if ns % MINUTE == 0:
+        return f"+{ns // MINUTE}min"
+    return f"+{ns / SECOND:g}s"
+
+
+def _shortfall_lines(s: Shortfall) -> list[str]:
+    money = s.as_currency()
+    parts = [("delay", s.delay), ("trading", s.trading), ("opportunity", s.opportunity),
+             ("fees", s.fees), ("total", s.total)]
+    return [f"    {name:<12}{money[name]:>16.2f} $  {format_bps(s.bps(v), 2):>8} bps"
+            for name, v in parts]
+
+
+def parent_summary_text(p: ParentTCA, utc_offset_hours: int = 0) -> str:
+    """Per-parent block: slippages (positive = cost), IS, participation, markouts, venues."""
+    side = "BUY" if p.side > 0 else "SELL"
+    lines = [
+        f"Parent {p.parent_id}  {side} {p.filled:,}/{p.target:,}  "
+        f"{format_time(p.start_ns, utc_offset_hours)}-{format_time(p.end_ns, utc_offset_hours)}",
+        f"  avg price {format_money(p.avg_price, 4)}  arrival {format_money(p.arrival_price, 4)}"
+        f"  interval VWAP {format_money(p.interval_vwap, 4)}",
+        f"  slippage (bps, + = cost): vs arrival {format_bps(p.arrival_slippage_bps, 2)}"
+        f"  vs interval VWAP {format_bps(p.vwap_slippage_bps, 2)}",
+    ]
+    if p.shortfall is not None:
+        lines.append("  implementation shortfall (+ = cost):")
+        lines += _shortfall_lines(p.shortfall)
+    part = "-" if p.participation is None else f"{p.participation:.1%}"
+    marks = "  ".join(f"{_horizon(h)} {format_bps(v, 2)}" for h, v in p.markouts.items())
+    lines.append(f"  participation {part}  internalised {p.internalised_quantity:,}")
+    lines.append(f"  markouts (bps, - = adverse): {marks}")
+    if p.venues:
+        venue_rows = [[v.venue, f"{v.fills}", f"{v.quantity:,}", f"{v.share:.1%}",
+                       format_money(v.avg_price, 4), format_bps(v.arrival_slippage_bps, 2),
+                       format_money(to_currency(v.fees), 2)] for v in p.venues]
+        table = _table(("Venue", "Fills", "Quantity", "Share", "Avg Price", "vs Arrival (bps)",
+                        "Fees ($)"), venue_rows, {1, 2, 3, 4, 5, 6})
+        lines += ["  " + row for row in table.splitlines()]
+    return "\n".join(lines)
+
+
+def run_report_text(parents: Sequence[ParentTCA], utc_offset_hours: int = 0) -> str:
+    """The whole terminal TCA: each parent's fill table, then its summary."""
+    blocks = []
+    for p in parents:
+        if p.rows and p.total is not None:
+            blocks.append(fill_table_text(p.rows, p.total, utc_offset_hours=utc_offset_hours))
+        blocks.append(parent_summary_text(p, utc_offset_hours))
+    return "\n\n".join(blocks)

@@ -1,0 +1,328 @@
+"""Background order flow of a simulated lit venue, advanced lazily.
+
+A Cont–Stoikov–Talreja (2010) style zero-intelligence flow on the venue's own ``Book``:
+- limit orders arrive at ``i`` ticks from the opposite best with rate λ(i), each side;
+- market orders arrive with rate μ, each side;
+- each resting background order is cancelled with rate θ(i) (``i`` = its distance when it
+  arrived): it draws an exponential lifetime on arrival and a heap holds the expiries;
+- every rate is scaled by ``FlowConfig.rate_scale`` and by a U-shaped intraday intensity
+  (the ES 30-minute volume profile of REFERENCE.md, normalised to mean 1), piecewise
+  constant per bucket; inter-arrival times are exponential (Gillespie), redrawn at each
+  bucket boundary (memoryless, so exact);
+- near the open limit orders arrive a few ticks further out, so the spread is wider at
+  the open and tightens through the morning;
+- sizes are lognormal around ``mean_size``, rounded to lots, with spikes at round lots.
+
+``advance_to(now)`` applies every event up to ``now`` in one call, so a venue costs one
+call per message rather than one message per background event. The event sequence is a
+function of the seed and of the orders placed into the book, not of how time is sliced.
+Background order ids are ``int`` (negative for the seeded book); anything else in the
+book is someone else's (ours) and the fills against it are returned.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from bisect import bisect_right
+from typing import Container
+
+from engine.venues.book import BUY, SELL, Book, Fill
+from engine.config import FlowConfig, SessionConfig
+from engine.instruments import Instrument
+
+# % of daily volume per 30 minutes from the open (ES futures, 2009; REFERENCE.md).
+INTRADAY_PROFILE = (11.32, 9.70, 8.07, 6.63, 5.49, 4.85, 4.56, 5.05, 5.27, 6.23, 6.87, 8.39, 12.31)
+_SIZE_TABLE = 4096  # precomputed lognormal sizes: one random() per size
+_SIZE_SIGMA = 0.8
+_ROUND_LOT_SHARE = 0.3  # fraction of sizes snapped to a multiple of 100 shares
+_NS = 1e9
+_NEVER = 1e-12  # events per second treated as none
+
+
+def intensity_profile(u_shape: bool) -> tuple[float, ...]:
+    """Per-bucket intensity multipliers with mean 1 (flat if ``u_shape`` is off)."""
+    if not u_shape:
+        return (1.0,) * len(INTRADAY_PROFILE)
+    mean = sum(INTRADAY_PROFILE) / len(INTRADAY_PROFILE)
+    return tuple(p / mean for p in INTRADAY_PROFILE)
+
+
+class BackgroundFlow:
+    def __init__(
+        self,
+        book: Book,
+        config: FlowConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        rng: random.Random,
+        watched: Container,
+        fundamental_seed: int | None = None,
+    ) -> None:
+        self.book = book
+        self.config = config
+        self.tick = instrument.tick
+        self.lot = instrument.lot
+        self.ref_price = instrument.ref_price
+        self.session = session
+        self.rng = rng
+        self.watched = watched  # order ids whose fills are reported (ours)
+        self.now = session.open_ns
+        self.events = 0  # background events applied (stats)
+        self._next_id = 0
+        self._expiries: list[tuple[int, int]] = []  # (expiry ns, background order id)
+        self._profile = intensity_profile(config.u_shape)
+        self._bucket_ns = max(1, session.length_ns // len(self._profile))
+        scale = config.rate_scale
+        per_side = [r * scale for r in config.limit_rates] + [config.market_rate * scale]
+        self._cum_rates = [sum(per_side[: k + 1]) for k in range(len(per_side))]
+        self._side_rate = self._cum_rates[-1]
+        self._cancel_rates = [r * scale for r in config.cancel_rates]
+        self._limit_kinds = len(self._cancel_rates)
+        self._sizes = self._size_table()
+        self._fundamental = self._fundamental_path(fundamental_seed)
+        self._value_step = 0
+        self._value_carry = 0.0
+        self._next_value = self._value_time(0)
+        self._enter_bucket(0)
+        self._seed_book()
+        self._next_arrival = self._draw_arrival(self.now)
+
+    # ------------------------------------------------------------------ public
+
+    def fundamental(self, t_ns: int) -> float:
+        """The value traders' fundamental value (price units) at ``t_ns``."""
+        k = (t_ns - self.session.open_ns) // self._value_period_ns
+        return self._fundamental[min(max(k, 0), len(self._fundamental) - 1)]
+
+    def intensity(self, t_ns: int) -> float:
+        """The intraday multiplier at ``t_ns`` (1 outside the session)."""
+        k = (t_ns - self.session.open_ns) // self._bucket_ns
+        return self._profile[k] if 0 <= k < len(self._profile) else 1.0
+
+    def advance_to(self, now_ns: int) -> list[tuple[int, Fill]]:
+        """Apply every background event up to ``now_ns``; returns (event ns, fill) for the
+        fills of watched orders (background market orders hitting them)."""
+        out: list[tuple[int, Fill]] = []
+        end = min(now_ns, self.session.close_ns)
+        expiries = self._expiries
+        cancel = self.book.cancel
+        pop = heapq.heappop
+        events = 0
+        # The simulator's hot loop (profiled): arrivals and expiries merged by time.
+        while True:
+            t = self._next_arrival
+            value = self._next_value < t
+            if value:
+                t = self._next_value
+            if expiries and expiries[0][0] < t:
+                if expiries[0][0] > end:
+                    break
+                cancel(pop(expiries)[1])
+            else:
+                if t > end:
+                    break
+                if value:
+                    self._value_trade(t, out)
+                else:
+                    self._arrive(t, out)
+                    self._next_arrival = self._draw_arrival(t)
+            events += 1
+        self.events += events
+        self.now = max(self.now, now_ns)
+        self.replenish(self.now)
+        return out
+
+    def skip_to(self, now_ns: int) -> None:
+        """Let time pass with no arrivals (a halted venue); pending expiries still apply."""
+        if now_ns > self.now:
+            self.now = now_ns
+            self._next_arrival = self._draw_arrival(min(now_ns, self.session.close_ns))
+            while self._next_value <= now_ns:  # value traders sleep through a halt
+                self._value_step += 1
+                self._next_value = self._value_time(self._value_step)
+            while self._expiries and self._expiries[0][0] <= now_ns:
+                self.book.cancel(heapq.heappop(self._expiries)[1])
+
+    def replenish(self, t_ns: int) -> None:
+        """Keep the book two-sided: refill an empty side next to the other one."""
+        book, tick = self.book, self.tick
+        if book.best_bid is not None and book.best_ask is not None:
+            return
+        anchor = book.last_price if book.last_price is not None else self.ref_price
+        if book.best_ask is not None:
+            anchor = min(anchor, book.best_ask - tick)
+        if book.best_bid is not None:
+            anchor = max(anchor, book.best_bid + tick)
+        anchor = self._on_tick(anchor)
+        if book.best_bid is None:
+            self._add_depth(BUY, anchor - tick, t_ns)
+        if book.best_ask is None:
+            self._add_depth(SELL, anchor + tick, t_ns)
+
+    # ------------------------------------------------------------------ events
+
+    def _arrive(self, t: int, out: list[tuple[int, Fill]]) -> None:
+        rng = self.rng.random
+        r = rng() * 2 * self._side_rate
+        side = BUY
+        if r >= self._side_rate:
+            side, r = SELL, r - self._side_rate
+        kind = bisect_right(self._cum_rates, r)
+        size = self._sizes[int(rng() * _SIZE_TABLE)]
+        book = self.book
+        if kind < self._limit_kinds:  # a limit order kind+1 ticks from the opposite best
+            opposite = book.best_ask if side == BUY else book.best_bid
+            if opposite is None:
+                self.replenish(t)
+                opposite = book.best_ask if side == BUY else book.best_bid
+            price = opposite - side * (kind + 1 + self._offset) * self.tick
+            if price > 0:
+                self._next_id += 1
+                book.limit(self._next_id, side, price, size)
+                life = -math.log(1.0 - rng()) * self._mean_life_ns[kind]
+                heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
+            return
+        self._next_id += 1
+        for fill in book.take(self._next_id, side, size):  # a market order
+            if fill.maker_id in self.watched:
+                out.append((t, fill))
+        if book.best_bid is None or book.best_ask is None:
+            self.replenish(t)
+
+    def _value_trade(self, t: int, out: list[tuple[int, Fill]]) -> None:
+        """Value traders wake (every ``value_period_s``): demand against d = mid − F
+        accumulates to at least ``value_clip`` shares, then trades IOC limited at F."""
+        k = self._value_step
+        self._value_step = k + 1
+        self._next_value = self._value_time(k + 1)
+        book, cfg = self.book, self.config
+        if book.best_bid is None or book.best_ask is None:
+            return
+        f = self._fundamental[k]
+        d = ((book.best_bid + book.best_ask) / 2 - f) / self.tick
+        demand = -math.copysign(cfg.value_strength * abs(d) ** cfg.value_exponent * cfg.value_period_s, d)
+        carry = self._value_carry
+        carry = demand if carry * demand < 0 else carry + demand
+        if abs(carry) < cfg.value_clip:
+            self._value_carry = carry
+            return
+        qty = int(abs(carry) / self.lot) * self.lot
+        side = BUY if carry > 0 else SELL
+        self._value_carry = carry - side * qty
+        # never beyond F: a sell takes bids at or above F, a buy asks at or below it
+        limit = math.ceil(f / self.tick) * self.tick if side == SELL else math.floor(f / self.tick) * self.tick
+        self._next_id += 1
+        for fill in book.take(self._next_id, side, qty, limit):
+            if fill.maker_id in self.watched:
+                out.append((t, fill))
+        if book.best_bid is None or book.best_ask is None:
+            self.replenish(t)
+
+    def arbitrage(self, t: int, elsewhere_bid: tuple[int, int] | None,
+                  elsewhere_ask: tuple[int, int] | None) -> list[tuple[int, Fill]]:
+        """Cross-venue arbitrageurs: take this book's offers priced below the best bid on
+        other venues, and its bids above their best offer — strictly, by at least a tick,
+        since a locked market leaves no profit after fees — and no more than the other venue shows at that quote (price, size), since
+        the arbitrageur unwinds there. Keeps venues in line with each other and carries
+        our impact from one venue to the rest, as arbitrage does in real markets."""
+        out: list[tuple[int, Fill]] = []
+        book = self.book
+        for side, quote in ((BUY, elsewhere_bid), (SELL, elsewhere_ask)):
+            if quote is None:
+                continue
+            price, cap = quote
+            through = price - side * self.tick
+            if not book.crosses(side, through):
+                continue
+            self._next_id += 1
+            for fill in book.take(self._next_id, side, cap, through):
+                if fill.maker_id in self.watched:
+                    out.append((t, fill))
+        if book.best_bid is None or book.best_ask is None:
+            self.replenish(t)
+        return out
+
+    def _value_time(self, k: int) -> int:
+        if self.config.value_strength <= 0 or k >= len(self._fundamental):
+            return self.session.close_ns + 1  # never within the session
+        return self.session.open_ns + (k + 1) * self._value_period_ns
+
+    def _fundamental_path(self, seed: int | None) -> list[float]:
+        """F at each value-trader wake: a geometric random walk from the reference price
+        with ``fundamental_vol`` per session, from its own RNG so that venues given the
+        same ``seed`` share one fundamental (default: drawn from the flow's RNG)."""
+        cfg = self.config
+        self._value_period_ns = max(1, int(cfg.value_period_s * _NS))
+        n = self.session.length_ns // self._value_period_ns
+        rng = random.Random(self.rng.getrandbits(64) if seed is None else seed)
+        step = cfg.fundamental_vol * math.sqrt(self._value_period_ns / self.session.length_ns)
+        gauss, log_f, path = rng.gauss, 0.0, []
+        for _ in range(n):
+            log_f += step * gauss(0.0, 1.0) - step * step / 2
+            path.append(self.ref_price * math.exp(log_f))
+        return path
+
+    def _draw_arrival(self, t: int) -> int:
+        """Next arrival after ``t``: exponential at the bucket's rate, redrawn at the bucket
+        boundary if it falls beyond it (exact for a piecewise-constant intensity)."""
+        last = len(self._profile) - 1
+        while True:
+            if t >= self._bucket_end and self._bucket < last:
+                self._enter_bucket(self._bucket + 1)
+                continue
+            dt = int(-math.log(1.0 - self.rng.random()) * self._mean_gap_ns) + 1
+            if t + dt <= self._bucket_end or self._bucket == last:
+                return t + dt
+            t = self._bucket_end
+
+    def _enter_bucket(self, k: int) -> None:
+        """Cache the bucket's rates: mean gap between arrivals, mean lives, spread offset."""
+        u = self._profile[k]
+        self._bucket = k
+        self._bucket_end = self.session.open_ns + (k + 1) * self._bucket_ns
+        # A zero rate means "never": a tiny floor keeps the arithmetic finite.
+        self._mean_gap_ns = _NS / max(2 * self._side_rate * u, _NEVER)
+        self._mean_life_ns = [_NS / max(rate * u, _NEVER) for rate in self._cancel_rates]
+        self._offset = max(0, self.config.open_spread_ticks - k)
+
+    # ---------------------------------------------------------------- set-up
+
+    def _seed_book(self) -> None:
+        mid = self._on_tick(self.ref_price)
+        self._add_depth(BUY, mid - self.tick, self.now)
+        self._add_depth(SELL, mid + self.tick, self.now)
+
+    def _add_depth(self, side: int, best: int, t: int) -> None:
+        """``depth_levels`` levels of about ``initial_level_size`` shares from ``best`` out."""
+        cfg = self.config
+        last_kind = self._limit_kinds - 1
+        for level in range(cfg.depth_levels):
+            price = best - side * level * self.tick
+            if price <= 0:
+                break
+            placed = 0
+            while placed < cfg.initial_level_size:
+                size = self._sizes[int(self.rng.random() * _SIZE_TABLE)]
+                self._next_id += 1
+                self.book.limit(self._next_id, side, price, size)
+                life = -math.log(1.0 - self.rng.random()) * self._mean_life_ns[min(level + 1, last_kind)]
+                heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
+                placed += size
+
+    def _size_table(self) -> list[int]:
+        cfg, rng, lot = self.config, self.rng, self.lot
+        mu = math.log(cfg.mean_size) - _SIZE_SIGMA**2 / 2
+        sizes = []
+        for _ in range(_SIZE_TABLE):
+            raw = rng.lognormvariate(mu, _SIZE_SIGMA)
+            if rng.random() < _ROUND_LOT_SHARE and 100 % lot == 0:
+                size = max(100, round(raw / 100) * 100)
+            else:
+                size = max(lot, round(raw / lot) * lot)
+            sizes.append(size)
+        return sizes
+
+    def _on_tick(self, price: int) -> int:
+        return max(self.tick, price - price % self.tick)

@@ -1,0 +1,516 @@
+"""Order desk: grouping, joins, shrinks, netting, allocation of parent fills, excess."""
+
+from collections import defaultdict
+
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from engine.desk.desk import EXCESS_SOURCE, DeskConfig, OrderDesk
+from engine.desk.client_orders import INTERNAL_VENUE
+from engine.instruments import Instrument
+from engine.messages import (
+    CancelParentOrder,
+    ClientOrder,
+    ClientOrderRejected,
+    ExecType,
+    ExecutionReport,
+    InternalCrossExecuted,
+    Liquidity,
+    Mandate,
+    OrdStatus,
+    ParentOrderCreated,
+    ParentOrderFilled,
+    ParentState,
+    ParentStateChanged,
+    ResizeParentOrder,
+    Side,
+    StrategyName,
+    Urgency,
+)
+
+NOW = 1_000_000_000_000
+REF = 100_000_000
+INSTRUMENTS = [
+    Instrument(symbol="AAA", ref_price=REF, lot=100),
+    Instrument(symbol="BBB", ref_price=REF, lot=1),
+]
+BUY, SELL = Side.BUY, Side.SELL
+
+
+def new_desk(window_ns: int = 1_000) -> OrderDesk:
+    return OrderDesk(INSTRUMENTS, DeskConfig(window_ns=window_ns))
+
+
+def order(coid, side=BUY, qty=100, instrument="AAA", limit=None, mandate=Mandate(), source="OMS"):
+    return ClientOrder(
+        source=source, account="A", client_order_id=coid, instrument=instrument, side=side,
+        quantity=qty, limit_price=limit, mandate=mandate,
+    )
+
+
+def fill(parent_id, qty, price=REF, fill_id="F1"):
+    return ParentOrderFilled(
+        ts=NOW, parent_id=parent_id, child_id="C1", fill_id=fill_id, venue="LIT1",
+        quantity=qty, price=price, liquidity=Liquidity.TAKER,
+    )
+
+
+def of(msgs, kind):
+    return [m for m in msgs if isinstance(m, kind)]
+
+
+# ------------------------------------------------------------------- grouping
+
+
+def test_window_groups_compatible_orders_into_one_parent():
+    d = new_desk()
+    d.submit(order("a", qty=100), NOW)
+    d.submit(order("b", qty=300), NOW)
+    d.submit(order("c", qty=200, limit=REF), NOW)  # other limit: other parent
+    d.submit(order("d", qty=100, mandate=Mandate(urgency=Urgency.HIGH)), NOW)
+    d.submit(order("e", qty=100, mandate=Mandate(strategy=StrategyName.VWAP)), NOW)
+    out = d.close_window(NOW + 1_000)
+    assert [(m.parent_id, m.quantity, m.limit_price) for m in out] == [
+        ("P1", 400, None), ("P2", 200, REF), ("P3", 100, None), ("P4", 100, None),
+    ]
+    assert all(isinstance(m, ParentOrderCreated) and m.ts == NOW + 1_000 for m in out)
+    assert d.order("OMS", "b").parent_id == "P1"
+    assert d.window_deadline() is None
+
+
+def test_window_zero_sends_each_order_at_once():
+    d = new_desk(window_ns=0)
+    ack, created = d.submit(order("a"), NOW)
+    assert ack.exec_type is ExecType.NEW and isinstance(created, ParentOrderCreated)
+
+
+def test_late_order_joins_working_parent():
+    d = new_desk()
+    d.submit(order("a"), NOW)
+    d.close_window(NOW)
+    d.submit(order("b", qty=200), NOW + 5)
+    d.submit(order("c", qty=300), NOW + 6)
+    (resize,) = d.close_window(NOW + 1_005)
+    assert resize == ResizeParentOrder(ts=NOW + 1_005, parent_id="P1", quantity=600,
+                                       reason="join of 2 client orders")
+
+
+def test_cancel_and_amend_shrink_by_unfilled_part():
+    d = new_desk()
+    for coid in "abc":
+        d.submit(order(coid, qty=300), NOW)
+    d.close_window(NOW)
+    d.on_parent_fill(fill("P1", 300))  # 100 each
+    cancel = d.cancel("OMS", "a", NOW)
+    assert cancel[0].exec_type is ExecType.CANCELED and cancel[0].cum_qty == 100
+    assert cancel[1].quantity == 300 + 400  # filled + open of b and c
+    amend = d.amend("OMS", "b", NOW, quantity=200)
+    assert amend[0].exec_type is ExecType.REPLACED and amend[0].leaves_qty == 100
+    assert amend[1].quantity == 300 + 100 + 200
+    amend = d.amend("OMS", "b", NOW, quantity=500)  # amend up grows
+    assert amend[1].quantity == 300 + 400 + 200
+    d.cancel("OMS", "b", NOW)
+    last = d.cancel("OMS", "c", NOW)
+    assert last[1] == CancelParentOrder(ts=NOW, parent_id="P1", reason="client cancel OMS/c")
+
+
+def test_amend_price_moves_open_part_to_a_new_parent():
+    d = new_desk()
+    d.submit(order("a", qty=200), NOW)
+    d.submit(order("b", qty=200), NOW)
+    d.close_window(NOW)
+    out = d.amend("OMS", "a", NOW, limit_price=REF)
+    assert out[0].exec_type is ExecType.REPLACED and out[1].quantity == 200
+    (created,) = d.close_window(NOW + 1_000)
+    assert (created.parent_id, created.quantity, created.limit_price) == ("P2", 200, REF)
+
+
+def test_amended_away_and_back_rejoins_its_parent_once():
+    d = new_desk()
+    d.submit(order("a", qty=500, limit=REF), NOW)
+    d.submit(order("b", qty=500, limit=REF), NOW)
+    d.close_window(NOW)
+    d.amend("OMS", "a", NOW, limit_price=REF + 10_000)  # leaves P1 (b keeps it working)
+    d.amend("OMS", "a", NOW, limit_price=REF)  # back to P1's limit before the window closes
+    (resize,) = d.close_window(NOW + 1_000)
+    assert (resize.parent_id, resize.quantity) == ("P1", 1_000)
+    reports = d.on_parent_fill(fill("P1", 1_000, price=REF))
+    assert sorted((r.client_order_id, r.last_qty) for r in reports) == [("a", 500), ("b", 500)]
+
+
+def test_cancel_of_pending_order_never_reaches_market():
+    d = new_desk()
+    d.submit(order("a"), NOW)
+    d.cancel("OMS", "a", NOW)
+    assert d.close_window(NOW) == []
+
+
+# -------------------------------------------------------------------- netting
+
+
+def test_opposing_orders_cross_at_mid_and_only_the_residual_goes_out():
+    d = new_desk()
+    d.set_mid("AAA", REF + 5_000)
+    d.submit(order("b1", BUY, 300), NOW)
+    d.submit(order("s1", SELL, 100), NOW)
+    d.submit(order("s2", SELL, 100), NOW)
+    out = d.close_window(NOW)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert (cross.cross_id, cross.quantity, cross.price) == ("X1", 200, REF + 5_000)
+    fills = of(out, ExecutionReport)
+    assert [(f.client_order_id, f.last_qty, f.internal, f.venue) for f in fills] == [
+        ("b1", 200, True, INTERNAL_VENUE), ("s1", 100, True, INTERNAL_VENUE),
+        ("s2", 100, True, INTERNAL_VENUE),
+    ]
+    assert fills[1].ord_status is OrdStatus.FILLED and fills[0].leaves_qty == 100
+    (created,) = of(out, ParentOrderCreated)
+    assert (created.side, created.quantity, created.arrival_mid) == (BUY, 100, REF + 5_000)
+
+
+def test_new_order_crosses_working_parent_which_shrinks():
+    d = new_desk()
+    d.set_mid("AAA", REF)
+    d.submit(order("b1", BUY, 500), NOW)
+    d.close_window(NOW)
+    d.on_parent_fill(fill("P1", 100))
+    d.submit(order("s1", SELL, 300), NOW + 10)
+    out = d.close_window(NOW + 10)
+    assert of(out, InternalCrossExecuted)[0].buy_parent_id == "P1"
+    (resize,) = of(out, ResizeParentOrder)
+    assert resize.quantity == 100 + 100  # filled + open after crossing 300
+    assert not of(out, ParentOrderCreated)
+    assert d.order("OMS", "b1").cum_qty == 400 and d.order("OMS", "s1").leaves == 0
+
+
+def test_cross_record_names_a_working_parent_only_if_its_unfilled_part_crossed():
+    d = new_desk()
+    d.set_mid("AAA", REF)
+    d.submit(order("b1", BUY, 1000), NOW)
+    d.close_window(NOW)  # P1, working
+    d.submit(order("b2", BUY, 300, limit=REF), NOW + 10)  # another key: a new buy
+    d.submit(order("s1", SELL, 300), NOW + 10)
+    out = d.close_window(NOW + 10)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, None, None)
+    assert d.parent("P1").open == 1000  # the new orders crossed each other: P1 untouched
+    assert {f.client_order_id: f.parent_id for f in of(out, ExecutionReport)} == {
+        "b2": None, "s1": None}
+    d.submit(order("s2", SELL, 400), NOW + 20)  # now P1's unfilled part crosses
+    out = d.close_window(NOW + 20)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert (cross.quantity, cross.buy_parent_id) == (400, "P1")
+    assert [(f.client_order_id, f.parent_id, f.last_qty) for f in of(out, ExecutionReport)
+            if f.side is BUY] == [("b1", "P1", 400)]
+
+
+def test_opposing_working_parents_cross_once_a_mid_is_known():
+    """Both sides went out while no mid was known: the first mid crosses their unfilled
+    parts (net_working, called by the desk actor on market data), once."""
+    d = new_desk()
+    d.submit(order("b1", BUY, 500), NOW)
+    d.submit(order("s1", SELL, 300), NOW)
+    out = d.close_window(NOW)
+    assert not of(out, InternalCrossExecuted) and len(of(out, ParentOrderCreated)) == 2
+    assert d.net_working("AAA", NOW + 1) == []  # no mid yet
+    d.set_mid("AAA", REF)
+    out = d.net_working("AAA", NOW + 2)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, "P1", "P2")
+    assert [(f.client_order_id, f.parent_id, f.last_qty) for f in of(out, ExecutionReport)] == [
+        ("b1", "P1", 300), ("s1", "P2", 300)]
+    (resize,) = of(out, ResizeParentOrder)
+    (cancel,) = of(out, CancelParentOrder)
+    assert (resize.parent_id, resize.quantity, cancel.parent_id) == ("P1", 200, "P2")
+    assert d.net_working("AAA", NOW + 3) == []  # one side left: nothing more to cross
+
+
+def test_net_working_leaves_an_open_window_to_its_close():
+    d = new_desk()
+    d.submit(order("b1", BUY, 500), NOW)
+    d.submit(order("s1", SELL, 300), NOW)
+    d.close_window(NOW)
+    d.set_mid("AAA", REF)
+    d.submit(order("b2", BUY, 100), NOW + 5)  # a window opens for AAA
+    assert d.net_working("AAA", NOW + 6) == []
+    (cross,) = of(d.close_window(NOW + 10), InternalCrossExecuted)
+    assert cross.quantity == 300  # the close nets new and working interest together
+
+
+def test_no_cross_without_mid_or_when_limit_excludes_mid():
+    d = new_desk()
+    d.submit(order("b1", BUY, 100), NOW)
+    d.submit(order("s1", SELL, 100), NOW)
+    assert not of(d.close_window(NOW), InternalCrossExecuted)
+    d2 = new_desk()
+    d2.set_mid("AAA", REF)
+    d2.submit(order("b1", BUY, 100, limit=REF - 10_000), NOW)
+    d2.submit(order("s1", SELL, 100), NOW)
+    assert not of(d2.close_window(NOW), InternalCrossExecuted)
+
+
+def test_order_not_yet_started_does_not_cross():
+    d = new_desk()
+    d.set_mid("AAA", REF)
+    d.submit(order("b1", BUY, 100, mandate=Mandate(start_ns=NOW + 10**9)), NOW)
+    d.submit(order("s1", SELL, 100), NOW)
+    assert not of(d.close_window(NOW), InternalCrossExecuted)
+
+
+def test_order_past_its_end_does_not_cross():
+    """Its parent completed with it still open (a join raced the completion), it waits for
+    the next window after its own end: no client is filled after its mandate's end."""
+    d = new_desk()
+    d.set_mid("AAA", REF)
+    d.submit(order("b1", BUY, 100, mandate=Mandate(end_ns=NOW + 100)), NOW)
+    d.close_window(NOW)
+    d.on_parent_state(ParentStateChanged(ts=NOW + 200, parent_id="P1", state=ParentState.COMPLETED,
+                                         target=100, filled=0, reason="raced"))
+    d.submit(order("s1", SELL, 100), NOW + 200)
+    out = d.close_window(NOW + 200)
+    assert not of(out, InternalCrossExecuted)
+    assert d.order("OMS", "b1").cum_qty == 0
+
+
+# ----------------------------------------------------------------- allocation
+
+
+def test_parent_fill_is_allocated_pro_rata_in_lots():
+    d = new_desk()
+    d.submit(order("a", qty=100), NOW)
+    d.submit(order("b", qty=300), NOW)
+    d.submit(order("c", qty=300), NOW)
+    d.close_window(NOW)
+    reports = d.on_parent_fill(fill("P1", 400, price=REF + 10_000))
+    # 4 lots over 1,3,3: floors 0,1,1; remainders 4,5,5 -> the earlier of the larger
+    assert [(r.client_order_id, r.last_qty) for r in reports] == [("b", 200), ("c", 200)]
+    assert reports[0].cum_notional == 200 * (REF + 10_000) and not reports[0].internal
+    assert reports[0].parent_id == "P1" and reports[0].venue == "LIT1"
+
+
+def test_excess_is_booked_never_allocated():
+    d = new_desk()
+    d.submit(order("a", qty=200), NOW)
+    d.close_window(NOW)
+    d.cancel("OMS", "a", NOW)  # router did not hear yet
+    late = d.on_parent_fill(fill("P1", 200))
+    (excess,) = late
+    assert (excess.source, excess.client_order_id, excess.last_qty, excess.reason) == (
+        EXCESS_SOURCE, "P1", 200, "excess"
+    )
+    assert d.excess() == {"P1": (200, 200 * REF)}
+    assert d.order("OMS", "a").cum_qty == 0
+
+
+def test_duplicate_fill_ignored():
+    d = new_desk()
+    d.submit(order("a", qty=200), NOW)
+    d.close_window(NOW)
+    assert d.on_parent_fill(fill("P1", 100))
+    assert d.on_parent_fill(fill("P1", 100)) == []
+
+
+def test_parent_expired_expires_clients_with_leaves():
+    d = new_desk()
+    d.submit(order("a", qty=200), NOW)
+    d.close_window(NOW)
+    d.on_parent_fill(fill("P1", 100))
+    (rep,) = d.on_parent_state(ParentStateChanged(
+        ts=NOW, parent_id="P1", state=ParentState.EXPIRED, target=200, filled=100, reason="end"
+    ))
+    assert (rep.exec_type, rep.ord_status, rep.cum_qty, rep.leaves_qty) == (
+        ExecType.EXPIRED, OrdStatus.EXPIRED, 100, 100
+    )
+    assert isinstance(d.cancel("OMS", "a", NOW)[0], ClientOrderRejected)
+
+
+def test_completed_parent_with_open_joiners_requeues_them():
+    d = new_desk()
+    d.submit(order("a", qty=100), NOW)
+    d.close_window(NOW)
+    d.submit(order("b", qty=100), NOW)
+    d.close_window(NOW)  # join, but the parent completes on its old target
+    d.on_parent_fill(fill("P1", 100))
+    assert d.on_parent_state(ParentStateChanged(
+        ts=NOW, parent_id="P1", state=ParentState.COMPLETED, target=100, filled=100
+    )) == []
+    (created,) = d.close_window(NOW + 1)
+    assert (created.parent_id, created.quantity) == ("P2", 100)
+
+
+# ------------------------------------------------------------ property test
+
+LOT = {"AAA": 100, "BBB": 1}
+MANDATES = [Mandate(), Mandate(urgency=Urgency.HIGH)]
+LIMITS = {BUY: [None, REF + 1_000_000], SELL: [None, REF - 1_000_000]}  # always admit the mid
+
+submit_op = st.tuples(
+    st.just("submit"), st.sampled_from(["AAA", "AAA", "BBB"]), st.sampled_from([BUY, SELL]),
+    st.integers(1, 8), st.integers(0, 1), st.integers(0, 1),
+)
+op = st.one_of(
+    submit_op,
+    submit_op,
+    st.tuples(st.just("close")),
+    st.tuples(st.just("cancel"), st.integers(0, 30)),
+    st.tuples(st.just("amend"), st.integers(0, 30), st.integers(0, 9), st.booleans()),
+    st.tuples(st.just("close")),
+    st.tuples(st.just("mid"), st.sampled_from(["AAA", "BBB"]), st.integers(-50, 50)),
+    st.tuples(st.just("fill"), st.integers(0, 10), st.integers(1, 10), st.integers(-20, 20)),
+    st.tuples(st.just("state"), st.integers(0, 10),
+              st.sampled_from([ParentState.EXPIRED, ParentState.COMPLETED, ParentState.CANCELLED])),
+)
+
+
+class Checker:
+    """Replays the desk's messages the way the parent actors and clients would see them."""
+
+    def __init__(self, desk: OrderDesk) -> None:
+        self.desk = desk
+        self.target: dict[str, int] = {}  # parent → target as last told
+        self.market_filled: dict[str, int] = defaultdict(int)
+        self.allocated: dict[str, int] = defaultdict(int)
+        self.excess: dict[str, int] = defaultdict(int)
+        self.client_fills: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        self.crossed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.cross_qty: dict[str, int] = {}
+        self.exec_ids: set[str] = set()
+
+    def see(self, msgs, now) -> None:
+        for m in msgs:
+            assert m.msg_id == 0 and m.ts == now
+            if isinstance(m, ParentOrderCreated):
+                self.target[m.parent_id] = m.quantity
+            elif isinstance(m, ResizeParentOrder):
+                event("parent resized")
+                self.target[m.parent_id] = m.quantity
+            elif isinstance(m, CancelParentOrder):
+                self.target.pop(m.parent_id)
+            elif isinstance(m, InternalCrossExecuted):
+                event("internal cross")
+                self.cross_qty[m.cross_id] = m.quantity
+            elif isinstance(m, ExecutionReport):
+                assert m.exec_id not in self.exec_ids
+                self.exec_ids.add(m.exec_id)
+                self.see_report(m)
+
+    def see_report(self, m: ExecutionReport) -> None:
+        if m.source == EXCESS_SOURCE:
+            event("excess booked")
+            self.excess[m.parent_id] += m.last_qty
+            return
+        assert 0 <= m.cum_qty <= m.order_qty
+        if m.exec_type is not ExecType.TRADE:
+            return
+        self.client_fills[(m.source, m.client_order_id)].append((m.last_qty, m.last_price))
+        if m.internal:
+            cross_id = m.text.split()[-1]
+            self.crossed[cross_id][0 if m.side is BUY else 1] += m.last_qty
+        else:
+            self.allocated[m.parent_id] += m.last_qty
+
+    def check(self) -> None:
+        desk = self.desk
+        for pid, filled in self.market_filled.items():  # every share of every parent fill
+            assert self.allocated[pid] + self.excess[pid] == filled
+        for cross_id, (bought, sold) in self.crossed.items():  # netting conserves shares
+            assert bought == sold == self.cross_qty[cross_id]
+        open_by_parent: dict[str, int] = defaultdict(int)
+        for o in desk.orders():
+            assert 0 <= o.cum_qty <= o.qty and o.leaves == (o.qty - o.cum_qty if o.is_open else 0)
+            fills = self.client_fills[(o.order.source, o.order.client_order_id)]
+            assert o.cum_qty == sum(q for q, _ in fills)
+            assert o.cum_notional == sum(q * p for q, p in fills)  # exact average price
+            assert o.cum_qty % LOT[o.order.instrument] == 0
+            if o.parent_id is not None:
+                open_by_parent[o.parent_id] += o.leaves
+        # the market is asked for exactly the open, uncrossed client quantity
+        for pid, target in self.target.items():
+            parent = desk.parent(pid)
+            if parent.state in (ParentState.EXPIRED, ParentState.CANCELLED, ParentState.COMPLETED):
+                continue
+            assert max(0, target - parent.filled) == open_by_parent[pid] == parent.open, pid
+        # with a mid every order may cross: no instrument works both sides at once
+        for instrument in ("AAA", "BBB"):
+            sides = {
+                p.side for p in desk.parents.values()
+                if p.instrument == instrument and p.parent_id in self.target and p.open
+                and p.state not in (ParentState.EXPIRED, ParentState.CANCELLED, ParentState.COMPLETED)
+            }
+            assert len(sides) <= 1, (instrument, sides)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(op, min_size=20, max_size=80))
+def test_random_streams_keep_every_invariant(ops):
+    desk = new_desk()
+    checker = Checker(desk)
+    now = NOW
+    mids = {"AAA": REF, "BBB": REF}
+    for name, m in mids.items():
+        desk.set_mid(name, m)
+    coids: list[str] = []
+    for i, (kind, *args) in enumerate(ops):
+        now += 1
+        if kind == "submit":
+            instrument, side, lots, limit_i, mandate_i = args
+            coid = f"c{i}"
+            coids.append(coid)
+            o = order(coid, side, lots * LOT[instrument], instrument, LIMITS[side][limit_i],
+                      MANDATES[mandate_i])
+            msgs = desk.submit(o, now)
+        elif kind == "cancel" and coids:
+            msgs = desk.cancel("OMS", coids[args[0] % len(coids)], now)
+        elif kind == "amend" and coids:
+            coid = coids[args[0] % len(coids)]
+            state = desk.order("OMS", coid)
+            lot = LOT[state.order.instrument]
+            price = LIMITS[state.order.side][1] if args[2] else None
+            msgs = desk.amend("OMS", coid, now, quantity=state.cum_qty + args[1] * lot,
+                              limit_price=price)
+        elif kind == "close":
+            msgs = desk.close_window(now)
+        elif kind == "mid":
+            mids[args[0]] = REF + args[1] * 10_000
+            desk.set_mid(args[0], mids[args[0]])
+            msgs = []
+        elif kind == "fill" and desk.parents:
+            parents = list(desk.parents.values())
+            parent = parents[args[0] % len(parents)]
+            qty = args[1] * LOT[parent.instrument]
+            price = REF + args[2] * 10_000
+            fid = f"F{i}"
+            msgs = desk.on_parent_fill(ParentOrderFilled(
+                ts=now, parent_id=parent.parent_id, child_id="C", fill_id=fid, venue="V",
+                quantity=qty, price=price, liquidity=Liquidity.MAKER,
+            ))
+            checker.market_filled[parent.parent_id] += qty
+        elif kind == "state" and desk.parents:
+            parents = list(desk.parents.values())
+            parent = parents[args[0] % len(parents)]
+            msgs = desk.on_parent_state(ParentStateChanged(
+                ts=now, parent_id=parent.parent_id, state=args[1], target=parent.target,
+                filled=parent.filled,
+            ))
+        else:
+            continue
+        checker.see(msgs, now)
+        checker.check()
+    checker.see(desk.close_window(now), now)
+    checker.check()
+
+
+def test_same_stream_same_messages():
+    def run():
+        d = new_desk()
+        d.set_mid("AAA", REF)
+        out = []
+        for i in range(40):
+            side = BUY if i % 3 else SELL
+            out += d.submit(order(f"c{i}", side, 100 * (1 + i % 4)), NOW + i)
+            if i % 7 == 6:
+                out += d.close_window(NOW + i)
+        out += d.close_window(NOW + 100)
+        out += d.on_parent_fill(fill("P1", 300))
+        return out
+
+    assert run() == run()
