@@ -55,8 +55,9 @@ class EngineActor(pykka.ThreadingActor):
     # The runtime clock's time, read with no Python frame: a C ``attrgetter`` as the
     # property's getter (SimClock keeps it in ``_now``; LiveClock's ``_now`` is a property
     # reading the wall clock).
-    now = property(operator.attrgetter("runtime.clock._now"),
-                   doc="The runtime clock's current time (ns).")
+    now = property(
+        operator.attrgetter("runtime.clock._now"), doc="The runtime clock's current time (ns)."
+    )
 
     def send(self, dest: str, msg: Message, delay_ns: int = 0) -> Message:
         return self.runtime.send(self.name, dest, msg, delay_ns)

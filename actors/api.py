@@ -25,15 +25,15 @@ import msgspec
 from loguru import logger
 
 from actors.desk_actor import REPORTS, DeskActor
-from actors.simulated_market import start_market
 from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
+from actors.simulated_market import start_market
 from actors.supervisor import ChildSpec, Supervisor
-from engine.desk.desk import DeskConfig
+from engine.audit.journal import Journal
 from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig, VenueConfig
+from engine.desk.desk import DeskConfig
 from engine.instruments import Instrument
-from engine.audit.journal import Journal
 from engine.messages import (
     AmendClientOrder,
     CancelClientOrder,
@@ -104,28 +104,63 @@ class Engine:
         self.subscriber_errors = 0  # exceptions raised by report callbacks (logged, skipped)
         session = market.session
         self.runtime: Runtime = (
-            LiveRuntime(seed=seed, journal=self.journal, cpu=cpu) if live
-            else SimRuntime(seed=seed, start_ns=session.open_ns - MINUTE, journal=self.journal,
-                            threaded=threaded)
+            LiveRuntime(seed=seed, journal=self.journal, cpu=cpu)
+            if live
+            else SimRuntime(
+                seed=seed,
+                start_ns=session.open_ns - MINUTE,
+                journal=self.journal,
+                threaded=threaded,
+            )
         )
         self.runtime.on_message(REPORTS, self._on_report)
         rt = self.runtime
-        self.supervisor = Supervisor(rt, "engine", max_restarts=max_restarts,
-                                     window_ns=restart_window_ns)
-        venues = Supervisor(rt, "venues", max_restarts=max_restarts,
-                            window_ns=restart_window_ns, parent=self.supervisor)
-        self.parents = Supervisor(rt, "parents", max_restarts=max_restarts,
-                                  window_ns=restart_window_ns, parent=self.supervisor)
-        self.venue_names = start_market(rt, venues, market.instrument, session, market.venues,
-                                        clients=[ROUTER])
-        self.supervisor.start_child(ChildSpec(ROUTER, RouterActor, {
-            "venues": market.venues, "instrument": market.instrument, "config": router,
-            "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
-        }))
-        self.supervisor.start_child(ChildSpec(DESK, DeskActor, {
-            "instruments": [market.instrument], "session": session, "parents": self.parents,
-            "config": desk, "parent_config": parent, "router": ROUTER,
-        }))
+        self.supervisor = Supervisor(
+            rt, "engine", max_restarts=max_restarts, window_ns=restart_window_ns
+        )
+        venues = Supervisor(
+            rt,
+            "venues",
+            max_restarts=max_restarts,
+            window_ns=restart_window_ns,
+            parent=self.supervisor,
+        )
+        self.parents = Supervisor(
+            rt,
+            "parents",
+            max_restarts=max_restarts,
+            window_ns=restart_window_ns,
+            parent=self.supervisor,
+        )
+        self.venue_names = start_market(
+            rt, venues, market.instrument, session, market.venues, clients=[ROUTER]
+        )
+        self.supervisor.start_child(
+            ChildSpec(
+                ROUTER,
+                RouterActor,
+                {
+                    "venues": market.venues,
+                    "instrument": market.instrument,
+                    "config": router,
+                    "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
+                },
+            )
+        )
+        self.supervisor.start_child(
+            ChildSpec(
+                DESK,
+                DeskActor,
+                {
+                    "instruments": [market.instrument],
+                    "session": session,
+                    "parents": self.parents,
+                    "config": desk,
+                    "parent_config": parent,
+                    "router": ROUTER,
+                },
+            )
+        )
         self._closed = False
 
     # ------------------------------------------------------------------ clients
@@ -138,13 +173,31 @@ class Engine:
     def cancel(self, source: str, client_order_id: str, at_ns: int | None = None) -> None:
         self._send(CancelClientOrder(source=source, client_order_id=client_order_id), at_ns)
 
-    def amend(self, source: str, client_order_id: str, *, quantity: int | None = None,
-              limit_price: int | None = None, at_ns: int | None = None) -> None:
-        self._send(AmendClientOrder(source=source, client_order_id=client_order_id,
-                                    quantity=quantity, limit_price=limit_price), at_ns)
+    def amend(
+        self,
+        source: str,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: int | None = None,
+        at_ns: int | None = None,
+    ) -> None:
+        self._send(
+            AmendClientOrder(
+                source=source,
+                client_order_id=client_order_id,
+                quantity=quantity,
+                limit_price=limit_price,
+            ),
+            at_ns,
+        )
 
-    def on_report(self, callback: Callable[[Report], None], source: str | None = None,
-                  client_order_id: str | None = None) -> None:
+    def on_report(
+        self,
+        callback: Callable[[Report], None],
+        source: str | None = None,
+        client_order_id: str | None = None,
+    ) -> None:
         """Call ``callback`` with execution reports and rejects, in order: every one, or
         only a source's, or only one client order's (``source`` and ``client_order_id``).
 
@@ -156,19 +209,23 @@ class Engine:
             return
 
         def matching(report: Report) -> bool:
-            return ((source is None or report.source == source)
-                    and (client_order_id is None or report.client_order_id == client_order_id))
+            return (source is None or report.source == source) and (
+                client_order_id is None or report.client_order_id == client_order_id
+            )
 
         self._subscribers.append(lambda report: callback(report) if matching(report) else None)
 
-    def inject_fault(self, venue: str, fault: str, at_ns: int | None = None,
-                     duration_ns: int | None = None) -> None:
+    def inject_fault(
+        self, venue: str, fault: str, at_ns: int | None = None, duration_ns: int | None = None
+    ) -> None:
         """Fault injection: "down", "up", "degrade", "reject_orders", "drop_cancels"."""
-        self._send(InjectVenueFault(venue=venue, fault=fault, duration_ns=duration_ns), at_ns,
-                   dest=venue)
+        self._send(
+            InjectVenueFault(venue=venue, fault=fault, duration_ns=duration_ns), at_ns, dest=venue
+        )
 
-    def inject_crash(self, actor: str, at_ns: int | None = None,
-                     reason: str = "injected failure") -> None:
+    def inject_crash(
+        self, actor: str, at_ns: int | None = None, reason: str = "injected failure"
+    ) -> None:
         """Fault injection: make an actor ("router", "desk", a venue, a parent id such as
         "P1") raise at ``at_ns``, as a bug would. Its supervisor restarts it and it
         rebuilds its state from the audit trail; the failure is logged, counted in
@@ -230,8 +287,9 @@ class Engine:
                 callback(msg)  # type: ignore[arg-type]
             except Exception:
                 self.subscriber_errors += 1
-                logger.exception("report subscriber {!r} raised on {!r}; the engine goes on",
-                                 callback, msg)
+                logger.exception(
+                    "report subscriber {!r} raised on {!r}; the engine goes on", callback, msg
+                )
 
     def _check_open(self) -> None:
         if self._closed:
@@ -247,4 +305,4 @@ class Engine:
         return self.runtime
 
 
-__all__ = ["Engine", "MarketConfig", "DESK", "ROUTER"]
+__all__ = ["DESK", "ROUTER", "Engine", "MarketConfig"]

@@ -24,11 +24,11 @@ from actors.actor import EngineActor
 from actors.parent_actor import ParentActor
 from actors.runtime import EXTERNAL, Runtime
 from actors.supervisor import ChildSpec, RestartType, Supervisor
+from engine.config import SessionConfig
 from engine.desk import recovery as desk_recovery
 from engine.desk.desk import DeskConfig, OrderDesk
-from engine.config import SessionConfig
-from engine.instruments import Instrument
 from engine.desk.intake import Intake
+from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import (
     AmendClientOrder,
@@ -125,7 +125,9 @@ class DeskActor(EngineActor):
                     self._emit(crossed)
             return
         if sender == EXTERNAL:
-            self.journal(msg)  # client commands; engine-internal messages are journaled by their sender
+            self.journal(
+                msg
+            )  # client commands; engine-internal messages are journaled by their sender
         out = self._handle(msg)
         if out is not None:
             self._emit(out)
@@ -137,8 +139,7 @@ class DeskActor(EngineActor):
         elif isinstance(msg, CancelClientOrder):
             out = desk.cancel(msg.source, msg.client_order_id, now)
         elif isinstance(msg, AmendClientOrder):
-            out = desk.amend(msg.source, msg.client_order_id, now, msg.quantity,
-                             msg.limit_price)
+            out = desk.amend(msg.source, msg.client_order_id, now, msg.quantity, msg.limit_price)
         elif isinstance(msg, ParentOrderFilled):
             out = desk.on_parent_fill(msg)
         elif isinstance(msg, ParentStateChanged):
@@ -167,16 +168,18 @@ class DeskActor(EngineActor):
             self.set_timer(_WINDOW, deadline)
 
     def _start_parent(self, order: ParentOrderCreated) -> None:
-        self.parents.start_child(ChildSpec(
-            order.parent_id,
-            ParentActor,
-            {
-                "order": order,
-                "instrument": self.instruments[order.instrument],
-                "session": self.session,
-                "config": self.parent_config,
-                "router": self.router,
-                "desk": self.name,
-            },
-            restart=RestartType.TRANSIENT,
-        ))
+        self.parents.start_child(
+            ChildSpec(
+                order.parent_id,
+                ParentActor,
+                {
+                    "order": order,
+                    "instrument": self.instruments[order.instrument],
+                    "session": self.session,
+                    "config": self.parent_config,
+                    "router": self.router,
+                    "desk": self.name,
+                },
+                restart=RestartType.TRANSIENT,
+            )
+        )

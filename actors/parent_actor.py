@@ -82,8 +82,10 @@ class ParentActor(EngineActor):
 
     def started(self) -> None:
         self.market = MarketView(self.instrument.symbol)
-        self.send(self.router, SubscribeMarketData(subscriber=self.name,
-                                                   instrument=self.instrument.symbol))
+        self.send(
+            self.router,
+            SubscribeMarketData(subscriber=self.name, instrument=self.instrument.symbol),
+        )
         if self.generation == 0:
             self.parent = ParentOrder(self.order, self.instrument, self.session, self.config)
             self._emit(self.parent.start(self.now, self.market))
@@ -99,8 +101,13 @@ class ParentActor(EngineActor):
         records = self._journal_records()
         history = fold(self.name, records)
         self.parent = restore(
-            self.order, self.instrument, self.session, self.config, history,
-            now_ns=self.now, volume_at_start=self._volume_at_start(history, records),
+            self.order,
+            self.instrument,
+            self.session,
+            self.config,
+            history,
+            now_ns=self.now,
+            volume_at_start=self._volume_at_start(history, records),
         )
         self._commands_seen = set(history.commands)
         self.runtime.stats["parents_recovered"] += 1
@@ -124,8 +131,11 @@ class ParentActor(EngineActor):
             return 0
         sink = self.runtime.journal_sink
         query = getattr(sink, "query", None)
-        tape = (r.message for r in query(types="MarketDataUpdated", until=started.ts)) \
-            if query is not None else sink  # type: ignore[assignment]
+        tape = (
+            (r.message for r in query(types="MarketDataUpdated", until=started.ts))
+            if query is not None
+            else sink
+        )  # type: ignore[assignment]
         return volume_before(tape, self.instrument.symbol, started.ts)  # type: ignore[arg-type]
 
     def _reconcile(self, history: ParentHistory) -> list[Message]:
@@ -147,8 +157,9 @@ class ParentActor(EngineActor):
         """Re-apply the current target through ``resize``: it completes a filled parent,
         trims open children above the remaining quantity and recalibrates if working.
         Idempotent: the target is already the journaled one."""
-        return self.parent.resize(self.parent.target, self.now, self.market,
-                                  "recovered after restart")
+        return self.parent.resize(
+            self.parent.target, self.now, self.market, "recovered after restart"
+        )
 
     # --------------------------------------------------------------- handlers
 
@@ -188,11 +199,19 @@ class ParentActor(EngineActor):
         if fill_id in self.parent._fill_ids:
             return []
         self.parent._fill_ids.add(fill_id)
-        return [ParentOrderFilled(
-            parent_id=msg.parent_id, child_id=msg.child_id, fill_id=fill_id,
-            venue=msg.venue, quantity=msg.quantity, price=msg.price,
-            liquidity=msg.liquidity, fee=msg.fee, ts=self.now,
-        )]
+        return [
+            ParentOrderFilled(
+                parent_id=msg.parent_id,
+                child_id=msg.child_id,
+                fill_id=fill_id,
+                venue=msg.venue,
+                quantity=msg.quantity,
+                price=msg.price,
+                liquidity=msg.liquidity,
+                fee=msg.fee,
+                ts=self.now,
+            )
+        ]
 
     def _on_command(self, msg: ResizeParentOrder | CancelParentOrder) -> list[Message]:
         if msg.msg_id in self._commands_seen:

@@ -31,10 +31,10 @@ import msgspec
 
 from actors.actor import EngineActor
 from actors.runtime import Runtime
+from engine.audit.journal import Journal
 from engine.clock import MINUTE
 from engine.config import VenueConfig
 from engine.instruments import Instrument
-from engine.audit.journal import Journal
 from engine.messages import (
     MarketDataUpdated,
     Message,
@@ -60,8 +60,12 @@ _TAPE_BEFORE_SAVE_NS = MINUTE  # market data read before a restored save (venues
 # engine), so the router applies them without journaling them again. It still journals
 # the market data it receives: TCA reads the tape from it.
 _VENUE_EVENTS = (
-    VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
-    VenueCancelRejected, VenueOrderReplaced,
+    VenueOrderAccepted,
+    VenueOrderRejected,
+    VenueOrderFilled,
+    VenueOrderCancelled,
+    VenueCancelRejected,
+    VenueOrderReplaced,
 )
 
 
@@ -94,13 +98,19 @@ class RouterActor(EngineActor):
         self._scorecard_saved: ScorecardSaved | None = None  # what ``_restore`` restored
 
     def started(self) -> None:
-        self.router = Router(self.venue_configs, self.config, scorecard=self._restore(),
-                             instruments={self.instrument.symbol: self.instrument})
+        self.router = Router(
+            self.venue_configs,
+            self.config,
+            scorecard=self._restore(),
+            instruments={self.instrument.symbol: self.instrument},
+        )
         if self.scorecard_interval_ns > 0:
             self.set_timer(_SAVE, self.now + self.scorecard_interval_ns)
         for venue in self.venue_configs:
-            self.send(venue.name, SubscribeMarketData(subscriber=self.name,
-                                                      instrument=self.instrument.symbol))
+            self.send(
+                venue.name,
+                SubscribeMarketData(subscriber=self.name, instrument=self.instrument.symbol),
+            )
         if self.generation:
             self._recover()
 
@@ -160,8 +170,9 @@ class RouterActor(EngineActor):
         self._dispatch(recovery.recover(self.router, history, self.now))
         self.runtime.stats["routers_recovered"] += 1
 
-    def _journal_records(self, types: tuple[type[Message], ...] = recovery.RECORD_TYPES,
-                         since: int | None = None) -> list[tuple[int, Message]]:
+    def _journal_records(
+        self, types: tuple[type[Message], ...] = recovery.RECORD_TYPES, since: int | None = None
+    ) -> list[tuple[int, Message]]:
         """(position, message) of the journal's records of ``types`` (``ts >= since``)."""
         sink = self.runtime.journal_sink
         if sink is None:
@@ -171,8 +182,11 @@ class RouterActor(EngineActor):
             names = [t.__name__ for t in types]
             return [(record.seq, record.message) for record in query(types=names, since=since)]
         records: list[Message] = list(sink)  # type: ignore[call-overload]
-        return [(n, msg) for n, msg in enumerate(records) if isinstance(msg, types)
-                and (since is None or msg.ts >= since)]
+        return [
+            (n, msg)
+            for n, msg in enumerate(records)
+            if isinstance(msg, types) and (since is None or msg.ts >= since)
+        ]
 
     def _replay_scorecard(self, records: list[tuple[int, Message]]) -> None:
         """Replay on the restored scorecard what the journal holds after its save (all of
@@ -184,14 +198,18 @@ class RouterActor(EngineActor):
         merged = sorted([*records, *tape], key=lambda entry: entry[0])
         delay = {v.name: v.latency_ns + v.jitter_ns // 2 for v in self.venue_configs}
         recovery.replay_scorecard(
-            self.router.scorecard, (msg for _, msg in merged),
-            own_after=None if saved is None else saved.msg_id, delay_ns=delay)
+            self.router.scorecard,
+            (msg for _, msg in merged),
+            own_after=None if saved is None else saved.msg_id,
+            delay_ns=delay,
+        )
 
     # ------------------------------------------------------------- the scorecard
 
     def _saved(self, reason: str) -> ScorecardSaved:
-        return ScorecardSaved(router=self.name, reason=reason,
-                              state=self.router.scorecard.to_json())
+        return ScorecardSaved(
+            router=self.name, reason=reason, state=self.router.scorecard.to_json()
+        )
 
     def _restore(self) -> Scorecard:
         """The latest scorecard this router journaled, else the one it was given, else a
@@ -268,7 +286,8 @@ def learnt_only(state: ScorecardState) -> ScorecardState:
     """What carries over to another run: the per-venue statistics. Open orders, pending
     markouts, venue status and the last traded-volume reading belong to the session that
     saved them (the venues' order ids and volumes start afresh in a new one)."""
-    venues: list[Any] = [msgspec.structs.replace(v, last_volume=None, reject_streak=0,
-                                                 outflows=list(v.outflows))
-                         for v in state.venues]
+    venues: list[Any] = [
+        msgspec.structs.replace(v, last_volume=None, reject_streak=0, outflows=list(v.outflows))
+        for v in state.venues
+    ]
     return ScorecardState(markout_horizon_ns=state.markout_horizon_ns, venues=venues)

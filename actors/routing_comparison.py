@@ -87,9 +87,11 @@ def measure(market: str, logic: Logic, result: ScenarioResult) -> Cell:
     cost = result.cost
     complete = cost.ordered > 0 and cost.quantity == cost.ordered
     return Cell(
-        market=market, logic=logic.name,
+        market=market,
+        logic=logic.name,
         cost_bps=None if cost.cost_bps is None else round(cost.cost_bps, 3),
-        fill_rate=round(cost.fill_rate, 6), complete=complete,
+        fill_rate=round(cost.fill_rate, 6),
+        complete=complete,
         time_to_complete_s=_time_to_complete(journal) if complete else None,
         overfills=sum(1 for _ in journal.messages(m.ChildOrderOverfilled)),
         excess_qty=sum(q for q, _ in result.excess.values()),
@@ -110,8 +112,9 @@ def _time_to_complete(journal) -> float | None:
 def _clients_overfilled(result: ScenarioResult) -> int:
     """Client orders whose allocated fills exceed their quantity (the excess account is
     not a client and is excluded: that is where an overfill must go)."""
-    ordered = {(o.source, o.client_order_id): o.quantity
-               for _, o in result.scenario.client_orders()}
+    ordered = {
+        (o.source, o.client_order_id): o.quantity for _, o in result.scenario.client_orders()
+    }
     filled: Counter[tuple[str, str]] = Counter()
     for r in result.fills:
         if r.source != "EXCESS":
@@ -143,21 +146,51 @@ def to_json(cells: Sequence[Cell]) -> list[dict]:
 
 
 def format_table(cells: Sequence[Cell]) -> str:
-    header = ("market", "logic", "cost bps", "fill rate", "complete in", "overfills",
-              "excess qty", "children", "venue orders")
-    rows = [header] + [(
-        c.market, c.logic,
-        "-" if c.cost_bps is None else f"{c.cost_bps:+.2f}",
-        f"{c.fill_rate:.1%}",
-        "-" if c.time_to_complete_s is None else f"{c.time_to_complete_s:.1f}s",
-        str(c.overfills), str(c.excess_qty), str(c.children), str(c.venue_orders),
-    ) for c in cells]
+    header = (
+        "market",
+        "logic",
+        "cost bps",
+        "fill rate",
+        "complete in",
+        "overfills",
+        "excess qty",
+        "children",
+        "venue orders",
+    )
+    rows = [header] + [
+        (
+            c.market,
+            c.logic,
+            "-" if c.cost_bps is None else f"{c.cost_bps:+.2f}",
+            f"{c.fill_rate:.1%}",
+            "-" if c.time_to_complete_s is None else f"{c.time_to_complete_s:.1f}s",
+            str(c.overfills),
+            str(c.excess_qty),
+            str(c.children),
+            str(c.venue_orders),
+        )
+        for c in cells
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w)
-                       in enumerate(zip(row, widths, strict=True))) for row in rows]
+    lines = [
+        "  ".join(
+            v.ljust(w) if i < 2 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-__all__ = ["Cell", "LOGICS", "Logic", "MARKETS", "compare_routing", "format_table",
-           "measure", "to_json", "with_logic"]
+__all__ = [
+    "LOGICS",
+    "MARKETS",
+    "Cell",
+    "Logic",
+    "compare_routing",
+    "format_table",
+    "measure",
+    "to_json",
+    "with_logic",
+]

@@ -70,8 +70,20 @@ class RuntimeHalted(RuntimeError):
 class _Endpoint:
     """A named destination: an actor ref or an in-process callback, with a stable id."""
 
-    __slots__ = ("name", "actor_id", "key_base", "journal_key", "ref", "callback", "seq",
-                 "link_rng", "link_bits", "links", "outstanding", "held")
+    __slots__ = (
+        "actor_id",
+        "callback",
+        "held",
+        "journal_key",
+        "key_base",
+        "link_bits",
+        "link_rng",
+        "links",
+        "name",
+        "outstanding",
+        "ref",
+        "seq",
+    )
 
     def __init__(self, name: str, actor_id: int, seed: int) -> None:
         self.name = name
@@ -177,8 +189,9 @@ class Runtime:
         """Called on each actor's thread as it starts: ``LiveRuntime`` may put it on one
         CPU; other runtimes leave it where it is."""
 
-    def __init__(self, clock: Any, seed: int = 0, journal: JournalSink | None = None,
-                 lock: Any = None) -> None:
+    def __init__(
+        self, clock: Any, seed: int = 0, journal: JournalSink | None = None, lock: Any = None
+    ) -> None:
         self.clock = clock
         self.now: Callable[[], int] = clock.now  # type: ignore[method-assign]  # no frame
         self.seed = seed
@@ -338,8 +351,9 @@ class Runtime:
         if now:
             self._deliver(owner, owner, msg)
 
-    def _enqueue(self, due: int, sender_id: int, seq: int, dest: str, sender: str,
-                 msg: Message) -> bool:
+    def _enqueue(
+        self, due: int, sender_id: int, seq: int, dest: str, sender: str, msg: Message
+    ) -> bool:
         """Queue a delivery (called with the lock held); True: deliver it right away
         instead, from the sender's thread, after the lock is released."""
         raise NotImplementedError
@@ -351,7 +365,8 @@ class Runtime:
         ep = self._endpoints.get(sender) or self.endpoint(sender)
         if not msg.msg_id:
             msg = msgspec.structs.replace(
-                msg, msg_id=(ep.actor_id << _SEQ_BITS) | next(ep.seq),
+                msg,
+                msg_id=(ep.actor_id << _SEQ_BITS) | next(ep.seq),
                 ts=msg.ts or self.clock.now(),
             )
         if self.journal_sink is not None:
@@ -462,12 +477,19 @@ class Runtime:
 class SimRuntime(Runtime):
     """Deterministic virtual-time runtime (see the module docstring)."""
 
-    def __init__(self, seed: int = 0, start_ns: int = 0, journal: JournalSink | None = None,
-                 idle_timeout_s: float = 60.0, threaded: bool = False) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        start_ns: int = 0,
+        journal: JournalSink | None = None,
+        idle_timeout_s: float = 60.0,
+        threaded: bool = False,
+    ) -> None:
         # Inline, the loop's thread runs every handler: no lock, and nothing to wait for
         # (a wave's handlers have all returned when its last delivery returns).
-        super().__init__(SimClock(start_ns), seed=seed, journal=journal,
-                         lock=None if threaded else _NoLock())
+        super().__init__(
+            SimClock(start_ns), seed=seed, journal=journal, lock=None if threaded else _NoLock()
+        )
         self.threaded = threaded  # pykka threads, or the same actors inline (InlineRef)
         # Pending deliveries: a heap of distinct due times, and per due time its
         # deliveries (sender_id << 40 | sender_seq, dest, sender, msg), sorted at delivery.
@@ -651,15 +673,15 @@ class SimRuntime(Runtime):
     def _journal(self, actor_id: int, msg: Message) -> None:
         with self._lock:
             self._wave_journal.append(
-                (((actor_id << _JOURNAL_ID_BITS) + _JOURNAL_ID_BIAS) + msg.msg_id, msg))
+                (((actor_id << _JOURNAL_ID_BITS) + _JOURNAL_ID_BIAS) + msg.msg_id, msg)
+            )
 
     # -------------------------------------------------------------------- the loop
 
     def wait_idle(self) -> None:
         """Block until no actor has work in flight; then flush the wave's journal records
         in (actor id, seq) order and let the supervisor handle failures in id order."""
-        if (self._idle is None and not self._in_flight and self._halt is None
-                and not self._failures):
+        if self._idle is None and not self._in_flight and self._halt is None and not self._failures:
             # Inline and settled (the common case, twice per wave): just the journal.
             if self._wave_journal:
                 self._flush_journal()
@@ -796,8 +818,9 @@ class LiveRuntime(Runtime):
     engine at high rate to put it on the same core.
     """
 
-    def __init__(self, seed: int = 0, journal: JournalSink | None = None,
-                 cpu: int | None = None) -> None:
+    def __init__(
+        self, seed: int = 0, journal: JournalSink | None = None, cpu: int | None = None
+    ) -> None:
         if cpu is not None:
             if not hasattr(os, "sched_setaffinity"):
                 raise ValueError("cpu: pinning threads needs os.sched_setaffinity (Linux)")
@@ -810,8 +833,7 @@ class LiveRuntime(Runtime):
         self._queued: dict[tuple[str, str], int] = {}  # per link: in the heap or being delivered
         self._wakeup = threading.Condition(self._lock)
         self._running = True
-        self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler", daemon=True)
         self._thread.start()
 
     def _enqueue(self, due, sender_id, seq, dest, sender, msg) -> bool:  # type: ignore[override]
@@ -846,9 +868,7 @@ class LiveRuntime(Runtime):
         self.pin_thread()
         while True:
             with self._lock:
-                while self._running and (
-                    not self._heap or self._heap[0][0] > self.clock.now()
-                ):
+                while self._running and (not self._heap or self._heap[0][0] > self.clock.now()):
                     timeout = None
                     if self._heap:
                         timeout = max(self._heap[0][0] - self.clock.now(), 0) / 1e9

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors.api import Engine, MarketConfig, new_trail
-from actors.simulated_market import start_market, subscribe
 from actors.runtime import EXTERNAL, SimRuntime
+from actors.simulated_market import start_market, subscribe
 from actors.supervisor import Supervisor
-from engine.desk.desk import EXCESS_SOURCE
-from engine.clock import MINUTE
 from engine.audit.journal import Journal
+from engine.clock import MINUTE
+from engine.desk.desk import EXCESS_SOURCE
 from engine.market_view import MarketView
 from engine.messages import (
     ClientOrder,
@@ -90,27 +90,42 @@ class ScenarioResult:
 
     @property
     def fills(self) -> list[ExecutionReport]:
-        return [r for r in self.reports
-                if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE]
+        return [
+            r
+            for r in self.reports
+            if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE
+        ]
 
 
-def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path = ":memory:",
-                 progress: Progress | None = None, threaded: bool = False) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario,
+    seed: int | None = None,
+    audit: str | Path = ":memory:",
+    progress: Progress | None = None,
+    threaded: bool = False,
+) -> ScenarioResult:
     seed = scenario.seed if seed is None else seed
     instrument, session, venues = scenario.market()
     # the result reads the trail after the engine stops: the runner owns it (the caller
     # closes it: ``result.journal``), and it must be this run's alone
     journal = new_trail(str(audit))
-    engine = Engine(MarketConfig(instrument=instrument, venues=venues, session=session),
-                    seed=seed, audit=journal, router=scenario.router, desk=scenario.desk,
-                    parent=ParentConfig(vwap_profile=scenario.profile(seed)), threaded=threaded)
+    engine = Engine(
+        MarketConfig(instrument=instrument, venues=venues, session=session),
+        seed=seed,
+        audit=journal,
+        router=scenario.router,
+        desk=scenario.desk,
+        parent=ParentConfig(vwap_profile=scenario.profile(seed)),
+        threaded=threaded,
+    )
     orders = scenario.client_orders()
     for at, order in orders:
         engine.submit(order, at_ns=at)
     for fault in scenario.faults:
         duration = int(fault.duration_s * 1e9) if fault.duration_s else None
-        engine.inject_fault(fault.venue, fault.fault, at_ns=scenario.session.at(fault.at),
-                            duration_ns=duration)
+        engine.inject_fault(
+            fault.venue, fault.fault, at_ns=scenario.session.at(fault.at), duration_ns=duration
+        )
     for crash in scenario.crashes:
         engine.inject_crash(crash.actor, at_ns=scenario.session.at(crash.at), reason=crash.reason)
     end = scenario.end_ns()
@@ -119,8 +134,11 @@ def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path 
     while engine.now < end:
         engine.run_until(min(engine.now + step, end))
         if progress is not None:
-            fills = sum(1 for r in engine.reports if isinstance(r, ExecutionReport)
-                        and r.exec_type is ExecType.TRADE)
+            fills = sum(
+                1
+                for r in engine.reports
+                if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE
+            )
             arrived = sum(1 for at, _ in orders if at <= engine.now)
             progress(engine.now, end, fills, arrived)
     wall = time.perf_counter() - started
@@ -128,9 +146,16 @@ def run_scenario(scenario: Scenario, seed: int | None = None, audit: str | Path 
     tca = tca_from_journal(journal)
     cost = _engine_cost(engine.reports, orders, tca)
     return ScenarioResult(
-        scenario=scenario, seed=seed, journal=journal, digest=journal.digest(),
-        reports=engine.reports, tca=tca, cost=cost, wall_s=wall,
-        stats=dict(engine.runtime.stats), client_orders=len(orders),
+        scenario=scenario,
+        seed=seed,
+        journal=journal,
+        digest=journal.digest(),
+        reports=engine.reports,
+        tca=tca,
+        cost=cost,
+        wall_s=wall,
+        stats=dict(engine.runtime.stats),
+        client_orders=len(orders),
         rejected=sum(isinstance(r, ClientOrderRejected) for r in engine.reports),
         excess=_excess(engine.reports),
     )
@@ -146,8 +171,9 @@ def _excess(reports: list[Message]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _engine_cost(reports: list[Message], orders: list[tuple[int, ClientOrder]],
-                 tca: RunTCA) -> ExecutionCost:
+def _engine_cost(
+    reports: list[Message], orders: list[tuple[int, ClientOrder]], tca: RunTCA
+) -> ExecutionCost:
     arrival = {(o.source, o.client_order_id): (at, o) for at, o in orders}
     cost = ExecutionCost(ordered=_accepted_quantity(reports, orders))
     for r in reports:
@@ -167,8 +193,11 @@ def _engine_cost(reports: list[Message], orders: list[tuple[int, ClientOrder]],
 def _accepted_quantity(reports: list[Message], orders: list[tuple[int, ClientOrder]]) -> int:
     """Shares the engine took on: client orders intake accepted (an ExecutionReport NEW),
     not the ones it rejected, which were never working (a re-used id counts once)."""
-    accepted = {(r.source, r.client_order_id) for r in reports
-                if isinstance(r, ExecutionReport) and r.exec_type is ExecType.NEW}
+    accepted = {
+        (r.source, r.client_order_id)
+        for r in reports
+        if isinstance(r, ExecutionReport) and r.exec_type is ExecType.NEW
+    }
     total = 0
     for _, o in orders:
         key = (o.source, o.client_order_id)
@@ -204,11 +233,21 @@ def run_baseline(scenario: Scenario, seed: int | None = None) -> ExecutionCost:
                 return
             oid = f"B-{order.source}-{order.client_order_id}"
             pending[oid] = (int(order.side), mid)
-            rt.send("trader", primary, PlaceVenueOrder(
-                venue=primary, order_id=oid, parent_id="baseline", child_id=oid,
-                instrument=order.instrument, side=order.side, quantity=order.quantity,
-                order_type=OrderType.MARKET, tif=TimeInForce.IOC,
-            ))
+            rt.send(
+                "trader",
+                primary,
+                PlaceVenueOrder(
+                    venue=primary,
+                    order_id=oid,
+                    parent_id="baseline",
+                    child_id=oid,
+                    instrument=order.instrument,
+                    side=order.side,
+                    quantity=order.quantity,
+                    order_type=OrderType.MARKET,
+                    tif=TimeInForce.IOC,
+                ),
+            )
         elif isinstance(msg, VenueOrderFilled):
             side, mid = pending[msg.order_id]
             cost.add(side, msg.quantity, msg.price, mid)

@@ -39,32 +39,40 @@ def start_market(
             for other in lit:
                 runtime.set_link(venue.name, other, venue.latency_ns, venue.jitter_ns)
     for i, a in enumerate(lit):  # lit ↔ lit (arbitrage feeds): the slower of the two
-        for b in lit[i + 1:]:
+        for b in lit[i + 1 :]:
             va, vb = (next(v for v in venues if v.name == n) for n in (a, b))
-            runtime.set_link(a, b, max(va.latency_ns, vb.latency_ns),
-                             max(va.jitter_ns, vb.jitter_ns))
+            runtime.set_link(
+                a, b, max(va.latency_ns, vb.latency_ns), max(va.jitter_ns, vb.jitter_ns)
+            )
     for venue in ordered:
-        supervisor.start_child(ChildSpec(
-            venue.name,
-            VenueActor,
-            {
-                "config": venue,
-                "instrument": instrument,
-                "session": session,
-                # dark pools price off the lit venues; lit venues arbitrage against each other
-                "lit_venues": [v for v in lit if v != venue.name],
-                # ... so a lit venue's market data goes to them all, and every venue's to
-                # the clients (given again to a restarted venue, which forgets them)
-                "subscribers": [*clients, *(
-                    [v.name for v in ordered if v.name != venue.name]
-                    if venue.kind is VenueKind.LIT else []
-                )],
-            },
-        ))
+        supervisor.start_child(
+            ChildSpec(
+                venue.name,
+                VenueActor,
+                {
+                    "config": venue,
+                    "instrument": instrument,
+                    "session": session,
+                    # dark pools price off the lit venues; lit venues arbitrage against each other
+                    "lit_venues": [v for v in lit if v != venue.name],
+                    # ... so a lit venue's market data goes to them all, and every venue's to
+                    # the clients (given again to a restarted venue, which forgets them)
+                    "subscribers": [
+                        *clients,
+                        *(
+                            [v.name for v in ordered if v.name != venue.name]
+                            if venue.kind is VenueKind.LIT
+                            else []
+                        ),
+                    ],
+                },
+            )
+        )
     return [v.name for v in ordered]
 
 
 def subscribe(runtime: Runtime, subscriber: str, instrument: str, venues: Sequence[str]) -> None:
     for venue in venues:
-        runtime.send(subscriber, venue, SubscribeMarketData(subscriber=subscriber,
-                                                            instrument=instrument))
+        runtime.send(
+            subscriber, venue, SubscribeMarketData(subscriber=subscriber, instrument=instrument)
+        )

@@ -34,7 +34,6 @@ from actors.runtime import Runtime, RuntimeHalted
 from engine.clock import SECOND
 from engine.messages import ActorFailed, ActorRestarted, SupervisorEscalated
 
-
 # Start order across a whole supervision tree: a subtree restart starts its children
 # (nested supervisors' included) in the order they were first started.
 _start_seq = itertools.count()
@@ -99,8 +98,7 @@ class Supervisor:
         self._start(spec)
 
     def _start(self, spec: ChildSpec) -> None:
-        self.runtime.spawn(spec.actor_class, spec.name, self.generations[spec.name],
-                           **spec.kwargs)
+        self.runtime.spawn(spec.actor_class, spec.name, self.generations[spec.name], **spec.kwargs)
 
     def stop_child(self, name: str) -> None:
         """A normal stop: the child is not restarted."""
@@ -124,23 +122,33 @@ class Supervisor:
             return
         self.failures[name] += 1
         self.runtime.stats["supervisor_failures"] += 1
-        self.runtime.journal(self.name, ActorFailed(
-            name=name, error=f"{type(exc).__name__}: {exc}", restarts=self.restarts[name]
-        ))
+        self.runtime.journal(
+            self.name,
+            ActorFailed(
+                name=name, error=f"{type(exc).__name__}: {exc}", restarts=self.restarts[name]
+            ),
+        )
         if spec.restart is RestartType.TEMPORARY:
             self._drop(name)
             return
         if self._intensity_exceeded():
-            self._escalate(f"{name} failed: more than {self.max_restarts} restarts in "
-                           f"{self.window_ns / SECOND:g}s")
+            self._escalate(
+                f"{name} failed: more than {self.max_restarts} restarts in "
+                f"{self.window_ns / SECOND:g}s"
+            )
             return
         affected = self._to_restart(name)
         for child in reversed(affected):  # siblings taken down, last started first
             self._take_down(child)
         for child in affected:
             if child != name and self.children[child].restart is RestartType.TEMPORARY:
-                logger.warning("supervisor {} drops temporary child {} (taken down by {}'s "
-                               "failure, never restarted)", self.name, child, name)
+                logger.warning(
+                    "supervisor {} drops temporary child {} (taken down by {}'s "
+                    "failure, never restarted)",
+                    self.name,
+                    child,
+                    name,
+                )
                 self._drop(child)
             else:
                 self._restart(child)
@@ -169,7 +177,7 @@ class Supervisor:
             return [failed]
         if self.strategy is RestartStrategy.ONE_FOR_ALL:
             return names
-        return names[names.index(failed):]
+        return names[names.index(failed) :]
 
     def _take_down(self, name: str) -> None:
         """Stop a running child (a sibling taken down by one_for_all / rest_for_one);
@@ -190,8 +198,9 @@ class Supervisor:
         self.generations[name] += 1
         self.restarts[name] += 1
         self.runtime.stats["restarts"] += 1
-        logger.warning("supervisor {} restarts {} (restart #{})", self.name, name,
-                       self.restarts[name])
+        logger.warning(
+            "supervisor {} restarts {} (restart #{})", self.name, name, self.restarts[name]
+        )
         self.runtime.journal(self.name, ActorRestarted(name=name, restarts=self.restarts[name]))
         self._start(self.children[name])
 
@@ -231,13 +240,18 @@ class Supervisor:
         for sup in tree:  # stop_all() already stopped them; make sure of it
             for name in reversed(list(sup.children)):
                 sup._take_down(name)
-        order = sorted((sup._start_order[name], i, name)
-                       for i, sup in enumerate(tree) for name in sup.children)
+        order = sorted(
+            (sup._start_order[name], i, name) for i, sup in enumerate(tree) for name in sup.children
+        )
         for _, i, name in order:
             sup = tree[i]
             if sup.children[name].restart is RestartType.TEMPORARY:
-                logger.warning("supervisor {} drops temporary child {} (its subtree "
-                               "restarts, never restarted)", sup.name, name)
+                logger.warning(
+                    "supervisor {} drops temporary child {} (its subtree "
+                    "restarts, never restarted)",
+                    sup.name,
+                    name,
+                )
                 sup._drop(name)
             else:
                 sup._restart(name)

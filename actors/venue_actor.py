@@ -59,25 +59,36 @@ class VenueActor(EngineActor):
     def started(self) -> None:
         # A restart is an exchange reset: a fresh book, reseeded flow; our resting orders
         # are gone and the router learns it from "unknown_order" on reconcile.
-        seed = derive_seed(self.runtime.seed, self.runtime.actor_id(self.name), "venue",
-                           self.generation)
+        seed = derive_seed(
+            self.runtime.seed, self.runtime.actor_id(self.name), "venue", self.generation
+        )
         if self.config.kind is VenueKind.DARK:
-            self.venue = DarkVenue(self.config, self.instrument, self.session, seed,
-                                   epoch=self.generation)
+            self.venue = DarkVenue(
+                self.config, self.instrument, self.session, seed, epoch=self.generation
+            )
         else:
             # One fundamental value per instrument, shared by every lit venue (derived from
             # the run's seed, not the venue's): value traders pull each book towards it, so
             # venues stay in line with each other as arbitrage keeps real markets.
             fundamental = derive_seed(self.runtime.seed, 0, f"fundamental:{self.instrument.symbol}")
-            self.venue = LitVenue(self.config, self.instrument, self.session, seed,
-                                  fundamental_seed=fundamental, epoch=self.generation)
+            self.venue = LitVenue(
+                self.config,
+                self.instrument,
+                self.session,
+                seed,
+                fundamental_seed=fundamental,
+                epoch=self.generation,
+            )
         for lit in self.lit_venues:
-            self.send(lit, SubscribeMarketData(subscriber=self.name,
-                                               instrument=self.instrument.symbol))
+            self.send(
+                lit, SubscribeMarketData(subscriber=self.name, instrument=self.instrument.symbol)
+            )
         if self.generation:  # restarted: its subscribers keep getting its market data
             for subscriber in self.market_subscribers:
-                self.receive(SubscribeMarketData(subscriber=subscriber,
-                                                 instrument=self.instrument.symbol), subscriber)
+                self.receive(
+                    SubscribeMarketData(subscriber=subscriber, instrument=self.instrument.symbol),
+                    subscriber,
+                )
         self.set_timer(_MD_TIMER, max(self.now, self.session.open_ns) + self.config.md_interval_ns)
 
     def receive(self, msg: Message, sender: str) -> None:
@@ -92,8 +103,16 @@ class VenueActor(EngineActor):
             # After a venue restart the owner table is empty: whoever asks about an order
             # gets the answer (e.g. "unknown_order" to a router reconciling by cancel).
             self.owners.setdefault(msg.order_id, sender)
-        if isinstance(msg, (PlaceVenueOrder, CancelVenueOrder, ReplaceVenueOrder,
-                            InjectVenueFault, MarketDataUpdated)):
+        if isinstance(
+            msg,
+            (
+                PlaceVenueOrder,
+                CancelVenueOrder,
+                ReplaceVenueOrder,
+                InjectVenueFault,
+                MarketDataUpdated,
+            ),
+        ):
             self._dispatch(self.venue.handle(msg, self.now))
 
     def on_timer(self, key: str) -> None:

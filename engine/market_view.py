@@ -16,13 +16,13 @@ _LIT, _DOWN = VenueKind.LIT, VenueStatus.DOWN
 
 
 class MarketView:
-    __slots__ = ("instrument", "venues", "_bid", "_ask")
+    __slots__ = ("_ask", "_bid", "instrument", "venues")
 
     def __init__(self, instrument: str) -> None:
         self.instrument = instrument
         self.venues: dict[str, MarketDataUpdated] = {}
-        self._bid: int | None | object = _UNSET
-        self._ask: int | None | object = _UNSET
+        self._bid: int | object | None = _UNSET
+        self._ask: int | object | None = _UNSET
 
     def update(self, md: MarketDataUpdated) -> None:
         if md.instrument == self.instrument:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import msgspec
 
-from engine.desk.desk import DeskConfig
 from engine.clock import MS, SECOND, US
 from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
+from engine.desk.desk import DeskConfig
 from engine.instruments import Instrument
 from engine.messages import (
     ClientOrder,
@@ -49,7 +49,7 @@ def _price(value: str, field: str) -> int:
     except ValueError as exc:
         raise ValueError(f"{field}: {value!r} is not an exact decimal price ({exc})") from None
     except ArithmeticError:  # decimal's "ConversionSyntax": not a number at all
-        raise ValueError(f"{field}: {value!r} is not a decimal price like \"100.25\"") from None
+        raise ValueError(f'{field}: {value!r} is not a decimal price like "100.25"') from None
 
 
 def _seconds(value: str) -> int | None:
@@ -98,8 +98,9 @@ class SessionSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         """Session-local clock time → ns since the epoch."""
         h, mi, s = _TIME.match(clock).groups()  # type: ignore[union-attr]
         tz = dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
-        when = dt.datetime.combine(dt.date.fromisoformat(self.date),
-                                   dt.time(int(h), int(mi), int(s or 0)), tz)
+        when = dt.datetime.combine(
+            dt.date.fromisoformat(self.date), dt.time(int(h), int(mi), int(s or 0)), tz
+        )
         return int(when.timestamp()) * SECOND
 
     def config(self) -> SessionConfig:
@@ -121,8 +122,13 @@ class InstrumentSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=Tru
             raise ValueError(f"lot: {self.lot} must be positive")
 
     def instrument(self) -> Instrument:
-        return Instrument(symbol=self.symbol, ref_price=to_price(self.ref_price),
-                          tick=to_price(self.tick), lot=self.lot, band_bps=self.band_bps)
+        return Instrument(
+            symbol=self.symbol,
+            ref_price=to_price(self.ref_price),
+            tick=to_price(self.tick),
+            lot=self.lot,
+            band_bps=self.band_bps,
+        )
 
 
 class VenueSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -147,10 +153,15 @@ class VenueSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
     def config(self) -> VenueConfig:
         return VenueConfig(
-            name=self.name, kind=self.kind, maker_fee=to_price(self.maker_fee),
-            taker_fee=to_price(self.taker_fee), latency_ns=self.latency_us * US,
-            jitter_ns=self.jitter_us * US, md_interval_ns=self.md_interval_ms * MS,
-            flow=self.flow, dark=self.dark,
+            name=self.name,
+            kind=self.kind,
+            maker_fee=to_price(self.maker_fee),
+            taker_fee=to_price(self.taker_fee),
+            latency_ns=self.latency_us * US,
+            jitter_ns=self.jitter_us * US,
+            md_interval_ns=self.md_interval_ms * MS,
+            flow=self.flow,
+            dark=self.dark,
         )
 
 
@@ -168,24 +179,32 @@ class MandateSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         _check_time(self.start, "start")
         _check_time(self.end, "end")
-        if self.start is not None and self.end is not None \
-                and _seconds(self.start) >= _seconds(self.end):  # type: ignore[operator]
+        if (
+            self.start is not None
+            and self.end is not None
+            and _seconds(self.start) >= _seconds(self.end)
+        ):  # type: ignore[operator]
             raise ValueError(f"start: {self.start!r} is not before end {self.end!r}")
         for field in ("max_participation", "pov_rate"):
             rate = getattr(self, field)
             if rate is not None and not 0 < rate <= 1:
                 raise ValueError(f"{field}: {rate} is not a rate in (0, 1]")
-        if self.risk_aversion is not None and not (math.isfinite(self.risk_aversion)
-                                                   and self.risk_aversion >= 0):
+        if self.risk_aversion is not None and not (
+            math.isfinite(self.risk_aversion) and self.risk_aversion >= 0
+        ):
             raise ValueError(f"risk_aversion: {self.risk_aversion} must be finite and ≥ 0")
 
     def mandate(self, session: SessionSpec) -> Mandate:
         return Mandate(
-            strategy=self.strategy, urgency=self.urgency, must_complete=self.must_complete,
+            strategy=self.strategy,
+            urgency=self.urgency,
+            must_complete=self.must_complete,
             start_ns=session.at(self.start) if self.start else None,
             end_ns=session.at(self.end) if self.end else None,
-            max_participation=self.max_participation, pov_rate=self.pov_rate,
-            routing=self.routing, risk_aversion=self.risk_aversion,
+            max_participation=self.max_participation,
+            pov_rate=self.pov_rate,
+            routing=self.routing,
+            risk_aversion=self.risk_aversion,
         )
 
 
@@ -238,8 +257,9 @@ class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         if self.count <= 0:
             raise ValueError(f"count: {self.count} is not a positive number of orders")
         if self.total_quantity < self.count:
-            raise ValueError(f"total_quantity: {self.total_quantity} shares cannot make "
-                             f"{self.count} orders")
+            raise ValueError(
+                f"total_quantity: {self.total_quantity} shares cannot make {self.count} orders"
+            )
         if not self.sources:
             raise ValueError("sources: must not be empty")
         _positive_price(self.limit, "limit")
@@ -258,10 +278,13 @@ class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(f"fault: {self.fault!r} is not one of {', '.join(faults)}")
         # None (left out) is the open-ended fault; 0 would read as "no fault at all" to one
         # reader and "open-ended" to another, so it is refused rather than guessed.
-        if self.duration_s is not None and not (math.isfinite(self.duration_s)
-                                                and self.duration_s > 0):
-            raise ValueError(f"duration_s: {self.duration_s} is not a positive number of "
-                             "seconds (leave it out for a fault with no set end)")
+        if self.duration_s is not None and not (
+            math.isfinite(self.duration_s) and self.duration_s > 0
+        ):
+            raise ValueError(
+                f"duration_s: {self.duration_s} is not a positive number of "
+                "seconds (leave it out for a fault with no set end)"
+            )
 
 
 class CrashSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -318,12 +341,16 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
                 raise ValueError(f"faults[{i}].venue: unknown venue {f.venue!r}")
         for i, c in enumerate(self.crashes):
             if c.actor not in ("router", "desk", *names) and not _PARENT_ID.match(c.actor):
-                raise ValueError(f"crashes[{i}].actor: {c.actor!r} is not \"router\", \"desk\", "
-                                 f"a venue ({', '.join(names)}) or a parent id like \"P1\"")
+                raise ValueError(
+                    f'crashes[{i}].actor: {c.actor!r} is not "router", "desk", '
+                    f'a venue ({", ".join(names)}) or a parent id like "P1"'
+                )
         lit = [v.name for v in self.venues if v.kind is VenueKind.LIT]
         if self.baseline.venue is not None and self.baseline.venue not in lit:
-            raise ValueError(f"baseline.venue: {self.baseline.venue!r} is not a lit venue of "
-                             f"the scenario ({', '.join(lit)})")
+            raise ValueError(
+                f"baseline.venue: {self.baseline.venue!r} is not a lit venue of "
+                f"the scenario ({', '.join(lit)})"
+            )
         self._check_sizes()
         _check_time(self.run_until, "run_until")
         if not self.vwap_profile.strip():
@@ -337,22 +364,32 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         lot, tick = self.instrument.lot, to_price(self.instrument.tick)
         for i, o in enumerate(self.orders):
             if o.quantity % lot:
-                raise ValueError(f"orders[{i}].quantity: {o.quantity} is not a whole number of "
-                                 f"lots of {lot} (order {o.id!r})")
+                raise ValueError(
+                    f"orders[{i}].quantity: {o.quantity} is not a whole number of "
+                    f"lots of {lot} (order {o.id!r})"
+                )
             if o.limit is not None and to_price(o.limit) % tick:
-                raise ValueError(f"orders[{i}].limit: {o.limit!r} is not on the tick grid of "
-                                 f"{self.instrument.tick} (order {o.id!r})")
+                raise ValueError(
+                    f"orders[{i}].limit: {o.limit!r} is not on the tick grid of "
+                    f"{self.instrument.tick} (order {o.id!r})"
+                )
         for i, st in enumerate(self.streams):
             if st.total_quantity % lot:
-                raise ValueError(f"streams[{i}].total_quantity: {st.total_quantity} is not a "
-                                 f"whole number of lots of {lot}")
+                raise ValueError(
+                    f"streams[{i}].total_quantity: {st.total_quantity} is not a "
+                    f"whole number of lots of {lot}"
+                )
             if st.total_quantity // lot < st.count:
-                raise ValueError(f"streams[{i}].count: {st.total_quantity} shares are "
-                                 f"{st.total_quantity // lot} lots of {lot}, too few for "
-                                 f"{st.count} orders")
+                raise ValueError(
+                    f"streams[{i}].count: {st.total_quantity} shares are "
+                    f"{st.total_quantity // lot} lots of {lot}, too few for "
+                    f"{st.count} orders"
+                )
             if st.limit is not None and to_price(st.limit) % tick:
-                raise ValueError(f"streams[{i}].limit: {st.limit!r} is not on the tick grid of "
-                                 f"{self.instrument.tick}")
+                raise ValueError(
+                    f"streams[{i}].limit: {st.limit!r} is not on the tick grid of "
+                    f"{self.instrument.tick}"
+                )
 
     # ------------------------------------------------------------------ building
 
@@ -364,9 +401,14 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         for o in self.orders:
             mandate = (o.mandate or self.mandate).mandate(self.session)
             order = ClientOrder(
-                source=o.source, account=o.account, client_order_id=o.id, instrument=symbol,
-                side=_side(o.side), quantity=o.quantity,
-                limit_price=to_price(o.limit) if o.limit else None, mandate=mandate,
+                source=o.source,
+                account=o.account,
+                client_order_id=o.id,
+                instrument=symbol,
+                side=_side(o.side),
+                quantity=o.quantity,
+                limit_price=to_price(o.limit) if o.limit else None,
+                mandate=mandate,
             )
             out.append((self.session.at(o.at), len(out), order))
         for k, stream in enumerate(self.streams):
@@ -376,8 +418,11 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         return [(at, order) for at, _, order in out]
 
     def market(self) -> tuple[Instrument, SessionConfig, list[VenueConfig]]:
-        return (self.instrument.instrument(), self.session.config(),
-                [v.config() for v in self.venues])
+        return (
+            self.instrument.instrument(),
+            self.session.config(),
+            [v.config() for v in self.venues],
+        )
 
     def profile(self, seed: int | None = None) -> VolumeProfile | None:
         """The VWAP volume profile the scenario asks for (None: the shipped default).
@@ -415,8 +460,10 @@ def _generate(stream: StreamSpec, scenario: Scenario, rng: random.Random):
     lot = scenario.instrument.lot
     lots = stream.total_quantity // lot
     if lots < stream.count:
-        raise ScenarioError(f"stream {stream.id_prefix}: {stream.total_quantity} shares cannot "
-                            f"make {stream.count} orders of whole lots of {lot}")
+        raise ScenarioError(
+            f"stream {stream.id_prefix}: {stream.total_quantity} shares cannot "
+            f"make {stream.count} orders of whole lots of {lot}"
+        )
     # Random split of `lots` into `count` positive parts: cut points without repetition.
     cuts = sorted(rng.sample(range(1, lots), stream.count - 1))
     sizes = [(b - a) * lot for a, b in zip([0, *cuts], [*cuts, lots], strict=True)]
@@ -427,10 +474,18 @@ def _generate(stream: StreamSpec, scenario: Scenario, rng: random.Random):
     accounts = stream.accounts or [f"ACC-{s}" for s in stream.sources]
     for i, (at, qty) in enumerate(zip(times, sizes, strict=True)):
         source = stream.sources[i % len(stream.sources)]
-        yield at, ClientOrder(
-            source=source, account=accounts[i % len(accounts)],
-            client_order_id=f"{stream.id_prefix}{i + 1:05d}", instrument=scenario.instrument.symbol,
-            side=_side(stream.side), quantity=qty, limit_price=limit, mandate=mandate,
+        yield (
+            at,
+            ClientOrder(
+                source=source,
+                account=accounts[i % len(accounts)],
+                client_order_id=f"{stream.id_prefix}{i + 1:05d}",
+                instrument=scenario.instrument.symbol,
+                side=_side(stream.side),
+                quantity=qty,
+                limit_price=limit,
+                mandate=mandate,
+            ),
         )
 
 
@@ -462,8 +517,9 @@ def loads(data: bytes | str, name: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
 
 
-_FIELD_FIRST = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*): (.*)$",
-                          re.DOTALL)
+_FIELD_FIRST = re.compile(
+    r"^([A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*): (.*)$", re.DOTALL
+)
 
 
 def _readable(error: str) -> str:

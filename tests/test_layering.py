@@ -21,9 +21,7 @@ def test_engine_never_imports_the_actor_runtime():
     files = sorted(ENGINE.rglob("*.py"))
     assert files, "engine/ has no modules"
     offenders = {
-        str(f.relative_to(ENGINE)): roots & {"pykka", "actors"}
-        for f in files
-        if roots_hit(f)
+        str(f.relative_to(ENGINE)): roots & {"pykka", "actors"} for f in files if roots_hit(f)
     }
     assert offenders == {}
 

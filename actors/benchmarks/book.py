@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 import time
 
-from engine.venues.book import BUY, SELL, Book
 from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
+from engine.venues.book import BUY, SELL, Book
 
 ADD, CANCEL, TAKE = 0, 1, 2
 
@@ -66,7 +66,9 @@ def venue_day_wall_s(seed: int = 7) -> float:
     from engine.venues.venue import LitVenue
 
     session = SessionConfig()
-    venue = LitVenue(VenueConfig(name="LIT1"), Instrument(symbol="XYZ", ref_price=100_000_000), session, seed)
+    venue = LitVenue(
+        VenueConfig(name="LIT1"), Instrument(symbol="XYZ", ref_price=100_000_000), session, seed
+    )
     start = time.perf_counter()
     step = 60 * 1_000_000_000
     for t in range(session.open_ns, session.close_ns + step, step):

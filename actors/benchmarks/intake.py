@@ -32,8 +32,8 @@ import random
 import time
 import tracemalloc
 
-from engine.desk.desk import DeskConfig, OrderDesk
 from engine.config import SessionConfig
+from engine.desk.desk import DeskConfig, OrderDesk
 from engine.instruments import Instrument
 from engine.messages import ClientOrder, Mandate, Side
 
@@ -65,12 +65,18 @@ def _orders(rng: random.Random, start: int, count: int, sides: str) -> list[Clie
             side = Side.BUY if rng.random() < 0.5 else Side.SELL
         else:
             side = Side.SELL if sides == BY_INSTRUMENT and i % 2 else Side.BUY
-        out.append(ClientOrder(
-            source=sources[n % 3], account="ACC1", client_order_id=f"o{n}",
-            instrument=symbols[i], side=side,
-            quantity=100 * rng.randint(1, 10), limit_price=limits[rng.randrange(4)],
-            mandate=mandate,
-        ))
+        out.append(
+            ClientOrder(
+                source=sources[n % 3],
+                account="ACC1",
+                client_order_id=f"o{n}",
+                instrument=symbols[i],
+                side=side,
+                quantity=100 * rng.randint(1, 10),
+                limit_price=limits[rng.randrange(4)],
+                mandate=mandate,
+            )
+        )
     return out
 
 
@@ -88,7 +94,7 @@ def ingest(total: int, seed: int = 7, sides: str = BY_INSTRUMENT) -> tuple[float
         batch = _orders(rng, start, min(CHUNK, total - start), sides)
         c0, w0 = time.process_time(), time.perf_counter()
         for w in range(0, len(batch), WINDOW_ORDERS):
-            window = batch[w:w + WINDOW_ORDERS]
+            window = batch[w : w + WINDOW_ORDERS]
             first = start + w
             for i, order in enumerate(window, first):
                 submit(order, now + i)

@@ -16,9 +16,15 @@ def _fills(n: int) -> list[m.Message]:
     # A realistic record: a child fill with every indexed column set.
     return [
         m.ChildOrderFilled(
-            parent_id=f"P{i % 50}", child_id=f"C{i}", fill_id=f"F{i}", venue=f"LIT{i % 3}",
-            quantity=100, price=100_010_000 + i % 100, liquidity=m.Liquidity.MAKER,
-            msg_id=i, ts=i * 1_000,
+            parent_id=f"P{i % 50}",
+            child_id=f"C{i}",
+            fill_id=f"F{i}",
+            venue=f"LIT{i % 3}",
+            quantity=100,
+            price=100_010_000 + i % 100,
+            liquidity=m.Liquidity.MAKER,
+            msg_id=i,
+            ts=i * 1_000,
         )
         for i in range(1, n + 1)
     ]

@@ -29,10 +29,10 @@ from typing import Any
 from actors.parent_actor import ParentActor
 from actors.runtime import LiveRuntime
 from actors.supervisor import ChildSpec, Supervisor
+from engine.audit.journal import Journal
 from engine.clock import MS, SECOND
 from engine.config import SessionConfig
 from engine.instruments import Instrument
-from engine.audit.journal import Journal
 from engine.messages import (
     BookLevel,
     ChildOrderFilled,
@@ -72,9 +72,13 @@ class _TimedRuntime(LiveRuntime):
 def _quote(instrument: Instrument, now_ns: int) -> MarketDataUpdated:
     ref, tick = instrument.ref_price, instrument.tick
     return MarketDataUpdated(
-        venue="LIT1", instrument=instrument.symbol, kind=VenueKind.LIT,
-        status=VenueStatus.UP, bids=[BookLevel(ref - tick, 10_000)],
-        asks=[BookLevel(ref + tick, 10_000)], ts=now_ns,
+        venue="LIT1",
+        instrument=instrument.symbol,
+        kind=VenueKind.LIT,
+        status=VenueStatus.UP,
+        bids=[BookLevel(ref - tick, 10_000)],
+        asks=[BookLevel(ref + tick, 10_000)],
+        ts=now_ns,
     )
 
 
@@ -82,16 +86,20 @@ def _order(instrument: Instrument, start_ns: int) -> ParentOrderCreated:
     # 10^7 shares/s: one lot is due every 10 µs, so every fill leaves a child to place.
     horizon = 1_000 * SECOND
     return ParentOrderCreated(
-        parent_id=PARENT, instrument=instrument.symbol, side=Side.BUY,
-        quantity=10_000_000 * (horizon // SECOND), limit_price=None,
-        mandate=Mandate(strategy=StrategyName.TWAP, start_ns=start_ns,
-                        end_ns=start_ns + horizon),
+        parent_id=PARENT,
+        instrument=instrument.symbol,
+        side=Side.BUY,
+        quantity=10_000_000 * (horizon // SECOND),
+        limit_price=None,
+        mandate=Mandate(strategy=StrategyName.TWAP, start_ns=start_ns, end_ns=start_ns + horizon),
     )
 
 
 def _config() -> ParentConfig:
     return ParentConfig(
-        decision_interval_ns=_FAR, passive_timeout_ns=_FAR, aggressive_timeout_ns=_FAR,
+        decision_interval_ns=_FAR,
+        passive_timeout_ns=_FAR,
+        aggressive_timeout_ns=_FAR,
         lookahead_ns=1 * MS,  # children of about one ms of schedule (linear in a period)
     )
 
@@ -116,10 +124,20 @@ def measure(samples: int, warmup: int = 200, cpu: int | None = None) -> list[flo
     supervisor = Supervisor(rt, "parents")
     # Start a little later so the quote is in the parent's view when it begins.
     start = rt.now() + 50 * MS
-    supervisor.start_child(ChildSpec(PARENT, ParentActor, {
-        "order": _order(instrument, start), "instrument": instrument,
-        "session": SessionConfig(), "config": _config(), "router": ROUTER, "desk": DESK,
-    }))
+    supervisor.start_child(
+        ChildSpec(
+            PARENT,
+            ParentActor,
+            {
+                "order": _order(instrument, start),
+                "instrument": instrument,
+                "session": SessionConfig(),
+                "config": _config(),
+                "router": ROUTER,
+                "desk": DESK,
+            },
+        )
+    )
     # The quote goes out once the name is attached: a reply to the subscription sent
     # from on_start can reach the name before LiveRuntime.spawn attaches the new ref.
     rt.send(ROUTER, PARENT, _quote(instrument, rt.now()))
@@ -128,11 +146,20 @@ def measure(samples: int, warmup: int = 200, cpu: int | None = None) -> list[flo
         child = placed.get(timeout=_WAIT_S)
         for i in range(warmup + samples):
             sent = time.perf_counter_ns()
-            rt.send(ROUTER, PARENT, ChildOrderFilled(
-                parent_id=PARENT, child_id=child.child_id, fill_id=f"F{i}", venue="LIT1",
-                quantity=child.quantity, price=child.limit_price or instrument.ref_price,
-                liquidity=Liquidity.TAKER, leaves=0,
-            ))
+            rt.send(
+                ROUTER,
+                PARENT,
+                ChildOrderFilled(
+                    parent_id=PARENT,
+                    child_id=child.child_id,
+                    fill_id=f"F{i}",
+                    venue="LIT1",
+                    quantity=child.quantity,
+                    price=child.limit_price or instrument.ref_price,
+                    liquidity=Liquidity.TAKER,
+                    leaves=0,
+                ),
+            )
             child = placed.get(timeout=_WAIT_S)
             if i >= warmup:
                 latencies.append((rt.placed_at[child.child_id] - sent) / 1_000)
@@ -158,8 +185,11 @@ def run(quick: bool = False) -> dict[str, float]:
         "recalibration_unpinned_p99_us": round(percentile(spread, 0.99), 1),
         "recalibration_unpinned_p50_us": round(percentile(spread, 0.50), 1),
     }
-    pinned = measure(samples, cpu=min(os.sched_getaffinity(0))) if hasattr(
-        os, "sched_setaffinity") else spread  # no thread affinity here: the same thing
+    pinned = (
+        measure(samples, cpu=min(os.sched_getaffinity(0)))
+        if hasattr(os, "sched_setaffinity")
+        else spread
+    )  # no thread affinity here: the same thing
     return {
         "recalibration_p99_us": round(percentile(pinned, 0.99), 1),
         "recalibration_p50_us": round(percentile(pinned, 0.50), 1),

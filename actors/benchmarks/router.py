@@ -46,12 +46,17 @@ def _venues() -> list[VenueConfig]:
 
 def _market(venue: str, volume: int) -> MarketDataUpdated:
     if venue in DARK:
-        return MarketDataUpdated(venue=venue, instrument="XYZ", kind=VenueKind.DARK,
-                                 status=VenueStatus.UP, volume=volume)
+        return MarketDataUpdated(
+            venue=venue, instrument="XYZ", kind=VenueKind.DARK, status=VenueStatus.UP, volume=volume
+        )
     return MarketDataUpdated(
-        venue=venue, instrument="XYZ", kind=VenueKind.LIT, status=VenueStatus.UP,
+        venue=venue,
+        instrument="XYZ",
+        kind=VenueKind.LIT,
+        status=VenueStatus.UP,
         bids=[BookLevel(BID, 800), BookLevel(BID - 10_000, 1_500)],
-        asks=[BookLevel(ASK, 800), BookLevel(ASK + 10_000, 1_500)], volume=volume,
+        asks=[BookLevel(ASK, 800), BookLevel(ASK + 10_000, 1_500)],
+        volume=volume,
     )
 
 
@@ -64,13 +69,23 @@ def _venue_reply(msg, leaves: dict[str, int]) -> list:
     out = [VenueOrderAccepted(venue=msg.venue, order_id=msg.order_id, leaves=msg.quantity)]
     half = msg.quantity // 2
     if half:
-        out.append(VenueOrderFilled(
-            venue=msg.venue, order_id=msg.order_id, fill_id=f"{msg.order_id}-F",
-            quantity=half, price=msg.price or ASK, liquidity=Liquidity.TAKER,
-            leaves=msg.quantity - half))
+        out.append(
+            VenueOrderFilled(
+                venue=msg.venue,
+                order_id=msg.order_id,
+                fill_id=f"{msg.order_id}-F",
+                quantity=half,
+                price=msg.price or ASK,
+                liquidity=Liquidity.TAKER,
+                leaves=msg.quantity - half,
+            )
+        )
     if msg.tif is TimeInForce.IOC:
-        out.append(VenueOrderCancelled(venue=msg.venue, order_id=msg.order_id,
-                                       cancelled=msg.quantity - half))
+        out.append(
+            VenueOrderCancelled(
+                venue=msg.venue, order_id=msg.order_id, cancelled=msg.quantity - half
+            )
+        )
     else:
         leaves[msg.order_id] = msg.quantity - half
     return out
@@ -79,18 +94,26 @@ def _venue_reply(msg, leaves: dict[str, int]) -> list:
 def _children(n: int) -> list[PlaceChildOrder]:
     combos = [(logic, tactic) for logic in RoutingLogic for tactic in Tactic]
     return [
-        PlaceChildOrder(parent_id=f"P{i % 7}", child_id=f"C{i}", instrument="XYZ",
-                        side=Side.BUY if i % 2 else Side.SELL, quantity=500,
-                        routing=combos[i % len(combos)][0], tactic=combos[i % len(combos)][1],
-                        expire_at=None)
+        PlaceChildOrder(
+            parent_id=f"P{i % 7}",
+            child_id=f"C{i}",
+            instrument="XYZ",
+            side=Side.BUY if i % 2 else Side.SELL,
+            quantity=500,
+            routing=combos[i % len(combos)][0],
+            tactic=combos[i % len(combos)][1],
+            expire_at=None,
+        )
         for i in range(n)
     ]
 
 
 def run(quick: bool) -> dict:
     n = 300 if quick else 3_000
-    router = Router(_venues(), RouterConfig(sequential_timeout_ns=50 * MS,
-                                            dark_timeout_ns=50 * MS, ck_iterations=300))
+    router = Router(
+        _venues(),
+        RouterConfig(sequential_timeout_ns=50 * MS, dark_timeout_ns=50 * MS, ck_iterations=300),
+    )
     now, volume, leaves = 0, 0, {}
     for v in LIT + DARK:
         router.handle(_market(v, volume), now)
@@ -118,8 +141,11 @@ def run(quick: bool) -> dict:
                 router.handle(_market(v, volume), now)
     elapsed = time.perf_counter() - started
     decisions = router.decisions
-    return {"router_decisions_per_s": round(decisions / elapsed, 1),
-            "router_children": n, "router_decisions": decisions}
+    return {
+        "router_decisions_per_s": round(decisions / elapsed, 1),
+        "router_children": n,
+        "router_decisions": decisions,
+    }
 
 
 if __name__ == "__main__":

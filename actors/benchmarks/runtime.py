@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from actors.actor import EngineActor
-from actors.simulated_market import start_market, subscribe
 from actors.runtime import EXTERNAL, SimRuntime
+from actors.simulated_market import start_market, subscribe
 from actors.supervisor import ChildSpec, Supervisor
 from engine.clock import MS, SECOND
 from engine.config import SessionConfig, VenueConfig
@@ -122,15 +122,26 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
 
     instrument, session, venues = default_market()
     parents, minutes = (10, 3) if quick else (50, 10)
-    engine = Engine(MarketConfig(instrument=instrument, venues=venues[:3], session=session),
-                    seed=3, parent=ParentConfig(decision_interval_ns=SECOND))
+    engine = Engine(
+        MarketConfig(instrument=instrument, venues=venues[:3], session=session),
+        seed=3,
+        parent=ParentConfig(decision_interval_ns=SECOND),
+    )
     end = session.open_ns + minutes * MINUTE
     for k in range(parents):  # distinct end times: one parent each
-        mandate = Mandate(strategy=StrategyName.TWAP, urgency=Urgency.HIGH,
-                          end_ns=end + k * SECOND)
-        engine.submit(ClientOrder(source="OMS", account="A", client_order_id=f"b{k}",
-                                  instrument=instrument.symbol, side=Side.BUY, quantity=5_000,
-                                  mandate=mandate), at_ns=session.open_ns + SECOND)
+        mandate = Mandate(strategy=StrategyName.TWAP, urgency=Urgency.HIGH, end_ns=end + k * SECOND)
+        engine.submit(
+            ClientOrder(
+                source="OMS",
+                account="A",
+                client_order_id=f"b{k}",
+                instrument=instrument.symbol,
+                side=Side.BUY,
+                quantity=5_000,
+                mandate=mandate,
+            ),
+            at_ns=session.open_ns + SECOND,
+        )
     engine.run_until(session.open_ns)
     started = time.perf_counter()
     engine.run_until(end + 2 * MINUTE)
@@ -138,8 +149,10 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
     engine.close()
     children = sum(1 for _ in engine.journal.messages(PlaceChildOrder))
     venue_orders = sum(1 for _ in engine.journal.messages(PlaceVenueOrder))
-    return {"child_orders_per_s": round(children / wall, 1),
-            "venue_orders_per_s": round(venue_orders / wall, 1)}
+    return {
+        "child_orders_per_s": round(children / wall, 1),
+        "venue_orders_per_s": round(venue_orders / wall, 1),
+    }
 
 
 def run(quick: bool = False) -> dict[str, float]:

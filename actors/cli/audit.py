@@ -14,14 +14,25 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, time
 
-from engine.clock import SECOND
 from engine.audit.journal import Journal, Record
+from engine.clock import SECOND
 from engine.messages import canonical
 from engine.tca.text import DAY_NS, format_time
 
 EXIT_BAD_INPUT = 2
-CSV_COLUMNS = ("seq", "ts", "time", "type", "source", "client_order_id", "parent_id",
-               "counter_parent_id", "child_id", "venue", "message")
+CSV_COLUMNS = (
+    "seq",
+    "ts",
+    "time",
+    "type",
+    "source",
+    "client_order_id",
+    "parent_id",
+    "counter_parent_id",
+    "child_id",
+    "venue",
+    "message",
+)
 
 
 class AuditArgumentError(ValueError):
@@ -41,7 +52,8 @@ def parse_when(text: str, day_start_ns: int) -> int:
         t = time.fromisoformat(text)
     except ValueError:
         raise AuditArgumentError(
-            f"{text!r} is not a time (ns, ISO date-time or HH:MM[:SS])") from None
+            f"{text!r} is not a time (ns, ISO date-time or HH:MM[:SS])"
+        ) from None
     of_day = (t.hour * 3600 + t.minute * 60 + t.second) * SECOND + t.microsecond * 1_000
     offset = t.utcoffset()  # "09:31-05:00": that clock time in that zone
     if offset is not None:
@@ -69,7 +81,10 @@ def select(journal: Journal, args: argparse.Namespace) -> Iterable[Record]:
     types = [t.strip() for chunk in args.type or [] for t in chunk.split(",") if t.strip()]
     day = _first_day_start(journal) if args.since or args.until else 0
     return journal.query(
-        source=source, client_order_id=order_id, parent_id=args.parent, venue=args.venue,
+        source=source,
+        client_order_id=order_id,
+        parent_id=args.parent,
+        venue=args.venue,
         types=types or None,
         since=parse_when(args.since, day) if args.since else None,
         until=parse_when(args.until, day) if args.until else None,
@@ -77,9 +92,19 @@ def select(journal: Journal, args: argparse.Namespace) -> Iterable[Record]:
 
 
 def _csv_row(r: Record) -> list[object]:
-    return [r.seq, r.ts, format_time(r.ts), r.type, r.source or "", r.client_order_id or "",
-            r.parent_id or "", r.counter_parent_id or "", r.child_id or "", r.venue or "",
-            canonical(r.message).decode()]
+    return [
+        r.seq,
+        r.ts,
+        format_time(r.ts),
+        r.type,
+        r.source or "",
+        r.client_order_id or "",
+        r.parent_id or "",
+        r.counter_parent_id or "",
+        r.child_id or "",
+        r.venue or "",
+        canonical(r.message).decode(),
+    ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,8 +112,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-order", metavar="SRC:ID", help="one client order")
     parser.add_argument("--parent", metavar="P", help="one parent order")
     parser.add_argument("--venue", metavar="V", help="one venue")
-    parser.add_argument("--type", metavar="T", action="append",
-                        help="message type, e.g. ChildOrderFilled (repeatable, comma list)")
+    parser.add_argument(
+        "--type",
+        metavar="T",
+        action="append",
+        help="message type, e.g. ChildOrderFilled (repeatable, comma list)",
+    )
     parser.add_argument("--since", metavar="T", help="from this time (inclusive)")
     parser.add_argument("--until", metavar="T", help="up to this time (inclusive)")
     parser.add_argument("--csv", metavar="OUT", help="write the records to this CSV file")
@@ -111,8 +140,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     finally:
         journal.close()
-    print(f"{count} record(s)" + (f" written to {args.csv}" if args.csv else ""),
-          file=sys.stderr)
+    print(f"{count} record(s)" + (f" written to {args.csv}" if args.csv else ""), file=sys.stderr)
     return 0
 
 

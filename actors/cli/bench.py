@@ -26,8 +26,13 @@ BENCHMARKS: dict[str, str] = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
-    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME",
-                        help=f"run only these: {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(BENCHMARKS),
+        metavar="NAME",
+        help=f"run only these: {', '.join(BENCHMARKS)}",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -39,8 +44,11 @@ def main(args: argparse.Namespace) -> int:
         result = module.run(quick=args.quick)
         figures.update(result)
         if not args.json:
-            print(f"{name:10s} {time.perf_counter() - started:6.1f}s  "
-                  + "  ".join(f"{k}={v}" for k, v in result.items()), file=sys.stderr)
+            print(
+                f"{name:10s} {time.perf_counter() - started:6.1f}s  "
+                + "  ".join(f"{k}={v}" for k, v in result.items()),
+                file=sys.stderr,
+            )
     if args.json:
         print(json.dumps(figures, sort_keys=True))
     else:

@@ -25,8 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario TOML file: its instrument, session and venues")
     parser.add_argument("--days", type=int, default=3, help="simulated days of history (3)")
     parser.add_argument("--seed", type=int, default=None, help="the run's seed (the scenario's)")
-    parser.add_argument("--bins", type=int, default=DEFAULT_BINS,
-                        help=f"bins over the session ({DEFAULT_BINS}: half hours)")
+    parser.add_argument(
+        "--bins",
+        type=int,
+        default=DEFAULT_BINS,
+        help=f"bins over the session ({DEFAULT_BINS}: half hours)",
+    )
     parser.add_argument("--out", help="write the profile here instead of printing it")
 
 
@@ -40,9 +44,11 @@ def main(args: argparse.Namespace) -> int:
         days = [10_000 * seed + day for day in range(1, args.days + 1)]
         profile = estimated_profile(instrument, session, venues, days, args.bins)
         doc = profile_document(
-            profile, session, name=f"{scenario.name}-history",
+            profile,
+            session,
+            name=f"{scenario.name}-history",
             source=f"smart-exec profile: {args.days} simulated days of {instrument.symbol} "
-                   f"before seed {seed}, lit venues {[v.name for v in venues if v.kind is VenueKind.LIT]}",
+            f"before seed {seed}, lit venues {[v.name for v in venues if v.kind is VenueKind.LIT]}",
         )
         text = json.dumps(doc, indent=2)
         if args.out:

@@ -12,19 +12,23 @@ import sys
 from pathlib import Path
 
 from actors.scenario_runner import ExecutionCost, ScenarioResult, run_baseline, run_scenario
-from engine.tca.html import report_data_from_journal, write_report
 from engine.scenario import ScenarioError, load
+from engine.tca.html import report_data_from_journal, write_report
 from engine.tca.text import format_bps, format_time, run_report_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario TOML file (see scenarios/)")
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
-    parser.add_argument("--audit", help="SQLite audit trail to write "
-                        "(default: SCENARIO-NAME.seedN.audit.sqlite; replaced if present)")
+    parser.add_argument(
+        "--audit",
+        help="SQLite audit trail to write "
+        "(default: SCENARIO-NAME.seedN.audit.sqlite; replaced if present)",
+    )
     parser.add_argument("--report", metavar="DIR", help="write an HTML report into DIR")
-    parser.add_argument("--no-baseline", action="store_true",
-                        help="skip the market-order baseline run")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the market-order baseline run"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -53,9 +57,12 @@ def _run(args: argparse.Namespace) -> int:
     baseline = None if args.no_baseline else run_baseline(scenario, seed=seed)
     print(summary(result, baseline, audit))
     if args.report:
-        data = report_data_from_journal(result.journal, f"{scenario.name} (seed {seed})",
-                                        notes=[scenario.description] if scenario.description else [],
-                                        utc_offset_hours=scenario.session.utc_offset_hours)
+        data = report_data_from_journal(
+            result.journal,
+            f"{scenario.name} (seed {seed})",
+            notes=[scenario.description] if scenario.description else [],
+            utc_offset_hours=scenario.session.utc_offset_hours,
+        )
         path = write_report(data, args.report)
         print(f"report: {path}")
     result.journal.close()
@@ -65,26 +72,40 @@ def _run(args: argparse.Namespace) -> int:
 
 def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path) -> str:
     s = result.scenario
-    lines = [f"scenario {s.name} seed {result.seed}: {result.client_orders} client orders "
-             f"({result.rejected} rejected), simulated in {result.wall_s:.1f}s wall"]
+    lines = [
+        f"scenario {s.name} seed {result.seed}: {result.client_orders} client orders "
+        f"({result.rejected} rejected), simulated in {result.wall_s:.1f}s wall"
+    ]
     offset = s.session.utc_offset_hours
-    lines += ["", f"Child fills (times UTC{offset:+03d}:00): performance vs the market VWAP "
-              "over each child's life (bps, + = better)",
-              run_report_text(result.tca.parents, utc_offset_hours=offset)]
+    lines += [
+        "",
+        f"Child fills (times UTC{offset:+03d}:00): performance vs the market VWAP "
+        "over each child's life (bps, + = better)",
+        run_report_text(result.tca.parents, utc_offset_hours=offset),
+    ]
     c = result.cost
-    lines += ["", f"Client executions: {c.quantity:,} of {c.ordered:,} shares "
-              f"({c.fill_rate:.1%}), cost vs arrival incl. fees {format_bps(c.cost_bps)} bps"]
+    lines += [
+        "",
+        f"Client executions: {c.quantity:,} of {c.ordered:,} shares "
+        f"({c.fill_rate:.1%}), cost vs arrival incl. fees {format_bps(c.cost_bps)} bps",
+    ]
     if baseline is not None:
-        lines.append(f"Baseline (each order marketable to the primary venue): {baseline.quantity:,} "
-                     f"shares, cost vs arrival incl. fees {format_bps(baseline.cost_bps)} bps")
+        lines.append(
+            f"Baseline (each order marketable to the primary venue): {baseline.quantity:,} "
+            f"shares, cost vs arrival incl. fees {format_bps(baseline.cost_bps)} bps"
+        )
         if c.cost_bps is not None and baseline.cost_bps is not None:
-            lines.append(f"Engine saving vs baseline: {format_bps(baseline.cost_bps - c.cost_bps)} bps")
+            lines.append(
+                f"Engine saving vs baseline: {format_bps(baseline.cost_bps - c.cost_bps)} bps"
+            )
         lines += _drift_lines(result)
     if result.excess:
         lines.append(f"Excess account (never allocated to clients): {result.excess}")
     st = result.stats
-    lines.append(f"Runtime: {st.get('deliveries', 0):,} deliveries, {st.get('failures', 0)} "
-                 f"actor failures, {st.get('restarts', 0)} restarts; audit trail {audit}")
+    lines.append(
+        f"Runtime: {st.get('deliveries', 0):,} deliveries, {st.get('failures', 0)} "
+        f"actor failures, {st.get('restarts', 0)} restarts; audit trail {audit}"
+    )
     return "\n".join(lines)
 
 
@@ -98,8 +119,10 @@ def _drift_lines(result: ScenarioResult) -> list[str]:
             continue
         arrival = float(p.arrival_price)
         drift = int(p.side) * (float(end_mid) / 1e6 - arrival) / arrival * 1e4
-        lines.append(f"Market drift against {p.parent_id} over its life (arrival → end mid): "
-                     f"{format_bps(drift)} bps")
+        lines.append(
+            f"Market drift against {p.parent_id} over its life (arrival → end mid): "
+            f"{format_bps(drift)} bps"
+        )
     return lines
 
 
@@ -118,8 +141,10 @@ class ProgressBar:
             self._start = now
         done = (now - self._start) / max(end - self._start, 1)
         filled = int(done * self.width)
-        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {format_time(now, self.offset)} "
-                f"client orders in {arrived:,}  fills {fills:,}")
+        line = (
+            f"[{'#' * filled}{'.' * (self.width - filled)}] {format_time(now, self.offset)} "
+            f"client orders in {arrived:,}  fills {fills:,}"
+        )
         if self.tty:
             self.stream.write("\r" + line)
         elif int(done * 5) != self._last_step:

@@ -25,14 +25,25 @@ MAX_PERIODS = 100_000  # a preview, not a tick-by-tick replay: a sane bound on o
 OPEN_MINUTE = 9 * 60 + 30  # session open, minutes after midnight New York
 # The paper's Table 1 example, so `smart-exec schedule is` alone reproduces it.
 IS_DEFAULTS = {
-    "shares": 1e6, "days": 5.0, "periods": 5, "sigma": 0.95,
-    "eta": 2.5e-6, "gamma": 2.5e-7, "epsilon": 0.0625, "lambda": 1e-6,
+    "shares": 1e6,
+    "days": 5.0,
+    "periods": 5,
+    "sigma": 0.95,
+    "eta": 2.5e-6,
+    "gamma": 2.5e-7,
+    "epsilon": 0.0625,
+    "lambda": 1e-6,
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("strategy", type=str.lower, choices=STRATEGIES, metavar="STRATEGY",
-                        help="one of: " + ", ".join(STRATEGIES))
+    parser.add_argument(
+        "strategy",
+        type=str.lower,
+        choices=STRATEGIES,
+        metavar="STRATEGY",
+        help="one of: " + ", ".join(STRATEGIES),
+    )
     parser.add_argument("--shares", type=float, help="quantity X (default 1e6 for IS, else 10000)")
     parser.add_argument("--periods", type=int, help="number of periods N (default 5 IS, 13 else)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -49,8 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sess.add_argument("--lot", type=int, default=1, help="lot size in shares (default 1)")
     sess.add_argument("--profile", help="VWAP volume profile JSON (default: shipped US U-shape)")
     sess.add_argument("--rate", type=float, default=0.10, help="POV target rate (default 0.10)")
-    sess.add_argument("--daily-volume", type=float, default=1e6,
-                      help="POV forecast market volume for the day (default 1e6)")
+    sess.add_argument(
+        "--daily-volume",
+        type=float,
+        default=1e6,
+        help="POV forecast market volume for the day (default 1e6)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -75,9 +90,14 @@ def _is_preview(args: argparse.Namespace) -> dict:
     if values["periods"] > MAX_PERIODS:
         raise ParameterError("periods", f"must be <= {MAX_PERIODS}")
     model = AlmgrenChriss(
-        shares=values["shares"], horizon=values["days"], periods=values["periods"],
-        sigma=values["sigma"], eta=values["eta"], gamma=values["gamma"],
-        epsilon=values["epsilon"], risk_aversion=values["lambda"],
+        shares=values["shares"],
+        horizon=values["days"],
+        periods=values["periods"],
+        sigma=values["sigma"],
+        eta=values["eta"],
+        gamma=values["gamma"],
+        epsilon=values["epsilon"],
+        risk_aversion=values["lambda"],
     )
     return {
         "strategy": "IS",
@@ -113,8 +133,16 @@ def _session_preview(args: argparse.Namespace) -> dict:
     if args.strategy == "twap":
         schedule = twap_schedule(quantity, start, end, periods, args.lot)
     else:
-        schedule = vwap_schedule(quantity, start, end, periods, session.open_ns,
-                                 session.close_ns, args.lot, _profile(args))
+        schedule = vwap_schedule(
+            quantity,
+            start,
+            end,
+            periods,
+            session.open_ns,
+            session.close_ns,
+            args.lot,
+            _profile(args),
+        )
     return {
         "strategy": args.strategy.upper(),
         "times": [_ns_to_clock(t, session) for t in schedule.times_ns],

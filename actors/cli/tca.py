@@ -16,7 +16,7 @@ import csv
 import json
 import sys
 from datetime import UTC, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from engine.clock import SECOND
@@ -28,8 +28,15 @@ from engine.tca.text import BPS_CONVENTION, fill_table_json, fill_table_text
 COLUMNS = ("child_id", "time", "venue", "order_type", "side", "quantity", "price", "benchmark")
 EXIT_BAD_INPUT = 2
 
-_SIDES = {"buy": Side.BUY, "b": Side.BUY, "1": Side.BUY, "+1": Side.BUY,
-          "sell": Side.SELL, "s": Side.SELL, "-1": Side.SELL}
+_SIDES = {
+    "buy": Side.BUY,
+    "b": Side.BUY,
+    "1": Side.BUY,
+    "+1": Side.BUY,
+    "sell": Side.SELL,
+    "s": Side.SELL,
+    "-1": Side.SELL,
+}
 
 
 class FillsCsvError(ValueError):
@@ -93,9 +100,16 @@ def parse_text(text: str) -> str:
     return text.strip()
 
 
-_PARSERS = {"child_id": parse_text, "time": parse_time, "venue": parse_text,
-            "order_type": parse_text, "side": parse_side, "quantity": parse_quantity,
-            "price": parse_price, "benchmark": parse_price}
+_PARSERS = {
+    "child_id": parse_text,
+    "time": parse_time,
+    "venue": parse_text,
+    "order_type": parse_text,
+    "side": parse_side,
+    "quantity": parse_quantity,
+    "price": parse_price,
+    "benchmark": parse_price,
+}
 
 
 # ------------------------------------------------------------------------------ reading
@@ -114,13 +128,21 @@ def read_fills(path: str | Path) -> list[Fill]:
             header = [h.strip() for h in reader.fieldnames or []]
             missing = [c for c in COLUMNS if c not in header]
             if missing:
-                raise FillsCsvError(name, 1, None, f"missing column(s): {', '.join(missing)}"
-                                    f" (expected {','.join(COLUMNS)})")
+                raise FillsCsvError(
+                    name,
+                    1,
+                    None,
+                    f"missing column(s): {', '.join(missing)} (expected {','.join(COLUMNS)})",
+                )
             reader.fieldnames = header
             fills = [_row_to_fill(name, reader.line_num, row) for row in reader]
         except UnicodeDecodeError as exc:
-            raise FillsCsvError(name, reader.line_num + 1, None,
-                                f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            raise FillsCsvError(
+                name,
+                reader.line_num + 1,
+                None,
+                f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            ) from None
         except csv.Error as exc:
             raise FillsCsvError(name, reader.line_num, None, f"not CSV: {exc}") from None
     if not fills:
@@ -138,20 +160,28 @@ def _row_to_fill(path: str, line: int, row: dict[str, str | None]) -> Fill:
             values[column] = _PARSERS[column](raw)
         except ValueError as exc:
             raise FillsCsvError(path, line, column, str(exc)) from None
-    return Fill(child_id=values["child_id"], ts=values["time"], venue=values["venue"],
-                order_type=values["order_type"], side=values["side"],
-                quantity=values["quantity"], price=values["price"],
-                benchmark=values["benchmark"])
+    return Fill(
+        child_id=values["child_id"],
+        ts=values["time"],
+        venue=values["venue"],
+        order_type=values["order_type"],
+        side=values["side"],
+        quantity=values["quantity"],
+        price=values["price"],
+        benchmark=values["benchmark"],
+    )
 
 
 # ---------------------------------------------------------------------------------- CLI
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("fills", metavar="FILLS.csv",
-                        help="CSV with columns " + ",".join(COLUMNS))
-    parser.add_argument("--json", action="store_true",
-                        help="print JSON {rows, total}; bps = performance, + = better")
+    parser.add_argument("fills", metavar="FILLS.csv", help="CSV with columns " + ",".join(COLUMNS))
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON {rows, total}; bps = performance, + = better",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -140,9 +140,7 @@ def _generic_extractor(cls: type[m.Message]) -> _Extractor:
     return extract
 
 
-_EXTRACTORS: dict[type, _Extractor] = {
-    cls: _generic_extractor(cls) for cls in m.ALL_MESSAGES
-}
+_EXTRACTORS: dict[type, _Extractor] = {cls: _generic_extractor(cls) for cls in m.ALL_MESSAGES}
 _EXTRACTORS[m.SubmitClientOrder] = _submit_columns  # type: ignore[assignment]
 _EXTRACTORS[m.InternalCrossExecuted] = _cross_columns  # type: ignore[assignment]
 
@@ -172,8 +170,14 @@ def index_columns(msg: m.Message) -> tuple[AnyType, ...]:
 _RowBuilder = Callable[[int, m.Message], tuple[AnyType, ...]]
 _SPECIAL_COLUMNS = {
     m.SubmitClientOrder: ("msg.order.source", "msg.order.client_order_id", "0", "0", "0", "0"),
-    m.InternalCrossExecuted: ("0", "0", "_nz(msg.buy_parent_id)", "_nz(msg.sell_parent_id)",
-                              "0", "0"),
+    m.InternalCrossExecuted: (
+        "0",
+        "0",
+        "_nz(msg.buy_parent_id)",
+        "_nz(msg.sell_parent_id)",
+        "0",
+        "0",
+    ),
 }
 
 
@@ -198,11 +202,13 @@ def _row_builder(cls: type[m.Message]) -> _RowBuilder:
         ("0" if f not in fields else f"_nz(msg.{f})" if _optional(cls, f) else f"msg.{f}")
         for f in _EXTRACTED
     )
-    source = (f"def row(seq, msg):\n"
-              f"    return (seq, msg.ts, {cls.__name__!r}, {', '.join(cols)},\n"
-              f"            bytearray(encode(msg)))\n")
+    source = (
+        f"def row(seq, msg):\n"
+        f"    return (seq, msg.ts, {cls.__name__!r}, {', '.join(cols)},\n"
+        f"            bytearray(encode(msg)))\n"
+    )
     namespace: dict[str, AnyType] = {"encode": _encode, "_nz": _nz}
-    exec(source, namespace)  # noqa: S102 - generated from the class's own field names
+    exec(source, namespace)
     return namespace["row"]  # type: ignore[no-any-return]
 
 
@@ -232,12 +238,14 @@ def _open_readonly(path: str) -> sqlite3.Connection:
     return db
 
 
-
 class Journal:
     """Append-only message journal. ``Journal(":memory:")`` for tests."""
 
     def __init__(
-        self, path: str = DEFAULT_PATH, *, batch_size: int = DEFAULT_BATCH_SIZE,
+        self,
+        path: str = DEFAULT_PATH,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         readonly: bool = False,
     ) -> None:
         """``readonly``: open an existing journal for queries only (e.g. while a run is

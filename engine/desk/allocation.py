@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from itertools import compress, count, islice, repeat
 from operator import eq, floordiv, mod, mul
 
-
 _FEW_ORDERS = 16  # up to this many, counting sizes costs more than it saves
 
 
@@ -116,8 +115,13 @@ def _allocate_units(units: int, weights: list[int], total: int) -> list[int]:
         # With r = units·w mod total, that key is w·(units·(total+1) + 1) mod
         # total·(total+1) (it is below the modulus: r ≤ total-1, w ≤ total), one
         # product and one remainder per order.
-        keys = list(map(mod, map(mul, weights, repeat(units * (total + 1) + 1, n)),
-                        repeat(total * (total + 1), n)))
+        keys = list(
+            map(
+                mod,
+                map(mul, weights, repeat(units * (total + 1) + 1, n)),
+                repeat(total * (total + 1), n),
+            )
+        )
         for i in sorted(range(n), key=keys.__getitem__, reverse=True)[:left]:
             shares[i] += 1
     return shares

@@ -31,7 +31,7 @@ class ExecIds:
     formatted from its integer), and a desk makes ~2 ids per order. ``count`` (the last
     id's number) may be set, e.g. by recovery."""
 
-    __slots__ = ("prefix", "count", "thousands", "block")
+    __slots__ = ("block", "count", "prefix", "thousands")
 
     def __init__(self, prefix: str = "E") -> None:
         self.prefix = prefix
@@ -124,17 +124,32 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
         qty = order.quantity
         limit = order.limit_price
         return cls(
-            order.source, order.account, order.client_order_id, order.instrument,
-            order.side, order.mandate, qty, limit, qty, limit, qty, arrival_ns,
+            order.source,
+            order.account,
+            order.client_order_id,
+            order.instrument,
+            order.side,
+            order.mandate,
+            qty,
+            limit,
+            qty,
+            limit,
+            qty,
+            arrival_ns,
         )
 
     @property
     def order(self) -> ClientOrder:
         """The client order as accepted (normalized), rebuilt (not on the hot path)."""
         return ClientOrder(
-            source=self.source, account=self.account, client_order_id=self.client_order_id,
-            instrument=self.instrument, side=self.side, quantity=self.order_qty,
-            limit_price=self.order_limit, mandate=self.mandate,
+            source=self.source,
+            account=self.account,
+            client_order_id=self.client_order_id,
+            instrument=self.instrument,
+            side=self.side,
+            quantity=self.order_qty,
+            limit_price=self.order_limit,
+            mandate=self.mandate,
         )
 
     @property
@@ -184,27 +199,53 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
 
     def new_report(self, exec_id: str, now_ns: int) -> ExecutionReport:
         return ExecutionReport(
-            source=self.source, account=self.account,
-            client_order_id=self.client_order_id, exec_id=exec_id,
-            exec_type=_EXEC_NEW, ord_status=self.status, instrument=self.instrument,
-            side=self.side, order_qty=self.qty, cum_qty=self.cum_qty,
-            leaves_qty=self.leaves, ts=now_ns,
+            source=self.source,
+            account=self.account,
+            client_order_id=self.client_order_id,
+            exec_id=exec_id,
+            exec_type=_EXEC_NEW,
+            ord_status=self.status,
+            instrument=self.instrument,
+            side=self.side,
+            order_qty=self.qty,
+            cum_qty=self.cum_qty,
+            leaves_qty=self.leaves,
+            ts=now_ns,
         )
 
     def fill_report(
-        self, exec_id: str, now_ns: int, last_qty: int, last_price: int, venue: str,
-        internal: bool = False, text: str = "",
+        self,
+        exec_id: str,
+        now_ns: int,
+        last_qty: int,
+        last_price: int,
+        venue: str,
+        internal: bool = False,
+        text: str = "",
     ) -> ExecutionReport:
         report = ExecutionReport(
-            source=self.source, account=self.account,
-            client_order_id=self.client_order_id, exec_id=exec_id,
-            exec_type=_EXEC_TRADE, ord_status=self.status, instrument=self.instrument,
-            side=self.side, order_qty=self.qty, cum_qty=self.cum_qty,
-            leaves_qty=self.leaves, cum_notional=self.cum_notional, last_qty=last_qty,
-            last_price=last_price, ts=now_ns,
+            source=self.source,
+            account=self.account,
+            client_order_id=self.client_order_id,
+            exec_id=exec_id,
+            exec_type=_EXEC_TRADE,
+            ord_status=self.status,
+            instrument=self.instrument,
+            side=self.side,
+            order_qty=self.qty,
+            cum_qty=self.cum_qty,
+            leaves_qty=self.leaves,
+            cum_notional=self.cum_notional,
+            last_qty=last_qty,
+            last_price=last_price,
+            ts=now_ns,
         )
         return _replace(
-            report, parent_id=self.parent_id, internal=internal, venue=venue, text=text,
+            report,
+            parent_id=self.parent_id,
+            internal=internal,
+            venue=venue,
+            text=text,
         )
 
     def report(
@@ -219,11 +260,20 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     ) -> ExecutionReport:
         """Any other report (replaced, canceled, expired)."""
         return ExecutionReport(
-            source=self.source, account=self.account,
-            client_order_id=self.client_order_id, exec_id=exec_id, exec_type=exec_type,
-            ord_status=self.status, instrument=self.instrument, side=self.side,
-            order_qty=self.qty, cum_qty=self.cum_qty,
+            source=self.source,
+            account=self.account,
+            client_order_id=self.client_order_id,
+            exec_id=exec_id,
+            exec_type=exec_type,
+            ord_status=self.status,
+            instrument=self.instrument,
+            side=self.side,
+            order_qty=self.qty,
+            cum_qty=self.cum_qty,
             leaves_qty=self.leaves if leaves_qty is None else leaves_qty,
             cum_notional=self.cum_notional,
-            parent_id=self.parent_id, reason=reason, text=text, ts=now_ns,
+            parent_id=self.parent_id,
+            reason=reason,
+            text=text,
+            ts=now_ns,
         )

@@ -28,11 +28,11 @@ from itertools import compress
 
 import msgspec
 
+from engine.clock import MS
 from engine.desk.allocation import allocate
 from engine.desk.client_orders import INTERNAL_VENUE, ClientOrderState, ExecIds
-from engine.clock import MS
-from engine.instruments import Instrument
 from engine.desk.intake import Intake, Rejection, RejectReason
+from engine.instruments import Instrument
 from engine.messages import (
     CancelParentOrder,
     ClientOrder,
@@ -88,8 +88,16 @@ class Parent:
     """
 
     __slots__ = (
-        "parent_id", "key", "target", "filled", "filled_notional", "open", "members",
-        "state", "excess_qty", "excess_notional",
+        "excess_notional",
+        "excess_qty",
+        "filled",
+        "filled_notional",
+        "key",
+        "members",
+        "open",
+        "parent_id",
+        "state",
+        "target",
     )
 
     def __init__(self, parent_id: str, key: Key, members: list[ClientOrderState], qty: int) -> None:
@@ -228,8 +236,18 @@ class OrderDesk:
         mandate = order.mandate
         account = order.account
         state = _State(
-            source, account, client_order_id, instrument, side, mandate, qty, limit, qty,
-            limit, qty, now_ns,
+            source,
+            account,
+            client_order_id,
+            instrument,
+            side,
+            mandate,
+            qty,
+            limit,
+            qty,
+            limit,
+            qty,
+            now_ns,
         )
         # one probe of the (large) id table both checks for a duplicate and records
         if by_id.setdefault(client_order_id, state) is not state:
@@ -249,8 +267,18 @@ class OrderDesk:
         # positional, in ``ExecutionReport``'s field order (source … leaves_qty): ~0.2 µs
         # instead of ~0.3 µs with keywords (msgspec matches keyword names one by one)
         report = _Report(
-            source, account, client_order_id, exec_id, _EXEC_NEW, _NEW, instrument, side,
-            qty, 0, qty, ts=now_ns,
+            source,
+            account,
+            client_order_id,
+            exec_id,
+            _EXEC_NEW,
+            _NEW,
+            instrument,
+            side,
+            qty,
+            0,
+            qty,
+            ts=now_ns,
         )
         if self._window_ns:
             return [report]
@@ -393,7 +421,9 @@ class OrderDesk:
             parent.open += qty
             parent.target = parent.filled + parent.open
             return ResizeParentOrder(
-                ts=now_ns, parent_id=parent.parent_id, quantity=parent.target,
+                ts=now_ns,
+                parent_id=parent.parent_id,
+                quantity=parent.target,
                 reason=f"join of {len(live)} client orders",
             )
         self._parent_count += 1
@@ -406,8 +436,13 @@ class OrderDesk:
         self._working_by_instrument.setdefault(key[0], {})[parent.parent_id] = parent
         instrument, side, limit, mandate = key
         return ParentOrderCreated(
-            ts=now_ns, parent_id=parent.parent_id, instrument=instrument, side=Side(side),
-            quantity=qty, limit_price=limit, mandate=mandate,
+            ts=now_ns,
+            parent_id=parent.parent_id,
+            instrument=instrument,
+            side=Side(side),
+            quantity=qty,
+            limit_price=limit,
+            mandate=mandate,
             arrival_mid=self._mids.get(instrument),
         )
 
@@ -470,7 +505,8 @@ class OrderDesk:
         new_leaves = {1: [o.leaves for o in new[1]], -1: [o.leaves for o in new[-1]]}
         new_qty = {1: sum(new_leaves[1]), -1: sum(new_leaves[-1])}
         working_qty = {
-            1: sum([p.open for p in parents[1]]), -1: sum([p.open for p in parents[-1]]),
+            1: sum([p.open for p in parents[1]]),
+            -1: sum([p.open for p in parents[-1]]),
         }
         quantity = min(new_qty[1] + working_qty[1], new_qty[-1] + working_qty[-1])
         if not quantity:
@@ -503,7 +539,7 @@ class OrderDesk:
             out.extend(self._fill(members, qtys, mid, INTERNAL_VENUE, True, text, now_ns))
             at = 0
             for parent, n in zip(parents[side], counts, strict=True):
-                crossed = sum(qtys[at:at + n])
+                crossed = sum(qtys[at : at + n])
                 at += n
                 if crossed:
                     parent.open -= crossed
@@ -512,16 +548,29 @@ class OrderDesk:
         # the record names a side's working parent when one, and only one, crossed (its
         # members' internal fills, which carry its id, say how much)
         buys, sells = crossed_parents[1], crossed_parents[-1]
-        out.insert(0, InternalCrossExecuted(
-            ts=now_ns, cross_id=cross_id, instrument=instrument, quantity=quantity, price=mid,
-            buy_parent_id=buys[0] if len(buys) == 1 else None,
-            sell_parent_id=sells[0] if len(sells) == 1 else None,
-        ))
+        out.insert(
+            0,
+            InternalCrossExecuted(
+                ts=now_ns,
+                cross_id=cross_id,
+                instrument=instrument,
+                quantity=quantity,
+                price=mid,
+                buy_parent_id=buys[0] if len(buys) == 1 else None,
+                sell_parent_id=sells[0] if len(sells) == 1 else None,
+            ),
+        )
         return out
 
     def _fill(
-        self, orders: list[ClientOrderState], qtys: list[int], price: int, venue: str,
-        internal: bool, text: str, now_ns: int,
+        self,
+        orders: list[ClientOrderState],
+        qtys: list[int],
+        price: int,
+        venue: str,
+        internal: bool,
+        text: str,
+        now_ns: int,
     ) -> list[Message]:
         """Fill each order its allocated quantity (0: not this time) and return its TRADE
         report: what ``ClientOrderState.fill`` then ``fill_report`` do, inlined for the hot
@@ -551,11 +600,30 @@ class OrderDesk:
                     cum_notional = o.cum_notional = q * price
                 status = o.status = _PARTIAL if leaves else _FILLED
                 # ``ExecutionReport``'s fields in declaration order (source … text)
-                append(_Report(
-                    o.source, o.account, o.client_order_id, exec_id, _EXEC_TRADE, status,
-                    o.instrument, o.side, o.qty, cum_qty, leaves, cum_notional, q, price,
-                    o.parent_id, internal, venue, None, text, ts=now_ns,
-                ))
+                append(
+                    _Report(
+                        o.source,
+                        o.account,
+                        o.client_order_id,
+                        exec_id,
+                        _EXEC_TRADE,
+                        status,
+                        o.instrument,
+                        o.side,
+                        o.qty,
+                        cum_qty,
+                        leaves,
+                        cum_notional,
+                        q,
+                        price,
+                        o.parent_id,
+                        internal,
+                        venue,
+                        None,
+                        text,
+                        ts=now_ns,
+                    )
+                )
         except BaseException:
             self._exec_ids.count -= len(exec_ids) - len(out)  # only the ids used are used
             raise
@@ -614,11 +682,16 @@ class OrderDesk:
                 self._enqueue(o, now_ns)
                 continue
             unfilled = o.expire()
-            out.append(o.report(
-                ExecType.EXPIRED, self._exec_ids.next(), now_ns, leaves_qty=unfilled,
-                reason=change.state.value,
-                text=f"done for day, {unfilled} unfilled: {change.reason}".rstrip(": "),
-            ))
+            out.append(
+                o.report(
+                    ExecType.EXPIRED,
+                    self._exec_ids.next(),
+                    now_ns,
+                    leaves_qty=unfilled,
+                    reason=change.state.value,
+                    text=f"done for day, {unfilled} unfilled: {change.reason}".rstrip(": "),
+                )
+            )
         return out
 
     # ----------------------------------------------------------------- helpers
@@ -644,26 +717,49 @@ class OrderDesk:
         self, parent: Parent, quantity: int, fill: ParentOrderFilled, now_ns: int
     ) -> ExecutionReport:
         return ExecutionReport(
-            ts=now_ns, source=EXCESS_SOURCE, account=EXCESS_SOURCE,
-            client_order_id=parent.parent_id, exec_id=self._exec_ids.next(),
-            exec_type=ExecType.TRADE, ord_status=OrdStatus.FILLED,
-            instrument=parent.instrument, side=Side(parent.side),
-            order_qty=parent.excess_qty, cum_qty=parent.excess_qty, leaves_qty=0,
-            cum_notional=parent.excess_notional, last_qty=quantity, last_price=fill.price,
-            parent_id=parent.parent_id, venue=fill.venue, reason=EXCESS_REASON,
+            ts=now_ns,
+            source=EXCESS_SOURCE,
+            account=EXCESS_SOURCE,
+            client_order_id=parent.parent_id,
+            exec_id=self._exec_ids.next(),
+            exec_type=ExecType.TRADE,
+            ord_status=OrdStatus.FILLED,
+            instrument=parent.instrument,
+            side=Side(parent.side),
+            order_qty=parent.excess_qty,
+            cum_qty=parent.excess_qty,
+            leaves_qty=0,
+            cum_notional=parent.excess_notional,
+            last_qty=quantity,
+            last_price=fill.price,
+            parent_id=parent.parent_id,
+            venue=fill.venue,
+            reason=EXCESS_REASON,
             text=f"filled beyond the clients' open quantity (fill {fill.fill_id})",
         )
 
     def _orphan_fill_report(self, fill: ParentOrderFilled, now_ns: int) -> ExecutionReport:
         """A fill for a parent this desk never created: all of it is excess."""
         return ExecutionReport(
-            ts=now_ns, source=EXCESS_SOURCE, account=EXCESS_SOURCE,
-            client_order_id=fill.parent_id, exec_id=self._exec_ids.next(),
-            exec_type=ExecType.TRADE, ord_status=OrdStatus.FILLED, instrument="",
-            side=Side.BUY, order_qty=fill.quantity, cum_qty=fill.quantity, leaves_qty=0,
-            cum_notional=fill.quantity * fill.price, last_qty=fill.quantity,
-            last_price=fill.price, parent_id=fill.parent_id, venue=fill.venue,
-            reason="unknown_parent", text="fill for an unknown parent",
+            ts=now_ns,
+            source=EXCESS_SOURCE,
+            account=EXCESS_SOURCE,
+            client_order_id=fill.parent_id,
+            exec_id=self._exec_ids.next(),
+            exec_type=ExecType.TRADE,
+            ord_status=OrdStatus.FILLED,
+            instrument="",
+            side=Side.BUY,
+            order_qty=fill.quantity,
+            cum_qty=fill.quantity,
+            leaves_qty=0,
+            cum_notional=fill.quantity * fill.price,
+            last_qty=fill.quantity,
+            last_price=fill.price,
+            parent_id=fill.parent_id,
+            venue=fill.venue,
+            reason="unknown_parent",
+            text="fill for an unknown parent",
         )
 
 

@@ -85,8 +85,11 @@ class Rejection(NamedTuple):
 
     def message(self, source: str, client_order_id: str, now_ns: int) -> ClientOrderRejected:
         return ClientOrderRejected(
-            ts=now_ns, source=source, client_order_id=client_order_id,
-            reason=self.reason.value, text=self.text,
+            ts=now_ns,
+            source=source,
+            client_order_id=client_order_id,
+            reason=self.reason.value,
+            text=self.text,
         )
 
 
@@ -112,7 +115,7 @@ class _Limits:
     for an integer ``p`` exactly when ``|p - ref| ≤ ⌊bps·ref / 10⁴⌋``), the lowest also
     ensuring ``price > 0``."""
 
-    __slots__ = ("lot", "tick", "lowest", "highest", "max_qty")
+    __slots__ = ("highest", "lot", "lowest", "max_qty", "tick")
 
     def __init__(self, instrument: Instrument, max_qty: int) -> None:
         half_band = instrument.band_bps * instrument.ref_price // 10_000
@@ -132,8 +135,15 @@ class Intake:
     without an end arriving at or after it ``end_in_past``. None: no default end."""
 
     __slots__ = (
-        "instruments", "strategies", "max_order_qty", "default_end_ns", "_end_or_never",
-        "_limits", "_last_good_mandate", "_good_mandates", "_good_mandate_values",
+        "_end_or_never",
+        "_good_mandate_values",
+        "_good_mandates",
+        "_last_good_mandate",
+        "_limits",
+        "default_end_ns",
+        "instruments",
+        "max_order_qty",
+        "strategies",
     )
 
     def __init__(
@@ -190,11 +200,17 @@ class Intake:
             and type(qty) is int
             and 0 < qty <= limits.max_qty
             and not qty % limits.lot
-            and (price is None or (
-                type(price) is int and limits.lowest <= price <= limits.highest
-                and not price % limits.tick
-            ))
-            and order.source and order.account and order.client_order_id
+            and (
+                price is None
+                or (
+                    type(price) is int
+                    and limits.lowest <= price <= limits.highest
+                    and not price % limits.tick
+                )
+            )
+            and order.source
+            and order.account
+            and order.client_order_id
             and (
                 mandate is self._last_good_mandate  # clients mostly reuse one object
                 or self._good_mandates.get(id(mandate)) is mandate
@@ -257,9 +273,13 @@ class Intake:
         if type(quantity) is not int or quantity <= 0:
             return Rejection.of(RejectReason.BAD_QUANTITY, repr(quantity))
         if quantity % instrument.lot:
-            return Rejection.of(RejectReason.QUANTITY_OFF_LOT, f"{quantity} vs lot {instrument.lot}")
+            return Rejection.of(
+                RejectReason.QUANTITY_OFF_LOT, f"{quantity} vs lot {instrument.lot}"
+            )
         if quantity > self.max_order_qty:
-            return Rejection.of(RejectReason.QUANTITY_TOO_LARGE, f"{quantity} > {self.max_order_qty}")
+            return Rejection.of(
+                RejectReason.QUANTITY_TOO_LARGE, f"{quantity} > {self.max_order_qty}"
+            )
         return None
 
     def check_price(self, instrument: Instrument, price: object) -> Rejection | None:
@@ -283,7 +303,9 @@ class Intake:
             if rejection is not None:
                 return rejection
             if quantity < cum_qty:
-                return Rejection.of(RejectReason.AMEND_BELOW_FILLED, f"{quantity} < filled {cum_qty}")
+                return Rejection.of(
+                    RejectReason.AMEND_BELOW_FILLED, f"{quantity} < filled {cum_qty}"
+                )
         if limit_price is not None:
             return self.check_price(instrument, limit_price)
         return None
@@ -297,8 +319,12 @@ def _check_mandate(
         return Rejection.of(RejectReason.UNKNOWN_STRATEGY, repr(m.strategy))
     if m.start_ns is not None and m.end_ns is not None and m.start_ns >= m.end_ns:
         return Rejection.of(RejectReason.START_AFTER_END, f"{m.start_ns} >= {m.end_ns}")
-    if m.start_ns is not None and m.end_ns is None and default_end_ns is not None \
-            and m.start_ns >= default_end_ns:
+    if (
+        m.start_ns is not None
+        and m.end_ns is None
+        and default_end_ns is not None
+        and m.start_ns >= default_end_ns
+    ):
         return Rejection.of(
             RejectReason.START_AFTER_END,
             f"{m.start_ns} >= {default_end_ns} (no end given: the session's close)",
@@ -306,8 +332,11 @@ def _check_mandate(
     for rate in (m.max_participation, m.pov_rate):
         if rate is not None and not 0.0 < rate <= 1.0:  # written so that NaN fails too
             return Rejection.of(RejectReason.BAD_PARTICIPATION, repr(rate))
-    if m.pov_rate is not None and m.max_participation is not None \
-            and m.pov_rate > m.max_participation:  # the cap is the client's: never exceeded
+    if (
+        m.pov_rate is not None
+        and m.max_participation is not None
+        and m.pov_rate > m.max_participation
+    ):  # the cap is the client's: never exceeded
         return Rejection.of(
             RejectReason.BAD_PARTICIPATION,
             f"pov_rate {m.pov_rate!r} above max_participation {m.max_participation!r}",

@@ -48,8 +48,8 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from engine.desk.desk import EXCESS_SOURCE, Key, OrderDesk, Parent
 from engine.desk.client_orders import ClientOrderState
+from engine.desk.desk import EXCESS_SOURCE, Key, OrderDesk, Parent
 from engine.messages import (
     AmendClientOrder,
     CancelClientOrder,
@@ -69,10 +69,17 @@ from engine.messages import (
 )
 
 RECORD_TYPES: tuple[type[Message], ...] = (
-    SubmitClientOrder, AmendClientOrder, CancelClientOrder,
-    ExecutionReport, ClientOrderRejected,
-    ParentOrderCreated, ResizeParentOrder, CancelParentOrder, InternalCrossExecuted,
-    ParentOrderFilled, ParentStateChanged,
+    SubmitClientOrder,
+    AmendClientOrder,
+    CancelClientOrder,
+    ExecutionReport,
+    ClientOrderRejected,
+    ParentOrderCreated,
+    ResizeParentOrder,
+    CancelParentOrder,
+    InternalCrossExecuted,
+    ParentOrderFilled,
+    ParentStateChanged,
 )
 
 _OPEN = (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED)
@@ -95,7 +102,7 @@ class Recovered:
 
 
 def _number(ident: str, prefix: str) -> int:
-    tail = ident[len(prefix):] if ident.startswith(prefix) else ""
+    tail = ident[len(prefix) :] if ident.startswith(prefix) else ""
     return int(tail) if tail.isdigit() else 0
 
 
@@ -157,8 +164,11 @@ def rebuild(desk: OrderDesk, records: Iterable[Message]) -> Recovered:
 
     for i, msg in enumerate(records):
         if isinstance(msg, (SubmitClientOrder, AmendClientOrder, CancelClientOrder)):
-            key = (msg.order.source, msg.order.client_order_id) \
-                if isinstance(msg, SubmitClientOrder) else (msg.source, msg.client_order_id)
+            key = (
+                (msg.order.source, msg.order.client_order_id)
+                if isinstance(msg, SubmitClientOrder)
+                else (msg.source, msg.client_order_id)
+            )
             commands.setdefault(key, deque()).append((i, msg))
         elif isinstance(msg, ExecutionReport):
             exec_n = max(exec_n, _number(msg.exec_id, cfg.exec_id_prefix))
@@ -185,8 +195,9 @@ def rebuild(desk: OrderDesk, records: Iterable[Message]) -> Recovered:
             if parent is not None:
                 parent.target = msg.quantity
                 if msg.reason.startswith(_JOIN):
-                    parent.members.extend(o for o in join(parent, msg.ts)
-                                          if o.parent_id == parent.parent_id)
+                    parent.members.extend(
+                        o for o in join(parent, msg.ts) if o.parent_id == parent.parent_id
+                    )
         elif isinstance(msg, CancelParentOrder):
             parent = desk._parents.get(msg.parent_id)
             if parent is not None:
@@ -281,8 +292,11 @@ def _apply_report(
     relimit = False
     if r.exec_type is ExecType.REPLACED:
         state.qty = r.order_qty
-        if isinstance(cause, AmendClientOrder) and cause.limit_price is not None \
-                and cause.limit_price != state.limit:
+        if (
+            isinstance(cause, AmendClientOrder)
+            and cause.limit_price is not None
+            and cause.limit_price != state.limit
+        ):
             state.limit, relimit = cause.limit_price, True
     state.cum_qty, state.cum_notional = r.cum_qty, r.cum_notional
     state.status = r.ord_status

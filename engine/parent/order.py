@@ -56,8 +56,7 @@ from engine.messages import (
     VenueKind,
     VenueStatus,
 )
-from engine.strategies import Strategy
-from engine.strategies import build_strategy
+from engine.strategies import Strategy, build_strategy
 from engine.strategies.implementation_shortfall import ImpactModel
 from engine.strategies.vwap import VolumeProfile
 
@@ -306,9 +305,15 @@ class ParentOrder:
         self.filled += msg.quantity
         out: list[Message] = [
             ParentOrderFilled(
-                ts=now_ns, parent_id=self.parent_id, child_id=msg.child_id, fill_id=msg.fill_id,
-                venue=msg.venue, quantity=msg.quantity, price=msg.price,
-                liquidity=msg.liquidity, fee=msg.fee,
+                ts=now_ns,
+                parent_id=self.parent_id,
+                child_id=msg.child_id,
+                fill_id=msg.fill_id,
+                venue=msg.venue,
+                quantity=msg.quantity,
+                price=msg.price,
+                liquidity=msg.liquidity,
+                fee=msg.fee,
             )
         ]
         if self.is_terminal:
@@ -351,8 +356,11 @@ class ParentOrder:
         ``next_wake_ns`` moved."""
         if self.state is not ParentState.WORKING or self._polls():
             return False
-        if msg.kind is VenueKind.LIT and msg.status is not VenueStatus.DOWN and (
-                msg.bids or msg.asks):
+        if (
+            msg.kind is VenueKind.LIT
+            and msg.status is not VenueStatus.DOWN
+            and (msg.bids or msg.asks)
+        ):
             return False  # this venue quotes: the market has quotes
         if _has_quotes(market):
             return False
@@ -371,16 +379,26 @@ class ParentOrder:
             raise IllegalTransition(self.parent_id, self.state, target)
         self.state = target
         return ParentStateChanged(
-            ts=now_ns, parent_id=self.parent_id, state=target, target=self.target,
-            filled=self.filled, reason=reason,
+            ts=now_ns,
+            parent_id=self.parent_id,
+            state=target,
+            target=self.target,
+            filled=self.filled,
+            reason=reason,
         )
 
     def _begin(self, now_ns: int, market: MarketView) -> list[Message]:
         start = max(self.start_ns or now_ns, now_ns)
         self.start_ns = start
         self.strategy = build_strategy(
-            self.order.mandate, self.target, start, self.end_ns, self.instrument.lot,
-            self.session, period_ns=self.config.period_ns, profile=self._profile,
+            self.order.mandate,
+            self.target,
+            start,
+            self.end_ns,
+            self.instrument.lot,
+            self.session,
+            period_ns=self.config.period_ns,
+            profile=self._profile,
             impact=self._impact,
         )
         self._volume_at_start = market.volume()
@@ -434,12 +452,20 @@ class ParentOrder:
         child_msg = self._place(now_ns, qty, price, decision.tactic) if qty else None
         self._plan_wake(now_ns)
         reason = f"{trigger}: {decision.reason}" + (f"; {why_not}" if why_not else "")
-        out.insert(0, ScheduleRecalibrated(
-            ts=now_ns, parent_id=self.parent_id, scheduled=decision.scheduled,
-            filled=self.filled, deviation=self.filled - decision.scheduled,
-            tactic=decision.tactic, next_quantity=qty, next_at=self.next_wake_ns or now_ns,
-            reason=reason,
-        ))
+        out.insert(
+            0,
+            ScheduleRecalibrated(
+                ts=now_ns,
+                parent_id=self.parent_id,
+                scheduled=decision.scheduled,
+                filled=self.filled,
+                deviation=self.filled - decision.scheduled,
+                tactic=decision.tactic,
+                next_quantity=qty,
+                next_at=self.next_wake_ns or now_ns,
+                reason=reason,
+            ),
+        )
         if child_msg is not None:
             out.append(child_msg)
         return out
@@ -524,9 +550,15 @@ class ParentOrder:
         child = Child(child_id, qty, tactic, price, now_ns, leaves=qty)
         self.children[child_id] = self._open[child_id] = child
         return PlaceChildOrder(
-            ts=now_ns, parent_id=self.parent_id, child_id=child_id,
-            instrument=self.order.instrument, side=self.side, quantity=qty,
-            limit_price=price, tactic=tactic, routing=self._routing(tactic),
+            ts=now_ns,
+            parent_id=self.parent_id,
+            child_id=child_id,
+            instrument=self.order.instrument,
+            side=self.side,
+            quantity=qty,
+            limit_price=price,
+            tactic=tactic,
+            routing=self._routing(tactic),
         )
 
     def _routing(self, tactic: Tactic) -> RoutingLogic:
@@ -548,9 +580,7 @@ class ParentOrder:
 
     def _cancel_open(self, now_ns: int, reason: str) -> list[Message]:
         return [
-            self._cancel(c, now_ns, reason)
-            for c in self.open_children()
-            if not c.cancel_requested
+            self._cancel(c, now_ns, reason) for c in self.open_children() if not c.cancel_requested
         ]
 
     def _cancel_resting(self, now_ns: int, reason: str) -> list[Message]:
@@ -633,8 +663,11 @@ class ParentOrder:
         cached = self._polls_cache
         if cached is not None and cached[0] is strategy:
             return cached[1]
-        polls = (strategy is None or strategy.participation_cap() is not None
-                 or self.order.mandate.max_participation is not None)
+        polls = (
+            strategy is None
+            or strategy.participation_cap() is not None
+            or self.order.mandate.max_participation is not None
+        )
         self._polls_cache = (strategy, polls)
         return polls
 
@@ -658,8 +691,11 @@ class ParentOrder:
             # a child is due when the lookahead schedule passes filled + open by the least
             # quantity ``_child_qty`` places: a minimum child, or the rest (odd tail)
             lot = self.instrument.lot
-            least = min(room, _ceil_lot(max(cfg.min_child_qty, lot), lot),
-                        max(lot, _ceil_lot(room - lot + 1, lot)))
+            least = min(
+                room,
+                _ceil_lot(max(cfg.min_child_qty, lot), lot),
+                max(lot, _ceil_lot(room - lot + 1, lot)),
+            )
             at = strategy.due_ns(self.filled + open_qty + least)
             if at is not None:
                 due = at - cfg.lookahead_ns

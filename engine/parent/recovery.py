@@ -89,10 +89,16 @@ class ParentHistory:
     def unforwarded(self, now_ns: int) -> list[ParentOrderFilled]:
         """Fills the desk has not heard of (dropped with the crash or still in flight):
         forwarded now, exactly once, so allocations keep adding up to parent fills."""
-        out = [_to_desk(f, f.fill_id, now_ns) for f in self.fills.values()
-               if f.fill_id not in self.forwarded]
-        out += [_to_desk(f, xid, now_ns) for xid, f in self.overfills.items()
-                if xid not in self.forwarded]
+        out = [
+            _to_desk(f, f.fill_id, now_ns)
+            for f in self.fills.values()
+            if f.fill_id not in self.forwarded
+        ]
+        out += [
+            _to_desk(f, xid, now_ns)
+            for xid, f in self.overfills.items()
+            if xid not in self.forwarded
+        ]
         return out
 
 
@@ -179,8 +185,14 @@ def _restore_children(parent: ParentOrder, history: ParentHistory) -> None:
     for child_id, cmd in history.placed.items():
         filled = filled_by_child.get(child_id, 0)
         child = Child(
-            child_id, cmd.quantity, cmd.tactic, cmd.limit_price, cmd.ts, filled=filled,
-            leaves=max(0, cmd.quantity - filled), accepted=child_id in history.accepted,
+            child_id,
+            cmd.quantity,
+            cmd.tactic,
+            cmd.limit_price,
+            cmd.ts,
+            filled=filled,
+            leaves=max(0, cmd.quantity - filled),
+            accepted=child_id in history.accepted,
             cancel_requested=child_id in history.cancel_requested,
         )
         if child_id in history.finished:
@@ -194,23 +206,31 @@ def _restore_children(parent: ParentOrder, history: ParentHistory) -> None:
 
 def _child_number(parent_id: str, child_id: str) -> int:
     prefix = f"{parent_id}-C"
-    tail = child_id[len(prefix):] if child_id.startswith(prefix) else ""
+    tail = child_id[len(prefix) :] if child_id.startswith(prefix) else ""
     return int(tail) if tail.isdigit() else 0
 
 
-def _restore_strategy(parent: ParentOrder, started: ParentStateChanged,
-                      volume_at_start: int) -> None:
+def _restore_strategy(
+    parent: ParentOrder, started: ParentStateChanged, volume_at_start: int
+) -> None:
     """The schedule as built when the parent began (mirrors ``ParentOrder._begin``), then
     resized to the current target the way a resize does it."""
     parent.start_ns = started.ts
     parent._volume_at_start = volume_at_start
     strategy = build_strategy(
-        parent.order.mandate, started.target, started.ts, parent.end_ns,
-        parent.instrument.lot, parent.session, period_ns=parent.config.period_ns,
-        profile=parent._profile, impact=parent._impact,
+        parent.order.mandate,
+        started.target,
+        started.ts,
+        parent.end_ns,
+        parent.instrument.lot,
+        parent.session,
+        period_ns=parent.config.period_ns,
+        profile=parent._profile,
+        impact=parent._impact,
     )
-    parent.strategy = strategy if parent.target == started.target else strategy.resized(
-        parent.target)
+    parent.strategy = (
+        strategy if parent.target == started.target else strategy.resized(parent.target)
+    )
 
 
 def needs_volume(order: ParentOrderCreated) -> bool:
@@ -225,15 +245,22 @@ def volume_before(messages: Iterable[Message], instrument: str, t_ns: int) -> in
     not journaled)."""
     latest: dict[str, int] = {}
     for msg in messages:
-        if isinstance(msg, MarketDataUpdated) and msg.instrument == instrument \
-                and msg.ts <= t_ns:
+        if isinstance(msg, MarketDataUpdated) and msg.instrument == instrument and msg.ts <= t_ns:
             latest[msg.venue] = msg.volume
     return sum(latest.values())
 
 
-def _to_desk(f: ChildOrderFilled | ChildOrderOverfilled, fill_id: str,
-             now_ns: int) -> ParentOrderFilled:
+def _to_desk(
+    f: ChildOrderFilled | ChildOrderOverfilled, fill_id: str, now_ns: int
+) -> ParentOrderFilled:
     return ParentOrderFilled(
-        ts=now_ns, parent_id=f.parent_id, child_id=f.child_id, fill_id=fill_id,
-        venue=f.venue, quantity=f.quantity, price=f.price, liquidity=f.liquidity, fee=f.fee,
+        ts=now_ns,
+        parent_id=f.parent_id,
+        child_id=f.child_id,
+        fill_id=fill_id,
+        venue=f.venue,
+        quantity=f.quantity,
+        price=f.price,
+        liquidity=f.liquidity,
+        fee=f.fee,
     )

@@ -137,8 +137,12 @@ def solve(
         raise ValueError("every venue needs outflow samples")
     rng = random.Random(seed)
     bound = (
-        cost.half_spread + cost.taker_fee + 2 * cost.impact + cost.under_penalty
-        + cost.over_penalty + max(abs(v.rebate) for v in venues)
+        cost.half_spread
+        + cost.taker_fee
+        + 2 * cost.impact
+        + cost.under_penalty
+        + cost.over_penalty
+        + max(abs(v.rebate) for v in venues)
     )
     scale = step * size / bound
     x = [0.0] + [size / len(venues)] * len(venues)
@@ -148,8 +152,16 @@ def solve(
     # ``rng.randrange(n)`` does for n > 0), so it returns exactly what they would.
     getrandbits = rng.getrandbits
     # per venue: (samples, their count, bits to draw, queue ahead, −(h + r_k))
-    draws = [(v.outflows, len(v.outflows), len(v.outflows).bit_length(), v.queue,
-              -(cost.half_spread + v.rebate)) for v in venues]
+    draws = [
+        (
+            v.outflows,
+            len(v.outflows),
+            len(v.outflows).bit_length(),
+            v.queue,
+            -(cost.half_spread + v.rebate),
+        )
+        for v in venues
+    ]
     theta = cost.impact
     take = cost.half_spread + cost.taker_fee + theta  # ∂V/∂M before the penalties
     short = -(theta + cost.under_penalty)
@@ -183,9 +195,7 @@ def solve(
     return Split(market=round(avg[0]), limits=tuple(round(a) for a in avg[1:]))
 
 
-def expected_cost(
-    split: Split, size: int, venues: Sequence[VenueQueue], cost: CostModel
-) -> float:
+def expected_cost(split: Split, size: int, venues: Sequence[VenueQueue], cost: CostModel) -> float:
     """E[V] over every combination of the venues' samples (exact; small inputs only)."""
     h, theta = cost.half_spread, cost.impact
 

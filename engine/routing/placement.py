@@ -134,7 +134,10 @@ def split(total: int, weights: list[tuple[str, float]], lot: int) -> list[tuple[
 
 
 def split_min(
-    total: int, weights: list[tuple[str, float]], lot: int, minimum: int,
+    total: int,
+    weights: list[tuple[str, float]],
+    lot: int,
+    minimum: int,
     sizes: Callable[[int, list[tuple[str, float]], int], list[tuple[str, int]]] = split,
 ) -> list[tuple[str, int]]:
     """``sizes(total, weights, lot)`` with no slice below ``minimum`` unless it is the only
@@ -161,7 +164,7 @@ def _by_weight(vw: tuple[str, float]) -> float:
 
 
 class Planner:
-    __slots__ = ("config", "_venues", "scorecard", "_eligible_cache", "_priors")
+    __slots__ = ("_eligible_cache", "_priors", "_venues", "config", "scorecard")
 
     def __init__(self, config: RouterConfig, venues: dict[str, VenueInfo], scorecard: Scorecard):
         self.config = config
@@ -210,20 +213,28 @@ class Planner:
         card = self.scorecard
         found = self._eligible_cache.get((instrument, kind))
         if found is None or found[0] != card.status_epoch:
-            found = self._eligible_cache[(instrument, kind)] = (card.status_epoch, [
-                v for v, info in sorted(self.venues.items())
-                if info.kind is kind and card.status(v, instrument) is not VenueStatus.DOWN
-            ])
+            found = self._eligible_cache[(instrument, kind)] = (
+                card.status_epoch,
+                [
+                    v
+                    for v, info in sorted(self.venues.items())
+                    if info.kind is kind and card.status(v, instrument) is not VenueStatus.DOWN
+                ],
+            )
         avoid = child.avoid
         return [v for v in found[1] if v not in avoid] if avoid else found[1]
 
     def _all_rejected(self, child: Child) -> bool:
         """Every venue up that this child may use has rejected it: retrying cannot help."""
         kinds = {VenueKind.LIT}
-        if child.cmd.tactic is Tactic.MIDPOINT or child.cmd.routing is RoutingLogic.LIQUIDITY_SEEKING:
+        if (
+            child.cmd.tactic is Tactic.MIDPOINT
+            or child.cmd.routing is RoutingLogic.LIQUIDITY_SEEKING
+        ):
             kinds.add(VenueKind.DARK)
         up = [
-            v for v, info in sorted(self.venues.items())
+            v
+            for v, info in sorted(self.venues.items())
             if info.kind in kinds
             and self.scorecard.status(v, child.cmd.instrument) is not VenueStatus.DOWN
         ]
@@ -231,8 +242,9 @@ class Planner:
 
     def _nothing(self, child: Child, why: str) -> Plan:
         if self._all_rejected(child):
-            return Plan(reason=f"give up: every venue up rejected ({child.last_reject})",
-                        give_up=True)
+            return Plan(
+                reason=f"give up: every venue up rejected ({child.last_reject})", give_up=True
+            )
         return Plan(reason=f"wait: {why}", wait=True)
 
     def _fee_prior(self, venue: str, tactic: Tactic) -> float:
@@ -247,8 +259,9 @@ class Planner:
             priors = self._priors[tactic] = {v: self._fee_prior(v, tactic) for v in self.venues}
         return self.scorecard.rank(venues, child.cmd.instrument, priors, self.config.miss_penalty)
 
-    def _price(self, child: Child, market: MarketView, venue: str,
-               tactic: Tactic) -> tuple[int | None, bool]:
+    def _price(
+        self, child: Child, market: MarketView, venue: str, tactic: Tactic
+    ) -> tuple[int | None, bool]:
         """The limit price for this venue and tactic, capped by the child's limit, and
         whether the cap moved it (the limit is worse than the price the tactic wants)."""
         side, limit = child.cmd.side, child.cmd.limit_price
@@ -269,15 +282,22 @@ class Planner:
         return price, price != raw
 
     def _placement(
-        self, child: Child, market: MarketView, venue: str, qty: int, tactic: Tactic,
+        self,
+        child: Child,
+        market: MarketView,
+        venue: str,
+        qty: int,
+        tactic: Tactic,
         timeout_ns: int | None,
     ) -> Placement | None:
         price, capped = self._price(child, market, venue, tactic)
         if price is None:
             return None
         taking = tactic is Tactic.AGGRESSIVE and self.venues[venue].kind is VenueKind.LIT
-        if taking and (child.missed_takes >= self.config.max_missed_takes or (
-                capped and child.cmd.routing is RoutingLogic.PARALLEL)):
+        if taking and (
+            child.missed_takes >= self.config.max_missed_takes
+            or (capped and child.cmd.routing is RoutingLogic.PARALLEL)
+        ):
             # Post instead (see RouterConfig.max_missed_takes): after a run of misses, or,
             # in a parallel sweep, at once when the child's limit is short of the venue's
             # far touch: the sweep puts such a venue in only when no venue shows depth
@@ -290,8 +310,9 @@ class Planner:
         tif = self.config.aggressive_tif if taking else TimeInForce.DAY
         resting_timeout = None if tif is TimeInForce.IOC else timeout_ns
         return Placement(
-            VenuePlacement(venue=venue, quantity=qty, order_type=OrderType.LIMIT,
-                           price=price, tif=tif),
+            VenuePlacement(
+                venue=venue, quantity=qty, order_type=OrderType.LIMIT, price=price, tif=tif
+            ),
             resting_timeout,
         )
 
@@ -303,9 +324,7 @@ class Planner:
 
     # ------------------------------------------------------------ sequential
 
-    def _sequential(
-        self, child: Child, market: MarketView, unrouted: int, kind: VenueKind
-    ) -> Plan:
+    def _sequential(self, child: Child, market: MarketView, unrouted: int, kind: VenueKind) -> Plan:
         tactic = child.cmd.tactic if kind is VenueKind.LIT else Tactic.MIDPOINT
         if tactic is Tactic.MIDPOINT and kind is VenueKind.LIT:
             tactic = Tactic.PASSIVE  # no dark pool up: rest at the lit touch instead
@@ -317,14 +336,17 @@ class Planner:
             child.tried.clear()
             fresh = ranked
         venue = fresh[0]
-        p = self._placement(child, market, venue, unrouted, tactic,
-                            self.config.sequential_timeout_ns)
+        p = self._placement(
+            child, market, venue, unrouted, tactic, self.config.sequential_timeout_ns
+        )
         if p is None:
             return self._nothing(child, "no price (empty book and no limit)")
         child.tried.append(venue)
         return Plan(
-            [p], f"sequential: {venue} rank {ranked.index(venue) + 1}/{len(ranked)} ({tactic})",
-            ranked, self._used(child, ranked),
+            [p],
+            f"sequential: {venue} rank {ranked.index(venue) + 1}/{len(ranked)} ({tactic})",
+            ranked,
+            self._used(child, ranked),
         )
 
     # -------------------------------------------------------------- parallel
@@ -355,10 +377,11 @@ class Planner:
             return self._nothing(child, f"no {kind} venue up")
         weights = [(v, self._liquidity(child, market, v, tactic)) for v in ranked]
         weights.sort(key=_by_weight)  # stable: ties stay in rank order
-        del weights[self.config.parallel_max_venues:]
+        del weights[self.config.parallel_max_venues :]
         sizes = self._sizes(unrouted, weights, lot)
         placements = [
-            p for v, q in sizes
+            p
+            for v, q in sizes
             if (p := self._placement(child, market, v, q, tactic, None)) is not None
         ]
         if not placements:
@@ -367,8 +390,9 @@ class Planner:
         for v, w in weights:
             used[v] = {**used[v], "liquidity": round(w, 3)}
         sent = sum(p.placement.quantity for p in placements)
-        return Plan(placements, f"parallel: {sent} over {len(placements)} venues ({tactic})",
-                    ranked, used)
+        return Plan(
+            placements, f"parallel: {sent} over {len(placements)} venues ({tactic})", ranked, used
+        )
 
     def _sizes(
         self, unrouted: int, weights: list[tuple[str, float]], lot: int
@@ -381,9 +405,7 @@ class Planner:
 
     # ---------------------------------------------------- liquidity seeking
 
-    def _liquidity_seeking(
-        self, child: Child, market: MarketView, unrouted: int, lot: int
-    ) -> Plan:
+    def _liquidity_seeking(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
         """Dark first, then Cont–Kukanov on the lit venues.
 
         A MIDPOINT child rests in the dark for as long as a pool is up (that is its
@@ -425,8 +447,9 @@ class Planner:
             return None
         return mid
 
-    def _dark_probe(self, child: Child, market: MarketView, unrouted: int, lot: int,
-                    explore: bool) -> Plan:
+    def _dark_probe(
+        self, child: Child, market: MarketView, unrouted: int, lot: int, explore: bool
+    ) -> Plan:
         """Send ``unrouted`` to the pools most likely to hold contra, sized by their fill
         probability but never in slices below ``dark_min_slice`` (a probe split into a few
         shares per pool fills a few shares per contra block). With ``explore``, when no pool
@@ -452,8 +475,9 @@ class Planner:
         likely = likely[:pools]
         # A split by fill probability can still leave a slice below the minimum (500 at
         # 0.83 / 0.33 is 400 / 100): the lightest pool is then left out of the probe.
-        sizes = split_min(unrouted, [(v, probs[v]) for v in likely], lot,
-                          cfg.dark_min_slice, self._sizes)
+        sizes = split_min(
+            unrouted, [(v, probs[v]) for v in likely], lot, cfg.dark_min_slice, self._sizes
+        )
         ping = child.cmd.tactic is Tactic.AGGRESSIVE
         placements = []
         for v, q in sizes:
@@ -468,12 +492,19 @@ class Planner:
         used = dict(self._used(child, ranked))
         used["dark_probe"] = {
             "mid": float(mid) if mid is not None else -1.0,
-            "min_fill_prob": cfg.dark_min_fill_prob, "explore": float(exploring),
-            "ioc": float(ping), "pools": float(len(placements)),
+            "min_fill_prob": cfg.dark_min_fill_prob,
+            "explore": float(exploring),
+            "ioc": float(ping),
+            "pools": float(len(placements)),
         }
-        what = "explore the best-ranked pool (none expected)" if exploring else (
-            f"{len(placements)} of {len(ranked)} pools with fill probability ≥ "
-            f"{cfg.dark_min_fill_prob}")
+        what = (
+            "explore the best-ranked pool (none expected)"
+            if exploring
+            else (
+                f"{len(placements)} of {len(ranked)} pools with fill probability ≥ "
+                f"{cfg.dark_min_fill_prob}"
+            )
+        )
         how = "IOC ping" if ping else "rest at mid"
         return Plan(placements, f"liquidity seeking: dark first, {how}, {what}", ranked, used)
 
@@ -494,11 +525,19 @@ class Planner:
             samples = self.scorecard.outflow_samples(v, cmd.instrument, cfg.ck_horizon_intervals)
             # no history yet: assume the queue turns over about once per horizon
             samples = samples or [0, q, 2 * q + unrouted]
-            queues.append(ck.VenueQueue(name=v, queue=q, rebate=-float(self.venues[v].maker_fee),
-                                        outflows=tuple(samples)))
+            queues.append(
+                ck.VenueQueue(
+                    name=v,
+                    queue=q,
+                    rebate=-float(self.venues[v].maker_fee),
+                    outflows=tuple(samples),
+                )
+            )
         cost = ck.CostModel(
-            half_spread=(ask - bid) / 2, taker_fee=float(min(self.venues[v].taker_fee for v in lits)),
-            impact=cfg.ck_impact, under_penalty=cfg.ck_under_penalty,
+            half_spread=(ask - bid) / 2,
+            taker_fee=float(min(self.venues[v].taker_fee for v in lits)),
+            impact=cfg.ck_impact,
+            under_penalty=cfg.ck_under_penalty,
             over_penalty=cfg.ck_over_penalty,
         )
         if len(queues) == 1:
@@ -510,23 +549,32 @@ class Planner:
         placements = self._market_orders(child, market, lits, market_qty, lot)
         for v, q in zip(lits, limits):
             if q > 0:
-                placements.append(Placement(
-                    VenuePlacement(venue=v, quantity=q, order_type=OrderType.LIMIT, price=join),
-                    cfg.sequential_timeout_ns,
-                ))
+                placements.append(
+                    Placement(
+                        VenuePlacement(venue=v, quantity=q, order_type=OrderType.LIMIT, price=join),
+                        cfg.sequential_timeout_ns,
+                    )
+                )
         if not placements:
             return self._nothing(child, "Cont–Kukanov split is empty")
         used = dict(self._used(child, lits))
         used["cont_kukanov"] = {
             "p": round(ck.critical_probability(cost, queues[0].rebate), 6),
-            "market": float(sol.market), "limits": float(sum(sol.limits)),
+            "market": float(sol.market),
+            "limits": float(sum(sol.limits)),
             "half_spread": cost.half_spread,
         }
-        return Plan(placements, f"liquidity seeking: Cont–Kukanov M={market_qty} "
-                    f"L={sum(limits)} over {len(lits)} lit venues", lits, used)
+        return Plan(
+            placements,
+            f"liquidity seeking: Cont–Kukanov M={market_qty} "
+            f"L={sum(limits)} over {len(lits)} lit venues",
+            lits,
+            used,
+        )
 
-    def _fit(self, sol: ck.Split, unrouted: int, lot: int, child: Child,
-             market: MarketView) -> tuple[int, list[int]]:
+    def _fit(
+        self, sol: ck.Split, unrouted: int, lot: int, child: Child, market: MarketView
+    ) -> tuple[int, list[int]]:
         """Whole lots; without over-allocation scale the limit orders into S − M."""
         side, limit = child.cmd.side, child.cmd.limit_price
         far = market.best_ask() if side is Side.BUY else market.best_bid()
@@ -549,8 +597,9 @@ class Planner:
             limits = [q - q % lot for q in limits]
         return market_qty, limits
 
-    def _market_orders(self, child: Child, market: MarketView, lits: list[str], qty: int,
-                       lot: int) -> list[Placement]:
+    def _market_orders(
+        self, child: Child, market: MarketView, lits: list[str], qty: int, lot: int
+    ) -> list[Placement]:
         """Take M across lit venues by displayed far-side depth within the limit, best first."""
         if qty <= 0:
             return []

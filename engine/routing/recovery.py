@@ -67,17 +67,29 @@ from engine.routing.scorecard import Scorecard
 
 # What recovery reads: the journal query can fetch exactly these types.
 RECORD_TYPES: tuple[type[Message], ...] = (
-    PlaceChildOrder, CancelChildOrder,
-    ChildOrderAccepted, ChildOrderRejected, ChildOrderFilled, ChildOrderOverfilled,
+    PlaceChildOrder,
+    CancelChildOrder,
+    ChildOrderAccepted,
+    ChildOrderRejected,
+    ChildOrderFilled,
+    ChildOrderOverfilled,
     ChildOrderDone,
     PlaceVenueOrder,
-    VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
-    VenueCancelRejected, VenueOrderReplaced,
+    VenueOrderAccepted,
+    VenueOrderRejected,
+    VenueOrderFilled,
+    VenueOrderCancelled,
+    VenueCancelRejected,
+    VenueOrderReplaced,
     SubscribeMarketData,
 )
 _VENUE_EVENTS = (
-    VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled, VenueOrderCancelled,
-    VenueCancelRejected, VenueOrderReplaced,
+    VenueOrderAccepted,
+    VenueOrderRejected,
+    VenueOrderFilled,
+    VenueOrderCancelled,
+    VenueCancelRejected,
+    VenueOrderReplaced,
 )
 
 
@@ -204,13 +216,16 @@ def rebuild_children(h: RouterHistory, now_ns: int) -> list[Child]:
     by_child: dict[str, list[PlaceVenueOrder]] = {}
     for order in h.placed.values():  # one pass, not one scan per child
         by_child.setdefault(order.child_id, []).append(order)
-    return [_child(h, cmd, by_child.get(cid, []), now_ns)
-            for cid, cmd in h.commands.items()
-            if cid in h.accepted or cid in h.finished]
+    return [
+        _child(h, cmd, by_child.get(cid, []), now_ns)
+        for cid, cmd in h.commands.items()
+        if cid in h.accepted or cid in h.finished
+    ]
 
 
-def _child(h: RouterHistory, cmd: PlaceChildOrder, placed: list[PlaceVenueOrder],
-           now_ns: int) -> Child:
+def _child(
+    h: RouterHistory, cmd: PlaceChildOrder, placed: list[PlaceVenueOrder], now_ns: int
+) -> Child:
     cid = cmd.child_id
     child = Child(cmd=cmd, accepted_ns=h.accepted.get(cid, cmd.ts))
     child.filled = sum(h.reported.get(cid, {}).values())
@@ -228,9 +243,14 @@ def _child(h: RouterHistory, cmd: PlaceChildOrder, placed: list[PlaceVenueOrder]
 def _venue_order(h: RouterHistory, order: PlaceVenueOrder, child_done: bool) -> VenueOrder:
     fills = h.venue_fills.get(order.order_id, {})
     vo = VenueOrder(
-        order_id=order.order_id, child_id=order.child_id, venue=order.venue,
-        quantity=order.quantity, order_type=order.order_type, price=order.price,
-        tif=order.tif, placed_ns=order.ts,
+        order_id=order.order_id,
+        child_id=order.child_id,
+        venue=order.venue,
+        quantity=order.quantity,
+        order_type=order.order_type,
+        price=order.price,
+        tif=order.tif,
+        placed_ns=order.ts,
         filled=sum(f.quantity for f in fills.values()),
         cancelled=sum(h.venue_cancelled.get(order.order_id, {}).values()),
         fill_ids=set(fills),
@@ -288,8 +308,9 @@ def unforwarded_fills(h: RouterHistory) -> list[VenueOrderFilled]:
             continue  # not ours
         for fill in fills.values():
             key = _fill_key(order.venue, fill.fill_id)
-            if key not in h.reported.get(order.child_id, {}) \
-                    and key not in h.excess.get(order.child_id, {}):
+            if key not in h.reported.get(order.child_id, {}) and key not in h.excess.get(
+                order.child_id, {}
+            ):
                 out.append(fill)
     return out
 
@@ -329,8 +350,13 @@ SCORECARD_TAPE: tuple[type[Message], ...] = (MarketDataUpdated, VenueStatusChang
 _FROM_VENUES = (*_VENUE_EVENTS, *SCORECARD_TAPE)
 
 
-def replay_scorecard(card: Scorecard, records: Iterable[Message], *,
-                     own_after: int | None, delay_ns: Mapping[str, int] | None = None) -> int:
+def replay_scorecard(
+    card: Scorecard,
+    records: Iterable[Message],
+    *,
+    own_after: int | None,
+    delay_ns: Mapping[str, int] | None = None,
+) -> int:
     """Bring a scorecard restored from the router's last save (``ScorecardSaved``) up to
     what the router had learnt when it crashed, and after: feed it, through ``record`` /
     ``mark`` as the live router does, every journaled message the save does not reflect.

@@ -195,10 +195,14 @@ class Router:
             vo.too_late = False  # ask again: the answer now comes after every old message
             self._send_cancel(vo)  # even before an ack: the link keeps it behind the order
         if live:
-            self._decided(child, Plan(
-                reason=f"reconcile after restart: cancel {len(live)} venue orders, "
-                       "route the rest once they settle",
-                considered=sorted({vo.venue for vo in live})))
+            self._decided(
+                child,
+                Plan(
+                    reason=f"reconcile after restart: cancel {len(live)} venue orders, "
+                    "route the rest once they settle",
+                    considered=sorted({vo.venue for vo in live}),
+                ),
+            )
         expire_at = child.cmd.expire_at
         if expire_at is not None and not child.closing:
             if expire_at <= self._now:
@@ -222,10 +226,14 @@ class Router:
             return
         vo.unaccounted = lost
         self.unaccounted_shares += lost
-        self._decided(child, Plan(
-            reason=f"reconcile {vo.order_id} at {vo.venue}: venue answered {answer}; "
-                   f"{lost} shares unaccounted for (lost with the restart)",
-            considered=[vo.venue]))
+        self._decided(
+            child,
+            Plan(
+                reason=f"reconcile {vo.order_id} at {vo.venue}: venue answered {answer}; "
+                f"{lost} shares unaccounted for (lost with the restart)",
+                considered=[vo.venue],
+            ),
+        )
 
     # ------------------------------------------------------------- emitting
 
@@ -238,12 +246,20 @@ class Router:
         concerns had at that moment (every venue's if it names none)."""
         self.decisions += 1
         scorecard = plan.extra or self.scorecard.summaries(
-            plan.considered or list(self.venues), child.cmd.instrument)
-        self._emit(self.config.decisions_to, RouteDecided(
-            parent_id=child.cmd.parent_id, child_id=child.cmd.child_id,
-            logic=child.cmd.routing, placements=[p.placement for p in plan.placements],
-            reason=plan.reason, scorecard=scorecard, ts=self._now,
-        ))
+            plan.considered or list(self.venues), child.cmd.instrument
+        )
+        self._emit(
+            self.config.decisions_to,
+            RouteDecided(
+                parent_id=child.cmd.parent_id,
+                child_id=child.cmd.child_id,
+                logic=child.cmd.routing,
+                placements=[p.placement for p in plan.placements],
+                reason=plan.reason,
+                scorecard=scorecard,
+                ts=self._now,
+            ),
+        )
 
     # ---------------------------------------------------------------- timers
 
@@ -274,22 +290,35 @@ class Router:
             self._set_timer(("timeout", order_id), self._now + self.config.sequential_timeout_ns)
             if not vo.kept:  # record the decision once, not at every look
                 vo.kept = True
-                self._decided(child, Plan(
-                    reason=f"keep {order_id} at {vo.venue}: resting at the child's limit "
-                           "behind the touch, a move would only lose queue priority",
-                    considered=[vo.venue]))
+                self._decided(
+                    child,
+                    Plan(
+                        reason=f"keep {order_id} at {vo.venue}: resting at the child's limit "
+                        "behind the touch, a move would only lose queue priority",
+                        considered=[vo.venue],
+                    ),
+                )
             return
         self._cancel(vo, "timeout")
-        self._decided(child, Plan(reason=f"cancel {order_id} at {vo.venue}: resting "
-                                  "timeout, re-route the rest", considered=[vo.venue]))
+        self._decided(
+            child,
+            Plan(
+                reason=f"cancel {order_id} at {vo.venue}: resting timeout, re-route the rest",
+                considered=[vo.venue],
+            ),
+        )
 
     def _behind_at_limit(self, child: Child, vo: VenueOrder) -> bool:
         """A lit limit order acked at the child's limit price while the NBBO touch on its
         side is strictly better: every venue would get that same capped price (the
         planner never prices beyond the limit), so no re-route can improve on it."""
         limit = child.cmd.limit_price
-        if (limit is None or vo.price != limit or vo.state is not VenueOrderState.OPEN
-                or self.venues[vo.venue].kind is not VenueKind.LIT):
+        if (
+            limit is None
+            or vo.price != limit
+            or vo.state is not VenueOrderState.OPEN
+            or self.venues[vo.venue].kind is not VenueKind.LIT
+        ):
             return False
         market = self.market(child.cmd.instrument)
         if child.cmd.side is Side.BUY:
@@ -318,23 +347,43 @@ class Router:
         clash = self._clashes(cmd)
         if clash is not None:  # a known child id: a redelivery is ignored, a clash refused
             if clash:
-                self._emit(cmd.parent_id, ChildOrderRejected(
-                    parent_id=cmd.parent_id, child_id=cmd.child_id,
-                    reason="duplicate_child_id", ts=self._now))
+                self._emit(
+                    cmd.parent_id,
+                    ChildOrderRejected(
+                        parent_id=cmd.parent_id,
+                        child_id=cmd.child_id,
+                        reason="duplicate_child_id",
+                        ts=self._now,
+                    ),
+                )
             return
         child = self._children[cmd.child_id] = Child(cmd=cmd, accepted_ns=self._now)
         problem = self._invalid(cmd)
         if problem:
             child.done = True
-            self._emit(cmd.parent_id, ChildOrderRejected(
-                parent_id=cmd.parent_id, child_id=cmd.child_id, reason=problem, ts=self._now))
-            self._emit(cmd.parent_id, ChildOrderDone(
-                parent_id=cmd.parent_id, child_id=cmd.child_id, filled=0,
-                cancelled=max(cmd.quantity, 0), reason=f"rejected:{problem}", ts=self._now))
+            self._emit(
+                cmd.parent_id,
+                ChildOrderRejected(
+                    parent_id=cmd.parent_id, child_id=cmd.child_id, reason=problem, ts=self._now
+                ),
+            )
+            self._emit(
+                cmd.parent_id,
+                ChildOrderDone(
+                    parent_id=cmd.parent_id,
+                    child_id=cmd.child_id,
+                    filled=0,
+                    cancelled=max(cmd.quantity, 0),
+                    reason=f"rejected:{problem}",
+                    ts=self._now,
+                ),
+            )
             self._let_go(child)
             return
-        self._emit(cmd.parent_id, ChildOrderAccepted(
-            parent_id=cmd.parent_id, child_id=cmd.child_id, ts=self._now))
+        self._emit(
+            cmd.parent_id,
+            ChildOrderAccepted(parent_id=cmd.parent_id, child_id=cmd.child_id, ts=self._now),
+        )
         if cmd.expire_at is not None:
             if cmd.expire_at <= self._now:
                 self._close(child, "expired")
@@ -375,8 +424,11 @@ class Router:
         quantity never exceeds the remainder; with it, shares stuck at a down venue don't."""
         if not self.config.overallocate:
             return child.remaining - child.at_risk()
-        skip = frozenset(v for v in self.venues
-                         if self.scorecard.status(v, child.cmd.instrument) is VenueStatus.DOWN)
+        skip = frozenset(
+            v
+            for v in self.venues
+            if self.scorecard.status(v, child.cmd.instrument) is VenueStatus.DOWN
+        )
         return child.remaining - child.at_risk(skip)
 
     def _route(self, child: Child) -> None:
@@ -385,8 +437,9 @@ class Router:
         unrouted = self._unrouted(child)
         if unrouted <= 0:
             return
-        plan = self.planner.plan(child, self.market(child.cmd.instrument), unrouted,
-                                 self._lot(child.cmd.instrument))
+        plan = self.planner.plan(
+            child, self.market(child.cmd.instrument), unrouted, self._lot(child.cmd.instrument)
+        )
         if plan.give_up:
             self._decided(child, plan)
             self._close(child, "rejected")
@@ -406,16 +459,30 @@ class Router:
     def _send(self, child: Child, placement, timeout_ns: int | None) -> None:
         cmd = child.cmd
         oid = child.next_order_id()
-        vo = VenueOrder(order_id=oid, child_id=cmd.child_id, venue=placement.venue,
-                        quantity=placement.quantity, order_type=placement.order_type,
-                        price=placement.price, tif=placement.tif, placed_ns=self._now)
+        vo = VenueOrder(
+            order_id=oid,
+            child_id=cmd.child_id,
+            venue=placement.venue,
+            quantity=placement.quantity,
+            order_type=placement.order_type,
+            price=placement.price,
+            tif=placement.tif,
+            placed_ns=self._now,
+        )
         child.orders[oid] = vo
         self._orders[oid] = child
         order = PlaceVenueOrder(
-            venue=placement.venue, order_id=oid, parent_id=cmd.parent_id,
-            child_id=cmd.child_id, instrument=cmd.instrument, side=cmd.side,
-            quantity=placement.quantity, order_type=placement.order_type,
-            price=placement.price, tif=placement.tif, ts=self._now,
+            venue=placement.venue,
+            order_id=oid,
+            parent_id=cmd.parent_id,
+            child_id=cmd.child_id,
+            instrument=cmd.instrument,
+            side=cmd.side,
+            quantity=placement.quantity,
+            order_type=placement.order_type,
+            price=placement.price,
+            tif=placement.tif,
+            ts=self._now,
         )
         self.scorecard.record(order, self._now)
         self._emit(placement.venue, order)
@@ -437,16 +504,14 @@ class Router:
 
     def _send_cancel(self, vo: VenueOrder) -> None:
         vo.state = VenueOrderState.PENDING_CANCEL
-        self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
-                                              ts=self._now))
+        self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id, ts=self._now))
         self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
 
     def _send_pull(self, vo: VenueOrder) -> None:
         """Cancel an order given up as unknown that the venue has after all. It stays done
         (its child counted it out), so the venue's answer is handled apart from live
         orders' (``_cancelled`` / ``_cancel_rejected``); until it comes, sent again."""
-        self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
-                                              ts=self._now))
+        self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id, ts=self._now))
         self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
 
     def _close(self, child: Child, reason: str) -> None:
@@ -459,9 +524,13 @@ class Router:
         for vo in live:
             self._cancel(vo, reason)
         if live:
-            self._decided(child, Plan(
-                reason=f"cancel {len(live)} venue orders: child {reason}",
-                considered=sorted({vo.venue for vo in live})))
+            self._decided(
+                child,
+                Plan(
+                    reason=f"cancel {len(live)} venue orders: child {reason}",
+                    considered=sorted({vo.venue for vo in live}),
+                ),
+            )
         self._maybe_finish(child)
 
     def _maybe_finish(self, child: Child) -> None:
@@ -477,9 +546,17 @@ class Router:
         cid = child.cmd.child_id
         self._timers.pop(("expire", cid), None)
         self._timers.pop(("retry", cid), None)
-        self._emit(child.cmd.parent_id, ChildOrderDone(
-            parent_id=child.cmd.parent_id, child_id=cid, filled=child.filled,
-            cancelled=child.remaining, reason=reason, ts=self._now))
+        self._emit(
+            child.cmd.parent_id,
+            ChildOrderDone(
+                parent_id=child.cmd.parent_id,
+                child_id=cid,
+                filled=child.filled,
+                cancelled=child.remaining,
+                reason=reason,
+                ts=self._now,
+            ),
+        )
         self._let_go(child)
 
     def _let_go(self, child: Child) -> None:
@@ -497,8 +574,13 @@ class Router:
         cmd = child.cmd
         cid = cmd.child_id
         self._finished[cid] = FinishedChild(
-            parent_id=cmd.parent_id, cmd_hash=hash(cmd), filled=child.filled,
-            orders=child.seq, rejected=rejected, fills=tuple(fills))
+            parent_id=cmd.parent_id,
+            cmd_hash=hash(cmd),
+            filled=child.filled,
+            orders=child.seq,
+            rejected=rejected,
+            fills=tuple(fills),
+        )
         del self._children[cid]
         for oid in child.orders:
             del self._orders[oid]
@@ -526,8 +608,10 @@ class Router:
             if (gone := self._finished_order(msg.order_id)) is not None:
                 self.scorecard.record(msg, self._now)
                 if gone[0].rejected >> gone[1] & 1:  # as below: venue has it after all
-                    self._emit(msg.venue, CancelVenueOrder(venue=msg.venue,
-                                                           order_id=msg.order_id, ts=self._now))
+                    self._emit(
+                        msg.venue,
+                        CancelVenueOrder(venue=msg.venue, order_id=msg.order_id, ts=self._now),
+                    )
             return
         self.scorecard.record(msg, self._now)
         child, vo = found
@@ -537,17 +621,22 @@ class Router:
                 self._send_cancel(vo)
         elif not vo.live and not vo.settled:
             if vo.rejected:  # refused, yet acked: pull it, as for a child let go (below)
-                self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id,
-                                                      ts=self._now))
+                self._emit(
+                    vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id, ts=self._now)
+                )
             elif not vo.pulling:
                 # we gave it up as unknown, yet the venue has it: pull it (any fill is
                 # excess), recorded and retried like any cancel until the venue answers
                 vo.pulling = True
                 self._send_pull(vo)
-                self._decided(child, Plan(
-                    reason=f"cancel {vo.order_id} at {vo.venue}: given up as unknown, "
-                           "yet the venue acked it; pull it (any fill is excess)",
-                    considered=[vo.venue]))
+                self._decided(
+                    child,
+                    Plan(
+                        reason=f"cancel {vo.order_id} at {vo.venue}: given up as unknown, "
+                        "yet the venue acked it; pull it (any fill is excess)",
+                        considered=[vo.venue],
+                    ),
+                )
 
     def _rejected(self, msg: VenueOrderRejected) -> None:
         found = self._venue_order(msg.order_id)
@@ -597,17 +686,29 @@ class Router:
         finished.fills += (key,)
         self._report_late_fill(finished, msg.order_id, msg)
 
-    def _report_late_fill(self, finished: FinishedChild, order_id: str,
-                          msg: VenueOrderFilled) -> None:
+    def _report_late_fill(
+        self, finished: FinishedChild, order_id: str, msg: VenueOrderFilled
+    ) -> None:
         """``_report_fill`` for a done child: every share is excess."""
         if not msg.quantity:
             return
         self.overfills += 1
         self.overfilled_shares += msg.quantity
-        self._emit(finished.parent_id, ChildOrderOverfilled(
-            parent_id=finished.parent_id, child_id=order_number(order_id)[0],
-            fill_id=msg.fill_id, venue=msg.venue, quantity=msg.quantity, price=msg.price,
-            liquidity=msg.liquidity, fee=msg.fee, reason="late_fill", ts=self._now))
+        self._emit(
+            finished.parent_id,
+            ChildOrderOverfilled(
+                parent_id=finished.parent_id,
+                child_id=order_number(order_id)[0],
+                fill_id=msg.fill_id,
+                venue=msg.venue,
+                quantity=msg.quantity,
+                price=msg.price,
+                liquidity=msg.liquidity,
+                fee=msg.fee,
+                reason="late_fill",
+                ts=self._now,
+            ),
+        )
 
     def _report_fill(self, child: Child, vo: VenueOrder, msg: VenueOrderFilled) -> None:
         cmd = child.cmd
@@ -616,19 +717,40 @@ class Router:
         fee_inside = msg.fee * inside // msg.quantity if msg.quantity else 0
         if inside:
             child.filled += inside
-            self._emit(cmd.parent_id, ChildOrderFilled(
-                parent_id=cmd.parent_id, child_id=cmd.child_id, fill_id=msg.fill_id,
-                venue=vo.venue, quantity=inside, price=msg.price, liquidity=msg.liquidity,
-                fee=fee_inside, leaves=child.remaining, ts=self._now))
+            self._emit(
+                cmd.parent_id,
+                ChildOrderFilled(
+                    parent_id=cmd.parent_id,
+                    child_id=cmd.child_id,
+                    fill_id=msg.fill_id,
+                    venue=vo.venue,
+                    quantity=inside,
+                    price=msg.price,
+                    liquidity=msg.liquidity,
+                    fee=fee_inside,
+                    leaves=child.remaining,
+                    ts=self._now,
+                ),
+            )
         if excess:
             child.excess += excess
             self.overfills += 1
             self.overfilled_shares += excess
-            self._emit(cmd.parent_id, ChildOrderOverfilled(
-                parent_id=cmd.parent_id, child_id=cmd.child_id, fill_id=msg.fill_id,
-                venue=vo.venue, quantity=excess, price=msg.price, liquidity=msg.liquidity,
-                fee=msg.fee - fee_inside,
-                reason="late_fill" if child.done else "overallocation", ts=self._now))
+            self._emit(
+                cmd.parent_id,
+                ChildOrderOverfilled(
+                    parent_id=cmd.parent_id,
+                    child_id=cmd.child_id,
+                    fill_id=msg.fill_id,
+                    venue=vo.venue,
+                    quantity=excess,
+                    price=msg.price,
+                    liquidity=msg.liquidity,
+                    fee=msg.fee - fee_inside,
+                    reason="late_fill" if child.done else "overallocation",
+                    ts=self._now,
+                ),
+            )
 
     def _cancelled(self, msg: VenueOrderCancelled) -> None:
         found = self._venue_order(msg.order_id)
@@ -691,8 +813,9 @@ class Router:
                 self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
         # "venue_down" and others: the cancel timer sends it again (and so does venue up)
 
-    def _order_done(self, child: Child, vo: VenueOrder, progressed: bool,
-                    reroute_now: bool) -> None:
+    def _order_done(
+        self, child: Child, vo: VenueOrder, progressed: bool, reroute_now: bool
+    ) -> None:
         vo.state = VenueOrderState.DONE
         if vo.filled:
             child.missed_takes = 0
@@ -735,8 +858,9 @@ class Router:
         self.scorecard.record(msg, self._now)
         self._status_moved(msg.venue, before, msg.status, None)
 
-    def _status_moved(self, venue: str, before: VenueStatus, after: VenueStatus,
-                      instrument: str | None) -> None:
+    def _status_moved(
+        self, venue: str, before: VenueStatus, after: VenueStatus, instrument: str | None
+    ) -> None:
         if after is VenueStatus.DOWN and before is not VenueStatus.DOWN:
             self._venue_down(venue)
         if after is not VenueStatus.DOWN and before is VenueStatus.DOWN:
@@ -755,8 +879,12 @@ class Router:
             for vo in stranded:
                 self._cancel(vo, "venue_down")
             if stranded:
-                self._decided(child, Plan(reason=f"cancel {len(stranded)} at {venue}: venue "
-                                          "down", considered=[venue]))
+                self._decided(
+                    child,
+                    Plan(
+                        reason=f"cancel {len(stranded)} at {venue}: venue down", considered=[venue]
+                    ),
+                )
                 if self.config.overallocate:
                     self._route(child)  # re-route the stranded shares now: excess if both fill
 
@@ -764,8 +892,11 @@ class Router:
         """Cancels the down venue could not take are sent again."""
         for child in [c for c in self._children.values() if not c.done]:
             for vo in child.live_orders():
-                if vo.venue == venue and vo.state is VenueOrderState.PENDING_CANCEL \
-                        and not vo.too_late:
+                if (
+                    vo.venue == venue
+                    and vo.state is VenueOrderState.PENDING_CANCEL
+                    and not vo.too_late
+                ):
                     self._send_cancel(vo)
 
 
@@ -775,7 +906,7 @@ class ChildTable(Mapping[str, "Child | FinishedChild"]):
     resolves by id, to its ``FinishedChild`` (``done``, ``filled``), so a caller holding
     an id can ask how it ended; ``Router.finished`` counts them."""
 
-    __slots__ = ("_held", "_finished")
+    __slots__ = ("_finished", "_held")
 
     def __init__(self, held: dict[str, Child], finished: dict[str, FinishedChild]) -> None:
         self._held = held

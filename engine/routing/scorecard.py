@@ -156,8 +156,18 @@ class ScorecardState(msgspec.Struct, kw_only=True):
 class Scorecard:
     """Per (venue, instrument) statistics fed by venue events. Iteration is always sorted."""
 
-    __slots__ = ("_stats", "_reported", "_open", "_markouts", "markout_horizon_ns",
-                 "_summaries", "_snapshots", "_costs", "status_epoch", "applied")
+    __slots__ = (
+        "_costs",
+        "_markouts",
+        "_open",
+        "_reported",
+        "_snapshots",
+        "_stats",
+        "_summaries",
+        "applied",
+        "markout_horizon_ns",
+        "status_epoch",
+    )
 
     def __init__(self, markout_horizon_ns: int = MARKOUT_HORIZON_NS) -> None:
         self.markout_horizon_ns = markout_horizon_ns
@@ -235,7 +245,8 @@ class Scorecard:
         found = self._summaries.get(key)
         if found is None:
             found = self._summaries[key] = self.stats(venue, instrument).summary(
-                self._reported.get(venue, _UP))
+                self._reported.get(venue, _UP)
+            )
         return found
 
     def outflow_samples(self, venue: str, instrument: str, intervals: int) -> list[int]:
@@ -333,8 +344,11 @@ class Scorecard:
 
     def _placed(self, msg: PlaceVenueOrder, now_ns: int) -> None:
         self._open[msg.order_id] = OpenOrder(
-            venue=msg.venue, instrument=msg.instrument, side=msg.side,
-            quantity=msg.quantity, placed_ns=now_ns,
+            venue=msg.venue,
+            instrument=msg.instrument,
+            side=msg.side,
+            quantity=msg.quantity,
+            placed_ns=now_ns,
         )
         s = self.stats(msg.venue, msg.instrument)
         s.orders += 1
@@ -378,8 +392,12 @@ class Scorecard:
         s.reject_streak = 0
         self._markouts.append(
             PendingMarkout(
-                due_ns=now_ns + self.markout_horizon_ns, venue=o.venue,
-                instrument=o.instrument, side=o.side, quantity=msg.quantity, price=msg.price,
+                due_ns=now_ns + self.markout_horizon_ns,
+                venue=o.venue,
+                instrument=o.instrument,
+                side=o.side,
+                quantity=msg.quantity,
+                price=msg.price,
             )
         )
         if msg.leaves == 0:

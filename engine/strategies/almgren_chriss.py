@@ -17,8 +17,14 @@ _KAPPA_T_LINEAR = 1e-9
 _Z_LOG = 1e300
 # CLI spelling → field, so errors name the parameter the user typed.
 _FIELD = {
-    "shares": "shares", "days": "horizon", "periods": "periods", "sigma": "sigma",
-    "eta": "eta", "gamma": "gamma", "epsilon": "epsilon", "lambda": "risk_aversion",
+    "shares": "shares",
+    "days": "horizon",
+    "periods": "periods",
+    "sigma": "sigma",
+    "eta": "eta",
+    "gamma": "gamma",
+    "epsilon": "epsilon",
+    "lambda": "risk_aversion",
 }
 
 
@@ -61,8 +67,11 @@ class AlmgrenChriss:
             ("shares", X * X, too_large),
             ("sigma", (self.sigma * X) * (self.sigma * X) * self.horizon, too_large),
             ("eta", self.eta * X * X, too_large),
-            ("days", self.eta * X * X / self.tau, "too short: selling X in one period "
-                                                  "costs more than a float holds"),
+            (
+                "days",
+                self.eta * X * X / self.tau,
+                "too short: selling X in one period costs more than a float holds",
+            ),
             ("gamma", self.gamma * X * X, too_large),
             ("epsilon", self.epsilon * X, too_large),
         ]
@@ -138,8 +147,10 @@ class AlmgrenChriss:
             return [X / N] * N
         scale = X * _one_minus_exp(b) / _one_minus_exp(2 * N * b)
         return _finite(
-            [scale * math.exp(-(j - 1) * b) * (1 + math.exp(-2 * (N - j + 0.5) * b))
-             for j in range(1, N + 1)],
+            [
+                scale * math.exp(-(j - 1) * b) * (1 + math.exp(-2 * (N - j + 0.5) * b))
+                for j in range(1, N + 1)
+            ],
             "trades",
         )
 

@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from engine import messages as m
 from engine.audit.journal import Journal
 from engine.tca.metrics import (
-    MARKOUT_HORIZONS, Fill, MarketTape, ParentInfo, ParentTCA, Price, parent_tca,
+    MARKOUT_HORIZONS,
+    Fill,
+    MarketTape,
+    ParentInfo,
+    ParentTCA,
+    Price,
+    parent_tca,
 )
 
 _TERMINAL = {m.ParentState.COMPLETED, m.ParentState.CANCELLED, m.ParentState.EXPIRED}
@@ -102,11 +108,19 @@ class _RunIndex:
         )
         return [
             Fill(
-                child_id=f.child_id, ts=f.ts, venue=f.venue,
+                child_id=f.child_id,
+                ts=f.ts,
+                venue=f.venue,
                 order_type=order_type_label(
-                    self.venue_order_type.get((f.child_id, f.venue)), f.liquidity),
-                side=side, quantity=f.quantity, price=f.price, benchmark=self._bench(f),
-                fee=f.fee, liquidity=f.liquidity, fill_id=f.fill_id,
+                    self.venue_order_type.get((f.child_id, f.venue)), f.liquidity
+                ),
+                side=side,
+                quantity=f.quantity,
+                price=f.price,
+                benchmark=self._bench(f),
+                fee=f.fee,
+                liquidity=f.liquidity,
+                fill_id=f.fill_id,
             )
             for f in sorted(raw, key=lambda f: (f.ts, f.msg_id))
         ]
@@ -132,12 +146,17 @@ def tca_from_journal(journal: Journal, horizons: Sequence[int] = MARKOUT_HORIZON
         client_ts = run.first_client_ts.get(pid)
         decision = run.tape.mid_at(client_ts) if client_ts is not None else None
         info = ParentInfo(
-            parent_id=pid, side=created.side, target=run.target[pid], start_ns=created.ts,
-            end_ns=end, arrival_price=created.arrival_mid, decision_price=decision,
+            parent_id=pid,
+            side=created.side,
+            target=run.target[pid],
+            start_ns=created.ts,
+            end_ns=end,
+            arrival_price=created.arrival_mid,
+            decision_price=decision,
         )
         internal = sum(f.quantity for f in fills if f.liquidity is m.Liquidity.INTERNAL)
         internal += run.internal_fills.get(pid, 0)
-        out.append(parent_tca(info, fills, run.tape,
-                              internalised_quantity=internal, horizons=horizons))
+        out.append(
+            parent_tca(info, fills, run.tape, internalised_quantity=internal, horizons=horizons)
+        )
     return RunTCA(parents=out, tape=run.tape)
-

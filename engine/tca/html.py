@@ -18,9 +18,9 @@ from pathlib import Path
 from engine import messages as m
 from engine.audit.journal import Journal
 from engine.prices import PRICE_SCALE
+from engine.tca.from_trail import tca_from_journal
 from engine.tca.metrics import ParentTCA, to_currency
 from engine.tca.text import format_bps, format_money, format_time
-from engine.tca.from_trail import tca_from_journal
 
 Point = tuple[int, int | Fraction]  # (ts ns, value)
 
@@ -74,21 +74,29 @@ def _scale(series: Sequence[Sequence[tuple[float, float]]], y_from_zero: bool) -
 
 
 def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> list[str]:
-    out = [f'<line x1="{_PAD_L}" y1="{_H - _PAD_B}" x2="{_W - _PAD_R}" y2="{_H - _PAD_B}" '
-           'stroke="#444"/>',
-           f'<line x1="{_PAD_L}" y1="{_PAD_T}" x2="{_PAD_L}" y2="{_H - _PAD_B}" stroke="#444"/>']
+    out = [
+        f'<line x1="{_PAD_L}" y1="{_H - _PAD_B}" x2="{_W - _PAD_R}" y2="{_H - _PAD_B}" '
+        'stroke="#444"/>',
+        f'<line x1="{_PAD_L}" y1="{_PAD_T}" x2="{_PAD_L}" y2="{_H - _PAD_B}" stroke="#444"/>',
+    ]
     for i in range(5):
         yv = sc.y0 + (sc.y1 - sc.y0) * i / 4
         xv = sc.x0 + (sc.x1 - sc.x0) * i / 4
         yy, xx = sc.y(yv), sc.x(xv)
-        out.append(f'<line x1="{_PAD_L}" y1="{yy:.1f}" x2="{_W - _PAD_R}" y2="{yy:.1f}" '
-                   'stroke="#eee"/>')
-        out.append(f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" text-anchor="end">'
-                   f'{format(yv, y_fmt)}</text>')
-        out.append(f'<text x="{xx:.1f}" y="{_H - _PAD_B + 16}" text-anchor="middle">'
-                   f'{format_time(int(xv), utc_offset_hours)}</text>')
-    out.append(f'<text x="14" y="{_PAD_T + 8}" transform="rotate(-90 14 {_PAD_T + 8})" '
-               f'text-anchor="end">{html.escape(y_label)}</text>')
+        out.append(
+            f'<line x1="{_PAD_L}" y1="{yy:.1f}" x2="{_W - _PAD_R}" y2="{yy:.1f}" stroke="#eee"/>'
+        )
+        out.append(
+            f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" text-anchor="end">{format(yv, y_fmt)}</text>'
+        )
+        out.append(
+            f'<text x="{xx:.1f}" y="{_H - _PAD_B + 16}" text-anchor="middle">'
+            f"{format_time(int(xv), utc_offset_hours)}</text>"
+        )
+    out.append(
+        f'<text x="14" y="{_PAD_T + 8}" transform="rotate(-90 14 {_PAD_T + 8})" '
+        f'text-anchor="end">{html.escape(y_label)}</text>'
+    )
     return out
 
 
@@ -98,19 +106,23 @@ def _polyline(sc: _Scale, pts: Sequence[tuple[float, float]], colour: str, step:
         if step and i:  # cumulative quantities are step functions
             coords.append(f"{sc.x(x):.1f},{sc.y(pts[i - 1][1]):.1f}")
         coords.append(f"{sc.x(x):.1f},{sc.y(y):.1f}")
-    return (f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
-            f'points="{" ".join(coords)}"/>')
+    return (
+        f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{" ".join(coords)}"/>'
+    )
 
 
 def _legend(items: Sequence[tuple[str, str]]) -> str:
-    spans = "".join(f'<span class="key"><i style="background:{c}"></i>{html.escape(n)}</span>'
-                    for n, c in items)
+    spans = "".join(
+        f'<span class="key"><i style="background:{c}"></i>{html.escape(n)}</span>' for n, c in items
+    )
     return f'<div class="legend">{spans}</div>'
 
 
 def _svg(body: Sequence[str], label: str) -> str:
-    return (f'<svg viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" role="img" '
-            f'aria-label="{html.escape(label)}">' + "".join(body) + "</svg>")
+    return (
+        f'<svg viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" role="img" '
+        f'aria-label="{html.escape(label)}">' + "".join(body) + "</svg>"
+    )
 
 
 def _empty(title: str) -> str:
@@ -129,8 +141,9 @@ def _floats(points: Sequence[Point], scale: int = 1) -> list[tuple[float, float]
     return [(float(t), float(v) / scale) for t, v in kept]
 
 
-def schedule_chart(schedule: Sequence[Point], filled: Sequence[Point],
-                   utc_offset_hours: int = 0) -> str:
+def schedule_chart(
+    schedule: Sequence[Point], filled: Sequence[Point], utc_offset_hours: int = 0
+) -> str:
     title = "Schedule vs actual cumulative fills"
     series = [_floats(schedule), _floats(filled)]
     sc = _scale(series, y_from_zero=True)
@@ -145,8 +158,12 @@ def schedule_chart(schedule: Sequence[Point], filled: Sequence[Point],
     return f"<h2>{title}</h2>" + _svg(body, title) + _legend(items)
 
 
-def price_chart(executions: Sequence[tuple[int, int, str]], mid: Sequence[Point],
-                vwap: Sequence[Point], utc_offset_hours: int = 0) -> str:
+def price_chart(
+    executions: Sequence[tuple[int, int, str]],
+    mid: Sequence[Point],
+    vwap: Sequence[Point],
+    utc_offset_hours: int = 0,
+) -> str:
     title = "Execution prices vs market mid and VWAP"
     mids, vwaps = _floats(mid, PRICE_SCALE), _floats(vwap, PRICE_SCALE)
     execs = [(float(t), p / PRICE_SCALE, v) for t, p, v in executions]
@@ -164,8 +181,10 @@ def price_chart(executions: Sequence[tuple[int, int, str]], mid: Sequence[Point]
     venues = sorted({v for _, _, v in execs})
     colour = {v: _COLOURS[i % len(_COLOURS)] for i, v in enumerate(venues)}
     for t, p, v in execs:
-        body.append(f'<circle cx="{sc.x(t):.1f}" cy="{sc.y(p):.1f}" r="3" fill="{colour[v]}">'
-                    f"<title>{html.escape(v)} {p:.4f} at {format_time(int(t), utc_offset_hours)}</title></circle>")
+        body.append(
+            f'<circle cx="{sc.x(t):.1f}" cy="{sc.y(p):.1f}" r="3" fill="{colour[v]}">'
+            f"<title>{html.escape(v)} {p:.4f} at {format_time(int(t), utc_offset_hours)}</title></circle>"
+        )
     items += [(f"fill @ {v}", colour[v]) for v in venues]
     return f"<h2>{title}</h2>" + _svg(body, title) + _legend(items)
 
@@ -180,25 +199,34 @@ def venue_chart(split: Mapping[str, int]) -> str:
     for i, (venue, qty) in enumerate(sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))):
         y = 10 + i * (bar_h + 8)
         w = qty / total * width
-        body.append(f'<text x="150" y="{y + 15}" text-anchor="end">{html.escape(venue)}</text>'
-                    f'<rect x="160" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                    f'fill="{_COLOURS[i % len(_COLOURS)]}"/>'
-                    f'<text x="{166 + w:.1f}" y="{y + 15}">{qty:,} ({qty / total:.1%})</text>')
+        body.append(
+            f'<text x="150" y="{y + 15}" text-anchor="end">{html.escape(venue)}</text>'
+            f'<rect x="160" y="{y}" width="{w:.1f}" height="{bar_h}" '
+            f'fill="{_COLOURS[i % len(_COLOURS)]}"/>'
+            f'<text x="{166 + w:.1f}" y="{y + 15}">{qty:,} ({qty / total:.1%})</text>'
+        )
     height = 20 + len(split) * (bar_h + 8)
-    return (f'<h2>{title}</h2><svg viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
-            f'role="img" aria-label="{title}">' + "".join(body) + "</svg>")
+    return (
+        f'<h2>{title}</h2><svg viewBox="0 0 {_W} {height}" width="{_W}" height="{height}" '
+        f'role="img" aria-label="{title}">' + "".join(body) + "</svg>"
+    )
 
 
 # ------------------------------------------------------------------------------ tables
 
 
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
-                total: Sequence[str] | None = None) -> str:
+def _html_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], total: Sequence[str] | None = None
+) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    foot = ("<tfoot><tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in total)
-            + "</tr></tfoot>") if total else ""
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
+    )
+    foot = (
+        ("<tfoot><tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in total) + "</tr></tfoot>")
+        if total
+        else ""
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>"
 
 
@@ -206,17 +234,45 @@ def parent_section(p: ParentTCA, utc_offset_hours: int = 0) -> str:
     side = "BUY" if p.side > 0 else "SELL"
     parts = [f"<h3>Parent {html.escape(p.parent_id)} — {side} {p.filled:,} / {p.target:,}</h3>"]
     if p.rows and p.total is not None:
-        rows = [[r.fill.child_id, format_time(r.fill.ts, utc_offset_hours), r.fill.venue,
-                 r.fill.order_type,
-                 f"{r.fill.quantity:,}", format_money(to_currency(r.fill.price)),
-                 format_money(to_currency(r.benchmark)), format_bps(r.performance_bps)]
-                for r in p.rows]
-        total = ["Total/Avg", "", "", "", f"{p.total.quantity:,}",
-                 format_money(p.total.avg_price), format_money(p.total.benchmark),
-                 format_bps(p.total.performance_bps)]
-        parts.append(_html_table(("Child Order ID", "Time", "Venue", "Order Type", "Quantity",
-                                  "Price ($)", "Benchmark ($)", "Performance (bps)"),
-                                 rows, total))
+        rows = [
+            [
+                r.fill.child_id,
+                format_time(r.fill.ts, utc_offset_hours),
+                r.fill.venue,
+                r.fill.order_type,
+                f"{r.fill.quantity:,}",
+                format_money(to_currency(r.fill.price)),
+                format_money(to_currency(r.benchmark)),
+                format_bps(r.performance_bps),
+            ]
+            for r in p.rows
+        ]
+        total = [
+            "Total/Avg",
+            "",
+            "",
+            "",
+            f"{p.total.quantity:,}",
+            format_money(p.total.avg_price),
+            format_money(p.total.benchmark),
+            format_bps(p.total.performance_bps),
+        ]
+        parts.append(
+            _html_table(
+                (
+                    "Child Order ID",
+                    "Time",
+                    "Venue",
+                    "Order Type",
+                    "Quantity",
+                    "Price ($)",
+                    "Benchmark ($)",
+                    "Performance (bps)",
+                ),
+                rows,
+                total,
+            )
+        )
     summary = [
         ("Average price", format_money(p.avg_price, 4)),
         ("Arrival price", format_money(p.arrival_price, 4)),
@@ -226,23 +282,56 @@ def parent_section(p: ParentTCA, utc_offset_hours: int = 0) -> str:
         ("Participation", "-" if p.participation is None else f"{p.participation:.1%}"),
         ("Internalised quantity", f"{p.internalised_quantity:,}"),
     ]
-    summary += [(f"Markout +{h / 1e9:g}s (bps, − = adverse)", format_bps(v, 2))
-                for h, v in p.markouts.items()]
+    summary += [
+        (f"Markout +{h / 1e9:g}s (bps, − = adverse)", format_bps(v, 2))
+        for h, v in p.markouts.items()
+    ]
     parts.append(_html_table(("Measure", "Value"), summary))
     if p.shortfall is not None:
         money = p.shortfall.as_currency()
-        comps = [("delay", p.shortfall.delay), ("trading", p.shortfall.trading),
-                 ("opportunity", p.shortfall.opportunity), ("fees", p.shortfall.fees)]
-        parts.append(_html_table(
-            ("Implementation shortfall", "$ (+ = cost)", "bps"),
-            [[n, f"{money[n]:.2f}", format_bps(p.shortfall.bps(v), 2)] for n, v in comps],
-            ["total", f"{money['total']:.2f}", format_bps(p.shortfall.bps(p.shortfall.total), 2)]))
+        comps = [
+            ("delay", p.shortfall.delay),
+            ("trading", p.shortfall.trading),
+            ("opportunity", p.shortfall.opportunity),
+            ("fees", p.shortfall.fees),
+        ]
+        parts.append(
+            _html_table(
+                ("Implementation shortfall", "$ (+ = cost)", "bps"),
+                [[n, f"{money[n]:.2f}", format_bps(p.shortfall.bps(v), 2)] for n, v in comps],
+                [
+                    "total",
+                    f"{money['total']:.2f}",
+                    format_bps(p.shortfall.bps(p.shortfall.total), 2),
+                ],
+            )
+        )
     if p.venues:
-        parts.append(_html_table(
-            ("Venue", "Fills", "Quantity", "Share", "Avg price", "vs arrival (bps)", "Fees ($)"),
-            [[v.venue, str(v.fills), f"{v.quantity:,}", f"{v.share:.1%}",
-              format_money(v.avg_price, 4), format_bps(v.arrival_slippage_bps, 2),
-              format_money(to_currency(v.fees), 2)] for v in p.venues]))
+        parts.append(
+            _html_table(
+                (
+                    "Venue",
+                    "Fills",
+                    "Quantity",
+                    "Share",
+                    "Avg price",
+                    "vs arrival (bps)",
+                    "Fees ($)",
+                ),
+                [
+                    [
+                        v.venue,
+                        str(v.fills),
+                        f"{v.quantity:,}",
+                        f"{v.share:.1%}",
+                        format_money(v.avg_price, 4),
+                        format_bps(v.arrival_slippage_bps, 2),
+                        format_money(to_currency(v.fees), 2),
+                    ]
+                    for v in p.venues
+                ],
+            )
+        )
     return "".join(parts)
 
 
@@ -264,8 +353,10 @@ def render_html(data: ReportData) -> str:
     notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in data.notes)
     tz = data.utc_offset_hours
     parents = "".join(parent_section(p, tz) for p in data.parents)
-    conv = ("Performance = −side·(price − benchmark)/benchmark·1e4 (+ = better than the "
-            "benchmark); slippage = its negative (+ = cost). Totals are quantity-weighted.")
+    conv = (
+        "Performance = −side·(price − benchmark)/benchmark·1e4 (+ = better than the "
+        "benchmark); slippage = its negative (+ = cost). Totals are quantity-weighted."
+    )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(data.title)}</title><style>{_CSS}</style></head><body>"
@@ -290,8 +381,9 @@ def write_report(data: ReportData, directory: str | Path, name: str = "report.ht
 # --------------------------------------------------------------------- from a journal
 
 
-def report_data_from_journal(journal: Journal, title: str, notes: Sequence[str] = (),
-                             utc_offset_hours: int = 0) -> ReportData:
+def report_data_from_journal(
+    journal: Journal, title: str, notes: Sequence[str] = (), utc_offset_hours: int = 0
+) -> ReportData:
     """All parents together: Σ of each parent's latest scheduled quantity, Σ fills."""
     run = tca_from_journal(journal)
     scheduled: dict[str, int] = {}
@@ -310,9 +402,14 @@ def report_data_from_journal(journal: Journal, title: str, notes: Sequence[str] 
     for f in fills:
         split[f.venue] = split.get(f.venue, 0) + f.quantity
     return ReportData(
-        title=title, schedule=schedule, filled=filled,
+        title=title,
+        schedule=schedule,
+        filled=filled,
         executions=[(f.ts, f.price, f.venue) for f in fills],
-        mid=run.tape.mid_points(), vwap=run.tape.vwap_points(),
-        venue_split=split, parents=run.parents, notes=notes,
+        mid=run.tape.mid_points(),
+        vwap=run.tape.vwap_points(),
+        venue_split=split,
+        parents=run.parents,
+        notes=notes,
         utc_offset_hours=utc_offset_hours,
     )

@@ -124,8 +124,7 @@ def fill_total(rows: Sequence[FillRow]) -> FillTotal:
     quantity = sum(r.fill.quantity for r in rows)
     notional = sum(r.fill.quantity * r.fill.price for r in rows)
     bench_notional = sum(r.fill.quantity * Fraction(r.benchmark) for r in rows)
-    cost = sum(r.fill.side * r.fill.quantity * (r.fill.price - Fraction(r.benchmark))
-               for r in rows)
+    cost = sum(r.fill.side * r.fill.quantity * (r.fill.price - Fraction(r.benchmark)) for r in rows)
     if quantity == 0:
         return FillTotal(0, 0, Decimal(0), Decimal(0), None)
     return FillTotal(
@@ -145,7 +144,7 @@ class MarketTape:
     """The consolidated market over time: mid and cumulative volume/notional, as step
     functions (a value holds from its timestamp until the next point)."""
 
-    __slots__ = ("_ts", "_mid", "_volume", "_notional")
+    __slots__ = ("_mid", "_notional", "_ts", "_volume")
 
     def __init__(self, points: Iterable[tuple[int, int | None, int, int]] = ()) -> None:
         """``points``: (ts, mid units or None, cumulative volume, cumulative notional)."""
@@ -215,8 +214,11 @@ class MarketTape:
         if not self._ts:
             return []
         v0, n0 = self._volume[0], self._notional[0]
-        return [(t, Fraction(n - n0, v - v0))
-                for t, v, n in zip(self._ts, self._volume, self._notional) if v > v0]
+        return [
+            (t, Fraction(n - n0, v - v0))
+            for t, v, n in zip(self._ts, self._volume, self._notional)
+            if v > v0
+        ]
 
 
 # ------------------------------------------------------------- implementation shortfall
@@ -240,8 +242,13 @@ class Shortfall:
         return _bps(component, self.paper_value) if self.paper_value else None
 
     def as_currency(self) -> dict[str, Decimal]:
-        parts = {"delay": self.delay, "trading": self.trading,
-                 "opportunity": self.opportunity, "fees": self.fees, "total": self.total}
+        parts = {
+            "delay": self.delay,
+            "trading": self.trading,
+            "opportunity": self.opportunity,
+            "fees": self.fees,
+            "total": self.total,
+        }
         return {k: to_currency(v) for k, v in parts.items()}
 
 
@@ -355,9 +362,12 @@ def parent_tca(
         if end_price is None:
             end_price = tape.mid_at(parent.end_ns)
         shortfall = implementation_shortfall(
-            side, parent.target,
+            side,
+            parent.target,
             parent.decision_price if parent.decision_price is not None else arrival,
-            arrival, fills, end_price if end_price is not None else arrival,
+            arrival,
+            fills,
+            end_price if end_price is not None else arrival,
         )
     return ParentTCA(
         parent_id=parent.parent_id,
@@ -410,7 +420,9 @@ def quantity_weighted_markout(
     return _bps(cost, base) if base else None
 
 
-def venue_breakdown(side: int, fills: Sequence[Fill], arrival: Price | None) -> list[VenueBreakdown]:
+def venue_breakdown(
+    side: int, fills: Sequence[Fill], arrival: Price | None
+) -> list[VenueBreakdown]:
     total = sum(f.quantity for f in fills)
     by_venue: dict[str, list[Fill]] = {}
     for f in fills:
@@ -420,13 +432,15 @@ def venue_breakdown(side: int, fills: Sequence[Fill], arrival: Price | None) -> 
         vf = by_venue[venue]
         qty = sum(f.quantity for f in vf)
         avg = Fraction(sum(f.quantity * f.price for f in vf), qty) if qty else None
-        out.append(VenueBreakdown(
-            venue=venue,
-            fills=len(vf),
-            quantity=qty,
-            share=qty / total if total else 0.0,
-            avg_price=to_currency(avg) if avg is not None else Decimal(0),
-            arrival_slippage_bps=_maybe_slippage(side, avg, arrival),
-            fees=sum(f.fee for f in vf),
-        ))
+        out.append(
+            VenueBreakdown(
+                venue=venue,
+                fills=len(vf),
+                quantity=qty,
+                share=qty / total if total else 0.0,
+                avg_price=to_currency(avg) if avg is not None else Decimal(0),
+                arrival_slippage_bps=_maybe_slippage(side, avg, arrival),
+                fees=sum(f.fee for f in vf),
+            )
+        )
     return out

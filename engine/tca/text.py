@@ -55,8 +55,9 @@ def _table(
     widths = [max(len(r[i]) for r in every) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     out = [line(headers), rule, *(line(r) for r in rows)]
@@ -65,23 +66,45 @@ def _table(
     return "\n".join(out)
 
 
-FILL_HEADERS = ("Child Order ID", "Time", "Venue", "Order Type", "Quantity",
-                "Price ($)", "Benchmark ($)", "Performance (bps)")
+FILL_HEADERS = (
+    "Child Order ID",
+    "Time",
+    "Venue",
+    "Order Type",
+    "Quantity",
+    "Price ($)",
+    "Benchmark ($)",
+    "Performance (bps)",
+)
 
 
-def fill_table_text(rows: Sequence[FillRow], total: FillTotal, places: int = 3,
-                    utc_offset_hours: int = 0) -> str:
+def fill_table_text(
+    rows: Sequence[FillRow], total: FillTotal, places: int = 3, utc_offset_hours: int = 0
+) -> str:
     """The brief's table: one row per fill and a quantity-weighted Total/Avg row."""
     body = [
-        [r.fill.child_id, format_time(r.fill.ts, utc_offset_hours), r.fill.venue,
-         r.fill.order_type,
-         f"{r.fill.quantity:,}", format_money(to_currency(r.fill.price), places),
-         format_money(to_currency(r.benchmark), places), format_bps(r.performance_bps)]
+        [
+            r.fill.child_id,
+            format_time(r.fill.ts, utc_offset_hours),
+            r.fill.venue,
+            r.fill.order_type,
+            f"{r.fill.quantity:,}",
+            format_money(to_currency(r.fill.price), places),
+            format_money(to_currency(r.benchmark), places),
+            format_bps(r.performance_bps),
+        ]
         for r in rows
     ]
-    total_row = ["Total/Avg", "", "", "", f"{total.quantity:,}",
-                 format_money(total.avg_price, places), format_money(total.benchmark, places),
-                 format_bps(total.performance_bps)]
+    total_row = [
+        "Total/Avg",
+        "",
+        "",
+        "",
+        f"{total.quantity:,}",
+        format_money(total.avg_price, places),
+        format_money(total.benchmark, places),
+        format_bps(total.performance_bps),
+    ]
     return _table(FILL_HEADERS, body, right={4, 5, 6, 7}, total=total_row)
 
 
@@ -128,10 +151,17 @@ def _horizon(ns: int) -> str:
 
 def _shortfall_lines(s: Shortfall) -> list[str]:
     money = s.as_currency()
-    parts = [("delay", s.delay), ("trading", s.trading), ("opportunity", s.opportunity),
-             ("fees", s.fees), ("total", s.total)]
-    return [f"    {name:<12}{money[name]:>16.2f} $  {format_bps(s.bps(v), 2):>8} bps"
-            for name, v in parts]
+    parts = [
+        ("delay", s.delay),
+        ("trading", s.trading),
+        ("opportunity", s.opportunity),
+        ("fees", s.fees),
+        ("total", s.total),
+    ]
+    return [
+        f"    {name:<12}{money[name]:>16.2f} $  {format_bps(s.bps(v), 2):>8} bps"
+        for name, v in parts
+    ]
 
 
 def parent_summary_text(p: ParentTCA, utc_offset_hours: int = 0) -> str:
@@ -153,11 +183,23 @@ def parent_summary_text(p: ParentTCA, utc_offset_hours: int = 0) -> str:
     lines.append(f"  participation {part}  internalised {p.internalised_quantity:,}")
     lines.append(f"  markouts (bps, - = adverse): {marks}")
     if p.venues:
-        venue_rows = [[v.venue, f"{v.fills}", f"{v.quantity:,}", f"{v.share:.1%}",
-                       format_money(v.avg_price, 4), format_bps(v.arrival_slippage_bps, 2),
-                       format_money(to_currency(v.fees), 2)] for v in p.venues]
-        table = _table(("Venue", "Fills", "Quantity", "Share", "Avg Price", "vs Arrival (bps)",
-                        "Fees ($)"), venue_rows, {1, 2, 3, 4, 5, 6})
+        venue_rows = [
+            [
+                v.venue,
+                f"{v.fills}",
+                f"{v.quantity:,}",
+                f"{v.share:.1%}",
+                format_money(v.avg_price, 4),
+                format_bps(v.arrival_slippage_bps, 2),
+                format_money(to_currency(v.fees), 2),
+            ]
+            for v in p.venues
+        ]
+        table = _table(
+            ("Venue", "Fills", "Quantity", "Share", "Avg Price", "vs Arrival (bps)", "Fees ($)"),
+            venue_rows,
+            {1, 2, 3, 4, 5, 6},
+        )
         lines += ["  " + row for row in table.splitlines()]
     return "\n".join(lines)
 

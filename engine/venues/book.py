@@ -14,7 +14,8 @@ at once, so every level in the book has live quantity and the book never rests c
 from __future__ import annotations
 
 from collections import deque
-from typing import Hashable, Iterator, NamedTuple
+from collections.abc import Hashable, Iterator
+from typing import NamedTuple
 
 from sortedcontainers import SortedDict
 
@@ -34,7 +35,7 @@ class Fill(NamedTuple):
 
 
 class Order:
-    __slots__ = ("order_id", "side", "price", "leaves")
+    __slots__ = ("leaves", "order_id", "price", "side")
 
     def __init__(self, order_id: Hashable, side: int, price: int, leaves: int) -> None:
         self.order_id = order_id
@@ -49,7 +50,7 @@ class Order:
 class Level:
     """The orders resting at one price, oldest first; ``quantity`` counts live leaves."""
 
-    __slots__ = ("price", "orders", "quantity", "count")
+    __slots__ = ("count", "orders", "price", "quantity")
 
     def __init__(self, price: int) -> None:
         self.price = price
@@ -62,7 +63,16 @@ class Level:
 
 
 class Book:
-    __slots__ = ("bids", "asks", "orders", "best_bid", "best_ask", "volume", "notional", "last_price")
+    __slots__ = (
+        "asks",
+        "best_ask",
+        "best_bid",
+        "bids",
+        "last_price",
+        "notional",
+        "orders",
+        "volume",
+    )
 
     def __init__(self) -> None:
         self.bids: SortedDict = SortedDict()  # price → Level; best = last
@@ -146,7 +156,9 @@ class Book:
         self.orders[order_id] = order
         return []
 
-    def take(self, order_id: Hashable, side: int, quantity: int, price: int | None = None) -> list[Fill]:
+    def take(
+        self, order_id: Hashable, side: int, quantity: int, price: int | None = None
+    ) -> list[Fill]:
         """Immediate-or-cancel (``price`` None: a market order): match, never rest."""
         if not self.crosses(side, price):
             return []
@@ -206,7 +218,9 @@ class Book:
         level.count += 1
         self.orders[order.order_id] = order
 
-    def _match_then_rest(self, order_id: Hashable, side: int, price: int, quantity: int) -> list[Fill]:
+    def _match_then_rest(
+        self, order_id: Hashable, side: int, price: int, quantity: int
+    ) -> list[Fill]:
         fills = self._match(order_id, side, price, quantity)
         leaves = quantity - sum(f.quantity for f in fills)
         if leaves:
@@ -230,7 +244,9 @@ class Book:
         traded = notional = 0
         while remaining:
             best = self.best_ask if side == BUY else self.best_bid
-            if best is None or (limit is not None and (best > limit if side == BUY else best < limit)):
+            if best is None or (
+                limit is not None and (best > limit if side == BUY else best < limit)
+            ):
                 break
             level = opposite[best]
             queue = level.orders

@@ -24,10 +24,10 @@ import math
 import random
 from typing import NamedTuple
 
-from engine.venues.book import BUY, SELL
 from engine.config import DarkConfig, SessionConfig
 from engine.instruments import Instrument
 from engine.market_view import MarketView
+from engine.venues.book import BUY, SELL
 
 _NS = 1e9
 _BLOCK_SIGMA = 0.6
@@ -43,9 +43,17 @@ class Cross(NamedTuple):
 
 
 class Hidden:
-    __slots__ = ("order_id", "side", "leaves", "limit", "min_quantity", "expiry")
+    __slots__ = ("expiry", "leaves", "limit", "min_quantity", "order_id", "side")
 
-    def __init__(self, order_id, side: int, leaves: int, limit: int | None, min_quantity: int, expiry: int = 0) -> None:
+    def __init__(
+        self,
+        order_id,
+        side: int,
+        leaves: int,
+        limit: int | None,
+        min_quantity: int,
+        expiry: int = 0,
+    ) -> None:
         self.order_id = order_id
         self.side = side
         self.leaves = leaves
@@ -55,7 +63,9 @@ class Hidden:
 
 
 class DarkPool:
-    def __init__(self, config: DarkConfig, instrument: Instrument, session: SessionConfig, rng: random.Random) -> None:
+    def __init__(
+        self, config: DarkConfig, instrument: Instrument, session: SessionConfig, rng: random.Random
+    ) -> None:
         self.config = config
         self.lot = instrument.lot
         self.session = session
@@ -72,7 +82,9 @@ class DarkPool:
 
     # ------------------------------------------------------------------ our orders
 
-    def add(self, order_id: str, side: int, leaves: int, limit: int | None, min_quantity: int = 0) -> None:
+    def add(
+        self, order_id: str, side: int, leaves: int, limit: int | None, min_quantity: int = 0
+    ) -> None:
         self.ours[order_id] = Hidden(order_id, side, leaves, limit, min_quantity)
 
     def remove(self, order_id: str) -> None:
@@ -182,7 +194,9 @@ class DarkPool:
         size = max(self.lot, round(rng.lognormvariate(mu, _BLOCK_SIGMA) / self.lot) * self.lot)
         life = -math.log(1.0 - rng.random()) * cfg.mean_life_s * _NS
         self._blocks += 1
-        self.contra.append(Hidden(-self._blocks, side, size, None, cfg.min_quantity, t + int(life) + 1))
+        self.contra.append(
+            Hidden(-self._blocks, side, size, None, cfg.min_quantity, t + int(life) + 1)
+        )
 
     def _expire(self, t: int) -> None:
         if any(b.expiry <= t for b in self.contra):

@@ -26,11 +26,11 @@ import heapq
 import math
 import random
 from bisect import bisect_right
-from typing import Container
+from collections.abc import Container
 
-from engine.venues.book import BUY, SELL, Book, Fill
 from engine.config import FlowConfig, SessionConfig
 from engine.instruments import Instrument
+from engine.venues.book import BUY, SELL, Book, Fill
 
 # % of daily volume per 30 minutes from the open (ES futures, 2009; REFERENCE.md).
 INTRADAY_PROFILE = (11.32, 9.70, 8.07, 6.63, 5.49, 4.85, 4.56, 5.05, 5.27, 6.23, 6.87, 8.39, 12.31)
@@ -202,7 +202,9 @@ class BackgroundFlow:
             return
         f = self._fundamental[k]
         d = ((book.best_bid + book.best_ask) / 2 - f) / self.tick
-        demand = -math.copysign(cfg.value_strength * abs(d) ** cfg.value_exponent * cfg.value_period_s, d)
+        demand = -math.copysign(
+            cfg.value_strength * abs(d) ** cfg.value_exponent * cfg.value_period_s, d
+        )
         carry = self._value_carry
         carry = demand if carry * demand < 0 else carry + demand
         if abs(carry) < cfg.value_clip:
@@ -212,7 +214,11 @@ class BackgroundFlow:
         side = BUY if carry > 0 else SELL
         self._value_carry = carry - side * qty
         # never beyond F: a sell takes bids at or above F, a buy asks at or below it
-        limit = math.ceil(f / self.tick) * self.tick if side == SELL else math.floor(f / self.tick) * self.tick
+        limit = (
+            math.ceil(f / self.tick) * self.tick
+            if side == SELL
+            else math.floor(f / self.tick) * self.tick
+        )
         self._next_id += 1
         for fill in book.take(self._next_id, side, qty, limit):
             if fill.maker_id in self.watched:
@@ -220,8 +226,9 @@ class BackgroundFlow:
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
-    def arbitrage(self, t: int, elsewhere_bid: tuple[int, int] | None,
-                  elsewhere_ask: tuple[int, int] | None) -> list[tuple[int, Fill]]:
+    def arbitrage(
+        self, t: int, elsewhere_bid: tuple[int, int] | None, elsewhere_ask: tuple[int, int] | None
+    ) -> list[tuple[int, Fill]]:
         """Cross-venue arbitrageurs: take this book's offers priced below the best bid on
         other venues, and its bids above their best offer — strictly, by at least a tick,
         since a locked market leaves no profit after fees — and no more than the other venue shows at that quote (price, size), since
@@ -307,7 +314,10 @@ class BackgroundFlow:
                 size = self._sizes[int(self.rng.random() * _SIZE_TABLE)]
                 self._next_id += 1
                 self.book.limit(self._next_id, side, price, size)
-                life = -math.log(1.0 - self.rng.random()) * self._mean_life_ns[min(level + 1, last_kind)]
+                life = (
+                    -math.log(1.0 - self.rng.random())
+                    * self._mean_life_ns[min(level + 1, last_kind)]
+                )
                 heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
                 placed += size
 

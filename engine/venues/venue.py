@@ -34,10 +34,7 @@ import enum
 import random
 from typing import Protocol
 
-from engine.venues.book import BUY, Book, Fill
 from engine.config import SessionConfig, VenueConfig
-from engine.venues.dark_pool import DarkPool
-from engine.venues.flow import BackgroundFlow
 from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import (
@@ -61,6 +58,9 @@ from engine.messages import (
     VenueStatus,
     VenueStatusChanged,
 )
+from engine.venues.book import BUY, Book, Fill
+from engine.venues.dark_pool import DarkPool
+from engine.venues.flow import BackgroundFlow
 
 DEPTH_LEVELS = 5
 FAULTS = ("down", "degrade", "reject_orders", "drop_cancels")  # and "up", which ends them all
@@ -96,7 +96,7 @@ class Venue(Protocol):
 class OurOrder:
     """What the venue remembers of one of our orders while it is live."""
 
-    __slots__ = ("order_id", "side", "quantity", "filled", "price", "post_only", "min_quantity")
+    __slots__ = ("filled", "min_quantity", "order_id", "post_only", "price", "quantity", "side")
 
     def __init__(self, msg: PlaceVenueOrder) -> None:
         self.order_id = msg.order_id
@@ -118,7 +118,11 @@ class _VenueBase:
     kind: VenueKind
 
     def __init__(
-        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int,
+        self,
+        config: VenueConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        seed: int,
         epoch: int = 0,
     ) -> None:
         self.config = config
@@ -175,7 +179,9 @@ class _VenueBase:
             return [self._reject(msg.order_id, reason, now)]
         self._seen.add(msg.order_id)
         order = OurOrder(msg)
-        accepted = VenueOrderAccepted(venue=self.name, order_id=msg.order_id, leaves=msg.quantity, ts=now)
+        accepted = VenueOrderAccepted(
+            venue=self.name, order_id=msg.order_id, leaves=msg.quantity, ts=now
+        )
         return [accepted, *self._execute(order, msg, now)]
 
     def _cancel(self, msg: CancelVenueOrder, now: int) -> list[Message]:
@@ -188,7 +194,11 @@ class _VenueBase:
             return [self._cancel_reject(msg.order_id, self._why_not_live(msg.order_id), now)]
         leaves = self._withdraw(order)
         del self.live[msg.order_id]
-        return [VenueOrderCancelled(venue=self.name, order_id=msg.order_id, cancelled=leaves, reason="cancelled", ts=now)]
+        return [
+            VenueOrderCancelled(
+                venue=self.name, order_id=msg.order_id, cancelled=leaves, reason="cancelled", ts=now
+            )
+        ]
 
     def _replace(self, msg: ReplaceVenueOrder, now: int) -> list[Message]:
         order = self.live.get(msg.order_id)
@@ -202,7 +212,12 @@ class _VenueBase:
             reason = VenueReject.QUANTITY_OFF_LOT
         else:
             reason = self._check_price(msg.price) if msg.price is not None else None
-        if reason is None and msg.price is not None and order.post_only and self._would_cross(order.side, msg.price):
+        if (
+            reason is None
+            and msg.price is not None
+            and order.post_only
+            and self._would_cross(order.side, msg.price)
+        ):
             reason = VenueReject.POST_ONLY_WOULD_CROSS
         if reason is not None:
             return [self._cancel_reject(msg.order_id, reason, now)]
@@ -256,13 +271,17 @@ class _VenueBase:
     def _why_not_live(self, order_id: str) -> str:
         return VenueReject.TOO_LATE if order_id in self._seen else VenueReject.UNKNOWN_ORDER
 
-    def _fill(self, order: OurOrder, qty: int, price: int, liquidity: Liquidity, ts: int) -> VenueOrderFilled:
+    def _fill(
+        self, order: OurOrder, qty: int, price: int, liquidity: Liquidity, ts: int
+    ) -> VenueOrderFilled:
         """Book a fill of one of our orders; forgets the order once it is done."""
         order.filled += qty
         if not order.leaves:
             self.live.pop(order.order_id, None)
         self._fills += 1
-        fee_per_share = self.config.taker_fee if liquidity is Liquidity.TAKER else self.config.maker_fee
+        fee_per_share = (
+            self.config.taker_fee if liquidity is Liquidity.TAKER else self.config.maker_fee
+        )
         return VenueOrderFilled(
             venue=self.name,
             order_id=order.order_id,
@@ -279,7 +298,15 @@ class _VenueBase:
         self.live.pop(order.order_id, None)
         if not order.leaves:
             return []
-        return [VenueOrderCancelled(venue=self.name, order_id=order.order_id, cancelled=order.leaves, reason=reason, ts=now)]
+        return [
+            VenueOrderCancelled(
+                venue=self.name,
+                order_id=order.order_id,
+                cancelled=order.leaves,
+                reason=reason,
+                ts=now,
+            )
+        ]
 
     def _reject(self, order_id: str, reason: str, now: int) -> VenueOrderRejected:
         return VenueOrderRejected(venue=self.name, order_id=order_id, reason=reason, ts=now)
@@ -327,12 +354,19 @@ class LitVenue(_VenueBase):
     kind = VenueKind.LIT
 
     def __init__(
-        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int,
-        fundamental_seed: int | None = None, epoch: int = 0,
+        self,
+        config: VenueConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        seed: int,
+        fundamental_seed: int | None = None,
+        epoch: int = 0,
     ) -> None:
         super().__init__(config, instrument, session, seed, epoch)
         self.book = Book()
-        self.flow = BackgroundFlow(self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed)
+        self.flow = BackgroundFlow(
+            self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed
+        )
         self.elsewhere = MarketView(instrument.symbol)  # the other lit venues, for arbitrage
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:
@@ -359,17 +393,23 @@ class LitVenue(_VenueBase):
             return []
         tops = [md for md in self.elsewhere.venues.values() if md.status is not VenueStatus.DOWN]
         bid = max(((md.bids[0].price, md.bids[0].quantity) for md in tops if md.bids), default=None)
-        ask = min(((md.asks[0].price, -md.asks[0].quantity) for md in tops if md.asks), default=None)
+        ask = min(
+            ((md.asks[0].price, -md.asks[0].quantity) for md in tops if md.asks), default=None
+        )
         ask = (ask[0], -ask[1]) if ask else None  # lowest offer; the larger size on a tie
-        return [self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
-                for ts, f in self.flow.arbitrage(now, bid, ask)]
+        return [
+            self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
+            for ts, f in self.flow.arbitrage(now, bid, ask)
+        ]
 
     def _advance(self, now: int, out: list[Message]) -> None:
         if self.status is VenueStatus.DOWN:
             self.flow.skip_to(now)
             return
         for ts, fill in self.flow.advance_to(now):
-            out.append(self._fill(self.live[fill.maker_id], fill.quantity, fill.price, Liquidity.MAKER, ts))
+            out.append(
+                self._fill(self.live[fill.maker_id], fill.quantity, fill.price, Liquidity.MAKER, ts)
+            )
 
     def _execute(self, order: OurOrder, msg: PlaceVenueOrder, now: int) -> list[Message]:
         book, side = self.book, order.side
@@ -406,7 +446,12 @@ class LitVenue(_VenueBase):
             order.price = msg.price
         fills = self.book.replace(order.order_id, order.leaves, msg.price)
         replaced = VenueOrderReplaced(
-            venue=self.name, order_id=order.order_id, quantity=order.quantity, price=order.price, leaves=order.leaves, ts=now
+            venue=self.name,
+            order_id=order.order_id,
+            quantity=order.quantity,
+            price=order.price,
+            leaves=order.leaves,
+            ts=now,
         )
         out: list[Message] = [replaced, *self._report(fills, now)]
         self.flow.replenish(now)
@@ -419,7 +464,11 @@ class DarkVenue(_VenueBase):
     kind = VenueKind.DARK
 
     def __init__(
-        self, config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int,
+        self,
+        config: VenueConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        seed: int,
         epoch: int = 0,
     ) -> None:
         super().__init__(config, instrument, session, seed, epoch)
@@ -442,7 +491,15 @@ class DarkVenue(_VenueBase):
             self.pool.skip_to(now)
             return
         for cross in self.pool.advance_to(now):
-            out.append(self._fill(self.live[cross.order_id], cross.quantity, cross.price, Liquidity.MIDPOINT, cross.ts))
+            out.append(
+                self._fill(
+                    self.live[cross.order_id],
+                    cross.quantity,
+                    cross.price,
+                    Liquidity.MIDPOINT,
+                    cross.ts,
+                )
+            )
 
     def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
         if msg.kind is not VenueKind.LIT:
@@ -450,16 +507,24 @@ class DarkVenue(_VenueBase):
         self.pool.market.update(msg)
         if self.status is VenueStatus.DOWN:
             return []
-        return [self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now) for c in self.pool.match(now)]
+        return [
+            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now)
+            for c in self.pool.match(now)
+        ]
 
     def _execute(self, order: OurOrder, msg: PlaceVenueOrder, now: int) -> list[Message]:
         self.live[order.order_id] = order
         pool = self.pool
-        if msg.tif is TimeInForce.FOK and pool.fillable(order.side, order.price, order.quantity, order.min_quantity) < order.quantity:
+        if (
+            msg.tif is TimeInForce.FOK
+            and pool.fillable(order.side, order.price, order.quantity, order.min_quantity)
+            < order.quantity
+        ):
             return self._remainder(order, "fok_not_fillable", now)
         pool.add(order.order_id, order.side, order.leaves, order.price, order.min_quantity)
         out: list[Message] = [
-            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now) for c in self.pool.match(now)
+            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now)
+            for c in self.pool.match(now)
         ]
         # A market order in the dark is a mid-pegged order without a limit: it rests if DAY.
         if msg.tif is not TimeInForce.DAY:
@@ -480,13 +545,23 @@ class DarkVenue(_VenueBase):
             order.price = msg.price
         self.pool.update(order.order_id, order.leaves, order.price)
         replaced = VenueOrderReplaced(
-            venue=self.name, order_id=order.order_id, quantity=order.quantity, price=order.price, leaves=order.leaves, ts=now
+            venue=self.name,
+            order_id=order.order_id,
+            quantity=order.quantity,
+            price=order.price,
+            leaves=order.leaves,
+            ts=now,
         )
-        fills = [self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now) for c in self.pool.match(now)]
+        fills = [
+            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now)
+            for c in self.pool.match(now)
+        ]
         return [replaced, *fills]
 
 
-def make_venue(config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int) -> LitVenue | DarkVenue:
+def make_venue(
+    config: VenueConfig, instrument: Instrument, session: SessionConfig, seed: int
+) -> LitVenue | DarkVenue:
     """The venue of ``config.kind``."""
     cls = LitVenue if config.kind is VenueKind.LIT else DarkVenue
     return cls(config, instrument, session, seed)

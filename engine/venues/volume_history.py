@@ -36,7 +36,8 @@ def day_volume(
     """One simulated day: (t_ns, cumulative volume over the lit venues) every ``step_ns``."""
     lit = [
         LitVenue(v, instrument, session, seed * 1_000 + k, fundamental_seed=seed)
-        for k, v in enumerate(venues) if v.kind is VenueKind.LIT
+        for k, v in enumerate(venues)
+        if v.kind is VenueKind.LIT
     ]
     if not lit:
         raise ValueError("a volume history needs at least one lit venue")
@@ -58,8 +59,9 @@ def estimated_profile(
 ) -> VolumeProfile:
     """The average of the days' profiles, one simulated day per seed."""
     days = [
-        estimate_profile(day_volume(instrument, session, venues, seed),
-                         session.open_ns, session.close_ns, bins)
+        estimate_profile(
+            day_volume(instrument, session, venues, seed), session.open_ns, session.close_ns, bins
+        )
         for seed in seeds
     ]
     if not days:
@@ -68,8 +70,9 @@ def estimated_profile(
     return VolumeProfile.from_volumes(days[0].edges, weights)
 
 
-def profile_document(profile: VolumeProfile, session: SessionConfig, name: str,
-                     source: str) -> dict:
+def profile_document(
+    profile: VolumeProfile, session: SessionConfig, name: str, source: str
+) -> dict:
     """The profile in the shipped profile file's format (``load_profile`` reads it back):
     bins in minutes from the open, each with its percent of the day's volume."""
     minutes = session.length_ns / (60 * SECOND)

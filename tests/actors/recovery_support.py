@@ -37,13 +37,23 @@ def market(*lit: str) -> MarketConfig:
     """XYZ at $100 on the given lit venues and one dark pool."""
     venues = [VenueConfig(name=name) for name in lit]
     venues.append(VenueConfig(name="DARK1", kind=VenueKind.DARK))
-    return MarketConfig(instrument=Instrument(symbol="XYZ", ref_price=to_price("100")),
-                        venues=venues, session=SESSION)
+    return MarketConfig(
+        instrument=Instrument(symbol="XYZ", ref_price=to_price("100")),
+        venues=venues,
+        session=SESSION,
+    )
 
 
 def buy(client_order_id: str, quantity: int, mandate: Mandate) -> ClientOrder:
-    return ClientOrder(source="OMS", account="A", client_order_id=client_order_id,
-                       instrument="XYZ", side=Side.BUY, quantity=quantity, mandate=mandate)
+    return ClientOrder(
+        source="OMS",
+        account="A",
+        client_order_id=client_order_id,
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=quantity,
+        mandate=mandate,
+    )
 
 
 def journal_of(engine: Engine, cls) -> list:
@@ -54,9 +64,15 @@ class EngineFactory:
     """Engines (seed 11) with ``module.attr`` patched to a test actor class, each given the
     clients' buys at the open and then ``prepare``; ``close`` closes every one built."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: ModuleType, attr: str,
-                 lit: tuple[str, ...], mandate: Mandate,
-                 prepare: Callable[[Engine], None] = lambda engine: None) -> None:
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        module: ModuleType,
+        attr: str,
+        lit: tuple[str, ...],
+        mandate: Mandate,
+        prepare: Callable[[Engine], None] = lambda engine: None,
+    ) -> None:
         self.monkeypatch, self.module, self.attr = monkeypatch, module, attr
         self.market, self.mandate, self.prepare = market(*lit), mandate, prepare
         self.engines: list[Engine] = []

@@ -4,19 +4,28 @@ import pytest
 
 from actors import Engine, MarketConfig
 from engine import messages as m
+from engine.audit.journal import Journal
 from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
 from engine.instruments import Instrument
-from engine.audit.journal import Journal
 from engine.prices import to_price
 
-MARKET = MarketConfig(instrument=Instrument(symbol="XYZ", ref_price=to_price("100"), lot=100),
-                      venues=[VenueConfig(name="LIT1"), VenueConfig(name="LIT2")])
+MARKET = MarketConfig(
+    instrument=Instrument(symbol="XYZ", ref_price=to_price("100"), lot=100),
+    venues=[VenueConfig(name="LIT1"), VenueConfig(name="LIT2")],
+)
 
 
 def order(cid, qty, **kw):
-    return m.ClientOrder(source="OMS", account="A1", client_order_id=cid, instrument="XYZ",
-                         side=m.Side.BUY, quantity=qty, **kw)
+    return m.ClientOrder(
+        source="OMS",
+        account="A1",
+        client_order_id=cid,
+        instrument="XYZ",
+        side=m.Side.BUY,
+        quantity=qty,
+        **kw,
+    )
 
 
 def test_submit_amend_cancel_and_per_order_subscriptions():
@@ -50,13 +59,17 @@ def test_the_engine_checks_a_mandate_without_an_end_against_the_session_close():
     expired."""
     session = MARKET.session
     with Engine(MARKET, seed=5) as engine:
-        engine.submit(order("late_start", 1_000, mandate=m.Mandate(start_ns=session.close_ns + MINUTE)),
-                      at_ns=session.open_ns + SECOND)
+        engine.submit(
+            order("late_start", 1_000, mandate=m.Mandate(start_ns=session.close_ns + MINUTE)),
+            at_ns=session.open_ns + SECOND,
+        )
         engine.submit(order("after_close", 1_000), at_ns=session.close_ns + SECOND)
         engine.run_until(session.close_ns + MINUTE)
         reports = list(engine.reports)
     assert [(r.client_order_id, r.reason) for r in reports] == [
-        ("late_start", "start_after_end"), ("after_close", "end_in_past")]
+        ("late_start", "start_after_end"),
+        ("after_close", "end_in_past"),
+    ]
     assert all(isinstance(r, m.ClientOrderRejected) for r in reports)
 
 
@@ -70,8 +83,10 @@ def test_a_raising_subscriber_neither_stops_the_engine_nor_starves_the_others():
 
         engine.on_report(buggy)
         engine.on_report(seen.append)
-        engine.submit(order("a", 1_000, mandate=m.Mandate(end_ns=open_ns + 10 * MINUTE)),
-                      at_ns=open_ns + SECOND)
+        engine.submit(
+            order("a", 1_000, mandate=m.Mandate(end_ns=open_ns + 10 * MINUTE)),
+            at_ns=open_ns + SECOND,
+        )
         engine.run_until(open_ns + 20 * MINUTE)
         assert seen == engine.reports and engine.subscriber_errors == len(seen)
     assert seen[-1].ord_status is m.OrdStatus.FILLED and seen[-1].cum_qty == 1_000
@@ -85,20 +100,39 @@ def test_a_working_parent_crosses_an_opposing_one_once_that_one_starts():
     end = open_ns + 30 * MINUTE
     start = open_ns + 10 * MINUTE
     with Engine(MARKET, seed=5) as engine:
-        engine.submit(m.ClientOrder(source="OMS", account="A1", client_order_id="s",
-                                    instrument="XYZ", side=m.Side.SELL, quantity=2_000,
-                                    mandate=m.Mandate(strategy=m.StrategyName.TWAP, end_ns=end)),
-                      at_ns=open_ns + SECOND)
-        engine.submit(order("b", 3_000, mandate=m.Mandate(strategy=m.StrategyName.TWAP,
-                                                          start_ns=start, end_ns=end)),
-                      at_ns=open_ns + SECOND)
+        engine.submit(
+            m.ClientOrder(
+                source="OMS",
+                account="A1",
+                client_order_id="s",
+                instrument="XYZ",
+                side=m.Side.SELL,
+                quantity=2_000,
+                mandate=m.Mandate(strategy=m.StrategyName.TWAP, end_ns=end),
+            ),
+            at_ns=open_ns + SECOND,
+        )
+        engine.submit(
+            order(
+                "b",
+                3_000,
+                mandate=m.Mandate(strategy=m.StrategyName.TWAP, start_ns=start, end_ns=end),
+            ),
+            at_ns=open_ns + SECOND,
+        )
         engine.run_until(end + 10 * MINUTE)
         journal = engine.journal
         (cross,) = journal.messages(m.InternalCrossExecuted)
         created = {p.side: p.parent_id for p in journal.messages(m.ParentOrderCreated)}
-        sold = sum(f.quantity for f in journal.messages(m.ParentOrderFilled)
-                   if f.parent_id == created[m.Side.SELL])
-    assert (cross.buy_parent_id, cross.sell_parent_id) == (created[m.Side.BUY], created[m.Side.SELL])
+        sold = sum(
+            f.quantity
+            for f in journal.messages(m.ParentOrderFilled)
+            if f.parent_id == created[m.Side.SELL]
+        )
+    assert (cross.buy_parent_id, cross.sell_parent_id) == (
+        created[m.Side.BUY],
+        created[m.Side.SELL],
+    )
     assert start <= cross.ts < start + 5 * SECOND  # at the first market data after the start
     assert sold + cross.quantity == 2_000 and 0 < sold < 2_000
     last = {r.client_order_id: r for r in engine.reports if isinstance(r, m.ExecutionReport)}
@@ -116,12 +150,21 @@ def test_client_commands_are_journaled_at_the_time_they_are_sent():
         engine.amend("OMS", "a", quantity=4_000, at_ns=open_ns + 20 * MINUTE)
         engine.cancel("OMS", "a", at_ns=open_ns + 30 * MINUTE)
         engine.run_until(open_ns + 40 * MINUTE)
-        stamped = [(type(c).__name__, c.ts - open_ns) for c in engine.journal.messages(
-            m.SubmitClientOrder, m.AmendClientOrder, m.CancelClientOrder)]
-        since = [r.message for r in engine.journal.query(since=open_ns + 25 * MINUTE,
-                                                         types=["CancelClientOrder"])]
-    assert stamped == [("SubmitClientOrder", 10 * MINUTE), ("AmendClientOrder", 20 * MINUTE),
-                       ("CancelClientOrder", 30 * MINUTE)]
+        stamped = [
+            (type(c).__name__, c.ts - open_ns)
+            for c in engine.journal.messages(
+                m.SubmitClientOrder, m.AmendClientOrder, m.CancelClientOrder
+            )
+        ]
+        since = [
+            r.message
+            for r in engine.journal.query(since=open_ns + 25 * MINUTE, types=["CancelClientOrder"])
+        ]
+    assert stamped == [
+        ("SubmitClientOrder", 10 * MINUTE),
+        ("AmendClientOrder", 20 * MINUTE),
+        ("CancelClientOrder", 30 * MINUTE),
+    ]
     assert len(since) == 1
 
 
@@ -148,8 +191,11 @@ def test_a_command_scheduled_for_later_does_not_hold_up_one_sent_now():
         engine.submit(order("later", 1_000), at_ns=open_ns + 2 * 60 * MINUTE)
         engine.submit(order("now", 1_000))
         engine.run_until(open_ns + MINUTE)
-        acked = {r.client_order_id: r.ts - open_ns for r in engine.reports
-                 if isinstance(r, m.ExecutionReport) and r.exec_type is m.ExecType.NEW}
+        acked = {
+            r.client_order_id: r.ts - open_ns
+            for r in engine.reports
+            if isinstance(r, m.ExecutionReport) and r.exec_type is m.ExecType.NEW
+        }
     assert acked == {"now": 0}  # before the fix: both acknowledged at +2 h
 
 

@@ -113,8 +113,11 @@ def engine_with(monkeypatch):
 
 
 def _trades(engine: Engine) -> list[ExecutionReport]:
-    return [r for r in engine.reports
-            if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE]
+    return [
+        r
+        for r in engine.reports
+        if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE
+    ]
 
 
 @pytest.mark.parametrize("desk_class", [CrashBeforeHandling, CrashAfterHandling])
@@ -158,8 +161,11 @@ def test_restarted_desk_rebuilds_and_every_fill_is_allocated_once(engine_with, d
 
     # The cancel after the restart found the order: CANCELED, not "unknown_order".
     assert not [r for r in engine.reports if isinstance(r, ClientOrderRejected)]
-    (canceled,) = [r for r in engine.reports if isinstance(r, ExecutionReport)
-                   and r.exec_type is ExecType.CANCELED]
+    (canceled,) = [
+        r
+        for r in engine.reports
+        if isinstance(r, ExecutionReport) and r.exec_type is ExecType.CANCELED
+    ]
     assert canceled.client_order_id == "c2" and canceled.ts == CANCEL_AT
 
 
@@ -191,6 +197,7 @@ def test_rebuild_reproduces_the_desk_state_window_queue_included():
 
     def stamp(msg, now):
         import msgspec
+
         return msgspec.structs.replace(msg, msg_id=next(seq), ts=msg.ts or now)
 
     def cmd(msg, now, out):
@@ -200,25 +207,51 @@ def test_rebuild_reproduces_the_desk_state_window_queue_included():
     t = SESSION.open_ns
     mandate = Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END)
     for cid, qty in (("a", 300), ("b", 200)):
-        order = ClientOrder(source="OMS", account="A", client_order_id=cid,
-                            instrument="XYZ", side=Side.BUY, quantity=qty, mandate=mandate)
+        order = ClientOrder(
+            source="OMS",
+            account="A",
+            client_order_id=cid,
+            instrument="XYZ",
+            side=Side.BUY,
+            quantity=qty,
+            mandate=mandate,
+        )
         cmd(SubmitClientOrder(order=order), t, live.submit(order, t))
     cmd(SubmitClientOrder(order=order), t, live.submit(order, t))  # duplicate: rejected
     journal.extend(stamp(m, t + 50) for m in live.close_window(t + 50))
     (created,) = [m for m in journal if isinstance(m, ParentOrderCreated)]
     pid = created.parent_id
-    fills = [ParentOrderFilled(parent_id=pid, child_id=f"{pid}-C1", fill_id=f"F{i}",
-                               venue="LIT1", quantity=q, price=to_price("100.01"),
-                               liquidity=Liquidity.MAKER, ts=t + 100 + i)
-             for i, q in enumerate((100, 50, 70))]
+    fills = [
+        ParentOrderFilled(
+            parent_id=pid,
+            child_id=f"{pid}-C1",
+            fill_id=f"F{i}",
+            venue="LIT1",
+            quantity=q,
+            price=to_price("100.01"),
+            liquidity=Liquidity.MAKER,
+            ts=t + 100 + i,
+        )
+        for i, q in enumerate((100, 50, 70))
+    ]
     for f in fills[:2]:  # allocated by the old desk
         journal.append(f)
         journal.extend(stamp(m, f.ts) for m in live.on_parent_fill(f))
     journal.append(fills[2])  # sent by the parent, lost with the crash
-    cmd(AmendClientOrder(source="OMS", client_order_id="b", quantity=150), t + 200,
-        live.amend("OMS", "b", t + 200, quantity=150))
-    late = ClientOrder(source="OMS", account="A", client_order_id="c", instrument="XYZ",
-                       side=Side.BUY, quantity=100, mandate=mandate)
+    cmd(
+        AmendClientOrder(source="OMS", client_order_id="b", quantity=150),
+        t + 200,
+        live.amend("OMS", "b", t + 200, quantity=150),
+    )
+    late = ClientOrder(
+        source="OMS",
+        account="A",
+        client_order_id="c",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=100,
+        mandate=mandate,
+    )
     cmd(SubmitClientOrder(order=late), t + 300, live.submit(late, t + 300))  # in the window
     journal.append(stamp(CancelClientOrder(source="OMS", client_order_id="a"), t + 301))
 
@@ -229,12 +262,29 @@ def test_rebuild_reproduces_the_desk_state_window_queue_included():
     assert rec.queued == 1 and fresh.window_deadline() == live.window_deadline()
 
     def snapshot(desk):
-        orders = {(o.source, o.client_order_id): (o.qty, o.limit, o.leaves, o.cum_qty,
-                                                  o.cum_notional, o.status, o.parent_id)
-                  for o in desk.orders()}
-        parents = {p.parent_id: (p.target, p.filled, p.filled_notional, p.open, p.state,
-                                 [m.client_order_id for m in p.open_members()])
-                   for p in desk.parents.values()}
+        orders = {
+            (o.source, o.client_order_id): (
+                o.qty,
+                o.limit,
+                o.leaves,
+                o.cum_qty,
+                o.cum_notional,
+                o.status,
+                o.parent_id,
+            )
+            for o in desk.orders()
+        }
+        parents = {
+            p.parent_id: (
+                p.target,
+                p.filled,
+                p.filled_notional,
+                p.open,
+                p.state,
+                [m.client_order_id for m in p.open_members()],
+            )
+            for p in desk.parents.values()
+        }
         return orders, parents, desk._exec_ids.count, desk._parent_count, desk._seen_fills
 
     assert snapshot(fresh) == snapshot(live)
@@ -265,14 +315,24 @@ def test_rebuild_lists_an_order_amended_away_and_back_once_in_its_parent():
 
     t, limit, away = SESSION.open_ns, to_price("100"), to_price("99")
     for cid in ("b1", "b2"):
-        order = ClientOrder(source="OMS", account="A", client_order_id=cid, instrument="XYZ",
-                            side=Side.BUY, quantity=300, limit_price=limit)
+        order = ClientOrder(
+            source="OMS",
+            account="A",
+            client_order_id=cid,
+            instrument="XYZ",
+            side=Side.BUY,
+            quantity=300,
+            limit_price=limit,
+        )
         record(SubmitClientOrder(order=order), t, live.submit(order, t))
     record(None, t + 50, live.close_window(t + 50))  # P1 = b1 + b2
     for k, price in enumerate((away, limit)):  # b1 leaves P1, then comes back
         now = t + 60 + k
-        record(AmendClientOrder(source="OMS", client_order_id="b1", limit_price=price), now,
-               live.amend("OMS", "b1", now, limit_price=price))
+        record(
+            AmendClientOrder(source="OMS", client_order_id="b1", limit_price=price),
+            now,
+            live.amend("OMS", "b1", now, limit_price=price),
+        )
     record(None, t + 120, live.close_window(t + 120))  # b1 rejoins P1
     fresh = OrderDesk([inst], DeskConfig(window_ns=50))
     rebuild(fresh, journal)
@@ -282,8 +342,16 @@ def test_rebuild_lists_an_order_amended_away_and_back_once_in_its_parent():
         return p.open, sorted(m.client_order_id for m in p.members)
 
     assert members(fresh) == members(live) == (600, ["b1", "b2"])
-    fill = ParentOrderFilled(parent_id="P1", child_id="P1-C1", fill_id="F1", venue="LIT1",
-                             quantity=400, price=limit, liquidity=Liquidity.MAKER, ts=t + 200)
+    fill = ParentOrderFilled(
+        parent_id="P1",
+        child_id="P1-C1",
+        fill_id="F1",
+        venue="LIT1",
+        quantity=400,
+        price=limit,
+        liquidity=Liquidity.MAKER,
+        ts=t + 200,
+    )
     assert fresh.on_parent_fill(fill) == live.on_parent_fill(fill)
 
 
@@ -305,8 +373,14 @@ def test_rebuild_after_working_parents_crossed_on_market_data():
 
     t = SESSION.open_ns
     for cid, side, qty in (("b", Side.BUY, 500), ("s", Side.SELL, 300)):
-        order = ClientOrder(source="OMS", account="A", client_order_id=cid, instrument="XYZ",
-                            side=side, quantity=qty)
+        order = ClientOrder(
+            source="OMS",
+            account="A",
+            client_order_id=cid,
+            instrument="XYZ",
+            side=side,
+            quantity=qty,
+        )
         record(SubmitClientOrder(order=order), t, live.submit(order, t))
     record(None, t + 50, live.close_window(t + 50))  # no mid: two parents
     live.set_mid("XYZ", to_price("100"))
@@ -317,10 +391,15 @@ def test_rebuild_after_working_parents_crossed_on_market_data():
     rebuild(fresh, journal)
 
     def state(desk):
-        return ({(o.client_order_id, o.leaves, o.cum_qty, o.cum_notional, o.parent_id)
-                 for o in desk.orders()},
-                {p.parent_id: (p.target, p.open, p.filled) for p in desk.parents.values()},
-                desk._exec_ids.count, desk._cross_count)
+        return (
+            {
+                (o.client_order_id, o.leaves, o.cum_qty, o.cum_notional, o.parent_id)
+                for o in desk.orders()
+            },
+            {p.parent_id: (p.target, p.open, p.filled) for p in desk.parents.values()},
+            desk._exec_ids.count,
+            desk._cross_count,
+        )
 
     assert state(fresh) == state(live)
     fresh.set_mid("XYZ", to_price("100"))

@@ -18,14 +18,23 @@ def crashed_brief(crashes):
     scenario = load(BRIEF)
     mandate = msgspec.structs.replace(scenario.mandate, end="10:30")
     return msgspec.structs.replace(
-        scenario, mandate=mandate, run_until="10:40",
+        scenario,
+        mandate=mandate,
+        run_until="10:40",
         crashes=[CrashSpec(actor=a, at=t) for a, t in crashes],
     )
 
 
 def test_router_desk_parent_and_venue_crashes_are_survived():
-    scenario = crashed_brief([("router", "09:50"), ("desk", "09:55"), ("P1", "10:00"),
-                              ("NASDAQ", "10:05"), ("router", "10:10")])
+    scenario = crashed_brief(
+        [
+            ("router", "09:50"),
+            ("desk", "09:55"),
+            ("P1", "10:00"),
+            ("NASDAQ", "10:05"),
+            ("router", "10:10"),
+        ]
+    )
     result = run_scenario(scenario)
     journal = result.journal
     failed = Counter(f.name for f in journal.messages(m.ActorFailed))

@@ -12,6 +12,7 @@ import pytest
 from actors import desk_actor
 from actors.api import Engine
 from actors.parent_actor import ParentActor
+from engine.clock import SECOND
 from engine.messages import (
     ActorFailed,
     ActorRestarted,
@@ -27,7 +28,6 @@ from engine.messages import (
     StrategyName,
     SupervisorEscalated,
 )
-from engine.clock import SECOND
 from tests.actors.recovery_support import (
     CLIENTS,
     END,
@@ -37,7 +37,6 @@ from tests.actors.recovery_support import (
     assert_restart_is_deterministic,
     run_to_escalation,
 )
-
 
 
 class CrashOnThirdFill(ParentActor):
@@ -54,8 +53,11 @@ class CrashOnThirdFill(ParentActor):
     def started(self):
         super().started()
         if self.generation:
-            journaled = sum(f.quantity for f in _journal_of(self.runtime, ChildOrderFilled)
-                            if f.parent_id == self.name)
+            journaled = sum(
+                f.quantity
+                for f in _journal_of(self.runtime, ChildOrderFilled)
+                if f.parent_id == self.name
+            )
             CrashOnThirdFill.recovered.append((self.generation, self.parent.filled, journaled))
 
     def receive(self, msg, sender):
@@ -107,8 +109,13 @@ def _journal_of(runtime, cls):
 
 @pytest.fixture
 def engine_with(monkeypatch):
-    build = EngineFactory(monkeypatch, desk_actor, "ParentActor", ("LIT1",),
-                          Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END))
+    build = EngineFactory(
+        monkeypatch,
+        desk_actor,
+        "ParentActor",
+        ("LIT1",),
+        Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END),
+    )
     CrashOnThirdFill.recovered, CrashOnThirdFill.dropped = [], []
     yield build
     build.close()
@@ -145,8 +152,11 @@ def test_restarted_parent_resumes_from_the_journal_and_completes(engine_with):
     parent_total = sum(f.quantity for f in parent_fills)
     assert parent_total == sum(CLIENTS.values())
 
-    trades = [r for r in engine.reports
-              if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE]
+    trades = [
+        r
+        for r in engine.reports
+        if isinstance(r, ExecutionReport) and r.exec_type is ExecType.TRADE
+    ]
     by_client: dict[str, int] = {}
     for r in trades:
         by_client[r.client_order_id] = by_client.get(r.client_order_id, 0) + r.last_qty

@@ -86,9 +86,15 @@ class CrashAfterJournal(CrashBeforeJournal):
         if isinstance(msg, VenueOrderFilled) and self.generation == 0:
             self.fills_seen += 1
             if self.fills_seen == CRASH_ON_FILL:
-                self.journal(RouteDecided(
-                    parent_id="?", child_id="?", logic=RoutingLogic.PARALLEL, placements=[],
-                    reason=f"about to handle {msg.fill_id}"))
+                self.journal(
+                    RouteDecided(
+                        parent_id="?",
+                        child_id="?",
+                        logic=RoutingLogic.PARALLEL,
+                        placements=[],
+                        reason=f"about to handle {msg.fill_id}",
+                    )
+                )
                 type(self).crash.append(msg)
                 raise RuntimeError("injected router fault")
         RouterActor.receive(self, msg, sender)
@@ -103,8 +109,13 @@ class CrashOnEveryFill(RouterActor):
 
 @pytest.fixture
 def engine_with(monkeypatch):
-    mandate = Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END,
-                      urgency=Urgency.HIGH, routing=RoutingLogic.PARALLEL)
+    mandate = Mandate(
+        strategy=StrategyName.TWAP,
+        start_ns=START,
+        end_ns=END,
+        urgency=Urgency.HIGH,
+        routing=RoutingLogic.PARALLEL,
+    )
     build = EngineFactory(monkeypatch, api, "RouterActor", ("LIT1", "LIT2"), mandate)
     CrashBeforeJournal.crash, CrashAfterJournal.crash = [], []
     yield build
@@ -134,9 +145,11 @@ def _unsettled_at_restart(engine: Engine) -> set[str]:
             rejected.add(msg.order_id)
         elif isinstance(msg, ChildOrderDone):
             done_children.add(msg.child_id)
-    return {oid for oid, o in placed.items()
-            if oid not in rejected and settled[oid] < o.quantity
-            and o.child_id not in done_children}
+    return {
+        oid
+        for oid, o in placed.items()
+        if oid not in rejected and settled[oid] < o.quantity and o.child_id not in done_children
+    }
 
 
 def _dead_lettered_to_router(engine: Engine) -> list:
@@ -157,8 +170,9 @@ def test_restarted_router_reconciles_and_every_child_settles(engine_with, router
 
     # Reconcile before acting: on restart the router cancels exactly the venue orders the
     # journal leaves unsettled: every venue event sent before the restart is in it.
-    reconciled = {c.order_id for c in journal_of(engine, CancelVenueOrder)
-                  if c.ts == restarted[0].ts}
+    reconciled = {
+        c.order_id for c in journal_of(engine, CancelVenueOrder) if c.ts == restarted[0].ts
+    }
     assert reconciled == _unsettled_at_restart(engine)
 
     # Every child reaches exactly one ChildOrderDone; reported fills never exceed it.
@@ -177,7 +191,8 @@ def test_restarted_router_reconciles_and_every_child_settles(engine_with, router
     assert crash in venue_fills
     lost = _dead_lettered_to_router(engine)
     assert {m.msg_id for m in lost if isinstance(m, VenueOrderFilled)} <= {
-        f.msg_id for f in venue_fills}
+        f.msg_id for f in venue_fills
+    }
     fill_ids = [f.fill_id for f in journal_of(engine, ChildOrderFilled)]
     overfill_ids = [f.fill_id for f in journal_of(engine, ChildOrderOverfilled)]
     assert len(fill_ids) == len(set(fill_ids))
@@ -190,8 +205,7 @@ def test_restarted_router_reconciles_and_every_child_settles(engine_with, router
 
     # The parent completes; allocations add up; no client over its quantity.
     (created,) = journal_of(engine, ParentOrderCreated)
-    states = [s for s in journal_of(engine, ParentStateChanged)
-              if s.parent_id == created.parent_id]
+    states = [s for s in journal_of(engine, ParentStateChanged) if s.parent_id == created.parent_id]
     assert states[-1].state is ParentState.COMPLETED
     parent_total = sum(f.quantity for f in journal_of(engine, ParentOrderFilled))
     assert parent_total == sum(CLIENTS.values())
@@ -209,10 +223,10 @@ def test_reconcile_answers_settle_the_orders_live_at_the_crash(engine_with):
     engine = engine_with(CrashBeforeJournal)
     engine.run_until(RUN_UNTIL)
     (restarted,) = [m for m in journal_of(engine, ActorRestarted) if m.name == ROUTER]
-    reconciled = {c.order_id for c in journal_of(engine, CancelVenueOrder)
-                  if c.ts == restarted.ts}
+    reconciled = {c.order_id for c in journal_of(engine, CancelVenueOrder) if c.ts == restarted.ts}
     answered = {m.order_id for m in journal_of(engine, VenueOrderCancelled)} | {
-        m.order_id for m in journal_of(engine, VenueCancelRejected)}
+        m.order_id for m in journal_of(engine, VenueCancelRejected)
+    }
     assert reconciled <= answered
     router = _router(engine).router
     assert not router.open_children()

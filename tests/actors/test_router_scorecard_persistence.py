@@ -8,10 +8,10 @@ from actors.api import ROUTER, Engine, MarketConfig
 from actors.router_actor import latest_scorecard, learnt_only
 from actors.runtime import EXTERNAL
 from engine import messages as m
+from engine.audit.journal import Journal
 from engine.clock import MINUTE, MS, US
 from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
-from engine.audit.journal import Journal
 from engine.prices import to_price
 from engine.routing.scorecard import Scorecard
 
@@ -30,10 +30,18 @@ MARKET = MarketConfig(
 
 def buy(client_order_id: str, quantity: int = 6_000) -> m.ClientOrder:
     return m.ClientOrder(
-        source="OMS", account="A1", client_order_id=client_order_id, instrument="XYZ",
-        side=m.Side.BUY, quantity=quantity,
-        mandate=m.Mandate(strategy=m.StrategyName.TWAP, urgency=m.Urgency.HIGH,
-                          end_ns=OPEN + 10 * MINUTE, routing=m.RoutingLogic.PARALLEL),
+        source="OMS",
+        account="A1",
+        client_order_id=client_order_id,
+        instrument="XYZ",
+        side=m.Side.BUY,
+        quantity=quantity,
+        mandate=m.Mandate(
+            strategy=m.StrategyName.TWAP,
+            urgency=m.Urgency.HIGH,
+            end_ns=OPEN + 10 * MINUTE,
+            routing=m.RoutingLogic.PARALLEL,
+        ),
     )
 
 
@@ -44,8 +52,9 @@ def router_actor(engine: Engine):
 def poison() -> m.PlaceChildOrder:
     """A malformed command (no quantity: msgspec does not validate on construction):
     the router's handler raises on it, as on any bug, and its supervisor restarts it."""
-    return m.PlaceChildOrder(parent_id="poison", child_id="poison", instrument="XYZ",
-                             side=m.Side.BUY, quantity=None)  # type: ignore[arg-type]
+    return m.PlaceChildOrder(
+        parent_id="poison", child_id="poison", instrument="XYZ", side=m.Side.BUY, quantity=None
+    )  # type: ignore[arg-type]
 
 
 def total_orders(state) -> int:
@@ -58,8 +67,10 @@ def timeless(state):
     placement times (kept), pending markouts' due times."""
     return (
         [msgspec.structs.replace(v, ack_ns_sum=0, first_fill_ns_sum=0) for v in state.venues],
-        state.reported, [k for k, _ in state.open_orders],
-        [msgspec.structs.replace(x, due_ns=0) for x in state.markouts], state.applied,
+        state.reported,
+        [k for k, _ in state.open_orders],
+        [msgspec.structs.replace(x, due_ns=0) for x in state.markouts],
+        state.applied,
     )
 
 
@@ -145,8 +156,10 @@ def test_a_second_run_starts_from_the_first_runs_scorecard(tmp_path):
             continue  # planner-level entries, not a venue's scorecard
         expected = carried.stats(venue, "XYZ").fill_prob()
         assert values["fill_prob"] == round(expected, 6)
-    assert any(carried.stats(v.name, "XYZ").fill_prob() != blank.stats(v.name, "XYZ").fill_prob()
-               for v in MARKET.venues)
+    assert any(
+        carried.stats(v.name, "XYZ").fill_prob() != blank.stats(v.name, "XYZ").fill_prob()
+        for v in MARKET.venues
+    )
 
 
 def test_periodic_scorecard_saves_keep_the_run_deterministic():

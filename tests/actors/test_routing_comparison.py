@@ -102,11 +102,17 @@ def test_same_seed_same_table_other_seed_differs():
 
 
 def test_compare_command_prints_json(capsys):
-    assert main(["compare", "--json", "--seed", "3", "--market", "thin",
-                 "--logic", "sequential"]) == 0
+    assert (
+        main(["compare", "--json", "--seed", "3", "--market", "thin", "--logic", "sequential"]) == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     assert [(r["market"], r["logic"]) for r in rows] == [("thin", "sequential")]
-    assert set(rows[0]) >= {"cost_bps", "fill_rate", "time_to_complete_s", "overfills",
-                            "excess_qty"}
+    assert set(rows[0]) >= {
+        "cost_bps",
+        "fill_rate",
+        "time_to_complete_s",
+        "overfills",
+        "excess_qty",
+    }
     assert main(["compare", "--market", "nowhere"]) == 2
     assert "unknown market 'nowhere'" in capsys.readouterr().err

@@ -297,8 +297,10 @@ class AffinityProbe(EngineActor):
     """Reports the CPUs its own thread may run on, from its thread."""
 
     def receive(self, msg, sender):
-        self.send("probe", m.CancelParentOrder(
-            parent_id=",".join(map(str, sorted(os.sched_getaffinity(0))))))
+        self.send(
+            "probe",
+            m.CancelParentOrder(parent_id=",".join(map(str, sorted(os.sched_getaffinity(0))))),
+        )
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs thread affinity")
@@ -329,7 +331,9 @@ def test_live_runtime_refuses_a_cpu_it_may_not_use_and_engine_a_cpu_without_live
 
     with pytest.raises(ValueError, match="cpu 4096 is not one this process may run on"):
         LiveRuntime(seed=1, cpu=4096)
-    market = MarketConfig(instrument=Instrument(symbol="XYZ", ref_price=100_000_000),
-                          venues=[VenueConfig(name="LIT1")])
+    market = MarketConfig(
+        instrument=Instrument(symbol="XYZ", ref_price=100_000_000),
+        venues=[VenueConfig(name="LIT1")],
+    )
     with pytest.raises(ValueError, match="needs live=True"):
         Engine(market, cpu=0)

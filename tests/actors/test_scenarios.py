@@ -8,9 +8,9 @@ import msgspec
 import pytest
 
 from actors.cli import main
-from engine.desk.desk import EXCESS_SOURCE
 from actors.scenario_runner import run_scenario
 from engine import messages as m
+from engine.desk.desk import EXCESS_SOURCE
 from engine.scenario import ScenarioError, load, loads
 
 SCENARIOS = sorted((pathlib.Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
@@ -43,7 +43,9 @@ def test_same_seed_same_digest_other_seed_differs():
 def check_invariants(result):
     """Per client: filled ≤ ordered; Σ allocations = Σ parent fills (+ excess);
     every child placed reaches exactly one terminal ChildOrderDone."""
-    ordered = {(o.source, o.client_order_id): o.quantity for _, o in result.scenario.client_orders()}
+    ordered = {
+        (o.source, o.client_order_id): o.quantity for _, o in result.scenario.client_orders()
+    }
     cum = Counter()
     for r in result.fills:
         if r.source != EXCESS_SOURCE:
@@ -84,21 +86,28 @@ def test_venue_outage_is_avoided_while_down():
     # The router learns of the outage one market-data/latency hop later; after that,
     # nothing new goes to NYSE until it is back.
     grace = 5_000_000_000
-    sent = [o for o in journal.messages(m.PlaceVenueOrder)
-            if o.venue == "NYSE" and start + grace < o.ts < end]
+    sent = [
+        o
+        for o in journal.messages(m.PlaceVenueOrder)
+        if o.venue == "NYSE" and start + grace < o.ts < end
+    ]
     assert sent == []
     assert any(o.venue == "NYSE" and o.ts > end for o in journal.messages(m.PlaceVenueOrder))
 
 
 def test_bad_scenario_file_names_the_field(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text('name = "x"\n[instrument]\nsymbol = "X"\nref_price = "100"\n'
-                   '[[venues]]\nname = "A"\nkind = "lti"\n')
+    bad.write_text(
+        'name = "x"\n[instrument]\nsymbol = "X"\nref_price = "100"\n'
+        '[[venues]]\nname = "A"\nkind = "lti"\n'
+    )
     assert main(["run", str(bad), "--quiet"]) == 2
     assert "venues[0].kind: Invalid enum value 'lti'" in capsys.readouterr().err
     with pytest.raises(ScenarioError, match=r"instrument\.ref_price: '1\.0000001'"):
-        loads('name = "x"\n[instrument]\nsymbol = "X"\nref_price = "1.0000001"\n'
-              '[[venues]]\nname = "A"\n')
+        loads(
+            'name = "x"\n[instrument]\nsymbol = "X"\nref_price = "1.0000001"\n'
+            '[[venues]]\nname = "A"\n'
+        )
     with pytest.raises(ScenarioError, match="not valid TOML"):
         loads("name = [")
 
@@ -130,17 +139,33 @@ at = "09:31"
 """
 
 
-@pytest.mark.parametrize("extra, message", [
-    ('[[orders]]\nid = "o2"\nside = "buy"\nquantity = 100\nat = "24:00"\n',
-     "orders[1].at: '24:00' is not a time of day"),
-    ('vwap_profile = "nope.json"\n', "vwap_profile: cannot load"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            '[[orders]]\nid = "o2"\nside = "buy"\nquantity = 100\nat = "24:00"\n',
+            "orders[1].at: '24:00' is not a time of day",
+        ),
+        ('vwap_profile = "nope.json"\n', "vwap_profile: cannot load"),
+    ],
+)
 def test_run_refuses_a_bad_scenario_with_one_line_and_status_2(tmp_path, capsys, extra, message):
     """review6 bad_at.out, badprofile.out: a traceback; now one line on stderr, exit 2."""
-    text = SMALL.replace('seed = 3\n', 'seed = 3\n' + extra) if "vwap" in extra else SMALL + extra
+    text = SMALL.replace("seed = 3\n", "seed = 3\n" + extra) if "vwap" in extra else SMALL + extra
     (tmp_path / "bad.toml").write_text(text)
-    assert main(["run", str(tmp_path / "bad.toml"), "--quiet", "--no-baseline",
-                 "--audit", str(tmp_path / "a.sqlite")]) == 2
+    assert (
+        main(
+            [
+                "run",
+                str(tmp_path / "bad.toml"),
+                "--quiet",
+                "--no-baseline",
+                "--audit",
+                str(tmp_path / "a.sqlite"),
+            ]
+        )
+        == 2
+    )
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
@@ -178,8 +203,20 @@ def test_run_to_an_audit_file_prints_the_tca_and_a_digest_the_file_repeats(tmp_p
 
     (tmp_path / "s.toml").write_text(SMALL)
     audit = tmp_path / "a.sqlite"
-    assert main(["run", str(tmp_path / "s.toml"), "--quiet", "--audit", str(audit),
-                 "--report", str(tmp_path / "report")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(tmp_path / "s.toml"),
+                "--quiet",
+                "--audit",
+                str(audit),
+                "--report",
+                str(tmp_path / "report"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     digest = out.strip().splitlines()[-1].removeprefix("audit-digest: ")
     assert "Parent P1" in out and len(digest) == 64

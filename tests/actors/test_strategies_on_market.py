@@ -46,18 +46,18 @@ import pytest
 
 from actors.api import Engine, MarketConfig
 from actors.scenario_runner import run_scenario
+from engine.audit.journal import Journal
 from engine.clock import MINUTE, SECOND
 from engine.config import FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
-from engine.audit.journal import Journal
 from engine.messages import (
     ClientOrder,
     ExecType,
     ExecutionReport,
     Mandate,
     MarketDataUpdated,
-    OrdStatus,
     OrderType,
+    OrdStatus,
     ParentOrderCreated,
     ParentOrderFilled,
     ParentState,
@@ -121,8 +121,11 @@ class Condition:
 
     def venues(self) -> list[VenueConfig]:
         flow = FlowConfig(rate_scale=self.rate_scale)
-        return [VenueConfig(name="LIT1", flow=flow), VenueConfig(name="LIT2", flow=flow),
-                VenueConfig(name="DARK1", kind=VenueKind.DARK)]
+        return [
+            VenueConfig(name="LIT1", flow=flow),
+            VenueConfig(name="LIT2", flow=flow),
+            VenueConfig(name="DARK1", kind=VenueKind.DARK),
+        ]
 
 
 QUIET = Condition("quiet", seed=3, rate_scale=0.05)
@@ -140,13 +143,24 @@ class MarketRun:
     def records(self, cid: str, *types: type) -> list:
         """The parent's journal records of the given types, in journal order."""
         pid = self.parents[cid].parent_id
-        return [r.message for r in self.journal.by_parent(pid)
-                if not types or isinstance(r.message, types)]
+        return [
+            r.message
+            for r in self.journal.by_parent(pid)
+            if not types or isinstance(r.message, types)
+        ]
 
 
 def _order(cid: str, side: Side, qty: int, limit: int, mandate: Mandate) -> ClientOrder:
-    return ClientOrder(source="OMS", account="ACC1", client_order_id=cid, instrument=SYMBOL,
-                       side=side, quantity=qty, limit_price=limit, mandate=mandate)
+    return ClientOrder(
+        source="OMS",
+        account="ACC1",
+        client_order_id=cid,
+        instrument=SYMBOL,
+        side=side,
+        quantity=qty,
+        limit_price=limit,
+        mandate=mandate,
+    )
 
 
 def _touches(journal: Journal, now_ns: int) -> tuple[list[int], list[int]]:
@@ -155,8 +169,9 @@ def _touches(journal: Journal, now_ns: int) -> tuple[list[int], list[int]]:
     last: dict[str, MarketDataUpdated] = {}
     for rec in journal.query(types="MarketDataUpdated", since=now_ns - 10 * SECOND):
         last[rec.message.venue] = rec.message
-    lit = [md for md in last.values()
-           if md.kind is VenueKind.LIT and md.status is not VenueStatus.DOWN]
+    lit = [
+        md for md in last.values() if md.kind is VenueKind.LIT and md.status is not VenueStatus.DOWN
+    ]
     bids = [md.bids[0].price for md in lit if md.bids]
     asks = [md.asks[0].price for md in lit if md.asks]
     assert bids and asks, "no two-sided lit market to set the tight limits from"
@@ -166,9 +181,11 @@ def _touches(journal: Journal, now_ns: int) -> tuple[list[int], list[int]]:
 def _parent_of(journal: Journal, order: ClientOrder) -> ParentOrderCreated:
     """The desk aggregates by (instrument, side, limit, mandate): each order here has its
     own key, hence its own parent."""
-    (created,) = [p for p in journal.messages(ParentOrderCreated)
-                  if (p.side, p.limit_price, p.mandate)
-                  == (order.side, order.limit_price, order.mandate)]
+    (created,) = [
+        p
+        for p in journal.messages(ParentOrderCreated)
+        if (p.side, p.limit_price, p.mandate) == (order.side, order.limit_price, order.mandate)
+    ]
     return created
 
 
@@ -180,16 +197,46 @@ def market_run(request) -> MarketRun:
     run = MarketRun(cond, engine.journal, engine.reports)  # type: ignore[arg-type]
     try:
         orders = [
-            _order("vwap", Side.BUY, 6_000, WIDE_BUY, Mandate(
-                strategy=StrategyName.VWAP, start_ns=at(VWAP_START), end_ns=at(VWAP_END))),
-            _order("pov", Side.BUY, 500_000, WIDE_BUY, Mandate(
-                strategy=StrategyName.POV, pov_rate=POV_RATE, max_participation=POV_MAX,
-                must_complete=False, start_ns=at(POV_START), end_ns=at(POV_END))),
-            _order("twap", Side.SELL, 3_000, WIDE_SELL, Mandate(
-                strategy=StrategyName.TWAP, start_ns=at(SELL_START), end_ns=at(SELL_END))),
-            _order("is", Side.BUY, 3_000, WIDE_BUY, Mandate(
-                strategy=StrategyName.IS, urgency=Urgency.HIGH, start_ns=at(BUY_START),
-                end_ns=at(BUY_END))),
+            _order(
+                "vwap",
+                Side.BUY,
+                6_000,
+                WIDE_BUY,
+                Mandate(strategy=StrategyName.VWAP, start_ns=at(VWAP_START), end_ns=at(VWAP_END)),
+            ),
+            _order(
+                "pov",
+                Side.BUY,
+                500_000,
+                WIDE_BUY,
+                Mandate(
+                    strategy=StrategyName.POV,
+                    pov_rate=POV_RATE,
+                    max_participation=POV_MAX,
+                    must_complete=False,
+                    start_ns=at(POV_START),
+                    end_ns=at(POV_END),
+                ),
+            ),
+            _order(
+                "twap",
+                Side.SELL,
+                3_000,
+                WIDE_SELL,
+                Mandate(strategy=StrategyName.TWAP, start_ns=at(SELL_START), end_ns=at(SELL_END)),
+            ),
+            _order(
+                "is",
+                Side.BUY,
+                3_000,
+                WIDE_BUY,
+                Mandate(
+                    strategy=StrategyName.IS,
+                    urgency=Urgency.HIGH,
+                    start_ns=at(BUY_START),
+                    end_ns=at(BUY_END),
+                ),
+            ),
         ]
         for order in orders:
             engine.submit(order)
@@ -200,15 +247,35 @@ def market_run(request) -> MarketRun:
         engine.run_until(at(SELL_END - TIGHT_START) - SECOND)
         _, asks = _touches(run.journal, engine.now)
         far = TIGHT_TICKS * TICK
-        orders.append(_order("tight_sell", Side.SELL, 2_000, max(asks) + far, Mandate(
-            strategy=StrategyName.TWAP, start_ns=at(SELL_END - TIGHT_START),
-            end_ns=at(SELL_END))))
+        orders.append(
+            _order(
+                "tight_sell",
+                Side.SELL,
+                2_000,
+                max(asks) + far,
+                Mandate(
+                    strategy=StrategyName.TWAP,
+                    start_ns=at(SELL_END - TIGHT_START),
+                    end_ns=at(SELL_END),
+                ),
+            )
+        )
         engine.submit(orders[-1])
         engine.run_until(at(BUY_END - TIGHT_START) - SECOND)
         bids, _ = _touches(run.journal, engine.now)
-        orders.append(_order("tight_buy", Side.BUY, 2_000, min(bids) - far, Mandate(
-            strategy=StrategyName.TWAP, start_ns=at(BUY_END - TIGHT_START),
-            end_ns=at(BUY_END))))
+        orders.append(
+            _order(
+                "tight_buy",
+                Side.BUY,
+                2_000,
+                min(bids) - far,
+                Mandate(
+                    strategy=StrategyName.TWAP,
+                    start_ns=at(BUY_END - TIGHT_START),
+                    end_ns=at(BUY_END),
+                ),
+            )
+        )
         engine.submit(orders[-1])
         engine.run_until(at(RUN_END))
     finally:
@@ -229,8 +296,9 @@ def _profile() -> tuple[list[float], list[float]]:
     """The shipped U-shaped profile, read from its data file (not through the strategy
     code under test): bin edges in minutes from the open and shares of the day, with the
     after-close bin dropped as the file's note says."""
-    doc = json.loads(resources.files("engine").joinpath("data", "volume_profile_us.json")
-                     .read_text())
+    doc = json.loads(
+        resources.files("engine").joinpath("data", "volume_profile_us.json").read_text()
+    )
     bins = [b for b in doc["bins"] if b["start_min"] < doc["session_minutes"]]
     edges = [float(b["start_min"]) for b in bins] + [float(bins[-1]["end_min"])]
     total = sum(b["pct"] for b in bins)
@@ -265,10 +333,13 @@ def vwap_tolerance(quantity: int, start: float, end: float) -> float:
     of the order the tolerance is that bin's rate × the longest of these windows: for the
     09:30-11:00 order 1.30 %/min × 60 s + 1/6000 ≈ 1.31 %. Anything looser would stop
     telling VWAP from TWAP (the U-shape is 5.5 % ahead of an even schedule at 10:00)."""
-    steepest = max(
-        _profile_fraction(m + 1, start, end) - _profile_fraction(m, start, end)
-        for m in range(int(start), int(end))
-    ) / MINUTE  # fraction of the order per ns
+    steepest = (
+        max(
+            _profile_fraction(m + 1, start, end) - _profile_fraction(m, start, end)
+            for m in range(int(start), int(end))
+        )
+        / MINUTE
+    )  # fraction of the order per ns
     window = max(PARENT.lookahead_ns, PARENT.behind_slack_ns + PARENT.decision_interval_ns)
     return steepest * window + INSTRUMENT.lot / quantity
 
@@ -297,8 +368,7 @@ def test_vwap_tracks_its_profile(market_run: MarketRun):
 
     # And not only at the bin edges: minute by minute through the order's life.
     worst = max(
-        abs(_cumulative(fills, at(m)) / order.quantity
-            - _profile_fraction(m, VWAP_START, VWAP_END))
+        abs(_cumulative(fills, at(m)) / order.quantity - _profile_fraction(m, VWAP_START, VWAP_END))
         for m in range(VWAP_START, VWAP_END + 1)
     )
     assert worst <= tol, (worst, tol)
@@ -345,10 +415,15 @@ def test_pov_stays_within_its_participation_band(market_run: MarketRun):
     # volume: 6.4 % at minute 2, 9.6 % at minute 3 with seed 3) is caught up by minute 3 ...
     # The strategy can only react to volume it has seen: compare own fills at t with the
     # market volume at t − POV_INFO_LAG (5 s relay + 5 s decision interval).
-    cumulative = [_cumulative(fills, t) / (tape.volume_at(t - POV_INFO_LAG) - base_volume)
-                  for t in range(start + POV_WARMUP, end + 1, MINUTE)]
-    outside = {i + POV_WARMUP // MINUTE: round(p, 4) for i, p in enumerate(cumulative)
-               if not POV_MIN <= p <= POV_MAX}
+    cumulative = [
+        _cumulative(fills, t) / (tape.volume_at(t - POV_INFO_LAG) - base_volume)
+        for t in range(start + POV_WARMUP, end + 1, MINUTE)
+    ]
+    outside = {
+        i + POV_WARMUP // MINUTE: round(p, 4)
+        for i, p in enumerate(cumulative)
+        if not POV_MIN <= p <= POV_MAX
+    }
     assert not outside, outside  # minute → participation since the start
     # ... and in each 10-minute window on its own.
     windows = []
@@ -380,8 +455,9 @@ def test_must_complete_order_completes_by_its_end_time(market_run: MarketRun, ci
     assert sum(f.quantity for f in fills) == order.quantity
     assert max(f.ts for f in fills) <= end
     # The client hears it: its last execution report is FILLED, all of it, by the end.
-    mine = [r for r in market_run.reports
-            if isinstance(r, ExecutionReport) and r.client_order_id == cid]
+    mine = [
+        r for r in market_run.reports if isinstance(r, ExecutionReport) and r.client_order_id == cid
+    ]
     assert mine[-1].ord_status is OrdStatus.FILLED and mine[-1].cum_qty == order.quantity
     assert mine[-1].ts <= end
     assert sum(r.last_qty for r in mine if r.exec_type is ExecType.TRADE) == order.quantity
@@ -397,13 +473,15 @@ def _within(price: int | None, limit: int, side: Side) -> bool:
 def limit_breaches(journal: Journal) -> tuple[list[str], dict[str, int]]:
     """Every child command, venue order, replace and fill of every limited parent against
     that parent's limit (buy ≤ limit, sell ≥ limit). Returns (breaches, counts checked)."""
-    parents = {p.parent_id: p for p in journal.messages(ParentOrderCreated)
-               if p.limit_price is not None}
+    parents = {
+        p.parent_id: p for p in journal.messages(ParentOrderCreated) if p.limit_price is not None
+    }
     venue_orders: dict[tuple[str, str], ParentOrderCreated] = {}
     breaches: list[str] = []
     counts = {"children": 0, "venue_orders": 0, "replaces": 0, "fills": 0}
-    for msg in journal.messages(PlaceChildOrder, PlaceVenueOrder, ReplaceVenueOrder,
-                                VenueOrderFilled, ParentOrderFilled):
+    for msg in journal.messages(
+        PlaceChildOrder, PlaceVenueOrder, ReplaceVenueOrder, VenueOrderFilled, ParentOrderFilled
+    ):
         if isinstance(msg, ReplaceVenueOrder | VenueOrderFilled):
             parent = venue_orders.get((msg.venue, msg.order_id))
         else:
@@ -458,8 +536,12 @@ def _starved(fault: str):
         # A lit venue that refuses orders still quotes, so the dark pool keeps crossing at
         # its mid: to starve the order every venue has to refuse.
         (spec,) = scenario.faults
-        scenario = msgspec.structs.replace(scenario, faults=[
-            msgspec.structs.replace(spec, fault=fault, venue=v.name) for v in scenario.venues])
+        scenario = msgspec.structs.replace(
+            scenario,
+            faults=[
+                msgspec.structs.replace(spec, fault=fault, venue=v.name) for v in scenario.venues
+            ],
+        )
     spec = scenario.faults[0]
     f0 = scenario.session.at(spec.at)
     f1 = f0 + int(spec.duration_s * SECOND)
@@ -484,8 +566,13 @@ def test_starved_market_makes_the_strategy_catch_up_aggressively(fault: str):
     # Falls behind: what the schedule wanted over the outage is missing, and the parent's
     # decision is to cross the spread with a negative deviation.
     wanted = qty * (f1 - f0) // (end - parent.mandate.start_ns)
-    behind = [d for d in decisions if f0 <= d.ts <= f1 + MINUTE
-              and d.tactic is Tactic.AGGRESSIVE and d.deviation <= -wanted // 2]
+    behind = [
+        d
+        for d in decisions
+        if f0 <= d.ts <= f1 + MINUTE
+        and d.tactic is Tactic.AGGRESSIVE
+        and d.deviation <= -wanted // 2
+    ]
     assert behind, "no aggressive decision with a large negative deviation"
     worst = min(d.deviation for d in decisions)
     assert worst <= -wanted // 2
@@ -497,8 +584,7 @@ def test_starved_market_makes_the_strategy_catch_up_aggressively(fault: str):
         assert first_back.deviation <= -wanted // 2
     else:  # quotes keep coming: the parent decides all along, ever further behind
         # once its lead at the fault is used up (the slack of a minute's schedule or so)
-        turn = next((d for d in decisions if d.ts >= f0 and d.tactic is Tactic.AGGRESSIVE),
-                    None)
+        turn = next((d for d in decisions if d.ts >= f0 and d.tactic is Tactic.AGGRESSIVE), None)
         assert turn is not None and turn.ts - f0 <= 2 * MINUTE and turn.deviation < 0
         during = [d for d in decisions if turn.ts <= d.ts < f1]
         assert all(d.tactic is Tactic.AGGRESSIVE for d in during)

@@ -29,8 +29,12 @@ class Counter(EngineActor):
         if msg.parent_id == "exit":
             raise SystemExit(3)
         self.count += 1
-        self.send("probe", m.ResizeParentOrder(parent_id=self.name, quantity=self.count,
-                                               reason=f"gen{self.generation}"))
+        self.send(
+            "probe",
+            m.ResizeParentOrder(
+                parent_id=self.name, quantity=self.count, reason=f"gen{self.generation}"
+            ),
+        )
 
 
 class FailsOnStart(EngineActor):
@@ -56,7 +60,9 @@ def make(strategy=RestartStrategy.ONE_FOR_ONE, max_restarts=3):
     rt = SimRuntime(seed=1, journal=journal, threaded=THREADED)
     sup = Supervisor(rt, strategy=strategy, max_restarts=max_restarts, window_ns=10 * SECOND)
     probe = []
-    rt.on_message("probe", lambda msg, sender: probe.append((msg.parent_id, msg.quantity, msg.reason)))
+    rt.on_message(
+        "probe", lambda msg, sender: probe.append((msg.parent_id, msg.quantity, msg.reason))
+    )
     return rt, sup, journal, probe
 
 
@@ -172,8 +178,11 @@ def test_nested_supervisor_escalates_to_its_parent_which_restarts_the_subtree():
 
 def restarted_in_order(log_lines):
     """Names in the order the supervisors restarted them (logged as they restart)."""
-    return [line.split()[4] for line in log_lines
-            if line.startswith("WARNING supervisor ") and line.split()[3] == "restarts"]
+    return [
+        line.split()[4]
+        for line in log_lines
+        if line.startswith("WARNING supervisor ") and line.split()[3] == "restarts"
+    ]
 
 
 @pytest.mark.parametrize("strategy", [RestartStrategy.ONE_FOR_ALL, RestartStrategy.REST_FOR_ONE])
@@ -221,8 +230,7 @@ def test_a_subtree_restart_is_journaled_counted_and_drops_temporary_children():
     tell(rt, "tmp", "x", 2 * SECOND)
     rt.run()
     kinds = [(type(r).__name__, r.name) for r in journal]
-    assert kinds == [("ActorFailed", "w"), ("SupervisorEscalated", "sub"),
-                     ("ActorRestarted", "w")]
+    assert kinds == [("ActorFailed", "w"), ("SupervisorEscalated", "sub"), ("ActorRestarted", "w")]
     assert rt.stats["restarts"] == 1 and dict(sub.restarts) == {"w": 1}
     assert list(sub.children) == ["w"] and rt.ref("tmp") is None
     assert [d for d, *_ in rt.dead_letters] == ["tmp"] and probe == []

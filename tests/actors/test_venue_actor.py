@@ -2,8 +2,8 @@
 
 import hashlib
 
-from actors.simulated_market import start_market, subscribe
 from actors.runtime import SimRuntime
+from actors.simulated_market import start_market, subscribe
 from actors.supervisor import Supervisor
 from engine import messages as m
 from engine.clock import MINUTE, SECOND
@@ -14,7 +14,9 @@ from engine.prices import to_price
 INSTRUMENT = Instrument(symbol="XYZ", ref_price=to_price("100"))
 SESSION = SessionConfig()
 VENUES = [
-    VenueConfig(name="LIT1"), VenueConfig(name="LIT2"), VenueConfig(name="LIT3"),
+    VenueConfig(name="LIT1"),
+    VenueConfig(name="LIT2"),
+    VenueConfig(name="LIT3"),
     VenueConfig(name="DARK1", kind=m.VenueKind.DARK),
     VenueConfig(name="DARK2", kind=m.VenueKind.DARK),
 ]
@@ -38,8 +40,13 @@ def run_market(seed: int, minutes: int = 20):
     for k in range(10):  # our own orders: resting bids, a marketable sweep, dark orders
         venue = ["LIT1", "LIT2", "DARK1"][k % 3]
         order = m.PlaceVenueOrder(
-            venue=venue, order_id=f"O{k}", parent_id="P1", child_id="C1", instrument="XYZ",
-            side=m.Side.BUY, quantity=500,
+            venue=venue,
+            order_id=f"O{k}",
+            parent_id="P1",
+            child_id="C1",
+            instrument="XYZ",
+            side=m.Side.BUY,
+            quantity=500,
             order_type=m.OrderType.MARKET if k == 5 else m.OrderType.LIMIT,
             price=None if k == 5 else mid - (k % 4) * 10_000,
         )
@@ -85,9 +92,16 @@ def test_a_restarted_venue_answers_cancels_of_orders_it_no_longer_knows():
     start_market(rt, sup, INSTRUMENT, SESSION, VENUES[:1], clients=["trader"])
     got = []
     rt.on_message("trader", lambda msg, sender: got.append(msg))
-    order = m.PlaceVenueOrder(venue="LIT1", order_id="O1", parent_id="P1", child_id="C1",
-                              instrument="XYZ", side=m.Side.BUY, quantity=100,
-                              price=to_price("90"))
+    order = m.PlaceVenueOrder(
+        venue="LIT1",
+        order_id="O1",
+        parent_id="P1",
+        child_id="C1",
+        instrument="XYZ",
+        side=m.Side.BUY,
+        quantity=100,
+        price=to_price("90"),
+    )
     rt.send("trader", "LIT1", order)
     rt.run_until(SESSION.open_ns + SECOND)
     assert any(isinstance(e, m.VenueOrderAccepted) for e in got)
@@ -107,8 +121,12 @@ def test_a_restarted_venue_keeps_publishing_to_its_market_s_subscribers():
     sup = Supervisor(rt)
     start_market(rt, sup, INSTRUMENT, SESSION, VENUES, clients=["trader"])
     quotes = []
-    rt.on_message("trader", lambda msg, sender: quotes.append((msg.ts, sender))
-                  if isinstance(msg, m.MarketDataUpdated) else None)
+    rt.on_message(
+        "trader",
+        lambda msg, sender: (
+            quotes.append((msg.ts, sender)) if isinstance(msg, m.MarketDataUpdated) else None
+        ),
+    )
     subscribe(rt, "trader", "XYZ", [v.name for v in VENUES])
     rt.run_until(SESSION.open_ns + MINUTE)
     crash = rt.now()
@@ -117,4 +135,5 @@ def test_a_restarted_venue_keeps_publishing_to_its_market_s_subscribers():
     after = {sender for ts, sender in quotes if ts > crash}
     assert after == {v.name for v in VENUES}  # LIT1's new instance included
     assert set(rt.ref("LIT1").actor.subscribers) == {"trader"} | {
-        v.name for v in VENUES if v.name != "LIT1"}  # the other venues too (inline ref)
+        v.name for v in VENUES if v.name != "LIT1"
+    }  # the other venues too (inline ref)

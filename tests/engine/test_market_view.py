@@ -4,13 +4,25 @@ from engine.market_view import MarketView
 from engine.messages import BookLevel, MarketDataUpdated, VenueKind, VenueStatus
 
 
-def md(venue, bid=None, ask=None, *, kind=VenueKind.LIT, status=VenueStatus.UP,
-       instrument="XYZ", volume=0):
+def md(
+    venue,
+    bid=None,
+    ask=None,
+    *,
+    kind=VenueKind.LIT,
+    status=VenueStatus.UP,
+    instrument="XYZ",
+    volume=0,
+):
     return MarketDataUpdated(
-        venue=venue, instrument=instrument, kind=kind, status=status,
+        venue=venue,
+        instrument=instrument,
+        kind=kind,
+        status=status,
         bids=[BookLevel(price=bid, quantity=100)] if bid is not None else [],
         asks=[BookLevel(price=ask, quantity=100)] if ask is not None else [],
-        volume=volume, ts=0,
+        volume=volume,
+        ts=0,
     )
 
 

@@ -8,11 +8,22 @@ from engine.prices import PRICE_SCALE, average_price, to_price
 
 def test_every_message_roundtrips_through_the_tagged_union():
     sample = m.ExecutionReport(
-        source="OMS", account="A1", client_order_id="c1", exec_id="E1",
-        exec_type=m.ExecType.TRADE, ord_status=m.OrdStatus.PARTIALLY_FILLED,
-        instrument="XYZ", side=m.Side.SELL, order_qty=100, cum_qty=40, leaves_qty=60,
-        cum_notional=40 * to_price("100.01"), last_qty=40, last_price=to_price("100.01"),
-        msg_id=7, ts=123,
+        source="OMS",
+        account="A1",
+        client_order_id="c1",
+        exec_id="E1",
+        exec_type=m.ExecType.TRADE,
+        ord_status=m.OrdStatus.PARTIALLY_FILLED,
+        instrument="XYZ",
+        side=m.Side.SELL,
+        order_qty=100,
+        cum_qty=40,
+        leaves_qty=60,
+        cum_notional=40 * to_price("100.01"),
+        last_qty=40,
+        last_price=to_price("100.01"),
+        msg_id=7,
+        ts=123,
     )
     assert m.decode(m.encode(sample)) == sample
     assert len({cls.__name__ for cls in m.ALL_MESSAGES}) == len(m.ALL_MESSAGES)

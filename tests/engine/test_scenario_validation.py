@@ -33,78 +33,167 @@ def scenario(top="", tables=""):
 
 
 def test_the_base_scenario_loads():
-    s = loads(scenario(tables=ORDER + "quantity = 200\n" + STREAM +
-                       'count = 3\ntotal_quantity = 300\nstart = "09:30"\nend = "09:30"\n'))
+    s = loads(
+        scenario(
+            tables=ORDER
+            + "quantity = 200\n"
+            + STREAM
+            + 'count = 3\ntotal_quantity = 300\nstart = "09:30"\nend = "09:30"\n'
+        )
+    )
     assert sum(o.quantity for _, o in s.client_orders()) == 500
 
 
-@pytest.mark.parametrize("tables, message", [
-    # 1. streams: whole lots, enough lots for the count
-    (STREAM + 'count = 3\ntotal_quantity = 1050\nstart = "09:30"\nend = "09:45"\n',
-     r"streams\[0\]\.total_quantity: 1050 is not a whole number of lots of 100"),
-    (STREAM + 'count = 30\ntotal_quantity = 1000\nstart = "09:30"\nend = "09:45"\n',
-     r"streams\[0\]\.count: 1000 shares are 10 lots of 100, too few for 30 orders"),
-    (STREAM + 'count = 0\ntotal_quantity = 1000\nstart = "09:30"\nend = "09:45"\n',
-     r"streams\[0\]\.count: 0 is not a positive number of orders"),
-    # 2. times of day, everywhere a time is
-    (ORDER.replace("10:00", "24:00") + "quantity = 100\n",
-     r"orders\[0\]\.at: '24:00' is not a time of day"),
-    (ORDER.replace("10:00", "10:75") + "quantity = 100\n",
-     r"orders\[0\]\.at: '10:75' is not a time of day"),
-    (ORDER + 'quantity = 100\nmandate = { end = "10:60" }\n',
-     r"orders\[0\]\.mandate\.end: '10:60' is not a time of day"),
-    (STREAM + 'count = 3\ntotal_quantity = 300\nstart = "09:30"\nend = "24:30"\n',
-     r"streams\[0\]\.end: '24:30' is not a time of day"),
-    (STREAM + 'count = 3\ntotal_quantity = 300\nstart = "9:61"\nend = "10:30"\n',
-     r"streams\[0\]\.start: '9:61' is not a time of day"),
-    (STREAM + 'count = 3\ntotal_quantity = 300\nstart = "11:00"\nend = "10:00"\n',
-     r"streams\[0\]\.start: '11:00' is after end '10:00'"),
-    ('[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "30:00"\n',
-     r"faults\[0\]\.at: '30:00' is not a time of day"),
-    ('[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\nduration_s = -5\n',
-     r"faults\[0\]\.duration_s: -5\.0 is not a positive number of seconds"),
-    ('[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\nduration_s = 0\n',
-     r"faults\[0\]\.duration_s: 0\.0 is not a positive number of seconds \(leave it out"),
-    ('[[crashes]]\nactor = "routr"\nat = "10:00"\n',
-     r"crashes\[0\]\.actor: 'routr' is not \"router\", \"desk\", a venue \(LIT1, DARK1\) or a parent"),
-    ('[[crashes]]\nactor = "P1"\nat = "10:00:60"\n',
-     r"crashes\[0\]\.at: '10:00:60' is not a time of day"),
-    ('[mandate]\nend = "25:00"\n', r"mandate\.end: '25:00' is not a time of day"),
-    ('[mandate]\nstart = "11:00"\nend = "10:00"\n', r"mandate\.start: '11:00' is not before end"),
-    ('[mandate]\npov_rate = 1.5\n', r"mandate\.pov_rate: 1\.5 is not a rate in \(0, 1\]"),
-    # 3. unknown keys in nested tables
-    ('[router]\nsequential_timeout = 5\n', r"router: Object contains unknown field `sequential_timeout`"),
-    ('[desk]\nwindw_ns = 5\n', r"desk: Object contains unknown field `windw_ns`"),
-    ('[[venues]]\nname = "LIT2"\nflow = { rate_scal = 0.2 }\n',
-     r"venues\[2\]\.flow: Object contains unknown field `rate_scal`"),
-    ('[[venues]]\nname = "D2"\nkind = "dark"\ndark = { arival_rate = 0.2 }\n',
-     r"venues\[2\]\.dark: Object contains unknown field `arival_rate`"),
-    # 4. the baseline venue: a lit venue of the scenario
-    ('[baseline]\nvenue = "NOPE"\n', r"baseline\.venue: 'NOPE' is not a lit venue of the scenario \(LIT1\)"),
-    ('[baseline]\nvenue = "DARK1"\n', r"baseline\.venue: 'DARK1' is not a lit venue"),
-    # 5. order quantities and prices, naming the order
-    (ORDER + "quantity = -100\n", r"orders\[0\]\.quantity: -100 is not a positive number of shares \(order 'o1'\)"),
-    (ORDER + "quantity = 0\n", r"orders\[0\]\.quantity: 0 is not a positive number of shares \(order 'o1'\)"),
-    (ORDER + "quantity = 150\n", r"orders\[0\]\.quantity: 150 is not a whole number of lots of 100 \(order 'o1'\)"),
-    (ORDER + 'quantity = 100\nlimit = "-5"\n', r"orders\[0\]\.limit: '-5' is not a positive price \(order 'o1'\)"),
-    (ORDER + 'quantity = 100\nlimit = "0"\n', r"orders\[0\]\.limit: '0' is not a positive price"),
-    (ORDER + 'quantity = 100\nlimit = "abc"\n', r"orders\[0\]\.limit: 'abc' is not a decimal price"),
-    (ORDER + 'quantity = 100\nlimit = "100.005"\n', r"orders\[0\]\.limit: '100\.005' is not on the tick grid of 0\.01"),
-    (STREAM + 'count = 3\ntotal_quantity = 300\nstart = "09:30"\nend = "10:00"\nlimit = "-1"\n',
-     r"streams\[0\]\.limit: '-1' is not a positive price"),
-])
+@pytest.mark.parametrize(
+    "tables, message",
+    [
+        # 1. streams: whole lots, enough lots for the count
+        (
+            STREAM + 'count = 3\ntotal_quantity = 1050\nstart = "09:30"\nend = "09:45"\n',
+            r"streams\[0\]\.total_quantity: 1050 is not a whole number of lots of 100",
+        ),
+        (
+            STREAM + 'count = 30\ntotal_quantity = 1000\nstart = "09:30"\nend = "09:45"\n',
+            r"streams\[0\]\.count: 1000 shares are 10 lots of 100, too few for 30 orders",
+        ),
+        (
+            STREAM + 'count = 0\ntotal_quantity = 1000\nstart = "09:30"\nend = "09:45"\n',
+            r"streams\[0\]\.count: 0 is not a positive number of orders",
+        ),
+        # 2. times of day, everywhere a time is
+        (
+            ORDER.replace("10:00", "24:00") + "quantity = 100\n",
+            r"orders\[0\]\.at: '24:00' is not a time of day",
+        ),
+        (
+            ORDER.replace("10:00", "10:75") + "quantity = 100\n",
+            r"orders\[0\]\.at: '10:75' is not a time of day",
+        ),
+        (
+            ORDER + 'quantity = 100\nmandate = { end = "10:60" }\n',
+            r"orders\[0\]\.mandate\.end: '10:60' is not a time of day",
+        ),
+        (
+            STREAM + 'count = 3\ntotal_quantity = 300\nstart = "09:30"\nend = "24:30"\n',
+            r"streams\[0\]\.end: '24:30' is not a time of day",
+        ),
+        (
+            STREAM + 'count = 3\ntotal_quantity = 300\nstart = "9:61"\nend = "10:30"\n',
+            r"streams\[0\]\.start: '9:61' is not a time of day",
+        ),
+        (
+            STREAM + 'count = 3\ntotal_quantity = 300\nstart = "11:00"\nend = "10:00"\n',
+            r"streams\[0\]\.start: '11:00' is after end '10:00'",
+        ),
+        (
+            '[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "30:00"\n',
+            r"faults\[0\]\.at: '30:00' is not a time of day",
+        ),
+        (
+            '[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\nduration_s = -5\n',
+            r"faults\[0\]\.duration_s: -5\.0 is not a positive number of seconds",
+        ),
+        (
+            '[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\nduration_s = 0\n',
+            r"faults\[0\]\.duration_s: 0\.0 is not a positive number of seconds \(leave it out",
+        ),
+        (
+            '[[crashes]]\nactor = "routr"\nat = "10:00"\n',
+            r"crashes\[0\]\.actor: 'routr' is not \"router\", \"desk\", a venue \(LIT1, DARK1\) or a parent",
+        ),
+        (
+            '[[crashes]]\nactor = "P1"\nat = "10:00:60"\n',
+            r"crashes\[0\]\.at: '10:00:60' is not a time of day",
+        ),
+        ('[mandate]\nend = "25:00"\n', r"mandate\.end: '25:00' is not a time of day"),
+        (
+            '[mandate]\nstart = "11:00"\nend = "10:00"\n',
+            r"mandate\.start: '11:00' is not before end",
+        ),
+        ("[mandate]\npov_rate = 1.5\n", r"mandate\.pov_rate: 1\.5 is not a rate in \(0, 1\]"),
+        # 3. unknown keys in nested tables
+        (
+            "[router]\nsequential_timeout = 5\n",
+            r"router: Object contains unknown field `sequential_timeout`",
+        ),
+        ("[desk]\nwindw_ns = 5\n", r"desk: Object contains unknown field `windw_ns`"),
+        (
+            '[[venues]]\nname = "LIT2"\nflow = { rate_scal = 0.2 }\n',
+            r"venues\[2\]\.flow: Object contains unknown field `rate_scal`",
+        ),
+        (
+            '[[venues]]\nname = "D2"\nkind = "dark"\ndark = { arival_rate = 0.2 }\n',
+            r"venues\[2\]\.dark: Object contains unknown field `arival_rate`",
+        ),
+        # 4. the baseline venue: a lit venue of the scenario
+        (
+            '[baseline]\nvenue = "NOPE"\n',
+            r"baseline\.venue: 'NOPE' is not a lit venue of the scenario \(LIT1\)",
+        ),
+        ('[baseline]\nvenue = "DARK1"\n', r"baseline\.venue: 'DARK1' is not a lit venue"),
+        # 5. order quantities and prices, naming the order
+        (
+            ORDER + "quantity = -100\n",
+            r"orders\[0\]\.quantity: -100 is not a positive number of shares \(order 'o1'\)",
+        ),
+        (
+            ORDER + "quantity = 0\n",
+            r"orders\[0\]\.quantity: 0 is not a positive number of shares \(order 'o1'\)",
+        ),
+        (
+            ORDER + "quantity = 150\n",
+            r"orders\[0\]\.quantity: 150 is not a whole number of lots of 100 \(order 'o1'\)",
+        ),
+        (
+            ORDER + 'quantity = 100\nlimit = "-5"\n',
+            r"orders\[0\]\.limit: '-5' is not a positive price \(order 'o1'\)",
+        ),
+        (
+            ORDER + 'quantity = 100\nlimit = "0"\n',
+            r"orders\[0\]\.limit: '0' is not a positive price",
+        ),
+        (
+            ORDER + 'quantity = 100\nlimit = "abc"\n',
+            r"orders\[0\]\.limit: 'abc' is not a decimal price",
+        ),
+        (
+            ORDER + 'quantity = 100\nlimit = "100.005"\n',
+            r"orders\[0\]\.limit: '100\.005' is not on the tick grid of 0\.01",
+        ),
+        (
+            STREAM
+            + 'count = 3\ntotal_quantity = 300\nstart = "09:30"\nend = "10:00"\nlimit = "-1"\n',
+            r"streams\[0\]\.limit: '-1' is not a positive price",
+        ),
+    ],
+)
 def test_a_bad_table_is_refused_naming_the_field(tables, message):
     with pytest.raises(ScenarioError, match=message):
         loads(scenario(tables=tables))
 
 
-@pytest.mark.parametrize("text, message", [
-    (scenario(top='run_until = "99:00"\n'), r"run_until: '99:00' is not a time of day"),
-    (scenario().replace('open = "09:30"', 'open = "09:60"'), r"session\.open: '09:60' is not a time of day"),
-    (scenario().replace('close = "16:00"', 'close = "24:00"'), r"session\.close: '24:00' is not a time of day"),
-    (scenario().replace('"100.00"', '"-100.00"'), r"instrument\.ref_price: '-100\.00' is not a positive price"),
-    (scenario().replace('name = "LIT1"', 'name = "LIT1"\nlatency_us = -1'), r"venues\[0\]\.latency_us: -1 must be"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (scenario(top='run_until = "99:00"\n'), r"run_until: '99:00' is not a time of day"),
+        (
+            scenario().replace('open = "09:30"', 'open = "09:60"'),
+            r"session\.open: '09:60' is not a time of day",
+        ),
+        (
+            scenario().replace('close = "16:00"', 'close = "24:00"'),
+            r"session\.close: '24:00' is not a time of day",
+        ),
+        (
+            scenario().replace('"100.00"', '"-100.00"'),
+            r"instrument\.ref_price: '-100\.00' is not a positive price",
+        ),
+        (
+            scenario().replace('name = "LIT1"', 'name = "LIT1"\nlatency_us = -1'),
+            r"venues\[0\]\.latency_us: -1 must be",
+        ),
+    ],
+)
 def test_a_bad_top_level_or_session_value_is_refused_naming_the_field(text, message):
     with pytest.raises(ScenarioError, match=message):
         loads(text)
@@ -119,7 +208,11 @@ def test_crash_actors_router_desk_venue_or_parent_id_are_accepted():
 
 
 def test_known_nested_keys_still_load():
-    s = loads(scenario(tables='[router]\nsequential_timeout_ns = 5\n[baseline]\nvenue = "LIT1"\n'
-                              '[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\n'
-                              'duration_s = 0.5\n'))
+    s = loads(
+        scenario(
+            tables='[router]\nsequential_timeout_ns = 5\n[baseline]\nvenue = "LIT1"\n'
+            '[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\n'
+            "duration_s = 0.5\n"
+        )
+    )
     assert s.router.sequential_timeout_ns == 5 and s.baseline.venue == "LIT1"

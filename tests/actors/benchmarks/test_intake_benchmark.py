@@ -4,8 +4,8 @@ cross a large part of their quantity (``ingest_netting_orders_per_s``)."""
 
 import random
 
-from engine.desk.desk import DeskConfig, OrderDesk
 from actors.benchmarks import intake as bench
+from engine.desk.desk import DeskConfig, OrderDesk
 from engine.messages import ClientOrderRejected, ExecType, ExecutionReport, InternalCrossExecuted
 
 

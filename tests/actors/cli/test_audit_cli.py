@@ -3,8 +3,8 @@ import json
 
 from actors.cli import main
 from engine import messages as m
-from engine.clock import HOUR, SECOND
 from engine.audit.journal import Journal
+from engine.clock import HOUR, SECOND
 from engine.prices import to_price
 
 PX = to_price("100.01")
@@ -17,22 +17,68 @@ def at(seconds: int) -> int:
 
 
 def sample_run() -> list[m.Message]:
-    order = m.ClientOrder(source="OMS", account="A", client_order_id="c1", instrument="XYZ",
-                          side=m.Side.BUY, quantity=500)
+    order = m.ClientOrder(
+        source="OMS",
+        account="A",
+        client_order_id="c1",
+        instrument="XYZ",
+        side=m.Side.BUY,
+        quantity=500,
+    )
     return [
         m.SubmitClientOrder(order=order, ts=at(10)),
-        m.ParentOrderCreated(parent_id="P1", instrument="XYZ", side=m.Side.BUY, quantity=500,
-                             limit_price=None, mandate=m.Mandate(), ts=at(20)),
-        m.RouteDecided(parent_id="P1", child_id="C1", logic=m.RoutingLogic.PARALLEL,
-                       placements=[], reason="best score", ts=at(30)),
-        m.ChildOrderFilled(parent_id="P1", child_id="C1", fill_id="F1", venue="LIT1",
-                           quantity=100, price=PX, liquidity=m.Liquidity.MAKER, ts=at(40)),
-        m.InternalCrossExecuted(cross_id="X1", instrument="XYZ", quantity=50, price=PX,
-                                buy_parent_id="P1", sell_parent_id="P2", ts=at(50)),
-        m.ExecutionReport(source="OMS", account="A", client_order_id="c1", exec_id="E1",
-                          exec_type=m.ExecType.TRADE, ord_status=m.OrdStatus.PARTIALLY_FILLED,
-                          instrument="XYZ", side=m.Side.BUY, order_qty=500, cum_qty=100,
-                          leaves_qty=400, parent_id="P1", venue="LIT1", ts=at(60)),
+        m.ParentOrderCreated(
+            parent_id="P1",
+            instrument="XYZ",
+            side=m.Side.BUY,
+            quantity=500,
+            limit_price=None,
+            mandate=m.Mandate(),
+            ts=at(20),
+        ),
+        m.RouteDecided(
+            parent_id="P1",
+            child_id="C1",
+            logic=m.RoutingLogic.PARALLEL,
+            placements=[],
+            reason="best score",
+            ts=at(30),
+        ),
+        m.ChildOrderFilled(
+            parent_id="P1",
+            child_id="C1",
+            fill_id="F1",
+            venue="LIT1",
+            quantity=100,
+            price=PX,
+            liquidity=m.Liquidity.MAKER,
+            ts=at(40),
+        ),
+        m.InternalCrossExecuted(
+            cross_id="X1",
+            instrument="XYZ",
+            quantity=50,
+            price=PX,
+            buy_parent_id="P1",
+            sell_parent_id="P2",
+            ts=at(50),
+        ),
+        m.ExecutionReport(
+            source="OMS",
+            account="A",
+            client_order_id="c1",
+            exec_id="E1",
+            exec_type=m.ExecType.TRADE,
+            ord_status=m.OrdStatus.PARTIALLY_FILLED,
+            instrument="XYZ",
+            side=m.Side.BUY,
+            order_qty=500,
+            cum_qty=100,
+            leaves_qty=400,
+            parent_id="P1",
+            venue="LIT1",
+            ts=at(60),
+        ),
     ]
 
 
@@ -60,9 +106,20 @@ def test_query_by_parent_prints_records(tmp_path, capsys):
 def test_filters_combine_and_export_csv(tmp_path, capsys):
     path = make_journal(tmp_path / "a.sqlite")
     out_csv = tmp_path / "out.csv"
-    code, _, err = run(capsys, path, "--client-order", "OMS:c1", "--type",
-                       "ExecutionReport,SubmitClientOrder", "--since", "09:00:05",
-                       "--until", "09:01", "--csv", out_csv)
+    code, _, err = run(
+        capsys,
+        path,
+        "--client-order",
+        "OMS:c1",
+        "--type",
+        "ExecutionReport,SubmitClientOrder",
+        "--since",
+        "09:00:05",
+        "--until",
+        "09:01",
+        "--csv",
+        out_csv,
+    )
     assert code == 0 and "2 record(s) written" in err
     rows = list(csv.DictReader(out_csv.open()))
     assert [r["type"] for r in rows] == ["SubmitClientOrder", "ExecutionReport"]

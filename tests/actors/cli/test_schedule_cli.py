@@ -15,9 +15,27 @@ def run(capsys, *argv):
 
 
 def test_is_json_matches_the_closed_form(capsys):
-    code, out, _ = run(capsys, "IS", "--shares", "1e6", "--days", "5", "--periods", "5",
-                       "--sigma", "0.95", "--eta", "2.5e-6", "--gamma", "2.5e-7",
-                       "--epsilon", "0.0625", "--lambda", "1e-6", "--json")
+    code, out, _ = run(
+        capsys,
+        "IS",
+        "--shares",
+        "1e6",
+        "--days",
+        "5",
+        "--periods",
+        "5",
+        "--sigma",
+        "0.95",
+        "--eta",
+        "2.5e-6",
+        "--gamma",
+        "2.5e-7",
+        "--epsilon",
+        "0.0625",
+        "--lambda",
+        "1e-6",
+        "--json",
+    )
     assert code == 0
     doc = json.loads(out)
     X, T, N = 1e6, 5.0, 5
@@ -57,8 +75,9 @@ def test_twap_and_vwap_json_in_lots(capsys):
 
 
 def test_pov_preview_reports_expected_leaves(capsys):
-    code, out, _ = run(capsys, "pov", "--shares", "200000", "--rate", "0.1",
-                       "--daily-volume", "1000000", "--json")
+    code, out, _ = run(
+        capsys, "pov", "--shares", "200000", "--rate", "0.1", "--daily-volume", "1000000", "--json"
+    )
     doc = json.loads(out)
     assert code == 0
     assert doc["expected_leaves"] == 100_000 == doc["holdings"][-1]
@@ -66,15 +85,23 @@ def test_pov_preview_reports_expected_leaves(capsys):
 
 @pytest.mark.parametrize(
     "argv,name",
-    [(["is", "--sigma", "-1"], "--sigma"), (["is", "--eta", "0"], "--eta"),
-     (["is", "--periods", "0"], "--periods"), (["is", "--lambda", "nan"], "--lambda"),
-     (["twap", "--shares", "10.5"], "--shares"), (["twap", "--end", "09:00"], "--end"),
-     (["pov", "--rate", "1.5"], "--rate"),
-     # finite but out of range: the cost or its variance would overflow
-     (["is", "--sigma", "1e200"], "--sigma"), (["is", "--shares", "1e300"], "--shares"),
-     (["is", "--epsilon", "1e308"], "--epsilon"), (["is", "--days", "1e-320"], "--days"),
-     (["is", "--lambda", "inf"], "--lambda"), (["is", "--periods", "1000000000"], "--periods"),
-     (["twap", "--periods", "1000000000"], "--periods")],
+    [
+        (["is", "--sigma", "-1"], "--sigma"),
+        (["is", "--eta", "0"], "--eta"),
+        (["is", "--periods", "0"], "--periods"),
+        (["is", "--lambda", "nan"], "--lambda"),
+        (["twap", "--shares", "10.5"], "--shares"),
+        (["twap", "--end", "09:00"], "--end"),
+        (["pov", "--rate", "1.5"], "--rate"),
+        # finite but out of range: the cost or its variance would overflow
+        (["is", "--sigma", "1e200"], "--sigma"),
+        (["is", "--shares", "1e300"], "--shares"),
+        (["is", "--epsilon", "1e308"], "--epsilon"),
+        (["is", "--days", "1e-320"], "--days"),
+        (["is", "--lambda", "inf"], "--lambda"),
+        (["is", "--periods", "1000000000"], "--periods"),
+        (["twap", "--periods", "1000000000"], "--periods"),
+    ],
 )
 def test_bad_parameters_exit_2_naming_the_parameter(capsys, argv, name):
     code, out, err = run(capsys, *argv)
@@ -86,11 +113,18 @@ def test_bad_parameters_exit_2_naming_the_parameter(capsys, argv, name):
 def _strict_json(text: str) -> dict:
     def refuse(constant: str):
         raise AssertionError(f"{constant} in the JSON")
+
     return json.loads(text, parse_constant=refuse)
 
 
-@pytest.mark.parametrize("argv", [["--periods", "100", "--lambda", "1"], ["--lambda", "1e308"],
-                                  ["--periods", "390", "--days", "1", "--lambda", "10"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--periods", "100", "--lambda", "1"],
+        ["--lambda", "1e308"],
+        ["--periods", "390", "--days", "1", "--lambda", "10"],
+    ],
+)
 def test_is_with_a_huge_risk_aversion_sells_at_once_in_finite_numbers(capsys, argv):
     code, out, _ = run(capsys, "is", *argv, "--json")
     assert code == 0

@@ -11,32 +11,93 @@ PX = to_price("100.01")
 
 def fill(i: int, parent: str = "P1", venue: str = "LIT1") -> m.ChildOrderFilled:
     return m.ChildOrderFilled(
-        parent_id=parent, child_id=f"C{i}", fill_id=f"F{i}", venue=venue, quantity=100,
-        price=PX + i, liquidity=m.Liquidity.MAKER, msg_id=i, ts=10 * i,
+        parent_id=parent,
+        child_id=f"C{i}",
+        fill_id=f"F{i}",
+        venue=venue,
+        quantity=100,
+        price=PX + i,
+        liquidity=m.Liquidity.MAKER,
+        msg_id=i,
+        ts=10 * i,
     )
 
 
 def sample_run() -> list[m.Message]:
-    order = m.ClientOrder(source="OMS", account="A", client_order_id="c1", instrument="XYZ",
-                          side=m.Side.BUY, quantity=500)
+    order = m.ClientOrder(
+        source="OMS",
+        account="A",
+        client_order_id="c1",
+        instrument="XYZ",
+        side=m.Side.BUY,
+        quantity=500,
+    )
     return [
         m.SubmitClientOrder(order=order, msg_id=1, ts=10),
-        m.ParentOrderCreated(parent_id="P1", instrument="XYZ", side=m.Side.BUY, quantity=500,
-                             limit_price=None, mandate=m.Mandate(), arrival_mid=PX, msg_id=2, ts=20),
-        m.RouteDecided(parent_id="P1", child_id="C1", logic=m.RoutingLogic.PARALLEL,
-                       placements=[m.VenuePlacement(venue="LIT1", quantity=100,
-                                                    order_type=m.OrderType.LIMIT, price=PX)],
-                       reason="best score", scorecard={"LIT1": {"fill_prob": 0.42}}, msg_id=3, ts=30),
+        m.ParentOrderCreated(
+            parent_id="P1",
+            instrument="XYZ",
+            side=m.Side.BUY,
+            quantity=500,
+            limit_price=None,
+            mandate=m.Mandate(),
+            arrival_mid=PX,
+            msg_id=2,
+            ts=20,
+        ),
+        m.RouteDecided(
+            parent_id="P1",
+            child_id="C1",
+            logic=m.RoutingLogic.PARALLEL,
+            placements=[
+                m.VenuePlacement(venue="LIT1", quantity=100, order_type=m.OrderType.LIMIT, price=PX)
+            ],
+            reason="best score",
+            scorecard={"LIT1": {"fill_prob": 0.42}},
+            msg_id=3,
+            ts=30,
+        ),
         fill(4),
-        m.InternalCrossExecuted(cross_id="X1", instrument="XYZ", quantity=50, price=PX,
-                                buy_parent_id="P1", sell_parent_id="P2", msg_id=5, ts=50),
-        m.ExecutionReport(source="OMS", account="A", client_order_id="c1", exec_id="E1",
-                          exec_type=m.ExecType.TRADE, ord_status=m.OrdStatus.PARTIALLY_FILLED,
-                          instrument="XYZ", side=m.Side.BUY, order_qty=500, cum_qty=100,
-                          leaves_qty=400, cum_notional=100 * PX, last_qty=100, last_price=PX,
-                          parent_id="P1", venue="LIT1", msg_id=6, ts=60),
-        m.VenueOrderFilled(venue="DARK1", order_id="V9", fill_id="F9", quantity=10, price=PX,
-                           liquidity=m.Liquidity.MIDPOINT, msg_id=7, ts=70),
+        m.InternalCrossExecuted(
+            cross_id="X1",
+            instrument="XYZ",
+            quantity=50,
+            price=PX,
+            buy_parent_id="P1",
+            sell_parent_id="P2",
+            msg_id=5,
+            ts=50,
+        ),
+        m.ExecutionReport(
+            source="OMS",
+            account="A",
+            client_order_id="c1",
+            exec_id="E1",
+            exec_type=m.ExecType.TRADE,
+            ord_status=m.OrdStatus.PARTIALLY_FILLED,
+            instrument="XYZ",
+            side=m.Side.BUY,
+            order_qty=500,
+            cum_qty=100,
+            leaves_qty=400,
+            cum_notional=100 * PX,
+            last_qty=100,
+            last_price=PX,
+            parent_id="P1",
+            venue="LIT1",
+            msg_id=6,
+            ts=60,
+        ),
+        m.VenueOrderFilled(
+            venue="DARK1",
+            order_id="V9",
+            fill_id="F9",
+            quantity=10,
+            price=PX,
+            liquidity=m.Liquidity.MIDPOINT,
+            msg_id=7,
+            ts=70,
+        ),
     ]
 
 
@@ -112,7 +173,9 @@ def test_flush_acknowledges_without_close(tmp_path):
 def test_queries_by_client_order_parent_venue_type_and_time():
     j = journal_of(sample_run())
     assert [r.type for r in j.by_client_order("OMS", "c1")] == [
-        "SubmitClientOrder", "ExecutionReport"]
+        "SubmitClientOrder",
+        "ExecutionReport",
+    ]
     assert [r.seq for r in j.by_parent("P1")] == [2, 3, 4, 5, 6]
     assert [r.type for r in j.by_parent("P2")] == ["InternalCrossExecuted"]  # other side
     assert [r.seq for r in j.by_venue("LIT1")] == [4, 6]
@@ -131,7 +194,8 @@ def test_queries_use_indexes_after_build_and_give_the_same_answers(tmp_path):
     j.build_indexes()
     assert [r.seq for r in j.by_parent("P1")] == before
     plan = j._db.execute(
-        "EXPLAIN QUERY PLAN SELECT seq FROM journal WHERE venue = 'LIT1'").fetchall()
+        "EXPLAIN QUERY PLAN SELECT seq FROM journal WHERE venue = 'LIT1'"
+    ).fetchall()
     assert "journal_venue" in str(plan)
 
 

@@ -43,17 +43,41 @@ def test_rows_of_real_messages_match_index_columns_and_encoding():
 
 
 def test_stored_columns_are_the_index_columns_nulls_and_empty_strings_included():
-    msgs = [*sample_run(),
-            m.ExecutionReport(source="", account="A", client_order_id="c0", exec_id="E0",
-                              exec_type=m.ExecType.NEW, ord_status=m.OrdStatus.NEW,
-                              instrument="XYZ", side=m.Side.BUY, order_qty=1, cum_qty=0,
-                              leaves_qty=1, cum_notional=0, msg_id=99, ts=99),
-            m.InternalCrossExecuted(cross_id="X2", instrument="XYZ", quantity=1, price=1,
-                                    buy_parent_id=None, sell_parent_id="P2", msg_id=98, ts=98)]
+    msgs = [
+        *sample_run(),
+        m.ExecutionReport(
+            source="",
+            account="A",
+            client_order_id="c0",
+            exec_id="E0",
+            exec_type=m.ExecType.NEW,
+            ord_status=m.OrdStatus.NEW,
+            instrument="XYZ",
+            side=m.Side.BUY,
+            order_qty=1,
+            cum_qty=0,
+            leaves_qty=1,
+            cum_notional=0,
+            msg_id=99,
+            ts=99,
+        ),
+        m.InternalCrossExecuted(
+            cross_id="X2",
+            instrument="XYZ",
+            quantity=1,
+            price=1,
+            buy_parent_id=None,
+            sell_parent_id="P2",
+            msg_id=98,
+            ts=98,
+        ),
+    ]
     j = Journal(":memory:")
     j.extend(msgs)
-    stored = [(r.source, r.client_order_id, r.parent_id, r.counter_parent_id, r.child_id,
-               r.venue) for r in j.query()]
+    stored = [
+        (r.source, r.client_order_id, r.parent_id, r.counter_parent_id, r.child_id, r.venue)
+        for r in j.query()
+    ]
     assert stored == [index_columns(msg) for msg in msgs]
     assert stored[-2][:3] == ("", "c0", None) and stored[-1][2:4] == (None, "P2")
     payloads = [p for (p,) in j._db.execute("SELECT payload FROM journal ORDER BY seq")]
@@ -75,13 +99,18 @@ def test_extend_equals_appends():
 
 def test_chunked_multi_row_inserts_store_what_single_rows_store():
     msgs = [msgspec.structs.replace(msg, msg_id=i) for i, msg in enumerate(sample_run() * 48)]
-    single, chunked, flushed = (Journal(":memory:", batch_size=1),
-                                Journal(":memory:", batch_size=70), Journal(":memory:"))
+    single, chunked, flushed = (
+        Journal(":memory:", batch_size=1),
+        Journal(":memory:", batch_size=70),
+        Journal(":memory:"),
+    )
     for j in (single, chunked, flushed):
         j.extend(msgs)
     flushed.flush()  # 336 buffered rows: ten 32-row chunks and 16 single rows
-    rows = [list(j._db.execute("SELECT * FROM journal ORDER BY seq")) for j in
-            (single, chunked, flushed)]
+    rows = [
+        list(j._db.execute("SELECT * FROM journal ORDER BY seq"))
+        for j in (single, chunked, flushed)
+    ]
     assert len(rows[0]) == len(msgs) and rows[0] == rows[1] == rows[2]
     assert single.digest() == chunked.digest() == flushed.digest()
 
@@ -96,13 +125,16 @@ def test_a_failed_batch_write_rolls_back_and_keeps_every_record_buffered(monkeyp
     msgs = [msgspec.structs.replace(msg, msg_id=i) for i, msg in enumerate(sample_run() * 10)]
     j = Journal(":memory:")
     good = journal_module._ROWS[m.VenueOrderFilled]
-    monkeypatch.setitem(journal_module._ROWS, m.VenueOrderFilled,
-                        lambda seq, msg: (*good(seq, msg)[:9], object()))  # unbindable payload
+    monkeypatch.setitem(
+        journal_module._ROWS, m.VenueOrderFilled, lambda seq, msg: (*good(seq, msg)[:9], object())
+    )  # unbindable payload
     j.extend(msgs)  # 70 records: two 32-row chunks, then 6 rows; the bad ones in each part
     with pytest.raises(sqlite3.Error):
         j.flush()
     assert j._db.execute("SELECT COUNT(*) FROM journal").fetchone() == (0,)
-    j._pending = [row if row[-1].__class__ is not object else good(row[0], msgs[row[0] - 1])
-                  for row in j._pending]
+    j._pending = [
+        row if row[-1].__class__ is not object else good(row[0], msgs[row[0] - 1])
+        for row in j._pending
+    ]
     j.flush()
     assert list(j.replay()) == msgs

@@ -7,9 +7,11 @@ def test_take_gives_the_ids_next_would_across_thousands():
         assert in_blocks.take(n) == [one_by_one.next() for _ in range(n)]
         assert in_blocks.count == one_by_one.count
     in_blocks.count = one_by_one.count = 99_998  # e.g. after recovery
-    assert in_blocks.take(3) == ["E99999", "E100000", "E100001"] == [
-        one_by_one.next() for _ in range(3)
-    ]
+    assert (
+        in_blocks.take(3)
+        == ["E99999", "E100000", "E100001"]
+        == [one_by_one.next() for _ in range(3)]
+    )
 
 
 def test_take_keeps_the_prefix():

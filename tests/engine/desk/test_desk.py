@@ -5,8 +5,8 @@ from collections import defaultdict
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from engine.desk.desk import EXCESS_SOURCE, DeskConfig, OrderDesk
 from engine.desk.client_orders import INTERNAL_VENUE
+from engine.desk.desk import EXCESS_SOURCE, DeskConfig, OrderDesk
 from engine.instruments import Instrument
 from engine.messages import (
     CancelParentOrder,
@@ -43,15 +43,27 @@ def new_desk(window_ns: int = 1_000) -> OrderDesk:
 
 def order(coid, side=BUY, qty=100, instrument="AAA", limit=None, mandate=Mandate(), source="OMS"):
     return ClientOrder(
-        source=source, account="A", client_order_id=coid, instrument=instrument, side=side,
-        quantity=qty, limit_price=limit, mandate=mandate,
+        source=source,
+        account="A",
+        client_order_id=coid,
+        instrument=instrument,
+        side=side,
+        quantity=qty,
+        limit_price=limit,
+        mandate=mandate,
     )
 
 
 def fill(parent_id, qty, price=REF, fill_id="F1"):
     return ParentOrderFilled(
-        ts=NOW, parent_id=parent_id, child_id="C1", fill_id=fill_id, venue="LIT1",
-        quantity=qty, price=price, liquidity=Liquidity.TAKER,
+        ts=NOW,
+        parent_id=parent_id,
+        child_id="C1",
+        fill_id=fill_id,
+        venue="LIT1",
+        quantity=qty,
+        price=price,
+        liquidity=Liquidity.TAKER,
     )
 
 
@@ -71,7 +83,10 @@ def test_window_groups_compatible_orders_into_one_parent():
     d.submit(order("e", qty=100, mandate=Mandate(strategy=StrategyName.VWAP)), NOW)
     out = d.close_window(NOW + 1_000)
     assert [(m.parent_id, m.quantity, m.limit_price) for m in out] == [
-        ("P1", 400, None), ("P2", 200, REF), ("P3", 100, None), ("P4", 100, None),
+        ("P1", 400, None),
+        ("P2", 200, REF),
+        ("P3", 100, None),
+        ("P4", 100, None),
     ]
     assert all(isinstance(m, ParentOrderCreated) and m.ts == NOW + 1_000 for m in out)
     assert d.order("OMS", "b").parent_id == "P1"
@@ -91,8 +106,9 @@ def test_late_order_joins_working_parent():
     d.submit(order("b", qty=200), NOW + 5)
     d.submit(order("c", qty=300), NOW + 6)
     (resize,) = d.close_window(NOW + 1_005)
-    assert resize == ResizeParentOrder(ts=NOW + 1_005, parent_id="P1", quantity=600,
-                                       reason="join of 2 client orders")
+    assert resize == ResizeParentOrder(
+        ts=NOW + 1_005, parent_id="P1", quantity=600, reason="join of 2 client orders"
+    )
 
 
 def test_cancel_and_amend_shrink_by_unfilled_part():
@@ -159,7 +175,8 @@ def test_opposing_orders_cross_at_mid_and_only_the_residual_goes_out():
     assert (cross.cross_id, cross.quantity, cross.price) == ("X1", 200, REF + 5_000)
     fills = of(out, ExecutionReport)
     assert [(f.client_order_id, f.last_qty, f.internal, f.venue) for f in fills] == [
-        ("b1", 200, True, INTERNAL_VENUE), ("s1", 100, True, INTERNAL_VENUE),
+        ("b1", 200, True, INTERNAL_VENUE),
+        ("s1", 100, True, INTERNAL_VENUE),
         ("s2", 100, True, INTERNAL_VENUE),
     ]
     assert fills[1].ord_status is OrdStatus.FILLED and fills[0].leaves_qty == 100
@@ -194,13 +211,18 @@ def test_cross_record_names_a_working_parent_only_if_its_unfilled_part_crossed()
     assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, None, None)
     assert d.parent("P1").open == 1000  # the new orders crossed each other: P1 untouched
     assert {f.client_order_id: f.parent_id for f in of(out, ExecutionReport)} == {
-        "b2": None, "s1": None}
+        "b2": None,
+        "s1": None,
+    }
     d.submit(order("s2", SELL, 400), NOW + 20)  # now P1's unfilled part crosses
     out = d.close_window(NOW + 20)
     (cross,) = of(out, InternalCrossExecuted)
     assert (cross.quantity, cross.buy_parent_id) == (400, "P1")
-    assert [(f.client_order_id, f.parent_id, f.last_qty) for f in of(out, ExecutionReport)
-            if f.side is BUY] == [("b1", "P1", 400)]
+    assert [
+        (f.client_order_id, f.parent_id, f.last_qty)
+        for f in of(out, ExecutionReport)
+        if f.side is BUY
+    ] == [("b1", "P1", 400)]
 
 
 def test_opposing_working_parents_cross_once_a_mid_is_known():
@@ -217,7 +239,9 @@ def test_opposing_working_parents_cross_once_a_mid_is_known():
     (cross,) = of(out, InternalCrossExecuted)
     assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, "P1", "P2")
     assert [(f.client_order_id, f.parent_id, f.last_qty) for f in of(out, ExecutionReport)] == [
-        ("b1", "P1", 300), ("s1", "P2", 300)]
+        ("b1", "P1", 300),
+        ("s1", "P2", 300),
+    ]
     (resize,) = of(out, ResizeParentOrder)
     (cancel,) = of(out, CancelParentOrder)
     assert (resize.parent_id, resize.quantity, cancel.parent_id) == ("P1", 200, "P2")
@@ -263,8 +287,16 @@ def test_order_past_its_end_does_not_cross():
     d.set_mid("AAA", REF)
     d.submit(order("b1", BUY, 100, mandate=Mandate(end_ns=NOW + 100)), NOW)
     d.close_window(NOW)
-    d.on_parent_state(ParentStateChanged(ts=NOW + 200, parent_id="P1", state=ParentState.COMPLETED,
-                                         target=100, filled=0, reason="raced"))
+    d.on_parent_state(
+        ParentStateChanged(
+            ts=NOW + 200,
+            parent_id="P1",
+            state=ParentState.COMPLETED,
+            target=100,
+            filled=0,
+            reason="raced",
+        )
+    )
     d.submit(order("s1", SELL, 100), NOW + 200)
     out = d.close_window(NOW + 200)
     assert not of(out, InternalCrossExecuted)
@@ -295,7 +327,10 @@ def test_excess_is_booked_never_allocated():
     late = d.on_parent_fill(fill("P1", 200))
     (excess,) = late
     assert (excess.source, excess.client_order_id, excess.last_qty, excess.reason) == (
-        EXCESS_SOURCE, "P1", 200, "excess"
+        EXCESS_SOURCE,
+        "P1",
+        200,
+        "excess",
     )
     assert d.excess() == {"P1": (200, 200 * REF)}
     assert d.order("OMS", "a").cum_qty == 0
@@ -314,11 +349,16 @@ def test_parent_expired_expires_clients_with_leaves():
     d.submit(order("a", qty=200), NOW)
     d.close_window(NOW)
     d.on_parent_fill(fill("P1", 100))
-    (rep,) = d.on_parent_state(ParentStateChanged(
-        ts=NOW, parent_id="P1", state=ParentState.EXPIRED, target=200, filled=100, reason="end"
-    ))
+    (rep,) = d.on_parent_state(
+        ParentStateChanged(
+            ts=NOW, parent_id="P1", state=ParentState.EXPIRED, target=200, filled=100, reason="end"
+        )
+    )
     assert (rep.exec_type, rep.ord_status, rep.cum_qty, rep.leaves_qty) == (
-        ExecType.EXPIRED, OrdStatus.EXPIRED, 100, 100
+        ExecType.EXPIRED,
+        OrdStatus.EXPIRED,
+        100,
+        100,
     )
     assert isinstance(d.cancel("OMS", "a", NOW)[0], ClientOrderRejected)
 
@@ -330,9 +370,14 @@ def test_completed_parent_with_open_joiners_requeues_them():
     d.submit(order("b", qty=100), NOW)
     d.close_window(NOW)  # join, but the parent completes on its old target
     d.on_parent_fill(fill("P1", 100))
-    assert d.on_parent_state(ParentStateChanged(
-        ts=NOW, parent_id="P1", state=ParentState.COMPLETED, target=100, filled=100
-    )) == []
+    assert (
+        d.on_parent_state(
+            ParentStateChanged(
+                ts=NOW, parent_id="P1", state=ParentState.COMPLETED, target=100, filled=100
+            )
+        )
+        == []
+    )
     (created,) = d.close_window(NOW + 1)
     assert (created.parent_id, created.quantity) == ("P2", 100)
 
@@ -344,8 +389,12 @@ MANDATES = [Mandate(), Mandate(urgency=Urgency.HIGH)]
 LIMITS = {BUY: [None, REF + 1_000_000], SELL: [None, REF - 1_000_000]}  # always admit the mid
 
 submit_op = st.tuples(
-    st.just("submit"), st.sampled_from(["AAA", "AAA", "BBB"]), st.sampled_from([BUY, SELL]),
-    st.integers(1, 8), st.integers(0, 1), st.integers(0, 1),
+    st.just("submit"),
+    st.sampled_from(["AAA", "AAA", "BBB"]),
+    st.sampled_from([BUY, SELL]),
+    st.integers(1, 8),
+    st.integers(0, 1),
+    st.integers(0, 1),
 )
 op = st.one_of(
     submit_op,
@@ -356,8 +405,11 @@ op = st.one_of(
     st.tuples(st.just("close")),
     st.tuples(st.just("mid"), st.sampled_from(["AAA", "BBB"]), st.integers(-50, 50)),
     st.tuples(st.just("fill"), st.integers(0, 10), st.integers(1, 10), st.integers(-20, 20)),
-    st.tuples(st.just("state"), st.integers(0, 10),
-              st.sampled_from([ParentState.EXPIRED, ParentState.COMPLETED, ParentState.CANCELLED])),
+    st.tuples(
+        st.just("state"),
+        st.integers(0, 10),
+        st.sampled_from([ParentState.EXPIRED, ParentState.COMPLETED, ParentState.CANCELLED]),
+    ),
 )
 
 
@@ -432,9 +484,13 @@ class Checker:
         # with a mid every order may cross: no instrument works both sides at once
         for instrument in ("AAA", "BBB"):
             sides = {
-                p.side for p in desk.parents.values()
-                if p.instrument == instrument and p.parent_id in self.target and p.open
-                and p.state not in (ParentState.EXPIRED, ParentState.CANCELLED, ParentState.COMPLETED)
+                p.side
+                for p in desk.parents.values()
+                if p.instrument == instrument
+                and p.parent_id in self.target
+                and p.open
+                and p.state
+                not in (ParentState.EXPIRED, ParentState.CANCELLED, ParentState.COMPLETED)
             }
             assert len(sides) <= 1, (instrument, sides)
 
@@ -455,8 +511,14 @@ def test_random_streams_keep_every_invariant(ops):
             instrument, side, lots, limit_i, mandate_i = args
             coid = f"c{i}"
             coids.append(coid)
-            o = order(coid, side, lots * LOT[instrument], instrument, LIMITS[side][limit_i],
-                      MANDATES[mandate_i])
+            o = order(
+                coid,
+                side,
+                lots * LOT[instrument],
+                instrument,
+                LIMITS[side][limit_i],
+                MANDATES[mandate_i],
+            )
             msgs = desk.submit(o, now)
         elif kind == "cancel" and coids:
             msgs = desk.cancel("OMS", coids[args[0] % len(coids)], now)
@@ -465,8 +527,9 @@ def test_random_streams_keep_every_invariant(ops):
             state = desk.order("OMS", coid)
             lot = LOT[state.order.instrument]
             price = LIMITS[state.order.side][1] if args[2] else None
-            msgs = desk.amend("OMS", coid, now, quantity=state.cum_qty + args[1] * lot,
-                              limit_price=price)
+            msgs = desk.amend(
+                "OMS", coid, now, quantity=state.cum_qty + args[1] * lot, limit_price=price
+            )
         elif kind == "close":
             msgs = desk.close_window(now)
         elif kind == "mid":
@@ -479,18 +542,31 @@ def test_random_streams_keep_every_invariant(ops):
             qty = args[1] * LOT[parent.instrument]
             price = REF + args[2] * 10_000
             fid = f"F{i}"
-            msgs = desk.on_parent_fill(ParentOrderFilled(
-                ts=now, parent_id=parent.parent_id, child_id="C", fill_id=fid, venue="V",
-                quantity=qty, price=price, liquidity=Liquidity.MAKER,
-            ))
+            msgs = desk.on_parent_fill(
+                ParentOrderFilled(
+                    ts=now,
+                    parent_id=parent.parent_id,
+                    child_id="C",
+                    fill_id=fid,
+                    venue="V",
+                    quantity=qty,
+                    price=price,
+                    liquidity=Liquidity.MAKER,
+                )
+            )
             checker.market_filled[parent.parent_id] += qty
         elif kind == "state" and desk.parents:
             parents = list(desk.parents.values())
             parent = parents[args[0] % len(parents)]
-            msgs = desk.on_parent_state(ParentStateChanged(
-                ts=now, parent_id=parent.parent_id, state=args[1], target=parent.target,
-                filled=parent.filled,
-            ))
+            msgs = desk.on_parent_state(
+                ParentStateChanged(
+                    ts=now,
+                    parent_id=parent.parent_id,
+                    state=args[1],
+                    target=parent.target,
+                    filled=parent.filled,
+                )
+            )
         else:
             continue
         checker.see(msgs, now)

@@ -6,8 +6,8 @@ import msgspec
 import pytest
 
 from engine.desk.desk import DeskConfig, OrderDesk
-from engine.instruments import Instrument
 from engine.desk.intake import Intake, Rejection, RejectReason, decode_order
+from engine.instruments import Instrument
 from engine.messages import (
     ClientOrder,
     ClientOrderRejected,
@@ -29,8 +29,14 @@ def desk(**kw) -> OrderDesk:
 
 def order(**kw) -> ClientOrder:
     fields = dict(
-        source="OMS", account="A1", client_order_id="c1", instrument="AAPL",
-        side=Side.BUY, quantity=100, limit_price=None, mandate=Mandate(),
+        source="OMS",
+        account="A1",
+        client_order_id="c1",
+        instrument="AAPL",
+        side=Side.BUY,
+        quantity=100,
+        limit_price=None,
+        mandate=Mandate(),
     )
     fields.update(kw)
     return ClientOrder(**fields)
@@ -39,8 +45,7 @@ def order(**kw) -> ClientOrder:
 def snapshot(d: OrderDesk) -> bytes:
     """Everything observable about the desk's state, for 'nothing changed' checks."""
     orders = [
-        (o.order, o.qty, o.limit, o.leaves, o.cum_qty, o.cum_notional, o.status)
-        for o in d.orders()
+        (o.order, o.qty, o.limit, o.leaves, o.cum_qty, o.cum_notional, o.status) for o in d.orders()
     ]
     parents = [(p.parent_id, p.target, p.open, p.filled) for p in d.parents.values()]
     return repr((orders, parents, d.window_deadline(), d._exec_ids.count)).encode()
@@ -67,7 +72,10 @@ def test_accepted_order_is_acknowledged_and_enriched():
     (ack,) = d.submit(order(source="trader:jane"), NOW)
     assert isinstance(ack, ExecutionReport)
     assert (ack.exec_type, ack.ord_status, ack.leaves_qty, ack.cum_qty) == (
-        ExecType.NEW, OrdStatus.NEW, 100, 0
+        ExecType.NEW,
+        OrdStatus.NEW,
+        100,
+        0,
     )
     state = d.order("trader:jane", "c1")
     assert state.arrival_ns == NOW and state.source_kind == "trader"
@@ -153,18 +161,23 @@ def session_desk() -> OrderDesk:
 
 def test_start_at_or_after_the_default_end_is_start_after_end():
     for start in (NOW + 100, NOW + 200):
-        reject_new(order(mandate=Mandate(start_ns=start)), RejectReason.START_AFTER_END,
-                   session_desk())
+        reject_new(
+            order(mandate=Mandate(start_ns=start)), RejectReason.START_AFTER_END, session_desk()
+        )
     (ack,) = session_desk().submit(order(mandate=Mandate(start_ns=NOW + 99)), NOW)
     assert ack.exec_type is ExecType.NEW
     # an explicit end after the close is the client's choice: the default does not apply
-    (ack,) = session_desk().submit(order(mandate=Mandate(start_ns=NOW + 200, end_ns=NOW + 300)), NOW)
+    (ack,) = session_desk().submit(
+        order(mandate=Mandate(start_ns=NOW + 200, end_ns=NOW + 300)), NOW
+    )
     assert ack.exec_type is ExecType.NEW
 
 
 def test_no_end_at_or_after_the_default_end_is_end_in_past():
     for close in (NOW, NOW - 1):  # arriving at the close, or after it
-        reject_new(order(), RejectReason.END_IN_PAST, desk(intake=Intake([AAPL], default_end_ns=close)))
+        reject_new(
+            order(), RejectReason.END_IN_PAST, desk(intake=Intake([AAPL], default_end_ns=close))
+        )
     (ack,) = desk(intake=Intake([AAPL], default_end_ns=NOW + 1)).submit(order(), NOW)
     assert ack.exec_type is ExecType.NEW
 
@@ -201,8 +214,11 @@ def test_mandate_cache_still_checks_end_and_other_mandates():
     assert rej.reason == RejectReason.END_IN_PAST.value and snapshot(d) == before
     # a bad mandate is never cached
     for _ in range(2):
-        reject_new(order(client_order_id="bad", mandate=Mandate(end_ns=NOW + 10, pov_rate=2.0)),
-                   RejectReason.BAD_PARTICIPATION, d)
+        reject_new(
+            order(client_order_id="bad", mandate=Mandate(end_ns=NOW + 10, pov_rate=2.0)),
+            RejectReason.BAD_PARTICIPATION,
+            d,
+        )
 
 
 @pytest.mark.parametrize("risk_aversion", [-1.0, float("inf"), float("nan")])
@@ -254,7 +270,9 @@ def test_amend_checks_quantity_and_price():
     assert_rejected(d.amend("OMS", "c1", NOW, quantity=0), RejectReason.BAD_QUANTITY)
     assert_rejected(d.amend("OMS", "c1", NOW, quantity=15), RejectReason.QUANTITY_OFF_LOT)
     assert_rejected(d.amend("OMS", "c1", NOW, limit_price=100_001_000), RejectReason.PRICE_OFF_TICK)
-    assert_rejected(d.amend("OMS", "c1", NOW, limit_price=1_000_000), RejectReason.PRICE_OUT_OF_BAND)
+    assert_rejected(
+        d.amend("OMS", "c1", NOW, limit_price=1_000_000), RejectReason.PRICE_OUT_OF_BAND
+    )
     assert snapshot(d) == before
 
 
@@ -264,10 +282,18 @@ def test_amend_below_filled():
     d = desk()
     d.submit(order(), NOW)
     (created,) = d.close_window(NOW)
-    d.on_parent_fill(ParentOrderFilled(
-        ts=NOW, parent_id=created.parent_id, child_id="C1", fill_id="F1", venue="LIT1",
-        quantity=60, price=100_000_000, liquidity=Liquidity.TAKER,
-    ))
+    d.on_parent_fill(
+        ParentOrderFilled(
+            ts=NOW,
+            parent_id=created.parent_id,
+            child_id="C1",
+            fill_id="F1",
+            venue="LIT1",
+            quantity=60,
+            price=100_000_000,
+            liquidity=Liquidity.TAKER,
+        )
+    )
     before = snapshot(d)
     assert_rejected(d.amend("OMS", "c1", NOW, quantity=50), RejectReason.AMEND_BELOW_FILLED)
     assert snapshot(d) == before

@@ -42,17 +42,27 @@ XYZ = Instrument(symbol="XYZ", tick=CENT, lot=100, ref_price=100 * 1_000_000)
 
 
 def quote(market: MarketView, bid: int | None, ask: int | None, volume: int) -> None:
-    market.update(MarketDataUpdated(
-        venue="LIT1", instrument="XYZ", kind=VenueKind.LIT, status=VenueStatus.UP,
-        bids=[BookLevel(bid, 1_000)] if bid else [], asks=[BookLevel(ask, 1_000)] if ask else [],
-        volume=volume,
-    ))
+    market.update(
+        MarketDataUpdated(
+            venue="LIT1",
+            instrument="XYZ",
+            kind=VenueKind.LIT,
+            status=VenueStatus.UP,
+            bids=[BookLevel(bid, 1_000)] if bid else [],
+            asks=[BookLevel(ask, 1_000)] if ask else [],
+            volume=volume,
+        )
+    )
 
 
 def make_parent(qty=10_000, side=Side.BUY, limit=None, minutes=30, **mandate) -> ParentOrder:
     mandate.setdefault("end_ns", T0 + minutes * MINUTE)
     order = ParentOrderCreated(
-        parent_id="P1", instrument="XYZ", side=side, quantity=qty, limit_price=limit,
+        parent_id="P1",
+        instrument="XYZ",
+        side=side,
+        quantity=qty,
+        limit_price=limit,
         mandate=Mandate(**mandate),
     )
     return ParentOrder(order, XYZ, SESSION, ParentConfig())
@@ -63,8 +73,15 @@ class Harness:
     at once; passive/midpoint ones fill ``passive_fill`` of their leaves per wake (0 = a
     starved market). The market trades ``market_rate`` shares per second besides us."""
 
-    def __init__(self, parent, bid=100 * 1_000_000, spread=2 * CENT, passive_fill=0.5,
-                 market_rate=50, cross=True):
+    def __init__(
+        self,
+        parent,
+        bid=100 * 1_000_000,
+        spread=2 * CENT,
+        passive_fill=0.5,
+        market_rate=50,
+        cross=True,
+    ):
         self.parent, self.bid, self.ask = parent, bid, bid + spread
         self.passive_fill, self.market_rate, self.cross = passive_fill, market_rate, cross
         self.market = MarketView("XYZ")
@@ -104,9 +121,16 @@ class Harness:
         self.leaves[place.child_id] -= qty
         self.ours += qty
         self._refresh()
-        msg = ChildOrderFilled(parent_id="P1", child_id=place.child_id, fill_id=f"F{self.fills}",
-                               venue="LIT1", quantity=qty, price=price, liquidity=Liquidity.TAKER,
-                               leaves=self.leaves[place.child_id])
+        msg = ChildOrderFilled(
+            parent_id="P1",
+            child_id=place.child_id,
+            fill_id=f"F{self.fills}",
+            venue="LIT1",
+            quantity=qty,
+            price=price,
+            liquidity=Liquidity.TAKER,
+            leaves=self.leaves[place.child_id],
+        )
         self.feed(self.parent.on_child_filled(msg, self.now, self.market))
         if self.leaves.get(place.child_id) == 0:
             self.done(place.child_id)
@@ -115,8 +139,12 @@ class Harness:
         place = self.working.pop(cid, None)
         if place is None:
             return
-        msg = ChildOrderDone(parent_id="P1", child_id=cid, filled=place.quantity - self.leaves[cid],
-                             cancelled=self.leaves[cid])
+        msg = ChildOrderDone(
+            parent_id="P1",
+            child_id=cid,
+            filled=place.quantity - self.leaves[cid],
+            cancelled=self.leaves[cid],
+        )
         self.feed(self.parent.on_child_done(msg, self.now, self.market))
 
     def feed(self, msgs):
@@ -127,8 +155,13 @@ class Harness:
             if isinstance(m, PlaceChildOrder):
                 self.working[m.child_id] = m
                 self.leaves[m.child_id] = m.quantity
-                self.feed(self.parent.on_child_accepted(
-                    ChildOrderAccepted(parent_id="P1", child_id=m.child_id), self.now, self.market))
+                self.feed(
+                    self.parent.on_child_accepted(
+                        ChildOrderAccepted(parent_id="P1", child_id=m.child_id),
+                        self.now,
+                        self.market,
+                    )
+                )
                 far = self.ask if m.side is Side.BUY else self.bid
                 crosses = m.limit_price is not None and (m.limit_price - far) * m.side >= 0
                 if m.tactic is Tactic.AGGRESSIVE and self.cross and crosses:
@@ -210,7 +243,8 @@ def test_pause_pulls_children_and_resume_recalibrates():
     assert p.open_children()
     out = p.pause(h.now, "operator")
     assert {m.child_id for m in out if isinstance(m, CancelChildOrder)} == {
-        c.child_id for c in p.open_children()}
+        c.child_id for c in p.open_children()
+    }
     assert out[-1].state is ParentState.PAUSED
     out = p.resume(h.now, h.market, "operator")
     assert out[0].state is ParentState.WORKING and isinstance(out[1], ScheduleRecalibrated)
@@ -294,8 +328,7 @@ def test_best_effort_expires_reporting_leaves():
     assert last.state is ParentState.EXPIRED and last.ts == T0 + 10 * MINUTE
     assert last.filled < last.target and f"leaves {last.target - last.filled}" in last.reason
     assert all(c.limit_price <= limit for c in h.of(PlaceChildOrder))
-    assert not h.parent.open_children() or all(
-        c.cancel_requested for c in h.parent.open_children())
+    assert not h.parent.open_children() or all(c.cancel_requested for c in h.parent.open_children())
 
 
 def test_must_complete_that_cannot_fill_expires_after_the_overrun():
@@ -331,8 +364,9 @@ def test_max_participation_caps_child_sizes():
 
 
 def test_pov_stays_within_its_band():
-    p = make_parent(qty=1_000_000, minutes=30, strategy=StrategyName.POV, pov_rate=0.1,
-                    must_complete=False)
+    p = make_parent(
+        qty=1_000_000, minutes=30, strategy=StrategyName.POV, pov_rate=0.1, must_complete=False
+    )
     h = Harness(p, passive_fill=0.5, market_rate=200).run()
     participation = h.ours / (h.background + h.ours)
     assert 0.08 <= participation <= 0.12 + 1e-9
@@ -348,8 +382,15 @@ def test_duplicate_fill_is_ignored_and_unknown_rejection_is_harmless():
     h = Harness(make_parent(), passive_fill=0.0)
     h.run(until=T0 + 1)
     place = h.of(PlaceChildOrder)[0]
-    fill = ChildOrderFilled(parent_id="P1", child_id=place.child_id, fill_id="X1", venue="LIT1",
-                            quantity=100, price=place.limit_price, liquidity=Liquidity.MAKER)
+    fill = ChildOrderFilled(
+        parent_id="P1",
+        child_id=place.child_id,
+        fill_id="X1",
+        venue="LIT1",
+        quantity=100,
+        price=place.limit_price,
+        liquidity=Liquidity.MAKER,
+    )
     first = h.parent.on_child_filled(fill, h.now, h.market)
     assert isinstance(first[0], ParentOrderFilled)
     assert isinstance(first[1], ScheduleRecalibrated)
@@ -434,17 +475,34 @@ def test_resize_to_zero_while_pending_cancels():
     qty_lots=st.integers(1, 80),
 )
 def test_children_never_breach_the_limit_and_are_on_tick(
-    side, bid_cents, spread_ticks, limit_offset, limit_sub_tick, strategy, urgency,
-    must_complete, passive_fill, qty_lots,
+    side,
+    bid_cents,
+    spread_ticks,
+    limit_offset,
+    limit_sub_tick,
+    strategy,
+    urgency,
+    must_complete,
+    passive_fill,
+    qty_lots,
 ):
     bid = bid_cents * CENT
     limit = None
     if limit_offset is not None:  # around the touch, sometimes off tick
         limit = bid + limit_offset * CENT + (limit_sub_tick if limit_sub_tick < 5_000 else 0)
-    p = make_parent(qty=qty_lots * 100, side=side, limit=limit, minutes=5, strategy=strategy,
-                    urgency=urgency, must_complete=must_complete, pov_rate=0.2)
-    h = Harness(p, bid=bid, spread=spread_ticks * CENT, passive_fill=passive_fill,
-                market_rate=100).run()
+    p = make_parent(
+        qty=qty_lots * 100,
+        side=side,
+        limit=limit,
+        minutes=5,
+        strategy=strategy,
+        urgency=urgency,
+        must_complete=must_complete,
+        pov_rate=0.2,
+    )
+    h = Harness(
+        p, bid=bid, spread=spread_ticks * CENT, passive_fill=passive_fill, market_rate=100
+    ).run()
     for c in h.of(PlaceChildOrder):
         assert c.limit_price is not None and c.limit_price % CENT == 0
         assert c.quantity > 0
@@ -479,14 +537,25 @@ def _drive(parent, fill_every=20 * SECOND, outage=(12 * MINUTE, 13 * MINUTE + 3 
         h.background += h.market_rate * (nxt - h.now) // SECOND
         h.now = nxt
         if T0 + outage[0] <= h.now < T0 + outage[1]:
-            md = MarketDataUpdated(venue="LIT1", instrument="XYZ", kind=VenueKind.LIT,
-                                   status=VenueStatus.UP, bids=[], asks=[],
-                                   volume=h.background + h.ours)
+            md = MarketDataUpdated(
+                venue="LIT1",
+                instrument="XYZ",
+                kind=VenueKind.LIT,
+                status=VenueStatus.UP,
+                bids=[],
+                asks=[],
+                volume=h.background + h.ours,
+            )
         else:
             md = MarketDataUpdated(
-                venue="LIT1", instrument="XYZ", kind=VenueKind.LIT, status=VenueStatus.UP,
-                bids=[BookLevel(h.bid, 1_000)], asks=[BookLevel(h.ask, 1_000)],
-                volume=h.background + h.ours)
+                venue="LIT1",
+                instrument="XYZ",
+                kind=VenueKind.LIT,
+                status=VenueStatus.UP,
+                bids=[BookLevel(h.bid, 1_000)],
+                asks=[BookLevel(h.ask, 1_000)],
+                volume=h.background + h.ours,
+            )
         h.market.update(md)
         if h.now in events:
             parent.on_market_data(md, h.now, h.market)
@@ -504,20 +573,30 @@ def _drive(parent, fill_every=20 * SECOND, outage=(12 * MINUTE, 13 * MINUTE + 3 
 
 def _actions(h):
     def key(m):
-        return (type(m).__name__, m.ts, getattr(m, "child_id", None), getattr(m, "quantity", None),
-                getattr(m, "limit_price", None), getattr(m, "tactic", None),
-                getattr(m, "state", None))
+        return (
+            type(m).__name__,
+            m.ts,
+            getattr(m, "child_id", None),
+            getattr(m, "quantity", None),
+            getattr(m, "limit_price", None),
+            getattr(m, "tactic", None),
+            getattr(m, "state", None),
+        )
+
     return [key(m) for m in h.out if not isinstance(m, ScheduleRecalibrated)]
 
 
-@pytest.mark.parametrize("mandate", [
-    dict(strategy=StrategyName.TWAP),
-    dict(strategy=StrategyName.TWAP, urgency=Urgency.HIGH),
-    dict(strategy=StrategyName.TWAP, urgency=Urgency.LOW, must_complete=False),
-    dict(strategy=StrategyName.VWAP),
-    dict(strategy=StrategyName.IS, urgency=Urgency.HIGH),
-    dict(strategy=StrategyName.IS, side=Side.SELL),
-])
+@pytest.mark.parametrize(
+    "mandate",
+    [
+        dict(strategy=StrategyName.TWAP),
+        dict(strategy=StrategyName.TWAP, urgency=Urgency.HIGH),
+        dict(strategy=StrategyName.TWAP, urgency=Urgency.LOW, must_complete=False),
+        dict(strategy=StrategyName.VWAP),
+        dict(strategy=StrategyName.IS, urgency=Urgency.HIGH),
+        dict(strategy=StrategyName.IS, side=Side.SELL),
+    ],
+)
 @pytest.mark.parametrize("min_child_qty", [0, 300])
 def test_sleeping_until_something_is_due_decides_exactly_as_deciding_every_interval(
     mandate, min_child_qty
@@ -532,15 +611,22 @@ def test_sleeping_until_something_is_due_decides_exactly_as_deciding_every_inter
     side = fields.pop("side", Side.BUY)
     for cls in (PollingParent, ParentOrder):
         order = ParentOrderCreated(
-            parent_id="P1", instrument="XYZ", side=side, quantity=20_000, limit_price=None,
-            mandate=Mandate(end_ns=T0 + 30 * MINUTE, **fields))
+            parent_id="P1",
+            instrument="XYZ",
+            side=side,
+            quantity=20_000,
+            limit_price=None,
+            mandate=Mandate(end_ns=T0 + 30 * MINUTE, **fields),
+        )
         runs.append(_drive(cls(order, XYZ, SESSION, config)))
     polling, sleeping = runs
     assert _actions(sleeping) == _actions(polling)
     assert sleeping.parent.state is polling.parent.state
     assert ParentState.PAUSED in polling.states()  # the outage was seen by both
+
     def timer_decisions(h):
         return sum(r.reason.startswith("timer") for r in h.of(ScheduleRecalibrated))
+
     assert timer_decisions(sleeping) < 0.5 * timer_decisions(polling)
     # every wake that decided still wrote its recalibration
     assert all(r.next_at > r.ts for r in sleeping.of(ScheduleRecalibrated))

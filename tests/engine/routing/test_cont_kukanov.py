@@ -16,8 +16,9 @@ from engine.routing.cont_kukanov import (
 )
 
 # h = half a cent, f = 0.3 cent, r = 0.2 cent, θ = 0.1 cent, λ_u = λ_o = 2 cents (price units)
-COST = CostModel(half_spread=5_000, taker_fee=3_000, impact=1_000,
-                 under_penalty=20_000, over_penalty=20_000)
+COST = CostModel(
+    half_spread=5_000, taker_fee=3_000, impact=1_000, under_penalty=20_000, over_penalty=20_000
+)
 # ξ uniform on {0..999}: F(x) = (x+1)/1000
 UNIFORM = VenueQueue(name="LIT1", queue=300, rebate=2_000, outflows=tuple(range(1_000)))
 
@@ -64,15 +65,20 @@ def test_stochastic_solver_matches_the_closed_form_on_one_venue():
 
 
 def test_solver_is_deterministic_for_a_seed():
-    venues = [UNIFORM, VenueQueue(name="LIT2", queue=100, rebate=2_000,
-                                  outflows=tuple(range(0, 600, 5)))]
+    venues = [
+        UNIFORM,
+        VenueQueue(name="LIT2", queue=100, rebate=2_000, outflows=tuple(range(0, 600, 5))),
+    ]
     assert solve(400, venues, COST, seed=7, iterations=3_000) == solve(
-        400, venues, COST, seed=7, iterations=3_000)
+        400, venues, COST, seed=7, iterations=3_000
+    )
 
 
 def test_several_venues_over_book():
-    venues = [UNIFORM, VenueQueue(name="LIT2", queue=100, rebate=2_000,
-                                  outflows=tuple(range(0, 600, 5)))]
+    venues = [
+        UNIFORM,
+        VenueQueue(name="LIT2", queue=100, rebate=2_000, outflows=tuple(range(0, 600, 5))),
+    ]
     split = solve(400, venues, COST, seed=1, iterations=20_000)
     assert split.total > 400  # the multi-venue optimum over-books (M + ΣL > S)
     assert all(isinstance(x, int) and 0 <= x <= 400 for x in (split.market, *split.limits))

@@ -54,17 +54,30 @@ VENUES = [VenueConfig(name=v) for v in LIT] + [
 
 def md(venue):
     if venue in DARK:
-        return MarketDataUpdated(venue=venue, instrument="XYZ", kind=VenueKind.DARK,
-                                 status=VenueStatus.UP)
-    return MarketDataUpdated(venue=venue, instrument="XYZ", kind=VenueKind.LIT,
-                             status=VenueStatus.UP, bids=[BookLevel(BID, 500)],
-                             asks=[BookLevel(ASK, 500)])
+        return MarketDataUpdated(
+            venue=venue, instrument="XYZ", kind=VenueKind.DARK, status=VenueStatus.UP
+        )
+    return MarketDataUpdated(
+        venue=venue,
+        instrument="XYZ",
+        kind=VenueKind.LIT,
+        status=VenueStatus.UP,
+        bids=[BookLevel(BID, 500)],
+        asks=[BookLevel(ASK, 500)],
+    )
 
 
 def child(cid, qty, tactic, limit=None, side=Side.BUY):
-    return PlaceChildOrder(parent_id="P1", child_id=cid, instrument="XYZ", side=side,
-                           quantity=qty, limit_price=limit, tactic=tactic,
-                           routing=RoutingLogic.LIQUIDITY_SEEKING)
+    return PlaceChildOrder(
+        parent_id="P1",
+        child_id=cid,
+        instrument="XYZ",
+        side=side,
+        quantity=qty,
+        limit_price=limit,
+        tactic=tactic,
+        routing=RoutingLogic.LIQUIDITY_SEEKING,
+    )
 
 
 class Driver:
@@ -96,9 +109,17 @@ class Driver:
         return self.feed(VenueOrderCancelled(venue=o.venue, order_id=o.order_id, cancelled=qty))
 
     def fill(self, o, qty, leaves):
-        return self.feed(VenueOrderFilled(venue=o.venue, order_id=o.order_id,
-                                          fill_id=f"{o.order_id}-F{leaves}", quantity=qty,
-                                          price=MID, liquidity=Liquidity.MIDPOINT, leaves=leaves))
+        return self.feed(
+            VenueOrderFilled(
+                venue=o.venue,
+                order_id=o.order_id,
+                fill_id=f"{o.order_id}-F{leaves}",
+                quantity=qty,
+                price=MID,
+                liquidity=Liquidity.MIDPOINT,
+                leaves=leaves,
+            )
+        )
 
     def miss_in_the_dark(self, cid):
         """A MIDPOINT child whose dark orders all time out unfilled, then is cancelled."""
@@ -157,17 +178,34 @@ def test_small_child_goes_whole_to_the_best_pool_large_one_is_split():
 def teach(router, venue, hits, misses):
     """The scorecard saw ``hits`` dark orders at ``venue`` get a fill and ``misses`` none."""
     for i in range(hits + misses):
-        o = PlaceVenueOrder(venue=venue, order_id=f"T-{venue}-{i}", parent_id="P0",
-                            child_id="C0", instrument="XYZ", side=Side.BUY, quantity=100,
-                            price=MID)
+        o = PlaceVenueOrder(
+            venue=venue,
+            order_id=f"T-{venue}-{i}",
+            parent_id="P0",
+            child_id="C0",
+            instrument="XYZ",
+            side=Side.BUY,
+            quantity=100,
+            price=MID,
+        )
         router.scorecard.record(o, 0)
         if i < hits:
-            router.scorecard.record(VenueOrderFilled(
-                venue=venue, order_id=o.order_id, fill_id=f"{o.order_id}-F", quantity=100,
-                price=MID, liquidity=Liquidity.MIDPOINT, leaves=0), 0)
+            router.scorecard.record(
+                VenueOrderFilled(
+                    venue=venue,
+                    order_id=o.order_id,
+                    fill_id=f"{o.order_id}-F",
+                    quantity=100,
+                    price=MID,
+                    liquidity=Liquidity.MIDPOINT,
+                    leaves=0,
+                ),
+                0,
+            )
         else:
-            router.scorecard.record(VenueOrderCancelled(
-                venue=venue, order_id=o.order_id, cancelled=100), 0)
+            router.scorecard.record(
+                VenueOrderCancelled(venue=venue, order_id=o.order_id, cancelled=100), 0
+            )
 
 
 def test_no_dark_slice_below_the_minimum_after_the_split_by_fill_probability():

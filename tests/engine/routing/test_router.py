@@ -47,14 +47,27 @@ VENUES = [VenueConfig(name=v) for v in LIT] + [
 
 def md(venue, size=500, status=VenueStatus.UP, volume=0):
     kind = VenueKind.DARK if venue in DARK else VenueKind.LIT
-    levels = dict(bids=[BookLevel(BID, size)], asks=[BookLevel(ASK, size)]) if kind is VenueKind.LIT else {}
-    return MarketDataUpdated(venue=venue, instrument="XYZ", kind=kind, status=status,
-                             volume=volume, **levels)
+    levels = (
+        dict(bids=[BookLevel(BID, size)], asks=[BookLevel(ASK, size)])
+        if kind is VenueKind.LIT
+        else {}
+    )
+    return MarketDataUpdated(
+        venue=venue, instrument="XYZ", kind=kind, status=status, volume=volume, **levels
+    )
 
 
 def child(cid="C1", qty=300, logic=RoutingLogic.SEQUENTIAL, tactic=Tactic.PASSIVE, **kw):
-    return PlaceChildOrder(parent_id="P1", child_id=cid, instrument="XYZ", side=Side.BUY,
-                           quantity=qty, routing=logic, tactic=tactic, **kw)
+    return PlaceChildOrder(
+        parent_id="P1",
+        child_id=cid,
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=qty,
+        routing=logic,
+        tactic=tactic,
+        **kw,
+    )
 
 
 class Driver:
@@ -98,9 +111,17 @@ class Driver:
 
     def fill(self, o, qty, leaves, fid=None, price=None):
         self.fills[o.child_id] += qty
-        return self.feed(VenueOrderFilled(
-            venue=o.venue, order_id=o.order_id, fill_id=fid or f"{o.order_id}-F{leaves}",
-            quantity=qty, price=price or o.price or ASK, liquidity=Liquidity.MAKER, leaves=leaves))
+        return self.feed(
+            VenueOrderFilled(
+                venue=o.venue,
+                order_id=o.order_id,
+                fill_id=fid or f"{o.order_id}-F{leaves}",
+                quantity=qty,
+                price=price or o.price or ASK,
+                liquidity=Liquidity.MAKER,
+                leaves=leaves,
+            )
+        )
 
     def cancelled(self, o, qty):
         return self.feed(VenueOrderCancelled(venue=o.venue, order_id=o.order_id, cancelled=qty))
@@ -202,14 +223,28 @@ def test_resting_at_the_limit_behind_the_touch_keeps_its_place_until_the_market_
     keep = [m for _, m in out if isinstance(m, RouteDecided)]
     assert len(keep) == 1 and keep[0].reason.startswith(f"keep {o.order_id} at {o.venue}")
     # the market comes back to the limit: at the touch, the timeout moves it on again
-    d.feed(MarketDataUpdated(venue=o.venue, instrument="XYZ", kind=VenueKind.LIT,
-                             status=VenueStatus.UP, bids=[BookLevel(BID - 10_000, 800)],
-                             asks=[BookLevel(ASK, 500)]))
+    d.feed(
+        MarketDataUpdated(
+            venue=o.venue,
+            instrument="XYZ",
+            kind=VenueKind.LIT,
+            status=VenueStatus.UP,
+            bids=[BookLevel(BID - 10_000, 800)],
+            asks=[BookLevel(ASK, 500)],
+        )
+    )
     for v in LIT:
         if v != o.venue:
-            d.feed(MarketDataUpdated(
-                venue=v, instrument="XYZ", kind=VenueKind.LIT, status=VenueStatus.UP,
-                bids=[BookLevel(BID - 10_000, 300)], asks=[BookLevel(ASK, 500)]))
+            d.feed(
+                MarketDataUpdated(
+                    venue=v,
+                    instrument="XYZ",
+                    kind=VenueKind.LIT,
+                    status=VenueStatus.UP,
+                    bids=[BookLevel(BID - 10_000, 300)],
+                    asks=[BookLevel(ASK, 500)],
+                )
+            )
     out = d.tick(SECOND)
     assert [c.order_id for c in d.cancels(out)] == [o.order_id]
     (second,) = d.placed(d.cancelled(o, 300))
@@ -243,8 +278,11 @@ def test_limit_price_is_never_breached():
 
 def test_parallel_sweep_posts_at_once_where_the_limit_is_short_of_every_far_touch():
     d = Driver()
-    d.feed(child(qty=900, logic=RoutingLogic.PARALLEL, tactic=Tactic.AGGRESSIVE,
-                 limit_price=ASK - 10_000))
+    d.feed(
+        child(
+            qty=900, logic=RoutingLogic.PARALLEL, tactic=Tactic.AGGRESSIVE, limit_price=ASK - 10_000
+        )
+    )
     orders = d.placed()
     assert len(orders) == 3 and sum(o.quantity for o in orders) == 900
     assert all(o.price == ASK - 10_000 and o.tif is TimeInForce.DAY for o in orders)
@@ -376,8 +414,7 @@ def test_venue_down_mid_sweep_pulls_its_orders_and_avoids_it_until_up():
     down = orders[1].venue
     out = d.feed(VenueStatusChanged(venue=down, status=VenueStatus.DOWN))
     assert [c.order_id for c in d.cancels(out)] == [orders[1].order_id]
-    out = d.feed(VenueCancelRejected(venue=down, order_id=orders[1].order_id,
-                                     reason="venue_down"))
+    out = d.feed(VenueCancelRejected(venue=down, order_id=orders[1].order_id, reason="venue_down"))
     assert not d.placed(out)  # still at risk: no re-route without over-allocation
     d.tick(SECOND)  # cancel retried while down
     d.fill(orders[0], orders[0].quantity, 0)
@@ -448,8 +485,9 @@ class FakeVenue:
     def on(self, msg, ioc_fill):
         if isinstance(msg, PlaceVenueOrder):
             if not self.up:
-                return [VenueOrderRejected(venue=self.name, order_id=msg.order_id,
-                                           reason="venue_down")]
+                return [
+                    VenueOrderRejected(venue=self.name, order_id=msg.order_id, reason="venue_down")
+                ]
             self.known.add(msg.order_id)
             out = [VenueOrderAccepted(venue=self.name, order_id=msg.order_id, leaves=msg.quantity)]
             self.leaves[msg.order_id] = msg.quantity
@@ -458,14 +496,24 @@ class FakeVenue:
                 if q:
                     out += self.fill(msg.order_id, q)
                 if self.leaves.get(msg.order_id):
-                    out.append(VenueOrderCancelled(venue=self.name, order_id=msg.order_id,
-                                                   cancelled=self.leaves.pop(msg.order_id)))
+                    out.append(
+                        VenueOrderCancelled(
+                            venue=self.name,
+                            order_id=msg.order_id,
+                            cancelled=self.leaves.pop(msg.order_id),
+                        )
+                    )
             return out
         if not self.up:
-            return [VenueCancelRejected(venue=self.name, order_id=msg.order_id, reason="venue_down")]
+            return [
+                VenueCancelRejected(venue=self.name, order_id=msg.order_id, reason="venue_down")
+            ]
         if msg.order_id in self.leaves:
-            return [VenueOrderCancelled(venue=self.name, order_id=msg.order_id,
-                                        cancelled=self.leaves.pop(msg.order_id))]
+            return [
+                VenueOrderCancelled(
+                    venue=self.name, order_id=msg.order_id, cancelled=self.leaves.pop(msg.order_id)
+                )
+            ]
         reason = "too_late" if msg.order_id in self.known else "unknown_order"
         return [VenueCancelRejected(venue=self.name, order_id=msg.order_id, reason=reason)]
 
@@ -475,8 +523,17 @@ class FakeVenue:
         if not left:
             del self.leaves[oid]
         self.seq += 1
-        return [VenueOrderFilled(venue=self.name, order_id=oid, fill_id=f"{self.name}-F{self.seq}",
-                                 quantity=q, price=BID, liquidity=Liquidity.MAKER, leaves=left)]
+        return [
+            VenueOrderFilled(
+                venue=self.name,
+                order_id=oid,
+                fill_id=f"{self.name}-F{self.seq}",
+                quantity=q,
+                price=BID,
+                liquidity=Liquidity.MAKER,
+                leaves=left,
+            )
+        ]
 
 
 class World:
@@ -549,16 +606,26 @@ class World:
 
 LOGICS = st.sampled_from(list(RoutingLogic))
 TACTICS = st.sampled_from(list(Tactic))
-ACTIONS = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 50), st.integers(0, 400)),
-                   max_size=80)
+ACTIONS = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(0, 50), st.integers(0, 400)), max_size=80
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(children=st.lists(st.tuples(LOGICS, TACTICS, st.integers(1, 12)), min_size=1, max_size=3),
-       actions=ACTIONS, overallocate=st.booleans())
+@given(
+    children=st.lists(st.tuples(LOGICS, TACTICS, st.integers(1, 12)), min_size=1, max_size=3),
+    actions=ACTIONS,
+    overallocate=st.booleans(),
+)
 def test_random_interleavings_keep_every_invariant(children, actions, overallocate):
-    w = World(RouterConfig(overallocate=overallocate, sequential_timeout_ns=200 * MS,
-                           dark_timeout_ns=300 * MS, ck_iterations=200))
+    w = World(
+        RouterConfig(
+            overallocate=overallocate,
+            sequential_timeout_ns=200 * MS,
+            dark_timeout_ns=300 * MS,
+            ck_iterations=200,
+        )
+    )
     for i, (logic, tactic, lots) in enumerate(children):
         w.take(w.d.feed(child(f"C{i}", lots * 100, logic, tactic)))
     for action, k, q in actions:
@@ -593,11 +660,32 @@ def test_scorecard_summaries_shared_until_a_summary_changes():
     assert list(first) == ["A", "B"]
     assert card.summaries(venues, "XYZ") is first
     assert card.summaries(["A"], "XYZ") == {"A": first["A"]}
-    card.record(PlaceVenueOrder(venue="A", order_id="o1", parent_id="P", child_id="C",
-                                instrument="XYZ", side=Side.BUY, quantity=100, price=10), 0)
+    card.record(
+        PlaceVenueOrder(
+            venue="A",
+            order_id="o1",
+            parent_id="P",
+            child_id="C",
+            instrument="XYZ",
+            side=Side.BUY,
+            quantity=100,
+            price=10,
+        ),
+        0,
+    )
     assert card.summaries(venues, "XYZ") is first  # an order sent changes no summary
-    card.record(VenueOrderFilled(venue="A", order_id="o1", fill_id="f1", quantity=100,
-                                 price=10, liquidity=Liquidity.MAKER, leaves=0), 1)
+    card.record(
+        VenueOrderFilled(
+            venue="A",
+            order_id="o1",
+            fill_id="f1",
+            quantity=100,
+            price=10,
+            liquidity=Liquidity.MAKER,
+            leaves=0,
+        ),
+        1,
+    )
     second = card.summaries(venues, "XYZ")
     assert second is not first and second["A"] != first["A"] and second["B"] == first["B"]
     assert second == {v: card.stats(v, "XYZ").summary(card.reported(v)) for v in ["A", "B"]}

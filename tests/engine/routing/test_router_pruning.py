@@ -29,8 +29,13 @@ from engine.routing import recovery
 from engine.routing.orders import FinishedChild
 from engine.routing.router import Router, RouterConfig
 
-VENUE_EVENTS = (VenueOrderAccepted, VenueOrderRejected, VenueOrderFilled,
-                VenueOrderCancelled, VenueCancelRejected)
+VENUE_EVENTS = (
+    VenueOrderAccepted,
+    VenueOrderRejected,
+    VenueOrderFilled,
+    VenueOrderCancelled,
+    VenueCancelRejected,
+)
 
 
 class KeepAll(Router):
@@ -73,8 +78,15 @@ def assert_holds_only_unfinished(router: Router, commands: int | None = None) ->
 def filled_child(d: Driver, cid="C1", qty=300):
     (o,) = d.placed(d.feed(child(cid, qty)))
     d.ack(o)
-    fill = VenueOrderFilled(venue=o.venue, order_id=o.order_id, fill_id=f"{o.venue}-F1",
-                            quantity=qty, price=o.price, liquidity=Liquidity.MAKER, leaves=0)
+    fill = VenueOrderFilled(
+        venue=o.venue,
+        order_id=o.order_id,
+        fill_id=f"{o.venue}-F1",
+        quantity=qty,
+        price=o.price,
+        liquidity=Liquidity.MAKER,
+        leaves=0,
+    )
     d.fills[cid] += qty
     d.feed(fill)
     return o, fill
@@ -131,7 +143,8 @@ def test_a_redelivered_command_for_a_finished_child_is_ignored_a_clash_refused()
     assert d.feed(cmd) == []
     out = d.feed(child("C1", qty=500))
     assert [(dest, type(m), m.reason) for dest, m in out] == [
-        ("P1", ChildOrderRejected, "duplicate_child_id")]
+        ("P1", ChildOrderRejected, "duplicate_child_id")
+    ]
     assert d.feed(CancelChildOrder(parent_id="P1", child_id="C1")) == []
     assert d.router.finished == 1 and not d.router.children
 
@@ -143,12 +156,33 @@ def test_a_late_fill_for_a_finished_child_is_reported_as_excess_a_redelivery_is_
     d = Driver()
     o, fill = filled_child(d)
     assert d.feed(fill) == []  # the fill that finished it, redelivered
-    late = VenueOrderFilled(venue=o.venue, order_id=o.order_id, fill_id=f"{o.venue}-F9",
-                            quantity=50, price=o.price, liquidity=Liquidity.TAKER, fee=7)
+    late = VenueOrderFilled(
+        venue=o.venue,
+        order_id=o.order_id,
+        fill_id=f"{o.venue}-F9",
+        quantity=50,
+        price=o.price,
+        liquidity=Liquidity.TAKER,
+        fee=7,
+    )
     out = d.feed(late)
-    assert out == [("P1", ChildOrderOverfilled(
-        parent_id="P1", child_id="C1", fill_id=late.fill_id, venue=o.venue, quantity=50,
-        price=o.price, liquidity=Liquidity.TAKER, fee=7, reason="late_fill", ts=d.now))]
+    assert out == [
+        (
+            "P1",
+            ChildOrderOverfilled(
+                parent_id="P1",
+                child_id="C1",
+                fill_id=late.fill_id,
+                venue=o.venue,
+                quantity=50,
+                price=o.price,
+                liquidity=Liquidity.TAKER,
+                fee=7,
+                reason="late_fill",
+                ts=d.now,
+            ),
+        )
+    ]
     assert (d.router.overfills, d.router.overfilled_shares) == (1, 50)
     assert d.feed(late) == []  # and that one redelivered too
     assert d.router.overfills == 1
@@ -169,10 +203,22 @@ def test_the_same_messages_as_for_a_child_kept_for_good():
             VenueCancelRejected(venue=v, order_id=oid, reason="too_late"),
             VenueCancelRejected(venue=v, order_id=oid, reason="unknown_order"),
             VenueOrderRejected(venue=v, order_id=oid, reason="bad"),
-            VenueOrderFilled(venue=v, order_id="C1-V7", fill_id="x", quantity=1, price=1,
-                             liquidity=Liquidity.MAKER),  # never sent: not ours
-            VenueOrderFilled(venue=v, order_id=oid, fill_id=f"{v}-F2", quantity=10,
-                             price=o.price, liquidity=Liquidity.MAKER),
+            VenueOrderFilled(
+                venue=v,
+                order_id="C1-V7",
+                fill_id="x",
+                quantity=1,
+                price=1,
+                liquidity=Liquidity.MAKER,
+            ),  # never sent: not ours
+            VenueOrderFilled(
+                venue=v,
+                order_id=oid,
+                fill_id=f"{v}-F2",
+                quantity=10,
+                price=o.price,
+                liquidity=Liquidity.MAKER,
+            ),
         ]
         outs.append([d.feed(m) for m in strays])
         assert d.router.overfills == 1
@@ -228,7 +274,8 @@ def test_an_order_given_up_as_unknown_then_acked_is_pulled_and_let_go_once_cance
     assert d.ack(o) == []  # a repeated ack: the pull is on its way already
     assert d.router.next_wake_ns() == d.now + 100 * MS
     assert d.cancels(d.tick(100 * MS)) == [
-        CancelVenueOrder(venue=o.venue, order_id=o.order_id, ts=d.now)]  # no answer: again
+        CancelVenueOrder(venue=o.venue, order_id=o.order_id, ts=d.now)
+    ]  # no answer: again
     assert d.cancelled(o, 300) == []  # the venue's last word about it
     assert list(d.router.children) == [] and d.router.finished == 1
     assert d.router.next_wake_ns() is None
@@ -285,8 +332,14 @@ def test_a_restarted_router_lets_go_of_finished_children_and_answers_as_before()
     assert [type(m) for _, m in out].count(CancelVenueOrder) == 1  # reconcile C2's order
     assert_holds_only_unfinished(restarted, commands=2)
 
-    late = VenueOrderFilled(venue=o1.venue, order_id=o1.order_id, fill_id="late",
-                            quantity=20, price=o1.price, liquidity=Liquidity.MAKER)
+    late = VenueOrderFilled(
+        venue=o1.venue,
+        order_id=o1.order_id,
+        fill_id="late",
+        quantity=20,
+        price=o1.price,
+        liquidity=Liquidity.MAKER,
+    )
     for msg in (d.commands["C1"], child("C1", qty=900), fill1, late, late):
         assert restarted.handle(msg, d.now) == before.handle(msg, d.now)
     assert restarted.overfills == before.overfills == 1
@@ -296,8 +349,16 @@ def test_restart_reports_a_fill_the_old_instance_never_forwarded_for_a_finished_
     d = RecordingDriver(router_cls=Router)
     o, _ = filled_child(d, "C1")
     # the venue journaled a late fill, the old router died before handling it
-    d.events.append(VenueOrderFilled(venue=o.venue, order_id=o.order_id, fill_id="late",
-                                     quantity=30, price=o.price, liquidity=Liquidity.MAKER))
+    d.events.append(
+        VenueOrderFilled(
+            venue=o.venue,
+            order_id=o.order_id,
+            fill_id="late",
+            quantity=30,
+            price=o.price,
+            liquidity=Liquidity.MAKER,
+        )
+    )
     restarted = Router(VENUES, RouterConfig())
     out = recovery.recover(restarted, recovery.fold(_journal(d)), d.now)
     (over,) = [m for _, m in out if isinstance(m, ChildOrderOverfilled)]
@@ -337,10 +398,21 @@ class Twin:
             w.take(d.feed(d.events[k % len(d.events)]))
         elif kind == 1 and w.fills:  # a fill the venue should not have made
             oid = sorted(w.fills)[k % len(w.fills)]
-            venue = next(m.venue for _, m in d.out
-                         if isinstance(m, PlaceVenueOrder) and m.order_id == oid)
-            w.take(d.feed(VenueOrderFilled(venue=venue, order_id=oid, fill_id=f"stray{k}",
-                                           quantity=q or 1, price=1, liquidity=Liquidity.MAKER)))
+            venue = next(
+                m.venue for _, m in d.out if isinstance(m, PlaceVenueOrder) and m.order_id == oid
+            )
+            w.take(
+                d.feed(
+                    VenueOrderFilled(
+                        venue=venue,
+                        order_id=oid,
+                        fill_id=f"stray{k}",
+                        quantity=q or 1,
+                        price=1,
+                        liquidity=Liquidity.MAKER,
+                    )
+                )
+            )
         elif kind == 2 and d.commands:  # a parent command delivered twice
             cids = sorted(d.commands)
             w.take(d.feed(d.commands[cids[k % len(cids)]]))
@@ -349,31 +421,43 @@ class Twin:
             w.take(d.feed(child(cid, 100 * (k % 3 + 1), tactic=Tactic.AGGRESSIVE)))
         elif kind >= 4 and w.fills:  # a venue contradicting itself about an order it has:
             oid = sorted(w.fills)[k // 7 % len(w.fills)]
-            placed = next(m for _, m in d.out
-                          if isinstance(m, PlaceVenueOrder) and m.order_id == oid)
+            placed = next(
+                m for _, m in d.out if isinstance(m, PlaceVenueOrder) and m.order_id == oid
+            )
             v = placed.venue
             if kind == 4:  # ... a cancel refused as unknown (the router gives it up)
-                w.take(d.feed(VenueCancelRejected(venue=v, order_id=oid,
-                                                  reason="unknown_order")))
+                w.take(d.feed(VenueCancelRejected(venue=v, order_id=oid, reason="unknown_order")))
             elif kind == 5:  # ... then a (late, or repeated) ack: the router pulls it
-                w.take(d.feed(VenueOrderAccepted(venue=v, order_id=oid,
-                                                 leaves=placed.quantity)))
+                w.take(d.feed(VenueOrderAccepted(venue=v, order_id=oid, leaves=placed.quantity)))
             else:  # ... and it confirms a cancel: of every share, or of some
                 cancelled = placed.quantity if q % 2 else q % (placed.quantity + 1)
                 w.take(d.feed(VenueOrderCancelled(venue=v, order_id=oid, cancelled=cancelled)))
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(children=st.lists(st.tuples(st.sampled_from(list(RoutingLogic)),
-                                   st.sampled_from(list(Tactic)), st.integers(1, 8)),
-                         min_size=1, max_size=4),
-       actions=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50), st.integers(0, 400)),
-                        max_size=80),
-       overallocate=st.booleans())
+@given(
+    children=st.lists(
+        st.tuples(
+            st.sampled_from(list(RoutingLogic)), st.sampled_from(list(Tactic)), st.integers(1, 8)
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    actions=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 50), st.integers(0, 400)), max_size=80
+    ),
+    overallocate=st.booleans(),
+)
 def test_letting_go_changes_no_message(children, actions, overallocate):
-    twin = Twin(RouterConfig(overallocate=overallocate, sequential_timeout_ns=200 * MS,
-                             dark_timeout_ns=300 * MS, cancel_retry_ns=150 * MS,
-                             ck_iterations=100))
+    twin = Twin(
+        RouterConfig(
+            overallocate=overallocate,
+            sequential_timeout_ns=200 * MS,
+            dark_timeout_ns=300 * MS,
+            cancel_retry_ns=150 * MS,
+            ck_iterations=100,
+        )
+    )
     for i, (logic, tactic, lots) in enumerate(children):
         for w in twin.worlds:
             w.take(w.d.feed(child(f"C{i}", lots * 100, logic, tactic)))

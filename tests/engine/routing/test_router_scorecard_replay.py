@@ -71,10 +71,17 @@ class JournalingDriver(Driver):
 
 def md(venue, k):
     kind = VenueKind.DARK if venue in DARK else VenueKind.LIT
-    levels = dict(bids=[BookLevel(BID - 1_000 * (k % 5), 300)],
-                  asks=[BookLevel(ASK + 1_000 * (k % 3), 300)]) if kind is VenueKind.LIT else {}
-    return MarketDataUpdated(venue=venue, instrument="XYZ", kind=kind, status=VenueStatus.UP,
-                             volume=100 * k, **levels)
+    levels = (
+        dict(
+            bids=[BookLevel(BID - 1_000 * (k % 5), 300)],
+            asks=[BookLevel(ASK + 1_000 * (k % 3), 300)],
+        )
+        if kind is VenueKind.LIT
+        else {}
+    )
+    return MarketDataUpdated(
+        venue=venue, instrument="XYZ", kind=kind, status=VenueStatus.UP, volume=100 * k, **levels
+    )
 
 
 def restarted(d: JournalingDriver, save: int | None) -> Scorecard:
@@ -88,16 +95,30 @@ def restarted(d: JournalingDriver, save: int | None) -> Scorecard:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(children=st.lists(st.tuples(st.sampled_from(list(RoutingLogic)),
-                                   st.sampled_from(list(Tactic)), st.integers(1, 8)),
-                         min_size=1, max_size=4),
-       actions=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 50), st.integers(0, 400)),
-                        max_size=80),
-       overallocate=st.booleans())
+@given(
+    children=st.lists(
+        st.tuples(
+            st.sampled_from(list(RoutingLogic)), st.sampled_from(list(Tactic)), st.integers(1, 8)
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    actions=st.lists(
+        st.tuples(st.integers(0, 7), st.integers(0, 50), st.integers(0, 400)), max_size=80
+    ),
+    overallocate=st.booleans(),
+)
 def test_the_last_save_plus_the_journal_after_it_is_the_scorecard_the_router_had(
-        children, actions, overallocate):
-    w = World(RouterConfig(overallocate=overallocate, sequential_timeout_ns=200 * MS,
-                           dark_timeout_ns=300 * MS, ck_iterations=100))
+    children, actions, overallocate
+):
+    w = World(
+        RouterConfig(
+            overallocate=overallocate,
+            sequential_timeout_ns=200 * MS,
+            dark_timeout_ns=300 * MS,
+            ck_iterations=100,
+        )
+    )
     d = w.d = JournalingDriver(w.d.router.config)
     for i, (logic, tactic, lots) in enumerate(children):
         w.take(d.feed(child(f"C{i}", lots * 100, logic, tactic)))
@@ -113,8 +134,10 @@ def test_the_last_save_plus_the_journal_after_it_is_the_scorecard_the_router_had
     for save in [None, *range(len(d.saves))]:
         assert restarted(d, save).to_json() == live
     w.drain()
-    assert restarted(d, len(d.saves) - 1 if d.saves else None).to_json() == \
-        d.router.scorecard.to_json()
+    assert (
+        restarted(d, len(d.saves) - 1 if d.saves else None).to_json()
+        == d.router.scorecard.to_json()
+    )
 
 
 def test_a_restart_between_saves_replays_orders_fills_and_cancels_since_the_last_one():
@@ -134,5 +157,6 @@ def test_a_restart_between_saves_replays_orders_fills_and_cancels_since_the_last
     assert saved.to_json() != live.to_json()
     card = restarted(d, 0)
     assert card.to_json() == live.to_json()
-    assert sum(s.orders for s in card.to_state().venues) == \
-        sum(1 for m in d.journal if type(m).__name__ == "PlaceVenueOrder")
+    assert sum(s.orders for s in card.to_state().venues) == sum(
+        1 for m in d.journal if type(m).__name__ == "PlaceVenueOrder"
+    )

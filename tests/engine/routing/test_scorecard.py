@@ -22,20 +22,47 @@ PX = 100_000_000  # $100
 
 
 def place(card, oid, venue="LIT1", qty=100, now=0, side=Side.BUY):
-    card.record(PlaceVenueOrder(venue=venue, order_id=oid, parent_id="P1", child_id="C1",
-                                instrument="XYZ", side=side, quantity=qty, price=PX), now)
+    card.record(
+        PlaceVenueOrder(
+            venue=venue,
+            order_id=oid,
+            parent_id="P1",
+            child_id="C1",
+            instrument="XYZ",
+            side=side,
+            quantity=qty,
+            price=PX,
+        ),
+        now,
+    )
 
 
 def fill(card, oid, qty, leaves, now, venue="LIT1", price=PX, fee=-200):
-    card.record(VenueOrderFilled(venue=venue, order_id=oid, fill_id=f"{oid}-F{now}",
-                                 quantity=qty, price=price, liquidity=Liquidity.MAKER,
-                                 fee=fee, leaves=leaves), now)
+    card.record(
+        VenueOrderFilled(
+            venue=venue,
+            order_id=oid,
+            fill_id=f"{oid}-F{now}",
+            quantity=qty,
+            price=price,
+            liquidity=Liquidity.MAKER,
+            fee=fee,
+            leaves=leaves,
+        ),
+        now,
+    )
 
 
 def md(venue, volume, status=VenueStatus.UP, kind=VenueKind.LIT):
-    return MarketDataUpdated(venue=venue, instrument="XYZ", kind=kind, status=status,
-                             bids=[BookLevel(PX - 5_000, 500)], asks=[BookLevel(PX + 5_000, 500)],
-                             volume=volume)
+    return MarketDataUpdated(
+        venue=venue,
+        instrument="XYZ",
+        kind=kind,
+        status=status,
+        bids=[BookLevel(PX - 5_000, 500)],
+        asks=[BookLevel(PX + 5_000, 500)],
+        volume=volume,
+    )
 
 
 def test_fill_probability_time_to_fill_fee_and_reject_rate():

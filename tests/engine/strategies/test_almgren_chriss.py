@@ -10,8 +10,14 @@ import pytest
 from engine.strategies.almgren_chriss import AlmgrenChriss, ParameterError
 
 TABLE1 = dict(
-    shares=1e6, horizon=5.0, periods=5, sigma=0.95, eta=2.5e-6, gamma=2.5e-7,
-    epsilon=0.0625, risk_aversion=1e-6,
+    shares=1e6,
+    horizon=5.0,
+    periods=5,
+    sigma=0.95,
+    eta=2.5e-6,
+    gamma=2.5e-7,
+    epsilon=0.0625,
+    risk_aversion=1e-6,
 )
 
 
@@ -95,8 +101,13 @@ def test_sell_all_at_once_limit():
 
 @pytest.mark.parametrize(
     "field,value,name",
-    [("sigma", -1.0, "sigma"), ("eta", 0.0, "eta"), ("periods", 0, "periods"),
-     ("risk_aversion", -1e-6, "lambda"), ("horizon", 0.0, "days")],
+    [
+        ("sigma", -1.0, "sigma"),
+        ("eta", 0.0, "eta"),
+        ("periods", 0, "periods"),
+        ("risk_aversion", -1e-6, "lambda"),
+        ("horizon", 0.0, "days"),
+    ],
 )
 def test_bad_parameters_name_the_parameter(field, value, name):
     with pytest.raises(ParameterError) as info:
@@ -110,12 +121,26 @@ def textbook(m: AlmgrenChriss) -> tuple[list[float], list[float], float, float]:
     k, T, N, tau, X = m.kappa, m.horizon, m.periods, m.tau, m.shares
     s = math.sinh(k * T)
     x = [math.sinh(k * (T - j * tau)) / s * X for j in range(N + 1)]
-    n = [2 * math.sinh(0.5 * k * tau) / s * math.cosh(k * (T - (j - 0.5) * tau)) * X
-         for j in range(1, N + 1)]
-    e = 0.5 * m.gamma * X**2 + m.epsilon * X + m.eta_tilde * X**2 * math.tanh(0.5 * k * tau) * (
-        tau * math.sinh(2 * k * T) + 2 * T * math.sinh(k * tau)) / (2 * tau**2 * s**2)
-    v = 0.5 * m.sigma**2 * X**2 * (tau * s * math.cosh(k * (T - tau)) - T * math.sinh(k * tau)) / (
-        s**2 * math.sinh(k * tau))
+    n = [
+        2 * math.sinh(0.5 * k * tau) / s * math.cosh(k * (T - (j - 0.5) * tau)) * X
+        for j in range(1, N + 1)
+    ]
+    e = (
+        0.5 * m.gamma * X**2
+        + m.epsilon * X
+        + m.eta_tilde
+        * X**2
+        * math.tanh(0.5 * k * tau)
+        * (tau * math.sinh(2 * k * T) + 2 * T * math.sinh(k * tau))
+        / (2 * tau**2 * s**2)
+    )
+    v = (
+        0.5
+        * m.sigma**2
+        * X**2
+        * (tau * s * math.cosh(k * (T - tau)) - T * math.sinh(k * tau))
+        / (s**2 * math.sinh(k * tau))
+    )
     return x, n, e, v
 
 
@@ -144,8 +169,9 @@ def test_extreme_risk_aversion_front_loads_towards_selling_everything_at_once(la
     left = math.exp(-m.kappa * m.tau)
     assert n[0] == pytest.approx(X * (1 - left), rel=1e-12)
     # towards the reference's limit: E = εX + ηX²/τ, V = 0
-    assert m.expected_cost() == pytest.approx(m.epsilon * X + m.eta * X**2 / m.tau,
-                                              rel=2 * left + 1e-12)
+    assert m.expected_cost() == pytest.approx(
+        m.epsilon * X + m.eta * X**2 / m.tau, rel=2 * left + 1e-12
+    )
     assert 0 <= m.variance() <= 2 * left**2 * m.sigma**2 * X**2 * m.tau
     f = m.completed_fractions()
     assert f[0] == 0 and f[1] == pytest.approx(1 - left, rel=1e-12) and f[-1] == 1
@@ -153,10 +179,16 @@ def test_extreme_risk_aversion_front_loads_towards_selling_everything_at_once(la
 
 @pytest.mark.parametrize(
     "field,value,name",
-    [("risk_aversion", math.inf, "lambda"), ("sigma", math.nan, "sigma"),
-     ("shares", math.inf, "shares"), ("horizon", math.inf, "days"),
-     ("sigma", 1e200, "sigma"), ("shares", 1e300, "shares"), ("epsilon", 1e308, "epsilon"),
-     ("horizon", 1e-320, "days")],
+    [
+        ("risk_aversion", math.inf, "lambda"),
+        ("sigma", math.nan, "sigma"),
+        ("shares", math.inf, "shares"),
+        ("horizon", math.inf, "days"),
+        ("sigma", 1e200, "sigma"),
+        ("shares", 1e300, "shares"),
+        ("epsilon", 1e308, "epsilon"),
+        ("horizon", 1e-320, "days"),
+    ],
 )
 def test_non_finite_inputs_and_overflowing_results_are_refused(field, value, name):
     with pytest.raises(ParameterError) as info:

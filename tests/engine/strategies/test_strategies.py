@@ -7,10 +7,7 @@ from hypothesis import strategies as st
 from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig
 from engine.messages import Mandate, StrategyName, Urgency
-from engine.strategies import PovStrategy
-from engine.strategies import Schedule
-from engine.strategies import build_strategy
-from engine.strategies import default_profile
+from engine.strategies import PovStrategy, Schedule, build_strategy, default_profile
 from engine.strategies.implementation_shortfall import is_schedule
 from engine.strategies.schedule import boundaries
 from engine.strategies.twap import twap_schedule
@@ -159,16 +156,24 @@ def test_pov_targets_a_fraction_of_market_volume_within_its_band():
 
 def test_pov_rate_above_the_clients_max_participation_trades_at_the_cap():
     # review4/pov_over_max.py: rate 0.20 with max 0.05 used to raise the cap to 0.20
-    pov = build_strategy(Mandate(strategy=StrategyName.POV, pov_rate=0.20,
-                                 max_participation=0.05), 100_000, OPEN, CLOSE)
+    pov = build_strategy(
+        Mandate(strategy=StrategyName.POV, pov_rate=0.20, max_participation=0.05),
+        100_000,
+        OPEN,
+        CLOSE,
+    )
     assert (pov.min_rate, pov.rate, pov.max_rate) == pytest.approx((0.04, 0.05, 0.05))
     assert pov.participation_cap() == 0.05
     assert pov.scheduled(0, 1_000_000) == 50_000
 
 
 @settings(max_examples=200, deadline=None)
-@given(rate=st.floats(0.001, 1.0), cap=st.none() | st.floats(0.001, 1.0),
-       volume=st.integers(0, 10**9), lot=st.sampled_from([1, 100]))
+@given(
+    rate=st.floats(0.001, 1.0),
+    cap=st.none() | st.floats(0.001, 1.0),
+    volume=st.integers(0, 10**9),
+    lot=st.sampled_from([1, 100]),
+)
 def test_pov_never_exceeds_the_clients_max_participation(rate, cap, volume, lot):
     pov = PovStrategy.with_band(10**9, rate, cap, lot)
     assert pov.min_rate <= pov.rate <= pov.max_rate <= 1

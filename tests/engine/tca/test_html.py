@@ -2,8 +2,8 @@ import re
 from decimal import Decimal
 
 from engine import messages as m
-from engine.clock import SECOND
 from engine.audit.journal import Journal
+from engine.clock import SECOND
 from engine.messages import Side
 from engine.prices import to_price
 from engine.tca.html import ReportData, render_html, report_data_from_journal, write_report
@@ -13,8 +13,10 @@ P = to_price
 
 
 def small_report(title="Run <1> & co") -> ReportData:
-    fills = [Fill("C1", SECOND, "LIT1", "Limit", Side.BUY, 100, P("100.01")),
-             Fill("C2", 2 * SECOND, "DARK1", "Limit (Mid-Point)", Side.BUY, 50, P("100.00"))]
+    fills = [
+        Fill("C1", SECOND, "LIT1", "Limit", Side.BUY, 100, P("100.01")),
+        Fill("C2", 2 * SECOND, "DARK1", "Limit (Mid-Point)", Side.BUY, 50, P("100.00")),
+    ]
     tape = MarketTape([(0, P("100.00"), 0, 0), (3 * SECOND, P("100.02"), 1000, 1000 * P("100.01"))])
     parent = parent_tca(ParentInfo("P1", Side.BUY, 200, 0, 3 * SECOND), fills, tape)
     return ReportData(
@@ -22,8 +24,10 @@ def small_report(title="Run <1> & co") -> ReportData:
         schedule=[(0, 0), (SECOND, 100), (3 * SECOND, 200)],
         filled=[(SECOND, 100), (2 * SECOND, 150)],
         executions=[(f.ts, f.price, f.venue) for f in fills],
-        mid=tape.mid_points(), vwap=tape.vwap_points(),
-        venue_split={"LIT1": 100, "DARK1": 50}, parents=[parent],
+        mid=tape.mid_points(),
+        vwap=tape.vwap_points(),
+        venue_split={"LIT1": 100, "DARK1": 50},
+        parents=[parent],
         notes=["audit-digest: abc"],
     )
 
@@ -48,19 +52,52 @@ def test_empty_data_still_renders(tmp_path):
 
 def test_report_from_a_journal():
     j = Journal(":memory:")
-    md = m.MarketDataUpdated(venue="LIT1", instrument="XYZ", kind=m.VenueKind.LIT,
-                             status=m.VenueStatus.UP, bids=[m.BookLevel(P("99.99"), 100)],
-                             asks=[m.BookLevel(P("100.01"), 100)], volume=500,
-                             notional=500 * P("100"), ts=0)
-    j.extend([
-        md,
-        m.ParentOrderCreated(parent_id="P1", instrument="XYZ", side=Side.BUY, quantity=100,
-                             limit_price=None, mandate=m.Mandate(), arrival_mid=P("100"), ts=0),
-        m.ScheduleRecalibrated(parent_id="P1", scheduled=50, filled=0, deviation=-50,
-                               tactic=m.Tactic.PASSIVE, next_quantity=50, next_at=SECOND, ts=0),
-        m.ParentOrderFilled(parent_id="P1", child_id="C1", fill_id="F1", venue="LIT1",
-                            quantity=60, price=P("100.01"), liquidity=m.Liquidity.TAKER, ts=SECOND),
-    ])
+    md = m.MarketDataUpdated(
+        venue="LIT1",
+        instrument="XYZ",
+        kind=m.VenueKind.LIT,
+        status=m.VenueStatus.UP,
+        bids=[m.BookLevel(P("99.99"), 100)],
+        asks=[m.BookLevel(P("100.01"), 100)],
+        volume=500,
+        notional=500 * P("100"),
+        ts=0,
+    )
+    j.extend(
+        [
+            md,
+            m.ParentOrderCreated(
+                parent_id="P1",
+                instrument="XYZ",
+                side=Side.BUY,
+                quantity=100,
+                limit_price=None,
+                mandate=m.Mandate(),
+                arrival_mid=P("100"),
+                ts=0,
+            ),
+            m.ScheduleRecalibrated(
+                parent_id="P1",
+                scheduled=50,
+                filled=0,
+                deviation=-50,
+                tactic=m.Tactic.PASSIVE,
+                next_quantity=50,
+                next_at=SECOND,
+                ts=0,
+            ),
+            m.ParentOrderFilled(
+                parent_id="P1",
+                child_id="C1",
+                fill_id="F1",
+                venue="LIT1",
+                quantity=60,
+                price=P("100.01"),
+                liquidity=m.Liquidity.TAKER,
+                ts=SECOND,
+            ),
+        ]
+    )
     data = report_data_from_journal(j, "day")
     assert data.schedule == [(0, 50)] and data.filled == [(SECOND, 60)]
     assert data.venue_split == {"LIT1": 60}

@@ -6,24 +6,54 @@ from fractions import Fraction
 import pytest
 
 from engine import messages as m
-from engine.clock import MINUTE, SECOND
 from engine.audit.journal import Journal
+from engine.clock import MINUTE, SECOND
 from engine.messages import Side
 from engine.prices import to_price
+from engine.tca.from_trail import tca_from_journal
 from engine.tca.metrics import (
-    Fill, MarketTape, ParentInfo, fill_rows, fill_total, implementation_shortfall,
-    markout_bps, parent_tca, performance_bps, quantity_weighted_markout, slippage_bps,
+    Fill,
+    MarketTape,
+    ParentInfo,
+    fill_rows,
+    fill_total,
+    implementation_shortfall,
+    markout_bps,
+    parent_tca,
+    performance_bps,
+    quantity_weighted_markout,
+    slippage_bps,
     to_currency,
 )
-from engine.tca.from_trail import tca_from_journal
 
 P = to_price
 
 
-def fill(qty, price, bench=None, side=Side.BUY, ts=0, venue="LIT1", fee=0, child="C1",
-         liquidity=None, fill_id=""):
-    return Fill(child, ts, venue, "Limit", side, qty, P(price),
-                P(bench) if bench else None, fee, liquidity, fill_id)
+def fill(
+    qty,
+    price,
+    bench=None,
+    side=Side.BUY,
+    ts=0,
+    venue="LIT1",
+    fee=0,
+    child="C1",
+    liquidity=None,
+    fill_id="",
+):
+    return Fill(
+        child,
+        ts,
+        venue,
+        "Limit",
+        side,
+        qty,
+        P(price),
+        P(bench) if bench else None,
+        fee,
+        liquidity,
+        fill_id,
+    )
 
 
 # --------------------------------------------------------------------------- signs
@@ -58,16 +88,19 @@ def test_total_is_quantity_weighted_from_fills_not_averaged_bps():
 
 
 def test_mixed_sides_total_nets_signed_costs():
-    rows = fill_rows([fill(100, "100.10", "100.00"),
-                      fill(100, "100.10", "100.00", side=Side.SELL)])
+    rows = fill_rows([fill(100, "100.10", "100.00"), fill(100, "100.10", "100.00", side=Side.SELL)])
     assert fill_total(rows).slippage_bps == pytest.approx(0.0)
 
 
 def test_the_brief_table_figures_follow_from_the_formulas():
     # (qty, price, VWAP) from the brief; performance = -(p - b)/b·1e4 for a buy.
-    brief = [(5000, "100.005", "100.010"), (10000, "100.020", "100.022"),
-             (7500, "100.045", "100.050"), (12500, "100.120", "100.115"),
-             (15000, "100.210", "100.211")]
+    brief = [
+        (5000, "100.005", "100.010"),
+        (10000, "100.020", "100.022"),
+        (7500, "100.045", "100.050"),
+        (12500, "100.120", "100.115"),
+        (15000, "100.210", "100.211"),
+    ]
     rows = fill_rows([fill(q, p, b) for q, p, b in brief])
     hand = [50 / 100.010, 20 / 100.022, 50 / 100.050, -50 / 100.115, 10 / 100.211]
     assert [r.performance_bps for r in rows] == pytest.approx(hand)
@@ -91,8 +124,13 @@ def is_case(side):
 
 def test_is_decomposition_for_a_buy():
     s = is_case(Side.BUY).as_currency()
-    assert s == {"delay": Decimal(100), "trading": Decimal(60), "opportunity": Decimal(160),
-                 "fees": Decimal(3), "total": Decimal(323)}
+    assert s == {
+        "delay": Decimal(100),
+        "trading": Decimal(60),
+        "opportunity": Decimal(160),
+        "fees": Decimal(3),
+        "total": Decimal(323),
+    }
 
 
 def test_is_components_sum_to_the_total_shortfall_and_sells_flip_sign():
@@ -111,12 +149,14 @@ def test_is_components_sum_to_the_total_shortfall_and_sells_flip_sign():
 
 def tape():
     # (ts, mid, cumulative volume, cumulative notional)
-    return MarketTape([
-        (0, P("100.00"), 0, 0),
-        (SECOND, P("100.05"), 100, 100 * P("100.00")),
-        (2 * SECOND, P("100.05"), 300, 100 * P("100.00") + 200 * P("100.30")),
-        (5 * MINUTE, P("99.90"), 300, 100 * P("100.00") + 200 * P("100.30")),
-    ])
+    return MarketTape(
+        [
+            (0, P("100.00"), 0, 0),
+            (SECOND, P("100.05"), 100, 100 * P("100.00")),
+            (2 * SECOND, P("100.05"), 300, 100 * P("100.00") + 200 * P("100.30")),
+            (5 * MINUTE, P("99.90"), 300, 100 * P("100.00") + 200 * P("100.30")),
+        ]
+    )
 
 
 def test_tape_vwap_volume_and_mid_are_step_functions():
@@ -140,9 +180,11 @@ def test_markouts_are_quantity_weighted_and_skip_fills_past_the_tape():
 
 def test_parent_summary():
     info = ParentInfo("P1", Side.BUY, 400, 0, 2 * SECOND, arrival_price=P("100.00"))
-    fills = [fill(100, "100.10", ts=SECOND, venue="LIT1"),
-             fill(50, "100.00", ts=2 * SECOND, venue="DARK1", liquidity=m.Liquidity.MIDPOINT),
-             fill(50, "100.00", ts=2 * SECOND, venue="INTERNAL", liquidity=m.Liquidity.INTERNAL)]
+    fills = [
+        fill(100, "100.10", ts=SECOND, venue="LIT1"),
+        fill(50, "100.00", ts=2 * SECOND, venue="DARK1", liquidity=m.Liquidity.MIDPOINT),
+        fill(50, "100.00", ts=2 * SECOND, venue="INTERNAL", liquidity=m.Liquidity.INTERNAL),
+    ]
     p = parent_tca(info, fills, tape())
     assert p.filled == 200 and p.avg_price == Decimal("100.05")
     assert p.interval_vwap == Decimal("100.2")
@@ -151,7 +193,10 @@ def test_parent_summary():
     assert p.participation == pytest.approx(150 / 300)  # the cross never hit the market
     assert p.internalised_quantity == 50
     assert [(v.venue, v.quantity, v.share) for v in p.venues] == [
-        ("DARK1", 50, 0.25), ("INTERNAL", 50, 0.25), ("LIT1", 100, 0.5)]
+        ("DARK1", 50, 0.25),
+        ("INTERNAL", 50, 0.25),
+        ("LIT1", 100, 0.5),
+    ]
     # Unfilled 200 marked at the mid at end (100.05): opportunity = 200·0.05 = 10 $.
     assert p.shortfall.as_currency()["opportunity"] == Decimal(10)
     assert p.total.slippage_bps == pytest.approx(p.vwap_slippage_bps)  # fallback benchmark
@@ -162,50 +207,134 @@ def test_parent_summary():
 
 
 def md(ts, bid, ask, volume, notional, venue="LIT1"):
-    return m.MarketDataUpdated(venue=venue, instrument="XYZ", kind=m.VenueKind.LIT,
-                               status=m.VenueStatus.UP, bids=[m.BookLevel(P(bid), 100)],
-                               asks=[m.BookLevel(P(ask), 100)], volume=volume,
-                               notional=notional, ts=ts)
+    return m.MarketDataUpdated(
+        venue=venue,
+        instrument="XYZ",
+        kind=m.VenueKind.LIT,
+        status=m.VenueStatus.UP,
+        bids=[m.BookLevel(P(bid), 100)],
+        asks=[m.BookLevel(P(ask), 100)],
+        volume=volume,
+        notional=notional,
+        ts=ts,
+    )
 
 
 def test_tca_from_a_journal():
     j = Journal(":memory:")
-    order = m.ClientOrder(source="OMS", account="A", client_order_id="c1", instrument="XYZ",
-                          side=Side.BUY, quantity=300)
+    order = m.ClientOrder(
+        source="OMS",
+        account="A",
+        client_order_id="c1",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=300,
+    )
     for msg in [
         md(0, "99.99", "100.01", 0, 0),
         m.SubmitClientOrder(order=order, ts=0),
-        m.ParentOrderCreated(parent_id="P1", instrument="XYZ", side=Side.BUY, quantity=300,
-                             limit_price=None, mandate=m.Mandate(), arrival_mid=P("100.00"),
-                             ts=SECOND),
-        m.PlaceChildOrder(parent_id="P1", child_id="C1", instrument="XYZ", side=Side.BUY,
-                          quantity=200, ts=SECOND),
-        m.PlaceVenueOrder(venue="LIT1", order_id="V1", parent_id="P1", child_id="C1",
-                          instrument="XYZ", side=Side.BUY, quantity=200,
-                          order_type=m.OrderType.MARKET, ts=SECOND),
+        m.ParentOrderCreated(
+            parent_id="P1",
+            instrument="XYZ",
+            side=Side.BUY,
+            quantity=300,
+            limit_price=None,
+            mandate=m.Mandate(),
+            arrival_mid=P("100.00"),
+            ts=SECOND,
+        ),
+        m.PlaceChildOrder(
+            parent_id="P1", child_id="C1", instrument="XYZ", side=Side.BUY, quantity=200, ts=SECOND
+        ),
+        m.PlaceVenueOrder(
+            venue="LIT1",
+            order_id="V1",
+            parent_id="P1",
+            child_id="C1",
+            instrument="XYZ",
+            side=Side.BUY,
+            quantity=200,
+            order_type=m.OrderType.MARKET,
+            ts=SECOND,
+        ),
         md(2 * SECOND, "100.01", "100.03", 1000, 1000 * P("100.02")),
-        m.ParentOrderFilled(parent_id="P1", child_id="C1", fill_id="F1", venue="LIT1",
-                            quantity=200, price=P("100.02"), liquidity=m.Liquidity.TAKER,
-                            fee=P("0.60"), ts=2 * SECOND),
+        m.ParentOrderFilled(
+            parent_id="P1",
+            child_id="C1",
+            fill_id="F1",
+            venue="LIT1",
+            quantity=200,
+            price=P("100.02"),
+            liquidity=m.Liquidity.TAKER,
+            fee=P("0.60"),
+            ts=2 * SECOND,
+        ),
         # 150 crossed: 100 of P1's unfilled part (c1, its member), 50 of a new order c2
-        m.InternalCrossExecuted(cross_id="X1", instrument="XYZ", quantity=150, price=P("100.02"),
-                                buy_parent_id="P1", sell_parent_id="P2", ts=2 * SECOND),
-        m.ExecutionReport(source="OMS", account="A", client_order_id="c1", exec_id="E0",
-                          exec_type=m.ExecType.TRADE, ord_status=m.OrdStatus.PARTIALLY_FILLED,
-                          instrument="XYZ", side=Side.BUY, order_qty=300, cum_qty=100,
-                          leaves_qty=200, last_qty=100, last_price=P("100.02"), parent_id="P1",
-                          internal=True, venue="INTERNAL", ts=2 * SECOND),
-        m.ExecutionReport(source="OMS", account="A", client_order_id="c2", exec_id="E00",
-                          exec_type=m.ExecType.TRADE, ord_status=m.OrdStatus.FILLED,
-                          instrument="XYZ", side=Side.BUY, order_qty=50, cum_qty=50,
-                          leaves_qty=0, last_qty=50, last_price=P("100.02"), parent_id=None,
-                          internal=True, venue="INTERNAL", ts=2 * SECOND),
-        m.ExecutionReport(source="OMS", account="A", client_order_id="c1", exec_id="E1",
-                          exec_type=m.ExecType.TRADE, ord_status=m.OrdStatus.FILLED,
-                          instrument="XYZ", side=Side.BUY, order_qty=300, cum_qty=200,
-                          leaves_qty=100, parent_id="P1", ts=2 * SECOND),
-        m.ParentStateChanged(parent_id="P1", state=m.ParentState.COMPLETED, target=200,
-                             filled=200, ts=3 * SECOND),
+        m.InternalCrossExecuted(
+            cross_id="X1",
+            instrument="XYZ",
+            quantity=150,
+            price=P("100.02"),
+            buy_parent_id="P1",
+            sell_parent_id="P2",
+            ts=2 * SECOND,
+        ),
+        m.ExecutionReport(
+            source="OMS",
+            account="A",
+            client_order_id="c1",
+            exec_id="E0",
+            exec_type=m.ExecType.TRADE,
+            ord_status=m.OrdStatus.PARTIALLY_FILLED,
+            instrument="XYZ",
+            side=Side.BUY,
+            order_qty=300,
+            cum_qty=100,
+            leaves_qty=200,
+            last_qty=100,
+            last_price=P("100.02"),
+            parent_id="P1",
+            internal=True,
+            venue="INTERNAL",
+            ts=2 * SECOND,
+        ),
+        m.ExecutionReport(
+            source="OMS",
+            account="A",
+            client_order_id="c2",
+            exec_id="E00",
+            exec_type=m.ExecType.TRADE,
+            ord_status=m.OrdStatus.FILLED,
+            instrument="XYZ",
+            side=Side.BUY,
+            order_qty=50,
+            cum_qty=50,
+            leaves_qty=0,
+            last_qty=50,
+            last_price=P("100.02"),
+            parent_id=None,
+            internal=True,
+            venue="INTERNAL",
+            ts=2 * SECOND,
+        ),
+        m.ExecutionReport(
+            source="OMS",
+            account="A",
+            client_order_id="c1",
+            exec_id="E1",
+            exec_type=m.ExecType.TRADE,
+            ord_status=m.OrdStatus.FILLED,
+            instrument="XYZ",
+            side=Side.BUY,
+            order_qty=300,
+            cum_qty=200,
+            leaves_qty=100,
+            parent_id="P1",
+            ts=2 * SECOND,
+        ),
+        m.ParentStateChanged(
+            parent_id="P1", state=m.ParentState.COMPLETED, target=200, filled=200, ts=3 * SECOND
+        ),
     ]:
         j.append(msg)
     (p,) = tca_from_journal(j).parents
@@ -215,6 +344,10 @@ def test_tca_from_a_journal():
     assert p.arrival_slippage_bps == pytest.approx(2.0)
     assert p.participation == pytest.approx(0.2)
     assert p.shortfall.as_currency() == {
-        "delay": Decimal(0), "trading": Decimal(4), "opportunity": Decimal(0),
-        "fees": Decimal("0.6"), "total": Decimal("4.6")}
+        "delay": Decimal(0),
+        "trading": Decimal(4),
+        "opportunity": Decimal(0),
+        "fees": Decimal("0.6"),
+        "total": Decimal("4.6"),
+    }
     assert to_currency(p.shortfall.paper_value) == Decimal(20000)

@@ -33,7 +33,10 @@ def test_price_time_priority_within_a_level():
     for oid in ("first", "second", "third"):
         book.limit(oid, BUY, 99, 10)
     fills = book.take("s", SELL, 15)
-    assert [(f.maker_id, f.quantity, f.maker_leaves) for f in fills] == [("first", 10, 0), ("second", 5, 5)]
+    assert [(f.maker_id, f.quantity, f.maker_leaves) for f in fills] == [
+        ("first", 10, 0),
+        ("second", 5, 5),
+    ]
 
 
 def test_market_order_never_rests_and_ioc_respects_its_limit():
@@ -153,7 +156,12 @@ def test_book_never_rests_crossed_and_stays_consistent(script):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.integers(95, 105), st.integers(1, 50)), max_size=80))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([BUY, SELL]), st.integers(95, 105), st.integers(1, 50)),
+        max_size=80,
+    )
+)
 def test_quantity_is_conserved_through_matching(script):
     """Every share of every limit order is resting or traded (exactly once on each side)."""
     book = Book()

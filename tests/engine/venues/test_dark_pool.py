@@ -6,9 +6,9 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from engine.clock import MINUTE
 from engine.config import DarkConfig, SessionConfig, VenueConfig
-from engine.venues.dark_pool import DarkPool, Hidden
 from engine.instruments import Instrument
 from engine.messages import (
     BookLevel,
@@ -25,6 +25,7 @@ from engine.messages import (
     VenueOrderFilled,
     VenueStatus,
 )
+from engine.venues.dark_pool import DarkPool, Hidden
 from engine.venues.venue import DarkVenue
 
 SESSION = SessionConfig()
@@ -35,8 +36,14 @@ MID = (BID + ASK) // 2
 
 
 def lit_md(bid=BID, ask=ASK, venue="L1") -> MarketDataUpdated:
-    return MarketDataUpdated(venue=venue, instrument="XYZ", kind=VenueKind.LIT, status=VenueStatus.UP,
-                             bids=[BookLevel(bid, 100)], asks=[BookLevel(ask, 100)])
+    return MarketDataUpdated(
+        venue=venue,
+        instrument="XYZ",
+        kind=VenueKind.LIT,
+        status=VenueStatus.UP,
+        bids=[BookLevel(bid, 100)],
+        asks=[BookLevel(ask, 100)],
+    )
 
 
 def pool(**dark) -> DarkPool:
@@ -46,7 +53,9 @@ def pool(**dark) -> DarkPool:
 
 
 def contra(p: DarkPool, side: int, qty: int, min_quantity: int = 0) -> None:
-    p.contra.append(Hidden(-len(p.contra) - 1, side, qty, None, min_quantity, expiry=SESSION.close_ns))
+    p.contra.append(
+        Hidden(-len(p.contra) - 1, side, qty, None, min_quantity, expiry=SESSION.close_ns)
+    )
 
 
 def test_crosses_at_the_lit_mid():
@@ -159,12 +168,16 @@ def test_every_cross_honours_the_minimum_or_finishes_the_order(venue_min, order_
         leaves -= c.quantity
     assert leaves >= 0 and sum(b.leaves for b in p.contra) == sum(blocks) - (order - leaves)
     if leaves:  # what is left could not cross any remaining block
-        assert all(b < max(venue_min, order_min) and b < leaves for b in (b.leaves for b in p.contra))
+        assert all(
+            b < max(venue_min, order_min) and b < leaves for b in (b.leaves for b in p.contra)
+        )
 
 
 def test_contra_blocks_arrive_and_leave_deterministically():
     def blocks(seed):
-        p = DarkPool(DarkConfig(arrival_rate=0.05, mean_life_s=60.0), XYZ, SESSION, random.Random(seed))
+        p = DarkPool(
+            DarkConfig(arrival_rate=0.05, mean_life_s=60.0), XYZ, SESSION, random.Random(seed)
+        )
         seen = []
         for k in range(1, 60):
             p.advance_to(T0 + k * MINUTE)
@@ -186,9 +199,21 @@ def dark_venue(**dark) -> DarkVenue:
     return v
 
 
-def place(order_id="d1", quantity=2_000, price=None, order_type=OrderType.MARKET, **kw) -> PlaceVenueOrder:
-    return PlaceVenueOrder(venue="D1", order_id=order_id, parent_id="P", child_id="C", instrument="XYZ",
-                           side=Side.BUY, quantity=quantity, price=price, order_type=order_type, **kw)
+def place(
+    order_id="d1", quantity=2_000, price=None, order_type=OrderType.MARKET, **kw
+) -> PlaceVenueOrder:
+    return PlaceVenueOrder(
+        venue="D1",
+        order_id=order_id,
+        parent_id="P",
+        child_id="C",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=quantity,
+        price=price,
+        order_type=order_type,
+        **kw,
+    )
 
 
 def test_resting_dark_order_fills_at_mid_when_contra_arrives():
@@ -198,14 +223,19 @@ def test_resting_dark_order_fills_at_mid_when_contra_arrives():
     for k in range(1, 121):
         fills += [m for m in v.advance_to(T0 + k * MINUTE) if isinstance(m, VenueOrderFilled)]
     assert fills and sum(f.quantity for f in fills) <= 2_000
-    assert all(f.price == MID and f.liquidity is Liquidity.MIDPOINT and f.fee == 1_000 * f.quantity for f in fills)
+    assert all(
+        f.price == MID and f.liquidity is Liquidity.MIDPOINT and f.fee == 1_000 * f.quantity
+        for f in fills
+    )
     assert v.snapshot(T0).volume == sum(f.quantity for f in fills) and v.snapshot(T0).bids == []
 
 
 def test_dark_ioc_without_contra_is_cancelled_and_fok_too():
     v = dark_venue(arrival_rate=0.0)
     out = v.handle(place(tif=TimeInForce.IOC), T0)
-    assert out[-1] == VenueOrderCancelled(venue="D1", order_id="d1", cancelled=2_000, reason="ioc_remainder", ts=T0)
+    assert out[-1] == VenueOrderCancelled(
+        venue="D1", order_id="d1", cancelled=2_000, reason="ioc_remainder", ts=T0
+    )
     out = v.handle(place("d2", tif=TimeInForce.FOK), T0)
     assert out[-1].reason == "fok_not_fillable"
 
@@ -214,4 +244,7 @@ def test_dark_cancel_and_off_tick_limit():
     v = dark_venue(arrival_rate=0.0)
     v.handle(place(), T0)
     assert v.handle(CancelVenueOrder(venue="D1", order_id="d1"), T0)[0].cancelled == 2_000
-    assert v.handle(place("d3", price=MID + 5_000, order_type=OrderType.LIMIT), T0)[0].reason == "price_off_tick"  # a half-cent limit
+    assert (
+        v.handle(place("d3", price=MID + 5_000, order_type=OrderType.LIMIT), T0)[0].reason
+        == "price_off_tick"
+    )  # a half-cent limit

@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from engine.venues.book import Book
 from engine.clock import MINUTE
 from engine.config import FlowConfig, SessionConfig
-from engine.venues.flow import BackgroundFlow, intensity_profile
 from engine.instruments import Instrument
+from engine.venues.book import Book
+from engine.venues.flow import BackgroundFlow, intensity_profile
 
 SESSION = SessionConfig()
 XYZ = Instrument(symbol="XYZ", ref_price=100_000_000)
@@ -20,7 +20,9 @@ STEP = 5 * MINUTE
 def run_day(seed: int, rate_scale: float = 0.3) -> tuple[BackgroundFlow, list[tuple]]:
     """Advance one day in 5-minute steps; trace = (mid, spread, volume) per step."""
     book = Book()
-    flow = BackgroundFlow(book, FlowConfig(rate_scale=rate_scale), XYZ, SESSION, random.Random(seed), set())
+    flow = BackgroundFlow(
+        book, FlowConfig(rate_scale=rate_scale), XYZ, SESSION, random.Random(seed), set()
+    )
     trace = []
     for t in range(SESSION.open_ns + STEP, SESSION.close_ns + 1, STEP):
         flow.advance_to(t)
@@ -52,7 +54,11 @@ def test_how_time_is_sliced_does_not_change_events():
     for t in range(SESSION.open_ns, end + 1, 7_000_000_000):
         b.advance_to(t)
     b.advance_to(end)
-    assert a.events == b.events and book_a.depth(1, 5) == book_b.depth(1, 5) and book_a.volume == book_b.volume
+    assert (
+        a.events == b.events
+        and book_a.depth(1, 5) == book_b.depth(1, 5)
+        and book_a.volume == book_b.volume
+    )
 
 
 def test_volume_is_u_shaped(day):
@@ -60,7 +66,11 @@ def test_volume_is_u_shaped(day):
     volumes = [v for _, _, v in trace]
     per_step = [b - a for a, b in zip([0] + volumes, volumes)]
     hour = 60 // 5
-    first, middle, last = sum(per_step[:hour]), sum(per_step[2 * hour : 4 * hour]) / 2, sum(per_step[-hour:])
+    first, middle, last = (
+        sum(per_step[:hour]),
+        sum(per_step[2 * hour : 4 * hour]) / 2,
+        sum(per_step[-hour:]),
+    )
     assert first > 1.3 * middle and last > 1.3 * middle
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.venues.book import BUY, SELL
 from engine.clock import MINUTE, SECOND
 from engine.config import FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
@@ -26,6 +25,7 @@ from engine.messages import (
     VenueStatus,
     VenueStatusChanged,
 )
+from engine.venues.book import BUY, SELL
 from engine.venues.venue import LitVenue
 
 SESSION = SessionConfig()
@@ -45,8 +45,15 @@ def quiet() -> LitVenue:
 
 def place(order_id="o1", side=Side.BUY, quantity=100, price=None, **kw) -> PlaceVenueOrder:
     return PlaceVenueOrder(
-        venue="L1", order_id=order_id, parent_id="P1", child_id="C1", instrument="XYZ",
-        side=side, quantity=quantity, price=price, **kw,
+        venue="L1",
+        order_id=order_id,
+        parent_id="P1",
+        child_id="C1",
+        instrument="XYZ",
+        side=side,
+        quantity=quantity,
+        price=price,
+        **kw,
     )
 
 
@@ -83,8 +90,16 @@ def test_bad_orders_are_rejected_and_the_book_is_untouched(msg, reason):
 
 def test_unknown_instrument_is_rejected():
     v = quiet()
-    msg = PlaceVenueOrder(venue="L1", order_id="x", parent_id="P", child_id="C", instrument="ABC",
-                          side=Side.BUY, quantity=10, price=99_990_000)
+    msg = PlaceVenueOrder(
+        venue="L1",
+        order_id="x",
+        parent_id="P",
+        child_id="C",
+        instrument="ABC",
+        side=Side.BUY,
+        quantity=10,
+        price=99_990_000,
+    )
     assert of(VenueOrderRejected, v.handle(msg, T0))[0].reason == "unknown_instrument"
 
 
@@ -122,7 +137,9 @@ def test_resting_limit_then_cancel():
     out = v.handle(place(price=v.book.best_bid, quantity=100), T0)
     assert [type(m) for m in out] == [VenueOrderAccepted]
     out = v.handle(CancelVenueOrder(venue="L1", order_id="o1"), T0 + 1)
-    assert out == [VenueOrderCancelled(venue="L1", order_id="o1", cancelled=100, reason="cancelled", ts=T0 + 1)]
+    assert out == [
+        VenueOrderCancelled(venue="L1", order_id="o1", cancelled=100, reason="cancelled", ts=T0 + 1)
+    ]
     assert "o1" not in v.book
 
 
@@ -155,7 +172,9 @@ def test_ioc_remainder_is_cancelled():
     at_touch = v.book.depth(SELL, 1)[0][1]
     out = v.handle(place(price=ask, quantity=at_touch + 50, tif=TimeInForce.IOC), T0)
     assert [type(m) for m in out][0] is VenueOrderAccepted
-    assert out[-1] == VenueOrderCancelled(venue="L1", order_id="o1", cancelled=50, reason="ioc_remainder", ts=T0)
+    assert out[-1] == VenueOrderCancelled(
+        venue="L1", order_id="o1", cancelled=50, reason="ioc_remainder", ts=T0
+    )
     assert "o1" not in v.book and "o1" not in v.live
 
 
@@ -164,7 +183,12 @@ def test_fok_not_fillable_is_cancelled_whole_and_nothing_trades():
     ask = v.book.best_ask
     at_touch = v.book.depth(SELL, 1)[0][1]
     out: list = []
-    book_unchanged(v, lambda: out.extend(v.handle(place(price=ask, quantity=at_touch + 10, tif=TimeInForce.FOK), T0)))
+    book_unchanged(
+        v,
+        lambda: out.extend(
+            v.handle(place(price=ask, quantity=at_touch + 10, tif=TimeInForce.FOK), T0)
+        ),
+    )
     assert [type(m) for m in out] == [VenueOrderAccepted, VenueOrderCancelled]
     assert out[-1].reason == "fok_not_fillable" and out[-1].cancelled == at_touch + 10
     done = v.handle(place("o2", price=ask, quantity=at_touch, tif=TimeInForce.FOK), T0)
@@ -177,7 +201,9 @@ def test_maker_fill_earns_the_rebate():
     v.handle(place("mine", price=bid + CENT, quantity=100), T0)
     out = v.handle(place("hit", side=Side.SELL, quantity=100, order_type=OrderType.MARKET), T0)
     maker = [f for f in of(VenueOrderFilled, out) if f.order_id == "mine"][0]
-    assert maker.liquidity is Liquidity.MAKER and maker.fee == -2_000 * 100 < 0  # self-trade: both fill
+    assert (
+        maker.liquidity is Liquidity.MAKER and maker.fee == -2_000 * 100 < 0
+    )  # self-trade: both fill
 
 
 def test_replace_down_keeps_priority_up_loses_it_and_validates():
@@ -186,7 +212,11 @@ def test_replace_down_keeps_priority_up_loses_it_and_validates():
     v.handle(place("a", price=bid + CENT, quantity=100), T0)
     v.handle(place("b", price=bid + CENT, quantity=100), T0)
     out = v.handle(ReplaceVenueOrder(venue="L1", order_id="a", quantity=50), T0)
-    assert out == [VenueOrderReplaced(venue="L1", order_id="a", quantity=50, price=bid + CENT, leaves=50, ts=T0)]
+    assert out == [
+        VenueOrderReplaced(
+            venue="L1", order_id="a", quantity=50, price=bid + CENT, leaves=50, ts=T0
+        )
+    ]
     assert [o.order_id for o in v.book.bids[bid + CENT].live()] == ["a", "b"]
     v.handle(ReplaceVenueOrder(venue="L1", order_id="a", quantity=200), T0)
     assert [o.order_id for o in v.book.bids[bid + CENT].live()] == ["b", "a"]
@@ -246,7 +276,6 @@ def test_reject_orders_and_drop_cancels_faults():
     assert v.handle(CancelVenueOrder(venue="L1", order_id="rest"), T0) == []
     v.handle(InjectVenueFault(venue="L1", fault="up"), T0)
     assert of(VenueOrderCancelled, v.handle(CancelVenueOrder(venue="L1", order_id="rest"), T0))
-
 
 
 def fault(kind, duration_ns=None):

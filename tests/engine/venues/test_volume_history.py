@@ -11,7 +11,13 @@ from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import (
-    BookLevel, Mandate, MarketDataUpdated, ParentOrderCreated, Side, StrategyName, VenueKind,
+    BookLevel,
+    Mandate,
+    MarketDataUpdated,
+    ParentOrderCreated,
+    Side,
+    StrategyName,
+    VenueKind,
     VenueStatus,
 )
 from engine.parent.order import ParentConfig, ParentOrder
@@ -22,7 +28,11 @@ from engine.venues.volume_history import day_volume, estimated_profile, profile_
 
 SESSION = SessionConfig()
 XYZ = Instrument(symbol="XYZ", ref_price=to_price("100"), lot=100)
-VENUES = [VenueConfig(name="L1"), VenueConfig(name="L2"), VenueConfig(name="D1", kind=VenueKind.DARK)]
+VENUES = [
+    VenueConfig(name="L1"),
+    VenueConfig(name="L2"),
+    VenueConfig(name="D1", kind=VenueKind.DARK),
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +62,26 @@ def test_a_profile_document_reads_back_as_the_same_profile(history, tmp_path):
 
 
 def _vwap_target_at_midday(config: ParentConfig) -> int:
-    order = ParentOrderCreated(parent_id="P1", instrument="XYZ", side=Side.BUY, quantity=10_000,
-                               limit_price=None, mandate=Mandate(strategy=StrategyName.VWAP,
-                                                                 end_ns=SESSION.close_ns))
+    order = ParentOrderCreated(
+        parent_id="P1",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=10_000,
+        limit_price=None,
+        mandate=Mandate(strategy=StrategyName.VWAP, end_ns=SESSION.close_ns),
+    )
     parent = ParentOrder(order, XYZ, SESSION, config)
     market = MarketView("XYZ")
-    market.update(MarketDataUpdated(
-        venue="L1", instrument="XYZ", kind=VenueKind.LIT, status=VenueStatus.UP,
-        bids=[BookLevel(to_price("99.99"), 1_000)], asks=[BookLevel(to_price("100.01"), 1_000)]))
+    market.update(
+        MarketDataUpdated(
+            venue="L1",
+            instrument="XYZ",
+            kind=VenueKind.LIT,
+            status=VenueStatus.UP,
+            bids=[BookLevel(to_price("99.99"), 1_000)],
+            asks=[BookLevel(to_price("100.01"), 1_000)],
+        )
+    )
     parent.start(SESSION.open_ns, market)
     return parent.strategy.scheduled(SESSION.open_ns + SESSION.length_ns // 2, 0)
 
@@ -81,10 +103,17 @@ venues = [{name = "L1"}]
 def test_a_scenario_s_profile_default_history_or_file(tmp_path):
     assert loads(SCENARIO).profile() is None
     history = loads(SCENARIO + 'vwap_profile = "history"\nhistory_days = 1\n').profile(seed=5)
-    assert history == loads(SCENARIO + 'vwap_profile = "history"\nhistory_days = 1\n').profile(seed=5)
+    assert history == loads(SCENARIO + 'vwap_profile = "history"\nhistory_days = 1\n').profile(
+        seed=5
+    )
     assert sum(history.weights) == pytest.approx(1.0)
-    (tmp_path / "afternoon.json").write_text(json.dumps(profile_document(
-        VolumeProfile((0.0, 0.5, 1.0), (0.0, 1.0)), SESSION, "afternoon", "test")))
+    (tmp_path / "afternoon.json").write_text(
+        json.dumps(
+            profile_document(
+                VolumeProfile((0.0, 0.5, 1.0), (0.0, 1.0)), SESSION, "afternoon", "test"
+            )
+        )
+    )
     (tmp_path / "s.toml").write_text(SCENARIO + 'vwap_profile = "afternoon.json"\n')
     assert load(tmp_path / "s.toml").profile().weights == pytest.approx((0.0, 1.0))  # beside it
     with pytest.raises(ScenarioError, match="history_days"):
