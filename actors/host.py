@@ -1,0 +1,49 @@
+"""The generic host: one actor around one engine object (``engine.contract.Hosted``).
+
+It delivers, sends what comes back, and keeps one timer at the object's next wake. A
+subclass builds its object in ``started()`` (fresh, or rebuilt from the audit trail
+after a restart) and adds no routing logic of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.actor import EngineActor
+from engine.contract import JOURNAL, Hosted, Outbox
+from engine.messages import Message
+
+WAKE = "wake"
+
+
+class HostActor(EngineActor):
+    obj: Hosted
+
+    def receive(self, msg: Message, sender: str) -> None:
+        self.dispatch(self.obj.handle(msg, self.now))
+
+    def on_timer(self, key: str) -> None:
+        self.dispatch(self.obj.on_wake(self.now))
+
+    def dispatch(self, out: Outbox) -> None:
+        """Journal every outgoing message, send those addressed to an actor, then re-arm
+        the timer (or drop it: the object wants no wake)."""
+        journal, send = self.journal, self.send
+        for dest, msg in out:
+            if dest == JOURNAL:
+                journal(msg)
+            else:
+                journal(send(dest, msg))
+        wake = self.obj.next_wake_ns()
+        if wake is None:
+            self.cancel_timer(WAKE)
+        else:
+            self.set_timer(WAKE, wake)
+
+    def trail(self) -> Any:
+        """The runtime's audit trail, which recovery reads (a restart without one is a
+        configuration error, not something to guess around)."""
+        sink = self.runtime.journal_sink
+        if sink is None:
+            raise RuntimeError(f"{self.name} restarted without an audit trail to recover from")
+        return sink
