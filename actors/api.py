@@ -40,6 +40,7 @@ from engine.messages import (
     ClientOrder,
     ClientOrderRejected,
     ExecutionReport,
+    FaultKind,
     InjectActorFailure,
     InjectVenueFault,
     Message,
@@ -216,11 +217,17 @@ class Engine:
         self._subscribers.append(lambda report: callback(report) if matching(report) else None)
 
     def inject_fault(
-        self, venue: str, fault: str, at_ns: int | None = None, duration_ns: int | None = None
+        self,
+        venue: str,
+        fault: FaultKind | str,
+        at_ns: int | None = None,
+        duration_ns: int | None = None,
     ) -> None:
-        """Fault injection: "down", "up", "degrade", "reject_orders", "drop_cancels"."""
+        """Fault injection: one of ``FaultKind`` (``down``, ``up``, ``degrade``,
+        ``reject_orders``, ``drop_cancels``); an unknown kind raises ``ValueError``."""
+        kind = FaultKind(fault)
         self._send(
-            InjectVenueFault(venue=venue, fault=fault, duration_ns=duration_ns), at_ns, dest=venue
+            InjectVenueFault(venue=venue, fault=kind, duration_ns=duration_ns), at_ns, dest=venue
         )
 
     def inject_crash(

@@ -1,7 +1,7 @@
 """Every message that crosses actors, in one place.
 
 Frozen, keyword-only, tagged ``msgspec.Struct``s, so the journal decodes any record
-through one tagged union (``Any``). Commands are imperative (``PlaceChildOrder``),
+through one tagged union (``AnyMessage``). Commands are imperative (``PlaceChildOrder``),
 events past tense (``ChildOrderFilled``).
 
 Conventions:
@@ -78,6 +78,16 @@ class VenueKind(enum.StrEnum):
     DARK = "dark"
 
 
+class FaultKind(enum.StrEnum):
+    """A venue fault (fault-injection testing); ``UP`` ends every fault of the venue."""
+
+    DOWN = "down"
+    UP = "up"
+    DEGRADE = "degrade"
+    REJECT_ORDERS = "reject_orders"
+    DROP_CANCELS = "drop_cancels"
+
+
 class VenueStatus(enum.StrEnum):
     UP = "up"
     DEGRADED = "degraded"
@@ -107,7 +117,7 @@ class ParentState(enum.StrEnum):
     WORKING = "working"
     PAUSED = "paused"
     COMPLETED = "completed"
-    CANCELLED = "cancelled"
+    CANCELED = "cancelled"  # the value predates the FIX spelling; audit trails hold it
     EXPIRED = "expired"
 
 
@@ -466,7 +476,7 @@ class InjectVenueFault(Message):
     """Fault injection: take a venue down / up / degrade it, or make it reject orders."""
 
     venue: str
-    fault: str  # "down" | "up" | "degrade" | "reject_orders" | "drop_cancels"
+    fault: FaultKind
     duration_ns: int | None = None
 
 
@@ -528,7 +538,7 @@ class ScorecardSaved(Message):
 
 
 # Everything above, decodable through one tagged union.
-Any = Union[
+AnyMessage = Union[
     SubmitClientOrder,
     CancelClientOrder,
     AmendClientOrder,
@@ -570,10 +580,10 @@ Any = Union[
     ScorecardSaved,
 ]
 
-ALL_MESSAGES: tuple[type[Message], ...] = Any.__args__  # type: ignore[attr-defined]
+ALL_MESSAGES: tuple[type[Message], ...] = AnyMessage.__args__  # type: ignore[attr-defined]
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(Any)
+_decoder = msgspec.msgpack.Decoder(AnyMessage)
 _json_encoder = msgspec.json.Encoder(order="sorted")
 
 

@@ -68,7 +68,7 @@ _Side = Side
 _State = ClientOrderState
 _Report = ExecutionReport
 
-_TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELLED, ParentState.EXPIRED})
+_TERMINAL_PARENT = frozenset({ParentState.COMPLETED, ParentState.CANCELED, ParentState.EXPIRED})
 
 
 class DeskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -34,7 +34,7 @@ each client order's state as the old instance left it. What no report says:
 
 Terminal states: ``COMPLETED`` puts the parent's open members back in the queue where it
 is journaled (a parent's record precedes whatever the desk did about it); ``EXPIRED`` and
-``CANCELLED`` are replayed through ``OrderDesk.on_parent_state`` after the rebuild, which
+``CANCELED`` are replayed through ``OrderDesk.on_parent_state`` after the rebuild, which
 expires (with reports) only the members the old instance had not expired yet.
 
 Counters (exec ids, parent ids, cross ids) continue after the largest journaled one,
@@ -84,7 +84,7 @@ RECORD_TYPES: tuple[type[Message], ...] = (
 
 _OPEN = (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED)
 _ANSWERS = (ExecType.NEW, ExecType.REPLACED, ExecType.CANCELED)
-_DEFERRED = (ParentState.EXPIRED, ParentState.CANCELLED)
+_DEFERRED = (ParentState.EXPIRED, ParentState.CANCELED)
 _JOIN = "join of "
 
 ClientCommand = SubmitClientOrder | AmendClientOrder | CancelClientOrder

@@ -62,11 +62,11 @@ from engine.strategies.vwap import VolumeProfile
 
 S = ParentState
 TRANSITIONS: dict[ParentState, frozenset[ParentState]] = {
-    S.PENDING: frozenset({S.WORKING, S.CANCELLED, S.EXPIRED}),
-    S.WORKING: frozenset({S.PAUSED, S.COMPLETED, S.CANCELLED, S.EXPIRED}),
-    S.PAUSED: frozenset({S.WORKING, S.COMPLETED, S.CANCELLED, S.EXPIRED}),
+    S.PENDING: frozenset({S.WORKING, S.CANCELED, S.EXPIRED}),
+    S.WORKING: frozenset({S.PAUSED, S.COMPLETED, S.CANCELED, S.EXPIRED}),
+    S.PAUSED: frozenset({S.WORKING, S.COMPLETED, S.CANCELED, S.EXPIRED}),
     S.COMPLETED: frozenset(),
-    S.CANCELLED: frozenset(),
+    S.CANCELED: frozenset(),
     S.EXPIRED: frozenset(),
 }
 TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
@@ -250,7 +250,7 @@ class ParentOrder:
         if self.is_terminal:
             return []
         out = self._cancel_open(now_ns, f"parent cancelled: {reason}")
-        out.append(self._transition(ParentState.CANCELLED, now_ns, reason))
+        out.append(self._transition(ParentState.CANCELED, now_ns, reason))
         self.next_wake_ns = None
         return out
 
@@ -271,7 +271,7 @@ class ParentOrder:
         if self.filled >= self.target:
             if self.state is ParentState.PENDING:  # nothing left to work
                 self.next_wake_ns = None
-                return [self._transition(ParentState.CANCELLED, now_ns, why)]
+                return [self._transition(ParentState.CANCELED, now_ns, why)]
             return self._complete(now_ns, why)
         out = self._trim_open(now_ns, why)
         if self.state is ParentState.WORKING:

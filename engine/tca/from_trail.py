@@ -34,7 +34,7 @@ from engine.tca.metrics import (
     parent_tca,
 )
 
-_TERMINAL = {m.ParentState.COMPLETED, m.ParentState.CANCELLED, m.ParentState.EXPIRED}
+_TERMINAL = {m.ParentState.COMPLETED, m.ParentState.CANCELED, m.ParentState.EXPIRED}
 
 
 @dataclass(frozen=True, slots=True)

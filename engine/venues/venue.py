@@ -40,6 +40,7 @@ from engine.market_view import MarketView
 from engine.messages import (
     BookLevel,
     CancelVenueOrder,
+    FaultKind,
     InjectVenueFault,
     Liquidity,
     MarketDataUpdated,
@@ -63,7 +64,7 @@ from engine.venues.dark_pool import DarkPool
 from engine.venues.flow import BackgroundFlow
 
 DEPTH_LEVELS = 5
-FAULTS = ("down", "degrade", "reject_orders", "drop_cancels")  # and "up", which ends them all
+FAULTS = frozenset(FaultKind) - {FaultKind.UP}  # UP ends them all
 
 
 class VenueReject(enum.StrEnum):
@@ -187,7 +188,7 @@ class _VenueBase:
     def _cancel(self, msg: CancelVenueOrder, now: int) -> list[Message]:
         if self.status is VenueStatus.DOWN:
             return [self._cancel_reject(msg.order_id, VenueReject.VENUE_DOWN, now)]
-        if "drop_cancels" in self._faults:
+        if FaultKind.DROP_CANCELS in self._faults:
             return []
         order = self.live.get(msg.order_id)
         if order is None:
@@ -241,7 +242,7 @@ class _VenueBase:
     def _check_new(self, msg: PlaceVenueOrder) -> str | None:
         if self.status is VenueStatus.DOWN:
             return VenueReject.VENUE_DOWN
-        if "reject_orders" in self._faults:
+        if FaultKind.REJECT_ORDERS in self._faults:
             return VenueReject.VENUE_REJECTING
         if msg.instrument != self.instrument.symbol:
             return VenueReject.UNKNOWN_INSTRUMENT
@@ -319,9 +320,9 @@ class _VenueBase:
 
     def _update_status(self, now: int, reason: str) -> list[Message]:
         """The status the active faults make; a status change if it moved."""
-        if "down" in self._faults:
+        if FaultKind.DOWN in self._faults:
             status = VenueStatus.DOWN
-        elif "degrade" in self._faults:
+        elif FaultKind.DEGRADE in self._faults:
             status = VenueStatus.DEGRADED
         else:
             status = VenueStatus.UP

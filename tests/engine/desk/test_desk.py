@@ -408,7 +408,7 @@ op = st.one_of(
     st.tuples(
         st.just("state"),
         st.integers(0, 10),
-        st.sampled_from([ParentState.EXPIRED, ParentState.COMPLETED, ParentState.CANCELLED]),
+        st.sampled_from([ParentState.EXPIRED, ParentState.COMPLETED, ParentState.CANCELED]),
     ),
 )
 
@@ -478,7 +478,7 @@ class Checker:
         # the market is asked for exactly the open, uncrossed client quantity
         for pid, target in self.target.items():
             parent = desk.parent(pid)
-            if parent.state in (ParentState.EXPIRED, ParentState.CANCELLED, ParentState.COMPLETED):
+            if parent.state in (ParentState.EXPIRED, ParentState.CANCELED, ParentState.COMPLETED):
                 continue
             assert max(0, target - parent.filled) == open_by_parent[pid] == parent.open, pid
         # with a mid every order may cross: no instrument works both sides at once
@@ -490,7 +490,7 @@ class Checker:
                 and p.parent_id in self.target
                 and p.open
                 and p.state
-                not in (ParentState.EXPIRED, ParentState.CANCELLED, ParentState.COMPLETED)
+                not in (ParentState.EXPIRED, ParentState.CANCELED, ParentState.COMPLETED)
             }
             assert len(sides) <= 1, (instrument, sides)
 

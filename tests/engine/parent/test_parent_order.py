@@ -187,10 +187,10 @@ class Harness:
 
 def test_transition_table_is_explicit_and_terminal_states_are_final():
     S = ParentState
-    assert TRANSITIONS[S.PENDING] == {S.WORKING, S.CANCELLED, S.EXPIRED}
-    assert TRANSITIONS[S.WORKING] == {S.PAUSED, S.COMPLETED, S.CANCELLED, S.EXPIRED}
+    assert TRANSITIONS[S.PENDING] == {S.WORKING, S.CANCELED, S.EXPIRED}
+    assert TRANSITIONS[S.WORKING] == {S.PAUSED, S.COMPLETED, S.CANCELED, S.EXPIRED}
     assert S.WORKING in TRANSITIONS[S.PAUSED]
-    for terminal in (S.COMPLETED, S.CANCELLED, S.EXPIRED):
+    for terminal in (S.COMPLETED, S.CANCELED, S.EXPIRED):
         assert TRANSITIONS[terminal] == frozenset()
 
 
@@ -208,7 +208,7 @@ def test_illegal_transitions_raise():
     with pytest.raises(IllegalTransition):
         p.resume(T0, m)  # working → working
     p.cancel(T0)
-    assert p.state is ParentState.CANCELLED and p.next_wake_ns is None
+    assert p.state is ParentState.CANCELED and p.next_wake_ns is None
     with pytest.raises(IllegalTransition):
         p.pause(T0)
     assert p.cancel(T0) == []  # too late: a no-op
@@ -455,7 +455,7 @@ def test_resize_to_zero_while_pending_cancels():
     m = MarketView("XYZ")
     p.start(T0, m)
     out = p.resize(0, T0, m)
-    assert out[-1].state is ParentState.CANCELLED
+    assert out[-1].state is ParentState.CANCELED
 
 
 # ------------------------------------------------------------------- properties
