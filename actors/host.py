@@ -7,9 +7,8 @@ after a restart) and adds no routing logic of its own.
 
 from __future__ import annotations
 
-from typing import Any
-
 from actors.actor import EngineActor
+from engine.audit.trail import AuditTrail
 from engine.contract import JOURNAL, Hosted, Outbox
 from engine.messages import Message
 
@@ -40,10 +39,10 @@ class HostActor(EngineActor):
         else:
             self.set_timer(WAKE, wake)
 
-    def trail(self) -> Any:
+    def trail(self) -> AuditTrail:
         """The runtime's audit trail, which recovery reads (a restart without one is a
         configuration error, not something to guess around)."""
         sink = self.runtime.journal_sink
         if sink is None:
             raise RuntimeError(f"{self.name} restarted without an audit trail to recover from")
-        return sink
+        return sink  # type: ignore[return-value]  # the runtime's sink is typed by append only until the runtime adopts AuditTrail
