@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 import enum
-from typing import Union
+from typing import get_args
 
 import msgspec
 
@@ -538,49 +538,49 @@ class ScorecardSaved(Message):
 
 
 # Everything above, decodable through one tagged union.
-AnyMessage = Union[
-    SubmitClientOrder,
-    CancelClientOrder,
-    AmendClientOrder,
-    ClientOrderRejected,
-    ExecutionReport,
-    InternalCrossExecuted,
-    ParentOrderCreated,
-    ResizeParentOrder,
-    CancelParentOrder,
-    ParentOrderFilled,
-    ParentStateChanged,
-    ScheduleRecalibrated,
-    PlaceChildOrder,
-    CancelChildOrder,
-    ChildOrderAccepted,
-    ChildOrderRejected,
-    ChildOrderFilled,
-    ChildOrderDone,
-    ChildOrderOverfilled,
-    RouteDecided,
-    PlaceVenueOrder,
-    CancelVenueOrder,
-    ReplaceVenueOrder,
-    VenueOrderAccepted,
-    VenueOrderRejected,
-    VenueOrderFilled,
-    VenueOrderCancelled,
-    VenueCancelRejected,
-    VenueOrderReplaced,
-    SubscribeMarketData,
-    MarketDataUpdated,
-    VenueStatusChanged,
-    InjectVenueFault,
-    InjectActorFailure,
-    TimerFired,
-    ActorFailed,
-    ActorRestarted,
-    SupervisorEscalated,
-    ScorecardSaved,
-]
+AnyMessage = (
+    SubmitClientOrder
+    | CancelClientOrder
+    | AmendClientOrder
+    | ClientOrderRejected
+    | ExecutionReport
+    | InternalCrossExecuted
+    | ParentOrderCreated
+    | ResizeParentOrder
+    | CancelParentOrder
+    | ParentOrderFilled
+    | ParentStateChanged
+    | ScheduleRecalibrated
+    | PlaceChildOrder
+    | CancelChildOrder
+    | ChildOrderAccepted
+    | ChildOrderRejected
+    | ChildOrderFilled
+    | ChildOrderDone
+    | ChildOrderOverfilled
+    | RouteDecided
+    | PlaceVenueOrder
+    | CancelVenueOrder
+    | ReplaceVenueOrder
+    | VenueOrderAccepted
+    | VenueOrderRejected
+    | VenueOrderFilled
+    | VenueOrderCancelled
+    | VenueCancelRejected
+    | VenueOrderReplaced
+    | SubscribeMarketData
+    | MarketDataUpdated
+    | VenueStatusChanged
+    | InjectVenueFault
+    | InjectActorFailure
+    | TimerFired
+    | ActorFailed
+    | ActorRestarted
+    | SupervisorEscalated
+    | ScorecardSaved
+)
 
-ALL_MESSAGES: tuple[type[Message], ...] = AnyMessage.__args__  # type: ignore[attr-defined]
+ALL_MESSAGES: tuple[type[Message], ...] = get_args(AnyMessage)
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(AnyMessage)

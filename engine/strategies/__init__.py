@@ -42,7 +42,8 @@ DEFAULT_POV_RATE = 0.10
 
 
 class Strategy(Protocol):
-    name: StrategyName
+    @property
+    def name(self) -> StrategyName: ...
 
     @property
     def quantity(self) -> int: ...

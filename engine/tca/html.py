@@ -151,7 +151,7 @@ def schedule_chart(
         return _empty(title)
     body = _axes(sc, "shares", ",.0f", utc_offset_hours)
     items = []
-    for (name, pts), colour in zip((("schedule", series[0]), ("filled", series[1])), _COLOURS):
+    for (name, pts), colour in zip((("schedule", series[0]), ("filled", series[1])), _COLOURS, strict=False):
         if pts:
             body.append(_polyline(sc, pts, colour, step=True))
             items.append((name, colour))

@@ -123,7 +123,7 @@ def fill_rows(fills: Iterable[Fill]) -> list[FillRow]:
 def fill_total(rows: Sequence[FillRow]) -> FillTotal:
     quantity = sum(r.fill.quantity for r in rows)
     notional = sum(r.fill.quantity * r.fill.price for r in rows)
-    bench_notional = sum(r.fill.quantity * Fraction(r.benchmark) for r in rows)
+    bench_notional = sum((r.fill.quantity * Fraction(r.benchmark) for r in rows), Fraction(0))
     cost = sum(r.fill.side * r.fill.quantity * (r.fill.price - Fraction(r.benchmark)) for r in rows)
     if quantity == 0:
         return FillTotal(0, 0, Decimal(0), Decimal(0), None)
@@ -207,7 +207,7 @@ class MarketTape:
         return Fraction(n1 - n0, v1 - v0) if v1 > v0 else None
 
     def mid_points(self) -> list[tuple[int, int]]:
-        return [(t, m) for t, m in zip(self._ts, self._mid) if m is not None]
+        return [(t, m) for t, m in zip(self._ts, self._mid, strict=True) if m is not None]
 
     def vwap_points(self) -> list[tuple[int, Fraction]]:
         """Running market VWAP since the first point, for charts."""
@@ -216,7 +216,7 @@ class MarketTape:
         v0, n0 = self._volume[0], self._notional[0]
         return [
             (t, Fraction(n - n0, v - v0))
-            for t, v, n in zip(self._ts, self._volume, self._notional)
+            for t, v, n in zip(self._ts, self._volume, self._notional, strict=True)
             if v > v0
         ]
 
