@@ -1,8 +1,8 @@
-"""Transaction cost analysis, with the project's sign conventions (docs: REFERENCE.md).
+"""Transaction cost analysis, with the project's sign conventions (``docs/tca.md``).
 
 side = +1 buy, −1 sell.
 - Slippage (cost) vs a benchmark: side·(P̄_exec − P_bench)/P_bench·1e4 bps; positive = cost.
-- Performance vs a benchmark (the brief's table column): −slippage; positive = better.
+- Performance vs a benchmark (the fill table's column): −slippage; positive = better.
 - Markout at Δ: side·(mid_{t+Δ} − P_fill)/P_fill·1e4; negative = adverse selection.
 - Arrival price = mid when the parent arrives; interval VWAP = market VWAP over the
   order's life; participation = own market quantity / market quantity over that life.
