@@ -84,6 +84,8 @@ _DEFAULT_PARENT = ParentConfig()
 
 
 class Engine:
+    """An engine and its supervision tree; the module docstring shows its use."""
+
     def __init__(
         self,
         market: MarketConfig,

@@ -11,6 +11,9 @@ Conventions:
   Fees are ``int`` price units in total for the fill (negative = rebate received).
 - Ids are strings: client orders are keyed by ``(source, client_order_id)``; parents
   ``P…``, children ``C…``, venue orders ``V…``.
+
+Audit trails and their digests hold this encoding: what may and may not change is in
+``docs/messages.md``.
 """
 
 from __future__ import annotations
@@ -433,7 +436,7 @@ class VenueOrderCancelled(Message):
 class VenueCancelRejected(Message):
     venue: str
     order_id: str
-    reason: str  # "too_late" (already filled/done) | "unknown_order" | "venue_down"
+    reason: str  # engine.venues.venue.VenueReject: too_late, unknown_order or venue_down
 
 
 class VenueOrderReplaced(Message):

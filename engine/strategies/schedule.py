@@ -56,7 +56,12 @@ class Schedule:
         cum[-1] = quantity
         for k in range(1, len(cum)):  # guard float noise in a caller's curve
             cum[k] = max(cum[k], cum[k - 1])
-        return cls(tuple(int(t) for t in times_ns), tuple(cum), lot, tuple(fractions))
+        return cls(
+            times_ns=tuple(int(t) for t in times_ns),
+            cumulative=tuple(cum),
+            lot=lot,
+            shape=tuple(fractions),
+        )
 
     @property
     def quantity(self) -> int:

@@ -76,7 +76,7 @@ def _scale(series: Sequence[Sequence[tuple[float, float]]], y_from_zero: bool) -
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     lo, hi = (0.0 if y_from_zero else min(ys)), max(ys)
     margin = (hi - lo) * 0.05 or abs(hi) * 1e-4 or 1.0
-    return _Scale(min(xs), max(xs), lo if y_from_zero else lo - margin, hi + margin)
+    return _Scale(x0=min(xs), x1=max(xs), y0=lo if y_from_zero else lo - margin, y1=hi + margin)
 
 
 def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> list[str]:

@@ -116,7 +116,8 @@ def fill_rows(fills: Iterable[Fill]) -> list[FillRow]:
     for f in fills:
         if f.benchmark is None:
             raise ValueError(f"fill {f.child_id}: no benchmark price")
-        rows.append(FillRow(f, f.benchmark, slippage_bps(f.side, f.price, f.benchmark)))
+        slippage = slippage_bps(f.side, f.price, f.benchmark)
+        rows.append(FillRow(fill=f, benchmark=f.benchmark, slippage_bps=slippage))
     return rows
 
 
@@ -126,7 +127,9 @@ def fill_total(rows: Sequence[FillRow]) -> FillTotal:
     bench_notional = sum((r.fill.quantity * Fraction(r.benchmark) for r in rows), Fraction(0))
     cost = sum(r.fill.side * r.fill.quantity * (r.fill.price - Fraction(r.benchmark)) for r in rows)
     if quantity == 0:
-        return FillTotal(0, 0, Decimal(0), Decimal(0), None)
+        return FillTotal(
+            quantity=0, notional=0, avg_price=Decimal(0), benchmark=Decimal(0), slippage_bps=None
+        )
     return FillTotal(
         quantity=quantity,
         notional=notional,

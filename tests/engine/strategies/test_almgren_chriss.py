@@ -170,7 +170,7 @@ def test_extreme_risk_aversion_front_loads_towards_selling_everything_at_once(la
     # x_1 = X e^{−κτ}(1 − e^{−2(N−1)κτ})/(1 − e^{−2Nκτ}) = X e^{−κτ} to double precision
     left = math.exp(-m.kappa * m.tau)
     assert n[0] == pytest.approx(X * (1 - left), rel=1e-12)
-    # towards the reference's limit: E = εX + ηX²/τ, V = 0
+    # towards the paper's sell-everything-now limit: E = εX + ηX²/τ, V = 0
     assert m.expected_cost() == pytest.approx(
         m.epsilon * X + m.eta * X**2 / m.tau, rel=2 * left + 1e-12
     )

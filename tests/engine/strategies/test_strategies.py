@@ -69,7 +69,8 @@ def test_resize_keeps_shape_and_exact_total():
     lot=st.sampled_from([1, 10, 100]),
 )
 def test_resizes_do_not_compound(kind, quantity, chain, periods, lot):
-    # review4/resize_shape.py: TWAP 20,000 resized to 3 and back became a staircase
+    # rounding from rounded targets would turn TWAP 20,000 resized to 3 and back into a
+    # staircase: every resize rounds from the original shape
     end = OPEN + 2 * 60 * MINUTE
     build = {
         "twap": lambda q: twap_schedule(q, OPEN, end, periods, lot),
@@ -153,7 +154,7 @@ def test_pov_targets_a_fraction_of_market_volume_within_its_band():
 
 
 def test_pov_rate_above_the_clients_max_participation_trades_at_the_cap():
-    # review4/pov_over_max.py: rate 0.20 with max 0.05 used to raise the cap to 0.20
+    # the client's max participation caps the target rate, never the other way round
     pov = build_strategy(
         Mandate(strategy=StrategyName.POV, pov_rate=0.20, max_participation=0.05),
         100_000,
