@@ -184,7 +184,7 @@ def test_fills_honour_price_time_priority(script):
     no fill is ever worse for the taker than its limit."""
     book = Book()
     arrival: dict = {}
-    for n, (op, side, price, qty, which) in enumerate(script):
+    for n, (op, side, price, qty, _which) in enumerate(script):
         if op in ("cancel", "replace"):
             continue
         limit = None if op == "market" else price
