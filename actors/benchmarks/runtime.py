@@ -75,16 +75,14 @@ def brief_scenario_throughput(quick: bool = False) -> dict[str, float]:
     """The brief's scenario end to end (desk → parents → router → venues → fills →
     recalibration → allocation → audit, and a day of simulated market): client orders
     fully processed per wall second. Quick mode cuts the day at 10:00."""
-    import pathlib
-
     import msgspec
 
+    import scenarios
     from actors.scenario_runner import run_scenario
     from engine.messages import PlaceChildOrder
     from engine.scenario import load
 
-    path = pathlib.Path(__file__).resolve().parents[2] / "scenarios" / "brief_vwap.toml"
-    scenario = load(path)
+    scenario = load(scenarios.path("brief_vwap"))
     if quick:
         scenario = msgspec.structs.replace(scenario, run_until="10:00")
     started = time.perf_counter()

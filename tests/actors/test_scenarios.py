@@ -7,13 +7,15 @@ from collections import Counter
 import msgspec
 import pytest
 
+import scenarios
 from actors.cli import main
+from actors.cli.run import scenario_file
 from actors.scenario_runner import run_scenario
 from engine import messages as m
 from engine.desk.desk import EXCESS_SOURCE
 from engine.scenario import ScenarioError, load, loads
 
-SCENARIOS = sorted((pathlib.Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
+SCENARIOS = [scenarios.path(name) for name in scenarios.shipped()]
 
 
 def shortened(path, run_until, **changes):
@@ -224,3 +226,41 @@ def test_run_to_an_audit_file_prints_the_tca_and_a_digest_the_file_repeats(tmp_p
     assert (tmp_path / "report" / "report.html").exists()
     with pytest.raises(ValueError, match="already holds"):  # one run per trail
         run_scenario(loads(SMALL), audit=audit)
+
+
+SOURCE_FOLDER = pathlib.Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_shipped_scenarios_are_the_scenarios_folder_found_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing relative to the working directory
+    names = scenarios.shipped()
+    assert names == sorted(p.stem for p in SOURCE_FOLDER.glob("*.toml"))
+    for name in names:
+        assert scenarios.path(name).read_bytes() == (SOURCE_FOLDER / f"{name}.toml").read_bytes()
+    assert scenarios.path("brief_vwap.toml") == scenarios.path("brief_vwap")
+
+
+def test_an_unknown_scenario_name_lists_the_shipped_ones():
+    with pytest.raises(LookupError, match=r"no shipped scenario 'nope'.*brief_vwap"):
+        scenarios.path("nope")
+
+
+def test_run_takes_a_file_first_then_a_shipped_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert scenario_file("brief_vwap") == scenarios.path("brief_vwap")
+    assert scenario_file("routing_thin.toml") == scenarios.path("routing_thin")
+    assert scenario_file("scenarios/brief_vwap.toml") == pathlib.Path("scenarios/brief_vwap.toml")
+    (tmp_path / "brief_vwap").write_text(SMALL)  # a file of that name wins over the shipped one
+    assert scenario_file("brief_vwap") == pathlib.Path("brief_vwap")
+    assert scenario_file("nope") == pathlib.Path("nope")
+
+
+def test_run_a_shipped_scenario_by_name_from_another_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "routing_thin", "--quiet", "--no-baseline", "--audit", "thin.sqlite"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("scenario routing-thin seed ")
+    assert out.strip().splitlines()[-1].startswith("audit-digest: ")
+    assert main(["run", "nope", "--quiet"]) == 2
+    assert "nope: cannot read" in capsys.readouterr().err
