@@ -106,6 +106,7 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
     calls child orders: ``venue_orders_per_s`` counts those (``PlaceVenueOrder``) in the
     same run."""
     from actors.api import Engine, MarketConfig
+    from engine.audit.journal import Journal
     from engine.clock import MINUTE
     from engine.messages import (
         ClientOrder,
@@ -120,9 +121,11 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
 
     instrument, session, venues = default_market()
     parents, minutes = (10, 3) if quick else (50, 10)
+    trail = Journal(":memory:")
     engine = Engine(
         MarketConfig(instrument=instrument, venues=venues[:3], session=session),
         seed=3,
+        audit=trail,
         parent=ParentConfig(decision_interval_ns=SECOND),
     )
     end = session.open_ns + minutes * MINUTE
@@ -145,8 +148,8 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
     engine.run_until(end + 2 * MINUTE)
     wall = time.perf_counter() - started
     engine.close()
-    children = sum(1 for _ in engine.journal.messages(PlaceChildOrder))
-    venue_orders = sum(1 for _ in engine.journal.messages(PlaceVenueOrder))
+    children = sum(1 for _ in trail.messages(PlaceChildOrder))
+    venue_orders = sum(1 for _ in trail.messages(PlaceVenueOrder))
     return {
         "child_orders_per_s": round(children / wall, 1),
         "venue_orders_per_s": round(venue_orders / wall, 1),
