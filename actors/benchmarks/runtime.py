@@ -72,7 +72,7 @@ def sim_day_wall_s(hours: float = 6.5) -> float:
 
 
 def brief_scenario_throughput(quick: bool = False) -> dict[str, float]:
-    """The brief's scenario end to end (desk → parents → router → venues → fills →
+    """The ``brief_vwap`` scenario end to end (desk → parents → router → venues → fills →
     recalibration → allocation → audit, and a day of simulated market): client orders
     fully processed per wall second. Quick mode cuts the day at 10:00."""
     import msgspec
@@ -102,8 +102,8 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
     parents of 5,000 shares over 10 simulated minutes on 3 lit venues, 1 s decisions.
 
     A child is a strategy slice (``PlaceChildOrder``); the router may place it as several
-    orders at venues (a parallel sweep, a re-route after a timeout), which the brief also
-    calls child orders: ``venue_orders_per_s`` counts those (``PlaceVenueOrder``) in the
+    orders at venues (a parallel sweep, a re-route after a timeout), also called child
+    orders: ``venue_orders_per_s`` counts those (``PlaceVenueOrder``) in the
     same run."""
     from actors.api import Engine, MarketConfig
     from engine.audit.journal import Journal

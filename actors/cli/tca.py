@@ -1,12 +1,12 @@
-"""``smart-exec tca FILLS.csv [--json]``: the brief's TCA table for fills from a CSV file.
+"""``smart-exec tca FILLS.csv [--json]``: the TCA table of fills from a CSV file.
 
 Columns: ``child_id,time,venue,order_type,side,quantity,price,benchmark`` (extra columns
 are ignored). ``time`` is ``HH:MM:SS[.ffffff]``, an ISO 8601 date-time (UTC if naive) or
 integer ns; ``side`` is buy/sell (or B/S, +1/-1); prices are decimals.
 
 Sign: the table's last column and ``bps`` in ``--json`` are *performance* vs benchmark,
-−side·(price − benchmark)/benchmark·1e4, positive = better than the benchmark (as in the
-brief); ``slippage_bps`` in JSON is its negative (positive = cost, REFERENCE.md).
+−side·(price − benchmark)/benchmark·1e4, positive = better than the benchmark;
+``slippage_bps`` in JSON is its negative (positive = cost).
 """
 
 from __future__ import annotations

@@ -152,7 +152,8 @@ at = "09:31"
     ],
 )
 def test_run_refuses_a_bad_scenario_with_one_line_and_status_2(tmp_path, capsys, extra, message):
-    """review6 bad_at.out, badprofile.out: a traceback; now one line on stderr, exit 2."""
+    """A scenario that fails only when the run builds it (a time, a profile file) ends
+    with one line on stderr and exit status 2, not a traceback."""
     text = SMALL.replace("seed = 3\n", "seed = 3\n" + extra) if "vwap" in extra else SMALL + extra
     (tmp_path / "bad.toml").write_text(text)
     assert (
@@ -177,9 +178,9 @@ def test_run_refuses_a_bad_scenario_with_one_line_and_status_2(tmp_path, capsys,
 
 
 def test_ordered_quantity_counts_only_accepted_client_orders():
-    """review6 rejects.out: rejected orders were counted as ordered ("2,500 of 2,350
-    shares (106.4%)"). Intake still rejects what a file cannot rule out (a client order
-    id used twice by one source): those shares are not part of what was ordered."""
+    """Rejected client orders are not ordered quantity. Intake rejects what a file cannot
+    rule out (a client order id used twice by one source): those shares were never
+    working, so the fill rate is over the accepted orders only."""
     scenario = loads(SMALL + '[[orders]]\nid = "o1"\nside = "buy"\nquantity = 500\nat = "09:32"\n')
     result = run_scenario(scenario)
     assert result.client_orders == 2 and result.rejected == 1
