@@ -1,9 +1,10 @@
 """The shipped scenarios: runnable TOML files installed with the package, so an installed
 ``smart-exec`` finds them from any directory.
 
-    from scenarios import path, shipped
+    from scenarios import locate, path, shipped
     shipped()                          # ['brief_vwap', 'dark_liquidity', ...]
     load(path("brief_vwap"))           # engine.scenario.load; "brief_vwap.toml" works too
+    load(locate(argument))             # a file if it exists, else a shipped name
 
 The files are read through ``importlib.resources``, never relative to a source checkout.
 """
@@ -35,4 +36,17 @@ def path(name: str) -> Path:
     return resource
 
 
-__all__ = ["path", "shipped"]
+def locate(given: str) -> Path:
+    """What a user names on the command line: ``given`` if that file exists, else the
+    shipped scenario of that name if there is one, else ``given`` (the caller's load
+    reports the missing file). A path with a directory part is never a shipped name."""
+    as_file = Path(given)
+    if as_file.exists() or as_file.name != given:
+        return as_file
+    try:
+        return path(given)
+    except LookupError:
+        return as_file
+
+
+__all__ = ["locate", "path", "shipped"]

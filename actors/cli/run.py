@@ -46,19 +46,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
 
 
-def scenario_file(given: str) -> Path:
-    """``given`` if it is a file; else the shipped scenario of that name, if there is one."""
-    path = Path(given)
-    if path.exists() or path.name != given:
-        return path  # a path with a directory part is never a shipped name
-    try:
-        return scenarios.path(given)
-    except LookupError:
-        return path  # load() reports the missing file
-
-
 def _run(args: argparse.Namespace) -> int:
-    scenario = load(scenario_file(args.scenario))
+    scenario = load(scenarios.locate(args.scenario))
     seed = scenario.seed if args.seed is None else args.seed
     audit = Path(args.audit or f"{scenario.name}.seed{seed}.audit.sqlite")
     if not audit.parent.is_dir():

@@ -9,7 +9,6 @@ import pytest
 
 import scenarios
 from actors.cli import main
-from actors.cli.run import scenario_file
 from actors.scenario_runner import run_scenario
 from engine import messages as m
 from engine.desk.desk import EXCESS_SOURCE
@@ -246,17 +245,21 @@ def test_an_unknown_scenario_name_lists_the_shipped_ones():
         scenarios.path("nope")
 
 
-def test_run_takes_a_file_first_then_a_shipped_name(tmp_path, monkeypatch):
+def test_a_named_scenario_is_a_file_first_then_a_shipped_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert scenario_file("brief_vwap") == scenarios.path("brief_vwap")
-    assert scenario_file("routing_thin.toml") == scenarios.path("routing_thin")
-    assert scenario_file("scenarios/brief_vwap.toml") == pathlib.Path("scenarios/brief_vwap.toml")
+    assert scenarios.locate("brief_vwap") == scenarios.path("brief_vwap")
+    assert scenarios.locate("routing_thin.toml") == scenarios.path("routing_thin")
+    assert scenarios.locate("scenarios/brief_vwap.toml") == pathlib.Path(
+        "scenarios/brief_vwap.toml"
+    )
     (tmp_path / "brief_vwap").write_text(SMALL)  # a file of that name wins over the shipped one
-    assert scenario_file("brief_vwap") == pathlib.Path("brief_vwap")
-    assert scenario_file("nope") == pathlib.Path("nope")
+    assert scenarios.locate("brief_vwap") == pathlib.Path("brief_vwap")
+    assert scenarios.locate("nope") == pathlib.Path("nope")
 
 
-def test_run_a_shipped_scenario_by_name_from_another_directory(tmp_path, monkeypatch, capsys):
+def test_run_and_profile_take_a_shipped_scenario_by_name_from_another_directory(
+    tmp_path, monkeypatch, capsys
+):
     monkeypatch.chdir(tmp_path)
     args = ["run", "routing_thin", "--quiet", "--no-baseline", "--audit", "thin.sqlite"]
     assert main(args) == 0
@@ -265,3 +268,5 @@ def test_run_a_shipped_scenario_by_name_from_another_directory(tmp_path, monkeyp
     assert out.strip().splitlines()[-1].startswith("audit-digest: ")
     assert main(["run", "nope", "--quiet"]) == 2
     assert "nope: cannot read" in capsys.readouterr().err
+    assert main(["profile", "routing_thin", "--days", "1", "--bins", "2"]) == 0
+    assert '"name": "routing-thin-history"' in capsys.readouterr().out
