@@ -39,11 +39,11 @@ import functools
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 
 import msgspec
 import pytest
 
+import scenarios
 from actors.api import Engine, MarketConfig
 from actors.scenario_runner import run_scenario
 from engine.audit.journal import Journal
@@ -84,7 +84,7 @@ SYMBOL = "XYZ"
 INSTRUMENT = Instrument(symbol=SYMBOL, ref_price=to_price("100.00"))
 TICK = INSTRUMENT.tick
 PARENT = ParentConfig()  # the engine's defaults: what the tolerances below derive from
-STARVED = Path(__file__).resolve().parents[2] / "scenarios" / "strategies_starved.toml"
+STARVED = scenarios.path("strategies_starved")
 
 
 def at(minutes: float) -> int:
