@@ -7,6 +7,8 @@ supervisor in place of the real one.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from actors import desk_actor
@@ -43,8 +45,8 @@ class CrashOnThirdFill(ParentActor):
     """Generation 0 raises on its third fill, before handling it: the fill is lost with
     the inbox and only the journal knows it. Later generations run normally."""
 
-    recovered: list[tuple[int, int, int]] = []  # (generation, filled, journaled fills)
-    dropped: list[str] = []  # fill ids lost with the crash
+    recovered: ClassVar[list[tuple[int, int, int]]] = []  # (generation, filled, journaled)
+    dropped: ClassVar[list[str]] = []  # fill ids lost with the crash
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +60,7 @@ class CrashOnThirdFill(ParentActor):
                 for f in _journal_of(self.runtime, ChildOrderFilled)
                 if f.parent_id == self.name
             )
-            CrashOnThirdFill.recovered.append((self.generation, self.parent.filled, journaled))
+            CrashOnThirdFill.recovered.append((self.generation, self.obj.parent.filled, journaled))
 
     def receive(self, msg, sender):
         if isinstance(msg, ChildOrderFilled) and self.generation == 0:
@@ -74,8 +76,8 @@ class CrashAfterTwoResizes(ParentActor):
     working and the one its successor rebuilds (from the started target, resized once)
     are recorded."""
 
-    live: list = []
-    restored: list = []
+    live: ClassVar[list] = []
+    restored: ClassVar[list] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,14 +86,14 @@ class CrashAfterTwoResizes(ParentActor):
     def started(self):
         super().started()
         if self.generation:
-            CrashAfterTwoResizes.restored.append(self.parent.strategy)
+            CrashAfterTwoResizes.restored.append(self.obj.parent.strategy)
 
     def receive(self, msg, sender):
         if self.generation == 0:
             if isinstance(msg, ResizeParentOrder):
                 self.resizes_seen += 1
             elif isinstance(msg, ChildOrderFilled) and self.resizes_seen == 2:
-                CrashAfterTwoResizes.live.append(self.parent.strategy)
+                CrashAfterTwoResizes.live.append(self.obj.parent.strategy)
                 raise RuntimeError("injected parent fault")
         super().receive(msg, sender)
 

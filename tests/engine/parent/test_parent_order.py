@@ -589,12 +589,12 @@ def _actions(h):
 @pytest.mark.parametrize(
     "mandate",
     [
-        dict(strategy=StrategyName.TWAP),
-        dict(strategy=StrategyName.TWAP, urgency=Urgency.HIGH),
-        dict(strategy=StrategyName.TWAP, urgency=Urgency.LOW, must_complete=False),
-        dict(strategy=StrategyName.VWAP),
-        dict(strategy=StrategyName.IS, urgency=Urgency.HIGH),
-        dict(strategy=StrategyName.IS, side=Side.SELL),
+        {"strategy": StrategyName.TWAP},
+        {"strategy": StrategyName.TWAP, "urgency": Urgency.HIGH},
+        {"strategy": StrategyName.TWAP, "urgency": Urgency.LOW, "must_complete": False},
+        {"strategy": StrategyName.VWAP},
+        {"strategy": StrategyName.IS, "urgency": Urgency.HIGH},
+        {"strategy": StrategyName.IS, "side": Side.SELL},
     ],
 )
 @pytest.mark.parametrize("min_child_qty", [0, 300])
