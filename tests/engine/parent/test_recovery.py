@@ -47,6 +47,7 @@ from engine.messages import (
 from engine.parent.config import ParentConfig
 from engine.parent.hosted import HostedParent
 from engine.parent.order import ParentOrder
+from engine.parent.recovery import replay
 
 SESSION = SessionConfig()
 T0 = SESSION.open_ns + 60 * MINUTE
@@ -83,6 +84,7 @@ class Run:
         passive_fill: float = 0.5,
         cross: bool = True,
         quotes: bool = True,
+        volume_before: int = 0,
         **mandate,
     ) -> None:
         mandate.setdefault("end_ns", T0 + minutes * MINUTE)
@@ -99,14 +101,14 @@ class Run:
         self.ids = itertools.count(1)
         self.fill_ids = itertools.count(1)
         self.now = T0
-        self.volume = 0
+        self.volume = volume_before  # the market's, ours included
         self.said: list[tuple[str, Message]] = []
         self.working: dict[str, int] = {}  # child id -> leaves, as the router has them
         self.tactics: dict[str, Tactic] = {}
         self.check = lambda: None
         self._routed = 0  # how many of ``said`` the router has answered
         self.hosted = HostedParent(self.new_parent(), router=ROUTER, desk=DESK)
-        self.tell(market_data(self.now, quotes=quotes))
+        self.tell(market_data(self.now, quotes=quotes, volume=self.volume))
         self.take(self.hosted.start(self.now))
         self.route()
 
@@ -151,6 +153,8 @@ class Run:
         while self._routed < len(self.said):
             dest, msg = self.said[self._routed]
             self._routed += 1
+            if dest != ROUTER:
+                continue
             if isinstance(msg, PlaceChildOrder):
                 self.working[msg.child_id] = msg.quantity
                 self.tactics[msg.child_id] = msg.tactic
@@ -251,9 +255,26 @@ def test_a_parent_recovered_at_any_point_of_its_run_is_the_parent_it_was(mandate
         recovered_in.add(parent.state)
 
     run.check = check
+    run.run(until_ns=T0 + 2 * MINUTE)
+    run.tell(ResizeParentOrder(parent_id="P1", quantity=12_000, reason="a client joined"))
+    run.route()
+    run.run(until_ns=T0 + 4 * MINUTE)
+    run.tell(ResizeParentOrder(parent_id="P1", quantity=9_000, reason="a client left"))
+    run.route()
     run.run()
     assert recovered_in >= {ParentState.WORKING, run.parent.state}
     assert run.parent.is_terminal
+
+
+def test_a_parent_resized_below_what_filled_recovers_completed_at_its_filled_quantity():
+    run = Run().run(until_ns=T0 + 3 * MINUTE)
+    filled = run.parent.filled
+    run.tell(ResizeParentOrder(parent_id="P1", quantity=100, reason="client cancel"))
+    assert run.parent.state is ParentState.COMPLETED and run.parent.target == filled > 100
+
+    hosted, out = run.recover()
+    assert out == [] and snapshot(hosted.parent) == snapshot(run.parent)
+    assert hosted.parent.next_wake_ns is None
 
 
 def test_a_recovered_working_parent_waits_for_prices_then_carries_on_where_it_was():
@@ -262,6 +283,7 @@ def test_a_recovered_working_parent_waits_for_prices_then_carries_on_where_it_wa
     assert live.state is ParentState.WORKING and 0 < live.filled < live.target
     placed = [m.child_id for m in run.said_to(ROUTER) if isinstance(m, PlaceChildOrder)]
 
+    run.now += 2 * MINUTE  # restarted a while later: the schedule wants more by now
     hosted, out = run.recover()
     assert out == []  # nothing to say before it knows the market
     assert hosted.next_wake_ns() == run.now + CONFIG.decision_interval_ns  # the fallback
@@ -269,8 +291,48 @@ def test_a_recovered_working_parent_waits_for_prices_then_carries_on_where_it_wa
     decided = hosted.handle(market_data(run.now, volume=run.volume), run.now)
     assert isinstance(decided[0][1], ScheduleRecalibrated) and decided[0][0] == JOURNAL
     new = [m for _, m in decided if isinstance(m, PlaceChildOrder)]
-    assert all(m.child_id not in placed for m in new)
+    assert new and all(m.child_id not in placed for m in new)
     assert hosted.handle(market_data(run.now, volume=run.volume), run.now) == []  # once
+
+
+def test_a_desk_command_handled_before_the_crash_is_not_handled_again():
+    run = Run().run(until_ns=T0 + 2 * MINUTE)
+    resize = run.tell(ResizeParentOrder(parent_id="P1", quantity=12_000, reason="join"))
+    assert run.hosted.handle(resize, run.now) == []  # the live parent de-duplicates it...
+    hosted, _ = run.recover()
+    assert hosted.handle(resize, run.now) == []  # ...and so does the recovered one
+    again = ResizeParentOrder(msg_id=10_001, parent_id="P1", quantity=12_000, reason="join")
+    assert hosted.handle(again, run.now) != []  # a new command is handled
+
+
+def test_replay_takes_only_its_own_records_from_a_whole_trail():
+    run = Run().run(until_ns=T0 + 3 * MINUTE)
+    other = ChildOrderFilled(
+        parent_id="P2",
+        child_id="P1-C1",  # the same child id, under another parent
+        fill_id="F-other",
+        venue="LIT1",
+        quantity=100,
+        price=ASK,
+        liquidity=Liquidity.TAKER,
+    )
+    run.record(other)
+    parent = run.new_parent()
+    replay(parent, run.trail.replay())
+    parent.restore(run.now)
+    assert snapshot(parent) == snapshot(run.parent)
+
+
+def test_a_recovered_pov_parent_counts_the_market_volume_from_when_it_began():
+    """The volume before the start is read back from the tape in the trail: the recovered
+    parent schedules what the live one does."""
+    run = Run(strategy=StrategyName.POV, volume_before=40_000).run(until_ns=T0 + 3 * MINUTE)
+    hosted, _ = run.recover()
+    md = market_data(run.now, volume=run.volume + 3_000)
+    run.hosted.handle(md, run.now)
+    (live,) = [m for _, m in run.hosted.on_wake(run.now) if isinstance(m, ScheduleRecalibrated)]
+    (recovered,) = [m for _, m in hosted.handle(md, run.now) if isinstance(m, ScheduleRecalibrated)]
+    assert recovered.scheduled == live.scheduled > 0
 
 
 def test_a_recovered_pending_parent_begins_at_its_start_time_as_the_live_one_would():
@@ -359,7 +421,7 @@ def test_a_parent_cancelled_before_it_began_recovers_cancelled_without_starting(
 
     hosted, out = run.recover()
     assert out == [] and hosted.parent.state is ParentState.CANCELED
-    assert hosted.parent.strategy is None and hosted.next_wake_ns() is None
+    assert hosted.parent.strategy is None and hosted.parent.next_wake_ns is None
 
 
 def test_a_fill_and_a_resize_the_crash_lost_complete_the_recovered_parent():
@@ -389,7 +451,7 @@ def test_an_expired_parent_recovers_expired():
 
     hosted, out = run.recover()
     assert out == [] and hosted.parent.state is ParentState.EXPIRED
-    assert hosted.next_wake_ns() is None
+    assert hosted.parent.next_wake_ns is None
     assert snapshot(hosted.parent) == snapshot(run.parent)
 
 
@@ -399,7 +461,7 @@ def test_a_parent_that_expired_before_it_began_recovers_expired():
 
     hosted, out = run.recover()
     assert out == [] and hosted.parent.state is ParentState.EXPIRED
-    assert hosted.parent.strategy is None and hosted.next_wake_ns() is None
+    assert hosted.parent.strategy is None and hosted.parent.next_wake_ns is None
 
 
 def test_an_overfill_forwarded_before_the_crash_is_not_forwarded_again():
@@ -422,3 +484,17 @@ def test_an_overfill_forwarded_before_the_crash_is_not_forwarded_again():
     hosted, out = run.recover()
     assert out == []
     assert hosted.handle(over, run.now) == []
+
+
+def test_the_hosted_parent_addresses_what_it_says():
+    """Child commands to the router, fills and state changes to the desk, decisions to
+    the journal only."""
+    run = Run(minutes=10).run()
+    where = {(type(m).__name__, d) for d, m in run.said}
+    assert where == {
+        ("PlaceChildOrder", ROUTER),
+        ("CancelChildOrder", ROUTER),
+        ("ParentOrderFilled", DESK),
+        ("ParentStateChanged", DESK),
+        ("ScheduleRecalibrated", JOURNAL),
+    }
