@@ -14,7 +14,7 @@ import pytest
 from actors import desk_actor
 from actors.api import Engine
 from actors.parent_actor import ParentActor
-from engine.clock import SECOND
+from engine.clock import MINUTE, SECOND
 from engine.messages import (
     ActorFailed,
     ActorRestarted,
@@ -105,6 +105,20 @@ class CrashOnEveryFill(ParentActor):
         super().receive(msg, sender)
 
 
+class RecordsRecovery(ParentActor):
+    """Records what each restarted generation recovered: its state and next wake."""
+
+    recovered: ClassVar[list[tuple[int, ParentState, int | None]]] = []
+
+    def started(self):
+        super().started()
+        if self.generation:
+            hosted = self.obj
+            RecordsRecovery.recovered.append(
+                (self.generation, hosted.parent.state, hosted.next_wake_ns())
+            )
+
+
 def _journal_of(runtime, cls):
     return list(runtime.journal_sink.messages(cls))
 
@@ -193,3 +207,28 @@ def test_a_recovered_parent_works_the_schedule_the_live_one_had_after_resizes(en
     (live,), (restored,) = CrashAfterTwoResizes.live, CrashAfterTwoResizes.restored
     assert live.schedule.cumulative == tuple(range(0, 5_001, 500))  # TWAP's shape kept
     assert restored == live
+
+
+@pytest.mark.parametrize(
+    ("clients_cancel", "final"),
+    [(False, ParentState.COMPLETED), (True, ParentState.CANCELED)],
+)
+def test_a_parent_restarted_after_it_finished_stays_finished_and_says_nothing_again(
+    engine_with, clients_cancel, final
+):
+    RecordsRecovery.recovered = []
+    engine = engine_with(RecordsRecovery)
+    if clients_cancel:
+        for cid in CLIENTS:
+            engine.cancel("OMS", cid, at_ns=START + 2 * SECOND)
+    engine.inject_crash("P1", at_ns=END + 1 * MINUTE)
+    engine.run_until(RUN_UNTIL)
+    rt, pid = engine.runtime, _parent_id(engine)
+    assert pid == "P1" and engine.parents.restarts[pid] == 1
+
+    assert RecordsRecovery.recovered == [(1, final, None)]  # no timer either
+    states = [m.state for m in _journal_of(rt, ParentStateChanged) if m.parent_id == pid]
+    assert states[-1] is final and states.count(final) == 1
+    parent_fills = [m.fill_id for m in _journal_of(rt, ParentOrderFilled) if m.parent_id == pid]
+    child_fills = [m.fill_id for m in _journal_of(rt, ChildOrderFilled) if m.parent_id == pid]
+    assert sorted(parent_fills) == sorted(child_fills)  # each forwarded once, none again
