@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from actors.actor import EngineActor
 from engine.audit.trail import AuditTrail
-from engine.contract import JOURNAL, Hosted, Outbox
+from engine.contract import FEED, JOURNAL, Hosted, Outbox
 from engine.messages import Message
 
 WAKE = "wake"
@@ -25,12 +25,15 @@ class HostActor(EngineActor):
         self.dispatch(self.obj.on_wake(self.now))
 
     def dispatch(self, out: Outbox) -> None:
-        """Journal every outgoing message, send those addressed to an actor, then re-arm
-        the timer (or drop it: the object wants no wake)."""
+        """Send each outgoing message (journaled unless it is a feed message; one to
+        ``JOURNAL`` only journaled), then re-arm the timer (or drop it: the object wants
+        no wake)."""
         journal, send = self.journal, self.send
         for dest, msg in out:
             if dest == JOURNAL:
                 journal(msg)
+            elif msg.__class__ in FEED:
+                send(dest, msg)
             else:
                 journal(send(dest, msg))
         wake = self.obj.next_wake_ns()

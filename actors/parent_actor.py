@@ -44,18 +44,15 @@ class ParentActor(HostActor):
         self.desk = desk
 
     def started(self) -> None:
-        # A subscription is sent, not journaled (it is no decision of the parent's).
-        self.send(
-            self.router,
-            SubscribeMarketData(subscriber=self.name, instrument=self.instrument.symbol),
-        )
+        # the market first (a feed message: sent, not journaled), then the parent's own
+        subscribe = SubscribeMarketData(subscriber=self.name, instrument=self.instrument.symbol)
         parent = ParentOrder(self.order, self.instrument, self.session, self.config)
         if self.generation == 0:
             self.obj = HostedParent(parent, router=self.router, desk=self.desk)
-            self.dispatch(self.obj.start(self.now))
-            return
-        self.obj, out = HostedParent.recover(
-            parent, self.trail(), self.now, router=self.router, desk=self.desk
-        )
-        self.runtime.stats["parents_recovered"] += 1
-        self.dispatch(out)
+            out = self.obj.start(self.now)
+        else:
+            self.obj, out = HostedParent.recover(
+                parent, self.trail(), self.now, router=self.router, desk=self.desk
+            )
+            self.runtime.stats["parents_recovered"] += 1
+        self.dispatch([(self.router, subscribe), *out])

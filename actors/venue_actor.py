@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from actors.host import HostActor
 from actors.runtime import Runtime, derive_seed
 from engine.config import SessionConfig, VenueConfig
-from engine.contract import JOURNAL, Outbox
 from engine.instruments import Instrument
 from engine.messages import Message
-from engine.venues.venue import FEED, SimulatedVenue, make_venue
+from engine.venues.venue import SimulatedVenue, make_venue
 
 
 class VenueActor(HostActor):
@@ -66,16 +65,3 @@ class VenueActor(HostActor):
 
     def receive(self, msg: Message, sender: str) -> None:
         self.dispatch(self.obj.handle(msg, self.now, sender))
-
-    def dispatch(self, out: Outbox) -> None:
-        """As the host's, but the venue's feed goes out unjournaled (``FEED``): its readers
-        journal the market data they use, and a status change is journaled once."""
-        journal, send = self.journal, self.send
-        for dest, msg in out:
-            if dest == JOURNAL:
-                journal(msg)
-            elif msg.__class__ in FEED:
-                send(dest, msg)
-            else:
-                journal(send(dest, msg))
-        super().dispatch([])  # the host's timer: one wake, at the venue's next publication

@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Sequence
-from typing import Final
 
 from engine.config import SessionConfig, VenueConfig
 from engine.contract import JOURNAL, Outbox
@@ -44,10 +43,6 @@ from engine.venues.book import OrderId
 
 FAULTS = frozenset(FaultKind) - {FaultKind.UP}  # UP ends them all
 
-FEED: Final = frozenset({MarketDataUpdated, SubscribeMarketData, VenueStatusChanged})
-"""What a venue sends without journaling it: market data (its readers journal the tape
-they use), subscriptions, and the broadcast of a status change (journaled once, to
-``JOURNAL``)."""
 
 _COMMANDS = (
     PlaceVenueOrder,

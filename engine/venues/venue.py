@@ -7,11 +7,12 @@ Both are engine objects on the one host contract (``engine.contract.Hosted``), b
 from __future__ import annotations
 
 from engine.config import SessionConfig, VenueConfig
+from engine.contract import FEED
 from engine.instruments import Instrument
 from engine.messages import VenueKind
 from engine.venues.dark import DarkVenue
 from engine.venues.lit import LitVenue
-from engine.venues.simulated import FAULTS, FEED, OurOrder, SimulatedVenue, VenueReject
+from engine.venues.simulated import FAULTS, OurOrder, SimulatedVenue, VenueReject
 
 __all__ = [
     "FAULTS",
