@@ -27,6 +27,7 @@ from engine.messages import (
     StrategyName,
     Urgency,
 )
+from tests.engine.desk.support import MessagesOnly
 
 NOW = 1_000_000_000_000
 REF = 100_000_000
@@ -37,11 +38,14 @@ INSTRUMENTS = [
 BUY, SELL = Side.BUY, Side.SELL
 
 
-def new_desk(window_ns: int = 1_000) -> OrderDesk:
-    return OrderDesk(INSTRUMENTS, DeskConfig(window_ns=window_ns))
+def new_desk(window_ns: int = 1_000) -> MessagesOnly:
+    return MessagesOnly(OrderDesk(INSTRUMENTS, DeskConfig(window_ns=window_ns)))
 
 
-def order(coid, side=BUY, qty=100, instrument="AAA", limit=None, mandate=Mandate(), source="OMS"):
+ANY_MANDATE = Mandate()
+
+
+def order(coid, side=BUY, qty=100, instrument="AAA", limit=None, mandate=ANY_MANDATE, source="OMS"):
     return ClientOrder(
         source=source,
         account="A",
