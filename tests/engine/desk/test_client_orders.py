@@ -100,4 +100,8 @@ def test_submit_builds_the_state_of_does():
     )
     fields = msgspec.structs.asdict(submitted)
     assert (fields["order_qty"], fields["qty"], fields["leaves"]) == (700, 700, 700)
-    assert (fields["order_limit"], fields["limit"], fields["arrival_ns"]) == (100_010_000, 100_010_000, 5)
+    assert (fields["order_limit"], fields["limit"], fields["arrival_ns"]) == (
+        100_010_000,
+        100_010_000,
+        5,
+    )

@@ -5,13 +5,10 @@ from collections import defaultdict
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from engine.contract import JOURNAL
 from engine.desk.client_orders import INTERNAL_VENUE
-from engine.desk.desk import EXCESS_SOURCE, NEW_PARENT, DeskConfig, OrderDesk
+from engine.desk.desk import EXCESS_SOURCE, DeskConfig, OrderDesk
 from engine.instruments import Instrument
 from engine.messages import (
-    BookLevel,
-    CancelClientOrder,
     CancelParentOrder,
     ClientOrder,
     ClientOrderRejected,
@@ -20,7 +17,6 @@ from engine.messages import (
     InternalCrossExecuted,
     Liquidity,
     Mandate,
-    MarketDataUpdated,
     OrdStatus,
     ParentOrderCreated,
     ParentOrderFilled,
@@ -29,10 +25,7 @@ from engine.messages import (
     ResizeParentOrder,
     Side,
     StrategyName,
-    SubmitClientOrder,
     Urgency,
-    VenueKind,
-    VenueStatus,
 )
 from tests.engine.desk.support import MessagesOnly
 
@@ -43,13 +36,11 @@ INSTRUMENTS = [
     Instrument(symbol="BBB", ref_price=REF, lot=1),
 ]
 BUY, SELL = Side.BUY, Side.SELL
+ANY_MANDATE = Mandate()
 
 
 def new_desk(window_ns: int = 1_000) -> MessagesOnly:
     return MessagesOnly(OrderDesk(INSTRUMENTS, DeskConfig(window_ns=window_ns)))
-
-
-ANY_MANDATE = Mandate()
 
 
 def order(coid, side=BUY, qty=100, instrument="AAA", limit=None, mandate=ANY_MANDATE, source="OMS"):
@@ -506,84 +497,89 @@ class Checker:
             assert len(sides) <= 1, (instrument, sides)
 
 
+class Stream:
+    """Applies one random operation at a time to a desk (``op``)."""
+
+    def __init__(self, desk) -> None:
+        self.desk = desk
+        self.checker = Checker(desk)
+        self.mids = {"AAA": REF, "BBB": REF}
+        for name, m in self.mids.items():
+            desk.set_mid(name, m)
+        self.coids: list[str] = []
+
+    def step(self, i: int, now: int, kind: str, args: list) -> list | None:
+        """The messages the operation made (None: it did not apply)."""
+        if kind in ("submit", "cancel", "amend"):
+            return self.client(i, now, kind, args)
+        desk = self.desk
+        if kind == "close":
+            return desk.close_window(now)
+        if kind == "mid":
+            self.mids[args[0]] = REF + args[1] * 10_000
+            desk.set_mid(args[0], self.mids[args[0]])
+            return []
+        if not desk.parents:
+            return None
+        parents = list(desk.parents.values())
+        parent = parents[args[0] % len(parents)]
+        if kind == "fill":
+            qty = args[1] * LOT[parent.instrument]
+            self.checker.market_filled[parent.parent_id] += qty
+            market_fill = ParentOrderFilled(
+                ts=now,
+                parent_id=parent.parent_id,
+                child_id="C",
+                fill_id=f"F{i}",
+                venue="V",
+                quantity=qty,
+                price=REF + args[2] * 10_000,
+                liquidity=Liquidity.MAKER,
+            )
+            return desk.on_parent_fill(market_fill)
+        change = ParentStateChanged(
+            ts=now,
+            parent_id=parent.parent_id,
+            state=args[1],
+            target=parent.target,
+            filled=parent.filled,
+        )
+        return desk.on_parent_state(change)
+
+    def client(self, i: int, now: int, kind: str, args: list) -> list | None:
+        desk, coids = self.desk, self.coids
+        if kind == "submit":
+            instrument, side, lots, limit_i, mandate_i = args
+            coids.append(f"c{i}")
+            qty = lots * LOT[instrument]
+            limit = LIMITS[side][limit_i]
+            o = order(f"c{i}", side, qty, instrument, limit, MANDATES[mandate_i])
+            return desk.submit(o, now)
+        if not coids:
+            return None
+        coid = coids[args[0] % len(coids)]
+        if kind == "cancel":
+            return desk.cancel("OMS", coid, now)
+        state = desk.order("OMS", coid)
+        lot = LOT[state.order.instrument]
+        price = LIMITS[state.order.side][1] if args[2] else None
+        quantity = state.cum_qty + args[1] * lot
+        return desk.amend("OMS", coid, now, quantity=quantity, limit_price=price)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(op, min_size=20, max_size=80))
 def test_random_streams_keep_every_invariant(ops):
-    desk = new_desk()
-    checker = Checker(desk)
+    stream = Stream(new_desk())
     now = NOW
-    mids = {"AAA": REF, "BBB": REF}
-    for name, m in mids.items():
-        desk.set_mid(name, m)
-    coids: list[str] = []
     for i, (kind, *args) in enumerate(ops):
         now += 1
-        if kind == "submit":
-            instrument, side, lots, limit_i, mandate_i = args
-            coid = f"c{i}"
-            coids.append(coid)
-            o = order(
-                coid,
-                side,
-                lots * LOT[instrument],
-                instrument,
-                LIMITS[side][limit_i],
-                MANDATES[mandate_i],
-            )
-            msgs = desk.submit(o, now)
-        elif kind == "cancel" and coids:
-            msgs = desk.cancel("OMS", coids[args[0] % len(coids)], now)
-        elif kind == "amend" and coids:
-            coid = coids[args[0] % len(coids)]
-            state = desk.order("OMS", coid)
-            lot = LOT[state.order.instrument]
-            price = LIMITS[state.order.side][1] if args[2] else None
-            msgs = desk.amend(
-                "OMS", coid, now, quantity=state.cum_qty + args[1] * lot, limit_price=price
-            )
-        elif kind == "close":
-            msgs = desk.close_window(now)
-        elif kind == "mid":
-            mids[args[0]] = REF + args[1] * 10_000
-            desk.set_mid(args[0], mids[args[0]])
-            msgs = []
-        elif kind == "fill" and desk.parents:
-            parents = list(desk.parents.values())
-            parent = parents[args[0] % len(parents)]
-            qty = args[1] * LOT[parent.instrument]
-            price = REF + args[2] * 10_000
-            fid = f"F{i}"
-            msgs = desk.on_parent_fill(
-                ParentOrderFilled(
-                    ts=now,
-                    parent_id=parent.parent_id,
-                    child_id="C",
-                    fill_id=fid,
-                    venue="V",
-                    quantity=qty,
-                    price=price,
-                    liquidity=Liquidity.MAKER,
-                )
-            )
-            checker.market_filled[parent.parent_id] += qty
-        elif kind == "state" and desk.parents:
-            parents = list(desk.parents.values())
-            parent = parents[args[0] % len(parents)]
-            msgs = desk.on_parent_state(
-                ParentStateChanged(
-                    ts=now,
-                    parent_id=parent.parent_id,
-                    state=args[1],
-                    target=parent.target,
-                    filled=parent.filled,
-                )
-            )
-        else:
-            continue
-        checker.see(msgs, now)
-        checker.check()
-    checker.see(desk.close_window(now), now)
-    checker.check()
+        msgs = stream.step(i, now, kind, args)
+        if msgs is not None:
+            stream.checker.see(msgs, now)
+            stream.checker.check()
+    stream.checker.see(stream.desk.close_window(now), now)
+    stream.checker.check()
 
 
 def test_same_stream_same_messages():
@@ -601,69 +597,3 @@ def test_same_stream_same_messages():
         return out
 
     assert run() == run()
-
-
-# ------------------------------------------------------------------ addressing
-
-
-def test_every_message_goes_where_the_desk_addresses_it():
-    """Reports to the reports endpoint (named at construction), a new parent to its
-    starter, resizes and cancels to the parent, an internal cross to the journal only."""
-    d = OrderDesk(INSTRUMENTS, DeskConfig(window_ns=1_000), reports="clients")
-    d.set_mid("AAA", REF)
-
-    def where(out):
-        return [(dest, type(msg).__name__) for dest, msg in out]
-
-    assert where(d.handle(SubmitClientOrder(order=order("b1", BUY, 300)), NOW)) == [
-        ("clients", "ExecutionReport")
-    ]
-    assert d.next_wake_ns() == NOW + 1_000
-    assert where(d.on_wake(NOW + 1_000)) == [(NEW_PARENT, "ParentOrderCreated")]
-    assert d.next_wake_ns() is None
-    d.handle(SubmitClientOrder(order=order("b2", BUY, 100)), NOW + 1)
-    assert where(d.on_wake(NOW + 1_001)) == [("P1", "ResizeParentOrder")]
-    assert where(d.handle(SubmitClientOrder(order=order("b2", BUY, 100)), NOW + 2)) == [
-        ("clients", "ClientOrderRejected")
-    ]
-    cancel = CancelClientOrder(source="OMS", client_order_id="b2")
-    assert where(d.handle(cancel, NOW + 3)) == [
-        ("clients", "ExecutionReport"),
-        ("P1", "ResizeParentOrder"),
-    ]
-    d.handle(SubmitClientOrder(order=order("s1", SELL, 100)), NOW + 4)
-    assert where(d.on_wake(NOW + 1_004)) == [
-        (JOURNAL, "InternalCrossExecuted"),
-        ("clients", "ExecutionReport"),  # b1, from P1's unfilled part (buys first)
-        ("P1", "ResizeParentOrder"),
-        ("clients", "ExecutionReport"),  # s1
-    ]
-    assert where(d.handle(fill("P1", 300), NOW + 5)) == [
-        ("clients", "ExecutionReport"),  # b1's last 200
-        ("clients", "ExecutionReport"),  # 100 to the excess account
-    ]
-    done = ParentStateChanged(
-        ts=NOW + 6, parent_id="P1", state=ParentState.EXPIRED, target=300, filled=300
-    )
-    assert d.handle(done, NOW + 6) == []  # nothing open any more in P1
-    assert d.handle(fill("P9", 100), NOW + 7)[0][0] == "clients"  # excess, unknown parent
-
-
-def test_market_data_moves_the_mid_and_crosses_working_parents():
-    d = new_desk()
-    d.submit(order("b1", BUY, 500), NOW)
-    d.submit(order("s1", SELL, 300), NOW)
-    d.close_window(NOW)  # no mid yet: two parents
-    update = MarketDataUpdated(
-        ts=NOW,
-        venue="LIT1",
-        instrument="AAA",
-        kind=VenueKind.LIT,
-        status=VenueStatus.UP,
-        bids=[BookLevel(price=REF - 10_000, quantity=100)],
-        asks=[BookLevel(price=REF + 10_000, quantity=100)],
-    )
-    out = d.handle(update, NOW + 2)
-    (cross,) = of(out, InternalCrossExecuted)
-    assert cross.price == REF and cross.quantity == 300
-    assert d.handle(update, NOW + 3) == []  # nothing opposing left

@@ -13,6 +13,8 @@ from itertools import count
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.desk.desk import NEW_PARENT, DeskConfig, OrderDesk
 from engine.desk.recovery import Recovered, rebuild
@@ -64,6 +66,7 @@ class Run:
         self.trail: list[Message] = []
         self._ids = count(1)
         self._fills = count(1)
+        self.mid: int | None = None
 
     def record(self, msg: Message, now: int) -> Message:
         msg = msgspec.structs.replace(msg, msg_id=next(self._ids), ts=msg.ts or now)
@@ -453,3 +456,88 @@ def test_rebuild_after_working_parents_crossed_on_market_data():
     fresh.set_mid("XYZ", REF)
     assert fresh.net_working("XYZ", T + 70) == run.desk.net_working("XYZ", T + 70) == []
     same_from_now_on(run.desk, fresh, run, T + 400)
+
+
+# ------------------------------------------------------------- any state at all
+
+_sizes = st.integers(1, 6).map(lambda n: 100 * n)
+_ops = st.one_of(
+    st.tuples(st.just("submit"), st.sampled_from([Side.BUY, Side.SELL]), _sizes, st.booleans()),
+    st.tuples(st.just("cancel"), st.integers(0, 50)),
+    st.tuples(st.just("amend"), st.integers(0, 50), st.integers(0, 4), st.booleans()),
+    st.tuples(st.just("close")),
+    st.tuples(st.just("mid"), st.sampled_from([None, REF])),
+    st.tuples(st.just("fill"), st.integers(0, 9), _sizes),
+    st.tuples(st.just("state"), st.integers(0, 9), st.sampled_from(list(ParentState))),
+)
+_lost = st.lists(
+    st.tuples(st.sampled_from(["fill", "state"]), st.integers(0, 9), _sizes, st.booleans()),
+    max_size=4,
+)
+
+
+def _step(run: Run, i: int, now: int, kind: str, args: tuple) -> None:
+    desk, orders, parents = run.desk, list(run.desk.orders()), run.parents()
+    if kind == "submit":
+        side, qty, limited = args
+        run.submit(order(f"c{i}", qty, side, REF if limited else None), now)
+    elif kind == "close":
+        run.close(now)
+    elif kind == "mid":
+        run.mid = args[0]
+        desk.set_mid("XYZ", run.mid)
+        run._sent(desk.net_working("XYZ", now), now)
+    elif kind in ("cancel", "amend") and orders:
+        o = orders[args[0] % len(orders)]
+        if kind == "cancel":
+            cmd: Message = CancelClientOrder(source="OMS", client_order_id=o.client_order_id)
+        else:
+            limit = (REF if o.limit is None else None) if args[2] else o.limit
+            quantity = o.cum_qty + 100 * args[1] if args[1] else None
+            cmd = AmendClientOrder(
+                source="OMS",
+                client_order_id=o.client_order_id,
+                quantity=quantity,
+                limit_price=limit,
+            )
+        run.command(cmd, now)
+    elif kind == "fill" and parents:
+        run.fill(parents[args[0] % len(parents)], args[1], now)
+    elif kind == "state" and parents:
+        run.state(parents[args[0] % len(parents)], args[1], now)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_ops, min_size=5, max_size=60), _lost, st.booleans())
+def test_a_desk_rebuilt_from_any_trail_acts_as_the_one_that_crashed(ops, lost, unanswered):
+    run = Run()
+    now = T
+    for i, (kind, *args) in enumerate(ops):
+        now += 7
+        _step(run, i, now, kind, tuple(args))
+    now += WINDOW
+    run.close(now)  # see the known limit of an emptied window (docs/desk.md)
+    parents = run.parents()
+    late: list[Message] = []  # the crash: the parents' last messages never handled
+    for kind, k, qty, terminal in lost if parents else []:
+        now += 1
+        pid = parents[k % len(parents)]
+        if kind == "fill":
+            run.fill(pid, qty, now, delivered=False)
+        else:
+            state = ParentState.EXPIRED if terminal else ParentState.WORKING
+            run.state(pid, state, now, delivered=False)
+        late.append(run.trail[-1])
+    if unanswered:  # a command journaled, never answered
+        late.append(run.record(SubmitClientOrder(order=order("last", 200)), now))
+
+    fresh, rec = run.rebuilt()
+    # handed back: every lost fill (a parent's progress that makes no message may be
+    # applied in the rebuild itself), and the unanswered command
+    assert rec.unanswered == (late[-1:] if unanswered else [])
+    assert all(m in rec.inbox for m in late if isinstance(m, ParentOrderFilled))
+    fresh.set_mid("XYZ", run.mid)  # market data is not the desk's to journal: it comes again
+    live = [m for msg in late for m in run.desk.handle(msg, msg.ts)]
+    rebuilt = [m for msg in [*rec.inbox, *rec.unanswered] for m in fresh.handle(msg, msg.ts)]
+    assert rebuilt == live
+    same_from_now_on(run.desk, fresh, run, now + 1)
