@@ -64,10 +64,6 @@ class DeskActor(HostActor):
         self.router = router
         self.reports = reports
 
-    @property
-    def desk(self) -> OrderDesk:
-        return self.obj
-
     def started(self) -> None:
         # a mandate without an end ends at the close: intake checks start and arrival by it
         intake = Intake(self.instruments, default_end_ns=self.session.close_ns)

@@ -147,7 +147,7 @@ class _Fold:
         self.ended: set[str] = set()  # terminal parents (later state changes are ignored)
         self.fills_applied: dict[str, int] = {}
         self.blocked: set[str] = set()  # parents whose later messages go to the inbox
-        self.inbox: list[tuple[int, ParentEvent]] = []
+        self.inbox: list[ParentEvent] = []  # in journal order
         self.exec_count = self.cross_count = 0
         self.position = 0
 
@@ -165,7 +165,7 @@ class _Fold:
                     desk.requeue(o, opened)
                     rec.queued += 1
         desk.continue_ids(self.exec_count, self.cross_count)
-        rec.inbox = [m for _, m in sorted(self.inbox, key=lambda e: e[0])]
+        rec.inbox = self.inbox
         left = sorted((i, c) for pending in self.commands.values() for i, c in pending)
         rec.unanswered = [c for _, c in left]
         return rec
@@ -270,7 +270,7 @@ class _Fold:
         done = self.fills_applied.get(pid, 0)
         if pid in self.blocked or done >= self.prefixes.get(pid, 0):
             self.blocked.add(pid)  # this one and everything after it from the parent
-            self.inbox.append((self.position, msg))
+            self.inbox.append(msg)
             return
         self.fills_applied[pid] = done + 1
         self.desk.restore_fill(msg)
@@ -280,14 +280,14 @@ class _Fold:
         pid = msg.parent_id
         parent = self.desk.parent(pid)
         if pid in self.blocked:
-            self.inbox.append((self.position, msg))
+            self.inbox.append(msg)
         elif parent is None or pid in self.ended:
             return
         elif msg.state in _DEFERRED:
             # no joins any more; its members expire (with reports) when it is replayed
             self.ended.add(pid)
             self.desk.retire(parent)
-            self.inbox.append((self.position, msg))
+            self.inbox.append(msg)
         elif msg.state is ParentState.COMPLETED:
             self.completed.add(pid)
             self.ended.add(pid)
