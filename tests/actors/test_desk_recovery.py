@@ -172,3 +172,14 @@ def test_a_desk_restart_keeps_the_run_deterministic(engine_with):
 
 def test_persistent_desk_failure_exceeds_the_restart_intensity_and_escalates(engine_with):
     assert_escalated_by_the_engine(run_to_escalation(engine_with, CrashOnEveryFill), DESK)
+
+
+def test_a_new_parent_starts_with_the_desk_s_journaled_record(engine_with):
+    """The desk's one job besides hosting: a new parent is journaled, then its actor is
+    started with that record (stamped, as the trail holds it)."""
+    engine = engine_with(DeskActor)
+    engine.run_until(START)
+    (created,) = journal_of(engine, ParentOrderCreated)
+    assert created.msg_id
+    parent = engine.runtime.ref(created.parent_id)
+    assert parent is not None and parent.actor.order == created
