@@ -94,7 +94,8 @@ class DeskActor(HostActor):
     def dispatch(self, out: Outbox) -> None:
         # The host sends everything but a new parent: starting an actor is the shell's
         # job. Where the parent stands in the outbox, its record is journaled and the
-        # parent started with it, before anything after it goes out.
+        # parent started with it, before anything after it goes out (the host only
+        # iterates its outbox once, in order: a generator puts the start in between).
         super().dispatch(cast(Outbox, self._starting_parents(out)))
 
     def _starting_parents(self, out: Outbox) -> Iterator[tuple[str, Message]]:
