@@ -16,7 +16,7 @@ under their own supervisor and keep sending to the desk's stable name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import cast
 
 from actors.host import HostActor
@@ -24,7 +24,6 @@ from actors.parent_actor import ParentActor
 from actors.runtime import EXTERNAL, Runtime
 from actors.supervisor import ChildSpec, RestartType, Supervisor
 from engine.config import SessionConfig
-from engine.contract import Outbox
 from engine.desk.desk import DEFAULT_CONFIG, NEW_PARENT, REPORTS, DeskConfig, OrderDesk
 from engine.desk.intake import Intake
 from engine.desk.recovery import RECORD_TYPES, rebuild
@@ -91,14 +90,16 @@ class DeskActor(HostActor):
 
     # ------------------------------------------------------------ new parents
 
-    def dispatch(self, out: Outbox) -> None:
+    def dispatch(self, out: Iterable[tuple[str, Message]]) -> None:
         # The host sends everything but a new parent: starting an actor is the shell's
         # job. Where the parent stands in the outbox, its record is journaled and the
         # parent started with it, before anything after it goes out (the host only
         # iterates its outbox once, in order: a generator puts the start in between).
-        super().dispatch(cast(Outbox, self._starting_parents(out)))
+        super().dispatch(self._starting_parents(out))
 
-    def _starting_parents(self, out: Outbox) -> Iterator[tuple[str, Message]]:
+    def _starting_parents(
+        self, out: Iterable[tuple[str, Message]]
+    ) -> Iterator[tuple[str, Message]]:
         for dest, msg in out:
             if dest == NEW_PARENT:
                 self._start_parent(cast(ParentOrderCreated, self.journal(msg)))

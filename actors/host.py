@@ -7,9 +7,11 @@ after a restart) and adds no routing logic of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from actors.actor import EngineActor
 from engine.audit.trail import AuditTrail
-from engine.contract import FEED, JOURNAL, Hosted, Outbox
+from engine.contract import FEED, JOURNAL, Hosted
 from engine.messages import Message
 
 WAKE = "wake"
@@ -24,7 +26,7 @@ class HostActor(EngineActor):
     def on_timer(self, key: str) -> None:
         self.dispatch(self.obj.on_wake(self.now))
 
-    def dispatch(self, out: Outbox) -> None:
+    def dispatch(self, out: Iterable[tuple[str, Message]]) -> None:
         """Send each outgoing message (journaled unless it is a feed message; one to
         ``JOURNAL`` only journaled), then re-arm the timer (or drop it: the object wants
         no wake)."""
