@@ -567,7 +567,7 @@ class Stream:
         return desk.amend("OMS", coid, now, quantity=quantity, limit_price=price)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(op, min_size=20, max_size=80))
 def test_random_streams_keep_every_invariant(ops):
     stream = Stream(new_desk())

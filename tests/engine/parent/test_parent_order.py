@@ -311,7 +311,7 @@ def test_resize_to_zero_while_pending_cancels():
 # ------------------------------------------------------------------- properties
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     side=st.sampled_from([Side.BUY, Side.SELL]),
     bid_cents=st.integers(9_900, 10_100),

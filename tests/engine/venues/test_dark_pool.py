@@ -150,7 +150,7 @@ def test_fok_smaller_than_the_venue_minimum_is_fillable_against_a_large_block():
     assert p.fillable(1, None, 200) == 200
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     venue_min=st.integers(0, 20).map(lambda n: n * 100),
     order_min=st.integers(0, 20).map(lambda n: n * 100),
