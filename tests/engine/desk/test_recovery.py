@@ -507,7 +507,7 @@ def _step(run: Run, i: int, now: int, kind: str, args: tuple) -> None:
         run.state(parents[args[0] % len(parents)], args[1], now)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(st.lists(_ops, min_size=5, max_size=60), _lost, st.booleans())
 def test_a_desk_rebuilt_from_any_trail_acts_as_the_one_that_crashed(ops, lost, unanswered):
     run = Run()
