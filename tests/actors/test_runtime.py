@@ -18,6 +18,10 @@ class ListJournal:
 
     def append(self, msg):
         self.records.append(msg)
+        return len(self.records)
+
+    def extend(self, msgs):
+        self.records.extend(msgs)
 
     def digest(self):
         h = hashlib.sha256()
