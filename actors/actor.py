@@ -9,8 +9,6 @@ to the runtime (then the supervisor) before pykka stops the actor.
 
 from __future__ import annotations
 
-import functools
-import operator
 from typing import Any
 
 import pykka
@@ -32,12 +30,6 @@ class EngineActor(pykka.ThreadingActor):
         self.generation = generation  # restarts so far; a restart reseeds the RNG
         self.rng = runtime.rng_for(name, generation)
         self._timers: dict[str, int] = {}
-        # ``send`` and ``journal`` bound straight to the runtime's (in simulation: inline
-        # fast-path) methods: one Python frame less per message and per audit record.
-        if type(self).send is EngineActor.send:
-            self.send = functools.partial(runtime.send, name)  # type: ignore[method-assign]
-        if type(self).journal is EngineActor.journal:
-            self.journal = functools.partial(runtime.journal, name)  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ to override
 
@@ -52,22 +44,22 @@ class EngineActor(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ for subclasses
 
-    # The runtime clock's time, read with no Python frame: a C ``attrgetter`` as the
-    # property's getter (SimClock keeps it in ``_now``; LiveClock's ``_now`` is a property
-    # reading the wall clock).
-    now = property(
-        operator.attrgetter("runtime.clock._now"), doc="The runtime clock's current time (ns)."
-    )
+    @property
+    def now(self) -> int:
+        """The runtime clock's current time (ns)."""
+        return self.runtime.now()
 
     def send(self, dest: str, msg: Message, delay_ns: int = 0) -> Message:
+        """Send ``msg`` to ``dest`` through the runtime; returns it stamped."""
         return self.runtime.send(self.name, dest, msg, delay_ns)
 
     def journal(self, msg: Message) -> Message:
+        """Write ``msg`` to the audit trail; returns it stamped."""
         return self.runtime.journal(self.name, msg)
 
     def set_timer(self, key: str, at_ns: int) -> None:
         """Arm (or re-arm) timer ``key``; only the latest arming of a key fires."""
-        now = self.runtime.clock._now
+        now = self.now
         if at_ns < now:
             at_ns = now
         timers = self._timers
@@ -97,19 +89,15 @@ class EngineActor(pykka.ThreadingActor):
     def deliver(self, msg: Message, sender: str) -> None:
         """Handle one message: a live timer's ``on_timer`` (stale ones are dropped), an
         injected failure, else ``receive``. No bookkeeping: ``on_receive`` (pykka
-        threads) wraps it, and the inline simulation loop calls it directly and does the
-        bookkeeping itself (see ``SimRuntime._run_inline``)."""
-        # Exact class checks: messages are final (a tagged union has no subclasses), and
-        # ``is`` costs a fraction of ``isinstance`` on every delivery.
-        cls = msg.__class__
-        if cls is TimerFired:
-            timers = self._timers
-            key = msg.key  # type: ignore[attr-defined]
+        threads) wraps it, and the inline simulation calls it directly and does the
+        bookkeeping itself (see ``InlineRef.handle``)."""
+        if isinstance(msg, TimerFired):
+            timers, key = self._timers, msg.key
             if timers.get(key) == msg.ts:
                 del timers[key]
                 self.on_timer(key)
-        elif cls is InjectActorFailure:
-            raise InjectedFailure(f"{self.name}: {msg.reason}")  # type: ignore[attr-defined]
+        elif isinstance(msg, InjectActorFailure):
+            raise InjectedFailure(f"{self.name}: {msg.reason}")
         else:
             self.receive(msg, sender)
 

@@ -181,9 +181,7 @@ class Runtime:
         is sent then: held behind nothing sent now, and holding nothing back (it would
         delay every later command on the link until its own time)."""
         ep = self._endpoints.get(sender) or self.endpoint(sender)
-        lock = self._lock
-        lock.acquire()
-        try:
+        with self._lock:
             order = ep.next_id()
             now = self.clock._now
             msg = stamped(msg, order, now)
@@ -196,8 +194,6 @@ class Runtime:
                     due = link.last
                 link.last = due
             handover = self._enqueue(due, order, dest, sender, msg)
-        finally:
-            lock.release()
         if handover:
             self._deliver(dest, sender, msg)
         return msg
@@ -205,15 +201,11 @@ class Runtime:
     def set_timer(self, owner: str, key: str, at_ns: int) -> None:
         """Deliver ``TimerFired(key)`` to ``owner`` at ``at_ns`` (no link latency)."""
         ep = self._endpoints.get(owner) or self.endpoint(owner)
-        lock = self._lock
-        lock.acquire()
-        try:
+        with self._lock:
             order = ep.next_id()
             now = self.clock._now
             msg = TimerFired(key=key, msg_id=order, ts=at_ns)
             handover = self._enqueue(at_ns if at_ns > now else now, order, owner, owner, msg)
-        finally:
-            lock.release()
         if handover:
             self._deliver(owner, owner, msg)
 

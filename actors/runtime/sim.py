@@ -102,96 +102,73 @@ class SimRuntime(Runtime):
     def run_until(self, t_ns: int) -> None:
         """Deliver everything due up to and including ``t_ns``, then set the clock to it."""
         with self._halting():
-            if not self.threaded:
-                self._run_inline(t_ns, None)
-            else:
-                while True:
-                    due = self.next_due()
-                    if due is None or due > t_ns:
-                        break
-                    self.step()
+            self._run(t_ns, None)
         if t_ns > self.clock.now():
             self.clock.advance_to(t_ns)
 
     def run(self, until_ns: int | None = None, max_waves: int | None = None) -> None:
         """Run until nothing is pending (or ``until_ns`` / ``max_waves``)."""
         with self._halting():
-            if not self.threaded:
-                self._run_inline(until_ns, max_waves)
-            else:
-                waves = 0
-                while max_waves is None or waves < max_waves:
-                    due = self.next_due()
-                    if due is None or (until_ns is not None and due > until_ns):
-                        break
-                    self.step()
-                    waves += 1
-            self.wait_idle()
+            self._run(until_ns, max_waves)
+
+    def step(self) -> bool:
+        """Deliver one wave (every delivery due at the earliest time); False if none."""
+        return self._run(None, 1) == 1
 
     def next_due(self) -> int | None:
         with self._lock:
             times = self._times
             return times[0] if times else None
 
-    def step(self) -> bool:
-        """Deliver one wave (every delivery due at the earliest time); False if none."""
-        if not self.threaded:
-            return self._run_inline(None, 1) == 1
-        self.wait_idle()
-        with self._lock:
-            if not self._times:
-                return False
-            due = heapq.heappop(self._times)
-            wave = self._due.pop(due)
-            wave.sort()
-            self.clock.advance_to(due)
-        deliver = self._deliver
-        for _, dest, sender, msg in wave:
-            deliver(dest, sender, msg)
-        self.wait_idle()
-        self.stats["waves"] += 1
-        return True
-
-    def _run_inline(self, until_ns: int | None, max_waves: int | None) -> int:
+    def _run(self, until_ns: int | None, max_waves: int | None) -> int:
         """Deliver waves until nothing is due by ``until_ns`` (or ``max_waves`` were
-        delivered); returns how many were. ``step``'s logic in one loop: every wave is
-        settled (journal flushed, failures supervised) before the next, as ``wait_idle``
-        does; a delivery to a live inline actor is one call of ``InlineRef.handle`` (no
-        envelope, no in-flight counting: inline, a handler has returned when the call
-        does); anything else (callbacks, dead actors) goes through ``_deliver``.
-        ``stats`` "deliveries" and "waves" are added up at the end of the call."""
-        times, buckets, endpoints, clock = self._times, self._due, self._endpoints, self.clock
-        heappop = heapq.heappop
-        waves = delivered = 0
+        delivered); returns how many were. Every wave is settled (its journal records
+        written, its failures supervised) before the next one is taken."""
+        waves = 0
         try:
-            while True:
-                if self._in_flight or self._failures or self._halt is not None:
-                    self.wait_idle()
-                elif self._wave_journal:
-                    self._flush_journal()
-                if not times or (max_waves is not None and waves >= max_waves):
+            self.wait_idle()
+            while max_waves is None or waves < max_waves:
+                wave = self._next_wave(until_ns)
+                if wave is None:
                     break
-                due = times[0]
-                if until_ns is not None and due > until_ns:
-                    break
-                if due != clock._now:
-                    clock.advance_to(due)
-                heappop(times)
-                wave = buckets.pop(due)
-                if len(wave) > 1:
-                    wave.sort()  # by sender_id << 40 | seq (unique: never compares further)
-                for _, dest, sender, msg in wave:
-                    ep = endpoints.get(dest)
-                    ref = ep.ref if ep is not None and ep.callback is None else None
-                    if ref.__class__ is InlineRef and ref.alive:
-                        delivered += ref.handle(msg, sender)
-                    else:
-                        self._deliver(dest, sender, msg)  # callback, dead letter
+                self._deliver_wave(wave)
+                self.wait_idle()
                 waves += 1
         finally:
-            self.stats["deliveries"] += delivered
             self.stats["waves"] += waves
         return waves
+
+    def _next_wave(self, until_ns: int | None) -> list[tuple[int, str, str, Message]] | None:
+        """Take every delivery due at the earliest time (if by ``until_ns``), in
+        ``(sender_id, seq)`` order, and move the clock to that time."""
+        with self._lock:
+            times = self._times
+            if not times or (until_ns is not None and times[0] > until_ns):
+                return None
+            due = heapq.heappop(times)
+            wave = self._due.pop(due)
+            if due != self.clock._now:
+                self.clock.advance_to(due)
+        if len(wave) > 1:
+            wave.sort()  # by sender_id << 40 | seq (unique: never compares further)
+        return wave
+
+    def _deliver_wave(self, wave: list[tuple[int, str, str, Message]]) -> None:
+        """Deliver one wave. To a live inline actor, a delivery is one call of
+        ``InlineRef.handle`` (no envelope, no in-flight counting: inline, a handler has
+        returned when the call does); anything else (pykka actors, callbacks, dead
+        actors) goes through ``_deliver``."""
+        endpoints = self._endpoints
+        delivered = 0
+        for _, dest, sender, msg in wave:
+            ep = endpoints.get(dest)
+            ref = ep.ref if ep is not None and ep.callback is None else None
+            if ref.__class__ is InlineRef and ref.alive:
+                delivered += ref.handle(msg, sender)
+            else:
+                self._deliver(dest, sender, msg)
+        if delivered:
+            self.stats["deliveries"] += delivered
 
     def wait_idle(self) -> None:
         """Block until no actor has work in flight; then flush the wave's journal records

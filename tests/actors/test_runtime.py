@@ -262,7 +262,7 @@ def test_a_waves_journal_records_go_in_journaling_actor_then_msg_id_order():
     expected = []
     for name in sorted(("r1", "r2"), key=rt.actor_id):
         ids = [(i if i is not None else rt.actor_id(name) << 40) for i in stamped]
-        expected += [f"{name}/{i}" for _, i in sorted(zip(ids, Recorder.IDS))]
+        expected += [f"{name}/{i}" for _, i in sorted(zip(ids, Recorder.IDS, strict=True))]
     assert [r.parent_id for r in journal.records] == expected
 
 
