@@ -12,10 +12,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from loguru import logger
 
-from actors.runtime.endpoint import ActorHandle, Endpoint, Link, stamped
-from actors.runtime.inline import InlineRef, NoLock
+from actors.runtime.endpoint import ActorHandle, Endpoint, Link
+from actors.runtime.inline import InlineRef
 from actors.runtime.seeds import derive_seed
 from engine.audit.trail import AuditTrail
 from engine.clock import LiveClock, SimClock
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 EXTERNAL = "external"  # the sender name of anything outside the actors (API, tests)
 _STOP_TIMEOUT_S = 10  # an actor that does not stop by then is given up (its thread died)
+_replace = msgspec.structs.replace
 
 
 class RuntimeHalted(RuntimeError):
@@ -47,15 +49,15 @@ class Runtime:
         clock: SimClock | LiveClock,
         seed: int = 0,
         journal: AuditTrail | None = None,
-        lock: threading.RLock | NoLock | None = None,
+        lock: threading.RLock | None = None,
     ) -> None:
         self.clock = clock
         self.seed = seed
         self._inline_refs: list[InlineRef] = []
         self._thread_refs: list[pykka.ActorRef[Any]] = []  # this runtime's pykka actors
         self.journal_sink = journal
-        # Threaded runtimes (pykka threads, the live scheduler) share state between
-        # threads; an inline simulation passes ``NoLock()``.
+        # Actors on pykka threads, the live scheduler and the application's threads share
+        # the runtime's state.
         self._lock = threading.RLock() if lock is None else lock
         self._endpoints: dict[str, Endpoint] = {}
         self._next_actor_id = 1
@@ -166,25 +168,35 @@ class Runtime:
     # ---------------------------------------------------------------------- sending
 
     def stamp(self, sender: str, msg: Message) -> Message:
-        """Give a message its sender's next id and the runtime's time, if it has no id."""
+        """Give ``msg`` its sender's next id (``actor_id << 40 | seq``) and the runtime's
+        time if it has no time, unless it has an id already: a relayed message keeps
+        the one it was first given."""
         if msg.msg_id:
             return msg
         ep = self._endpoints.get(sender) or self.endpoint(sender)
-        return stamped(msg, ep.next_id(), self.clock._now)
+        return _replace(msg, msg_id=ep.next_id(), ts=msg.ts or self.clock._now)
 
     def send(self, sender: str, dest: str, msg: Message, delay_ns: int = 0) -> Message:
         """Queue ``msg`` for ``dest``, due after link latency plus ``delay_ns``. Every send
-        takes the sender's next sequence number (a relayed message keeps its id but is
-        ordered as the relayer's send).
+        takes the sender's next sequence number: the id of a message that has none
+        (as ``stamp`` gives it), and the order of the delivery among those due at the
+        same time (a relayed message keeps its id but is ordered as the relayer's send).
 
         Sent now, a message is FIFO on its link; sent for later (a client's ``at_ns``) it
         is sent then: held behind nothing sent now, and holding nothing back (it would
-        delay every later command on the link until its own time)."""
+        delay every later command on the link until its own time).
+
+        The hottest call of a simulation, so written flat: an inline simulation takes no
+        lock, and the stamping is ``stamp``'s, with the id this send takes anyway."""
         ep = self._endpoints.get(sender) or self.endpoint(sender)
-        with self._lock:
-            order = ep.next_id()
+        threaded = self.threaded
+        if threaded:
+            self._lock.acquire()
+        try:
+            order = ep.key_base | next(ep.seq)
             now = self.clock._now
-            msg = stamped(msg, order, now)
+            if not msg.msg_id:
+                msg = _replace(msg, msg_id=order, ts=msg.ts or now)
             link = ep.links.get(dest) or self._link(ep, dest)
             due = now + delay_ns + link.latency
             if link.span > 1:
@@ -194,6 +206,9 @@ class Runtime:
                     due = link.last
                 link.last = due
             handover = self._enqueue(due, order, dest, sender, msg)
+        finally:
+            if threaded:
+                self._lock.release()
         if handover:
             self._deliver(dest, sender, msg)
         return msg
@@ -201,11 +216,17 @@ class Runtime:
     def set_timer(self, owner: str, key: str, at_ns: int) -> None:
         """Deliver ``TimerFired(key)`` to ``owner`` at ``at_ns`` (no link latency)."""
         ep = self._endpoints.get(owner) or self.endpoint(owner)
-        with self._lock:
-            order = ep.next_id()
+        threaded = self.threaded
+        if threaded:
+            self._lock.acquire()
+        try:
+            order = ep.key_base | next(ep.seq)
             now = self.clock._now
             msg = TimerFired(key=key, msg_id=order, ts=at_ns)
             handover = self._enqueue(at_ns if at_ns > now else now, order, owner, owner, msg)
+        finally:
+            if threaded:
+                self._lock.release()
         if handover:
             self._deliver(owner, owner, msg)
 
@@ -219,12 +240,10 @@ class Runtime:
 
     def journal(self, sender: str, msg: Message) -> Message:
         """Write ``msg`` to the audit trail (stamped if needed)."""
-        ep = self._endpoints.get(sender) or self.endpoint(sender)
-        if not msg.msg_id:
-            msg = stamped(msg, ep.next_id(), self.clock._now)
+        msg = self.stamp(sender, msg)
         sink = self.journal_sink
         if sink is not None:
-            self._record(sink, ep, msg)
+            self._record(sink, self._endpoints.get(sender) or self.endpoint(sender), msg)
         return msg
 
     def _record(self, sink: AuditTrail, ep: Endpoint, msg: Message) -> None:

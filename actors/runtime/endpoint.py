@@ -13,8 +13,6 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import msgspec
-
 from actors.runtime.inline import InlineRef
 from actors.runtime.seeds import derive_seed
 from engine.messages import Message
@@ -31,16 +29,6 @@ SEQ_BITS = 40
 # exactly like the pair.
 _JOURNAL_ID_BITS = 65
 _JOURNAL_ID_BIAS = 1 << 63
-
-_replace = msgspec.structs.replace
-
-
-def stamped(msg: Message, msg_id: int, now: int) -> Message:
-    """``msg`` with id ``msg_id`` (and ``now`` as its time if it has none), unless it
-    already has an id: a relayed message keeps the one it was given first."""
-    if msg.msg_id:
-        return msg
-    return _replace(msg, msg_id=msg_id, ts=msg.ts or now)
 
 
 class Link:

@@ -1,4 +1,4 @@
-"""Actors driven on the simulation loop's thread, and the lock such a loop does not need."""
+"""Actors driven on the simulation loop's thread."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ class InlineRef:
     thread, minus the thread handoff (several times the cost of a handler), which is
     what makes a simulated day take seconds instead of minutes."""
 
-    __slots__ = ("_deliver", "actor", "alive")
+    __slots__ = ("actor", "alive", "deliver")
 
     def __init__(self, actor: EngineActor) -> None:
         self.actor = actor
         self.alive = True
-        self._deliver = actor.deliver
+        self.deliver = actor.deliver  # the handler, for the simulation loop to call
 
     def start(self) -> InlineRef:
         try:
@@ -36,23 +36,18 @@ class InlineRef:
             self.alive = False  # as in ``tell``: the runtime halts the run
         return self
 
-    def handle(self, msg: Message, sender: str) -> bool:
-        """Deliver one message to the live actor; False if its handler raised. What
-        ``tell`` does without the envelope and the runtime's handled bookkeeping: the
-        simulation loop counts deliveries itself, and a call has returned when it
-        returns."""
-        try:
-            self._deliver(msg, sender)
-        except Exception as exc:  # as EngineActor.on_receive, then pykka
-            self.actor.report_failure(msg, exc)
-            self.alive = False
-            self.actor.on_failure(*sys.exc_info())
-            return False
-        except BaseException as exc:
-            self.actor.runtime.halted(self.actor.name, exc)
-            self.alive = False
-            return False
-        return True
+    def failed(self, msg: Message, exc: Exception) -> None:
+        """The actor's handler raised ``exc`` on ``msg`` (delivered by a direct call of
+        ``deliver``): as ``EngineActor.on_receive`` then pykka do, report it and run
+        ``on_failure``; the actor is dead."""
+        self.actor.report_failure(msg, exc)
+        self.alive = False
+        self.actor.on_failure(*sys.exc_info())
+
+    def halted(self, exc: BaseException) -> None:
+        """The actor's handler raised a BaseException: the runtime halts the run."""
+        self.actor.runtime.halted(self.actor.name, exc)
+        self.alive = False
 
     def tell(self, message: Any) -> None:
         if not self.alive:
@@ -77,22 +72,3 @@ class InlineRef:
                 self.actor.on_stop()
             except Exception:  # pykka logs it and the actor is stopped all the same
                 logger.exception("{} raised in on_stop; stopped anyway", self.actor.name)
-
-
-class NoLock:
-    """The lock of an inline simulation: the loop's thread runs every handler, so there is
-    nothing to exclude. Same interface as the RLock it stands in for."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> bool:
-        return True
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 from actors.runtime.base import Runtime, RuntimeHalted
 from actors.runtime.endpoint import Endpoint
-from actors.runtime.inline import InlineRef, NoLock
+from actors.runtime.inline import InlineRef
 from engine.audit.trail import AuditTrail
 from engine.clock import SimClock
 from engine.messages import Message
@@ -50,17 +50,17 @@ class SimRuntime(Runtime):
         idle_timeout_s: float = 60.0,
         threaded: bool = False,
     ) -> None:
-        # Inline, the loop's thread runs every handler: no lock, and nothing to wait for
-        # (a wave's handlers have all returned when its last delivery returns).
-        lock = threading.RLock() if threaded else None
-        super().__init__(SimClock(start_ns), seed=seed, journal=journal, lock=lock or NoLock())
+        # Inline, the loop's thread runs every handler: nothing to wait for (a wave's
+        # handlers have all returned when its last delivery returns).
+        lock = threading.RLock()
+        super().__init__(SimClock(start_ns), seed=seed, journal=journal, lock=lock)
         self.threaded = threaded
         # Pending deliveries: a heap of distinct due times, and per due time its
         # deliveries (sender_id << 40 | sender_seq, dest, sender, msg), sorted at delivery.
         self._times: list[int] = []
         self._due: dict[int, list[tuple[int, str, str, Message]]] = {}
         self._in_flight = 0
-        self._idle = threading.Condition(lock) if lock is not None else None
+        self._idle = threading.Condition(lock) if threaded else None
         self._failures: list[tuple[str, BaseException]] = []
         self._wave_journal: list[tuple[int, Message]] = []  # (order key, message)
         self.idle_timeout_s = idle_timeout_s  # a hung handler: fail loudly, never hang CI
@@ -123,52 +123,53 @@ class SimRuntime(Runtime):
     def _run(self, until_ns: int | None, max_waves: int | None) -> int:
         """Deliver waves until nothing is due by ``until_ns`` (or ``max_waves`` were
         delivered); returns how many were. Every wave is settled (its journal records
-        written, its failures supervised) before the next one is taken."""
-        waves = 0
+        written, its failures supervised) before the next one is taken, so no actor is
+        running when a wave is taken.
+
+        A delivery to a live inline actor is one direct call of its handler (no
+        envelope, no in-flight counting: inline, a handler has returned when the call
+        does; ``InlineRef`` applies pykka's failure semantics); anything else (pykka
+        actors, callbacks, dead actors) goes through ``_deliver``. ``stats``
+        "deliveries" and "waves" are added up at the end of the call."""
+        times, buckets, endpoints, clock = self._times, self._due, self._endpoints, self.clock
+        heappop = heapq.heappop
+        waves = delivered = 0
         try:
-            self.wait_idle()
-            while max_waves is None or waves < max_waves:
-                wave = self._next_wave(until_ns)
-                if wave is None:
+            while True:
+                if self._in_flight or self._failures or self._halt is not None:
+                    self.wait_idle()
+                elif self._wave_journal:
+                    self._flush_journal()
+                if not times or (max_waves is not None and waves >= max_waves):
                     break
-                self._deliver_wave(wave)
-                self.wait_idle()
+                due = times[0]
+                if until_ns is not None and due > until_ns:
+                    break
+                if due != clock._now:
+                    clock.advance_to(due)
+                heappop(times)
+                wave = buckets.pop(due)
+                if len(wave) > 1:
+                    wave.sort()  # by sender_id << 40 | seq (unique: never compares further)
+                for _, dest, sender, msg in wave:
+                    ep = endpoints.get(dest)
+                    ref = ep.ref if ep is not None and ep.callback is None else None
+                    if ref.__class__ is not InlineRef or not ref.alive:
+                        self._deliver(dest, sender, msg)
+                        continue
+                    try:
+                        ref.deliver(msg, sender)
+                    except Exception as exc:
+                        ref.failed(msg, exc)
+                    except BaseException as exc:
+                        ref.halted(exc)
+                    else:
+                        delivered += 1
                 waves += 1
         finally:
+            self.stats["deliveries"] += delivered
             self.stats["waves"] += waves
         return waves
-
-    def _next_wave(self, until_ns: int | None) -> list[tuple[int, str, str, Message]] | None:
-        """Take every delivery due at the earliest time (if by ``until_ns``), in
-        ``(sender_id, seq)`` order, and move the clock to that time."""
-        with self._lock:
-            times = self._times
-            if not times or (until_ns is not None and times[0] > until_ns):
-                return None
-            due = heapq.heappop(times)
-            wave = self._due.pop(due)
-            if due != self.clock._now:
-                self.clock.advance_to(due)
-        if len(wave) > 1:
-            wave.sort()  # by sender_id << 40 | seq (unique: never compares further)
-        return wave
-
-    def _deliver_wave(self, wave: list[tuple[int, str, str, Message]]) -> None:
-        """Deliver one wave. To a live inline actor, a delivery is one call of
-        ``InlineRef.handle`` (no envelope, no in-flight counting: inline, a handler has
-        returned when the call does); anything else (pykka actors, callbacks, dead
-        actors) goes through ``_deliver``."""
-        endpoints = self._endpoints
-        delivered = 0
-        for _, dest, sender, msg in wave:
-            ep = endpoints.get(dest)
-            ref = ep.ref if ep is not None and ep.callback is None else None
-            if ref.__class__ is InlineRef and ref.alive:
-                delivered += ref.handle(msg, sender)
-            else:
-                self._deliver(dest, sender, msg)
-        if delivered:
-            self.stats["deliveries"] += delivered
 
     def wait_idle(self) -> None:
         """Block until no actor has work in flight; then flush the wave's journal records
