@@ -50,8 +50,6 @@ class SimRuntime(Runtime):
         idle_timeout_s: float = 60.0,
         threaded: bool = False,
     ) -> None:
-        # Inline, the loop's thread runs every handler: nothing to wait for (a wave's
-        # handlers have all returned when its last delivery returns).
         lock = threading.RLock()
         super().__init__(SimClock(start_ns), seed=seed, journal=journal, lock=lock)
         self.threaded = threaded
@@ -60,6 +58,8 @@ class SimRuntime(Runtime):
         self._times: list[int] = []
         self._due: dict[int, list[tuple[int, str, str, Message]]] = {}
         self._in_flight = 0
+        # Inline, the loop's thread runs every handler: nothing to wait for (a wave's
+        # handlers have all returned when its last delivery returns).
         self._idle = threading.Condition(lock) if threaded else None
         self._failures: list[tuple[str, BaseException]] = []
         self._wave_journal: list[tuple[int, Message]] = []  # (order key, message)
