@@ -18,6 +18,10 @@ class ListJournal:
 
     def append(self, msg):
         self.records.append(msg)
+        return len(self.records)
+
+    def extend(self, msgs):
+        self.records.extend(msgs)
 
     def digest(self):
         h = hashlib.sha256()
@@ -258,7 +262,7 @@ def test_a_waves_journal_records_go_in_journaling_actor_then_msg_id_order():
     expected = []
     for name in sorted(("r1", "r2"), key=rt.actor_id):
         ids = [(i if i is not None else rt.actor_id(name) << 40) for i in stamped]
-        expected += [f"{name}/{i}" for _, i in sorted(zip(ids, Recorder.IDS))]
+        expected += [f"{name}/{i}" for _, i in sorted(zip(ids, Recorder.IDS, strict=True))]
     assert [r.parent_id for r in journal.records] == expected
 
 
@@ -337,3 +341,20 @@ def test_live_runtime_refuses_a_cpu_it_may_not_use_and_engine_a_cpu_without_live
     )
     with pytest.raises(ValueError, match="needs live=True"):
         Engine(market, cpu=0)
+
+
+def test_send_journal_and_stamp_give_ids_by_one_rule_and_keep_a_given_id():
+    journal = ListJournal()
+    rt = SimRuntime(seed=1, start_ns=7 * SECOND, journal=journal)
+    got = []
+    rt.on_message("probe", lambda msg, sender: got.append(msg))
+    base = rt.actor_id("sender") << 40
+    sent = rt.send("sender", "probe", m.CancelParentOrder(parent_id="new"))
+    relayed = rt.send("sender", "probe", m.CancelParentOrder(parent_id="old", msg_id=5, ts=1))
+    journaled = rt.journal("sender", m.CancelParentOrder(parent_id="j"))
+    stamped = rt.stamp("sender", m.CancelParentOrder(parent_id="s", ts=3))
+    rt.run()
+    assert (sent.msg_id, sent.ts) == (base | 1, 7 * SECOND)
+    assert (relayed.msg_id, relayed.ts) == (5, 1)  # its own id; the send still took seq 2
+    assert (journaled.msg_id, stamped.msg_id, stamped.ts) == (base | 3, base | 4, 3)
+    assert got == [sent, relayed] and journal.records == [journaled]

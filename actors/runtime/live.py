@@ -1,0 +1,101 @@
+"""The live runtime: the wall clock, with a scheduler thread for what is due later."""
+
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+
+from actors.runtime.base import Runtime, RuntimeHalted
+from actors.runtime.endpoint import Endpoint
+from engine.audit.trail import AuditTrail
+from engine.clock import LiveClock
+from engine.messages import Message
+
+
+class LiveRuntime(Runtime):
+    """Wall-clock runtime: a scheduler thread delivers due messages and timers.
+
+    ``cpu``: run every engine thread (the scheduler and each actor's) on this one CPU.
+    Python threads take turns on the GIL anyway, so a second core buys them nothing, while
+    each handoff between threads on different cores waits for the other core to wake,
+    which on a virtual machine's idle vCPU can take longer than the handler itself.
+    Threads the application creates are left alone; call ``pin_thread()`` from one that
+    talks to the engine at high rate to put it on the same core.
+    """
+
+    clock: LiveClock
+
+    def __init__(
+        self, seed: int = 0, journal: AuditTrail | None = None, cpu: int | None = None
+    ) -> None:
+        if cpu is not None:
+            if not hasattr(os, "sched_setaffinity"):
+                raise ValueError("cpu: pinning threads needs os.sched_setaffinity (Linux)")
+            allowed = sorted(os.sched_getaffinity(0))
+            if cpu not in allowed:
+                raise ValueError(f"cpu {cpu!r} is not one this process may run on: {allowed}")
+        self.cpu = cpu
+        lock = threading.RLock()
+        super().__init__(LiveClock(), seed=seed, journal=journal, lock=lock)
+        self._heap: list[tuple[int, int, str, str, Message]] = []  # (due, order, dest, ...)
+        self._queued: dict[tuple[str, str], int] = {}  # per link: in the heap or being delivered
+        self._wakeup = threading.Condition(lock)
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler", daemon=True)
+        self._thread.start()
+
+    def _enqueue(self, due: int, order: int, dest: str, sender: str, msg: Message) -> bool:
+        # Due now and nothing earlier on this link still on its way: the sender hands it
+        # over itself, sparing the scheduler thread's handoff (FIFO per link holds).
+        link = (sender, dest)
+        if due <= self.clock.now() and not self._queued.get(link):
+            return True
+        self._queued[link] = self._queued.get(link, 0) + 1
+        heapq.heappush(self._heap, (due, order, dest, sender, msg))
+        self._wakeup.notify()
+        return False
+
+    def _record(self, sink: AuditTrail, ep: Endpoint, msg: Message) -> None:
+        with self._lock:
+            sink.append(msg)
+
+    def _failure(self, name: str, exc: BaseException) -> None:
+        # Restart off the failing actor's thread: pykka is still unwinding it.
+        threading.Thread(target=self._supervise, args=(name, exc), daemon=True).start()
+
+    def _supervise(self, name: str, exc: BaseException) -> None:
+        self.pin_thread()
+        if self.supervisor is not None:
+            try:
+                self.supervisor.child_failed(name, exc)
+            except RuntimeHalted as halt:
+                self._halt = halt
+
+    def pin_thread(self) -> None:
+        """Put the calling thread on ``cpu`` (no-op without one)."""
+        if self.cpu is not None:
+            os.sched_setaffinity(0, {self.cpu})  # 0: the calling thread, on Linux
+
+    def _loop(self) -> None:
+        self.pin_thread()
+        while True:
+            with self._lock:
+                while self._running and (not self._heap or self._heap[0][0] > self.clock.now()):
+                    timeout = None
+                    if self._heap:
+                        timeout = max(self._heap[0][0] - self.clock.now(), 0) / 1e9
+                    self._wakeup.wait(timeout)
+                if not self._running:
+                    return
+                _, _, dest, sender, msg = heapq.heappop(self._heap)
+            self._deliver(dest, sender, msg)
+            with self._lock:
+                self._queued[(sender, dest)] -= 1
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._running = False
+            self._wakeup.notify()
+        self._thread.join(timeout=5)
+        self.stop()
