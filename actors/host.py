@@ -50,4 +50,4 @@ class HostActor(EngineActor):
         sink = self.runtime.journal_sink
         if sink is None:
             raise RuntimeError(f"{self.name} restarted without an audit trail to recover from")
-        return sink  # type: ignore[return-value]  # the runtime's sink is typed by append only until the runtime adopts AuditTrail
+        return sink
