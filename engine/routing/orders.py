@@ -107,7 +107,7 @@ class Child:
 
     def has_live(self) -> bool:
         """Any venue order not done (``bool(live_orders())`` without the list)."""
-        for o in self.orders.values():
+        for o in self.orders.values():  # noqa: SIM110  (hot: a loop, no generator frame)
             if o.state is not _DONE:
                 return True
         return False

@@ -80,8 +80,11 @@ def child(cid, qty, tactic, limit=None, side=Side.BUY):
     )
 
 
+CK_FAST = RouterConfig(ck_iterations=200)
+
+
 class Driver:
-    def __init__(self, config=RouterConfig(ck_iterations=200)):
+    def __init__(self, config=CK_FAST):
         self.router = Router(VENUES, config)
         self.now = 0
         for v in LIT + DARK:
@@ -92,7 +95,7 @@ class Driver:
 
     def tick(self, dt):
         self.now += dt
-        return self.router.on_time(self.now)
+        return self.router.on_wake(self.now)
 
     @staticmethod
     def placed(out):

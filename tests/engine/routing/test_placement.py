@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.routing.placement import split, split_min
+from engine.routing.sizing import split, split_min
 
 
 def test_split_min_leaves_out_the_pool_whose_slice_is_below_the_minimum():
