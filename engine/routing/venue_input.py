@@ -205,8 +205,7 @@ class VenueInput(ChildRouting):
         final can still be settled by that: one given up as unknown, which the venue had
         after all (it was pulled on its late ack, or cancelled by the venue itself). Its
         shares are counted, so once every share is filled or taken off the order is
-        final and its done child is let go (before, the answer was dropped and the child
-        was held for good)."""
+        final and its done child is let go (else the child would be held for good)."""
         if vo.final:
             return  # its last word was said already
         self.scorecard.record(msg, self._now)

@@ -75,8 +75,8 @@ def timeless(state):
 
 
 def test_router_restarted_by_its_supervisor_comes_back_with_its_scorecard():
-    """Its last save, and every order, venue event and market data update since (review5
-    p_scorecard_restart2.py: a crash just before a periodic save lost a minute of them)."""
+    """Its last save, and every order, venue event and market data update since (a crash
+    just before a periodic save must not lose the minute before it)."""
     with Engine(MARKET, seed=3) as engine:
         engine.submit(buy("c1"), at_ns=OPEN)
         crash_at = OPEN + 4 * MINUTE + 59_500 * MS  # just before a periodic save
@@ -107,8 +107,8 @@ def test_router_restarted_by_its_supervisor_comes_back_with_its_scorecard():
 
 
 def test_a_restarted_routers_scorecard_counts_every_order_and_fill_of_the_run():
-    """review5 p_scorecard_restart2.py: with a crash at 4:59.5 the scorecard ended with 489
-    of 500 orders, 4,407 of 5,157 filled shares and 2 orders open for good."""
+    """With a crash just before a periodic save, the scorecard still ends the run with every
+    order and filled share the journal holds, and no order open for good."""
     for crash in (False, True):
         with Engine(MARKET, seed=3) as engine:
             engine.submit(buy("c1"), at_ns=OPEN)

@@ -256,8 +256,8 @@ def test_an_order_given_up_as_unknown_keeps_its_child_until_it_settles():
 
 
 def test_an_order_given_up_as_unknown_then_acked_is_pulled_and_let_go_once_cancelled():
-    """review5 p_unknown_leak.py: a cancel refused as unknown_order, a late ack (the router
-    pulls the order), then the venue cancels all of it: the child was held for good."""
+    """A cancel refused as unknown_order, a late ack (the router pulls the order), then the
+    venue cancels all of it: the child is let go, not held for good."""
     cfg = RouterConfig(cancel_retry_ns=100 * MS)
     d = Driver(cfg)
     (o,) = d.placed(d.feed(child("C1")))
