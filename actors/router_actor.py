@@ -106,6 +106,11 @@ class RouterActor(HostActor):
         if trail is not None and node is not None:
             trail.append(self.runtime.stamp(self.name, node.saved("stop")))
 
+    @property
+    def subscribers(self) -> list[str]:
+        """The actors the router relays market data to."""
+        return self.obj.relay.subscribers
+
     def _send_feed(self) -> None:
         send = self.send
         for dest, msg in self.obj.take_feed():

@@ -27,6 +27,9 @@ from engine.routing.tables import RouterTables
 
 
 class ChildRouting(RouterTables):
+    """What the router does for a child: accept or refuse it, route its remainder, cancel
+    and wind it down, and move it on when its timers fire."""
+
     # ---------------------------------------------------------------- timers
 
     def _fire_due(self) -> None:

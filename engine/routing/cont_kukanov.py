@@ -158,13 +158,10 @@ def _descend(
     iterations: int,
     scale: float,
 ) -> list[float]:
-    """The average of ``iterations`` projected steps from ``x``, each along the
-    subgradient of one sampled ξ, with γ_n = scale/√n.
-
-    The loop is ``_subgradient`` and the projected step inlined (it is the whole cost of
-    a solve), with the same floating-point operations in the same order and the same
-    random draws (what ``rng.randrange(n)`` does for n > 0), so it returns exactly what
-    they would."""
+    """The average of ``iterations`` projected steps from ``x`` along the subgradient of a
+    sampled ξ, γ_n = scale/√n: ``_subgradient`` and the step inlined (the whole cost of a
+    solve), with the same float operations in the same order and the same random draws
+    (what ``rng.randrange(n)`` does for n > 0), so it returns exactly what they would."""
     getrandbits = rng.getrandbits
     # per venue: (samples, their count, bits to draw, queue ahead, −(h + r_k))
     draws = [

@@ -54,6 +54,9 @@ _VENUE_EVENTS = (
 
 
 class RouterNode:
+    """The router and its market data relay, scorecard saves and recovery, as one hosted
+    object (see the module docstring)."""
+
     def __init__(
         self,
         *,

@@ -13,6 +13,8 @@ from engine.messages import MarketDataUpdated
 
 
 class MarketDataRelay:
+    """Who gets market data from the router, and when (see the module docstring)."""
+
     __slots__ = ("_last", "interval_ns", "subscribers")
 
     def __init__(self, interval_ns: int) -> None:

@@ -65,6 +65,9 @@ __all__ = ["Router", "RouterConfig"]
 
 
 class Router(VenueInput):
+    """The smart order router (see the module docstring for its inputs, outputs and
+    guarantees)."""
+
     # ------------------------------------------------------------- the contract
 
     def handle(self, msg: Message, now_ns: int) -> Outbox:

@@ -25,6 +25,9 @@ from engine.routing.scorecard import Scorecard
 
 
 class RouterTables:
+    """The router's state and the bookkeeping every layer shares (the constructor of
+    ``Router``)."""
+
     def __init__(
         self,
         venues: Sequence[VenueConfig],

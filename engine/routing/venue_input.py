@@ -30,6 +30,8 @@ from engine.routing.plan import Plan, VenueInfo
 
 
 class VenueInput(ChildRouting):
+    """What the router does with what venues tell it: order events, market data, status."""
+
     # ----------------------------------------------------------- venue orders
 
     def _accepted(self, msg: VenueOrderAccepted) -> None:
