@@ -20,6 +20,7 @@ Supervision tree: ``engine`` (one-for-one) → ``venues`` (one per venue), ``rou
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import msgspec
 from loguru import logger
@@ -77,16 +78,23 @@ def new_trail(path: str) -> Journal:
     return journal
 
 
+_DEFAULT_ROUTER = RouterConfig()
+_DEFAULT_DESK = DeskConfig()
+_DEFAULT_PARENT = ParentConfig()
+
+
 class Engine:
+    """An engine and its supervision tree; the module docstring shows its use."""
+
     def __init__(
         self,
         market: MarketConfig,
         *,
         seed: int = 0,
         audit: str | Journal | None = ":memory:",
-        router: RouterConfig = RouterConfig(),
-        desk: DeskConfig = DeskConfig(),
-        parent: ParentConfig = ParentConfig(),
+        router: RouterConfig = _DEFAULT_ROUTER,
+        desk: DeskConfig = _DEFAULT_DESK,
+        parent: ParentConfig = _DEFAULT_PARENT,
         live: bool = False,
         cpu: int | None = None,  # live: every engine thread on this CPU (see LiveRuntime)
         threaded: bool = False,
@@ -103,66 +111,65 @@ class Engine:
         self.reports: list[Report] = []
         self._subscribers: list[Callable[[Report], None]] = []
         self.subscriber_errors = 0  # exceptions raised by report callbacks (logged, skipped)
-        session = market.session
-        self.runtime: Runtime = (
-            LiveRuntime(seed=seed, journal=self.journal, cpu=cpu)
-            if live
-            else SimRuntime(
-                seed=seed,
-                start_ns=session.open_ns - MINUTE,
-                journal=self.journal,
-                threaded=threaded,
-            )
-        )
+        self.runtime: Runtime = self._new_runtime(live=live, cpu=cpu, threaded=threaded)
         self.runtime.on_message(REPORTS, self._on_report)
-        rt = self.runtime
+        # Actors get their ids in start order and the simulation orders deliveries by
+        # them: the order below is part of what makes a seed's run reproducible.
         self.supervisor = Supervisor(
-            rt, "engine", max_restarts=max_restarts, window_ns=restart_window_ns
+            self.runtime, "engine", max_restarts=max_restarts, window_ns=restart_window_ns
         )
-        venues = Supervisor(
-            rt,
-            "venues",
-            max_restarts=max_restarts,
-            window_ns=restart_window_ns,
-            parent=self.supervisor,
-        )
-        self.parents = Supervisor(
-            rt,
-            "parents",
-            max_restarts=max_restarts,
-            window_ns=restart_window_ns,
-            parent=self.supervisor,
-        )
+        venues = self._sub_supervisor("venues", max_restarts, restart_window_ns)
+        self.parents = self._sub_supervisor("parents", max_restarts, restart_window_ns)
         self.venue_names = start_market(
-            rt, venues, market.instrument, session, market.venues, clients=[ROUTER]
+            self.runtime,
+            venues,
+            market.instrument,
+            market.session,
+            market.venues,
+            clients=[ROUTER],
         )
-        self.supervisor.start_child(
-            ChildSpec(
-                ROUTER,
-                RouterActor,
-                {
-                    "venues": market.venues,
-                    "instrument": market.instrument,
-                    "config": router,
-                    "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
-                },
-            )
-        )
-        self.supervisor.start_child(
-            ChildSpec(
-                DESK,
-                DeskActor,
-                {
-                    "instruments": [market.instrument],
-                    "session": session,
-                    "parents": self.parents,
-                    "config": desk,
-                    "parent_config": parent,
-                    "router": ROUTER,
-                },
-            )
-        )
+        self._start_router(router, scorecard)
+        self._start_desk(desk, parent)
         self._closed = False
+
+    def _new_runtime(self, *, live: bool, cpu: int | None, threaded: bool) -> Runtime:
+        if live:
+            return LiveRuntime(seed=self.seed, journal=self.journal, cpu=cpu)
+        return SimRuntime(
+            seed=self.seed,
+            start_ns=self.market.session.open_ns - MINUTE,
+            journal=self.journal,
+            threaded=threaded,
+        )
+
+    def _sub_supervisor(self, name: str, max_restarts: int, window_ns: int) -> Supervisor:
+        return Supervisor(
+            self.runtime,
+            name,
+            max_restarts=max_restarts,
+            window_ns=window_ns,
+            parent=self.supervisor,
+        )
+
+    def _start_router(self, config: RouterConfig, scorecard: ScorecardSource) -> None:
+        kwargs = {
+            "venues": self.market.venues,
+            "instrument": self.market.instrument,
+            "config": config,
+            "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
+        }
+        self.supervisor.start_child(ChildSpec(ROUTER, RouterActor, kwargs))
+
+    def _start_desk(self, config: DeskConfig, parent: ParentConfig) -> None:
+        kwargs = {
+            "instruments": [self.market.instrument],
+            "session": self.market.session,
+            "parents": self.parents,
+            "config": config,
+            "parent_config": parent,
+            "router": ROUTER,
+        }
+        self.supervisor.start_child(ChildSpec(DESK, DeskActor, kwargs))
 
     # ------------------------------------------------------------------ clients
 
@@ -288,10 +295,11 @@ class Engine:
         self.runtime.send(EXTERNAL, dest, msg, delay_ns=delay)
 
     def _on_report(self, msg: Message, sender: str) -> None:
-        self.reports.append(msg)  # type: ignore[arg-type]
+        report = cast(Report, msg)  # the desk sends only reports to REPORTS
+        self.reports.append(report)
         for callback in self._subscribers:
             try:
-                callback(msg)  # type: ignore[arg-type]
+                callback(report)
             except Exception:
                 self.subscriber_errors += 1
                 logger.exception(

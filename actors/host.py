@@ -7,9 +7,11 @@ after a restart) and adds no routing logic of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from actors.actor import EngineActor
 from engine.audit.trail import AuditTrail
-from engine.contract import JOURNAL, Hosted, Outbox
+from engine.contract import FEED, JOURNAL, Hosted
 from engine.messages import Message
 
 WAKE = "wake"
@@ -24,13 +26,16 @@ class HostActor(EngineActor):
     def on_timer(self, key: str) -> None:
         self.dispatch(self.obj.on_wake(self.now))
 
-    def dispatch(self, out: Outbox) -> None:
-        """Journal every outgoing message, send those addressed to an actor, then re-arm
-        the timer (or drop it: the object wants no wake)."""
+    def dispatch(self, out: Iterable[tuple[str, Message]]) -> None:
+        """Send each outgoing message (journaled unless it is a feed message; one to
+        ``JOURNAL`` only journaled), then re-arm the timer (or drop it: the object wants
+        no wake)."""
         journal, send = self.journal, self.send
         for dest, msg in out:
             if dest == JOURNAL:
                 journal(msg)
+            elif msg.__class__ in FEED:
+                send(dest, msg)
             else:
                 journal(send(dest, msg))
         wake = self.obj.next_wake_ns()

@@ -1,4 +1,4 @@
-"""Routing logics side by side on the same seeded scenarios (issue 5, "Must show").
+"""Routing logics side by side on the same seeded scenarios.
 
     table = compare_routing(seed=7)           # every shipped comparison market × logic
     print(format_table(table))
@@ -19,17 +19,17 @@ from pathlib import Path
 
 import msgspec
 
+import scenarios
 from actors.scenario_runner import ScenarioResult, run_scenario
 from engine import messages as m
 from engine.clock import SECOND
 from engine.messages import RoutingLogic
 from engine.scenario import Scenario, load
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
-MARKETS: tuple[tuple[str, str], ...] = (
-    ("lit-only", "routing_lit_only.toml"),
-    ("dark-heavy", "routing_dark_heavy.toml"),
-    ("thin", "routing_thin.toml"),
+MARKETS: tuple[tuple[str, str], ...] = (  # (market, shipped scenario)
+    ("lit-only", "routing_lit_only"),
+    ("dark-heavy", "routing_dark_heavy"),
+    ("thin", "routing_thin"),
 )
 
 
@@ -129,7 +129,7 @@ def compare_routing(
 ) -> list[Cell]:
     """Run every (market, logic) pair on the same seed (default: each scenario's own)."""
     cells = []
-    for market, source in markets or [(n, SCENARIO_DIR / f) for n, f in MARKETS]:
+    for market, source in markets or [(n, scenarios.path(f)) for n, f in MARKETS]:
         scenario = source if isinstance(source, Scenario) else load(source)
         for logic in logics:
             result = run_scenario(with_logic(scenario, logic), seed=seed)

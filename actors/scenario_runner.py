@@ -13,7 +13,7 @@ venue: the naive execution the engine is measured against.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +79,7 @@ class ScenarioResult:
     seed: int
     journal: Journal
     digest: str
-    reports: list[Message]
+    reports: list[ExecutionReport | ClientOrderRejected]
     tca: RunTCA
     cost: ExecutionCost
     wall_s: float
@@ -105,11 +105,36 @@ def run_scenario(
     threaded: bool = False,
 ) -> ScenarioResult:
     seed = scenario.seed if seed is None else seed
-    instrument, session, venues = scenario.market()
     # the result reads the trail after the engine stops: the runner owns it (the caller
     # closes it: ``result.journal``), and it must be this run's alone
     journal = new_trail(str(audit))
-    engine = Engine(
+    engine = _start_engine(scenario, seed, journal, threaded)
+    orders = scenario.client_orders()
+    _schedule(engine, scenario, orders)
+    started = time.perf_counter()
+    _drive(engine, scenario.end_ns(), orders, progress)
+    wall = time.perf_counter() - started
+    engine.close()
+    tca = tca_from_journal(journal)
+    return ScenarioResult(
+        scenario=scenario,
+        seed=seed,
+        journal=journal,
+        digest=journal.digest(),
+        reports=engine.reports,
+        tca=tca,
+        cost=_engine_cost(engine.reports, orders, tca),
+        wall_s=wall,
+        stats=dict(engine.runtime.stats),
+        client_orders=len(orders),
+        rejected=sum(isinstance(r, ClientOrderRejected) for r in engine.reports),
+        excess=_excess(engine.reports),
+    )
+
+
+def _start_engine(scenario: Scenario, seed: int, journal: Journal, threaded: bool) -> Engine:
+    instrument, session, venues = scenario.market()
+    return Engine(
         MarketConfig(instrument=instrument, venues=venues, session=session),
         seed=seed,
         audit=journal,
@@ -118,7 +143,10 @@ def run_scenario(
         parent=ParentConfig(vwap_profile=scenario.profile(seed)),
         threaded=threaded,
     )
-    orders = scenario.client_orders()
+
+
+def _schedule(engine: Engine, scenario: Scenario, orders: list[tuple[int, ClientOrder]]) -> None:
+    """The scenario's client orders, venue faults and actor crashes, each at its time."""
     for at, order in orders:
         engine.submit(order, at_ns=at)
     for fault in scenario.faults:
@@ -128,8 +156,12 @@ def run_scenario(
         )
     for crash in scenario.crashes:
         engine.inject_crash(crash.actor, at_ns=scenario.session.at(crash.at), reason=crash.reason)
-    end = scenario.end_ns()
-    started = time.perf_counter()
+
+
+def _drive(
+    engine: Engine, end: int, orders: list[tuple[int, ClientOrder]], progress: Progress | None
+) -> None:
+    """Simulate to ``end`` in steps of five simulated minutes, reporting progress."""
     step = 5 * MINUTE
     while engine.now < end:
         engine.run_until(min(engine.now + step, end))
@@ -141,27 +173,9 @@ def run_scenario(
             )
             arrived = sum(1 for at, _ in orders if at <= engine.now)
             progress(engine.now, end, fills, arrived)
-    wall = time.perf_counter() - started
-    engine.close()
-    tca = tca_from_journal(journal)
-    cost = _engine_cost(engine.reports, orders, tca)
-    return ScenarioResult(
-        scenario=scenario,
-        seed=seed,
-        journal=journal,
-        digest=journal.digest(),
-        reports=engine.reports,
-        tca=tca,
-        cost=cost,
-        wall_s=wall,
-        stats=dict(engine.runtime.stats),
-        client_orders=len(orders),
-        rejected=sum(isinstance(r, ClientOrderRejected) for r in engine.reports),
-        excess=_excess(engine.reports),
-    )
 
 
-def _excess(reports: list[Message]) -> dict[str, tuple[int, int]]:
+def _excess(reports: Sequence[Message]) -> dict[str, tuple[int, int]]:
     """Excess-account executions (never a client's), by parent: (quantity, notional)."""
     out: dict[str, tuple[int, int]] = {}
     for r in reports:
@@ -172,7 +186,7 @@ def _excess(reports: list[Message]) -> dict[str, tuple[int, int]]:
 
 
 def _engine_cost(
-    reports: list[Message], orders: list[tuple[int, ClientOrder]], tca: RunTCA
+    reports: Sequence[Message], orders: list[tuple[int, ClientOrder]], tca: RunTCA
 ) -> ExecutionCost:
     arrival = {(o.source, o.client_order_id): (at, o) for at, o in orders}
     cost = ExecutionCost(ordered=_accepted_quantity(reports, orders))
@@ -190,7 +204,7 @@ def _engine_cost(
     return cost
 
 
-def _accepted_quantity(reports: list[Message], orders: list[tuple[int, ClientOrder]]) -> int:
+def _accepted_quantity(reports: Sequence[Message], orders: list[tuple[int, ClientOrder]]) -> int:
     """Shares the engine took on: client orders intake accepted (an ExecutionReport NEW),
     not the ones it rejected, which were never working (a re-used id counts once)."""
     accepted = {

@@ -27,51 +27,52 @@ def start_market(
 ) -> list[str]:
     """Start every venue (lit first, so dark pools can subscribe to them) and link each to
     ``clients`` (e.g. the router) with the venue's latency. Returns the venue names."""
-    lit = [v.name for v in venues if v.kind is VenueKind.LIT]
     ordered = sorted(venues, key=lambda v: v.kind is VenueKind.DARK)
-    # Every link first: a venue's on_start subscribes to the others at once (on a pykka
+    # Every link first: a venue's start subscribes to the others at once (on a pykka
     # thread, concurrently with this loop), so no link may change after any venue starts.
+    _link(runtime, ordered, clients)
+    lit = [v.name for v in ordered if v.kind is VenueKind.LIT]
     for venue in ordered:
-        for client in clients:
-            runtime.set_link(client, venue.name, venue.latency_ns, venue.jitter_ns)
-    for venue in ordered:
-        if venue.kind is VenueKind.DARK:
-            for other in lit:
-                runtime.set_link(venue.name, other, venue.latency_ns, venue.jitter_ns)
-    for i, a in enumerate(lit):  # lit ↔ lit (arbitrage feeds): the slower of the two
-        for b in lit[i + 1 :]:
-            va, vb = (next(v for v in venues if v.name == n) for n in (a, b))
-            runtime.set_link(
-                a, b, max(va.latency_ns, vb.latency_ns), max(va.jitter_ns, vb.jitter_ns)
-            )
-    for venue in ordered:
-        supervisor.start_child(
-            ChildSpec(
-                venue.name,
-                VenueActor,
-                {
-                    "config": venue,
-                    "instrument": instrument,
-                    "session": session,
-                    # dark pools price off the lit venues; lit venues arbitrage against each other
-                    "lit_venues": [v for v in lit if v != venue.name],
-                    # ... so a lit venue's market data goes to them all, and every venue's to
-                    # the clients (given again to a restarted venue, which forgets them)
-                    "subscribers": [
-                        *clients,
-                        *(
-                            [v.name for v in ordered if v.name != venue.name]
-                            if venue.kind is VenueKind.LIT
-                            else []
-                        ),
-                    ],
-                },
-            )
-        )
+        # dark pools price off the lit venues; lit venues arbitrage against each other ...
+        feeds = [name for name in lit if name != venue.name]
+        # ... so a lit venue's market data goes to them all, and every venue's to the
+        # clients (given again to a restarted venue, which forgets them)
+        others = [v.name for v in ordered if v.name != venue.name]
+        subscribers = [*clients, *(others if venue.kind is VenueKind.LIT else [])]
+        kwargs = {
+            "config": venue,
+            "instrument": instrument,
+            "session": session,
+            "lit_venues": feeds,
+            "subscribers": subscribers,
+        }
+        supervisor.start_child(ChildSpec(venue.name, VenueActor, kwargs))
     return [v.name for v in ordered]
 
 
+def _link(runtime: Runtime, venues: Sequence[VenueConfig], clients: Sequence[str]) -> None:
+    """Clients ↔ each venue and dark → lit at the venue's latency; lit ↔ lit (the
+    arbitrage feeds) at the slower of the two."""
+    lit = [v for v in venues if v.kind is VenueKind.LIT]
+    for venue in venues:
+        for client in clients:
+            runtime.set_link(client, venue.name, venue.latency_ns, venue.jitter_ns)
+    for venue in venues:
+        if venue.kind is VenueKind.DARK:
+            for other in lit:
+                runtime.set_link(venue.name, other.name, venue.latency_ns, venue.jitter_ns)
+    for i, a in enumerate(lit):
+        for b in lit[i + 1 :]:
+            runtime.set_link(
+                a.name,
+                b.name,
+                max(a.latency_ns, b.latency_ns),
+                max(a.jitter_ns, b.jitter_ns),
+            )
+
+
 def subscribe(runtime: Runtime, subscriber: str, instrument: str, venues: Sequence[str]) -> None:
+    """``subscriber`` asks each of ``venues`` for its market data."""
     for venue in venues:
         runtime.send(
             subscriber, venue, SubscribeMarketData(subscriber=subscriber, instrument=instrument)

@@ -53,6 +53,8 @@ class RestartType(enum.StrEnum):
 
 @dataclass
 class ChildSpec:
+    """How to start (and restart) one child: a stable name, its actor class and arguments."""
+
     name: str
     actor_class: type[EngineActor]
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +62,8 @@ class ChildSpec:
 
 
 class Supervisor:
+    """One node of the supervision tree (see the module docstring for its semantics)."""
+
     def __init__(
         self,
         runtime: Runtime,

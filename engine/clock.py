@@ -27,8 +27,8 @@ class SimClock:
 
     ``_now`` is the time itself (the simulation loop and ``EngineActor.now`` read it
     directly); ``now()`` is bound per instance to ``getattr(self, "_now")`` through
-    ``functools.partial``, all C: no Python frame per read (they are read millions of
-    times a simulated day)."""
+    ``functools.partial``, so a read runs no Python frame: the clock is read on nearly
+    every delivery."""
 
     __slots__ = ("_now", "now")
 

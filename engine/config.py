@@ -28,8 +28,8 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     limit_rates: tuple[float, ...] = (1.85, 1.51, 1.09, 0.88, 0.77)  # by ticks from opposite best
     market_rate: float = 0.94
     cancel_rates: tuple[float, ...] = (0.71, 0.81, 0.68, 0.56, 0.47)  # per resting order
-    # Multiplies every rate. The table's rates at 1.0 trade ~8.8 M shares a day per venue
-    # and cost ~2 s of wall time per venue-day; 0.3 is a realistic mid-cap venue.
+    # Multiplies every rate: 1.0 is the published table as is (a very busy venue); 0.3 is
+    # a realistic mid-cap venue.
     rate_scale: float = 0.3
     mean_size: int = 200  # shares, lognormal around this, rounded to lots
     depth_levels: int = 5  # initial book depth per side
@@ -64,8 +64,9 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):
     taker_fee: int = 3_000  # +$0.003 per share
     latency_ns: int = 200 * US  # one-way link latency router ↔ venue
     jitter_ns: int = 50 * US
-    # Market-data publication period. Each publication is one delivery per subscriber,
-    # the bulk of a simulated day's messages: 2 s keeps a day of 5 venues near 200 k.
+    # Market-data publication period. Each publication is one delivery per subscriber and
+    # they are the bulk of a simulated day's messages: the period trades the freshness of
+    # the consolidated view for run time.
     md_interval_ns: int = 2_000 * MS
     flow: FlowConfig = FlowConfig()
     dark: DarkConfig = DarkConfig()

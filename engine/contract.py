@@ -4,7 +4,9 @@ Sans-IO, like h11: the object never sends, journals or sets a timer itself. Its 
 delivers each message to ``handle``, sends what comes back, and arms one timer at
 ``next_wake_ns``; when it fires the host calls ``on_wake``. Every message in an outbox
 is journaled by the host (each message is journaled once, by the actor that sent it);
-one addressed to ``JOURNAL`` is a decision recorded and sent nowhere.
+one addressed to ``JOURNAL`` is a decision recorded and sent nowhere. Feed messages
+(``FEED``: market data, subscriptions, status broadcasts) go out unjournaled: a reader
+journals the ones it uses, so the trail holds each of them once.
 
 Recovery goes through the same door: an object is rebuilt by feeding it its journaled
 events through public methods, never by writing its private fields.
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 from typing import Final, Protocol
 
-from engine.messages import Message
+from engine.messages import MarketDataUpdated, Message, SubscribeMarketData, VenueStatusChanged
 
 JOURNAL: Final = "@journal"
 """Destination of a message that is journaled and sent to no actor (a decision)."""
+
+FEED: Final = frozenset({MarketDataUpdated, SubscribeMarketData, VenueStatusChanged})
+"""Message classes a host sends without journaling them."""
 
 Outbox = list[tuple[str, Message]]
 """Messages to send, each with its destination, in the order they must go out."""

@@ -11,37 +11,33 @@ from __future__ import annotations
 
 from engine.messages import MarketDataUpdated, VenueKind, VenueStatus
 
-_UNSET: object = object()
 _LIT, _DOWN = VenueKind.LIT, VenueStatus.DOWN
 
 
 class MarketView:
-    __slots__ = ("_ask", "_bid", "instrument", "venues")
+    __slots__ = ("_ask", "_bid", "_fresh", "instrument", "venues")
 
     def __init__(self, instrument: str) -> None:
         self.instrument = instrument
         self.venues: dict[str, MarketDataUpdated] = {}
-        self._bid: int | object | None = _UNSET
-        self._ask: int | object | None = _UNSET
+        self._bid: int | None = None
+        self._ask: int | None = None
+        self._fresh = False  # _bid/_ask hold the NBBO of the current ``venues``
 
     def update(self, md: MarketDataUpdated) -> None:
         if md.instrument == self.instrument:
             self.venues[md.venue] = md
-            self._bid = self._ask = _UNSET
+            self._fresh = False
 
     def best_bid(self) -> int | None:
-        bid = self._bid
-        if bid is _UNSET:
+        if not self._fresh:
             self._nbbo()
-            bid = self._bid
-        return bid  # type: ignore[return-value]
+        return self._bid
 
     def best_ask(self) -> int | None:
-        ask = self._ask
-        if ask is _UNSET:
+        if not self._fresh:
             self._nbbo()
-            ask = self._ask
-        return ask  # type: ignore[return-value]
+        return self._ask
 
     def _nbbo(self) -> None:
         """Both sides in one pass over the lit venues that are up (max/min do not depend
@@ -57,7 +53,7 @@ class MarketView:
                     price = md.asks[0].price
                     if ask is None or price < ask:
                         ask = price
-        self._bid, self._ask = bid, ask
+        self._bid, self._ask, self._fresh = bid, ask, True
 
     def mid(self) -> int | None:
         """NBBO midpoint across lit venues that are up; None if either side is empty."""

@@ -11,12 +11,15 @@ Conventions:
   Fees are ``int`` price units in total for the fill (negative = rebate received).
 - Ids are strings: client orders are keyed by ``(source, client_order_id)``; parents
   ``P…``, children ``C…``, venue orders ``V…``.
+
+Audit trails and their digests hold this encoding: what may and may not change is in
+``docs/messages.md``.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Union
+from typing import get_args
 
 import msgspec
 
@@ -433,7 +436,7 @@ class VenueOrderCancelled(Message):
 class VenueCancelRejected(Message):
     venue: str
     order_id: str
-    reason: str  # "too_late" (already filled/done) | "unknown_order" | "venue_down"
+    reason: str  # engine.venues.venue.VenueReject: too_late, unknown_order or venue_down
 
 
 class VenueOrderReplaced(Message):
@@ -538,49 +541,49 @@ class ScorecardSaved(Message):
 
 
 # Everything above, decodable through one tagged union.
-AnyMessage = Union[
-    SubmitClientOrder,
-    CancelClientOrder,
-    AmendClientOrder,
-    ClientOrderRejected,
-    ExecutionReport,
-    InternalCrossExecuted,
-    ParentOrderCreated,
-    ResizeParentOrder,
-    CancelParentOrder,
-    ParentOrderFilled,
-    ParentStateChanged,
-    ScheduleRecalibrated,
-    PlaceChildOrder,
-    CancelChildOrder,
-    ChildOrderAccepted,
-    ChildOrderRejected,
-    ChildOrderFilled,
-    ChildOrderDone,
-    ChildOrderOverfilled,
-    RouteDecided,
-    PlaceVenueOrder,
-    CancelVenueOrder,
-    ReplaceVenueOrder,
-    VenueOrderAccepted,
-    VenueOrderRejected,
-    VenueOrderFilled,
-    VenueOrderCancelled,
-    VenueCancelRejected,
-    VenueOrderReplaced,
-    SubscribeMarketData,
-    MarketDataUpdated,
-    VenueStatusChanged,
-    InjectVenueFault,
-    InjectActorFailure,
-    TimerFired,
-    ActorFailed,
-    ActorRestarted,
-    SupervisorEscalated,
-    ScorecardSaved,
-]
+AnyMessage = (
+    SubmitClientOrder
+    | CancelClientOrder
+    | AmendClientOrder
+    | ClientOrderRejected
+    | ExecutionReport
+    | InternalCrossExecuted
+    | ParentOrderCreated
+    | ResizeParentOrder
+    | CancelParentOrder
+    | ParentOrderFilled
+    | ParentStateChanged
+    | ScheduleRecalibrated
+    | PlaceChildOrder
+    | CancelChildOrder
+    | ChildOrderAccepted
+    | ChildOrderRejected
+    | ChildOrderFilled
+    | ChildOrderDone
+    | ChildOrderOverfilled
+    | RouteDecided
+    | PlaceVenueOrder
+    | CancelVenueOrder
+    | ReplaceVenueOrder
+    | VenueOrderAccepted
+    | VenueOrderRejected
+    | VenueOrderFilled
+    | VenueOrderCancelled
+    | VenueCancelRejected
+    | VenueOrderReplaced
+    | SubscribeMarketData
+    | MarketDataUpdated
+    | VenueStatusChanged
+    | InjectVenueFault
+    | InjectActorFailure
+    | TimerFired
+    | ActorFailed
+    | ActorRestarted
+    | SupervisorEscalated
+    | ScorecardSaved
+)
 
-ALL_MESSAGES: tuple[type[Message], ...] = AnyMessage.__args__  # type: ignore[attr-defined]
+ALL_MESSAGES: tuple[type[Message], ...] = get_args(AnyMessage)
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(AnyMessage)

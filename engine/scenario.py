@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -65,9 +66,16 @@ def _seconds(value: str) -> int | None:
     return h * 3600 + mi * 60 + s
 
 
-def _check_time(value: str | None, field: str) -> None:
-    if value is not None and _seconds(value) is None:
+def _time_of_day(value: str, field: str) -> int:
+    seconds = _seconds(value)
+    if seconds is None:
         raise ValueError(f"{field}: {value!r} is not a time of day like 09:30 or 09:30:15")
+    return seconds
+
+
+def _check_time(value: str | None, field: str) -> int | None:
+    """Seconds after midnight of an optional time of day (None when absent)."""
+    return None if value is None else _time_of_day(value, field)
 
 
 def _positive_price(value: str | None, field: str) -> None:
@@ -97,11 +105,10 @@ class SessionSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
     def at(self, clock: str) -> int:
         """Session-local clock time → ns since the epoch."""
-        h, mi, s = _TIME.match(clock).groups()  # type: ignore[union-attr]
+        minutes, s = divmod(_time_of_day(clock, "time"), 60)
+        h, mi = divmod(minutes, 60)
         tz = dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
-        when = dt.datetime.combine(
-            dt.date.fromisoformat(self.date), dt.time(int(h), int(mi), int(s or 0)), tz
-        )
+        when = dt.datetime.combine(dt.date.fromisoformat(self.date), dt.time(h, mi, s), tz)
         return int(when.timestamp()) * SECOND
 
     def config(self) -> SessionConfig:
@@ -178,13 +185,9 @@ class MandateSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     risk_aversion: float | None = None
 
     def __post_init__(self) -> None:
-        _check_time(self.start, "start")
-        _check_time(self.end, "end")
-        if (
-            self.start is not None
-            and self.end is not None
-            and _seconds(self.start) >= _seconds(self.end)
-        ):  # type: ignore[operator]
+        start = _check_time(self.start, "start")
+        end = _check_time(self.end, "end")
+        if start is not None and end is not None and start >= end:
             raise ValueError(f"start: {self.start!r} is not before end {self.end!r}")
         for field in ("max_participation", "pov_rate"):
             rate = getattr(self, field)
@@ -251,9 +254,7 @@ class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         _side(self.side)
-        _check_time(self.start, "start")
-        _check_time(self.end, "end")
-        if _seconds(self.start) > _seconds(self.end):  # type: ignore[operator]
+        if _time_of_day(self.start, "start") > _time_of_day(self.end, "end"):
             raise ValueError(f"start: {self.start!r} is after end {self.end!r}")
         if self.count <= 0:
             raise ValueError(f"count: {self.count} is not a positive number of orders")
@@ -454,7 +455,9 @@ def _side(value: Side | str) -> Side:
         raise ValueError(f"side: {value!r} is not buy or sell") from None
 
 
-def _generate(stream: StreamSpec, scenario: Scenario, rng: random.Random):
+def _generate(
+    stream: StreamSpec, scenario: Scenario, rng: random.Random
+) -> Iterator[tuple[int, ClientOrder]]:
     lot = scenario.instrument.lot
     lots = stream.total_quantity // lot
     if lots < stream.count:

@@ -1,5 +1,18 @@
+import os
+
 import pykka
 import pytest
+from hypothesis import settings
+
+# One place for property-test settings. ``ci`` (the default) is derandomized, so every run
+# tries the same examples and a failure reproduces; ``dev`` explores new random examples
+# each run (HYPOTHESIS_PROFILE=dev). Tests set only what is their own (a larger
+# max_examples for a cheap property, a health check a slow strategy needs).
+settings.register_profile(
+    "ci", derandomize=True, max_examples=200, deadline=None, print_blob=True, database=None
+)
+settings.register_profile("dev", max_examples=200, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

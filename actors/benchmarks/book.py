@@ -81,5 +81,5 @@ def run(quick: bool = False) -> dict:
     return {
         "book_ops_per_s": round(per_cpu_s),
         "book_ops_per_s_wall": round(per_wall_s),
-        "venue_day_wall_s": venue_day_wall_s(),
+        "venue_day_wall_s": round(venue_day_wall_s(), 3),
     }

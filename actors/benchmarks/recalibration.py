@@ -113,6 +113,19 @@ def measure(samples: int, warmup: int = 200, cpu: int | None = None) -> list[flo
     rt = _TimedRuntime(seed=1, journal=journal, cpu=cpu)
     allowed = os.sched_getaffinity(0) if cpu is not None else None
     rt.pin_thread()
+    try:
+        placed = _start_parent(rt, instrument)
+        return _round_trips(rt, placed, instrument, warmup, samples)
+    finally:
+        rt.shutdown()
+        journal.close()
+        if allowed is not None:
+            os.sched_setaffinity(0, allowed)
+
+
+def _start_parent(rt: _TimedRuntime, instrument: Instrument) -> queue.SimpleQueue[PlaceChildOrder]:
+    """The parent under its supervisor with a quote in its view; the queue receives every
+    child it places (this thread plays the router)."""
     placed: queue.SimpleQueue[PlaceChildOrder] = queue.SimpleQueue()
 
     def router(msg: Message, sender: str) -> None:
@@ -141,33 +154,38 @@ def measure(samples: int, warmup: int = 200, cpu: int | None = None) -> list[flo
     # The quote goes out once the name is attached: a reply to the subscription sent
     # from on_start can reach the name before LiveRuntime.spawn attaches the new ref.
     rt.send(ROUTER, PARENT, _quote(instrument, rt.now()))
+    return placed
+
+
+def _round_trips(
+    rt: _TimedRuntime,
+    placed: queue.SimpleQueue[PlaceChildOrder],
+    instrument: Instrument,
+    warmup: int,
+    samples: int,
+) -> list[float]:
+    """Fill each child whole and time the parent's next placement, in µs."""
     latencies: list[float] = []
-    try:
+    child = placed.get(timeout=_WAIT_S)
+    for i in range(warmup + samples):
+        sent = time.perf_counter_ns()
+        rt.send(
+            ROUTER,
+            PARENT,
+            ChildOrderFilled(
+                parent_id=PARENT,
+                child_id=child.child_id,
+                fill_id=f"F{i}",
+                venue="LIT1",
+                quantity=child.quantity,
+                price=child.limit_price or instrument.ref_price,
+                liquidity=Liquidity.TAKER,
+                leaves=0,
+            ),
+        )
         child = placed.get(timeout=_WAIT_S)
-        for i in range(warmup + samples):
-            sent = time.perf_counter_ns()
-            rt.send(
-                ROUTER,
-                PARENT,
-                ChildOrderFilled(
-                    parent_id=PARENT,
-                    child_id=child.child_id,
-                    fill_id=f"F{i}",
-                    venue="LIT1",
-                    quantity=child.quantity,
-                    price=child.limit_price or instrument.ref_price,
-                    liquidity=Liquidity.TAKER,
-                    leaves=0,
-                ),
-            )
-            child = placed.get(timeout=_WAIT_S)
-            if i >= warmup:
-                latencies.append((rt.placed_at[child.child_id] - sent) / 1_000)
-    finally:
-        rt.shutdown()
-        journal.close()
-        if allowed is not None:
-            os.sched_setaffinity(0, allowed)
+        if i >= warmup:
+            latencies.append((rt.placed_at[child.child_id] - sent) / 1_000)
     return latencies
 
 

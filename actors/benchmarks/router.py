@@ -60,13 +60,20 @@ def _market(venue: str, volume: int) -> MarketDataUpdated:
     )
 
 
-def _venue_reply(msg, leaves: dict[str, int]) -> list:
+VenueReply = VenueOrderAccepted | VenueOrderFilled | VenueOrderCancelled
+
+
+def _venue_reply(
+    msg: PlaceVenueOrder | CancelVenueOrder, leaves: dict[str, int]
+) -> list[VenueReply]:
     """An instant venue: ack, fill half at once; an IOC's rest is cancelled, a day order's
     rests until cancelled."""
     if isinstance(msg, CancelVenueOrder):
         left = leaves.pop(msg.order_id, 0)
         return [VenueOrderCancelled(venue=msg.venue, order_id=msg.order_id, cancelled=left)]
-    out = [VenueOrderAccepted(venue=msg.venue, order_id=msg.order_id, leaves=msg.quantity)]
+    out: list[VenueReply] = [
+        VenueOrderAccepted(venue=msg.venue, order_id=msg.order_id, leaves=msg.quantity)
+    ]
     half = msg.quantity // 2
     if half:
         out.append(
@@ -114,7 +121,8 @@ def run(quick: bool) -> dict:
         _venues(),
         RouterConfig(sequential_timeout_ns=50 * MS, dark_timeout_ns=50 * MS, ck_iterations=300),
     )
-    now, volume, leaves = 0, 0, {}
+    now, volume = 0, 0
+    leaves: dict[str, int] = {}
     for v in LIT + DARK:
         router.handle(_market(v, volume), now)
     started = time.perf_counter()

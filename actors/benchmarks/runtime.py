@@ -72,19 +72,17 @@ def sim_day_wall_s(hours: float = 6.5) -> float:
 
 
 def brief_scenario_throughput(quick: bool = False) -> dict[str, float]:
-    """The brief's scenario end to end (desk → parents → router → venues → fills →
+    """The ``brief_vwap`` scenario end to end (desk → parents → router → venues → fills →
     recalibration → allocation → audit, and a day of simulated market): client orders
     fully processed per wall second. Quick mode cuts the day at 10:00."""
-    import pathlib
-
     import msgspec
 
+    import scenarios
     from actors.scenario_runner import run_scenario
     from engine.messages import PlaceChildOrder
     from engine.scenario import load
 
-    path = pathlib.Path(__file__).resolve().parents[2] / "scenarios" / "brief_vwap.toml"
-    scenario = load(path)
+    scenario = load(scenarios.path("brief_vwap"))
     if quick:
         scenario = msgspec.structs.replace(scenario, run_until="10:00")
     started = time.perf_counter()
@@ -104,10 +102,11 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
     parents of 5,000 shares over 10 simulated minutes on 3 lit venues, 1 s decisions.
 
     A child is a strategy slice (``PlaceChildOrder``); the router may place it as several
-    orders at venues (a parallel sweep, a re-route after a timeout), which the brief also
-    calls child orders: ``venue_orders_per_s`` counts those (``PlaceVenueOrder``) in the
+    orders at venues (a parallel sweep, a re-route after a timeout), also called child
+    orders: ``venue_orders_per_s`` counts those (``PlaceVenueOrder``) in the
     same run."""
     from actors.api import Engine, MarketConfig
+    from engine.audit.journal import Journal
     from engine.clock import MINUTE
     from engine.messages import (
         ClientOrder,
@@ -122,9 +121,11 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
 
     instrument, session, venues = default_market()
     parents, minutes = (10, 3) if quick else (50, 10)
+    trail = Journal(":memory:")
     engine = Engine(
         MarketConfig(instrument=instrument, venues=venues[:3], session=session),
         seed=3,
+        audit=trail,
         parent=ParentConfig(decision_interval_ns=SECOND),
     )
     end = session.open_ns + minutes * MINUTE
@@ -147,8 +148,8 @@ def child_loop_throughput(quick: bool = False) -> dict[str, float]:
     engine.run_until(end + 2 * MINUTE)
     wall = time.perf_counter() - started
     engine.close()
-    children = sum(1 for _ in engine.journal.messages(PlaceChildOrder))
-    venue_orders = sum(1 for _ in engine.journal.messages(PlaceVenueOrder))
+    children = sum(1 for _ in trail.messages(PlaceChildOrder))
+    venue_orders = sum(1 for _ in trail.messages(PlaceVenueOrder))
     return {
         "child_orders_per_s": round(children / wall, 1),
         "venue_orders_per_s": round(venue_orders / wall, 1),

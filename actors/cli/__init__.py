@@ -1,12 +1,21 @@
 """``smart-exec`` command line. Each subcommand lives in its own module exposing
-``add_arguments(parser)`` and ``main(args) -> int``; modules are imported lazily so a
-pure command (``schedule``, ``tca``) never starts the actor runtime."""
+``add_arguments(parser)`` and ``main(args) -> int``, imported when the parser is built (not
+when ``actors.cli`` is imported); a pure command (``schedule``, ``tca``) never starts the
+actor runtime."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
+from importlib.metadata import PackageNotFoundError, version
+
+DESCRIPTION = "Smart trading execution engine: algorithmic strategies, smart order routing, TCA."
+EPILOG = """examples:
+  smart-exec run scenarios/brief_vwap.toml --report report
+  smart-exec run brief_vwap              (a shipped scenario by name, from any directory)
+  smart-exec compare --market thin
+  smart-exec schedule vwap --help
+  smart-exec COMMAND --help              (a command's own options)"""
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("actors.cli.run", "run a scenario end to end on simulated venues"),
@@ -20,25 +29,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smart-exec", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="smart-exec",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # command not built yet: it is simply not offered
+        module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)
         p.set_defaults(_main=module.main)
     return parser
 
 
+def package_version() -> str:
+    """The installed distribution's version (a source tree never installed has none)."""
+    try:
+        return version("smart-exec")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args._main(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,10 +13,10 @@ import argparse
 import json
 import sys
 
+import scenarios
 from actors.routing_comparison import (
     LOGICS,
     MARKETS,
-    SCENARIO_DIR,
     compare_routing,
     format_table,
     to_json,
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    markets = [(n, SCENARIO_DIR / f) for n, f in MARKETS if not args.market or n in args.market]
+    markets = [(n, scenarios.path(f)) for n, f in MARKETS if not args.market or n in args.market]
     logics = [lg for lg in LOGICS if not args.logic or lg.name in args.logic]
     for kind, asked, known in (
         ("market", args.market, [n for n, _ in MARKETS]),

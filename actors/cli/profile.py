@@ -1,4 +1,4 @@
-"""``smart-exec profile SCENARIO.toml [--days K] [--seed N] [--bins B] [--out FILE]``:
+"""``smart-exec profile SCENARIO [--days K] [--seed N] [--bins B] [--out FILE]``:
 estimate a VWAP volume profile from the scenario market's own history.
 
 Simulates ``--days`` sessions of the scenario's lit venues (their background flow only, no
@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+import scenarios
 from engine.messages import VenueKind
 from engine.scenario import ScenarioError, load
 from engine.venues.volume_history import DEFAULT_BINS, estimated_profile, profile_document
@@ -22,7 +23,10 @@ EXIT_BAD_INPUT = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario TOML file: its instrument, session and venues")
+    parser.add_argument(
+        "scenario",
+        help="scenario TOML file or a shipped scenario's name: its instrument, session, venues",
+    )
     parser.add_argument("--days", type=int, default=3, help="simulated days of history (3)")
     parser.add_argument("--seed", type=int, default=None, help="the run's seed (the scenario's)")
     parser.add_argument(
@@ -38,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.days < 1 or args.bins < 1:
             raise ValueError(f"--days and --bins must be >= 1 (got {args.days}, {args.bins})")
-        scenario = load(args.scenario)
+        scenario = load(scenarios.locate(args.scenario))
         seed = scenario.seed if args.seed is None else args.seed
         instrument, session, venues = scenario.market()
         days = [10_000 * seed + day for day in range(1, args.days + 1)]

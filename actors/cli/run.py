@@ -1,6 +1,6 @@
-"""``smart-exec run SCENARIO.toml [--seed N] [--audit PATH] [--report DIR]``.
+"""``smart-exec run SCENARIO [--seed N] [--audit PATH] [--report DIR]``.
 
-Runs the scenario end to end on the real actors with simulated venues, shows progress,
+SCENARIO is a TOML file, or the name of a shipped scenario (``brief_vwap``). Runs the scenario end to end on the real actors with simulated venues, shows progress,
 prints the TCA report and the baseline comparison, and ends with
 ``audit-digest: <sha256>`` over the audit trail (same scenario and seed → same digest).
 """
@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import scenarios
 from actors.scenario_runner import ExecutionCost, ScenarioResult, run_baseline, run_scenario
 from engine.scenario import ScenarioError, load
 from engine.tca.html import report_data_from_journal, write_report
@@ -18,7 +19,10 @@ from engine.tca.text import format_bps, format_time, run_report_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario TOML file (see scenarios/)")
+    parser.add_argument(
+        "scenario",
+        help=f"scenario TOML file, or a shipped scenario's name: {', '.join(scenarios.shipped())}",
+    )
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
     parser.add_argument(
         "--audit",
@@ -43,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = load(args.scenario)
+    scenario = load(scenarios.locate(args.scenario))
     seed = scenario.seed if args.seed is None else args.seed
     audit = Path(args.audit or f"{scenario.name}.seed{seed}.audit.sqlite")
     if not audit.parent.is_dir():

@@ -9,6 +9,7 @@ session window (``--start``/``--end`` as HH:MM, New York session 09:30–16:00).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -160,13 +161,13 @@ def _pov_preview(args, quantity: int, start: int, end: int, periods: int, sessio
     span = session.close_ns - session.open_ns
     times = [start + (end - start) * k // periods for k in range(periods + 1)]
     fracs = [(t - session.open_ns) / span for t in times]
-    volumes = [args.daily_volume * profile.share(a, b) for a, b in zip(fracs, fracs[1:])]
+    volumes = [args.daily_volume * profile.share(a, b) for a, b in itertools.pairwise(fracs)]
     cumulative = pov_forecast(quantity, args.rate, volumes, args.lot)
     return {
         "strategy": "POV",
         "times": [_ns_to_clock(t, session) for t in times],
         "holdings": [quantity - c for c in cumulative],
-        "trades": [b - a for a, b in zip(cumulative, cumulative[1:])],
+        "trades": [b - a for a, b in itertools.pairwise(cumulative)],
         "market_volume": [round(v) for v in volumes],
         "expected_leaves": quantity - cumulative[-1],
     }
@@ -200,7 +201,7 @@ def _ns_to_clock(t_ns: int, session: SessionConfig) -> str:
 
 def _table(doc: dict) -> str:
     lines = [f"{doc['strategy']} schedule", f"{'k':>3} {'time':>8} {'trade':>14} {'holdings':>14}"]
-    for k, (t, x) in enumerate(zip(doc["times"], doc["holdings"])):
+    for k, (t, x) in enumerate(zip(doc["times"], doc["holdings"], strict=True)):
         trade = doc["trades"][k - 1] if k else 0
         t_text = f"{t:8.3f}" if isinstance(t, float) else f"{t:>8}"
         lines.append(f"{k:>3} {t_text} {_qty(trade):>14} {_qty(x):>14}")

@@ -1,12 +1,12 @@
-"""``smart-exec tca FILLS.csv [--json]``: the brief's TCA table for fills from a CSV file.
+"""``smart-exec tca FILLS.csv [--json]``: the TCA table of fills from a CSV file.
 
 Columns: ``child_id,time,venue,order_type,side,quantity,price,benchmark`` (extra columns
 are ignored). ``time`` is ``HH:MM:SS[.ffffff]``, an ISO 8601 date-time (UTC if naive) or
 integer ns; ``side`` is buy/sell (or B/S, +1/-1); prices are decimals.
 
 Sign: the table's last column and ``bps`` in ``--json`` are *performance* vs benchmark,
-−side·(price − benchmark)/benchmark·1e4, positive = better than the benchmark (as in the
-brief); ``slippage_bps`` in JSON is its negative (positive = cost, REFERENCE.md).
+−side·(price − benchmark)/benchmark·1e4, positive = better than the benchmark;
+``slippage_bps`` in JSON is its negative (positive = cost).
 """
 
 from __future__ import annotations
@@ -15,15 +15,19 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from engine.clock import SECOND
 from engine.messages import Side
 from engine.prices import to_price
 from engine.tca.metrics import Fill, fill_rows, fill_total
 from engine.tca.text import BPS_CONVENTION, fill_table_json, fill_table_text
+
+T = TypeVar("T")
 
 COLUMNS = ("child_id", "time", "venue", "order_type", "side", "quantity", "price", "benchmark")
 EXIT_BAD_INPUT = 2
@@ -100,18 +104,6 @@ def parse_text(text: str) -> str:
     return text.strip()
 
 
-_PARSERS = {
-    "child_id": parse_text,
-    "time": parse_time,
-    "venue": parse_text,
-    "order_type": parse_text,
-    "side": parse_side,
-    "quantity": parse_quantity,
-    "price": parse_price,
-    "benchmark": parse_price,
-}
-
-
 # ------------------------------------------------------------------------------ reading
 
 
@@ -151,24 +143,26 @@ def read_fills(path: str | Path) -> list[Fill]:
 
 
 def _row_to_fill(path: str, line: int, row: dict[str, str | None]) -> Fill:
-    values = {}
-    for column in COLUMNS:
+    """One CSV row as a fill; the first bad column, in ``COLUMNS`` order, is the error."""
+
+    def value(column: str, parse: Callable[[str], T]) -> T:
         raw = row.get(column)
         if raw is None:
             raise FillsCsvError(path, line, column, "missing value (too few fields)")
         try:
-            values[column] = _PARSERS[column](raw)
+            return parse(raw)
         except ValueError as exc:
             raise FillsCsvError(path, line, column, str(exc)) from None
+
     return Fill(
-        child_id=values["child_id"],
-        ts=values["time"],
-        venue=values["venue"],
-        order_type=values["order_type"],
-        side=values["side"],
-        quantity=values["quantity"],
-        price=values["price"],
-        benchmark=values["benchmark"],
+        child_id=value("child_id", parse_text),
+        ts=value("time", parse_time),
+        venue=value("venue", parse_text),
+        order_type=value("order_type", parse_text),
+        side=value("side", parse_side),
+        quantity=value("quantity", parse_quantity),
+        price=value("price", parse_price),
+        benchmark=value("benchmark", parse_price),
     )
 
 

@@ -1,53 +1,44 @@
-"""The audit trail: an append-only journal of messages in embedded SQLite.
+"""The durable audit trail: an append-only journal of messages in embedded SQLite.
 
 Every record is one message, numbered by ``seq`` in append order, stored as its msgpack
-encoding next to a few columns extracted for queries (client order, parent, child,
-venue, type, time). ``replay()`` decodes every record through the tagged union, so an
-actor can rebuild its state after a restart (event sourcing); ``digest()`` is a sha256
-over the canonical encoding of every record in order, so the same run gives the same
-digest whatever the wall clock or batching did.
+encoding next to the query columns of ``engine.audit.record``. ``replay()`` decodes every
+record through the tagged union (recovery is event sourcing); ``digest()`` is a sha256 over
+the canonical encoding of every record in order, so batching and the wall clock never
+change it.
 
-Speed: a batch goes in as one transaction, 32 rows per multi-row INSERT, each row made
-of values sqlite3 binds without its adapter protocol (see ``_ROWS``), and the query
-indexes are built in bulk at ``close()`` (see ``_INDEXES``): about 1.6 us per record into
-``:memory:`` (childbench rows), well above 200k appends per CPU second into a file.
-
-Durability: ``append`` buffers; a batch is written in one transaction once
-``batch_size`` records are buffered, on ``flush()``, before any query or digest (read
-your own writes) and on ``close()``; a failed write rolls back and keeps the batch. A record is *acknowledged*
-once a flush returns; a clean ``close()`` therefore loses nothing. Storage settings:
-
-- ``journal_mode=WAL``: appends are sequential writes to the log, and readers (the
-  ``audit`` command on a live run) never block the writer.
-- ``synchronous=NORMAL``: in WAL mode a commit survives a process crash; only a power
-  loss can drop the last commits. FULL would fsync every batch and cost ~10x for a
-  simulator whose journal can be regenerated from the seed.
-
-One writer: the journal is meant to be owned by one actor. A lock still guards the
-buffer so that a journal shared between threads stays consistent.
+``append`` buffers; a batch is written in one transaction once ``batch_size`` records are
+buffered, on ``flush()``, before any query or digest (read your own writes) and on
+``close()``. A record is acknowledged once a flush returns; a failed write rolls back and
+keeps the batch. The storage settings and the append path's shape are explained in
+``docs/audit.md``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import operator
 import os
 import sqlite3
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from itertools import chain, islice
-from typing import Any as AnyType
+from typing import Any
 
 import msgspec
 
 from engine import messages as m
+from engine.audit.record import EXTRACTED, Record, index_columns, type_names
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_PATH",
+    "Journal",
+    "Record",
+    "index_columns",
+]
 
 DEFAULT_PATH = "audit.sqlite"
 DEFAULT_BATCH_SIZE = 4096
-
-MESSAGE_TYPES: frozenset[str] = frozenset(cls.__name__ for cls in m.ALL_MESSAGES)
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -64,9 +55,8 @@ CREATE TABLE IF NOT EXISTS journal (
 )
 """
 
-# Secondary indexes are built in bulk by ``build_indexes()`` (at ``close()``), not kept
-# up to date on every insert: incremental maintenance of seven b-trees cut appends from
-# ~200k/s to ~50k/s, a bulk build of 1M rows takes about a second.
+# Built in bulk at ``close()`` (or ``build_indexes()``): maintaining seven b-trees on
+# every insert costs far more than one bulk build.
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS journal_client ON journal(source, client_order_id)
     WHERE client_order_id IS NOT NULL;
@@ -79,95 +69,23 @@ CREATE INDEX IF NOT EXISTS journal_type ON journal(type, ts);
 CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
 """
 
-# Index columns are bound as 0 for NULL (see the row builders below).
+# A row binds 0 for a NULL query column (see ``_row_builder``); NULLIF stores it as NULL.
 _ROW_VALUES = "(?,?,?,NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),?)"
 _ROW_WIDTH = 10
 _INSERT = f"INSERT INTO journal VALUES {_ROW_VALUES}"
-# Rows go in _CHUNK at a time through one multi-row INSERT (the rest one by one):
-# sqlite3's per-execution work (statement reset, GIL release around each step, VDBE
-# start) is paid once per chunk. 300k childbench rows into :memory:: 2.2 -> 1.6 us/row.
+# One multi-row INSERT per _CHUNK rows pays sqlite3's per-statement overhead once a chunk.
 _CHUNK = 32
 _INSERT_CHUNK = f"INSERT INTO journal VALUES {','.join([_ROW_VALUES] * _CHUNK)}"
 _PAGE = 10_000
 _COLUMNS = "seq, ts, type, source, client_order_id, parent_id, counter_parent_id, child_id, venue"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One journal row: its position, the indexed columns and the decoded message."""
+# ----------------------------------------------------------------------- the append path
 
-    seq: int
-    ts: int
-    type: str
-    source: str | None
-    client_order_id: str | None
-    parent_id: str | None
-    counter_parent_id: str | None
-    child_id: str | None
-    venue: str | None
-    message: m.Message
-
-
-# ------------------------------------------------------------------ column extraction
-
-
-_EXTRACTED = ("source", "client_order_id", "parent_id", "counter_parent_id", "child_id", "venue")
-_Extractor = Callable[[m.Message], tuple[AnyType, ...]]
-
-
-def _submit_columns(msg: m.SubmitClientOrder) -> tuple[AnyType, ...]:
-    return (msg.order.source, msg.order.client_order_id, None, None, None, None)
-
-
-def _cross_columns(msg: m.InternalCrossExecuted) -> tuple[AnyType, ...]:
-    # A cross belongs to both sides: a query by either parent finds it.
-    return (None, None, msg.buy_parent_id, msg.sell_parent_id, None, None)
-
-
-def _generic_extractor(cls: type[m.Message]) -> _Extractor:
-    fields = set(cls.__struct_fields__)
-    present = [f for f in _EXTRACTED if f in fields]
-    if not present:
-        return lambda msg: (None,) * 6
-    getter = operator.attrgetter(*present)
-    slots = [f in fields for f in _EXTRACTED]
-
-    def extract(msg: m.Message) -> tuple[AnyType, ...]:
-        values = getter(msg)
-        it = iter(values if len(present) > 1 else (values,))
-        return tuple(next(it) if has else None for has in slots)
-
-    return extract
-
-
-_EXTRACTORS: dict[type, _Extractor] = {cls: _generic_extractor(cls) for cls in m.ALL_MESSAGES}
-_EXTRACTORS[m.SubmitClientOrder] = _submit_columns  # type: ignore[assignment]
-_EXTRACTORS[m.InternalCrossExecuted] = _cross_columns  # type: ignore[assignment]
-
-
-def index_columns(msg: m.Message) -> tuple[AnyType, ...]:
-    """(source, client_order_id, parent_id, counter_parent_id, child_id, venue) of ``msg``."""
-    return _EXTRACTORS[type(msg)](msg)
-
-
-# The append path: one function per message class builds the whole row (seq, ts, type,
-# the six index columns, payload) with plain attribute loads — the generic extractor
-# above costs a tuple, an iterator and a generator per record, which at several hundred
-# thousand records per run was a tenth of the loop. Same stored values as
-# ``index_columns`` (tests/engine/test_journal_rows.py checks every class).
-#
-# Binding, measured (callgrind/perf on a child-dense run's 300k rows): sqlite3 binds exact
-# int/float/str/bytearray values directly but sends anything else — ``None`` (most index
-# columns of most rows) and ``bytes`` (every payload) — through its adapter protocol: a
-# key tuple built with Py_BuildValue, hashed, looked up, an adapter called: about a third
-# of the whole insert (3.1 -> 2.0 us/row without it). So a row never holds them:
-#
-# - a column the class does not have (or an optional one that is None) is the int ``0``,
-#   and the insert stores ``NULLIF(?, 0)``: NULL, exactly as before. The six index columns
-#   are ``str`` fields, so a real value is never the integer 0;
-# - the payload is a ``bytearray`` of the same msgpack bytes: stored as the same BLOB (and
-#   read back as ``bytes``).
-_RowBuilder = Callable[[int, m.Message], tuple[AnyType, ...]]
+# One generated function per message class builds the whole row with plain attribute
+# loads; it stores exactly ``index_columns`` (tests check every class). A row holds only
+# values sqlite3 binds without its adapter lookup: 0 for None, a bytearray payload.
+_RowBuilder = Callable[[int, m.Message], tuple[Any, ...]]
 _SPECIAL_COLUMNS = {
     m.SubmitClientOrder: ("msg.order.source", "msg.order.client_order_id", "0", "0", "0", "0"),
     m.InternalCrossExecuted: (
@@ -180,13 +98,11 @@ _SPECIAL_COLUMNS = {
     ),
 }
 
-
-# ``messages.encode``'s encoding (a default msgpack Encoder: the tests check the bytes
-# agree), called as the C method itself: one Python frame less per record.
+# ``messages.encode``'s encoding (tests check the bytes agree), as the C method itself.
 _encode = msgspec.msgpack.Encoder().encode
 
 
-def _nz(value: AnyType) -> AnyType:
+def _nz(value: Any) -> Any:
     """An optional column's bound value: ``0`` (stored as NULL) for None."""
     return 0 if value is None else value
 
@@ -200,26 +116,29 @@ def _row_builder(cls: type[m.Message]) -> _RowBuilder:
     fields = set(cls.__struct_fields__)
     cols = _SPECIAL_COLUMNS.get(cls) or tuple(
         ("0" if f not in fields else f"_nz(msg.{f})" if _optional(cls, f) else f"msg.{f}")
-        for f in _EXTRACTED
+        for f in EXTRACTED
     )
     source = (
         f"def row(seq, msg):\n"
         f"    return (seq, msg.ts, {cls.__name__!r}, {', '.join(cols)},\n"
         f"            bytearray(encode(msg)))\n"
     )
-    namespace: dict[str, AnyType] = {"encode": _encode, "_nz": _nz}
+    namespace: dict[str, Any] = {"encode": _encode, "_nz": _nz}
     exec(source, namespace)
-    return namespace["row"]  # type: ignore[no-any-return]
+    return namespace["row"]
 
 
 _ROWS: dict[type, _RowBuilder] = {cls: _row_builder(cls) for cls in m.ALL_MESSAGES}
 
-# Left for values that still need adapting (a row built elsewhere, an optional column
-# this module does not know is optional): identity adapters make that a dict hit instead
-# of a raised-and-formatted AttributeError (sqlite3's failed PrepareProtocol.__adapt__
-# lookup); what is stored is unchanged (bytes as the same BLOB, None as NULL).
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# For values that still need adapting (a row built elsewhere): a dict hit instead of
+# sqlite3's failed adapter-protocol lookup; what is stored is unchanged.
 sqlite3.register_adapter(bytes, bytes)  # bytes(b) is b for exact bytes
-sqlite3.register_adapter(type(None), {}.get)  # {}.get(None) is None
+sqlite3.register_adapter(type(None), _as_is)
 
 
 # ----------------------------------------------------------------------------- journal
@@ -239,7 +158,10 @@ def _open_readonly(path: str) -> sqlite3.Connection:
 
 
 class Journal:
-    """Append-only message journal. ``Journal(":memory:")`` for tests."""
+    """Append-only message journal. ``Journal(":memory:")`` for tests.
+
+    Meant to be owned by one actor; a lock keeps it consistent if threads share it.
+    """
 
     def __init__(
         self,
@@ -260,11 +182,13 @@ class Journal:
             self._db = _open_readonly(self.path)
         else:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # WAL: readers (the audit command on a live run) never block the writer;
+            # NORMAL: a commit survives a process crash, only a power loss can drop one.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_TABLE)
         self._lock = threading.RLock()
-        self._pending: list[tuple[AnyType, ...]] = []
+        self._pending: list[tuple[Any, ...]] = []
         (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
         self._next_seq = last + 1
         self._hashed_seq = 0  # digest covers seq <= _hashed_seq
@@ -317,7 +241,7 @@ class Journal:
             full = len(batch) - len(batch) % _CHUNK
             if full:  # each chunk's values in one flat tuple, grouped in C by zip
                 values = chain.from_iterable(islice(batch, full))
-                db.executemany(_INSERT_CHUNK, zip(*[values] * (_CHUNK * _ROW_WIDTH)))
+                db.executemany(_INSERT_CHUNK, zip(*[values] * (_CHUNK * _ROW_WIDTH), strict=True))
             if full < len(batch):
                 db.executemany(_INSERT, islice(batch, full, None))
         except BaseException:
@@ -395,9 +319,9 @@ class Journal:
         inclusive ns bounds on ``ts``; ``parent_id`` also matches the other side of a
         cross. Unknown message type names raise ``ValueError``."""
         where: list[str] = []
-        params: list[AnyType] = []
+        params: list[Any] = []
 
-        def add(clause: str, *values: AnyType) -> None:
+        def add(clause: str, *values: Any) -> None:
             where.append(clause)
             params.extend(values)
 
@@ -412,10 +336,7 @@ class Journal:
         if venue is not None:
             add("venue = ?", venue)
         if types is not None:
-            names = [types] if isinstance(types, str) else list(types)
-            unknown = sorted(set(names) - MESSAGE_TYPES)
-            if unknown:
-                raise ValueError(f"unknown message type(s): {', '.join(unknown)}")
+            names = type_names(types)
             add(f"type IN ({','.join('?' * len(names))})", *names)
         if since is not None:
             add("ts >= ?", since)
@@ -429,14 +350,14 @@ class Journal:
         sql += f" ORDER BY seq LIMIT {_PAGE}"
         return self._pages(sql, params)
 
-    def _pages(self, sql: str, params: list[AnyType]) -> Iterator[Record]:
+    def _pages(self, sql: str, params: list[Any]) -> Iterator[Record]:
         last = 0
         while True:
             with self._lock:
                 self._write_pending()  # read your own writes
                 rows = self._db.execute(sql, [last, *params]).fetchall()
-            for *cols, payload in rows:
-                yield Record(*cols, message=m.decode(payload))
+            for row in rows:
+                yield _record(row)
             if len(rows) < _PAGE:
                 return
             last = rows[-1][0]
@@ -457,5 +378,33 @@ class Journal:
         return self.query(since=since, until=until)
 
     def messages(self, *types: type[m.Message]) -> Iterator[m.Message]:
-        """Messages of the given classes, in order — typed convenience for consumers."""
-        return (r.message for r in self.query(types=[t.__name__ for t in types]))
+        """Messages of the given classes (every message if none), in order."""
+        query = self.query(types=[t.__name__ for t in types]) if types else self.query()
+        return (record.message for record in query)
+
+
+def _record(row: tuple[Any, ...]) -> Record:
+    (
+        seq,
+        ts,
+        type_,
+        source,
+        client_order_id,
+        parent_id,
+        counter_parent_id,
+        child_id,
+        venue,
+        payload,
+    ) = row
+    return Record(
+        seq=seq,
+        ts=ts,
+        type=type_,
+        source=source,
+        client_order_id=client_order_id,
+        parent_id=parent_id,
+        counter_parent_id=counter_parent_id,
+        child_id=child_id,
+        venue=venue,
+        message=m.decode(payload),
+    )

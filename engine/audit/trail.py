@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
-from engine.audit.journal import Record
+from engine.audit.record import Record
 from engine.messages import Message
 
 

@@ -1,9 +1,9 @@
 """Exact pro-rata allocation of a fill over open quantities, in whole lots.
 
-Rule (``REFERENCE.md``, "Allocation and netting"): each order gets
-``floor(F·q_i / Σq)``; the shares left over go one lot at a time by largest remainder,
-ties broken by the larger order, then the earlier order (lower index). Everything is
-exact integer arithmetic, so the sum is always ``F`` and no order gets more than ``q_i``.
+Rule: each order gets ``floor(F·q_i / Σq)``; the shares left over go one lot at a time
+by largest remainder, ties broken by the larger order, then the earlier order (lower
+index). Everything is exact integer arithmetic, so the sum is always ``F`` and no order
+gets more than ``q_i``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
     # only a split needs the counts, and most of a desk's calls fill everything
     grouped = n > _FEW_ORDERS and 0 < fill < total
     # distinct quantities in first-seen order (how many orders each, when grouped)
-    sizes = Counter(open_qtys) if grouped else dict.fromkeys(open_qtys)
+    counts = Counter(open_qtys) if grouped else None
+    sizes = dict.fromkeys(open_qtys) if counts is None else counts
     for q in sizes:
         if q < 0 or q % lot:
             raise ValueError(f"open quantity {q} is negative or not a multiple of lot {lot}")
@@ -48,11 +49,11 @@ def allocate(fill: int, open_qtys: Sequence[int], lot: int = 1) -> list[int]:
         return [0] * n
     if fill == total:
         return list(open_qtys)  # everything fills: each order its whole open quantity
-    if not grouped or 2 * len(sizes) > n:
+    if counts is None or 2 * len(counts) > n:
         lots = list(map(floordiv, open_qtys, repeat(lot, n))) if lot != 1 else list(open_qtys)
         shares = _allocate_units(fill // lot, lots, total // lot)
         return shares if lot == 1 else list(map(mul, shares, repeat(lot, n)))
-    share_of, cut_qty, at_cut = _shares_by_size(fill // lot, sizes, total // lot, lot)
+    share_of, cut_qty, at_cut = _shares_by_size(fill // lot, counts, total // lot, lot)
     shares = list(map(share_of.__getitem__, open_qtys))
     if at_cut:
         # the orders of size ``cut_qty`` get their extra lot earliest first

@@ -1,12 +1,17 @@
 """Execution strategies: how much of a parent order should be done by when.
 
-A strategy answers three questions for the parent order (``engine.parent.order``):
-``scheduled(now_ns, market_volume)`` — cumulative quantity wanted by now;
-``behind_threshold(now_ns, market_volume, slack_ns)`` — below this the parent is behind
-and goes aggressive; ``participation_cap()`` — a strategy's own cap on participation; ``due_ns(quantity)`` —
-the earliest time ``scheduled`` reaches ``quantity`` by time alone (None: never, or
-volume-driven), so a parent can sleep until its schedule next asks for something.
-``market_volume`` is the market's volume since the order started.
+A ``Strategy`` answers the parent order (``engine.parent.order``):
+
+- ``scheduled(now_ns, market_volume)``: the cumulative quantity wanted by now;
+- ``behind_threshold(now_ns, market_volume, slack_ns)``: below this the parent is behind
+  and goes aggressive;
+- ``participation_cap()``: the strategy's own cap on participation (None: none);
+- ``due_ns(quantity)``: the earliest time ``scheduled`` reaches ``quantity`` by time
+  alone (None: never, or volume-driven), so a parent can sleep until it is asked for more;
+- ``resized(quantity)``: the same strategy for a new total (joins, cancels).
+
+``market_volume`` is the market's volume since the order started. One module per
+algorithm; ``build_strategy`` picks one from a mandate. Design notes: ``docs/strategies.md``.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ DEFAULT_POV_RATE = 0.10
 
 
 class Strategy(Protocol):
-    name: StrategyName
+    @property
+    def name(self) -> StrategyName: ...
 
     @property
     def quantity(self) -> int: ...

@@ -43,7 +43,9 @@ class PovStrategy:
         else:
             high = min(1.0, max_participation)
             rate = min(rate, high)
-        return cls(quantity, rate, rate * (1 - DEFAULT_BAND), high, lot)
+        return cls(
+            quantity=quantity, rate=rate, min_rate=rate * (1 - DEFAULT_BAND), max_rate=high, lot=lot
+        )
 
     def _lots_of(self, shares: float) -> int:
         return min(self.quantity, int(shares) - int(shares) % self.lot)
@@ -65,7 +67,13 @@ class PovStrategy:
         return self.max_rate
 
     def resized(self, quantity: int) -> PovStrategy:
-        return PovStrategy(quantity, self.rate, self.min_rate, self.max_rate, self.lot)
+        return PovStrategy(
+            quantity=quantity,
+            rate=self.rate,
+            min_rate=self.min_rate,
+            max_rate=self.max_rate,
+            lot=self.lot,
+        )
 
 
 def pov_forecast(

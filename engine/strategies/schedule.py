@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from engine.messages import StrategyName
 
@@ -34,10 +35,10 @@ class Schedule:
             object.__setattr__(self, "shape", tuple(shape))
         if len(self.shape) != len(self.times_ns):
             raise ValueError("a schedule's shape needs N+1 completed fractions")
-        if any(b <= a for a, b in zip(self.times_ns, self.times_ns[1:])):
+        if any(b <= a for a, b in pairwise(self.times_ns)):
             raise ValueError("schedule boundaries must be strictly increasing")
         cum = self.cumulative
-        if cum[0] != 0 or any(b < a for a, b in zip(cum, cum[1:])):
+        if cum[0] != 0 or any(b < a for a, b in pairwise(cum)):
             raise ValueError("cumulative targets must start at 0 and never decrease")
 
     @classmethod
@@ -55,7 +56,12 @@ class Schedule:
         cum[-1] = quantity
         for k in range(1, len(cum)):  # guard float noise in a caller's curve
             cum[k] = max(cum[k], cum[k - 1])
-        return cls(tuple(int(t) for t in times_ns), tuple(cum), lot, tuple(fractions))
+        return cls(
+            times_ns=tuple(int(t) for t in times_ns),
+            cumulative=tuple(cum),
+            lot=lot,
+            shape=tuple(fractions),
+        )
 
     @property
     def quantity(self) -> int:
@@ -75,7 +81,7 @@ class Schedule:
 
     def trades(self) -> list[int]:
         """Quantity to trade in each period."""
-        return [b - a for a, b in zip(self.cumulative, self.cumulative[1:])]
+        return [b - a for a, b in pairwise(self.cumulative)]
 
     def holdings(self) -> list[int]:
         """Quantity left to trade at each boundary (the paper's x_k)."""

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import pairwise
 
 from engine.messages import StrategyName
 from engine.strategies.schedule import Schedule, ScheduledStrategy, boundaries, periods_for
@@ -55,7 +56,7 @@ class VolumeProfile:
     def resampled(self, bins: int) -> VolumeProfile:
         edges = [k / bins for k in range(bins + 1)]
         edges[-1] = 1.0
-        volumes = [self.share(a, b) for a, b in zip(edges, edges[1:])]
+        volumes = [self.share(a, b) for a, b in pairwise(edges)]
         return VolumeProfile.from_volumes(edges, volumes)
 
 
@@ -104,7 +105,7 @@ def estimate_profile(
     covered = sum(1 for e in edge_ns[1:] if e <= times[-1])
     measured = [
         _volume_at(times, volumes, b) - _volume_at(times, volumes, a)
-        for a, b in zip(edge_ns[:covered], edge_ns[1 : covered + 1])
+        for a, b in pairwise(edge_ns[: covered + 1])
     ]
     prior_covered = sum(prior.weights[:covered])
     if sum(measured) <= 0 or prior_covered <= 0:

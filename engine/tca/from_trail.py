@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine import messages as m
-from engine.audit.journal import Journal
+from engine.audit.trail import AuditTrail
 from engine.tca.metrics import (
     MARKOUT_HORIZONS,
     Fill,
@@ -54,7 +54,7 @@ def order_type_label(order_type: m.OrderType | None, liquidity: m.Liquidity | No
 class _RunIndex:
     """One pass over the journal, keeping what TCA needs."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: AuditTrail) -> None:
         self.created: dict[str, m.ParentOrderCreated] = {}
         self.target: dict[str, int] = {}
         self.end: dict[str, int] = {}
@@ -136,7 +136,7 @@ class _RunIndex:
         return vwap if vwap is not None else self.tape.mid_at(start)
 
 
-def tca_from_journal(journal: Journal, horizons: Sequence[int] = MARKOUT_HORIZONS) -> RunTCA:
+def tca_from_journal(journal: AuditTrail, horizons: Sequence[int] = MARKOUT_HORIZONS) -> RunTCA:
     """Per-parent TCA of everything the journal holds, parents in creation order."""
     run = _RunIndex(journal)
     out = []

@@ -16,11 +16,17 @@ from fractions import Fraction
 from pathlib import Path
 
 from engine import messages as m
-from engine.audit.journal import Journal
+from engine.audit.trail import AuditTrail
 from engine.prices import PRICE_SCALE
 from engine.tca.from_trail import tca_from_journal
-from engine.tca.metrics import ParentTCA, to_currency
-from engine.tca.text import format_bps, format_money, format_time
+from engine.tca.metrics import ParentTCA, Shortfall, VenueBreakdown, to_currency
+from engine.tca.text import (
+    FILL_HEADERS,
+    fill_table_cells,
+    format_bps,
+    format_money,
+    format_time,
+)
 
 Point = tuple[int, int | Fraction]  # (ts ns, value)
 
@@ -70,7 +76,7 @@ def _scale(series: Sequence[Sequence[tuple[float, float]]], y_from_zero: bool) -
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     lo, hi = (0.0 if y_from_zero else min(ys)), max(ys)
     margin = (hi - lo) * 0.05 or abs(hi) * 1e-4 or 1.0
-    return _Scale(min(xs), max(xs), lo if y_from_zero else lo - margin, hi + margin)
+    return _Scale(x0=min(xs), x1=max(xs), y0=lo if y_from_zero else lo - margin, y1=hi + margin)
 
 
 def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> list[str]:
@@ -151,7 +157,9 @@ def schedule_chart(
         return _empty(title)
     body = _axes(sc, "shares", ",.0f", utc_offset_hours)
     items = []
-    for (name, pts), colour in zip((("schedule", series[0]), ("filled", series[1])), _COLOURS):
+    for (name, pts), colour in zip(
+        (("schedule", series[0]), ("filled", series[1])), _COLOURS, strict=False
+    ):
         if pts:
             body.append(_polyline(sc, pts, colour, step=True))
             items.append((name, colour))
@@ -231,48 +239,21 @@ def _html_table(
 
 
 def parent_section(p: ParentTCA, utc_offset_hours: int = 0) -> str:
+    """One parent: its fill table, summary measures, shortfall and venue breakdown."""
     side = "BUY" if p.side > 0 else "SELL"
     parts = [f"<h3>Parent {html.escape(p.parent_id)} — {side} {p.filled:,} / {p.target:,}</h3>"]
     if p.rows and p.total is not None:
-        rows = [
-            [
-                r.fill.child_id,
-                format_time(r.fill.ts, utc_offset_hours),
-                r.fill.venue,
-                r.fill.order_type,
-                f"{r.fill.quantity:,}",
-                format_money(to_currency(r.fill.price)),
-                format_money(to_currency(r.benchmark)),
-                format_bps(r.performance_bps),
-            ]
-            for r in p.rows
-        ]
-        total = [
-            "Total/Avg",
-            "",
-            "",
-            "",
-            f"{p.total.quantity:,}",
-            format_money(p.total.avg_price),
-            format_money(p.total.benchmark),
-            format_bps(p.total.performance_bps),
-        ]
-        parts.append(
-            _html_table(
-                (
-                    "Child Order ID",
-                    "Time",
-                    "Venue",
-                    "Order Type",
-                    "Quantity",
-                    "Price ($)",
-                    "Benchmark ($)",
-                    "Performance (bps)",
-                ),
-                rows,
-                total,
-            )
-        )
+        body, total = fill_table_cells(p.rows, p.total, utc_offset_hours=utc_offset_hours)
+        parts.append(_html_table(FILL_HEADERS, body, total))
+    parts.append(_summary_table(p))
+    if p.shortfall is not None:
+        parts.append(_shortfall_table(p.shortfall))
+    if p.venues:
+        parts.append(_venue_table(p.venues))
+    return "".join(parts)
+
+
+def _summary_table(p: ParentTCA) -> str:
     summary = [
         ("Average price", format_money(p.avg_price, 4)),
         ("Arrival price", format_money(p.arrival_price, 4)),
@@ -286,53 +267,40 @@ def parent_section(p: ParentTCA, utc_offset_hours: int = 0) -> str:
         (f"Markout +{h / 1e9:g}s (bps, − = adverse)", format_bps(v, 2))
         for h, v in p.markouts.items()
     ]
-    parts.append(_html_table(("Measure", "Value"), summary))
-    if p.shortfall is not None:
-        money = p.shortfall.as_currency()
-        comps = [
-            ("delay", p.shortfall.delay),
-            ("trading", p.shortfall.trading),
-            ("opportunity", p.shortfall.opportunity),
-            ("fees", p.shortfall.fees),
-        ]
-        parts.append(
-            _html_table(
-                ("Implementation shortfall", "$ (+ = cost)", "bps"),
-                [[n, f"{money[n]:.2f}", format_bps(p.shortfall.bps(v), 2)] for n, v in comps],
-                [
-                    "total",
-                    f"{money['total']:.2f}",
-                    format_bps(p.shortfall.bps(p.shortfall.total), 2),
-                ],
-            )
-        )
-    if p.venues:
-        parts.append(
-            _html_table(
-                (
-                    "Venue",
-                    "Fills",
-                    "Quantity",
-                    "Share",
-                    "Avg price",
-                    "vs arrival (bps)",
-                    "Fees ($)",
-                ),
-                [
-                    [
-                        v.venue,
-                        str(v.fills),
-                        f"{v.quantity:,}",
-                        f"{v.share:.1%}",
-                        format_money(v.avg_price, 4),
-                        format_bps(v.arrival_slippage_bps, 2),
-                        format_money(to_currency(v.fees), 2),
-                    ]
-                    for v in p.venues
-                ],
-            )
-        )
-    return "".join(parts)
+    return _html_table(("Measure", "Value"), summary)
+
+
+def _shortfall_table(shortfall: Shortfall) -> str:
+    money = shortfall.as_currency()
+    comps = [
+        ("delay", shortfall.delay),
+        ("trading", shortfall.trading),
+        ("opportunity", shortfall.opportunity),
+        ("fees", shortfall.fees),
+    ]
+    return _html_table(
+        ("Implementation shortfall", "$ (+ = cost)", "bps"),
+        [[n, f"{money[n]:.2f}", format_bps(shortfall.bps(v), 2)] for n, v in comps],
+        ["total", f"{money['total']:.2f}", format_bps(shortfall.bps(shortfall.total), 2)],
+    )
+
+
+def _venue_table(venues: Sequence[VenueBreakdown]) -> str:
+    return _html_table(
+        ("Venue", "Fills", "Quantity", "Share", "Avg price", "vs arrival (bps)", "Fees ($)"),
+        [
+            [
+                v.venue,
+                str(v.fills),
+                f"{v.quantity:,}",
+                f"{v.share:.1%}",
+                format_money(v.avg_price, 4),
+                format_bps(v.arrival_slippage_bps, 2),
+                format_money(to_currency(v.fees), 2),
+            ]
+            for v in venues
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------- page
@@ -382,7 +350,7 @@ def write_report(data: ReportData, directory: str | Path, name: str = "report.ht
 
 
 def report_data_from_journal(
-    journal: Journal, title: str, notes: Sequence[str] = (), utc_offset_hours: int = 0
+    journal: AuditTrail, title: str, notes: Sequence[str] = (), utc_offset_hours: int = 0
 ) -> ReportData:
     """All parents together: Σ of each parent's latest scheduled quantity, Σ fills."""
     run = tca_from_journal(journal)

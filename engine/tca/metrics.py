@@ -1,8 +1,8 @@
-"""Transaction cost analysis, with the project's sign conventions (docs: REFERENCE.md).
+"""Transaction cost analysis, with the project's sign conventions (``docs/tca.md``).
 
 side = +1 buy, −1 sell.
 - Slippage (cost) vs a benchmark: side·(P̄_exec − P_bench)/P_bench·1e4 bps; positive = cost.
-- Performance vs a benchmark (the brief's table column): −slippage; positive = better.
+- Performance vs a benchmark (the fill table's column): −slippage; positive = better.
 - Markout at Δ: side·(mid_{t+Δ} − P_fill)/P_fill·1e4; negative = adverse selection.
 - Arrival price = mid when the parent arrives; interval VWAP = market VWAP over the
   order's life; participation = own market quantity / market quantity over that life.
@@ -116,17 +116,20 @@ def fill_rows(fills: Iterable[Fill]) -> list[FillRow]:
     for f in fills:
         if f.benchmark is None:
             raise ValueError(f"fill {f.child_id}: no benchmark price")
-        rows.append(FillRow(f, f.benchmark, slippage_bps(f.side, f.price, f.benchmark)))
+        slippage = slippage_bps(f.side, f.price, f.benchmark)
+        rows.append(FillRow(fill=f, benchmark=f.benchmark, slippage_bps=slippage))
     return rows
 
 
 def fill_total(rows: Sequence[FillRow]) -> FillTotal:
     quantity = sum(r.fill.quantity for r in rows)
     notional = sum(r.fill.quantity * r.fill.price for r in rows)
-    bench_notional = sum(r.fill.quantity * Fraction(r.benchmark) for r in rows)
+    bench_notional = sum((r.fill.quantity * Fraction(r.benchmark) for r in rows), Fraction(0))
     cost = sum(r.fill.side * r.fill.quantity * (r.fill.price - Fraction(r.benchmark)) for r in rows)
     if quantity == 0:
-        return FillTotal(0, 0, Decimal(0), Decimal(0), None)
+        return FillTotal(
+            quantity=0, notional=0, avg_price=Decimal(0), benchmark=Decimal(0), slippage_bps=None
+        )
     return FillTotal(
         quantity=quantity,
         notional=notional,
@@ -207,7 +210,7 @@ class MarketTape:
         return Fraction(n1 - n0, v1 - v0) if v1 > v0 else None
 
     def mid_points(self) -> list[tuple[int, int]]:
-        return [(t, m) for t, m in zip(self._ts, self._mid) if m is not None]
+        return [(t, m) for t, m in zip(self._ts, self._mid, strict=True) if m is not None]
 
     def vwap_points(self) -> list[tuple[int, Fraction]]:
         """Running market VWAP since the first point, for charts."""
@@ -216,7 +219,7 @@ class MarketTape:
         v0, n0 = self._volume[0], self._notional[0]
         return [
             (t, Fraction(n - n0, v - v0))
-            for t, v, n in zip(self._ts, self._volume, self._notional)
+            for t, v, n in zip(self._ts, self._volume, self._notional, strict=True)
             if v > v0
         ]
 

@@ -1,6 +1,6 @@
 """TCA results as terminal text and JSON.
 
-The fill table prints *performance* vs benchmark (the product brief's column: positive =
+The fill table prints *performance* vs benchmark (the column a desk reads: positive =
 better than the benchmark). In JSON, ``bps`` is that same performance figure, so a desk
 reads the same number in both; ``slippage_bps`` (positive = cost) sits next to it.
 """
@@ -56,7 +56,8 @@ def _table(
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=False))
         ).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
@@ -78,10 +79,11 @@ FILL_HEADERS = (
 )
 
 
-def fill_table_text(
+def fill_table_cells(
     rows: Sequence[FillRow], total: FillTotal, places: int = 3, utc_offset_hours: int = 0
-) -> str:
-    """The brief's table: one row per fill and a quantity-weighted Total/Avg row."""
+) -> tuple[list[list[str]], list[str]]:
+    """The fill table's cells (text and HTML show the same): one row per fill and the
+    quantity-weighted Total/Avg row."""
     body = [
         [
             r.fill.child_id,
@@ -105,6 +107,14 @@ def fill_table_text(
         format_money(total.benchmark, places),
         format_bps(total.performance_bps),
     ]
+    return body, total_row
+
+
+def fill_table_text(
+    rows: Sequence[FillRow], total: FillTotal, places: int = 3, utc_offset_hours: int = 0
+) -> str:
+    """The fill table: one row per fill and a quantity-weighted Total/Avg row."""
+    body, total_row = fill_table_cells(rows, total, places, utc_offset_hours)
     return _table(FILL_HEADERS, body, right={4, 5, 6, 7}, total=total_row)
 
 

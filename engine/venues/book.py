@@ -14,7 +14,7 @@ at once, so every level in the book has live quantity and the book never rests c
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from sortedcontainers import SortedDict
@@ -22,13 +22,16 @@ from sortedcontainers import SortedDict
 BUY = 1
 SELL = -1
 
+OrderId = int | str
+"""An order's id in a book: background orders are numbered, ours are named."""
+
 
 class Fill(NamedTuple):
     """One match: the resting (maker) order traded ``quantity`` at its price with the
     incoming (taker) order. ``maker_leaves`` is what the maker still has resting."""
 
-    maker_id: Hashable
-    taker_id: Hashable
+    maker_id: OrderId
+    taker_id: OrderId
     price: int
     quantity: int
     maker_leaves: int
@@ -37,7 +40,7 @@ class Fill(NamedTuple):
 class Order:
     __slots__ = ("leaves", "order_id", "price", "side")
 
-    def __init__(self, order_id: Hashable, side: int, price: int, leaves: int) -> None:
+    def __init__(self, order_id: OrderId, side: int, price: int, leaves: int) -> None:
         self.order_id = order_id
         self.side = side
         self.price = price
@@ -77,7 +80,7 @@ class Book:
     def __init__(self) -> None:
         self.bids: SortedDict = SortedDict()  # price → Level; best = last
         self.asks: SortedDict = SortedDict()  # price → Level; best = first
-        self.orders: dict[Hashable, Order] = {}  # resting orders only
+        self.orders: dict[OrderId, Order] = {}  # resting orders only
         self.best_bid: int | None = None
         self.best_ask: int | None = None
         self.volume = 0  # cumulative matched shares
@@ -86,10 +89,10 @@ class Book:
 
     # ------------------------------------------------------------------ queries
 
-    def __contains__(self, order_id: Hashable) -> bool:
+    def __contains__(self, order_id: OrderId) -> bool:
         return order_id in self.orders
 
-    def get(self, order_id: Hashable) -> Order | None:
+    def get(self, order_id: OrderId) -> Order | None:
         return self.orders.get(order_id)
 
     def mid(self) -> int | None:
@@ -126,7 +129,7 @@ class Book:
 
     # ----------------------------------------------------------------- commands
 
-    def limit(self, order_id: Hashable, side: int, price: int, quantity: int) -> list[Fill]:
+    def limit(self, order_id: OrderId, side: int, price: int, quantity: int) -> list[Fill]:
         """A day limit order: match what crosses, rest the remainder."""
         # The non-crossing add is the hot path: checks and resting are inlined.
         if side == BUY:
@@ -157,14 +160,14 @@ class Book:
         return []
 
     def take(
-        self, order_id: Hashable, side: int, quantity: int, price: int | None = None
+        self, order_id: OrderId, side: int, quantity: int, price: int | None = None
     ) -> list[Fill]:
         """Immediate-or-cancel (``price`` None: a market order): match, never rest."""
         if not self.crosses(side, price):
             return []
         return self._match(order_id, side, price, quantity)
 
-    def cancel(self, order_id: Hashable) -> int:
+    def cancel(self, order_id: OrderId) -> int:
         """Take a resting order off the book; returns the leaves it had (0 if not resting)."""
         order = self.orders.pop(order_id, None)
         if order is None:
@@ -179,7 +182,7 @@ class Book:
         order.leaves = 0  # the dead entry stays in the deque until matching drops it
         return leaves
 
-    def replace(self, order_id: Hashable, leaves: int, price: int | None = None) -> list[Fill]:
+    def replace(self, order_id: OrderId, leaves: int, price: int | None = None) -> list[Fill]:
         """Change a resting order's leaves and/or price. A size decrease at the same price
         keeps time priority; a price change or a size increase goes to the back of the
         queue (and may trade if the new price crosses). Raises KeyError if not resting."""
@@ -219,7 +222,7 @@ class Book:
         self.orders[order.order_id] = order
 
     def _match_then_rest(
-        self, order_id: Hashable, side: int, price: int, quantity: int
+        self, order_id: OrderId, side: int, price: int, quantity: int
     ) -> list[Fill]:
         fills = self._match(order_id, side, price, quantity)
         leaves = quantity - sum(f.quantity for f in fills)
@@ -235,7 +238,7 @@ class Book:
         elif price == self.best_ask:
             self.best_ask = book.keys()[0] if book else None
 
-    def _match(self, taker_id: Hashable, side: int, limit: int | None, quantity: int) -> list[Fill]:
+    def _match(self, taker_id: OrderId, side: int, limit: int | None, quantity: int) -> list[Fill]:
         """Walk the opposite side best-first while it crosses ``limit``."""
         fills: list[Fill] = []
         opposite = self.asks if side == BUY else self.bids

@@ -6,7 +6,7 @@ A Cont–Stoikov–Talreja (2010) style zero-intelligence flow on the venue's ow
 - each resting background order is cancelled with rate θ(i) (``i`` = its distance when it
   arrived): it draws an exponential lifetime on arrival and a heap holds the expiries;
 - every rate is scaled by ``FlowConfig.rate_scale`` and by a U-shaped intraday intensity
-  (the ES 30-minute volume profile of REFERENCE.md, normalised to mean 1), piecewise
+  (the ES futures 30-minute volume profile, normalised to mean 1), piecewise
   constant per bucket; inter-arrival times are exponential (Gillespie), redrawn at each
   bucket boundary (memoryless, so exact);
 - near the open limit orders arrive a few ticks further out, so the spread is wider at
@@ -32,7 +32,7 @@ from engine.config import FlowConfig, SessionConfig
 from engine.instruments import Instrument
 from engine.venues.book import BUY, SELL, Book, Fill
 
-# % of daily volume per 30 minutes from the open (ES futures, 2009; REFERENCE.md).
+# % of daily volume per 30 minutes from the open (ES futures, 2009).
 INTRADAY_PROFILE = (11.32, 9.70, 8.07, 6.63, 5.49, 4.85, 4.56, 5.05, 5.27, 6.23, 6.87, 8.39, 12.31)
 _SIZE_TABLE = 4096  # precomputed lognormal sizes: one random() per size
 _SIZE_SIGMA = 0.8
@@ -177,6 +177,7 @@ class BackgroundFlow:
             if opposite is None:
                 self.replenish(t)
                 opposite = book.best_ask if side == BUY else book.best_bid
+                assert opposite is not None  # replenishing quotes both sides
             price = opposite - side * (kind + 1 + self._offset) * self.tick
             if price > 0:
                 self._next_id += 1
@@ -185,9 +186,8 @@ class BackgroundFlow:
                 heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
             return
         self._next_id += 1
-        for fill in book.take(self._next_id, side, size):  # a market order
-            if fill.maker_id in self.watched:
-                out.append((t, fill))
+        fills = book.take(self._next_id, side, size)  # a market order
+        out += [(t, fill) for fill in fills if fill.maker_id in self.watched]
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
@@ -220,9 +220,8 @@ class BackgroundFlow:
             else math.floor(f / self.tick) * self.tick
         )
         self._next_id += 1
-        for fill in book.take(self._next_id, side, qty, limit):
-            if fill.maker_id in self.watched:
-                out.append((t, fill))
+        fills = book.take(self._next_id, side, qty, limit)
+        out += [(t, fill) for fill in fills if fill.maker_id in self.watched]
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
@@ -244,9 +243,8 @@ class BackgroundFlow:
             if not book.crosses(side, through):
                 continue
             self._next_id += 1
-            for fill in book.take(self._next_id, side, cap, through):
-                if fill.maker_id in self.watched:
-                    out.append((t, fill))
+            fills = book.take(self._next_id, side, cap, through)
+            out += [(t, fill) for fill in fills if fill.maker_id in self.watched]
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
         return out

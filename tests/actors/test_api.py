@@ -248,8 +248,7 @@ def test_a_halted_engine_stays_halted():
 def test_a_restarted_router_relays_market_data_to_its_subscribers_again():
     """The desk and the parents subscribe to the router once; a restarted router takes
     its subscribers back from the audit trail, or the parents trade on their last quotes
-    (a must-complete VWAP expired 1,959 shares short: /work/bench/reviews/review8/why.py
-    venue_outage 1 router@09:45)."""
+    (and a must-complete order can expire short)."""
     open_ns = MARKET.session.open_ns
     mandate = m.Mandate(strategy=m.StrategyName.TWAP, end_ns=open_ns + 30 * MINUTE)
     with Engine(MARKET, seed=5) as engine:

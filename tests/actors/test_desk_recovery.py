@@ -5,12 +5,14 @@ three clients aggregated into one parent, one of them joining while it works); t
 fault is a test subclass of ``DeskActor`` that the engine starts in place of the real
 one. Two ways to die on the Nth parent fill: before handling it (the fill is lost with
 the inbox: only the parent's journal record knows it) and after handling it (its
-allocation is journaled, then the handler raises).
+allocation is journaled, then the handler raises). The pure core's rebuild, from every
+state, is tested in ``tests/engine/desk/test_recovery.py``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import ClassVar
 
 import pytest
 
@@ -18,11 +20,9 @@ from actors import api
 from actors.api import DESK, Engine
 from actors.desk_actor import DeskActor
 from engine.clock import MINUTE
-from engine.instruments import Instrument
 from engine.messages import (
     ActorFailed,
     ActorRestarted,
-    ClientOrder,
     ClientOrderRejected,
     ExecType,
     ExecutionReport,
@@ -31,15 +31,12 @@ from engine.messages import (
     ParentOrderFilled,
     ParentState,
     ParentStateChanged,
-    Side,
     StrategyName,
 )
-from engine.prices import to_price
 from tests.actors.recovery_support import (
     CLIENTS,
     END,
     RUN_UNTIL,
-    SESSION,
     START,
     EngineFactory,
     assert_escalated_by_the_engine,
@@ -58,8 +55,8 @@ MANDATE = Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END)
 class CrashBeforeHandling(DeskActor):
     """Generation 0 dies on its Nth parent fill before allocating it."""
 
-    crash: list[tuple[int, ParentOrderFilled]] = []
-    recovered: list[int] = []  # generation of each recovered instance
+    crash: ClassVar[list[tuple[int, ParentOrderFilled]]] = []
+    recovered: ClassVar[list[int]] = []  # generation of each recovered instance
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -177,230 +174,12 @@ def test_persistent_desk_failure_exceeds_the_restart_intensity_and_escalates(eng
     assert_escalated_by_the_engine(run_to_escalation(engine_with, CrashOnEveryFill), DESK)
 
 
-def test_rebuild_reproduces_the_desk_state_window_queue_included():
-    """Pure core: a desk driven directly, its outputs (stamped as the runtime would) and
-    the parents' messages as the journal; a fresh desk rebuilt from them has the same
-    orders, parents, allocated fills, counters and window queue."""
-    from engine.desk.desk import DeskConfig, OrderDesk
-    from engine.desk.recovery import rebuild
-    from engine.messages import (
-        AmendClientOrder,
-        CancelClientOrder,
-        Liquidity,
-        SubmitClientOrder,
-    )
-
-    inst = Instrument(symbol="XYZ", ref_price=to_price("100"))
-    live = OrderDesk([inst], DeskConfig(window_ns=50))
-    journal: list = []
-    seq = iter(range(1, 10**6))
-
-    def stamp(msg, now):
-        import msgspec
-
-        return msgspec.structs.replace(msg, msg_id=next(seq), ts=msg.ts or now)
-
-    def cmd(msg, now, out):
-        journal.append(stamp(msg, now))
-        journal.extend(stamp(m, now) for m in out)
-
-    t = SESSION.open_ns
-    mandate = Mandate(strategy=StrategyName.TWAP, start_ns=START, end_ns=END)
-    for cid, qty in (("a", 300), ("b", 200)):
-        order = ClientOrder(
-            source="OMS",
-            account="A",
-            client_order_id=cid,
-            instrument="XYZ",
-            side=Side.BUY,
-            quantity=qty,
-            mandate=mandate,
-        )
-        cmd(SubmitClientOrder(order=order), t, live.submit(order, t))
-    cmd(SubmitClientOrder(order=order), t, live.submit(order, t))  # duplicate: rejected
-    journal.extend(stamp(m, t + 50) for m in live.close_window(t + 50))
-    (created,) = [m for m in journal if isinstance(m, ParentOrderCreated)]
-    pid = created.parent_id
-    fills = [
-        ParentOrderFilled(
-            parent_id=pid,
-            child_id=f"{pid}-C1",
-            fill_id=f"F{i}",
-            venue="LIT1",
-            quantity=q,
-            price=to_price("100.01"),
-            liquidity=Liquidity.MAKER,
-            ts=t + 100 + i,
-        )
-        for i, q in enumerate((100, 50, 70))
-    ]
-    for f in fills[:2]:  # allocated by the old desk
-        journal.append(f)
-        journal.extend(stamp(m, f.ts) for m in live.on_parent_fill(f))
-    journal.append(fills[2])  # sent by the parent, lost with the crash
-    cmd(
-        AmendClientOrder(source="OMS", client_order_id="b", quantity=150),
-        t + 200,
-        live.amend("OMS", "b", t + 200, quantity=150),
-    )
-    late = ClientOrder(
-        source="OMS",
-        account="A",
-        client_order_id="c",
-        instrument="XYZ",
-        side=Side.BUY,
-        quantity=100,
-        mandate=mandate,
-    )
-    cmd(SubmitClientOrder(order=late), t + 300, live.submit(late, t + 300))  # in the window
-    journal.append(stamp(CancelClientOrder(source="OMS", client_order_id="a"), t + 301))
-
-    fresh = OrderDesk([inst], DeskConfig(window_ns=50))
-    rec = rebuild(fresh, journal)
-    assert [type(m) for m in rec.inbox] == [ParentOrderFilled] and rec.inbox[0] == fills[2]
-    assert [type(c) for c in rec.unanswered] == [CancelClientOrder]
-    assert rec.queued == 1 and fresh.window_deadline() == live.window_deadline()
-
-    def snapshot(desk):
-        orders = {
-            (o.source, o.client_order_id): (
-                o.qty,
-                o.limit,
-                o.leaves,
-                o.cum_qty,
-                o.cum_notional,
-                o.status,
-                o.parent_id,
-            )
-            for o in desk.orders()
-        }
-        parents = {
-            p.parent_id: (
-                p.target,
-                p.filled,
-                p.filled_notional,
-                p.open,
-                p.state,
-                [m.client_order_id for m in p.open_members()],
-            )
-            for p in desk.parents.values()
-        }
-        return orders, parents, desk._exec_ids.count, desk._parent_count, desk._seen_fills
-
-    assert snapshot(fresh) == snapshot(live)
-    # the lost fill, then the unanswered cancel: both desks answer alike
-    assert fresh.on_parent_fill(fills[2]) == live.on_parent_fill(fills[2])
-    assert fresh.on_parent_fill(fills[2]) == []  # exactly once
-    assert fresh.cancel("OMS", "a", t + 301) == live.cancel("OMS", "a", t + 301)
-    assert fresh.close_window(t + 350) == live.close_window(t + 350)
-    assert snapshot(fresh) == snapshot(live)
-
-
-def test_rebuild_lists_an_order_amended_away_and_back_once_in_its_parent():
-    """An amend to another limit takes the order out of its parent; amended back, it
-    rejoins it at the next window. Rebuilt, the parent lists it once (listed twice, the
-    parent's open quantity was counted twice and the next fill allocated twice)."""
-    import msgspec
-
-    from engine.desk.desk import DeskConfig, OrderDesk
-    from engine.desk.recovery import rebuild
-    from engine.messages import AmendClientOrder, Liquidity, SubmitClientOrder
-
-    inst = Instrument(symbol="XYZ", ref_price=to_price("100"))
-    live = OrderDesk([inst], DeskConfig(window_ns=50))
-    journal: list = []
-
-    def record(msg, now, out=()):
-        journal.extend(msgspec.structs.replace(m, ts=m.ts or now) for m in (msg, *out) if m)
-
-    t, limit, away = SESSION.open_ns, to_price("100"), to_price("99")
-    for cid in ("b1", "b2"):
-        order = ClientOrder(
-            source="OMS",
-            account="A",
-            client_order_id=cid,
-            instrument="XYZ",
-            side=Side.BUY,
-            quantity=300,
-            limit_price=limit,
-        )
-        record(SubmitClientOrder(order=order), t, live.submit(order, t))
-    record(None, t + 50, live.close_window(t + 50))  # P1 = b1 + b2
-    for k, price in enumerate((away, limit)):  # b1 leaves P1, then comes back
-        now = t + 60 + k
-        record(
-            AmendClientOrder(source="OMS", client_order_id="b1", limit_price=price),
-            now,
-            live.amend("OMS", "b1", now, limit_price=price),
-        )
-    record(None, t + 120, live.close_window(t + 120))  # b1 rejoins P1
-    fresh = OrderDesk([inst], DeskConfig(window_ns=50))
-    rebuild(fresh, journal)
-
-    def members(desk):
-        p = desk.parent("P1")
-        return p.open, sorted(m.client_order_id for m in p.members)
-
-    assert members(fresh) == members(live) == (600, ["b1", "b2"])
-    fill = ParentOrderFilled(
-        parent_id="P1",
-        child_id="P1-C1",
-        fill_id="F1",
-        venue="LIT1",
-        quantity=400,
-        price=limit,
-        liquidity=Liquidity.MAKER,
-        ts=t + 200,
-    )
-    assert fresh.on_parent_fill(fill) == live.on_parent_fill(fill)
-
-
-def test_rebuild_after_working_parents_crossed_on_market_data():
-    """net_working's cross (no command, no window: market data) is rebuilt from its
-    journaled reports and parent messages like any other."""
-    import msgspec
-
-    from engine.desk.desk import DeskConfig, OrderDesk
-    from engine.desk.recovery import rebuild
-    from engine.messages import SubmitClientOrder
-
-    inst = Instrument(symbol="XYZ", ref_price=to_price("100"))
-    live = OrderDesk([inst], DeskConfig(window_ns=50))
-    journal: list = []
-
-    def record(msg, now, out=()):
-        journal.extend(msgspec.structs.replace(m, ts=m.ts or now) for m in (msg, *out) if m)
-
-    t = SESSION.open_ns
-    for cid, side, qty in (("b", Side.BUY, 500), ("s", Side.SELL, 300)):
-        order = ClientOrder(
-            source="OMS",
-            account="A",
-            client_order_id=cid,
-            instrument="XYZ",
-            side=side,
-            quantity=qty,
-        )
-        record(SubmitClientOrder(order=order), t, live.submit(order, t))
-    record(None, t + 50, live.close_window(t + 50))  # no mid: two parents
-    live.set_mid("XYZ", to_price("100"))
-    crossed = live.net_working("XYZ", t + 60)
-    assert crossed
-    record(None, t + 60, crossed)
-    fresh = OrderDesk([inst], DeskConfig(window_ns=50))
-    rebuild(fresh, journal)
-
-    def state(desk):
-        return (
-            {
-                (o.client_order_id, o.leaves, o.cum_qty, o.cum_notional, o.parent_id)
-                for o in desk.orders()
-            },
-            {p.parent_id: (p.target, p.open, p.filled) for p in desk.parents.values()},
-            desk._exec_ids.count,
-            desk._cross_count,
-        )
-
-    assert state(fresh) == state(live)
-    fresh.set_mid("XYZ", to_price("100"))
-    assert fresh.net_working("XYZ", t + 70) == live.net_working("XYZ", t + 70) == []
+def test_a_new_parent_starts_with_the_desk_s_journaled_record(engine_with):
+    """The desk's one job besides hosting: a new parent is journaled, then its actor is
+    started with that record (stamped, as the trail holds it)."""
+    engine = engine_with(DeskActor)
+    engine.run_until(START)
+    (created,) = journal_of(engine, ParentOrderCreated)
+    assert created.msg_id
+    parent = engine.runtime.ref(created.parent_id)
+    assert parent is not None and parent.actor.order == created

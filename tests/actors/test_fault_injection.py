@@ -2,16 +2,16 @@
 ``[[crashes]]``): each crashed actor is restarted by its supervisor, rebuilds its state
 from the audit trail, and the run still keeps every invariant."""
 
-import pathlib
 from collections import Counter
 
 import msgspec
 
+import scenarios
 from actors.scenario_runner import run_scenario
 from engine import messages as m
 from engine.scenario import CrashSpec, load
 
-BRIEF = pathlib.Path(__file__).resolve().parents[2] / "scenarios" / "brief_vwap.toml"
+BRIEF = scenarios.path("brief_vwap")
 
 
 def crashed_brief(crashes):

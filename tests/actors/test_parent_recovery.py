@@ -7,12 +7,14 @@ supervisor in place of the real one.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from actors import desk_actor
 from actors.api import Engine
 from actors.parent_actor import ParentActor
-from engine.clock import SECOND
+from engine.clock import MINUTE, SECOND
 from engine.messages import (
     ActorFailed,
     ActorRestarted,
@@ -43,8 +45,8 @@ class CrashOnThirdFill(ParentActor):
     """Generation 0 raises on its third fill, before handling it: the fill is lost with
     the inbox and only the journal knows it. Later generations run normally."""
 
-    recovered: list[tuple[int, int, int]] = []  # (generation, filled, journaled fills)
-    dropped: list[str] = []  # fill ids lost with the crash
+    recovered: ClassVar[list[tuple[int, int, int]]] = []  # (generation, filled, journaled)
+    dropped: ClassVar[list[str]] = []  # fill ids lost with the crash
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +60,7 @@ class CrashOnThirdFill(ParentActor):
                 for f in _journal_of(self.runtime, ChildOrderFilled)
                 if f.parent_id == self.name
             )
-            CrashOnThirdFill.recovered.append((self.generation, self.parent.filled, journaled))
+            CrashOnThirdFill.recovered.append((self.generation, self.obj.parent.filled, journaled))
 
     def receive(self, msg, sender):
         if isinstance(msg, ChildOrderFilled) and self.generation == 0:
@@ -74,8 +76,8 @@ class CrashAfterTwoResizes(ParentActor):
     working and the one its successor rebuilds (from the started target, resized once)
     are recorded."""
 
-    live: list = []
-    restored: list = []
+    live: ClassVar[list] = []
+    restored: ClassVar[list] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,14 +86,14 @@ class CrashAfterTwoResizes(ParentActor):
     def started(self):
         super().started()
         if self.generation:
-            CrashAfterTwoResizes.restored.append(self.parent.strategy)
+            CrashAfterTwoResizes.restored.append(self.obj.parent.strategy)
 
     def receive(self, msg, sender):
         if self.generation == 0:
             if isinstance(msg, ResizeParentOrder):
                 self.resizes_seen += 1
             elif isinstance(msg, ChildOrderFilled) and self.resizes_seen == 2:
-                CrashAfterTwoResizes.live.append(self.parent.strategy)
+                CrashAfterTwoResizes.live.append(self.obj.parent.strategy)
                 raise RuntimeError("injected parent fault")
         super().receive(msg, sender)
 
@@ -101,6 +103,20 @@ class CrashOnEveryFill(ParentActor):
         if isinstance(msg, ChildOrderFilled):
             raise RuntimeError("injected persistent fault")
         super().receive(msg, sender)
+
+
+class RecordsRecovery(ParentActor):
+    """Records what each restarted generation recovered: its state and next wake."""
+
+    recovered: ClassVar[list[tuple[int, ParentState, int | None]]] = []
+
+    def started(self):
+        super().started()
+        if self.generation:
+            hosted = self.obj
+            RecordsRecovery.recovered.append(
+                (self.generation, hosted.parent.state, hosted.next_wake_ns())
+            )
 
 
 def _journal_of(runtime, cls):
@@ -191,3 +207,28 @@ def test_a_recovered_parent_works_the_schedule_the_live_one_had_after_resizes(en
     (live,), (restored,) = CrashAfterTwoResizes.live, CrashAfterTwoResizes.restored
     assert live.schedule.cumulative == tuple(range(0, 5_001, 500))  # TWAP's shape kept
     assert restored == live
+
+
+@pytest.mark.parametrize(
+    ("clients_cancel", "final"),
+    [(False, ParentState.COMPLETED), (True, ParentState.CANCELED)],
+)
+def test_a_parent_restarted_after_it_finished_stays_finished_and_says_nothing_again(
+    engine_with, clients_cancel, final
+):
+    RecordsRecovery.recovered = []
+    engine = engine_with(RecordsRecovery)
+    if clients_cancel:
+        for cid in CLIENTS:
+            engine.cancel("OMS", cid, at_ns=START + 2 * SECOND)
+    engine.inject_crash("P1", at_ns=END + 1 * MINUTE)
+    engine.run_until(RUN_UNTIL)
+    rt, pid = engine.runtime, _parent_id(engine)
+    assert pid == "P1" and engine.parents.restarts[pid] == 1
+
+    assert RecordsRecovery.recovered == [(1, final, None)]  # no timer either
+    states = [m.state for m in _journal_of(rt, ParentStateChanged) if m.parent_id == pid]
+    assert states[-1] is final and states.count(final) == 1
+    parent_fills = [m.fill_id for m in _journal_of(rt, ParentOrderFilled) if m.parent_id == pid]
+    child_fills = [m.fill_id for m in _journal_of(rt, ChildOrderFilled) if m.parent_id == pid]
+    assert sorted(parent_fills) == sorted(child_fills)  # each forwarded once, none again

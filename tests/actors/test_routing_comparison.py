@@ -8,11 +8,11 @@ from collections import Counter
 import msgspec
 import pytest
 
+import scenarios
 from actors.cli import main
 from actors.routing_comparison import (
     LOGICS,
     MARKETS,
-    SCENARIO_DIR,
     compare_routing,
     format_table,
     measure,
@@ -23,14 +23,14 @@ from engine import messages as m
 from engine.scenario import load
 
 
-def short(file_name: str):
+def short(scenario_name: str):
     """A comparison market cut to ~8 simulated minutes: same venues, orders and seed."""
-    scenario = load(SCENARIO_DIR / file_name)
+    scenario = load(scenarios.path(scenario_name))
     mandate = msgspec.structs.replace(scenario.mandate, end="09:37")
     return msgspec.structs.replace(scenario, mandate=mandate, run_until="09:38")
 
 
-SHORT = [(name, short(file_name)) for name, file_name in MARKETS]
+SHORT = [(name, short(scenario_name)) for name, scenario_name in MARKETS]
 
 
 @pytest.fixture(scope="module")

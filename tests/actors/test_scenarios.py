@@ -7,13 +7,14 @@ from collections import Counter
 import msgspec
 import pytest
 
+import scenarios
 from actors.cli import main
 from actors.scenario_runner import run_scenario
 from engine import messages as m
 from engine.desk.desk import EXCESS_SOURCE
 from engine.scenario import ScenarioError, load, loads
 
-SCENARIOS = sorted((pathlib.Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
+SCENARIOS = [scenarios.path(name) for name in scenarios.shipped()]
 
 
 def shortened(path, run_until, **changes):
@@ -150,7 +151,8 @@ at = "09:31"
     ],
 )
 def test_run_refuses_a_bad_scenario_with_one_line_and_status_2(tmp_path, capsys, extra, message):
-    """review6 bad_at.out, badprofile.out: a traceback; now one line on stderr, exit 2."""
+    """A scenario that fails only when the run builds it (a time, a profile file) ends
+    with one line on stderr and exit status 2, not a traceback."""
     text = SMALL.replace("seed = 3\n", "seed = 3\n" + extra) if "vwap" in extra else SMALL + extra
     (tmp_path / "bad.toml").write_text(text)
     assert (
@@ -175,9 +177,9 @@ def test_run_refuses_a_bad_scenario_with_one_line_and_status_2(tmp_path, capsys,
 
 
 def test_ordered_quantity_counts_only_accepted_client_orders():
-    """review6 rejects.out: rejected orders were counted as ordered ("2,500 of 2,350
-    shares (106.4%)"). Intake still rejects what a file cannot rule out (a client order
-    id used twice by one source): those shares are not part of what was ordered."""
+    """Rejected client orders are not ordered quantity. Intake rejects what a file cannot
+    rule out (a client order id used twice by one source): those shares were never
+    working, so the fill rate is over the accepted orders only."""
     scenario = loads(SMALL + '[[orders]]\nid = "o1"\nside = "buy"\nquantity = 500\nat = "09:32"\n')
     result = run_scenario(scenario)
     assert result.client_orders == 2 and result.rejected == 1
@@ -224,3 +226,47 @@ def test_run_to_an_audit_file_prints_the_tca_and_a_digest_the_file_repeats(tmp_p
     assert (tmp_path / "report" / "report.html").exists()
     with pytest.raises(ValueError, match="already holds"):  # one run per trail
         run_scenario(loads(SMALL), audit=audit)
+
+
+SOURCE_FOLDER = pathlib.Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_shipped_scenarios_are_the_scenarios_folder_found_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing relative to the working directory
+    names = scenarios.shipped()
+    assert names == sorted(p.stem for p in SOURCE_FOLDER.glob("*.toml"))
+    for name in names:
+        assert scenarios.path(name).read_bytes() == (SOURCE_FOLDER / f"{name}.toml").read_bytes()
+    assert scenarios.path("brief_vwap.toml") == scenarios.path("brief_vwap")
+
+
+def test_an_unknown_scenario_name_lists_the_shipped_ones():
+    with pytest.raises(LookupError, match=r"no shipped scenario 'nope'.*brief_vwap"):
+        scenarios.path("nope")
+
+
+def test_a_named_scenario_is_a_file_first_then_a_shipped_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert scenarios.locate("brief_vwap") == scenarios.path("brief_vwap")
+    assert scenarios.locate("routing_thin.toml") == scenarios.path("routing_thin")
+    assert scenarios.locate("scenarios/brief_vwap.toml") == pathlib.Path(
+        "scenarios/brief_vwap.toml"
+    )
+    (tmp_path / "brief_vwap").write_text(SMALL)  # a file of that name wins over the shipped one
+    assert scenarios.locate("brief_vwap") == pathlib.Path("brief_vwap")
+    assert scenarios.locate("nope") == pathlib.Path("nope")
+
+
+def test_run_and_profile_take_a_shipped_scenario_by_name_from_another_directory(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "routing_thin", "--quiet", "--no-baseline", "--audit", "thin.sqlite"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("scenario routing-thin seed ")
+    assert out.strip().splitlines()[-1].startswith("audit-digest: ")
+    assert main(["run", "nope", "--quiet"]) == 2
+    assert "nope: cannot read" in capsys.readouterr().err
+    assert main(["profile", "routing_thin", "--days", "1", "--bins", "2"]) == 0
+    assert '"name": "routing-thin-history"' in capsys.readouterr().out

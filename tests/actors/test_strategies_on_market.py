@@ -39,11 +39,12 @@ import functools
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
+from itertools import pairwise
 
 import msgspec
 import pytest
 
+import scenarios
 from actors.api import Engine, MarketConfig
 from actors.scenario_runner import run_scenario
 from engine.audit.journal import Journal
@@ -84,7 +85,7 @@ SYMBOL = "XYZ"
 INSTRUMENT = Instrument(symbol=SYMBOL, ref_price=to_price("100.00"))
 TICK = INSTRUMENT.tick
 PARENT = ParentConfig()  # the engine's defaults: what the tolerances below derive from
-STARVED = Path(__file__).resolve().parents[2] / "scenarios" / "strategies_starved.toml"
+STARVED = scenarios.path("strategies_starved")
 
 
 def at(minutes: float) -> int:
@@ -309,7 +310,7 @@ def _profile_volume_by(minute: float) -> float:
     """Share of the day's volume traded by ``minute`` after the open (uniform in a bin)."""
     edges, weights = _profile()
     done = 0.0
-    for lo, hi, w in zip(edges, edges[1:], weights):
+    for (lo, hi), w in zip(pairwise(edges), weights, strict=True):
         done += w * min(max(minute - lo, 0.0), hi - lo) / (hi - lo)
     return done
 
@@ -588,7 +589,7 @@ def test_starved_market_makes_the_strategy_catch_up_aggressively(fault: str):
         assert turn is not None and turn.ts - f0 <= 2 * MINUTE and turn.deviation < 0
         during = [d for d in decisions if turn.ts <= d.ts < f1]
         assert all(d.tactic is Tactic.AGGRESSIVE for d in during)
-        assert all(b.deviation <= a.deviation for a, b in zip(during, during[1:]))
+        assert all(b.deviation <= a.deviation for a, b in pairwise(during))
         assert during[-1].deviation <= -wanted // 2
 
     # Catches up: filled is back near scheduled within 3 minutes of the market's return,

@@ -6,6 +6,7 @@ from actors.runtime import SimRuntime
 from actors.simulated_market import start_market, subscribe
 from actors.supervisor import Supervisor
 from engine import messages as m
+from engine.audit import MemoryTrail
 from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
@@ -113,10 +114,10 @@ def test_a_restarted_venue_answers_cancels_of_orders_it_no_longer_knows():
 
 
 def test_a_restarted_venue_keeps_publishing_to_its_market_s_subscribers():
-    """Subscriptions live in the venue actor, which a restart resets, and nobody
-    subscribes again: the router (a client) and the other venues must keep getting its
-    market data, or they trade on its last quote before the crash (a must-complete VWAP
-    expired 1,280 shares short after NASDAQ restarted: /work/bench/reviews/review8)."""
+    """Subscriptions live in the venue, which a restart resets, and nobody subscribes
+    again: the router (a client) and the other venues must keep getting its market data,
+    or they trade on its last quote before the crash (a must-complete order would expire
+    short)."""
     rt = SimRuntime(seed=2, start_ns=SESSION.open_ns)
     sup = Supervisor(rt)
     start_market(rt, sup, INSTRUMENT, SESSION, VENUES, clients=["trader"])
@@ -134,6 +135,37 @@ def test_a_restarted_venue_keeps_publishing_to_its_market_s_subscribers():
     rt.run_until(SESSION.open_ns + 2 * MINUTE)
     after = {sender for ts, sender in quotes if ts > crash}
     assert after == {v.name for v in VENUES}  # LIT1's new instance included
-    assert set(rt.ref("LIT1").actor.subscribers) == {"trader"} | {
+    assert set(rt.ref("LIT1").actor.obj.subscribers) == {"trader"} | {
         v.name for v in VENUES if v.name != "LIT1"
     }  # the other venues too (inline ref)
+
+
+def test_a_venue_journals_its_order_events_and_status_changes_once_and_no_feed():
+    trail = MemoryTrail()
+    rt = SimRuntime(seed=3, start_ns=SESSION.open_ns, journal=trail)
+    sup = Supervisor(rt)
+    start_market(rt, sup, INSTRUMENT, SESSION, VENUES[:2], clients=["trader"])
+    got = []
+    rt.on_message("trader", lambda msg, sender: got.append(msg))
+    subscribe(rt, "trader", "XYZ", ["LIT1", "LIT2"])
+    order = m.PlaceVenueOrder(
+        venue="LIT1",
+        order_id="O1",
+        parent_id="P1",
+        child_id="C1",
+        instrument="XYZ",
+        side=m.Side.BUY,
+        quantity=100,
+        price=to_price("90"),
+    )
+    rt.send("trader", "LIT1", order)
+    rt.send("trader", "LIT1", m.InjectVenueFault(venue="LIT1", fault=m.FaultKind.DEGRADE))
+    rt.run_until(SESSION.open_ns + 10 * SECOND)
+    rt.stop()
+    journaled = list(trail.by_venue("LIT1"))
+    assert [r.type for r in journaled] == ["VenueOrderAccepted", "VenueStatusChanged"]
+    accepted = next(msg for msg in got if isinstance(msg, m.VenueOrderAccepted))
+    assert journaled[0].message == accepted  # journaled as sent, by its sender
+    assert not list(trail.by_type("MarketDataUpdated", "SubscribeMarketData"))
+    assert sum(isinstance(msg, m.VenueStatusChanged) for msg in got) == 1  # broadcast too
+    assert sum(isinstance(msg, m.MarketDataUpdated) for msg in got) > 2

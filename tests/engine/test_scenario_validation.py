@@ -1,4 +1,4 @@
-"""Scenario validation at load (issue #6): a bad scenario file fails with a
+"""Scenario validation at load: a bad scenario file fails with a
 ``ScenarioError`` naming the field and the problem, before anything runs, instead of
 being cut down, ignored, or failing mid-run with a traceback."""
 

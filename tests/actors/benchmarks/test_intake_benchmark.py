@@ -16,9 +16,9 @@ def _run(sides: str, total: int = 4_000) -> tuple[OrderDesk, list]:
         desk.set_mid(symbol, bench.REF)
     out = []
     for i, order in enumerate(bench._orders(rng, 0, total, sides)):
-        out += desk.submit(order, bench.START_NS + i)
+        out += [msg for _, msg in desk.submit(order, bench.START_NS + i)]
         if i % 1_000 == 999:
-            out += desk.close_window(bench.START_NS + i)
+            out += [msg for _, msg in desk.close_window(bench.START_NS + i)]
     return desk, out
 
 

@@ -16,17 +16,19 @@ def at(seconds: int) -> int:
     return DAY + 9 * HOUR + seconds * SECOND
 
 
+ORDER = m.ClientOrder(
+    source="OMS",
+    account="A",
+    client_order_id="c1",
+    instrument="XYZ",
+    side=m.Side.BUY,
+    quantity=500,
+)
+
+
 def sample_run() -> list[m.Message]:
-    order = m.ClientOrder(
-        source="OMS",
-        account="A",
-        client_order_id="c1",
-        instrument="XYZ",
-        side=m.Side.BUY,
-        quantity=500,
-    )
     return [
-        m.SubmitClientOrder(order=order, ts=at(10)),
+        m.SubmitClientOrder(order=ORDER, ts=at(10)),
         m.ParentOrderCreated(
             parent_id="P1",
             instrument="XYZ",

@@ -1,5 +1,6 @@
 """`smart-exec schedule`: the preview, parsed from its JSON output."""
 
+import itertools
 import json
 import math
 
@@ -43,7 +44,7 @@ def test_is_json_matches_the_closed_form(capsys):
     eta_t = 2.5e-6 - 0.5 * 2.5e-7 * tau
     kappa = math.acosh(1 + 0.5 * (1e-6 * 0.95**2 / eta_t) * tau**2) / tau
     x = [math.sinh(kappa * (T - j * tau)) / math.sinh(kappa * T) * X for j in range(N + 1)]
-    n = [a - b for a, b in zip(x, x[1:])]
+    n = [a - b for a, b in itertools.pairwise(x)]
     assert doc["holdings"] == pytest.approx(x, abs=1e-6)
     assert doc["trades"] == pytest.approx(n, rel=1e-9)
     e = 0.5 * 2.5e-7 * X**2 + 0.0625 * sum(n) + eta_t / tau * sum(v * v for v in n)

@@ -4,7 +4,8 @@ and ``extend`` writes exactly what the same ``append`` calls write."""
 import msgspec
 
 from engine import messages as m
-from engine.audit.journal import _EXTRACTORS, _ROWS, Journal, index_columns
+from engine.audit.journal import _ROWS, Journal
+from engine.audit.record import EXTRACTORS, index_columns
 from tests.engine.audit.test_journal import sample_run
 
 
@@ -30,7 +31,7 @@ def test_row_builders_extract_the_same_columns_for_every_message_class(monkeypat
         fake = _Anything()
         built = row(7, fake)
         # index_columns dispatches on type(msg): call the class's extractor directly
-        assert tuple(map(_stored, built[3:9])) == _EXTRACTORS[cls](fake), cls.__name__
+        assert tuple(map(_stored, built[3:9])) == EXTRACTORS[cls](fake), cls.__name__
         assert built[:3] == (7, "ts", cls.__name__) and _stored(built[9]) == b"payload"
         assert all(type(v) in (int, str, bytearray) for v in built), cls.__name__
 

@@ -44,7 +44,7 @@ def test_rejects_bad_input():
         allocate(-1, [100])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     lot=st.sampled_from([1, 10, 100]),
     lots=st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=20),
@@ -81,7 +81,7 @@ def _reference(fill: int, open_qtys: list[int], lot: int) -> list[int]:
     return [s * lot for s in shares]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     lot=st.sampled_from([1, 7, 100]),
     lots=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=12),
@@ -93,7 +93,7 @@ def test_matches_the_rule_spelled_out(lot, lots, data):
     assert allocate(fill, open_qtys, lot) == _reference(fill, open_qtys, lot)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     lot=st.sampled_from([1, 100]),
     sizes=st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=6),

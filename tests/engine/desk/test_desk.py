@@ -27,6 +27,7 @@ from engine.messages import (
     StrategyName,
     Urgency,
 )
+from tests.engine.desk.support import MessagesOnly
 
 NOW = 1_000_000_000_000
 REF = 100_000_000
@@ -35,13 +36,14 @@ INSTRUMENTS = [
     Instrument(symbol="BBB", ref_price=REF, lot=1),
 ]
 BUY, SELL = Side.BUY, Side.SELL
+ANY_MANDATE = Mandate()
 
 
-def new_desk(window_ns: int = 1_000) -> OrderDesk:
-    return OrderDesk(INSTRUMENTS, DeskConfig(window_ns=window_ns))
+def new_desk(window_ns: int = 1_000) -> MessagesOnly:
+    return MessagesOnly(OrderDesk(INSTRUMENTS, DeskConfig(window_ns=window_ns)))
 
 
-def order(coid, side=BUY, qty=100, instrument="AAA", limit=None, mandate=Mandate(), source="OMS"):
+def order(coid, side=BUY, qty=100, instrument="AAA", limit=None, mandate=ANY_MANDATE, source="OMS"):
     return ClientOrder(
         source=source,
         account="A",
@@ -495,84 +497,89 @@ class Checker:
             assert len(sides) <= 1, (instrument, sides)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(op, min_size=20, max_size=80))
-def test_random_streams_keep_every_invariant(ops):
-    desk = new_desk()
-    checker = Checker(desk)
-    now = NOW
-    mids = {"AAA": REF, "BBB": REF}
-    for name, m in mids.items():
-        desk.set_mid(name, m)
-    coids: list[str] = []
-    for i, (kind, *args) in enumerate(ops):
-        now += 1
+class Stream:
+    """Applies one random operation at a time to a desk (``op``)."""
+
+    def __init__(self, desk) -> None:
+        self.desk = desk
+        self.checker = Checker(desk)
+        self.mids = {"AAA": REF, "BBB": REF}
+        for name, m in self.mids.items():
+            desk.set_mid(name, m)
+        self.coids: list[str] = []
+
+    def step(self, i: int, now: int, kind: str, args: list) -> list | None:
+        """The messages the operation made (None: it did not apply)."""
+        if kind in ("submit", "cancel", "amend"):
+            return self.client(i, now, kind, args)
+        desk = self.desk
+        if kind == "close":
+            return desk.close_window(now)
+        if kind == "mid":
+            self.mids[args[0]] = REF + args[1] * 10_000
+            desk.set_mid(args[0], self.mids[args[0]])
+            return []
+        if not desk.parents:
+            return None
+        parents = list(desk.parents.values())
+        parent = parents[args[0] % len(parents)]
+        if kind == "fill":
+            qty = args[1] * LOT[parent.instrument]
+            self.checker.market_filled[parent.parent_id] += qty
+            market_fill = ParentOrderFilled(
+                ts=now,
+                parent_id=parent.parent_id,
+                child_id="C",
+                fill_id=f"F{i}",
+                venue="V",
+                quantity=qty,
+                price=REF + args[2] * 10_000,
+                liquidity=Liquidity.MAKER,
+            )
+            return desk.on_parent_fill(market_fill)
+        change = ParentStateChanged(
+            ts=now,
+            parent_id=parent.parent_id,
+            state=args[1],
+            target=parent.target,
+            filled=parent.filled,
+        )
+        return desk.on_parent_state(change)
+
+    def client(self, i: int, now: int, kind: str, args: list) -> list | None:
+        desk, coids = self.desk, self.coids
         if kind == "submit":
             instrument, side, lots, limit_i, mandate_i = args
-            coid = f"c{i}"
-            coids.append(coid)
-            o = order(
-                coid,
-                side,
-                lots * LOT[instrument],
-                instrument,
-                LIMITS[side][limit_i],
-                MANDATES[mandate_i],
-            )
-            msgs = desk.submit(o, now)
-        elif kind == "cancel" and coids:
-            msgs = desk.cancel("OMS", coids[args[0] % len(coids)], now)
-        elif kind == "amend" and coids:
-            coid = coids[args[0] % len(coids)]
-            state = desk.order("OMS", coid)
-            lot = LOT[state.order.instrument]
-            price = LIMITS[state.order.side][1] if args[2] else None
-            msgs = desk.amend(
-                "OMS", coid, now, quantity=state.cum_qty + args[1] * lot, limit_price=price
-            )
-        elif kind == "close":
-            msgs = desk.close_window(now)
-        elif kind == "mid":
-            mids[args[0]] = REF + args[1] * 10_000
-            desk.set_mid(args[0], mids[args[0]])
-            msgs = []
-        elif kind == "fill" and desk.parents:
-            parents = list(desk.parents.values())
-            parent = parents[args[0] % len(parents)]
-            qty = args[1] * LOT[parent.instrument]
-            price = REF + args[2] * 10_000
-            fid = f"F{i}"
-            msgs = desk.on_parent_fill(
-                ParentOrderFilled(
-                    ts=now,
-                    parent_id=parent.parent_id,
-                    child_id="C",
-                    fill_id=fid,
-                    venue="V",
-                    quantity=qty,
-                    price=price,
-                    liquidity=Liquidity.MAKER,
-                )
-            )
-            checker.market_filled[parent.parent_id] += qty
-        elif kind == "state" and desk.parents:
-            parents = list(desk.parents.values())
-            parent = parents[args[0] % len(parents)]
-            msgs = desk.on_parent_state(
-                ParentStateChanged(
-                    ts=now,
-                    parent_id=parent.parent_id,
-                    state=args[1],
-                    target=parent.target,
-                    filled=parent.filled,
-                )
-            )
-        else:
-            continue
-        checker.see(msgs, now)
-        checker.check()
-    checker.see(desk.close_window(now), now)
-    checker.check()
+            coids.append(f"c{i}")
+            qty = lots * LOT[instrument]
+            limit = LIMITS[side][limit_i]
+            o = order(f"c{i}", side, qty, instrument, limit, MANDATES[mandate_i])
+            return desk.submit(o, now)
+        if not coids:
+            return None
+        coid = coids[args[0] % len(coids)]
+        if kind == "cancel":
+            return desk.cancel("OMS", coid, now)
+        state = desk.order("OMS", coid)
+        lot = LOT[state.order.instrument]
+        price = LIMITS[state.order.side][1] if args[2] else None
+        quantity = state.cum_qty + args[1] * lot
+        return desk.amend("OMS", coid, now, quantity=quantity, limit_price=price)
+
+
+@settings(max_examples=200)
+@given(st.lists(op, min_size=20, max_size=80))
+def test_random_streams_keep_every_invariant(ops):
+    stream = Stream(new_desk())
+    now = NOW
+    for i, (kind, *args) in enumerate(ops):
+        now += 1
+        msgs = stream.step(i, now, kind, args)
+        if msgs is not None:
+            stream.checker.see(msgs, now)
+            stream.checker.check()
+    stream.checker.see(stream.desk.close_window(now), now)
+    stream.checker.check()
 
 
 def test_same_stream_same_messages():

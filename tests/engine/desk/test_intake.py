@@ -18,37 +18,38 @@ from engine.messages import (
     Side,
     StrategyName,
 )
+from tests.engine.desk.support import MessagesOnly
 
 NOW = 1_000_000_000_000
 AAPL = Instrument(symbol="AAPL", ref_price=100_000_000, lot=10, tick=10_000, band_bps=1_000)
 
 
-def desk(**kw) -> OrderDesk:
-    return OrderDesk([AAPL], DeskConfig(window_ns=1_000), **kw)
+def desk(**kw) -> MessagesOnly:
+    return MessagesOnly(OrderDesk([AAPL], DeskConfig(window_ns=1_000), **kw))
 
 
 def order(**kw) -> ClientOrder:
-    fields = dict(
-        source="OMS",
-        account="A1",
-        client_order_id="c1",
-        instrument="AAPL",
-        side=Side.BUY,
-        quantity=100,
-        limit_price=None,
-        mandate=Mandate(),
-    )
+    fields = {
+        "source": "OMS",
+        "account": "A1",
+        "client_order_id": "c1",
+        "instrument": "AAPL",
+        "side": Side.BUY,
+        "quantity": 100,
+        "limit_price": None,
+        "mandate": Mandate(),
+    }
     fields.update(kw)
     return ClientOrder(**fields)
 
 
-def snapshot(d: OrderDesk) -> bytes:
+def snapshot(d: MessagesOnly) -> bytes:
     """Everything observable about the desk's state, for 'nothing changed' checks."""
     orders = [
         (o.order, o.qty, o.limit, o.leaves, o.cum_qty, o.cum_notional, o.status) for o in d.orders()
     ]
     parents = [(p.parent_id, p.target, p.open, p.filled) for p in d.parents.values()]
-    return repr((orders, parents, d.window_deadline(), d._exec_ids.count)).encode()
+    return repr((orders, parents, d.window_deadline(), d.exec_count)).encode()
 
 
 def assert_rejected(msgs, reason: RejectReason) -> None:
@@ -60,7 +61,7 @@ def assert_rejected(msgs, reason: RejectReason) -> None:
     assert msg.ts == NOW and msg.msg_id == 0
 
 
-def reject_new(o: ClientOrder, reason: RejectReason, d: OrderDesk | None = None) -> None:
+def reject_new(o: ClientOrder, reason: RejectReason, d: MessagesOnly | None = None) -> None:
     d = d or desk()
     before = snapshot(d)
     assert_rejected(d.submit(o, NOW), reason)
@@ -126,7 +127,7 @@ def test_quantity_off_lot():
 
 
 def test_quantity_too_large():
-    d = OrderDesk([AAPL], intake=Intake([AAPL], max_order_qty=1_000))
+    d = MessagesOnly(OrderDesk([AAPL], intake=Intake([AAPL], max_order_qty=1_000)))
     reject_new(order(quantity=1_010), RejectReason.QUANTITY_TOO_LARGE, d)
 
 
@@ -154,7 +155,7 @@ def test_end_in_past():
     reject_new(order(mandate=Mandate(end_ns=NOW - 1)), RejectReason.END_IN_PAST)
 
 
-def session_desk() -> OrderDesk:
+def session_desk() -> MessagesOnly:
     """A desk whose mandates without an end end at a session close of NOW + 100."""
     return desk(intake=Intake([AAPL], default_end_ns=NOW + 100))
 
@@ -238,7 +239,7 @@ def test_duplicate_client_order_id_same_source_only():
     assert d.submit(order(source="trader:jane"), NOW)[0].exec_type is ExecType.NEW
 
 
-def reject_cancel_and_amend(d: OrderDesk, reason: RejectReason, source="OMS", account=None):
+def reject_cancel_and_amend(d: MessagesOnly, reason: RejectReason, source="OMS", account=None):
     before = snapshot(d)
     assert_rejected(d.cancel(source, "c1", NOW, account=account), reason)
     assert_rejected(d.amend(source, "c1", NOW, quantity=50, account=account), reason)

@@ -7,20 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.clock import MINUTE, SECOND
-from engine.config import SessionConfig
-from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import (
-    BookLevel,
     CancelChildOrder,
-    ChildOrderAccepted,
-    ChildOrderDone,
     ChildOrderFilled,
     ChildOrderRejected,
     Liquidity,
-    Mandate,
-    MarketDataUpdated,
-    ParentOrderCreated,
     ParentOrderFilled,
     ParentState,
     ParentStateChanged,
@@ -30,157 +22,15 @@ from engine.messages import (
     StrategyName,
     Tactic,
     Urgency,
-    VenueKind,
-    VenueStatus,
 )
-from engine.parent.order import TRANSITIONS, IllegalTransition, ParentConfig, ParentOrder
-
-SESSION = SessionConfig()
-T0 = SESSION.open_ns + 60 * MINUTE
-CENT = 10_000
-XYZ = Instrument(symbol="XYZ", tick=CENT, lot=100, ref_price=100 * 1_000_000)
-
-
-def quote(market: MarketView, bid: int | None, ask: int | None, volume: int) -> None:
-    market.update(
-        MarketDataUpdated(
-            venue="LIT1",
-            instrument="XYZ",
-            kind=VenueKind.LIT,
-            status=VenueStatus.UP,
-            bids=[BookLevel(bid, 1_000)] if bid else [],
-            asks=[BookLevel(ask, 1_000)] if ask else [],
-            volume=volume,
-        )
-    )
-
-
-def make_parent(qty=10_000, side=Side.BUY, limit=None, minutes=30, **mandate) -> ParentOrder:
-    mandate.setdefault("end_ns", T0 + minutes * MINUTE)
-    order = ParentOrderCreated(
-        parent_id="P1",
-        instrument="XYZ",
-        side=side,
-        quantity=qty,
-        limit_price=limit,
-        mandate=Mandate(**mandate),
-    )
-    return ParentOrder(order, XYZ, SESSION, ParentConfig())
-
-
-class Harness:
-    """Runs a parent to its end. Aggressive children whose price reaches the far touch fill
-    at once; passive/midpoint ones fill ``passive_fill`` of their leaves per wake (0 = a
-    starved market). The market trades ``market_rate`` shares per second besides us."""
-
-    def __init__(
-        self,
-        parent,
-        bid=100 * 1_000_000,
-        spread=2 * CENT,
-        passive_fill=0.5,
-        market_rate=50,
-        cross=True,
-    ):
-        self.parent, self.bid, self.ask = parent, bid, bid + spread
-        self.passive_fill, self.market_rate, self.cross = passive_fill, market_rate, cross
-        self.market = MarketView("XYZ")
-        self.now = T0
-        self.background = 0
-        self.ours = 0
-        self.working: dict[str, PlaceChildOrder] = {}
-        self.leaves: dict[str, int] = {}
-        self.out: list = []
-        self.fills = 0
-        self.invariant_checks = 0
-        self._refresh()
-
-    def _refresh(self):
-        quote(self.market, self.bid, self.ask, self.background + self.ours)
-
-    def run(self, until=None):
-        self.feed(self.parent.start(self.now, self.market))
-        while self.parent.next_wake_ns is not None and (until is None or self.now < until):
-            nxt = self.parent.next_wake_ns
-            assert nxt > self.now
-            self.background += self.market_rate * (nxt - self.now) // SECOND
-            self.now = nxt
-            self._refresh()
-            self.feed(self.parent.on_timer(self.now, self.market))
-            self.fill_passive()
-        return self
-
-    def fill_passive(self):
-        for cid, place in list(self.working.items()):
-            if place.tactic is not Tactic.AGGRESSIVE and self.passive_fill > 0:
-                qty = int(self.leaves[cid] * self.passive_fill) // 100 * 100 or self.leaves[cid]
-                self.fill(place, qty, place.limit_price)
-
-    def fill(self, place, qty, price):
-        self.fills += 1
-        self.leaves[place.child_id] -= qty
-        self.ours += qty
-        self._refresh()
-        msg = ChildOrderFilled(
-            parent_id="P1",
-            child_id=place.child_id,
-            fill_id=f"F{self.fills}",
-            venue="LIT1",
-            quantity=qty,
-            price=price,
-            liquidity=Liquidity.TAKER,
-            leaves=self.leaves[place.child_id],
-        )
-        self.feed(self.parent.on_child_filled(msg, self.now, self.market))
-        if self.leaves.get(place.child_id) == 0:
-            self.done(place.child_id)
-
-    def done(self, cid):
-        place = self.working.pop(cid, None)
-        if place is None:
-            return
-        msg = ChildOrderDone(
-            parent_id="P1",
-            child_id=cid,
-            filled=place.quantity - self.leaves[cid],
-            cancelled=self.leaves[cid],
-        )
-        self.feed(self.parent.on_child_done(msg, self.now, self.market))
-
-    def feed(self, msgs):
-        for m in msgs:
-            assert m.ts == self.now and m.msg_id == 0
-            self.out.append(m)
-            self.check_invariants()
-            if isinstance(m, PlaceChildOrder):
-                self.working[m.child_id] = m
-                self.leaves[m.child_id] = m.quantity
-                self.feed(
-                    self.parent.on_child_accepted(
-                        ChildOrderAccepted(parent_id="P1", child_id=m.child_id),
-                        self.now,
-                        self.market,
-                    )
-                )
-                far = self.ask if m.side is Side.BUY else self.bid
-                crosses = m.limit_price is not None and (m.limit_price - far) * m.side >= 0
-                if m.tactic is Tactic.AGGRESSIVE and self.cross and crosses:
-                    self.fill(m, m.quantity, far)
-            elif isinstance(m, CancelChildOrder) and m.child_id in self.working:
-                self.done(m.child_id)
-
-    def check_invariants(self):
-        p = self.parent
-        assert p.filled <= p.target
-        assert p.open_qty <= max(p.leaves, 0) or p.is_terminal
-        self.invariant_checks += 1
-
-    def of(self, kind):
-        return [m for m in self.out if isinstance(m, kind)]
-
-    def states(self):
-        return [m.state for m in self.of(ParentStateChanged)]
-
+from engine.parent.order import TRANSITIONS, IllegalTransition, ParentConfig
+from tests.engine.parent.parent_harness import (
+    CENT,
+    T0,
+    Harness,
+    make_parent,
+    quote,
+)
 
 # ------------------------------------------------------------------ state machine
 
@@ -461,7 +311,7 @@ def test_resize_to_zero_while_pending_cancels():
 # ------------------------------------------------------------------- properties
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     side=st.sampled_from([Side.BUY, Side.SELL]),
     bid_cents=st.integers(9_900, 10_100),
@@ -512,121 +362,3 @@ def test_children_never_breach_the_limit_and_are_on_tick(
     assert h.parent.filled <= h.parent.target
     child_ids = sorted(int(c.child_id.split("-C")[1]) for c in h.of(PlaceChildOrder))
     assert child_ids == list(range(1, len(child_ids) + 1))  # deterministic, no gaps
-
-
-# ------------------------------------------------------------------ sleeping between decisions
-
-
-class PollingParent(ParentOrder):
-    """The parent as it was: decides every interval, whether or not anything is due."""
-
-    def _polls(self) -> bool:
-        return True
-
-
-def _drive(parent, fill_every=20 * SECOND, outage=(12 * MINUTE, 13 * MINUTE + 3 * SECOND)):
-    """A market on its own clock, whatever the parent's wakes: every ``fill_every`` the
-    oldest resting child fills half its leaves (a lot at least); aggressive children fill
-    at once (the Harness); quotes vanish over ``outage`` (relative to T0)."""
-    h = Harness(parent, passive_fill=0.0)
-    h.feed(parent.start(h.now, h.market))
-    events = [T0 + outage[0], T0 + outage[1]]
-    tick = T0
-    while parent.next_wake_ns is not None:
-        nxt = min([parent.next_wake_ns, tick + fill_every] + [e for e in events if e > h.now])
-        h.background += h.market_rate * (nxt - h.now) // SECOND
-        h.now = nxt
-        if T0 + outage[0] <= h.now < T0 + outage[1]:
-            md = MarketDataUpdated(
-                venue="LIT1",
-                instrument="XYZ",
-                kind=VenueKind.LIT,
-                status=VenueStatus.UP,
-                bids=[],
-                asks=[],
-                volume=h.background + h.ours,
-            )
-        else:
-            md = MarketDataUpdated(
-                venue="LIT1",
-                instrument="XYZ",
-                kind=VenueKind.LIT,
-                status=VenueStatus.UP,
-                bids=[BookLevel(h.bid, 1_000)],
-                asks=[BookLevel(h.ask, 1_000)],
-                volume=h.background + h.ours,
-            )
-        h.market.update(md)
-        if h.now in events:
-            parent.on_market_data(md, h.now, h.market)
-        if h.now == parent.next_wake_ns:
-            h.feed(parent.on_timer(h.now, h.market))
-        if h.now == tick + fill_every:
-            tick = h.now
-            resting = [p for p in h.working.values() if p.tactic is not Tactic.AGGRESSIVE]
-            if resting and h.market.best_bid() is not None:
-                place = resting[0]
-                qty = min(h.leaves[place.child_id], max(100, h.leaves[place.child_id] // 200 * 100))
-                h.fill(place, qty, place.limit_price)
-    return h
-
-
-def _actions(h):
-    def key(m):
-        return (
-            type(m).__name__,
-            m.ts,
-            getattr(m, "child_id", None),
-            getattr(m, "quantity", None),
-            getattr(m, "limit_price", None),
-            getattr(m, "tactic", None),
-            getattr(m, "state", None),
-        )
-
-    return [key(m) for m in h.out if not isinstance(m, ScheduleRecalibrated)]
-
-
-@pytest.mark.parametrize(
-    "mandate",
-    [
-        dict(strategy=StrategyName.TWAP),
-        dict(strategy=StrategyName.TWAP, urgency=Urgency.HIGH),
-        dict(strategy=StrategyName.TWAP, urgency=Urgency.LOW, must_complete=False),
-        dict(strategy=StrategyName.VWAP),
-        dict(strategy=StrategyName.IS, urgency=Urgency.HIGH),
-        dict(strategy=StrategyName.IS, side=Side.SELL),
-    ],
-)
-@pytest.mark.parametrize("min_child_qty", [0, 300])
-def test_sleeping_until_something_is_due_decides_exactly_as_deciding_every_interval(
-    mandate, min_child_qty
-):
-    """A time-driven parent wakes only when a decision can act (a child due, a resting
-    child to pull when behind, a child going stale, the sweep, the end): the same children,
-    cancels and states at the same times as a parent deciding every interval, with far
-    fewer (always audited) recalibrations."""
-    config = ParentConfig(min_child_qty=min_child_qty)
-    runs = []
-    fields = dict(mandate)
-    side = fields.pop("side", Side.BUY)
-    for cls in (PollingParent, ParentOrder):
-        order = ParentOrderCreated(
-            parent_id="P1",
-            instrument="XYZ",
-            side=side,
-            quantity=20_000,
-            limit_price=None,
-            mandate=Mandate(end_ns=T0 + 30 * MINUTE, **fields),
-        )
-        runs.append(_drive(cls(order, XYZ, SESSION, config)))
-    polling, sleeping = runs
-    assert _actions(sleeping) == _actions(polling)
-    assert sleeping.parent.state is polling.parent.state
-    assert ParentState.PAUSED in polling.states()  # the outage was seen by both
-
-    def timer_decisions(h):
-        return sum(r.reason.startswith("timer") for r in h.of(ScheduleRecalibrated))
-
-    assert timer_decisions(sleeping) < 0.5 * timer_decisions(polling)
-    # every wake that decided still wrote its recalibration
-    assert all(r.next_at > r.ts for r in sleeping.of(ScheduleRecalibrated))

@@ -18,7 +18,8 @@ from collections import Counter
 
 import pytest
 
-from actors.routing_comparison import LOGICS, SCENARIO_DIR, measure, with_logic
+import scenarios
+from actors.routing_comparison import LOGICS, measure, with_logic
 from actors.scenario_runner import run_scenario
 from engine import messages as m
 from engine.config import VenueConfig
@@ -259,7 +260,7 @@ SEEDS = (2, 4)
 
 
 def _run(logic_name: str, seed: int):
-    scenario = load(SCENARIO_DIR / "routing_dark_heavy.toml")
+    scenario = load(scenarios.path("routing_dark_heavy"))
     logic = next(lg for lg in LOGICS if lg.name == logic_name)
     result = run_scenario(with_logic(scenario, logic), seed=seed)
     try:

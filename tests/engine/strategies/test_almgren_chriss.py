@@ -1,24 +1,26 @@
-"""Almgren–Chriss against the paper's formulas, on its Table 1 example (REFERENCE.md).
+"""Almgren–Chriss against the paper's formulas, on its Table 1 example (Almgren and Chriss,
+"Optimal execution of portfolio transactions", J. Risk 3, 2000).
 
 Expectations are computed here from the formulas (and by direct summation), never copied.
 """
 
 import math
+from itertools import pairwise
 
 import pytest
 
 from engine.strategies.almgren_chriss import AlmgrenChriss, ParameterError
 
-TABLE1 = dict(
-    shares=1e6,
-    horizon=5.0,
-    periods=5,
-    sigma=0.95,
-    eta=2.5e-6,
-    gamma=2.5e-7,
-    epsilon=0.0625,
-    risk_aversion=1e-6,
-)
+TABLE1 = {
+    "shares": 1e6,
+    "horizon": 5.0,
+    "periods": 5,
+    "sigma": 0.95,
+    "eta": 2.5e-6,
+    "gamma": 2.5e-7,
+    "epsilon": 0.0625,
+    "risk_aversion": 1e-6,
+}
 
 
 def model(**overrides) -> AlmgrenChriss:
@@ -56,9 +58,9 @@ def test_table1_schedule_equals_the_closed_form():
     assert m.trades() == pytest.approx(expected_n, rel=1e-12)
     # n_j = x_{j-1} - x_j, the trajectory starts at X and ends flat, front-loaded
     x = m.holdings()
-    assert m.trades() == pytest.approx([a - b for a, b in zip(x, x[1:])], rel=1e-9)
+    assert m.trades() == pytest.approx([a - b for a, b in pairwise(x)], rel=1e-9)
     assert x[0] == X and x[-1] == 0
-    assert all(a > b for a, b in zip(m.trades(), m.trades()[1:]))
+    assert all(a > b for a, b in pairwise(m.trades()))
 
 
 @pytest.mark.parametrize("lam", [1e-6, 2e-7, 1e-5])
@@ -163,12 +165,12 @@ def test_extreme_risk_aversion_front_loads_towards_selling_everything_at_once(la
     assert math.isfinite(m.kappa) and m.kappa * m.horizon > 710
     x, n, X = m.holdings(), m.trades(), m.shares
     assert x[0] == X and x[-1] == 0
-    assert all(a >= b >= 0 for a, b in zip(x, x[1:]))
+    assert all(a >= b >= 0 for a, b in pairwise(x))
     assert sum(n) == pytest.approx(X, rel=1e-12)
     # x_1 = X e^{−κτ}(1 − e^{−2(N−1)κτ})/(1 − e^{−2Nκτ}) = X e^{−κτ} to double precision
     left = math.exp(-m.kappa * m.tau)
     assert n[0] == pytest.approx(X * (1 - left), rel=1e-12)
-    # towards the reference's limit: E = εX + ηX²/τ, V = 0
+    # towards the paper's sell-everything-now limit: E = εX + ηX²/τ, V = 0
     assert m.expected_cost() == pytest.approx(
         m.epsilon * X + m.eta * X**2 / m.tau, rel=2 * left + 1e-12
     )

@@ -1,7 +1,7 @@
 """Strategy schedules: exact integer targets in whole lots; VWAP follows its profile."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.clock import MINUTE, SECOND
@@ -25,7 +25,6 @@ def check_schedule(s: Schedule, quantity: int, lot: int) -> None:
     assert all(c % lot == 0 for c in s.cumulative[:-1])
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     quantity=st.integers(0, 10**7),
     periods=st.integers(1, 400),
@@ -62,7 +61,6 @@ def test_resize_keeps_shape_and_exact_total():
         check_schedule(s.resized(q), q, 100)
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     kind=st.sampled_from(["twap", "vwap", "is"]),
     quantity=st.integers(0, 10**7),
@@ -71,7 +69,8 @@ def test_resize_keeps_shape_and_exact_total():
     lot=st.sampled_from([1, 10, 100]),
 )
 def test_resizes_do_not_compound(kind, quantity, chain, periods, lot):
-    # review4/resize_shape.py: TWAP 20,000 resized to 3 and back became a staircase
+    # rounding from rounded targets would turn TWAP 20,000 resized to 3 and back into a
+    # staircase: every resize rounds from the original shape
     end = OPEN + 2 * 60 * MINUTE
     build = {
         "twap": lambda q: twap_schedule(q, OPEN, end, periods, lot),
@@ -106,7 +105,7 @@ def test_vwap_follows_the_profile():
     q = 1_300_000
     s = vwap_schedule(q, OPEN, CLOSE, 13, OPEN, CLOSE, lot=1)
     weights = default_profile().weights
-    for trade, w in zip(s.trades(), weights):
+    for trade, w in zip(s.trades(), weights, strict=True):
         assert trade == pytest.approx(q * w, abs=1)
 
 
@@ -155,7 +154,7 @@ def test_pov_targets_a_fraction_of_market_volume_within_its_band():
 
 
 def test_pov_rate_above_the_clients_max_participation_trades_at_the_cap():
-    # review4/pov_over_max.py: rate 0.20 with max 0.05 used to raise the cap to 0.20
+    # the client's max participation caps the target rate, never the other way round
     pov = build_strategy(
         Mandate(strategy=StrategyName.POV, pov_rate=0.20, max_participation=0.05),
         100_000,
@@ -167,7 +166,6 @@ def test_pov_rate_above_the_clients_max_participation_trades_at_the_cap():
     assert pov.scheduled(0, 1_000_000) == 50_000
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     rate=st.floats(0.001, 1.0),
     cap=st.none() | st.floats(0.001, 1.0),
@@ -210,7 +208,6 @@ def test_boundaries_are_exact():
     assert b[0] == 0 and b[-1] == 10 and b == sorted(b)
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     quantity=st.integers(0, 2_000),
     spans=st.lists(st.integers(1, 60), min_size=1, max_size=6),

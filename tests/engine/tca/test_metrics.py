@@ -1,4 +1,4 @@
-"""TCA formulas on hand-derived cases (REFERENCE.md conventions)."""
+"""TCA formulas on hand-derived cases (sign conventions: docs/tca.md)."""
 
 from decimal import Decimal
 from fractions import Fraction
@@ -92,16 +92,16 @@ def test_mixed_sides_total_nets_signed_costs():
     assert fill_total(rows).slippage_bps == pytest.approx(0.0)
 
 
-def test_the_brief_table_figures_follow_from_the_formulas():
-    # (qty, price, VWAP) from the brief; performance = -(p - b)/b·1e4 for a buy.
-    brief = [
+def test_a_sample_fill_table_follows_from_the_formulas():
+    # (qty, price, VWAP) of a desk's sample table; performance = -(p - b)/b·1e4 for a buy.
+    sample = [
         (5000, "100.005", "100.010"),
         (10000, "100.020", "100.022"),
         (7500, "100.045", "100.050"),
         (12500, "100.120", "100.115"),
         (15000, "100.210", "100.211"),
     ]
-    rows = fill_rows([fill(q, p, b) for q, p, b in brief])
+    rows = fill_rows([fill(q, p, b) for q, p, b in sample])
     hand = [50 / 100.010, 20 / 100.022, 50 / 100.050, -50 / 100.115, 10 / 100.211]
     assert [r.performance_bps for r in rows] == pytest.approx(hand)
     assert [round(r.performance_bps, 1) for r in rows] == [0.5, 0.2, 0.5, -0.5, 0.1]
@@ -110,8 +110,8 @@ def test_the_brief_table_figures_follow_from_the_formulas():
     assert total.avg_price == Decimal("100.10425")
     assert total.benchmark == Decimal("100.10495")
     assert total.performance_bps == pytest.approx(0.0007 / 100.10495 * 1e4)
-    assert round(total.performance_bps, 1) == 0.1  # the brief's +0.1
-    # The brief's 100.108 / 100.109 total prices do not follow from its own rows.
+    assert round(total.performance_bps, 1) == 0.1  # the sample's +0.1
+    # The sample's 100.108 / 100.109 total prices do not follow from its own rows.
 
 
 # ------------------------------------------------------------------------- IS
@@ -220,19 +220,26 @@ def md(ts, bid, ask, volume, notional, venue="LIT1"):
     )
 
 
-def test_tca_from_a_journal():
-    j = Journal(":memory:")
-    order = m.ClientOrder(
+def _report(client_order_id: str, exec_id: str, **fields) -> m.ExecutionReport:
+    """A buy trade report of source OMS, account A, at 2 s."""
+    return m.ExecutionReport(
         source="OMS",
         account="A",
-        client_order_id="c1",
+        client_order_id=client_order_id,
+        exec_id=exec_id,
+        exec_type=m.ExecType.TRADE,
         instrument="XYZ",
         side=Side.BUY,
-        quantity=300,
+        ts=2 * SECOND,
+        **fields,
     )
-    for msg in [
+
+
+def _parent_with_one_market_child(client_order: m.ClientOrder) -> list[m.Message]:
+    """c1 makes P1 (300), whose market child C1 buys 200 at 100.02 on LIT1."""
+    return [
         md(0, "99.99", "100.01", 0, 0),
-        m.SubmitClientOrder(order=order, ts=0),
+        m.SubmitClientOrder(order=client_order, ts=0),
         m.ParentOrderCreated(
             parent_id="P1",
             instrument="XYZ",
@@ -269,7 +276,14 @@ def test_tca_from_a_journal():
             fee=P("0.60"),
             ts=2 * SECOND,
         ),
-        # 150 crossed: 100 of P1's unfilled part (c1, its member), 50 of a new order c2
+    ]
+
+
+def _cross_and_reports() -> list[m.Message]:
+    """150 crossed: 100 of P1's unfilled part (c1, its member), 50 of a new order c2;
+    then c1's market fill and P1 completed at 200."""
+    internal = {"last_price": P("100.02"), "internal": True, "venue": "INTERNAL"}
+    return [
         m.InternalCrossExecuted(
             cross_id="X1",
             instrument="XYZ",
@@ -279,63 +293,54 @@ def test_tca_from_a_journal():
             sell_parent_id="P2",
             ts=2 * SECOND,
         ),
-        m.ExecutionReport(
-            source="OMS",
-            account="A",
-            client_order_id="c1",
-            exec_id="E0",
-            exec_type=m.ExecType.TRADE,
+        _report(
+            "c1",
+            "E0",
             ord_status=m.OrdStatus.PARTIALLY_FILLED,
-            instrument="XYZ",
-            side=Side.BUY,
             order_qty=300,
             cum_qty=100,
             leaves_qty=200,
             last_qty=100,
-            last_price=P("100.02"),
             parent_id="P1",
-            internal=True,
-            venue="INTERNAL",
-            ts=2 * SECOND,
+            **internal,
         ),
-        m.ExecutionReport(
-            source="OMS",
-            account="A",
-            client_order_id="c2",
-            exec_id="E00",
-            exec_type=m.ExecType.TRADE,
+        _report(
+            "c2",
+            "E00",
             ord_status=m.OrdStatus.FILLED,
-            instrument="XYZ",
-            side=Side.BUY,
             order_qty=50,
             cum_qty=50,
             leaves_qty=0,
             last_qty=50,
-            last_price=P("100.02"),
             parent_id=None,
-            internal=True,
-            venue="INTERNAL",
-            ts=2 * SECOND,
+            **internal,
         ),
-        m.ExecutionReport(
-            source="OMS",
-            account="A",
-            client_order_id="c1",
-            exec_id="E1",
-            exec_type=m.ExecType.TRADE,
+        _report(
+            "c1",
+            "E1",
             ord_status=m.OrdStatus.FILLED,
-            instrument="XYZ",
-            side=Side.BUY,
             order_qty=300,
             cum_qty=200,
             leaves_qty=100,
             parent_id="P1",
-            ts=2 * SECOND,
         ),
         m.ParentStateChanged(
             parent_id="P1", state=m.ParentState.COMPLETED, target=200, filled=200, ts=3 * SECOND
         ),
-    ]:
+    ]
+
+
+def test_tca_from_a_journal():
+    j = Journal(":memory:")
+    order = m.ClientOrder(
+        source="OMS",
+        account="A",
+        client_order_id="c1",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=300,
+    )
+    for msg in [*_parent_with_one_market_child(order), *_cross_and_reports()]:
         j.append(msg)
     (p,) = tca_from_journal(j).parents
     assert (p.target, p.filled, p.end_ns, p.internalised_quantity) == (200, 200, 3 * SECOND, 100)

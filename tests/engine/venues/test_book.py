@@ -147,7 +147,7 @@ def apply(book: Book, script) -> tuple[int, list[Fill], dict]:
     return submitted, fills, taken
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(ops)
 def test_book_never_rests_crossed_and_stays_consistent(script):
     book = Book()
@@ -155,7 +155,7 @@ def test_book_never_rests_crossed_and_stays_consistent(script):
     book.check()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     st.lists(
         st.tuples(st.sampled_from([BUY, SELL]), st.integers(95, 105), st.integers(1, 50)),
@@ -177,14 +177,14 @@ def test_quantity_is_conserved_through_matching(script):
     assert book.volume == traded
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(ops)
 def test_fills_honour_price_time_priority(script):
     """A taker's fills walk prices best-first and, within a price, oldest order first;
     no fill is ever worse for the taker than its limit."""
     book = Book()
     arrival: dict = {}
-    for n, (op, side, price, qty, which) in enumerate(script):
+    for n, (op, side, price, qty, _which) in enumerate(script):
         if op in ("cancel", "replace"):
             continue
         limit = None if op == "market" else price
@@ -197,7 +197,7 @@ def test_fills_honour_price_time_priority(script):
             arrival[n] = n
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(ops)
 def test_cancel_takes_exactly_the_leaves(script):
     book = Book()

@@ -101,8 +101,8 @@ def test_venue_min_quantity_is_honoured():
 
 
 def test_order_smaller_than_the_venue_minimum_trades_whole_against_a_large_block():
-    # review5/p_dark_minqty.py: blocks carry the venue minimum, and a 200-share child in a
-    # pool with a 500 minimum never traded against a 2,000 block (it starved there).
+    # Blocks carry the venue minimum: a 200-share child in a pool with a 500 minimum must
+    # still trade against a 2,000 block, or it starves there.
     p = pool(min_quantity=500)
     contra(p, -1, 2_000, min_quantity=500)
     p.add("small", 1, 200, None)
@@ -111,7 +111,7 @@ def test_order_smaller_than_the_venue_minimum_trades_whole_against_a_large_block
 
 
 def test_partly_filled_order_finishes_its_remainder_below_the_venue_minimum():
-    # review5/p_dark_minqty.py: 1,000 vs a 700 block left 300 that never traded again.
+    # 1,000 against a 700 block leaves 300, which must still be able to trade.
     p = pool(min_quantity=500)
     contra(p, -1, 700, min_quantity=500)
     p.add("o", 1, 1_000, None)
@@ -150,7 +150,7 @@ def test_fok_smaller_than_the_venue_minimum_is_fillable_against_a_large_block():
     assert p.fillable(1, None, 200) == 200
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     venue_min=st.integers(0, 20).map(lambda n: n * 100),
     order_min=st.integers(0, 20).map(lambda n: n * 100),
@@ -195,7 +195,7 @@ def test_contra_blocks_arrive_and_leave_deterministically():
 def dark_venue(**dark) -> DarkVenue:
     cfg = VenueConfig(name="D1", kind=VenueKind.DARK, maker_fee=1_000, dark=DarkConfig(**dark))
     v = DarkVenue(cfg, XYZ, SESSION, seed=3)
-    v.handle(lit_md(), T0)
+    v.process(lit_md(), T0)
     return v
 
 
@@ -218,7 +218,7 @@ def place(
 
 def test_resting_dark_order_fills_at_mid_when_contra_arrives():
     v = dark_venue(arrival_rate=0.05, mean_block=5_000)
-    assert [type(m) for m in v.handle(place(), T0)] == [VenueOrderAccepted]
+    assert [type(m) for m in v.process(place(), T0)] == [VenueOrderAccepted]
     fills = []
     for k in range(1, 121):
         fills += [m for m in v.advance_to(T0 + k * MINUTE) if isinstance(m, VenueOrderFilled)]
@@ -232,19 +232,19 @@ def test_resting_dark_order_fills_at_mid_when_contra_arrives():
 
 def test_dark_ioc_without_contra_is_cancelled_and_fok_too():
     v = dark_venue(arrival_rate=0.0)
-    out = v.handle(place(tif=TimeInForce.IOC), T0)
+    out = v.process(place(tif=TimeInForce.IOC), T0)
     assert out[-1] == VenueOrderCancelled(
         venue="D1", order_id="d1", cancelled=2_000, reason="ioc_remainder", ts=T0
     )
-    out = v.handle(place("d2", tif=TimeInForce.FOK), T0)
+    out = v.process(place("d2", tif=TimeInForce.FOK), T0)
     assert out[-1].reason == "fok_not_fillable"
 
 
 def test_dark_cancel_and_off_tick_limit():
     v = dark_venue(arrival_rate=0.0)
-    v.handle(place(), T0)
-    assert v.handle(CancelVenueOrder(venue="D1", order_id="d1"), T0)[0].cancelled == 2_000
+    v.process(place(), T0)
+    assert v.process(CancelVenueOrder(venue="D1", order_id="d1"), T0)[0].cancelled == 2_000
     assert (
-        v.handle(place("d3", price=MID + 5_000, order_type=OrderType.LIMIT), T0)[0].reason
+        v.process(place("d3", price=MID + 5_000, order_type=OrderType.LIMIT), T0)[0].reason
         == "price_off_tick"
     )  # a half-cent limit

@@ -64,7 +64,7 @@ def test_how_time_is_sliced_does_not_change_events():
 def test_volume_is_u_shaped(day):
     _, trace = day
     volumes = [v for _, _, v in trace]
-    per_step = [b - a for a, b in zip([0] + volumes, volumes)]
+    per_step = [b - a for a, b in zip([0, *volumes], volumes, strict=False)]
     hour = 60 // 5
     first, middle, last = (
         sum(per_step[:hour]),

@@ -1,4 +1,4 @@
-"""Stylised facts of the simulated lit market (REFERENCE.md "Market impact", "Volume profiles").
+"""Stylised facts of the simulated lit market (market impact, volume profiles).
 
 Measured on ``LitVenue`` directly with the default flow (value traders around a fundamental
 random walk on top of the Cont–Stoikov–Talreja zero-intelligence flow):
@@ -70,7 +70,7 @@ def meta_order_move(seed: int, quantity: int) -> float:
             tif=TimeInForce.IOC,
             ts=t,
         )
-        v.handle(order, t)
+        v.process(order, t)
     v.advance_to(END)
     return (v.book.mid() - m0) / m0 * 1e4
 
@@ -95,7 +95,9 @@ def fitted_exponent(impact: dict[float, float]) -> float:
     xs = [math.log(f) for f in impact]
     ys = [math.log(max(i, 1e-6)) for i in impact.values()]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
 
 
 def test_daily_volatility_is_plausible(days):
@@ -107,7 +109,7 @@ def test_daily_volatility_is_plausible(days):
 def test_volume_is_u_shaped_and_spread_tightens(days):
     hour = 60 * MINUTE // STEP
     for trace in days.values():
-        vol = [b[2] - a[2] for a, b in zip([(0, 0, 0)] + trace, trace)]
+        vol = [b[2] - a[2] for a, b in zip([(0, 0, 0), *trace], trace, strict=False)]
         first, middle, last = sum(vol[:hour]), sum(vol[2 * hour : 4 * hour]) / 2, sum(vol[-hour:])
         assert first > 1.3 * middle and last > 1.3 * middle
     spreads = [[s for _, s, _ in trace] for trace in days.values()]

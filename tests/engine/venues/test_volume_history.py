@@ -1,6 +1,7 @@
 """VWAP profiles estimated from the simulated market's own history, and their use: the
 parent's schedule, a scenario's ``vwap_profile``, the ``smart-exec profile`` command."""
 
+import itertools
 import json
 
 import pytest
@@ -50,7 +51,7 @@ def test_the_simulated_market_s_history_is_u_shaped_and_repeats_by_seed(history)
     day = day_volume(XYZ, hour, VENUES, seed=1)
     assert day == day_volume(XYZ, hour, VENUES, seed=1) != day_volume(XYZ, hour, VENUES, seed=3)
     assert [t for t, _ in day] == [hour.open_ns + k * MINUTE for k in range(1, 61)]
-    assert all(a <= b for (_, a), (_, b) in zip(day, day[1:]))  # cumulative
+    assert all(a <= b for (_, a), (_, b) in itertools.pairwise(day))  # cumulative
 
 
 def test_a_profile_document_reads_back_as_the_same_profile(history, tmp_path):

@@ -1,0 +1,81 @@
+"""Pricing and routing a child: pure functions of the market, the mandate and the
+instrument (the quantity is sized by the parent, which knows its schedule)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.instruments import Instrument
+from engine.market_view import MarketView
+from engine.messages import Mandate, RoutingLogic, Side, Tactic, Urgency
+
+
+@dataclass(slots=True)
+class Decision:
+    """What one recalibration decided: the schedule now, the tactic, and why."""
+
+    scheduled: int
+    tactic: Tactic
+    reason: str
+    sweep: bool = False
+
+
+def child_price(
+    tactic: Tactic,
+    market: MarketView,
+    *,
+    side: Side,
+    limit: int | None,
+    instrument: Instrument,
+    sweep_ticks: int,
+) -> int | None:
+    """On tick; never through the parent limit (buy ≤ limit, sell ≥ limit).
+    ``sweep_ticks``: how far an aggressive child prices through the far touch."""
+    buy = side is Side.BUY
+    bid, ask = market.best_bid(), market.best_ask()
+    near, far = (bid, ask) if buy else (ask, bid)
+    tick = instrument.tick
+    sign = 1 if buy else -1
+    price: int | None
+    if tactic is Tactic.AGGRESSIVE and far is not None:
+        price = far + sign * sweep_ticks * tick
+    elif tactic is Tactic.MIDPOINT and bid is not None and ask is not None:
+        price = instrument.round_to_tick((bid + ask) // 2 + (bid + ask) % 2, up=buy)
+    else:
+        price = near if near is not None else (far - sign * tick if far is not None else None)
+    return clamp_to_limit(price, limit, buy, instrument)
+
+
+def clamp_to_limit(
+    price: int | None, limit: int | None, buy: bool, instrument: Instrument
+) -> int | None:
+    """Keep a child price on tick and on the right side of the parent limit."""
+    if limit is not None:
+        bound = instrument.round_to_tick(limit, up=not buy)  # an off-tick limit rounds inward
+        if price is None:
+            price = bound
+        price = min(price, bound) if buy else max(price, bound)
+    if price is None:
+        return None
+    price = instrument.round_to_tick(price, up=not buy)
+    return price if price > 0 else None
+
+
+def routing_for(tactic: Tactic, mandate: Mandate) -> RoutingLogic:
+    """The mandate's routing if it names one; else by tactic: resting in the dark seeks
+    liquidity, an urgent cross sprays venues in parallel, the rest go one by one."""
+    if mandate.routing is not None:
+        return mandate.routing
+    if tactic is Tactic.MIDPOINT:
+        return RoutingLogic.LIQUIDITY_SEEKING
+    if tactic is Tactic.AGGRESSIVE and mandate.urgency is Urgency.HIGH:
+        return RoutingLogic.PARALLEL
+    return RoutingLogic.SEQUENTIAL
+
+
+def ceil_lot(quantity: int, lot: int) -> int:
+    return -(-quantity // lot) * lot
+
+
+def has_quotes(market: MarketView) -> bool:
+    return market.best_bid() is not None or market.best_ask() is not None

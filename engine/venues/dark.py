@@ -1,0 +1,115 @@
+"""A simulated dark pool: our orders rest hidden and cross at the lit midpoint with
+contra interest (the matching is ``engine.venues.dark_pool``)."""
+
+from __future__ import annotations
+
+from engine.config import SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.messages import (
+    Liquidity,
+    MarketDataUpdated,
+    Message,
+    PlaceVenueOrder,
+    ReplaceVenueOrder,
+    TimeInForce,
+    VenueKind,
+    VenueOrderReplaced,
+    VenueStatus,
+)
+from engine.venues.dark_pool import DarkPool
+from engine.venues.simulated import OurOrder, SimulatedVenue
+
+
+class DarkVenue(SimulatedVenue):
+    """A dark pool: our orders rest hidden and cross at the lit mid with contra interest."""
+
+    kind = VenueKind.DARK
+
+    def __init__(
+        self,
+        config: VenueConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        seed: int,
+        epoch: int = 0,
+    ) -> None:
+        super().__init__(config, instrument, session, seed, epoch)
+        self.pool = DarkPool(config.dark, instrument, session, self.rng)
+
+    def snapshot(self, now_ns: int) -> MarketDataUpdated:
+        return MarketDataUpdated(
+            venue=self.name,
+            instrument=self.instrument.symbol,
+            kind=self.kind,
+            status=self.status,
+            last_price=self.pool.last_price,
+            volume=self.pool.volume,
+            notional=self.pool.notional,
+            ts=now_ns,
+        )
+
+    def _advance(self, now: int, out: list[Message]) -> None:
+        if self.status is VenueStatus.DOWN:
+            self.pool.skip_to(now)
+            return
+        out.extend(
+            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, c.ts)
+            for c in self.pool.advance_to(now)
+        )
+
+    def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
+        if msg.kind is not VenueKind.LIT:
+            return []
+        self.pool.market.update(msg)
+        if self.status is VenueStatus.DOWN:
+            return []
+        return [
+            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now)
+            for c in self.pool.match(now)
+        ]
+
+    def _execute(self, order: OurOrder, msg: PlaceVenueOrder, now: int) -> list[Message]:
+        self.live[order.order_id] = order
+        pool = self.pool
+        if (
+            msg.tif is TimeInForce.FOK
+            and pool.fillable(order.side, order.price, order.quantity, order.min_quantity)
+            < order.quantity
+        ):
+            return self._remainder(order, "fok_not_fillable", now)
+        pool.add(order.order_id, order.side, order.leaves, order.price, order.min_quantity)
+        out: list[Message] = [
+            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now)
+            for c in self.pool.match(now)
+        ]
+        # A market order in the dark is a mid-pegged order without a limit: it rests if DAY.
+        if msg.tif is not TimeInForce.DAY:
+            self.pool.remove(order.order_id)
+            out += self._remainder(order, "ioc_remainder", now)
+        return out
+
+    def _withdraw(self, order: OurOrder) -> int:
+        self.pool.remove(order.order_id)
+        return order.leaves
+
+    def _would_cross(self, side: int, price: int) -> bool:
+        return False  # nothing is displayed, so nothing can be crossed on arrival
+
+    def _apply_replace(self, order: OurOrder, msg: ReplaceVenueOrder, now: int) -> list[Message]:
+        order.quantity = msg.quantity
+        if msg.price is not None:
+            order.price = msg.price
+        self.pool.update(order.order_id, order.leaves, order.price)
+        replaced = VenueOrderReplaced(
+            venue=self.name,
+            order_id=order.order_id,
+            quantity=order.quantity,
+            price=order.price,
+            leaves=order.leaves,
+            ts=now,
+        )
+        fills = [
+            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, now)
+            for c in self.pool.match(now)
+        ]
+        return [replaced, *fills]

@@ -1,0 +1,138 @@
+"""A simulated lit exchange: an L3 book shared by background flow and our orders.
+
+Other lit venues' quotes arrive as market data; arbitrageurs trade away anything priced
+through them, which keeps the venues of one market in line with each other.
+"""
+
+from __future__ import annotations
+
+from engine.config import SessionConfig, VenueConfig
+from engine.instruments import Instrument
+from engine.market_view import MarketView
+from engine.messages import (
+    BookLevel,
+    Liquidity,
+    MarketDataUpdated,
+    Message,
+    PlaceVenueOrder,
+    ReplaceVenueOrder,
+    TimeInForce,
+    VenueKind,
+    VenueOrderReplaced,
+    VenueStatus,
+)
+from engine.venues.book import BUY, Book, Fill
+from engine.venues.flow import BackgroundFlow
+from engine.venues.simulated import OurOrder, SimulatedVenue
+
+DEPTH_LEVELS = 5
+
+
+class LitVenue(SimulatedVenue):
+    """A lit exchange: an L3 book shared by background flow and our orders."""
+
+    kind = VenueKind.LIT
+
+    def __init__(
+        self,
+        config: VenueConfig,
+        instrument: Instrument,
+        session: SessionConfig,
+        seed: int,
+        fundamental_seed: int | None = None,
+        epoch: int = 0,
+    ) -> None:
+        super().__init__(config, instrument, session, seed, epoch)
+        self.book = Book()
+        self.flow = BackgroundFlow(
+            self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed
+        )
+        self.elsewhere = MarketView(instrument.symbol)  # the other lit venues, for arbitrage
+
+    def snapshot(self, now_ns: int) -> MarketDataUpdated:
+        book = self.book
+        return MarketDataUpdated(
+            venue=self.name,
+            instrument=self.instrument.symbol,
+            kind=self.kind,
+            status=self.status,
+            bids=[BookLevel(p, q) for p, q in book.depth(BUY, DEPTH_LEVELS)],
+            asks=[BookLevel(p, q) for p, q in book.depth(-BUY, DEPTH_LEVELS)],
+            last_price=book.last_price,
+            volume=book.volume,
+            notional=book.notional,
+            ts=now_ns,
+        )
+
+    def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
+        """Another lit venue's quotes: arbitrageurs trade away anything priced through them."""
+        if msg.kind is not VenueKind.LIT or msg.venue == self.name:
+            return []
+        self.elsewhere.update(msg)
+        if self.status is VenueStatus.DOWN:
+            return []
+        tops = [md for md in self.elsewhere.venues.values() if md.status is not VenueStatus.DOWN]
+        bid = max(((md.bids[0].price, md.bids[0].quantity) for md in tops if md.bids), default=None)
+        ask = min(
+            ((md.asks[0].price, -md.asks[0].quantity) for md in tops if md.asks), default=None
+        )
+        ask = (ask[0], -ask[1]) if ask else None  # lowest offer; the larger size on a tie
+        return [
+            self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
+            for ts, f in self.flow.arbitrage(now, bid, ask)
+        ]
+
+    def _advance(self, now: int, out: list[Message]) -> None:
+        if self.status is VenueStatus.DOWN:
+            self.flow.skip_to(now)
+            return
+        for ts, fill in self.flow.advance_to(now):
+            out.append(
+                self._fill(self.live[fill.maker_id], fill.quantity, fill.price, Liquidity.MAKER, ts)
+            )
+
+    def _execute(self, order: OurOrder, msg: PlaceVenueOrder, now: int) -> list[Message]:
+        book, side = self.book, order.side
+        self.live[order.order_id] = order
+        if msg.tif is TimeInForce.FOK and not book.fillable(side, order.price, order.quantity):
+            return self._remainder(order, "fok_not_fillable", now)
+        if order.price is None or msg.tif is not TimeInForce.DAY:  # a market order has no price
+            out = self._report(book.take(order.order_id, side, order.quantity, order.price), now)
+            out += self._remainder(order, "ioc_remainder", now)
+        else:
+            out = self._report(book.limit(order.order_id, side, order.price, order.quantity), now)
+        self.flow.replenish(now)
+        return out
+
+    def _report(self, fills: list[Fill], now: int) -> list[Message]:
+        """Our taker fills, and maker fills too if we traded with ourselves."""
+        out: list[Message] = []
+        for f in fills:
+            maker = self.live.get(f.maker_id)
+            if maker is not None:
+                out.append(self._fill(maker, f.quantity, f.price, Liquidity.MAKER, now))
+            out.append(self._fill(self.live[f.taker_id], f.quantity, f.price, Liquidity.TAKER, now))
+        return out
+
+    def _withdraw(self, order: OurOrder) -> int:
+        return self.book.cancel(order.order_id)
+
+    def _would_cross(self, side: int, price: int) -> bool:
+        return self.book.crosses(side, price)
+
+    def _apply_replace(self, order: OurOrder, msg: ReplaceVenueOrder, now: int) -> list[Message]:
+        order.quantity = msg.quantity
+        if msg.price is not None:
+            order.price = msg.price
+        fills = self.book.replace(order.order_id, order.leaves, msg.price)
+        replaced = VenueOrderReplaced(
+            venue=self.name,
+            order_id=order.order_id,
+            quantity=order.quantity,
+            price=order.price,
+            leaves=order.leaves,
+            ts=now,
+        )
+        out: list[Message] = [replaced, *self._report(fills, now)]
+        self.flow.replenish(now)
+        return out
