@@ -8,13 +8,9 @@ and the scorecard (the last ``ScorecardSaved``, with the trail after it replayed
 Fills the old instance never reported go to the parents now; venue orders that may still
 be live are cancelled and the remainder routed (see ``engine.routing.recovery``).
 
-Two things the generic host does not do, done here:
-
-- market data plumbing (subscriptions to the venues, relays to subscribers) is sent and
-  never journaled: the node hands it over through ``take_feed``, sent before its outbox;
-- the scorecard is saved on a timer of its own. One timer for both the router's wakes
-  and the saves would be armed at other moments than two, and every arming takes a
-  number from the router's message-id sequence: every later message id would move.
+The scorecard is saved on a timer of its own, beside the host's wake timer: one timer
+for both would be armed at other moments than two, and every arming takes a number from
+the router's message-id sequence, so every later message id would move.
 """
 
 from __future__ import annotations
@@ -27,7 +23,6 @@ from engine.audit.trail import AuditTrail
 from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
 from engine.instruments import Instrument
-from engine.messages import Message
 from engine.routing.config import DEFAULT_CONFIG, RouterConfig
 from engine.routing.node import RouterNode
 from engine.routing.persistence import ScorecardSource, restore_scorecard
@@ -79,16 +74,10 @@ class RouterActor(HostActor):
             save_interval_ns=self.scorecard_interval_ns,
         )
         self._arm_save()
-        node.subscribe_to_venues()
-        self._send_feed()
+        self.dispatch(node.subscriptions())
         if self.generation:
             self.dispatch(node.recover(self.trail(), self.now))
             self.runtime.stats["routers_recovered"] += 1
-
-    def receive(self, msg: Message, sender: str) -> None:
-        out = self.obj.handle(msg, self.now)
-        self._send_feed()
-        self.dispatch(out)
 
     def on_timer(self, key: str) -> None:
         if key == SAVE:
@@ -110,11 +99,6 @@ class RouterActor(HostActor):
     def subscribers(self) -> list[str]:
         """The actors the router relays market data to."""
         return self.obj.relay.subscribers
-
-    def _send_feed(self) -> None:
-        send = self.send
-        for dest, msg in self.obj.take_feed():
-            send(dest, msg)
 
     def _arm_save(self) -> None:
         at = self.obj.next_save_ns(self.now)

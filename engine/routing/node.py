@@ -3,8 +3,8 @@ sits between it and the other actors.
 
 - Market data: the node subscribes to every venue, journals each update it receives (TCA
   reads the market tape from it) and relays a throttled copy to the actors subscribed to
-  it (``MarketDataRelay``). Subscriptions and relays are plumbing, not audit records:
-  they go out through ``take_feed``, sent and never journaled, ahead of the outbox.
+  it (``MarketDataRelay``). Subscriptions and relays are feed messages
+  (``engine.contract.FEED``): the host sends them and never journals them.
 - The scorecard: each venue's last message the scorecard reflects
   (``Scorecard.applied``, what a restart replays after), and the periodic and final
   saves (``saved``; the host arms its own timer at ``next_save_ns``).
@@ -83,7 +83,6 @@ class RouterNode:
         self.relay = MarketDataRelay(relay_interval_ns)
         self.save_interval_ns = save_interval_ns
         self.restored_from = restored_from
-        self._feed: list[tuple[str, Message]] = []
         # msg ids of venue events recovery applied from the trail: a later delivery of one
         # (it was in flight at the restart) is a redelivery and is ignored
         self._recovered_events: set[int] = set()
@@ -93,9 +92,10 @@ class RouterNode:
     def handle(self, msg: Message, now_ns: int) -> Outbox:
         if isinstance(msg, MarketDataUpdated):
             self._applied(msg.venue, msg.msg_id)
-            for subscriber in self.relay.due(msg, now_ns):
-                self._feed.append((subscriber, msg))
-            return [(JOURNAL, msg), *self.router.handle(msg, now_ns)]
+            out: Outbox = [(subscriber, msg) for subscriber in self.relay.due(msg, now_ns)]
+            out.append((JOURNAL, msg))  # the market tape TCA reads
+            out += self.router.handle(msg, now_ns)
+            return out
         if isinstance(msg, _VENUE_EVENTS):
             self._applied(msg.venue, msg.msg_id)
             if msg.msg_id in self._recovered_events:
@@ -122,26 +122,19 @@ class RouterNode:
 
     # ------------------------------------------------------------- market data
 
-    def subscribe_to_venues(self) -> None:
-        """Ask every venue for its market data (through ``take_feed``)."""
-        for venue in self.venue_configs:
-            self._feed.append(
-                (venue.name, SubscribeMarketData(subscriber=self.name, instrument=self.instrument))
-            )
-
-    def take_feed(self) -> list[tuple[str, Message]]:
-        """Market data plumbing to send before the outbox, never journaled: subscriptions
-        to the venues, relays and snapshots to subscribers."""
-        feed, self._feed = self._feed, []
-        return feed
+    def subscriptions(self) -> Outbox:
+        """Ask every venue for its market data (feed messages: never journaled)."""
+        return [
+            (venue.name, SubscribeMarketData(subscriber=self.name, instrument=self.instrument))
+            for venue in self.venue_configs
+        ]
 
     def _subscribed(self, msg: SubscribeMarketData) -> Outbox:
         """A new subscriber is journaled (a restarted router relays to it again); every
         subscriber gets the latest update of each venue at once."""
-        new = self.relay.subscribe(msg.subscriber)
-        for md in self.router.market(msg.instrument).venues.values():
-            self._feed.append((msg.subscriber, md))
-        return [(JOURNAL, msg)] if new else []
+        out: Outbox = [(JOURNAL, msg)] if self.relay.subscribe(msg.subscriber) else []
+        out += [(msg.subscriber, md) for md in self.router.market(msg.instrument).venues.values()]
+        return out
 
     # ------------------------------------------------------------- the scorecard
 

@@ -10,7 +10,7 @@ import msgspec
 from engine.audit.journal import Journal
 from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
-from engine.contract import JOURNAL, Hosted
+from engine.contract import FEED, JOURNAL, Hosted
 from engine.instruments import Instrument
 from engine.messages import (
     BookLevel,
@@ -74,14 +74,18 @@ def test_a_node_is_hosted():
     assert hosted.next_wake_ns() is None and hosted.on_wake(0) == []
 
 
-def test_it_subscribes_to_every_venue_through_the_feed_not_the_outbox():
-    n = node()
-    n.subscribe_to_venues()
-    assert n.take_feed() == [
+def relayed(out) -> list[tuple[str, MarketDataUpdated]]:
+    """The market data an outbox relays to actors (not the copy to the journal)."""
+    return [(d, m) for d, m in out if d != JOURNAL and isinstance(m, MarketDataUpdated)]
+
+
+def test_it_subscribes_to_every_venue_with_feed_messages():
+    out = node().subscriptions()
+    assert out == [
         ("LIT2", SubscribeMarketData(subscriber="router", instrument="XYZ")),
         ("LIT1", SubscribeMarketData(subscriber="router", instrument="XYZ")),
     ]
-    assert n.take_feed() == []  # taken once
+    assert all(m.__class__ in FEED for _, m in out)  # the host never journals them
 
 
 def test_a_new_subscriber_is_journaled_once_and_gets_every_venues_latest_update():
@@ -89,29 +93,27 @@ def test_a_new_subscriber_is_journaled_once_and_gets_every_venues_latest_update(
     n.handle(md("LIT1", 11), 0)
     n.handle(md("LIT2", 21), 0)
     n.handle(md("LIT1", 12, bid=BID - 10_000), 0)
-    n.take_feed()
     first = subscribe("P1")
-    assert n.handle(first, 0) == [(JOURNAL, first)]
-    assert n.take_feed() == [("P1", md("LIT1", 12, bid=BID - 10_000)), ("P1", md("LIT2", 21))]
-    assert n.handle(subscribe("P1", msg_id=2), 0) == []  # known: not journaled again
-    assert [dest for dest, _ in n.take_feed()] == ["P1", "P1"]  # but the snapshot again
+    assert n.handle(first, 0) == [
+        (JOURNAL, first),
+        ("P1", md("LIT1", 12, bid=BID - 10_000)),
+        ("P1", md("LIT2", 21)),
+    ]
+    again = n.handle(subscribe("P1", msg_id=2), 0)  # known: not journaled again
+    assert [dest for dest, _ in again] == ["P1", "P1"]  # but the snapshot again
     assert n.relay.subscribers == ["P1"]
 
 
-def test_market_data_is_journaled_then_routed_and_relayed_at_most_once_per_interval():
+def test_market_data_is_relayed_at_most_once_per_interval_then_journaled_then_routed():
     n = node(relay_s=5)
     n.handle(subscribe("P1"), 0)
     n.handle(subscribe("P2", msg_id=2), 0)
-    n.take_feed()
     first = md("LIT1", 11)
     out = n.handle(first, 0)
-    assert out[0] == (JOURNAL, first)
-    assert n.take_feed() == [("P1", first), ("P2", first)]  # in subscription order
-    assert n.handle(md("LIT2", 21), 1) and [d for d, _ in n.take_feed()] == ["P1", "P2"]
-    n.handle(md("LIT1", 12), 5 * SECOND - 1)  # too soon after the last from LIT1
-    assert n.take_feed() == []
-    n.handle(md("LIT1", 13), 5 * SECOND)
-    assert [d for d, _ in n.take_feed()] == ["P1", "P2"]
+    assert out[:3] == [("P1", first), ("P2", first), (JOURNAL, first)]  # subscription order
+    assert [d for d, _ in relayed(n.handle(md("LIT2", 21), 1))] == ["P1", "P2"]
+    assert relayed(n.handle(md("LIT1", 12), 5 * SECOND - 1)) == []  # too soon for LIT1
+    assert [d for d, _ in relayed(n.handle(md("LIT1", 13), 5 * SECOND))] == ["P1", "P2"]
     assert n.router.market("XYZ").venues["LIT1"].msg_id == 13  # the router reads them all
 
 
@@ -120,9 +122,7 @@ def test_a_late_subscriber_gets_its_first_relay_at_once():
     n.handle(subscribe("P1"), 0)
     n.handle(md("LIT1", 11), 0)
     n.handle(subscribe("P2", msg_id=2), SECOND)
-    n.take_feed()
-    n.handle(md("LIT1", 12), 2 * SECOND)
-    assert [d for d, _ in n.take_feed()] == ["P2"]
+    assert [d for d, _ in relayed(n.handle(md("LIT1", 12), 2 * SECOND))] == ["P2"]
 
 
 def test_each_venues_last_message_is_the_scorecards_watermark():
