@@ -142,7 +142,7 @@ def run(quick: bool) -> dict:
             if wake is None:
                 break
             now = max(now, wake)
-            pending = router.on_time(now)
+            pending = router.on_wake(now)
         if i % 10 == 0:  # markets trade: outflow history for Cont–Kukanov
             volume += 400
             for v in LIT:

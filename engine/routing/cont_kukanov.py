@@ -1,9 +1,9 @@
 """Cont–Kukanov (2017) optimal order placement: how much to take now (market order M) and
 how much to post behind each venue's queue (limit orders L_k) to buy S shares by a horizon.
 
-Model (see ``shared/REFERENCE.md``): ξ_k is the queue outflow on venue k by the horizon;
-a limit order of L_k behind a queue Q_k fills (ξ_k − Q_k)₊ − (ξ_k − Q_k − L_k)₊. Cost
-relative to the mid, per share units of price:
+Model (Cont and Kukanov, "Optimal order placement in limit order markets"): ξ_k is the
+queue outflow on venue k by the horizon; a limit order of L_k behind a queue Q_k fills
+(ξ_k − Q_k)₊ − (ξ_k − Q_k − L_k)₊. Cost relative to the mid, per share units of price:
     V = (h+f)M − Σ(h+r_k)·fill_k + θ(M + ΣL_k + (S−A)₊) + λ_u(S−A)₊ + λ_o(A−S)₊.
 
 Two solvers: the single-venue closed form on an empirical outflow distribution and the
@@ -144,12 +144,24 @@ def solve(
         + cost.over_penalty
         + max(abs(v.rebate) for v in venues)
     )
-    scale = step * size / bound
-    x = [0.0] + [size / len(venues)] * len(venues)
-    avg = [0.0] * len(x)
-    # The loop below is ``_subgradient`` and the projected step inlined, with the same
-    # floating-point operations in the same order and the same random draws (what
-    # ``rng.randrange(n)`` does for n > 0), so it returns exactly what they would.
+    start = [0.0] + [size / len(venues)] * len(venues)
+    avg = _descend(start, size, venues, cost, rng, iterations, scale=step * size / bound)
+    return Split(market=round(avg[0]), limits=tuple(round(a) for a in avg[1:]))
+
+
+def _descend(
+    x: list[float],
+    size: int,
+    venues: Sequence[VenueQueue],
+    cost: CostModel,
+    rng: random.Random,
+    iterations: int,
+    scale: float,
+) -> list[float]:
+    """The average of ``iterations`` projected steps from ``x`` along the subgradient of a
+    sampled ξ, γ_n = scale/√n: ``_subgradient`` and the step inlined (the whole cost of a
+    solve), with the same float operations in the same order and the same random draws
+    (what ``rng.randrange(n)`` does for n > 0), so it returns exactly what they would."""
     getrandbits = rng.getrandbits
     # per venue: (samples, their count, bits to draw, queue ahead, −(h + r_k))
     draws = [
@@ -168,6 +180,7 @@ def solve(
     over = cost.over_penalty
     top = float(size)
     sqrt = math.sqrt
+    avg = [0.0] * len(x)
     for n in range(1, iterations + 1):
         market = x[0]
         fills, rooms = [], []
@@ -191,8 +204,9 @@ def solve(
             xk -= gamma * g
             new.append(top if xk > top else (xk if xk > 0.0 else 0.0))
         x = new
-        avg = [a + (xj - a) / n for a, xj in zip(avg, x)]
-    return Split(market=round(avg[0]), limits=tuple(round(a) for a in avg[1:]))
+        # equal lengths; no ``strict=``: a keyword argument slows every call of this loop
+        avg = [a + (xj - a) / n for a, xj in zip(avg, x)]  # noqa: B905
+    return avg
 
 
 def expected_cost(split: Split, size: int, venues: Sequence[VenueQueue], cost: CostModel) -> float:
@@ -202,12 +216,12 @@ def expected_cost(split: Split, size: int, venues: Sequence[VenueQueue], cost: C
     def cost_of(xi: Sequence[int]) -> float:
         fills = [
             max(0, x - v.queue) - max(0, x - v.queue - lim)
-            for x, v, lim in zip(xi, venues, split.limits)
+            for x, v, lim in zip(xi, venues, split.limits, strict=True)
         ]
         filled = split.market + sum(fills)
         under, over = max(0, size - filled), max(0, filled - size)
         paid = (h + cost.taker_fee) * split.market
-        paid -= sum((h + v.rebate) * f for v, f in zip(venues, fills))
+        paid -= sum((h + v.rebate) * f for v, f in zip(venues, fills, strict=True))
         paid += theta * (split.market + sum(split.limits) + under)
         return paid + cost.under_penalty * under + cost.over_penalty * over
 

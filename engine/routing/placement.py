@@ -14,15 +14,11 @@ breaches it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import msgspec
 
-from engine.clock import SECOND
 from engine.market_view import MarketView
 from engine.messages import (
-    MarketDataUpdated,
     OrderType,
     RoutingLogic,
     Side,
@@ -33,127 +29,13 @@ from engine.messages import (
     VenueStatus,
 )
 from engine.routing import cont_kukanov as ck
+from engine.routing.config import RouterConfig
 from engine.routing.orders import Child, LiquidityPhase
+from engine.routing.plan import Placement, Plan, VenueInfo
 from engine.routing.scorecard import Scorecard
+from engine.routing.sizing import cap, far_depth, far_levels, near_touch, split, split_min
 
-
-class RouterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    sequential_timeout_ns: int = 2 * SECOND  # a resting venue order is moved on after this
-    dark_timeout_ns: int = 5 * SECOND  # liquidity seeking: how long to wait in the dark
-    retry_delay_ns: int = SECOND // 4  # after a round with no fill, before routing again
-    cancel_retry_ns: int = SECOND  # an unanswered cancel is sent again after this
-    parallel_max_venues: int = 3
-    overallocate: bool = False  # parallel/CK may send more than the child's remaining
-    overallocation_factor: float = 2.0  # cap on Σ sent / remaining when over-allocating
-    aggressive_tif: TimeInForce = TimeInForce.IOC
-    # Sweep, then post: after this many IOCs of a child miss in a row, the remainder rests
-    # as a DAY limit at the same (capped) price instead of re-sweeping a book that has
-    # moved away; the parent re-prices it on its own staleness timer.
-    max_missed_takes: int = 3
-    dark_min_fill_prob: float = 0.3  # liquidity seeking: probe a pool above this estimate
-    dark_min_slice: int = 200  # liquidity seeking: no dark slice below this (unless it is all)
-    miss_penalty: int = 10_000  # price units/share: rank cost of an order that never fills
-    ck_impact: float = 1_000.0  # θ, price units/share
-    ck_under_penalty: float = 20_000.0  # λ_u
-    ck_over_penalty: float = 20_000.0  # λ_o (> h + r, so the solver stays bounded)
-    ck_horizon_intervals: int = 5  # market-data intervals per ξ sample
-    ck_iterations: int = 1_000
-    seed: int = 0
-    decisions_to: str = "journal"  # destination of RouteDecided
-
-
-@dataclass(frozen=True, slots=True)
-class VenueInfo:
-    name: str
-    kind: VenueKind
-    maker_fee: int
-    taker_fee: int
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    placement: VenuePlacement
-    timeout_ns: int | None  # cancel and move on if still resting after this
-
-
-@dataclass(slots=True)
-class Plan:
-    placements: list[Placement] = field(default_factory=list)
-    reason: str = ""
-    considered: list[str] = field(default_factory=list)
-    extra: dict[str, dict[str, float]] = field(default_factory=dict)
-    wait: bool = False  # nothing possible now: retry on market data / status change
-    give_up: bool = False  # nothing possible for this child any more
-
-
-# ------------------------------------------------------------------- prices
-
-
-def cap(price: int, side: Side, limit: int | None) -> int:
-    """The worse-for-us of price and limit never crosses the limit."""
-    if limit is None:
-        return price
-    return min(price, limit) if side is Side.BUY else max(price, limit)
-
-
-def _near(md: MarketDataUpdated | None, side: Side) -> tuple[int, int] | None:
-    levels = (md.bids if side is Side.BUY else md.asks) if md else []
-    return (levels[0].price, levels[0].quantity) if levels else None
-
-
-def _far_levels(md: MarketDataUpdated | None, side: Side) -> list:
-    return list((md.asks if side is Side.BUY else md.bids) if md else [])
-
-
-def far_depth(md: MarketDataUpdated | None, side: Side, limit: int | None) -> int:
-    """Displayed contra shares we can take without crossing the limit."""
-    if md is None:
-        return 0
-    if side is Side.BUY:
-        if limit is None:
-            return sum(lvl.quantity for lvl in md.asks)
-        return sum(lvl.quantity for lvl in md.asks if lvl.price <= limit)
-    if limit is None:
-        return sum(lvl.quantity for lvl in md.bids)
-    return sum(lvl.quantity for lvl in md.bids if lvl.price >= limit)
-
-
-def split(total: int, weights: list[tuple[str, float]], lot: int) -> list[tuple[str, int]]:
-    """Whole lots proportional to weights, largest remainder, ties in the given order."""
-    lots = total // lot
-    positive = [(v, w) for v, w in weights if w > 0] or [(v, 1.0) for v, _ in weights]
-    if lots <= 0 or not positive:
-        return []
-    wsum = sum(w for _, w in positive)
-    raw = [lots * w / wsum for _, w in positive]
-    base = [int(r) for r in raw]
-    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - base[i]), i))
-    for i in order[: lots - sum(base)]:
-        base[i] += 1
-    return [(v, n * lot) for (v, _), n in zip(positive, base) if n > 0]
-
-
-def split_min(
-    total: int,
-    weights: list[tuple[str, float]],
-    lot: int,
-    minimum: int,
-    sizes: Callable[[int, list[tuple[str, float]], int], list[tuple[str, int]]] = split,
-) -> list[tuple[str, int]]:
-    """``sizes(total, weights, lot)`` with no slice below ``minimum`` unless it is the only
-    one: the venue with the smallest slice (on a tie the later one, in ``weights``' order:
-    the lower ranked) is left out and the same total re-split among the others, until
-    every slice is at least ``minimum``. Whole lots; the total is what ``sizes`` gives,
-    just over fewer venues."""
-    out = sizes(total, weights, lot)
-    while len(out) > 1:
-        smallest = min(range(len(out)), key=lambda i: (out[i][1], -i))
-        if out[smallest][1] >= minimum:
-            break
-        keep = {v for v, _ in out} - {out[smallest][0]}
-        weights = [(v, w) for v, w in weights if v in keep]
-        out = sizes(total, weights, lot)
-    return out
+__all__ = ["Placement", "Plan", "Planner", "RouterConfig", "VenueInfo"]
 
 
 def _by_weight(vw: tuple[str, float]) -> float:
@@ -269,7 +151,7 @@ class Planner:
             far = market.best_ask() if side is Side.BUY else market.best_bid()
             raw = far if far is not None else limit
         elif tactic is Tactic.AGGRESSIVE:
-            own_far = _far_levels(market.venues.get(venue), side)
+            own_far = far_levels(market.venues.get(venue), side)
             nbbo_far = market.best_ask() if side is Side.BUY else market.best_bid()
             raw = own_far[0].price if own_far else nbbo_far
         else:
@@ -310,10 +192,10 @@ class Planner:
         tif = self.config.aggressive_tif if taking else TimeInForce.DAY
         resting_timeout = None if tif is TimeInForce.IOC else timeout_ns
         return Placement(
-            VenuePlacement(
+            placement=VenuePlacement(
                 venue=venue, quantity=qty, order_type=OrderType.LIMIT, price=price, tif=tif
             ),
-            resting_timeout,
+            timeout_ns=resting_timeout,
         )
 
     def _used(self, child: Child, venues: list[str]) -> dict[str, dict[str, float]]:
@@ -343,10 +225,10 @@ class Planner:
             return self._nothing(child, "no price (empty book and no limit)")
         child.tried.append(venue)
         return Plan(
-            [p],
-            f"sequential: {venue} rank {ranked.index(venue) + 1}/{len(ranked)} ({tactic})",
-            ranked,
-            self._used(child, ranked),
+            placements=[p],
+            reason=f"sequential: {venue} rank {ranked.index(venue) + 1}/{len(ranked)} ({tactic})",
+            considered=ranked,
+            extra=self._used(child, ranked),
         )
 
     # -------------------------------------------------------------- parallel
@@ -363,7 +245,7 @@ class Planner:
         stats = self.scorecard.stats(venue, instrument)
         flows = stats.outflows
         expected = sum(flows) / len(flows) if flows else 0.0
-        near = _near(md, side)
+        near = near_touch(md, side)
         return (near[1] if near else 0) * stats.fill_prob() + expected * stats.fill_ratio()
 
     def _parallel(
@@ -391,7 +273,10 @@ class Planner:
             used[v] = {**used[v], "liquidity": round(w, 3)}
         sent = sum(p.placement.quantity for p in placements)
         return Plan(
-            placements, f"parallel: {sent} over {len(placements)} venues ({tactic})", ranked, used
+            placements=placements,
+            reason=f"parallel: {sent} over {len(placements)} venues ({tactic})",
+            considered=ranked,
+            extra=used,
         )
 
     def _sizes(
@@ -421,7 +306,7 @@ class Planner:
             if self._lit_fallback(child):
                 # No pool up at all: rest at the lit touch on the best venue, as sequential
                 # does. A patient child has no taking to split, and a Cont–Kukanov solve
-                # per re-post (~1,000 subgradient steps) cost 86 % of a child-dense run.
+                # at every re-post would dominate a run with many children.
                 return self._sequential(child, market, unrouted, VenueKind.LIT)
             return self._dark_probe(child, market, unrouted, lot, explore=True)
         if child.phase is LiquidityPhase.DARK:
@@ -471,22 +356,8 @@ class Planner:
             if not explore:
                 return self._nothing(child, "no dark pool expected to hold liquidity")
             likely = ranked[:1]
-        pools = max(1, min(len(likely), unrouted // max(cfg.dark_min_slice, lot)))
-        likely = likely[:pools]
-        # A split by fill probability can still leave a slice below the minimum (500 at
-        # 0.83 / 0.33 is 400 / 100): the lightest pool is then left out of the probe.
-        sizes = split_min(
-            unrouted, [(v, probs[v]) for v in likely], lot, cfg.dark_min_slice, self._sizes
-        )
         ping = child.cmd.tactic is Tactic.AGGRESSIVE
-        placements = []
-        for v, q in sizes:
-            p = self._placement(child, market, v, q, Tactic.MIDPOINT, cfg.dark_timeout_ns)
-            if p is None:
-                continue
-            if ping:  # take what rests in the pool now, then move on to the lit venues
-                p = Placement(msgspec.structs.replace(p.placement, tif=TimeInForce.IOC), None)
-            placements.append(p)
+        placements = self._dark_slices(child, market, likely, probs, unrouted, lot, ping)
         if not placements:
             return self._nothing(child, "no price for dark pools")
         used = dict(self._used(child, ranked))
@@ -506,11 +377,65 @@ class Planner:
             )
         )
         how = "IOC ping" if ping else "rest at mid"
-        return Plan(placements, f"liquidity seeking: dark first, {how}, {what}", ranked, used)
+        return Plan(
+            placements=placements,
+            reason=f"liquidity seeking: dark first, {how}, {what}",
+            considered=ranked,
+            extra=used,
+        )
+
+    def _dark_slices(
+        self,
+        child: Child,
+        market: MarketView,
+        likely: list[str],
+        probs: dict[str, float],
+        unrouted: int,
+        lot: int,
+        ping: bool,
+    ) -> list[Placement]:
+        """The probe's placements: ``unrouted`` over at most one pool per
+        ``dark_min_slice``, the likeliest first, sized by fill probability."""
+        cfg = self.config
+        pools = max(1, min(len(likely), unrouted // max(cfg.dark_min_slice, lot)))
+        likely = likely[:pools]
+        # A split by fill probability can still leave a slice below the minimum (500 at
+        # 0.83 / 0.33 is 400 / 100): the lightest pool is then left out of the probe.
+        sizes = split_min(
+            unrouted, [(v, probs[v]) for v in likely], lot, cfg.dark_min_slice, self._sizes
+        )
+        placements = []
+        for v, q in sizes:
+            p = self._placement(child, market, v, q, Tactic.MIDPOINT, cfg.dark_timeout_ns)
+            if p is None:
+                continue
+            if ping:  # take what rests in the pool now, then move on to the lit venues
+                ioc = msgspec.structs.replace(p.placement, tif=TimeInForce.IOC)
+                p = Placement(placement=ioc, timeout_ns=None)
+            placements.append(p)
+        return placements
 
     def _queue(self, child: Child, market: MarketView, venue: str, join: int) -> int:
-        near = _near(market.venues.get(venue), child.cmd.side)
+        near = near_touch(market.venues.get(venue), child.cmd.side)
         return near[1] if near and near[0] == join else 0
+
+    def _ck_queue(
+        self, child: Child, market: MarketView, venue: str, join: int, unrouted: int
+    ) -> ck.VenueQueue:
+        """A lit venue as the solver sees it: the queue ahead at ``join``, the rebate, and
+        the venue's recent outflows."""
+        q = self._queue(child, market, venue, join)
+        samples = self.scorecard.outflow_samples(
+            venue, child.cmd.instrument, self.config.ck_horizon_intervals
+        )
+        # no history yet: assume the queue turns over about once per horizon
+        samples = samples or [0, q, 2 * q + unrouted]
+        return ck.VenueQueue(
+            name=venue,
+            queue=q,
+            rebate=-float(self.venues[venue].maker_fee),
+            outflows=tuple(samples),
+        )
 
     def _cont_kukanov(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
         cmd, cfg = child.cmd, self.config
@@ -519,20 +444,7 @@ class Planner:
         if not lits or bid is None or ask is None:
             return self._nothing(child, "no lit venue with a two-sided market")
         join = cap(bid if cmd.side is Side.BUY else ask, cmd.side, cmd.limit_price)
-        queues = []
-        for v in lits:
-            q = self._queue(child, market, v, join)
-            samples = self.scorecard.outflow_samples(v, cmd.instrument, cfg.ck_horizon_intervals)
-            # no history yet: assume the queue turns over about once per horizon
-            samples = samples or [0, q, 2 * q + unrouted]
-            queues.append(
-                ck.VenueQueue(
-                    name=v,
-                    queue=q,
-                    rebate=-float(self.venues[v].maker_fee),
-                    outflows=tuple(samples),
-                )
-            )
+        queues = [self._ck_queue(child, market, v, join, unrouted) for v in lits]
         cost = ck.CostModel(
             half_spread=(ask - bid) / 2,
             taker_fee=float(min(self.venues[v].taker_fee for v in lits)),
@@ -547,12 +459,14 @@ class Planner:
             sol = ck.solve(unrouted, queues, cost, seed=seed, iterations=cfg.ck_iterations)
         market_qty, limits = self._fit(sol, unrouted, lot, child, market)
         placements = self._market_orders(child, market, lits, market_qty, lot)
-        for v, q in zip(lits, limits):
+        for v, q in zip(lits, limits, strict=True):
             if q > 0:
                 placements.append(
                     Placement(
-                        VenuePlacement(venue=v, quantity=q, order_type=OrderType.LIMIT, price=join),
-                        cfg.sequential_timeout_ns,
+                        placement=VenuePlacement(
+                            venue=v, quantity=q, order_type=OrderType.LIMIT, price=join
+                        ),
+                        timeout_ns=cfg.sequential_timeout_ns,
                     )
                 )
         if not placements:
@@ -565,11 +479,11 @@ class Planner:
             "half_spread": cost.half_spread,
         }
         return Plan(
-            placements,
-            f"liquidity seeking: Cont–Kukanov M={market_qty} "
+            placements=placements,
+            reason=f"liquidity seeking: Cont–Kukanov M={market_qty} "
             f"L={sum(limits)} over {len(lits)} lit venues",
-            lits,
-            used,
+            considered=lits,
+            extra=used,
         )
 
     def _fit(
@@ -591,7 +505,7 @@ class Planner:
         if sum(limits) > room or (not self.config.overallocate and sum(limits) < room):
             # scale into the room (the remainder of S − M goes to the limits, not lost)
             names = [str(i) for i in range(len(limits))]
-            fitted = dict(split(room, list(zip(names, map(float, limits))), lot))
+            fitted = dict(split(room, list(zip(names, map(float, limits), strict=True)), lot))
             limits = [fitted.get(n, 0) for n in names]
         else:
             limits = [q - q % lot for q in limits]
@@ -611,5 +525,5 @@ class Planner:
             p = self._placement(child, market, v, q, Tactic.AGGRESSIVE, None)
             if p is not None:  # M is a market order: take now, never rest
                 ioc = msgspec.structs.replace(p.placement, tif=TimeInForce.IOC)
-                out.append(Placement(ioc, None))
+                out.append(Placement(placement=ioc, timeout_ns=None))
         return out

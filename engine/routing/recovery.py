@@ -35,9 +35,13 @@ router name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from engine.audit.trail import AuditTrail
+from engine.clock import MINUTE
+from engine.contract import Outbox
 from engine.market_view import MarketView
 from engine.messages import (
     CancelChildOrder,
@@ -50,6 +54,7 @@ from engine.messages import (
     Message,
     PlaceChildOrder,
     PlaceVenueOrder,
+    ScorecardSaved,
     SubscribeMarketData,
     Tactic,
     TimeInForce,
@@ -62,7 +67,7 @@ from engine.messages import (
     VenueStatusChanged,
 )
 from engine.routing.orders import Child, LiquidityPhase, VenueOrder, VenueOrderState
-from engine.routing.router import Out, Router
+from engine.routing.router import Router
 from engine.routing.scorecard import Scorecard
 
 # What recovery reads: the journal query can fetch exactly these types.
@@ -187,7 +192,7 @@ def _fold_subscribe(h: RouterHistory, msg: SubscribeMarketData) -> None:
         h.subscribers.append(msg.subscriber)
 
 
-_FOLD = {
+_FOLD: dict[type[Message], Callable[[RouterHistory, Any], None]] = {
     PlaceChildOrder: _fold_command,
     CancelChildOrder: _fold_cancel,
     ChildOrderAccepted: _fold_accepted,
@@ -318,7 +323,7 @@ def unforwarded_fills(h: RouterHistory) -> list[VenueOrderFilled]:
 # ------------------------------------------------------------------------- recovery
 
 
-def recover(router: Router, h: RouterHistory, now_ns: int) -> Out:
+def recover(router: Router, h: RouterHistory, now_ns: int) -> Outbox:
     """Rebuild ``router`` (fresh, with its restored scorecard) from ``h``, then reconcile
     before acting. Finished children whose venue orders are all final are let go at once
     (``Router.restore``), as the old instance had. Returns what to send, in order:
@@ -347,7 +352,27 @@ def recover(router: Router, h: RouterHistory, now_ns: int) -> Out:
 # What the scorecard replay reads besides ``RECORD_TYPES``: the market data the router
 # journaled as it received it, and the venues' status changes.
 SCORECARD_TAPE: tuple[type[Message], ...] = (MarketDataUpdated, VenueStatusChanged)
-_FROM_VENUES = (*_VENUE_EVENTS, *SCORECARD_TAPE)
+_FROM_VENUES = (
+    VenueOrderAccepted,
+    VenueOrderRejected,
+    VenueOrderFilled,
+    VenueOrderCancelled,
+    VenueCancelRejected,
+    VenueOrderReplaced,
+    MarketDataUpdated,
+    VenueStatusChanged,
+)  # _VENUE_EVENTS and SCORECARD_TAPE, spelt out for the type checker
+_Replayed = (
+    PlaceVenueOrder
+    | VenueOrderAccepted
+    | VenueOrderRejected
+    | VenueOrderFilled
+    | VenueOrderCancelled
+    | VenueCancelRejected
+    | VenueOrderReplaced
+    | MarketDataUpdated
+    | VenueStatusChanged
+)
 
 
 def replay_scorecard(
@@ -380,7 +405,7 @@ def replay_scorecard(
     applied = card.applied
     delay = delay_ns or {}
     views: dict[str, MarketView] = {}
-    replay: list[tuple[int, int, Message]] = []
+    replay: list[tuple[int, int, _Replayed]] = []
     for n, msg in enumerate(records):
         if isinstance(msg, PlaceVenueOrder):
             if own_after is None or msg.msg_id > own_after:
@@ -410,3 +435,41 @@ def _view(views: dict[str, MarketView], instrument: str) -> MarketView:
     if view is None:
         view = views[instrument] = MarketView(instrument)
     return view
+
+
+# ---------------------------------------------------------------------- from the trail
+
+# The market data read before a restored save: enough to rebuild the books the replayed
+# markouts are marked on (venues publish every few seconds).
+TAPE_BEFORE_SAVE_NS = MINUTE
+
+
+def journal_records(
+    trail: AuditTrail, types: tuple[type[Message], ...] = RECORD_TYPES, since: int | None = None
+) -> list[tuple[int, Message]]:
+    """(position, message) of the trail's records of ``types`` (``ts >= since``), in
+    order: only the types asked for, not the whole market data tape."""
+    names = [t.__name__ for t in types]
+    return [(record.seq, record.message) for record in trail.query(types=names, since=since)]
+
+
+def replay_scorecard_from(
+    trail: AuditTrail,
+    card: Scorecard,
+    records: list[tuple[int, Message]],
+    *,
+    saved: ScorecardSaved | None,
+    delay_ns: Mapping[str, int],
+) -> int:
+    """``replay_scorecard`` on ``card`` (restored from ``saved``; None: blank) of the
+    router's ``records`` and the market data tape, merged in journal order. The tape is
+    read from ``TAPE_BEFORE_SAVE_NS`` before the save (all of it without one)."""
+    since = None if saved is None else saved.ts - TAPE_BEFORE_SAVE_NS
+    tape = journal_records(trail, SCORECARD_TAPE, since)
+    merged = sorted([*records, *tape], key=lambda entry: entry[0])
+    return replay_scorecard(
+        card,
+        (msg for _, msg in merged),
+        own_after=None if saved is None else saved.msg_id,
+        delay_ns=delay_ns,
+    )

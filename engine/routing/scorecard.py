@@ -14,6 +14,9 @@ journal's later events on top of it (``engine.routing.recovery.replay_scorecard`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import msgspec
 
 from engine.clock import SECOND
@@ -328,7 +331,8 @@ class Scorecard:
 
     def mark(self, instrument: str, mid: int, now_ns: int) -> None:
         """Settle markouts whose horizon has passed against the current mid."""
-        due, keep = [], []
+        due: list[PendingMarkout] = []
+        keep: list[PendingMarkout] = []
         for m in self._markouts:
             (due if m.instrument == instrument and m.due_ns <= now_ns else keep).append(m)
         if not due:
@@ -491,7 +495,7 @@ class Scorecard:
         return cls.from_state(msgspec.json.decode(data, type=ScorecardState))
 
 
-_HANDLERS = {
+_HANDLERS: dict[type[Message], Callable[[Scorecard, Any, int], None]] = {
     PlaceVenueOrder: Scorecard._placed,
     VenueOrderAccepted: Scorecard._accepted,
     VenueOrderRejected: Scorecard._rejected,

@@ -12,6 +12,7 @@ still in flight at the restart: recovery applies them all, so no share is unacco
 from __future__ import annotations
 
 from collections import Counter
+from typing import ClassVar
 
 import pytest
 
@@ -63,7 +64,7 @@ class CrashBeforeJournal(RouterActor):
     of the wave addressed to the router, never reach it (dead letters). The venues
     journaled all of them."""
 
-    crash: list[VenueOrderFilled] = []  # the fill it died on
+    crash: ClassVar[list[VenueOrderFilled]] = []  # the fill it died on
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -200,7 +201,7 @@ def test_restarted_router_reconciles_and_every_child_settles(engine_with, router
     assert {f.fill_id for f in venue_fills} == set(fill_ids) | set(overfill_ids)
 
     # Nothing was genuinely lost, so nothing is unaccounted for.
-    assert _router(engine).router.unaccounted_shares == 0
+    assert _router(engine).obj.router.unaccounted_shares == 0
     assert not any("unaccounted" in d.reason for d in journal_of(engine, RouteDecided))
 
     # The parent completes; allocations add up; no client over its quantity.
@@ -228,7 +229,7 @@ def test_reconcile_answers_settle_the_orders_live_at_the_crash(engine_with):
         m.order_id for m in journal_of(engine, VenueCancelRejected)
     }
     assert reconciled <= answered
-    router = _router(engine).router
+    router = _router(engine).obj.router
     assert not router.open_children()
     assert all(not vo.live for c in router.children.values() for vo in c.orders.values())
     # children finished before or after the restart are let go like any other: only one

@@ -5,7 +5,6 @@ starts from its statistics. Real actors, simulated venues, deterministic."""
 import msgspec
 
 from actors.api import ROUTER, Engine, MarketConfig
-from actors.router_actor import latest_scorecard, learnt_only
 from actors.runtime import EXTERNAL
 from engine import messages as m
 from engine.audit.journal import Journal
@@ -13,6 +12,7 @@ from engine.clock import MINUTE, MS, US
 from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
 from engine.prices import to_price
+from engine.routing.persistence import latest_scorecard, learnt_only
 from engine.routing.scorecard import Scorecard
 
 SESSION = SessionConfig()
@@ -75,8 +75,8 @@ def timeless(state):
 
 
 def test_router_restarted_by_its_supervisor_comes_back_with_its_scorecard():
-    """Its last save, and every order, venue event and market data update since (review5
-    p_scorecard_restart2.py: a crash just before a periodic save lost a minute of them)."""
+    """Its last save, and every order, venue event and market data update since (a crash
+    just before a periodic save must not lose the minute before it)."""
     with Engine(MARKET, seed=3) as engine:
         engine.submit(buy("c1"), at_ns=OPEN)
         crash_at = OPEN + 4 * MINUTE + 59_500 * MS  # just before a periodic save
@@ -84,7 +84,7 @@ def test_router_restarted_by_its_supervisor_comes_back_with_its_scorecard():
         before = router_actor(engine)
         saved = latest_scorecard(engine.journal, ROUTER)
         assert saved is not None and total_orders(saved) > 0  # it has learnt something
-        live = before.router.scorecard.to_state()
+        live = before.obj.router.scorecard.to_state()
         assert total_orders(live) > total_orders(saved)  # and more since its last save
 
         engine.runtime.send(EXTERNAL, ROUTER, poison(), delay_ns=crash_at - engine.now)
@@ -97,7 +97,7 @@ def test_router_restarted_by_its_supervisor_comes_back_with_its_scorecard():
         assert [r.name for r in engine.journal.messages(m.ActorRestarted)] == [ROUTER]
         # What the old instance had learnt when it crashed: counts, fills, fees, open
         # orders, markouts, outflows, venue status, exactly; latencies estimated.
-        restored = after.router.scorecard.to_state()
+        restored = after.obj.router.scorecard.to_state()
         assert timeless(restored) == timeless(live)
         assert latest_scorecard(engine.journal, ROUTER) == saved  # nothing saved since
 
@@ -107,8 +107,8 @@ def test_router_restarted_by_its_supervisor_comes_back_with_its_scorecard():
 
 
 def test_a_restarted_routers_scorecard_counts_every_order_and_fill_of_the_run():
-    """review5 p_scorecard_restart2.py: with a crash at 4:59.5 the scorecard ended with 489
-    of 500 orders, 4,407 of 5,157 filled shares and 2 orders open for good."""
+    """With a crash just before a periodic save, the scorecard still ends the run with every
+    order and filled share the journal holds, and no order open for good."""
     for crash in (False, True):
         with Engine(MARKET, seed=3) as engine:
             engine.submit(buy("c1"), at_ns=OPEN)
@@ -117,7 +117,7 @@ def test_a_restarted_routers_scorecard_counts_every_order_and_fill_of_the_run():
                 engine.run_until(crash_at - 1)
                 engine.runtime.send(EXTERNAL, ROUTER, poison(), delay_ns=crash_at - engine.now)
             engine.run_until(OPEN + 12 * MINUTE)
-            state = router_actor(engine).router.scorecard.to_state()
+            state = router_actor(engine).obj.router.scorecard.to_state()
             assert router_actor(engine).generation == int(crash)
             placed = sum(1 for _ in engine.journal.messages(m.PlaceVenueOrder))
             filled = sum(f.quantity for f in engine.journal.messages(m.VenueOrderFilled))
@@ -131,7 +131,7 @@ def test_a_second_run_starts_from_the_first_runs_scorecard(tmp_path):
     with Engine(MARKET, seed=3, audit=str(first_audit)) as engine:
         engine.submit(buy("c1"), at_ns=OPEN)
         engine.run_until(OPEN + 12 * MINUTE)
-        final_in_memory = router_actor(engine).router.scorecard.to_state()
+        final_in_memory = router_actor(engine).obj.router.scorecard.to_state()
     engine.journal.close()
     with Journal(str(first_audit), readonly=True) as journal:
         saves = list(journal.messages(m.ScorecardSaved))
@@ -141,7 +141,7 @@ def test_a_second_run_starts_from_the_first_runs_scorecard(tmp_path):
     assert total_orders(learnt) > 0
 
     with Engine(MARKET, seed=4, scorecard=first_audit) as engine:
-        seeded = router_actor(engine).router.scorecard
+        seeded = router_actor(engine).obj.router.scorecard
         assert seeded.to_state() == learnt_only(learnt)  # statistics, not the old session
         assert not learnt_only(learnt).open_orders and not learnt_only(learnt).markouts
         engine.submit(buy("c2"), at_ns=OPEN)

@@ -3,14 +3,13 @@ misses, never probing where a mid cross would breach the child's limit; and on t
 simulated dark-heavy market it executes mostly at the midpoint and is not worse than
 sequential routing.
 
-The failure this guards against (issue 5, `smart-exec compare`): the first children of a
+The failure this guards against (seen with `smart-exec compare`): the first children of a
 TWAP are PASSIVE with a limit at their own touch, so their dark probes could never cross
 at the mid; each timed out and counted as a miss, the pools' fill probability fell below
 ``dark_min_fill_prob`` after two children, and since the estimate only moves with our own
 orders no dark order was ever sent again. MIDPOINT children then waited with nothing
-working, the parent fell behind and everything was executed on the thin lit venue
-(cost vs arrival +15…+72 bps against −31…+42 bps for sequential over seeds 1–11;
-after the fix within ±0.2 bps of sequential or better, e.g. seed 3 +1.2 vs +6.1).
+working, the parent fell behind and everything was executed on the thin lit venue, at a
+far worse cost than sequential routing.
 """
 
 from __future__ import annotations
@@ -81,8 +80,11 @@ def child(cid, qty, tactic, limit=None, side=Side.BUY):
     )
 
 
+CK_FAST = RouterConfig(ck_iterations=200)
+
+
 class Driver:
-    def __init__(self, config=RouterConfig(ck_iterations=200)):
+    def __init__(self, config=CK_FAST):
         self.router = Router(VENUES, config)
         self.now = 0
         for v in LIT + DARK:
@@ -93,7 +95,7 @@ class Driver:
 
     def tick(self, dt):
         self.now += dt
-        return self.router.on_time(self.now)
+        return self.router.on_wake(self.now)
 
     @staticmethod
     def placed(out):
@@ -210,9 +212,9 @@ def teach(router, venue, hits, misses):
 
 
 def test_no_dark_slice_below_the_minimum_after_the_split_by_fill_probability():
-    # review5/p_dark_slice.py: 500 split by fill probability 0.83 / 0.33 was DARK1 400 and
-    # DARK2 100 with dark_min_slice 200 (357 / 143 here, lot 1). The lighter pool is left
-    # out and the total kept; 1,000 splits into two slices both above the minimum.
+    # 500 split by fill probability 0.83 / 0.33 would leave DARK2 a slice below
+    # dark_min_slice 200 (357 / 143 here, lot 1): the lighter pool is left out and the
+    # total kept; 1,000 splits into two slices both above the minimum.
     d = Driver(RouterConfig(ck_iterations=200, dark_min_slice=200))
     teach(d.router, "DARK1", 9, 1)
     teach(d.router, "DARK2", 3, 7)
@@ -252,11 +254,6 @@ def test_midpoint_child_without_any_dark_pool_falls_back_to_the_lit_venues():
 
 # ------------------------------------------------- the simulated dark-heavy market
 
-# Measured on the simulator as of this commit (cost vs arrival bps, fees included; the
-# simulator's flow is still evolving, so the absolute figures move, the relation does not):
-#   seed  sequential  liquidity seeking (midpoint share)   before the fix (midpoint share)
-#     2     -11.17      -11.17 (99.8 %)                       +18.67 (0 %)
-#     4     -28.77      -28.82 (100 %)                        +39.08 (0 %)
 # Both logics rest the parent's MIDPOINT children at the mid in the same pools, so they
 # track each other closely.
 SEEDS = (2, 4)

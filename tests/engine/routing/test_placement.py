@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.routing.placement import split, split_min
+from engine.routing.sizing import split, split_min
 
 
 def test_split_min_leaves_out_the_pool_whose_slice_is_below_the_minimum():
-    # review5/p_dark_slice.py: 500 by fill probability 0.83 / 0.33 was 400 / 100 with a
-    # 200 minimum; the lighter pool is left out, the total unchanged.
+    # 500 by fill probability 0.83 / 0.33 splits 400 / 100, below a 200 minimum: the
+    # lighter pool is left out, the total unchanged.
     weights = [("DARK1", 0.83), ("DARK2", 0.33)]
     assert split(500, weights, 100) == [("DARK1", 400), ("DARK2", 100)]
     assert split_min(500, weights, 100, 200) == [("DARK1", 500)]

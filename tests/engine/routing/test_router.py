@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from engine.clock import MS, SECOND
 from engine.config import VenueConfig
+from engine.contract import JOURNAL
 from engine.messages import (
     BookLevel,
     CancelChildOrder,
@@ -35,6 +36,7 @@ from engine.messages import (
     VenueStatus,
     VenueStatusChanged,
 )
+from engine.routing.config import DEFAULT_CONFIG
 from engine.routing.router import Router, RouterConfig
 
 BID, ASK = 99_990_000, 100_010_000
@@ -48,7 +50,7 @@ VENUES = [VenueConfig(name=v) for v in LIT] + [
 def md(venue, size=500, status=VenueStatus.UP, volume=0):
     kind = VenueKind.DARK if venue in DARK else VenueKind.LIT
     levels = (
-        dict(bids=[BookLevel(BID, size)], asks=[BookLevel(ASK, size)])
+        {"bids": [BookLevel(BID, size)], "asks": [BookLevel(ASK, size)]}
         if kind is VenueKind.LIT
         else {}
     )
@@ -73,7 +75,7 @@ def child(cid="C1", qty=300, logic=RoutingLogic.SEQUENTIAL, tactic=Tactic.PASSIV
 class Driver:
     """Feeds the router and keeps every output; checks the child-lifecycle invariants."""
 
-    def __init__(self, config=RouterConfig()):
+    def __init__(self, config=DEFAULT_CONFIG):
         self.router = Router(VENUES, config)
         self.now = 0
         self.out: list = []
@@ -92,7 +94,7 @@ class Driver:
 
     def tick(self, dt):
         self.now += dt
-        out = self.router.on_time(self.now)
+        out = self.router.on_wake(self.now)
         self.out += out
         return out
 
@@ -140,7 +142,7 @@ class Driver:
             if not overallocate:
                 assert excess[cid] == 0
         # a finished child is let go unless a venue order of it may still turn up
-        for cid, c in self.router.children.items():
+        for c in self.router.children.values():
             assert c.done and not c.live_orders() and not all(o.final for o in c.orders.values())
         dones = {m.child_id: m for m in self.to_parent(ChildOrderDone)}
         for cid, m in dones.items():
@@ -158,7 +160,7 @@ def test_accept_route_fill_done_with_deterministic_ids_and_a_decision():
     assert o.order_id == "C1-V1" and o.price == BID and o.tif is TimeInForce.DAY
     assert o.ts == 10 and o.msg_id == 0 and out[1][0] == o.venue
     decision = out[2][1]
-    assert out[2][0] == "journal" and decision.reason.startswith("sequential")
+    assert out[2][0] == JOURNAL and decision.reason.startswith("sequential")
     assert set(decision.scorecard) == set(LIT) and "fill_prob" in decision.scorecard["LIT1"]
     d.ack(o)
     d.fill(o, 300, 0)

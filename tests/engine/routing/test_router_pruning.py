@@ -26,6 +26,7 @@ from engine.messages import (
     VenueOrderRejected,
 )
 from engine.routing import recovery
+from engine.routing.config import DEFAULT_CONFIG
 from engine.routing.orders import FinishedChild
 from engine.routing.router import Router, RouterConfig
 
@@ -48,7 +49,7 @@ class KeepAll(Router):
 class RecordingDriver(Driver):
     """A ``Driver`` around any router class that remembers every venue event it fed."""
 
-    def __init__(self, config=RouterConfig(), router_cls=Router):
+    def __init__(self, config=DEFAULT_CONFIG, router_cls=Router):
         self.events: list = []
         super().__init__(config)
         self.router = router_cls(VENUES, config)
@@ -97,7 +98,7 @@ def filled_child(d: Driver, cid="C1", qty=300):
 
 def test_a_filled_child_is_let_go_with_its_venue_orders_and_timers():
     d = Driver()
-    o, _ = filled_child(d)
+    _o, _ = filled_child(d)
     (done,) = d.to_parent(ChildOrderDone)
     assert done.reason == "filled"
     r = d.router
@@ -241,7 +242,7 @@ def test_an_order_given_up_as_unknown_keeps_its_child_until_it_settles():
     d = Driver(cfg)
     (o,) = d.placed(d.feed(child("C1")))
     d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))  # held: no ack yet
-    (cancel,) = d.cancels(d.tick(100 * MS))  # the ack never came: sent anyway
+    (_cancel,) = d.cancels(d.tick(100 * MS))  # the ack never came: sent anyway
     d.feed(VenueCancelRejected(venue=o.venue, order_id=o.order_id, reason="unknown_order"))
     (done,) = d.to_parent(ChildOrderDone)
     assert done.reason == "cancelled"
@@ -255,8 +256,8 @@ def test_an_order_given_up_as_unknown_keeps_its_child_until_it_settles():
 
 
 def test_an_order_given_up_as_unknown_then_acked_is_pulled_and_let_go_once_cancelled():
-    """review5 p_unknown_leak.py: a cancel refused as unknown_order, a late ack (the router
-    pulls the order), then the venue cancels all of it: the child was held for good."""
+    """A cancel refused as unknown_order, a late ack (the router pulls the order), then the
+    venue cancels all of it: the child is let go, not held for good."""
     cfg = RouterConfig(cancel_retry_ns=100 * MS)
     d = Driver(cfg)
     (o,) = d.placed(d.feed(child("C1")))

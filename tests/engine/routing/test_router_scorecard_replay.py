@@ -21,6 +21,7 @@ from engine.messages import (
     VenueStatus,
 )
 from engine.routing import recovery
+from engine.routing.config import DEFAULT_CONFIG
 from engine.routing.router import RouterConfig
 from engine.routing.scorecard import Scorecard
 
@@ -35,7 +36,7 @@ class JournalingDriver(Driver):
     what the engine would: the venues' messages, the parents' commands and the router's
     output (market data: as the router receives it)."""
 
-    def __init__(self, config=RouterConfig()):
+    def __init__(self, config=DEFAULT_CONFIG):
         self.journal: list[Message] = []
         self.seq: dict[int, int] = {}
         self.saves: list[tuple[bytes, int]] = []  # (state, msg id of the save record)
@@ -72,10 +73,10 @@ class JournalingDriver(Driver):
 def md(venue, k):
     kind = VenueKind.DARK if venue in DARK else VenueKind.LIT
     levels = (
-        dict(
-            bids=[BookLevel(BID - 1_000 * (k % 5), 300)],
-            asks=[BookLevel(ASK + 1_000 * (k % 3), 300)],
-        )
+        {
+            "bids": [BookLevel(BID - 1_000 * (k % 5), 300)],
+            "asks": [BookLevel(ASK + 1_000 * (k % 3), 300)],
+        }
         if kind is VenueKind.LIT
         else {}
     )

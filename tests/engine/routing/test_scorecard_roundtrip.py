@@ -29,8 +29,8 @@ PX = 100_000_000
 
 
 def test_pending_markouts_keep_their_order_through_a_round_trip():
-    """Two fills at the same time on two venues, LIT2's first (review5
-    p_scorecard_roundtrip.py: they came back re-sorted, LIT1 first)."""
+    """Two fills at the same time on two venues, LIT2's first, come back in that order
+    (not re-sorted, LIT1 first)."""
     card = Scorecard()
     for oid, venue, px in (("A-V1", "LIT2", PX + 10_000), ("A-V2", "LIT1", PX + 20_000)):
         card.record(

@@ -1,0 +1,334 @@
+"""The router's venue side: venue order events, market data and venue status (see
+``engine.routing.tables`` for the layers)."""
+
+from __future__ import annotations
+
+from engine.config import VenueConfig
+from engine.messages import (
+    CancelVenueOrder,
+    ChildOrderFilled,
+    ChildOrderOverfilled,
+    MarketDataUpdated,
+    VenueCancelRejected,
+    VenueOrderAccepted,
+    VenueOrderCancelled,
+    VenueOrderFilled,
+    VenueOrderRejected,
+    VenueStatus,
+    VenueStatusChanged,
+)
+from engine.routing.child_routing import ChildRouting
+from engine.routing.orders import (
+    Child,
+    FinishedChild,
+    VenueOrder,
+    VenueOrderState,
+    fill_key,
+    order_number,
+)
+from engine.routing.plan import Plan, VenueInfo
+
+
+class VenueInput(ChildRouting):
+    """What the router does with what venues tell it: order events, market data, status."""
+
+    # ----------------------------------------------------------- venue orders
+
+    def _accepted(self, msg: VenueOrderAccepted) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None:
+            if (gone := self._finished_order(msg.order_id)) is not None:
+                self.scorecard.record(msg, self._now)
+                if gone[0].rejected >> gone[1] & 1:  # as below: venue has it after all
+                    self._emit(
+                        msg.venue,
+                        CancelVenueOrder(venue=msg.venue, order_id=msg.order_id, ts=self._now),
+                    )
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        if vo.state is VenueOrderState.PENDING_NEW:
+            vo.state = VenueOrderState.OPEN
+            if vo.cancel_wanted:
+                self._send_cancel(vo)
+        elif not vo.live and not vo.settled:
+            if vo.rejected:  # refused, yet acked: pull it, as for a child let go (below)
+                self._emit(
+                    vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id, ts=self._now)
+                )
+            elif not vo.pulling:
+                # we gave it up as unknown, yet the venue has it: pull it (any fill is
+                # excess), recorded and retried like any cancel until the venue answers
+                vo.pulling = True
+                self._send_pull(vo)
+                self._decided(
+                    child,
+                    Plan(
+                        reason=f"cancel {vo.order_id} at {vo.venue}: given up as unknown, "
+                        "yet the venue acked it; pull it (any fill is excess)",
+                        considered=[vo.venue],
+                    ),
+                )
+
+    def _rejected(self, msg: VenueOrderRejected) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None or not found[1].live:
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        if msg.reason != "venue_down":  # a down venue is avoided through its status
+            child.avoid.add(vo.venue)
+        child.last_reject = f"{vo.venue}:{msg.reason}"
+        vo.rejected = True
+        self._order_done(child, vo, progressed=False, reroute_now=True)
+
+    def _filled(self, msg: VenueOrderFilled) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None:
+            self._filled_finished(msg)
+            return
+        if msg.fill_id in found[1].fill_ids:
+            return  # a redelivered fill
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        was_done = child.done
+        vo.fill_ids.add(msg.fill_id)
+        vo.filled += msg.quantity
+        self._report_fill(child, vo, msg)
+        if vo.live and vo.settled:
+            self._order_done(child, vo, progressed=True, reroute_now=True)
+        elif child.filled >= child.quantity:
+            self._close(child, "filled")  # target met: cancel the rest (parallel sweep)
+        if vo.pulling and vo.final:
+            self._timers.pop(("cancel", vo.order_id), None)
+        if was_done:
+            self._let_go(child)  # the fill may have settled an order given up as unknown
+
+    def _filled_finished(self, msg: VenueOrderFilled) -> None:
+        """A fill for a child let go: excess, exactly as for a done child (never hidden),
+        unless it is a redelivery. A fill for an order that was never ours is ignored."""
+        gone = self._finished_order(msg.order_id)
+        if gone is None:
+            return
+        finished, n = gone
+        key = fill_key(n, msg.fill_id)
+        if key in finished.fills:
+            return
+        self.scorecard.record(msg, self._now)
+        finished.fills += (key,)
+        self._report_late_fill(finished, msg.order_id, msg)
+
+    def _report_late_fill(
+        self, finished: FinishedChild, order_id: str, msg: VenueOrderFilled
+    ) -> None:
+        """``_report_fill`` for a done child: every share is excess."""
+        if not msg.quantity:
+            return
+        self.overfills += 1
+        self.overfilled_shares += msg.quantity
+        self._emit(
+            finished.parent_id,
+            ChildOrderOverfilled(
+                parent_id=finished.parent_id,
+                child_id=order_number(order_id)[0],
+                fill_id=msg.fill_id,
+                venue=msg.venue,
+                quantity=msg.quantity,
+                price=msg.price,
+                liquidity=msg.liquidity,
+                fee=msg.fee,
+                reason="late_fill",
+                ts=self._now,
+            ),
+        )
+
+    def _report_fill(self, child: Child, vo: VenueOrder, msg: VenueOrderFilled) -> None:
+        cmd = child.cmd
+        inside = 0 if child.done else min(msg.quantity, child.remaining)
+        excess = msg.quantity - inside
+        fee_inside = msg.fee * inside // msg.quantity if msg.quantity else 0
+        if inside:
+            child.filled += inside
+            self._emit(
+                cmd.parent_id,
+                ChildOrderFilled(
+                    parent_id=cmd.parent_id,
+                    child_id=cmd.child_id,
+                    fill_id=msg.fill_id,
+                    venue=vo.venue,
+                    quantity=inside,
+                    price=msg.price,
+                    liquidity=msg.liquidity,
+                    fee=fee_inside,
+                    leaves=child.remaining,
+                    ts=self._now,
+                ),
+            )
+        if excess:
+            child.excess += excess
+            self.overfills += 1
+            self.overfilled_shares += excess
+            self._emit(
+                cmd.parent_id,
+                ChildOrderOverfilled(
+                    parent_id=cmd.parent_id,
+                    child_id=cmd.child_id,
+                    fill_id=msg.fill_id,
+                    venue=vo.venue,
+                    quantity=excess,
+                    price=msg.price,
+                    liquidity=msg.liquidity,
+                    fee=msg.fee - fee_inside,
+                    reason="late_fill" if child.done else "overallocation",
+                    ts=self._now,
+                ),
+            )
+
+    def _cancelled(self, msg: VenueOrderCancelled) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None:
+            return
+        if not found[1].live:
+            self._cancelled_done(found[0], found[1], msg)
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        vo.cancelled += msg.cancelled
+        if not vo.settled:
+            if not vo.reconciling:
+                return  # the venue filled the rest: those fills are still in flight
+            self._settle_reconciled(child, vo, "cancelled")
+        # our own timeout moves on at once; an IOC remainder waits unless the fill moved us
+        ours = vo.state is VenueOrderState.PENDING_CANCEL or self.planner.untried(child)
+        self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=ours)
+
+    def _cancelled_done(self, child: Child, vo: VenueOrder, msg: VenueOrderCancelled) -> None:
+        """The venue took shares off an order the router is done with. Only an order not
+        final can still be settled by that: one given up as unknown, which the venue had
+        after all (it was pulled on its late ack, or cancelled by the venue itself). Its
+        shares are counted, so once every share is filled or taken off the order is
+        final and its done child is let go (else the child would be held for good)."""
+        if vo.final:
+            return  # its last word was said already
+        self.scorecard.record(msg, self._now)
+        vo.cancelled += msg.cancelled
+        self._timers.pop(("cancel", vo.order_id), None)  # the pull is answered
+        if vo.final and child.done:
+            self._let_go(child)
+
+    def _cancel_rejected(self, msg: VenueCancelRejected) -> None:
+        found = self._venue_order(msg.order_id)
+        if found is None:
+            return
+        if not found[1].live:
+            vo = found[1]
+            if vo.pulling and msg.reason in ("too_late", "unknown_order"):
+                # the pull is answered: done at the venue (its fills are on their way), or
+                # not known there after all; either way nothing to ask again
+                self._timers.pop(("cancel", vo.order_id), None)
+            return
+        self.scorecard.record(msg, self._now)
+        child, vo = found
+        if msg.reason == "too_late" and vo.reconciling:
+            self._settle_reconciled(child, vo, "too_late")
+            self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
+        elif msg.reason == "too_late":
+            vo.too_late = True  # done at the venue: its fills are in flight, wait for them
+            self._timers.pop(("cancel", vo.order_id), None)
+        elif msg.reason == "unknown_order" and (
+            # the venue never had it (or forgot it): nothing can fill any more — unless the
+            # order itself may still be in flight, then keep waiting for its ack
+            vo.state is not VenueOrderState.PENDING_NEW
+            or self._now - vo.placed_ns >= self.config.cancel_retry_ns
+        ):
+            self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
+        # "venue_down" and others: the cancel timer sends it again (and so does venue up)
+
+    def _settle_reconciled(self, child: Child, vo: VenueOrder, answer: str) -> None:
+        """The venue's terminal answer to a reconciling order. Links are FIFO, so every
+        fill the venue sent before it has arrived by now: shares still missing traded
+        (or were taken off) in messages the crash dropped. They cannot be asked for again
+        (no venue replays them), so they are counted and written to the audit trail,
+        never silently re-filled or reported with a made-up price."""
+        lost = vo.quantity - vo.filled - vo.cancelled
+        if lost <= 0:
+            return
+        vo.unaccounted = lost
+        self.unaccounted_shares += lost
+        self._decided(
+            child,
+            Plan(
+                reason=f"reconcile {vo.order_id} at {vo.venue}: venue answered {answer}; "
+                f"{lost} shares unaccounted for (lost with the restart)",
+                considered=[vo.venue],
+            ),
+        )
+
+    # ---------------------------------------------------- market and status
+
+    def _market_data(self, msg: MarketDataUpdated) -> None:
+        before = self.scorecard.reported(msg.venue)
+        self.market(msg.instrument).update(msg)
+        self.scorecard.record(msg, self._now)
+        if msg.venue not in self.venues:  # discovered from market data: default fees
+            self.venues[msg.venue] = VenueInfo(
+                name=msg.venue,
+                kind=msg.kind,
+                maker_fee=_DEFAULT.maker_fee,
+                taker_fee=_DEFAULT.taker_fee,
+            )
+            self.venues = dict(sorted(self.venues.items()))
+            self.planner.venues = self.venues
+        mid = self.market(msg.instrument).mid()
+        if mid is not None:
+            self.scorecard.mark(msg.instrument, mid, self._now)
+        self._status_moved(msg.venue, before, msg.status, msg.instrument)
+
+    def _status_changed(self, msg: VenueStatusChanged) -> None:
+        before = self.scorecard.reported(msg.venue)
+        self.scorecard.record(msg, self._now)
+        self._status_moved(msg.venue, before, msg.status, None)
+
+    def _status_moved(
+        self, venue: str, before: VenueStatus, after: VenueStatus, instrument: str | None
+    ) -> None:
+        if after is VenueStatus.DOWN and before is not VenueStatus.DOWN:
+            self._venue_down(venue)
+        if after is not VenueStatus.DOWN and before is VenueStatus.DOWN:
+            self._venue_up(venue)
+        # waiting children get another chance on any news for their instrument
+        for child in list(self._waiting.values()):
+            if child.done or child.closing:
+                self._waiting.pop(child.cmd.child_id, None)
+            elif instrument is None or child.cmd.instrument == instrument:
+                self._route(child)
+
+    def _venue_down(self, venue: str) -> None:
+        """Pull everything from a venue that went down (mid-sweep too)."""
+        for child in [c for c in self._children.values() if not c.done]:
+            stranded = [vo for vo in child.live_orders() if vo.venue == venue]
+            for vo in stranded:
+                self._cancel(vo, "venue_down")
+            if stranded:
+                self._decided(
+                    child,
+                    Plan(
+                        reason=f"cancel {len(stranded)} at {venue}: venue down", considered=[venue]
+                    ),
+                )
+                if self.config.overallocate:
+                    self._route(child)  # re-route the stranded shares now: excess if both fill
+
+    def _venue_up(self, venue: str) -> None:
+        """Cancels the down venue could not take are sent again."""
+        for child in [c for c in self._children.values() if not c.done]:
+            for vo in child.live_orders():
+                if (
+                    vo.venue == venue
+                    and vo.state is VenueOrderState.PENDING_CANCEL
+                    and not vo.too_late
+                ):
+                    self._send_cancel(vo)
+
+
+_DEFAULT = VenueConfig(name="_")  # the fees of a venue known only from its market data
