@@ -6,17 +6,9 @@ from actors.host import HostActor
 from actors.runtime import EXTERNAL, SimRuntime
 from actors.supervisor import ChildSpec, Supervisor
 from engine import messages as m
+from engine.audit.memory import MemoryTrail
 from engine.clock import SECOND
 from engine.contract import JOURNAL, Outbox
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.records: list[m.Message] = []
-
-    def append(self, msg: m.Message) -> int:
-        self.records.append(msg)
-        return len(self.records)
 
 
 class Countdown:
@@ -56,7 +48,7 @@ class Sink(HostActor):
 
 
 def test_the_host_journals_sends_and_rearms_until_the_object_wants_no_wake():
-    trail = Recorder()
+    trail = MemoryTrail()
     rt = SimRuntime(seed=1, journal=trail)
     sup = Supervisor(rt)
     sink: list[tuple[int, str]] = []
@@ -71,7 +63,7 @@ def test_the_host_journals_sends_and_rearms_until_the_object_wants_no_wake():
     assert times[1] - times[0] == SECOND and times[2] - times[1] == SECOND
     # the decision is journaled and sent nowhere; every sent message is journaled too
     journaled = [
-        (r.parent_id, r.reason) for r in trail.records if isinstance(r, m.CancelParentOrder)
+        (r.parent_id, r.reason) for r in trail.replay() if isinstance(r, m.CancelParentOrder)
     ]
     assert journaled[0][0] == "seen"
     assert [reason for pid, reason in journaled if pid == "tick"] == ["2", "1", "0"]
