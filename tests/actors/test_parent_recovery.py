@@ -197,8 +197,8 @@ def test_persistent_parent_failure_exceeds_the_restart_intensity_and_escalates(e
 
 
 def test_a_recovered_parent_works_the_schedule_the_live_one_had_after_resizes(engine_with):
-    """review4/resize_shape_engine.py: resizes re-rounded the rounded targets, so a
-    parent resized up and back worked another schedule than the one recovery rebuilds."""
+    """Resizes must not re-round already rounded targets, else a parent resized up and
+    back works another schedule than the one recovery rebuilds."""
     CrashAfterTwoResizes.live, CrashAfterTwoResizes.restored = [], []
     engine = engine_with(CrashAfterTwoResizes)
     engine.amend("OMS", "c1", quantity=1, at_ns=START + 1 * SECOND)  # 5,000 → 2,001 ...

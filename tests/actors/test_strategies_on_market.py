@@ -1,4 +1,4 @@
-"""Execution strategies on the simulated market, with the real actors (issue 4, "Must show").
+"""Execution strategies on the simulated market, with the real actors.
 
 Everything runs through the embedded ``Engine`` (desk, parent, router and venue actors on
 the deterministic simulated runtime) and is judged from the audit trail only: the
