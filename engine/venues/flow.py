@@ -135,15 +135,19 @@ class BackgroundFlow:
         return out
 
     def skip_to(self, now_ns: int) -> None:
-        """Let time pass with no arrivals (a halted venue); pending expiries still apply."""
-        if now_ns > self.now:
-            self.now = now_ns
-            self._next_arrival = self._draw_arrival(min(now_ns, self.session.close_ns))
-            while self._next_value <= now_ns:  # value traders sleep through a halt
-                self._value_step += 1
-                self._next_value = self._value_time(self._value_step)
-            while self._expiries and self._expiries[0][0] <= now_ns:
-                self.book.cancel(heapq.heappop(self._expiries)[1])
+        """Let time pass with no arrivals (a halted venue); pending expiries still apply.
+        Like ``advance_to``, nothing happens after the close: past it, the value traders'
+        next wake is "never" (close + 1), which no later time may count as due."""
+        if now_ns <= self.now:
+            return
+        self.now = now_ns
+        end = min(now_ns, self.session.close_ns)
+        self._next_arrival = self._draw_arrival(end)
+        while self._next_value <= end:  # value traders sleep through a halt
+            self._value_step += 1
+            self._next_value = self._value_time(self._value_step)
+        while self._expiries and self._expiries[0][0] <= end:
+            self.book.cancel(heapq.heappop(self._expiries)[1])
 
     def replenish(self, t_ns: int) -> None:
         """Keep the book two-sided: refill an empty side next to the other one."""

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from engine.clock import MINUTE
+from engine.clock import HOUR, MINUTE
 from engine.config import FlowConfig, SessionConfig
 from engine.instruments import Instrument
 from engine.venues.book import Book
@@ -93,3 +93,27 @@ def test_profile_has_mean_one_and_a_u():
     assert abs(sum(p) / len(p) - 1) < 1e-9
     assert p[0] > p[6] < p[-1]
     assert set(intensity_profile(False)) == {1.0}
+
+
+@pytest.mark.parametrize("halt_from", [0, 30 * MINUTE], ids=["halted_all_day", "halted_late"])
+def test_a_halt_through_the_close_lets_time_pass_beyond_it(halt_from, monkeypatch):
+    """A halted venue lets time pass (``skip_to``) after the close too: value traders
+    have no wake left there, so the halt must end at the close, not wait for one. The
+    wakes are counted, so a regression fails here rather than spinning."""
+    session = SessionConfig(open_ns=SESSION.open_ns, close_ns=SESSION.open_ns + HOUR)
+    flow = BackgroundFlow(Book(), FlowConfig(), XYZ, session, random.Random(4), set())
+    flow.advance_to(session.open_ns + halt_from)
+    wakes = len(flow._fundamental) + 1  # one per value-trader wake, and "never"
+    value_time = flow._value_time
+
+    def counted(k: int) -> int:
+        nonlocal wakes
+        wakes -= 1
+        assert wakes >= 0, "value traders woke again and again after the close"
+        return value_time(k)
+
+    monkeypatch.setattr(flow, "_value_time", counted)
+    for t in (session.close_ns - MINUTE, session.close_ns + 2, session.close_ns + HOUR):
+        flow.skip_to(t)
+    assert flow.now == session.close_ns + HOUR
+    assert flow.advance_to(session.close_ns + 2 * HOUR) == []  # nothing trades after it
