@@ -5,6 +5,12 @@ A client order is accepted or rejected as a whole; a rejection carries a machine
 book state live here (``Intake.check_new``, ``Intake.check_amend``); checks against
 existing orders (duplicate id, unknown or foreign order, order done) are made by the desk
 (``engine.desk.desk``) with the same reasons.
+
+Before any of that, ``Intake.screen`` checks a client command coming from outside for
+what the audit trail must be able to hold: field types, quantities, prices and times
+within int64, identifiers (source, account, client order id, instrument) at most
+``MAX_IDENTIFIER_LENGTH`` characters of printable text. A command that fails is never
+journaled; its reject names the field and never carries the bad value.
 """
 
 from __future__ import annotations
@@ -205,6 +211,8 @@ class Intake:
         ranges, identifier length and characters. The reject names the offending field,
         never its value; its source and client order id are the command's where those
         are valid identifiers, else empty. Other messages pass."""
+        if msg.__class__ is SubmitClientOrder and self._fit_to_journal(msg):
+            return None
         ids: tuple[object, object]
         if isinstance(msg, SubmitClientOrder):
             order: object = msg.order
@@ -218,6 +226,37 @@ class Intake:
         if rejection is None:
             return None
         return rejection.message(_reply_id(ids[0]), _reply_id(ids[1]), now_ns)
+
+    def _fit_to_journal(self, msg: SubmitClientOrder) -> bool:
+        """The common case of ``screen`` in one expression (10^6 orders: no call per
+        field); False sends the order through the checks that find the reason."""
+        order = msg.order
+        if order.__class__ is not ClientOrder:
+            return False
+        ts, msg_id, qty, price = msg.ts, msg.msg_id, order.quantity, order.limit_price
+        source, account, cid = order.source, order.account, order.client_order_id
+        instrument, mandate, longest = order.instrument, order.mandate, MAX_IDENTIFIER_LENGTH
+        return bool(
+            type(ts) is int
+            and INT64_MIN <= ts <= INT64_MAX
+            and type(msg_id) is int
+            and INT64_MIN <= msg_id <= INT64_MAX
+            and type(source) is str
+            and type(account) is str
+            and type(cid) is str
+            and type(instrument) is str
+            and len(source) <= longest
+            and len(account) <= longest
+            and len(cid) <= longest
+            and len(instrument) <= longest
+            and (source + account + cid + instrument).isprintable()
+            and order.side.__class__ is Side
+            and type(qty) is int
+            and INT64_MIN <= qty <= INT64_MAX
+            and (price is None or (type(price) is int and INT64_MIN <= price <= INT64_MAX))
+            and mandate.__class__ is Mandate
+            and self._screened_mandates.get(id(mandate)) is mandate
+        )
 
     def _screen_order(self, order: object) -> Rejection | None:
         if type(order) is not ClientOrder:
