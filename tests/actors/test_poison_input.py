@@ -169,3 +169,32 @@ def test_a_cancel_with_a_control_character_is_rejected():
     assert reject.reason == "bad_characters" and reject.client_order_id == ""
     assert not any(isinstance(r, m.CancelClientOrder) for r in replayed)
     assert_good_orders_filled(reports)
+
+
+def test_every_poison_in_one_run_and_a_desk_crash_after_them_recovers():
+    """The desk rebuilt from the trail after the poison sees only valid commands and
+    rejects: it recovers once, and the good orders finish."""
+    poisons = [
+        order("f", 100.5),
+        None,
+        order("q", HUGE),
+        order("x" * 1_000_000),
+        order("c", source="OMS\x00\n"),
+        order("e", 1_000, mandate=m.Mandate(end_ns=HUGE)),
+    ]
+
+    def submit_all(engine):
+        for i, bad in enumerate(poisons):
+            engine.submit(bad, at_ns=OPEN + 2 * SECOND + i)
+
+    runtimes = []
+
+    def submit_all_and_keep_the_runtime(engine):
+        submit_all(engine)
+        runtimes.append(engine.runtime)
+
+    reports, replayed = run_with(submit_all_and_keep_the_runtime, crash_desk=True)
+    assert len(rejects(reports)) == len(poisons)
+    assert journaled_rejects(replayed) == rejects(reports)
+    assert runtimes[0].stats["desks_recovered"] == 1
+    assert_good_orders_filled(reports)
