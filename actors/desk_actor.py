@@ -73,7 +73,12 @@ class DeskActor(HostActor):
             self._recover()
 
     def receive(self, msg: Message, sender: str) -> None:
-        if sender == EXTERNAL:  # a client command: journaled where it enters the engine
+        if sender == EXTERNAL:  # a client command: journaled where it enters the engine,
+            # once it is known to fit the trail (the reject goes out instead)
+            rejected = self.obj.intake.screen(msg, self.now)
+            if rejected is not None:
+                self.dispatch([(self.reports, rejected)])
+                return
             self.journal(msg)
         super().receive(msg, sender)
 

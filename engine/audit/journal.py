@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_PATH",
     "Journal",
     "Record",
+    "check_record",
     "index_columns",
 ]
 
@@ -102,9 +103,12 @@ _SPECIAL_COLUMNS = {
 _encode = msgspec.msgpack.Encoder().encode
 
 
+_NULL = 0
+
+
 def _nz(value: Any) -> Any:
     """An optional column's bound value: ``0`` (stored as NULL) for None."""
-    return 0 if value is None else value
+    return _NULL if value is None else value
 
 
 def _optional(cls: type[m.Message], field: str) -> bool:
@@ -118,17 +122,56 @@ def _row_builder(cls: type[m.Message]) -> _RowBuilder:
         ("0" if f not in fields else f"_nz(msg.{f})" if _optional(cls, f) else f"msg.{f}")
         for f in EXTRACTED
     )
+    names = [f"c{i}" for i in range(len(cols))]
+    # What SQLite could not bind at the batch's write is refused here: a time beyond
+    # int64, a query column that is not text (0 stands for NULL).
+    unbindable = "".join(
+        f" or ({c}.__class__ is not str and {c} is not _NULL)"
+        for c, col in zip(names, cols, strict=True)
+        if col != "0"
+    )
     source = (
-        f"def row(seq, msg):\n"
-        f"    return (seq, msg.ts, {cls.__name__!r}, {', '.join(cols)},\n"
+        "def row(seq, msg):\n"
+        "    ts = msg.ts\n"
+        + "".join(f"    {c} = {col}\n" for c, col in zip(names, cols, strict=True))
+        + f"    if ts.__class__ is not int or not _MIN <= ts <= _MAX{unbindable}:\n"
+        f"        raise ValueError('a time or a query column SQLite cannot store')\n"
+        f"    return (seq, ts, {cls.__name__!r}, {', '.join(names)},\n"
         f"            bytearray(encode(msg)))\n"
     )
-    namespace: dict[str, Any] = {"encode": _encode, "_nz": _nz}
+    namespace: dict[str, Any] = {
+        "encode": _encode,
+        "_nz": _nz,
+        "_NULL": _NULL,
+        "_MIN": -(1 << 63),
+        "_MAX": (1 << 63) - 1,
+    }
     exec(source, namespace)
     return namespace["row"]
 
 
 _ROWS: dict[type, _RowBuilder] = {cls: _row_builder(cls) for cls in m.ALL_MESSAGES}
+
+# What a row builder raises on a message that cannot be stored (not a message, a value
+# msgpack cannot encode, an int beyond 64 bits, a missing nested struct, a bad column).
+_UNENCODABLE = (KeyError, AttributeError, TypeError, ValueError, OverflowError)
+
+
+def _refused(msg: object, exc: BaseException) -> ValueError:
+    detail = str(exc)[:200].encode("unicode_escape").decode("ascii")
+    return ValueError(
+        f"journal record refused: {type(msg).__name__} cannot be encoded "
+        f"({type(exc).__name__}: {detail}); nothing was appended"
+    )
+
+
+def check_record(msg: m.Message) -> None:
+    """Raise ``ValueError`` if ``msg`` cannot be stored as a journal record (what
+    ``Journal.append`` refuses)."""
+    try:
+        _ROWS[type(msg)](0, msg)
+    except _UNENCODABLE as exc:
+        raise _refused(msg, exc) from exc
 
 
 def _as_is(value: Any) -> Any:
@@ -198,13 +241,19 @@ class Journal:
     # ---------------------------------------------------------------- writing
 
     def append(self, msg: m.Message) -> int:
-        """Buffer ``msg``; returns its sequence number. Written at the next batch/flush."""
+        """Buffer ``msg``; returns its sequence number. Written at the next batch/flush.
+        A message that cannot be stored raises ``ValueError`` here, and nothing changes:
+        it never reaches a batch, so it can never make a batch's write fail."""
         with self._lock:
             if self._closed or self.readonly:
                 raise ValueError("journal is closed" if self._closed else "journal is read-only")
             seq = self._next_seq
+            try:
+                row = _ROWS[type(msg)](seq, msg)
+            except _UNENCODABLE as exc:
+                raise _refused(msg, exc) from exc
             self._next_seq = seq + 1
-            self._pending.append(_ROWS[type(msg)](seq, msg))
+            self._pending.append(row)
             if len(self._pending) >= self.batch_size:
                 self._write_pending()
         return seq
@@ -212,19 +261,28 @@ class Journal:
     def extend(self, msgs: Iterable[m.Message]) -> None:
         """``append`` each of ``msgs`` in order, under one lock acquisition (the simulated
         runtime hands over a wave's records this way). The batch is written once at
-        least ``batch_size`` records are buffered, so a write may hold a few more."""
+        least ``batch_size`` records are buffered, so a write may hold a few more.
+
+        As with ``append``, a message that cannot be stored raises ``ValueError``: the
+        ones before it are kept, it and the ones after it are not."""
         with self._lock:
             if self._closed or self.readonly:
                 raise ValueError("journal is closed" if self._closed else "journal is read-only")
             seq = self._next_seq
             rows = _ROWS
             pending = self._pending
-            for msg in msgs:
-                pending.append(rows[type(msg)](seq, msg))
-                seq += 1
-            self._next_seq = seq
-            if len(pending) >= self.batch_size:
-                self._write_pending()
+            try:
+                for msg in msgs:
+                    try:
+                        row = rows[type(msg)](seq, msg)
+                    except _UNENCODABLE as exc:
+                        raise _refused(msg, exc) from exc
+                    pending.append(row)
+                    seq += 1
+            finally:
+                self._next_seq = seq
+                if len(pending) >= self.batch_size:
+                    self._write_pending()
 
     def flush(self) -> None:
         """Write every buffered record in one transaction; they are acknowledged on return."""

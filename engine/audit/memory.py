@@ -2,7 +2,8 @@
 
 Same records, filters and digest as a ``Journal`` holding the same messages (the tests
 check one against the other); nothing is durable, so ``flush`` does nothing. It stays
-readable after ``close``; appending then raises, as on a closed journal.
+readable after ``close``; appending then raises, as on a closed journal. A message a
+journal would refuse (it cannot be encoded) is refused here too, at ``append``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 
 from engine import messages as m
+from engine.audit.journal import check_record
 from engine.audit.record import Record, record_of, type_names
 
 _Filter = Callable[[Record], bool]
@@ -31,15 +33,17 @@ class MemoryTrail:
     def append(self, msg: m.Message) -> int:
         """Add ``msg``; its sequence number (from 1)."""
         self._check_open()
+        check_record(msg)
         seq = len(self._records) + 1
         self._records.append(record_of(seq, msg))
         return seq
 
     def extend(self, msgs: Iterable[m.Message]) -> None:
-        """``append`` each of ``msgs`` in order."""
+        """``append`` each of ``msgs`` in order (up to one that is refused)."""
         self._check_open()
         records = self._records
         for msg in msgs:
+            check_record(msg)
             records.append(record_of(len(records) + 1, msg))
 
     def flush(self) -> None:

@@ -5,6 +5,12 @@ A client order is accepted or rejected as a whole; a rejection carries a machine
 book state live here (``Intake.check_new``, ``Intake.check_amend``); checks against
 existing orders (duplicate id, unknown or foreign order, order done) are made by the desk
 (``engine.desk.desk``) with the same reasons.
+
+Before any of that, ``Intake.screen`` checks a client command coming from outside for
+what the audit trail must be able to hold: field types, quantities, prices and times
+within int64, identifiers (source, account, client order id, instrument) at most
+``MAX_IDENTIFIER_LENGTH`` characters of printable text. A command that fails is never
+journaled; its reject names the field and never carries the bad value.
 """
 
 from __future__ import annotations
@@ -17,9 +23,25 @@ from typing import NamedTuple
 import msgspec
 
 from engine.instruments import Instrument
-from engine.messages import ClientOrder, ClientOrderRejected, Mandate, Side, StrategyName
+from engine.messages import (
+    AmendClientOrder,
+    CancelClientOrder,
+    ClientOrder,
+    ClientOrderRejected,
+    Mandate,
+    Message,
+    RoutingLogic,
+    Side,
+    StrategyName,
+    SubmitClientOrder,
+    Urgency,
+)
 
 DEFAULT_MAX_ORDER_QTY = 10_000_000  # fat-finger guard, shares
+MAX_IDENTIFIER_LENGTH = 64
+"""Longest source, account, client order id or instrument accepted (characters)."""
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+"""Quantities, prices and times are stored as signed 64-bit integers."""
 _MANDATE_CACHE = 1_024
 _NEVER = 1 << 63  # the end of a mandate without one when there is no default end
 
@@ -45,6 +67,10 @@ class RejectReason(enum.StrEnum):
     FOREIGN_ORDER = "foreign_order"
     ORDER_DONE = "order_done"
     AMEND_BELOW_FILLED = "amend_below_filled"
+    IDENTIFIER_TOO_LONG = "identifier_too_long"
+    BAD_CHARACTERS = "bad_characters"
+    OUT_OF_RANGE = "out_of_range"
+    BAD_TIME = "bad_time"
 
     @property
     def text(self) -> str:
@@ -72,6 +98,12 @@ _TEXT: dict[RejectReason, str] = {
     RejectReason.FOREIGN_ORDER: "the order belongs to another source or account",
     RejectReason.ORDER_DONE: "the order is already finished",
     RejectReason.AMEND_BELOW_FILLED: "new quantity is below the quantity already filled",
+    RejectReason.IDENTIFIER_TOO_LONG: (
+        f"identifiers are at most {MAX_IDENTIFIER_LENGTH} characters"
+    ),
+    RejectReason.BAD_CHARACTERS: "identifiers must be printable text, without control characters",
+    RejectReason.OUT_OF_RANGE: "the value does not fit in a signed 64-bit integer",
+    RejectReason.BAD_TIME: "times must be integer nanoseconds",
 }
 
 
@@ -140,6 +172,7 @@ class Intake:
         "_good_mandates",
         "_last_good_mandate",
         "_limits",
+        "_screened_mandates",
         "default_end_ns",
         "instruments",
         "max_order_qty",
@@ -169,6 +202,91 @@ class Intake:
         self._last_good_mandate: Mandate | None = None
         self._good_mandates: dict[int, Mandate] = {}
         self._good_mandate_values: dict[Mandate, None] = {}
+        self._screened_mandates: dict[int, Mandate] = {}
+
+    def screen(self, msg: Message, now_ns: int) -> ClientOrderRejected | None:
+        """A client command from outside, checked before it is journaled: the reject to
+        send instead, or None when the trail can hold it (the desk then checks it against
+        the market and its orders). Only what encodes and decodes goes in: types, 64-bit
+        ranges, identifier length and characters. The reject names the offending field,
+        never its value; its source and client order id are the command's where those
+        are valid identifiers, else empty. Other messages pass."""
+        if msg.__class__ is SubmitClientOrder and self._fit_to_journal(msg):
+            return None
+        ids: tuple[object, object]
+        if isinstance(msg, SubmitClientOrder):
+            order: object = msg.order
+            rejection = _screen_header(msg) or self._screen_order(order)
+            ids = (getattr(order, "source", None), getattr(order, "client_order_id", None))
+        elif isinstance(msg, (CancelClientOrder, AmendClientOrder)):
+            rejection = _screen_header(msg) or _screen_command(msg)
+            ids = (msg.source, msg.client_order_id)
+        else:
+            return None
+        if rejection is None:
+            return None
+        return rejection.message(_reply_id(ids[0]), _reply_id(ids[1]), now_ns)
+
+    def _fit_to_journal(self, msg: SubmitClientOrder) -> bool:
+        """The common case of ``screen`` in one expression (10^6 orders: no call per
+        field); False sends the order through the checks that find the reason."""
+        order = msg.order
+        if order.__class__ is not ClientOrder:
+            return False
+        ts, msg_id, qty, price = msg.ts, msg.msg_id, order.quantity, order.limit_price
+        source, account, cid = order.source, order.account, order.client_order_id
+        instrument, mandate, longest = order.instrument, order.mandate, MAX_IDENTIFIER_LENGTH
+        return bool(
+            type(ts) is int
+            and INT64_MIN <= ts <= INT64_MAX
+            and type(msg_id) is int
+            and INT64_MIN <= msg_id <= INT64_MAX
+            and type(source) is str
+            and type(account) is str
+            and type(cid) is str
+            and type(instrument) is str
+            and len(source) <= longest
+            and len(account) <= longest
+            and len(cid) <= longest
+            and len(instrument) <= longest
+            and (source + account + cid + instrument).isprintable()
+            and order.side.__class__ is Side
+            and type(qty) is int
+            and INT64_MIN <= qty <= INT64_MAX
+            and (price is None or (type(price) is int and INT64_MIN <= price <= INT64_MAX))
+            and mandate.__class__ is Mandate
+            and self._screened_mandates.get(id(mandate)) is mandate
+        )
+
+    def _screen_order(self, order: object) -> Rejection | None:
+        if type(order) is not ClientOrder:
+            return _malformed("order", "a ClientOrder", order)
+        for field in _ORDER_IDENTIFIERS:
+            rejection = _screen_identifier(field, getattr(order, field))
+            if rejection is not None:
+                return rejection
+        side = order.side
+        if not (type(side) is Side or (type(side) is int and side in (1, -1))):
+            return Rejection.of(RejectReason.BAD_SIDE, "side: expected +1 or -1")
+        rejection = _screen_int("quantity", order.quantity, RejectReason.BAD_QUANTITY)
+        if rejection is None and order.limit_price is not None:
+            rejection = _screen_int("limit_price", order.limit_price, RejectReason.BAD_PRICE)
+        if rejection is None:
+            rejection = self._screen_mandate(order.mandate)
+        return rejection
+
+    def _screen_mandate(self, mandate: object) -> Rejection | None:
+        # Clients reuse a few mandate objects: each is screened once (the cache holds the
+        # object, so its id cannot be reused meanwhile).
+        screened = self._screened_mandates
+        if type(mandate) is Mandate and screened.get(id(mandate)) is mandate:
+            return None
+        rejection = _screen_mandate(mandate)
+        if rejection is None and type(mandate) is Mandate:
+            if len(screened) >= _MANDATE_CACHE:
+                screened.clear()
+            screened[id(mandate)] = mandate
+        return rejection
 
     def normalize(self, order: ClientOrder) -> ClientOrder:
         """One internal form: canonical instrument symbol and ``Side`` enum. Returns the same
@@ -309,6 +427,110 @@ class Intake:
         if limit_price is not None:
             return self.check_price(instrument, limit_price)
         return None
+
+
+# ------------------------------------------------------------------ screening
+
+_ORDER_IDENTIFIERS = ("source", "account", "client_order_id", "instrument")
+_STRATEGIES = frozenset(s.value for s in StrategyName)
+_URGENCIES = frozenset(u.value for u in Urgency)
+_ROUTINGS = frozenset(r.value for r in RoutingLogic)
+
+
+def _type_name(value: object) -> str:
+    name = type(value).__name__
+    return name if _valid_identifier(name) else "another type"
+
+
+def _malformed(field: str, expected: str, value: object) -> Rejection:
+    return Rejection.of(
+        RejectReason.MALFORMED, f"{field}: expected {expected}, got {_type_name(value)}"
+    )
+
+
+def _valid_identifier(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_IDENTIFIER_LENGTH and value.isprintable()
+
+
+def _reply_id(value: object) -> str:
+    """An identifier fit to put in a reject: the value if valid, else empty."""
+    return value if isinstance(value, str) and _valid_identifier(value) else ""
+
+
+def _screen_identifier(field: str, value: object) -> Rejection | None:
+    if not isinstance(value, str):
+        return _malformed(field, "text", value)
+    if len(value) > MAX_IDENTIFIER_LENGTH:
+        return Rejection.of(RejectReason.IDENTIFIER_TOO_LONG, f"{field}: {len(value):,} characters")
+    if not value.isprintable():
+        return Rejection.of(RejectReason.BAD_CHARACTERS, f"{field}: an unprintable character")
+    return None
+
+
+def _screen_int(field: str, value: object, reason: RejectReason) -> Rejection | None:
+    """An integer the trail stores as int64 (``bool`` is not one: it encodes as a bool)."""
+    if type(value) is not int:
+        return Rejection.of(reason, f"{field}: expected an integer, got {_type_name(value)}")
+    if not INT64_MIN <= value <= INT64_MAX:
+        return Rejection.of(RejectReason.OUT_OF_RANGE, f"{field}: {value.bit_length()} bits")
+    return None
+
+
+def _screen_number(field: str, value: object, reason: RejectReason) -> Rejection | None:
+    if value is None or type(value) is float:
+        return None
+    return _screen_int(field, value, reason)  # an int decodes as a float too
+
+
+def _screen_header(msg: Message) -> Rejection | None:
+    return _screen_int("ts", msg.ts, RejectReason.BAD_TIME) or _screen_int(
+        "msg_id", msg.msg_id, RejectReason.MALFORMED
+    )
+
+
+def _screen_command(msg: CancelClientOrder | AmendClientOrder) -> Rejection | None:
+    """A cancel's or an amend's fields."""
+    for field in ("source", "client_order_id"):
+        rejection = _screen_identifier(field, getattr(msg, field))
+        if rejection is not None:
+            return rejection
+    if not isinstance(msg, AmendClientOrder):
+        return None
+    if msg.quantity is not None:
+        rejection = _screen_int("quantity", msg.quantity, RejectReason.BAD_QUANTITY)
+        if rejection is not None:
+            return rejection
+    if msg.limit_price is not None:
+        return _screen_int("limit_price", msg.limit_price, RejectReason.BAD_PRICE)
+    return None
+
+
+def _screen_mandate(m: object) -> Rejection | None:
+    if type(m) is not Mandate:
+        return _malformed("mandate", "a Mandate", m)
+    if not (isinstance(m.strategy, str) and m.strategy in _STRATEGIES):
+        return Rejection.of(RejectReason.UNKNOWN_STRATEGY, "mandate.strategy")
+    if not (isinstance(m.urgency, str) and m.urgency in _URGENCIES):
+        return _malformed("mandate.urgency", "one of " + ", ".join(sorted(_URGENCIES)), m.urgency)
+    if m.routing is not None and not (isinstance(m.routing, str) and m.routing in _ROUTINGS):
+        return _malformed("mandate.routing", "one of " + ", ".join(sorted(_ROUTINGS)), m.routing)
+    if type(m.must_complete) is not bool:
+        return _malformed("mandate.must_complete", "true or false", m.must_complete)
+    for field in ("start_ns", "end_ns"):
+        value = getattr(m, field)
+        if value is not None:
+            rejection = _screen_int(f"mandate.{field}", value, RejectReason.BAD_TIME)
+            if rejection is not None:
+                return rejection
+    return (
+        _screen_number("mandate.max_participation", m.max_participation, _PARTICIPATION)
+        or _screen_number("mandate.pov_rate", m.pov_rate, _PARTICIPATION)
+        or _screen_number("mandate.risk_aversion", m.risk_aversion, _RISK_AVERSION)
+    )
+
+
+_PARTICIPATION = RejectReason.BAD_PARTICIPATION
+_RISK_AVERSION = RejectReason.BAD_RISK_AVERSION
 
 
 def _check_mandate(

@@ -17,10 +17,16 @@ def _stored(value: object) -> object:
     return bytes(value) if isinstance(value, bytearray) else value
 
 
+TS = 12_345
+
+
 class _Anything:
-    """Answers any attribute with its own name (nested for ``order``)."""
+    """Answers any attribute with its own name (nested for ``order``; a time for ``ts``,
+    which the row builder checks is one)."""
 
     def __getattr__(self, name: str) -> object:
+        if name == "ts":
+            return TS
         return _Anything() if name == "order" else name
 
 
@@ -32,7 +38,7 @@ def test_row_builders_extract_the_same_columns_for_every_message_class(monkeypat
         built = row(7, fake)
         # index_columns dispatches on type(msg): call the class's extractor directly
         assert tuple(map(_stored, built[3:9])) == EXTRACTORS[cls](fake), cls.__name__
-        assert built[:3] == (7, "ts", cls.__name__) and _stored(built[9]) == b"payload"
+        assert built[:3] == (7, TS, cls.__name__) and _stored(built[9]) == b"payload"
         assert all(type(v) in (int, str, bytearray) for v in built), cls.__name__
 
 

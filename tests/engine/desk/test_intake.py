@@ -311,3 +311,100 @@ def test_rejection_is_pure():
     twin = copy.deepcopy(d)
     d.submit(order(instrument="ZZZ", client_order_id="c2"), NOW)
     assert snapshot(d) == snapshot(twin)
+
+
+# --------------------------------------------- screening: before anything is journaled
+
+from engine import messages as m  # noqa: E402
+from engine.desk.intake import INT64_MAX, MAX_IDENTIFIER_LENGTH  # noqa: E402
+
+SCREEN = Intake([AAPL])
+
+
+def screened(msg: m.Message) -> ClientOrderRejected | None:
+    rejected = SCREEN.screen(msg, NOW)
+    if rejected is not None:  # the reject itself always round-trips through the trail
+        assert m.decode(m.encode(rejected)) == rejected
+        assert rejected.text.isprintable() and len(rejected.text) < 200
+    return rejected
+
+
+def submit(**kw) -> m.SubmitClientOrder:
+    return m.SubmitClientOrder(order=order(**kw), ts=NOW)
+
+
+@pytest.mark.parametrize(
+    ("msg", "reason", "field"),
+    [
+        (m.SubmitClientOrder(order=None, ts=NOW), RejectReason.MALFORMED, "order"),
+        (submit(quantity=100.0), RejectReason.BAD_QUANTITY, "quantity"),
+        (submit(quantity=True), RejectReason.BAD_QUANTITY, "quantity"),
+        (submit(quantity=INT64_MAX + 1), RejectReason.OUT_OF_RANGE, "quantity"),
+        (submit(limit_price=1e8), RejectReason.BAD_PRICE, "limit_price"),
+        (submit(limit_price=-(2**64)), RejectReason.OUT_OF_RANGE, "limit_price"),
+        (submit(side="buy"), RejectReason.BAD_SIDE, "side"),
+        (submit(side=0), RejectReason.BAD_SIDE, "side"),
+        (submit(source=7), RejectReason.MALFORMED, "source"),
+        (submit(account="A" * 65), RejectReason.IDENTIFIER_TOO_LONG, "account"),
+        (submit(client_order_id="c\x00"), RejectReason.BAD_CHARACTERS, "client_order_id"),
+        (submit(instrument="AAPL\t"), RejectReason.BAD_CHARACTERS, "instrument"),
+        (submit(mandate=None), RejectReason.MALFORMED, "mandate"),
+        (submit(mandate=Mandate(strategy="ICEBERG")), RejectReason.UNKNOWN_STRATEGY, "strategy"),
+        (submit(mandate=Mandate(urgency="now")), RejectReason.MALFORMED, "urgency"),
+        (submit(mandate=Mandate(routing="any")), RejectReason.MALFORMED, "routing"),
+        (submit(mandate=Mandate(must_complete=1)), RejectReason.MALFORMED, "must_complete"),
+        (submit(mandate=Mandate(end_ns=1.5e18)), RejectReason.BAD_TIME, "end_ns"),
+        (submit(mandate=Mandate(start_ns=2**63)), RejectReason.OUT_OF_RANGE, "start_ns"),
+        (submit(mandate=Mandate(pov_rate="0.1")), RejectReason.BAD_PARTICIPATION, "pov_rate"),
+        (submit(mandate=Mandate(risk_aversion=10**30)), RejectReason.OUT_OF_RANGE, "risk"),
+        (m.SubmitClientOrder(order=order(), ts=2**64), RejectReason.OUT_OF_RANGE, "ts"),
+        (
+            m.CancelClientOrder(source="OMS", client_order_id=None, ts=NOW),
+            RejectReason.MALFORMED,
+            "client_order_id",
+        ),
+        (
+            m.AmendClientOrder(source="OMS", client_order_id="c1", quantity=1.5, ts=NOW),
+            RejectReason.BAD_QUANTITY,
+            "quantity",
+        ),
+        (
+            m.AmendClientOrder(source="OMS", client_order_id="c1", limit_price=2**70, ts=NOW),
+            RejectReason.OUT_OF_RANGE,
+            "limit_price",
+        ),
+    ],
+)
+def test_screen_names_the_field_and_never_echoes_the_value(msg, reason, field):
+    rejected = screened(msg)
+    assert rejected is not None
+    assert rejected.reason == reason.value and rejected.text.startswith(reason.text)
+    assert field in rejected.text
+
+
+def test_screen_replies_with_the_identifiers_only_where_they_are_valid():
+    rejected = screened(submit(client_order_id="x" * 10_000, quantity=1.5))
+    assert rejected is not None
+    assert (rejected.source, rejected.client_order_id) == ("OMS", "")
+    rejected = screened(submit(source="O\nMS", client_order_id="c7"))
+    assert rejected is not None
+    assert (rejected.source, rejected.client_order_id) == ("", "c7")
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        submit(),
+        submit(client_order_id="x" * MAX_IDENTIFIER_LENGTH, source="trader:jané 1"),
+        submit(side=-1, quantity=INT64_MAX, limit_price=100_000_000),  # intake's to judge
+        submit(quantity=0),  # encodes fine: intake rejects it with its own reason
+        submit(client_order_id=""),
+        submit(mandate=Mandate(strategy="VWAP", pov_rate=1, end_ns=NOW + 1)),
+        m.CancelClientOrder(source="OMS", client_order_id="c1", ts=NOW),
+        m.AmendClientOrder(source="OMS", client_order_id="c1", quantity=200, ts=NOW),
+        m.InjectActorFailure(target="desk", reason="x\n" * 100),  # not a client command
+    ],
+)
+def test_screen_passes_what_the_trail_can_hold(msg):
+    assert screened(msg) is None
+    m.decode(m.encode(msg))
