@@ -28,6 +28,7 @@ import msgspec
 
 from engine import messages as m
 from engine.audit.record import EXTRACTED, Record, index_columns, type_names
+from engine.audit.shorthands import QueryShorthands
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -200,7 +201,7 @@ def _open_readonly(path: str) -> sqlite3.Connection:
     return db
 
 
-class Journal:
+class Journal(QueryShorthands):
     """Append-only message journal. ``Journal(":memory:")`` for tests.
 
     Meant to be owned by one actor; a lock keeps it consistent if threads share it.
@@ -419,26 +420,6 @@ class Journal:
             if len(rows) < _PAGE:
                 return
             last = rows[-1][0]
-
-    def by_client_order(self, source: str, client_order_id: str) -> Iterator[Record]:
-        return self.query(source=source, client_order_id=client_order_id)
-
-    def by_parent(self, parent_id: str) -> Iterator[Record]:
-        return self.query(parent_id=parent_id)
-
-    def by_venue(self, venue: str) -> Iterator[Record]:
-        return self.query(venue=venue)
-
-    def by_type(self, *types: str) -> Iterator[Record]:
-        return self.query(types=list(types))
-
-    def between(self, since: int | None, until: int | None) -> Iterator[Record]:
-        return self.query(since=since, until=until)
-
-    def messages(self, *types: type[m.Message]) -> Iterator[m.Message]:
-        """Messages of the given classes (every message if none), in order."""
-        query = self.query(types=[t.__name__ for t in types]) if types else self.query()
-        return (record.message for record in query)
 
 
 def _record(row: tuple[Any, ...]) -> Record:

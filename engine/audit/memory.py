@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from engine import messages as m
 from engine.audit.journal import check_record
 from engine.audit.record import Record, record_of, type_names
+from engine.audit.shorthands import QueryShorthands
 
 _Filter = Callable[[Record], bool]
 
 
-class MemoryTrail:
+class MemoryTrail(QueryShorthands):
     """Append-only message trail in memory."""
 
     def __init__(self, msgs: Iterable[m.Message] = ()) -> None:
@@ -125,23 +126,3 @@ class MemoryTrail:
             i += 1
             if all(test(record) for test in tests):
                 yield record
-
-    def by_client_order(self, source: str, client_order_id: str) -> Iterator[Record]:
-        return self.query(source=source, client_order_id=client_order_id)
-
-    def by_parent(self, parent_id: str) -> Iterator[Record]:
-        return self.query(parent_id=parent_id)
-
-    def by_venue(self, venue: str) -> Iterator[Record]:
-        return self.query(venue=venue)
-
-    def by_type(self, *types: str) -> Iterator[Record]:
-        return self.query(types=list(types))
-
-    def between(self, since: int | None, until: int | None) -> Iterator[Record]:
-        return self.query(since=since, until=until)
-
-    def messages(self, *types: type[m.Message]) -> Iterator[m.Message]:
-        """Messages of the given classes (every message if none), in order."""
-        query = self.query(types=[t.__name__ for t in types]) if types else self._scan([])
-        return (record.message for record in query)
