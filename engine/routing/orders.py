@@ -138,7 +138,9 @@ class FinishedChild:
     cmd_hash: int  # hash(PlaceChildOrder): a redelivery is equal, a clash differs
     filled: int
     orders: int  # venue orders sent: f"{child_id}-V1" .. f"{child_id}-V{orders}"
-    rejected: int = 0  # bit n set: venue order n was rejected (a late ack of it is pulled)
+    # venue order n rejected → its shares not yet filled or taken off: while there are
+    # some, a late ack of it is pulled (late fills count against them, as for a kept child)
+    rejected: dict[int, int] | None = None
     fills: tuple[int, ...] = ()  # fill_key(n, fill_id) of every fill of venue order n
 
     @property

@@ -26,7 +26,8 @@ Memory stays bounded by the open children: once a child is done and every venue 
 of it is final (rejected, or each share filled or taken off), its ``Child`` and venue
 orders are dropped for a small ``FinishedChild``. A message about it afterwards is handled
 as before: a redelivered command ignored, a clashing one refused, a stray fill reported
-as excess (``late_fill``), a stray ack of a rejected order pulled, anything else ignored.
+as excess (``late_fill``), a stray ack of a rejected order pulled unless fills have since
+covered every share of it (nothing of it can be live then), anything else ignored.
 
 After a restart: ``restore`` adopts children rebuilt from the journal, ``forward_fills``
 reports venue fills the old instance heard but never reported, and ``reconcile`` asks

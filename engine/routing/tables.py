@@ -151,14 +151,14 @@ class RouterTables:
     def _let_go(self, child: Child) -> None:
         """Drop a done child whose venue orders are all final for a ``FinishedChild``.
         Callers may still hold ``child``: only the tables forget it."""
-        rejected = 0  # bit n: venue order n was rejected
+        rejected: dict[int, int] = {}  # venue order n rejected → shares it may still have
         fills: list[int] = []
         for oid, vo in child.orders.items():
             if not vo.final:
                 return  # given up as unknown, it may yet turn up: keep it to handle that
             n = order_number(oid)[1]
-            if vo.rejected:
-                rejected |= 1 << n
+            if vo.rejected and not vo.settled:
+                rejected[n] = vo.quantity - vo.filled - vo.cancelled - vo.unaccounted
             fills.extend(fill_key(n, f) for f in vo.fill_ids)
         cmd = child.cmd
         cid = cmd.child_id
@@ -167,7 +167,7 @@ class RouterTables:
             cmd_hash=hash(cmd),
             filled=child.filled,
             orders=child.seq,
-            rejected=rejected,
+            rejected=rejected or None,
             fills=tuple(fills),
         )
         del self._children[cid]

@@ -39,7 +39,8 @@ class VenueInput(ChildRouting):
         if found is None:
             if (gone := self._finished_order(msg.order_id)) is not None:
                 self.scorecard.record(msg, self._now)
-                if gone[0].rejected >> gone[1] & 1:  # as below: venue has it after all
+                finished, n = gone
+                if finished.rejected and n in finished.rejected:  # as below: venue has it
                     self._emit(
                         msg.venue,
                         CancelVenueOrder(venue=msg.venue, order_id=msg.order_id, ts=self._now),
@@ -116,7 +117,22 @@ class VenueInput(ChildRouting):
             return
         self.scorecard.record(msg, self._now)
         finished.fills += (key,)
+        self._settle_rejected(finished, n, msg.quantity)
         self._report_late_fill(finished, msg.order_id, msg)
+
+    @staticmethod
+    def _settle_rejected(finished: FinishedChild, n: int, shares: int) -> None:
+        """Count a late fill of rejected venue order n against its shares: once every
+        share is filled or taken off, nothing of it can be live, and a later ack (older
+        than the fills, links reorder) is not pulled, as for a child still held."""
+        rejected = finished.rejected
+        if rejected is None or n not in rejected:
+            return
+        rejected[n] -= shares
+        if rejected[n] <= 0:
+            del rejected[n]
+            if not rejected:
+                finished.rejected = None
 
     def _report_late_fill(
         self, finished: FinishedChild, order_id: str, msg: VenueOrderFilled

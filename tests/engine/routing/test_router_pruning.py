@@ -3,7 +3,7 @@ dropped for a small ``FinishedChild``, and nothing it says changes because of th
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_router import DARK, LIT, VENUES, Driver, World, child, md
 
@@ -237,6 +237,37 @@ def test_a_late_ack_of_a_rejected_order_of_a_finished_child_is_pulled():
     assert out == [(o.venue, CancelVenueOrder(venue=o.venue, order_id=o.order_id, ts=d.now))]
 
 
+def test_a_rejected_order_filled_in_full_after_all_is_no_longer_pulled():
+    """A venue that rejected an order, then acked and filled it: while shares of it may be
+    live a late ack is pulled; once fills cover every share, a late ack (older than the
+    fills) is not, for a child let go as for one kept."""
+    outs = []
+    for cls in (Router, KeepAll):
+        d = RecordingDriver(router_cls=cls)
+        (o,) = d.placed(d.feed(child("C1", logic=RoutingLogic.SEQUENTIAL)))
+        d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))
+        d.feed(VenueOrderRejected(venue=o.venue, order_id=o.order_id, reason="bad"))
+        acks = []
+        for fid, qty in (("F1", 200), ("F2", 100)):
+            acks.append(d.cancels(d.ack(o)))
+            d.feed(
+                VenueOrderFilled(
+                    venue=o.venue,
+                    order_id=o.order_id,
+                    fill_id=fid,
+                    quantity=qty,
+                    price=o.price,
+                    liquidity=Liquidity.MAKER,
+                )
+            )
+        acks.append(d.cancels(d.ack(o)))
+        pull = CancelVenueOrder(venue=o.venue, order_id=o.order_id, ts=d.now)
+        assert acks == [[pull], [pull], []]
+        assert [m.quantity for m in d.to_parent(ChildOrderOverfilled)] == [200, 100]
+        outs.append(d.out)
+    assert outs[0] == outs[1]
+
+
 def test_an_order_given_up_as_unknown_keeps_its_child_until_it_settles():
     cfg = RouterConfig(cancel_retry_ns=100 * MS)
     d = Driver(cfg)
@@ -448,6 +479,11 @@ class Twin:
         st.tuples(st.integers(0, 6), st.integers(0, 50), st.integers(0, 400)), max_size=80
     ),
     overallocate=st.booleans(),
+)
+@example(  # a rejected order acked late, then filled in full: a later ack is not pulled
+    children=[(RoutingLogic.SEQUENTIAL, Tactic.PASSIVE, 1)],
+    actions=[(3, 42, 0), (0, 0, 0)],
+    overallocate=False,
 )
 def test_letting_go_changes_no_message(children, actions, overallocate):
     twin = Twin(
