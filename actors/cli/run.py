@@ -88,7 +88,9 @@ def _run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:  # a second signal, or one outside the simulation
             if bar:
                 bar.done()
-            where = f"the audit trail is {audit}" if audit.exists() else "no audit trail written"
+            where = (
+                f"the audit trail so far is {audit}" if audit.exists() else "no audit trail written"
+            )
             print(f"smart-exec run: interrupted by {stop.name}; {where}", file=sys.stderr)
             return stop.exit_status
 

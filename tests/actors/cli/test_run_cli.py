@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from actors.cli import main
+from actors.cli import run as run_command
 from actors.cli.run import Interruption
 from actors.scenario_runner import run_scenario
 from engine.audit.journal import Journal
@@ -174,7 +175,10 @@ def test_stop_ends_the_run_at_its_next_step_with_the_trail_whole(tmp_path):
 def test_the_first_signal_in_the_simulation_is_deferred_a_second_is_not():
     stop = Interruption()
     with stop.deferred():
-        stop(signal.SIGTERM, None)  # no exception: the run stops at its next step
+        try:
+            stop(signal.SIGTERM, None)
+        except KeyboardInterrupt:
+            pytest.fail("the first signal must wait for the run's next step")
         assert stop.requested() and stop.exit_status == 143 and stop.name == "SIGTERM"
         with pytest.raises(KeyboardInterrupt):
             stop(signal.SIGINT, None)
@@ -183,6 +187,32 @@ def test_the_first_signal_in_the_simulation_is_deferred_a_second_is_not():
     with pytest.raises(KeyboardInterrupt):
         outside(signal.SIGINT, None)
     assert outside.exit_status == 130
+
+
+def test_an_interrupt_that_cannot_wait_still_ends_with_one_line(
+    tmp_path, small, capsys, monkeypatch
+):
+    """A second Ctrl-C (or one the run cannot defer) interrupts the simulation where it
+    is: still no traceback, status 130, and the trail flushed and closed."""
+    trail = tmp_path / "a.sqlite"
+    real = run_command.run_scenario
+
+    def interrupted_mid_run(*args, **kwargs):
+        def progress(*_):
+            raise KeyboardInterrupt
+
+        return real(*args, **{**kwargs, "progress": progress})
+
+    monkeypatch.setattr(run_command, "run_scenario", interrupted_mid_run)
+    assert run(small, "--audit", trail) == 130
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.strip().splitlines() == [
+        f"smart-exec run: interrupted by SIGINT; the audit trail so far is {trail}"
+    ]
+    assert not pathlib.Path(f"{trail}-wal").exists()
+    with Journal(str(trail), readonly=True) as journal:
+        assert len(journal) > 0 and len(journal.digest()) == 64
 
 
 def test_main_restores_the_signal_handlers_it_installed(tmp_path, small, capsys):
