@@ -68,14 +68,33 @@ def new_trail(path: str) -> Journal:
     """The audit trail of a new run at ``path``; one that already holds a run is refused
     (recovery, TCA and the digest read a trail whole: two runs in one would mix)."""
     journal = Journal(path)
+    try:
+        refuse_a_used_trail(journal)
+    except ValueError:
+        journal.close()
+        raise
+    return journal
+
+
+def refuse_a_used_trail(journal: Journal) -> None:
+    """Raise ``ValueError`` if ``journal`` already holds records: one run per audit trail,
+    whether the engine opens it from a path or is handed it open."""
     held = len(journal)
     if held:
-        journal.close()
         raise ValueError(
-            f"audit trail {path!r} already holds {held:,} records of another run: one run "
-            "per audit trail; give a new path (scorecard= starts from a previous run's)"
+            f"audit trail {journal.path!r} already holds {held:,} records of another run: "
+            "one run per audit trail; give a new path or an empty Journal "
+            "(scorecard= starts from a previous run's)"
         )
-    return journal
+
+
+def _fresh_trail(audit: str | Journal | None) -> Journal | None:
+    if audit is None:
+        return None
+    if isinstance(audit, Journal):
+        refuse_a_used_trail(audit)  # the caller's journal: refused but left open
+        return audit
+    return new_trail(str(audit))
 
 
 _DEFAULT_ROUTER = RouterConfig()
@@ -106,7 +125,7 @@ class Engine:
             raise ValueError("cpu pins the live runtime's threads: it needs live=True")
         self.market = market
         self.seed = seed
-        self.journal = audit if isinstance(audit, Journal) or audit is None else new_trail(audit)
+        self.journal = _fresh_trail(audit)
         self._owns_journal_file = isinstance(audit, str) and audit != ":memory:"
         self.reports: list[Report] = []
         self._subscribers: list[Callable[[Report], None]] = []

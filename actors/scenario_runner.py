@@ -87,6 +87,8 @@ class ScenarioResult:
     client_orders: int
     rejected: int
     excess: dict[str, tuple[int, int]] = field(default_factory=dict)
+    interrupted: bool = False  # stopped before the scenario's end (``ended_ns``)
+    ended_ns: int = 0  # the simulated time the run stopped at
 
     @property
     def fills(self) -> list[ExecutionReport]:
@@ -103,18 +105,39 @@ def run_scenario(
     audit: str | Path = ":memory:",
     progress: Progress | None = None,
     threaded: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> ScenarioResult:
+    """``stop``, asked between steps of simulated time, ends the run early when it says so
+    (``result.interrupted``); the engine is closed and the trail flushed either way. An
+    exception (a ``KeyboardInterrupt`` too) leaves the trail flushed and closed."""
     seed = scenario.seed if seed is None else seed
     # the result reads the trail after the engine stops: the runner owns it (the caller
     # closes it: ``result.journal``), and it must be this run's alone
     journal = new_trail(str(audit))
+    try:
+        return _run_on(journal, scenario, seed, progress, threaded, stop)
+    except BaseException:
+        journal.close()  # the caller never gets it: flushed and closed here
+        raise
+
+
+def _run_on(
+    journal: Journal,
+    scenario: Scenario,
+    seed: int,
+    progress: Progress | None,
+    threaded: bool,
+    stop: Callable[[], bool] | None,
+) -> ScenarioResult:
     engine = _start_engine(scenario, seed, journal, threaded)
-    orders = scenario.client_orders()
-    _schedule(engine, scenario, orders)
-    started = time.perf_counter()
-    _drive(engine, scenario.end_ns(), orders, progress)
-    wall = time.perf_counter() - started
-    engine.close()
+    try:
+        orders = scenario.client_orders()
+        _schedule(engine, scenario, orders)
+        started = time.perf_counter()
+        interrupted = _drive(engine, scenario.end_ns(), orders, progress, stop)
+        wall = time.perf_counter() - started
+    finally:  # every actor stopped and the trail flushed, however the run ends
+        engine.close()
     tca = tca_from_journal(journal)
     return ScenarioResult(
         scenario=scenario,
@@ -129,6 +152,8 @@ def run_scenario(
         client_orders=len(orders),
         rejected=sum(isinstance(r, ClientOrderRejected) for r in engine.reports),
         excess=_excess(engine.reports),
+        interrupted=interrupted,
+        ended_ns=engine.now,
     )
 
 
@@ -159,11 +184,18 @@ def _schedule(engine: Engine, scenario: Scenario, orders: list[tuple[int, Client
 
 
 def _drive(
-    engine: Engine, end: int, orders: list[tuple[int, ClientOrder]], progress: Progress | None
-) -> None:
-    """Simulate to ``end`` in steps of five simulated minutes, reporting progress."""
+    engine: Engine,
+    end: int,
+    orders: list[tuple[int, ClientOrder]],
+    progress: Progress | None,
+    stop: Callable[[], bool] | None,
+) -> bool:
+    """Simulate to ``end`` in steps of five simulated minutes, reporting progress; False
+    once there, True if ``stop`` ended it before."""
     step = 5 * MINUTE
     while engine.now < end:
+        if stop is not None and stop():
+            return True
         engine.run_until(min(engine.now + step, end))
         if progress is not None:
             fills = sum(
@@ -173,6 +205,7 @@ def _drive(
             )
             arrived = sum(1 for at, _ in orders if at <= engine.now)
             progress(engine.now, end, fills, arrived)
+    return False
 
 
 def _excess(reports: Sequence[Message]) -> dict[str, tuple[int, int]]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 DESCRIPTION = "Smart trading execution engine: algorithmic strategies, smart order routing, TCA."
@@ -53,6 +55,29 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a reader that went away
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Its output piped into a reader that stops early (``| head``) ends
+    it quietly; so does Ctrl-C in a command that does not handle it itself."""
     args = build_parser().parse_args(argv)
-    return int(args._main(args) or 0)
+    try:
+        return int(args._main(args) or 0)
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(f"smart-exec {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: the interpreter's last flush of what is still buffered
+    would otherwise raise BrokenPipeError again, at exit, with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced (a test's capture): nothing to flush
+        pass

@@ -182,6 +182,28 @@ def test_an_audit_trail_of_another_run_is_refused(tmp_path):
     Engine(MARKET, seed=5, audit=str(tmp_path / "new.sqlite")).close()  # a new path is fine
 
 
+def test_an_open_journal_that_holds_another_run_is_refused_too(tmp_path):
+    """An engine handed an open Journal gets the same one-run-per-trail check as one handed
+    a path: re-submitting a finished run's orders into its trail would fill them twice."""
+    path = str(tmp_path / "run.sqlite")
+    with Engine(MARKET, seed=5, audit=path) as engine:
+        engine.submit(order("a", 1_000))
+        engine.run_until(MARKET.session.open_ns + MINUTE)
+    reopened = Journal(path)
+    held = len(reopened)
+    with pytest.raises(ValueError, match=f"already holds {held:,} records of another run"):
+        Engine(MARKET, seed=5, audit=reopened)
+    assert len(reopened) == held > 0  # untouched, and still the caller's to use and close
+    assert reopened.digest() == Journal(path, readonly=True).digest()
+    reopened.close()
+    fresh = Journal(str(tmp_path / "fresh.sqlite"))
+    with Engine(MARKET, seed=5, audit=fresh) as engine:  # an empty journal is fine
+        engine.submit(order("a", 1_000))
+        engine.run_until(MARKET.session.open_ns + MINUTE)
+    assert len(fresh) > 0
+    fresh.close()
+
+
 def test_a_command_scheduled_for_later_does_not_hold_up_one_sent_now():
     """at_ns schedules a command for its time; a command sent now on the same link is not
     queued behind it (FIFO holds for what is sent now)."""
