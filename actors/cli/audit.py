@@ -135,6 +135,8 @@ def main(args: argparse.Namespace) -> int:
     except (AuditArgumentError, ValueError) as exc:
         print(f"smart-exec audit: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        raise  # the reader went away (``| head``): the CLI's main ends quietly
     except OSError as exc:  # the CSV cannot be written there
         print(f"smart-exec audit: cannot write {args.csv}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -299,3 +299,18 @@ def test_a_reader_that_goes_away_ends_the_run_without_a_traceback(tmp_path, smal
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
     with Journal(str(trail), readonly=True) as journal:
         assert len(journal) > 0 and len(journal.digest()) == 64
+
+
+def test_an_audit_listing_whose_reader_goes_away_ends_quietly(tmp_path, small):
+    """``smart-exec audit TRAIL | head``: the listing stops, no traceback, status 141."""
+    trail = tmp_path / "a.sqlite"
+    assert run(small, "--audit", trail) == 0
+    proc = cli("audit", trail, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    try:
+        _, err_bytes = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        proc.kill()
+    err = err_bytes.decode()
+    assert proc.returncode == 141, err
+    assert "Traceback" not in err and "Broken pipe" not in err and "Exception ignored" not in err
