@@ -2,8 +2,14 @@
 
 Filters combine (AND): ``--client-order SRC:ID``, ``--parent P`` (also matches the other
 side of an internal cross), ``--venue V``, ``--type T`` (repeatable or comma-separated),
-``--since T``/``--until T`` (inclusive). Times are integer ns, an ISO 8601 date-time (UTC
-if naive), or a time of day ``HH:MM[:SS]`` on the UTC day of the journal's first record.
+``--since T``/``--until T`` (inclusive).
+
+Times follow the session's zone, as ``run`` and its reports do: printed session-local with
+the offset (``10:00:01.250-05:00``); read as integer ns, an ISO 8601 date-time or a time of
+day ``HH:MM[:SS]`` on the session date (the local date of the trail's first record), in
+the session's zone unless an offset or ``Z`` is written. The trail records no zone, so
+``--utc-offset H`` names it; by default it is the default session's (New York in
+winter, UTC-05:00), and the zone used is printed on stderr.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ import argparse
 import csv
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from engine.audit.journal import Journal, Record
-from engine.clock import SECOND
+from engine.clock import HOUR
 from engine.messages import canonical
-from engine.tca.text import DAY_NS, format_time
+from engine.scenario import SessionSpec
+from engine.tca.text import DAY_NS, format_local, zone_label
 
 EXIT_BAD_INPUT = 2
+DEFAULT_UTC_OFFSET = SessionSpec().utc_offset_hours
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CSV_COLUMNS = (
     "seq",
     "ts",
@@ -39,26 +48,24 @@ class AuditArgumentError(ValueError):
     pass
 
 
-def parse_when(text: str, day_start_ns: int) -> int:
-    """ns from integer ns, an ISO date-time, or a time of day on ``day_start_ns``'s day."""
+def parse_when(text: str, session_date: date, utc_offset_hours: int) -> int:
+    """ns from integer ns, an ISO date-time, or a time of day on ``session_date``; without
+    an offset (or ``Z``) the clock time is the session's, ``utc_offset_hours`` from UTC."""
     text = text.strip()
+    zone = timezone(timedelta(hours=utc_offset_hours))
     try:
         if text.lstrip("-").isdigit():
             return int(text)
         if "T" in text or text.count("-") >= 2:
             dt = datetime.fromisoformat(text)
-            dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-            return int(dt.timestamp()) * SECOND + dt.microsecond * 1_000
-        t = time.fromisoformat(text)
+        else:
+            dt = datetime.combine(session_date, time.fromisoformat(text))
     except ValueError:
         raise AuditArgumentError(
-            f"{text!r} is not a time (ns, ISO date-time or HH:MM[:SS])"
+            f"{text!r} is not a time (ns, ISO date-time or HH:MM[:SS], optional offset or Z)"
         ) from None
-    of_day = (t.hour * 3600 + t.minute * 60 + t.second) * SECOND + t.microsecond * 1_000
-    offset = t.utcoffset()  # "09:31-05:00": that clock time in that zone
-    if offset is not None:
-        of_day -= int(offset.total_seconds()) * SECOND
-    return day_start_ns + of_day
+    dt = dt if dt.tzinfo else dt.replace(tzinfo=zone)
+    return (dt - EPOCH) // timedelta(microseconds=1) * 1_000
 
 
 def parse_client_order(text: str) -> tuple[str, str]:
@@ -69,9 +76,11 @@ def parse_client_order(text: str) -> tuple[str, str]:
     return source, order_id
 
 
-def _first_day_start(journal: Journal) -> int:
+def session_date(journal: Journal, utc_offset_hours: int) -> date:
+    """The local date of the trail's first record (1970-01-01 for an empty trail)."""
     first = next(journal.query(), None)
-    return 0 if first is None else first.ts - first.ts % DAY_NS
+    local_ns = 0 if first is None else first.ts + utc_offset_hours * HOUR
+    return date(1970, 1, 1) + timedelta(days=local_ns // DAY_NS)
 
 
 def select(journal: Journal, args: argparse.Namespace) -> Iterable[Record]:
@@ -79,23 +88,37 @@ def select(journal: Journal, args: argparse.Namespace) -> Iterable[Record]:
     if args.client_order:
         source, order_id = parse_client_order(args.client_order)
     types = [t.strip() for chunk in args.type or [] for t in chunk.split(",") if t.strip()]
-    day = _first_day_start(journal) if args.since or args.until else 0
+    offset = utc_offset(args)
+    day = session_date(journal, offset) if args.since or args.until else date(1970, 1, 1)
     return journal.query(
         source=source,
         client_order_id=order_id,
         parent_id=args.parent,
         venue=args.venue,
         types=types or None,
-        since=parse_when(args.since, day) if args.since else None,
-        until=parse_when(args.until, day) if args.until else None,
+        since=parse_when(args.since, day, offset) if args.since else None,
+        until=parse_when(args.until, day, offset) if args.until else None,
     )
 
 
-def _csv_row(r: Record) -> list[object]:
+def utc_offset(args: argparse.Namespace) -> int:
+    return DEFAULT_UTC_OFFSET if args.utc_offset is None else int(args.utc_offset)
+
+
+def zone_note(args: argparse.Namespace) -> str:
+    where = (
+        "--utc-offset"
+        if args.utc_offset is not None
+        else "the trail records no zone: the default session's; --utc-offset H for another"
+    )
+    return f"times session-local, {zone_label(utc_offset(args))} ({where})"
+
+
+def _csv_row(r: Record, utc_offset_hours: int) -> list[object]:
     return [
         r.seq,
         r.ts,
-        format_time(r.ts),
+        format_local(r.ts, utc_offset_hours),
         r.type,
         r.source or "",
         r.client_order_id or "",
@@ -105,6 +128,16 @@ def _csv_row(r: Record) -> list[object]:
         r.venue or "",
         canonical(r.message).decode(),
     ]
+
+
+def _hours(text: str) -> int:
+    try:
+        hours = int(text)
+    except ValueError:
+        hours = 99
+    if not -12 <= hours <= 14:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a UTC offset in hours (-12..14)")
+    return hours
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +153,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--since", metavar="T", help="from this time (inclusive)")
     parser.add_argument("--until", metavar="T", help="up to this time (inclusive)")
+    parser.add_argument(
+        "--utc-offset",
+        metavar="H",
+        type=_hours,
+        help=f"the session's UTC offset in hours (default {DEFAULT_UTC_OFFSET:+d})",
+    )
     parser.add_argument("--csv", metavar="OUT", help="write the records to this CSV file")
 
 
@@ -129,9 +168,11 @@ def main(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"smart-exec audit: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    print(zone_note(args), file=sys.stderr)
+    offset = utc_offset(args)
     try:
         records = select(journal, args)
-        count = _export(records, args.csv) if args.csv else _print(records)
+        count = _export(records, args.csv, offset) if args.csv else _print(records, offset)
     except (AuditArgumentError, ValueError) as exc:
         print(f"smart-exec audit: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -146,20 +187,21 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(records: Iterable[Record]) -> int:
+def _print(records: Iterable[Record], utc_offset_hours: int) -> int:
     count = 0
     for r in records:
-        print(f"{r.seq:>8}  {format_time(r.ts):<12}  {r.type:<22}  {canonical(r.message).decode()}")
+        when = format_local(r.ts, utc_offset_hours)
+        print(f"{r.seq:>8}  {when:<18}  {r.type:<22}  {canonical(r.message).decode()}")
         count += 1
     return count
 
 
-def _export(records: Iterable[Record], out: str) -> int:
+def _export(records: Iterable[Record], out: str, utc_offset_hours: int) -> int:
     count = 0
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for r in records:
-            writer.writerow(_csv_row(r))
+            writer.writerow(_csv_row(r, utc_offset_hours))
             count += 1
     return count

@@ -26,6 +26,7 @@ from engine.tca.text import (
     format_bps,
     format_money,
     format_time,
+    zone_label,
 )
 
 Point = tuple[int, int | Fraction]  # (ts ns, value)
@@ -318,8 +319,9 @@ tfoot td{font-weight:600}.legend{margin:4px 0 10px}.key{margin-right:14px}
 
 
 def render_html(data: ReportData) -> str:
-    notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in data.notes)
     tz = data.utc_offset_hours
+    zone = f"Times are session-local, {zone_label(tz)}."
+    notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in [*data.notes, zone])
     parents = "".join(parent_section(p, tz) for p in data.parents)
     conv = (
         "Performance = −side·(price − benchmark)/benchmark·1e4 (+ = better than the "

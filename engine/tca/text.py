@@ -33,6 +33,17 @@ def format_time(ts: int, utc_offset_hours: int = 0) -> str:
     return f"{text}.{ns // 1_000_000:03d}" if ns else text
 
 
+def zone_label(utc_offset_hours: int) -> str:
+    """The session's zone as its UTC offset, e.g. ``UTC-05:00``."""
+    return f"UTC{utc_offset_hours:+03d}:00"
+
+
+def format_local(ts: int, utc_offset_hours: int) -> str:
+    """A session-local time with its offset, e.g. ``10:00:01.250-05:00``: the same clock
+    time the reports print, readable on its own."""
+    return f"{format_time(ts, utc_offset_hours)}{zone_label(utc_offset_hours)[3:]}"
+
+
 def format_bps(value: float | None, places: int = 1) -> str:
     if value is None:
         return "-"

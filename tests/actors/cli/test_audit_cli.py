@@ -1,5 +1,11 @@
+"""``smart-exec audit``: filters, CSV, and the session's time zone (times printed
+session-local with the offset, read session-local unless an offset or Z is written)."""
+
 import csv
 import json
+import re
+
+import pytest
 
 from actors.cli import main
 from engine import messages as m
@@ -13,7 +19,8 @@ DAY = 19_000 * 24 * HOUR  # some UTC midnight
 
 
 def at(seconds: int) -> int:
-    return DAY + 9 * HOUR + seconds * SECOND
+    """09:00 New York (UTC-05:00, the default session zone) plus ``seconds``."""
+    return DAY + 14 * HOUR + seconds * SECOND
 
 
 ORDER = m.ClientOrder(
@@ -100,9 +107,10 @@ def run(capsys, *argv):
 def test_query_by_parent_prints_records(tmp_path, capsys):
     path = make_journal(tmp_path / "a.sqlite")
     code, out, err = run(capsys, path, "--parent", "P1")
-    assert code == 0 and err.strip() == "5 record(s)"
+    assert code == 0 and err.splitlines()[-1] == "5 record(s)"
+    assert "times session-local, UTC-05:00 (the trail records no zone" in err
     assert [line.split()[0] for line in out.splitlines()] == ["2", "3", "4", "5", "6"]
-    assert "09:00:20" in out  # time of day of record 2
+    assert out.splitlines()[0].split()[1] == "09:00:20-05:00"  # record 2, with its offset
 
 
 def test_filters_combine_and_export_csv(tmp_path, capsys):
@@ -125,6 +133,7 @@ def test_filters_combine_and_export_csv(tmp_path, capsys):
     assert code == 0 and "2 record(s) written" in err
     rows = list(csv.DictReader(out_csv.open()))
     assert [r["type"] for r in rows] == ["SubmitClientOrder", "ExecutionReport"]
+    assert [r["time"] for r in rows] == ["09:00:10-05:00", "09:01:00-05:00"]
     assert json.loads(rows[1]["message"])["exec_id"] == "E1"
     code, out, _ = run(capsys, path, "--venue", "LIT1", "--since", str(at(45)))
     assert [line.split()[0] for line in out.splitlines()] == ["6"]
@@ -146,8 +155,94 @@ def test_csv_that_cannot_be_written_and_a_time_with_an_offset(tmp_path, capsys):
     path = make_journal(tmp_path / "a.sqlite")
     code, _, err = run(capsys, path, "--csv", tmp_path / "no" / "such" / "dir.csv")
     assert code == 2 and "cannot write" in err
-    # the same instant written in UTC and at -05:00 selects the same records
-    utc = run(capsys, path, "--since", "09:00:35")
-    new_york = run(capsys, path, "--since", "04:00:35-05:00")
-    assert utc[0] == new_york[0] == 0 and utc[1:] == new_york[1:]
-    assert "3 record(s)" in new_york[2]  # 09:00:40, :50 and 09:01:00
+    # the same instant: session-local, with its offset, in UTC (Z or +00:00, ISO or not)
+    forms = ["09:00:35", "09:00:35-05:00", "14:00:35Z", "14:00:35+00:00", "2022-01-08T14:00:35Z"]
+    results = [run(capsys, path, "--since", when) for when in forms]
+    assert all(r == results[0] for r in results) and results[0][0] == 0
+    assert "3 record(s)" in results[0][2]  # 09:00:40, :50 and 09:01:00
+
+
+def test_another_session_zone_moves_the_clock_and_the_session_date(tmp_path, capsys):
+    path = make_journal(tmp_path / "a.sqlite")
+    code, out, err = run(capsys, path, "--utc-offset", "9", "--since", "23:00:35")
+    assert code == 0 and "UTC+09:00 (--utc-offset)" in err  # 14:00 UTC is 23:00 in Tokyo
+    assert [line.split()[1] for line in out.splitlines()] == [
+        "23:00:40+09:00",
+        "23:00:50+09:00",
+        "23:01:00+09:00",
+    ]
+    with pytest.raises(SystemExit) as refused:
+        run(capsys, path, "--utc-offset", "15")
+    assert refused.value.code == 2 and "not a UTC offset" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- a real run: run and audit agree
+
+SHORT = """
+name = "short"
+seed = 3
+run_until = "10:06"
+[session]
+date = "2026-11-23"
+open = "09:30"
+close = "10:10"
+utc_offset_hours = -5
+[instrument]
+symbol = "XYZ"
+ref_price = "100.00"
+lot = 100
+[mandate]
+strategy = "TWAP"
+end = "10:05"
+[[venues]]
+name = "LIT1"
+[[venues]]
+name = "LIT2"
+[[orders]]
+id = "o1"
+side = "buy"
+quantity = 2000
+at = "09:55"
+"""
+FILL_ROW = re.compile(r"^(P1-C\d+)\s+(\d\d:\d\d:\d\d\.\d{3})\s", re.M)
+
+
+def short_run(tmp_path, capsys):
+    """The trail of a short New York run, and its report's fill times by child id."""
+    scenario, trail = tmp_path / "short.toml", tmp_path / "short.sqlite"
+    scenario.write_text(SHORT)
+    assert main(["run", str(scenario), "--audit", str(trail), "--no-baseline"]) == 0
+    report = capsys.readouterr().out
+    assert "Child fills (times UTC-05:00)" in report
+    return trail, dict(FILL_ROW.findall(report))
+
+
+def listed(out: str) -> dict[str, str]:
+    """child id → printed time of each ChildOrderFilled line of an audit listing."""
+    return {
+        json.loads(line.split(maxsplit=3)[3])["child_id"]: line.split()[1]
+        for line in out.splitlines()
+    }
+
+
+def test_a_session_local_window_finds_that_windows_records(tmp_path, capsys):
+    trail, report_times = short_run(tmp_path, capsys)
+    in_window = {c: t for c, t in report_times.items() if "10:00:00" <= t <= "10:05:00"}
+    assert len(in_window) >= 5 and len(in_window) < len(report_times)
+    for since, until in [
+        ("10:00", "10:05"),
+        ("10:00-05:00", "10:05-05:00"),
+        ("15:00Z", "15:05Z"),
+        ("2026-11-23T10:00", "2026-11-23T15:05:00+00:00"),
+    ]:
+        code, out, _ = run(
+            capsys, trail, "--type", "ChildOrderFilled", "--since", since, "--until", until
+        )
+        assert code == 0 and set(listed(out)) == set(in_window), (since, until)
+
+
+def test_run_report_and_audit_listing_print_the_same_time(tmp_path, capsys):
+    trail, report_times = short_run(tmp_path, capsys)
+    code, out, _ = run(capsys, trail, "--type", "ChildOrderFilled")
+    assert code == 0 and report_times
+    assert listed(out) == {c: f"{t}-05:00" for c, t in report_times.items()}

@@ -1,3 +1,4 @@
+import dataclasses
 import re
 from decimal import Decimal
 
@@ -103,3 +104,9 @@ def test_report_from_a_journal():
     assert data.venue_split == {"LIT1": 60}
     assert data.parents[0].avg_price == Decimal("100.01")
     assert "<svg" in render_html(data)
+
+
+def test_the_page_names_the_session_zone_its_times_are_in():
+    assert "Times are session-local, UTC+00:00." in render_html(small_report())
+    new_york = dataclasses.replace(small_report(), utc_offset_hours=-5)
+    assert "Times are session-local, UTC-05:00." in render_html(new_york)
