@@ -21,6 +21,7 @@ import msgspec
 from engine.clock import MS, SECOND, US
 from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
 from engine.desk.desk import DeskConfig
+from engine.desk.intake import INT64_MAX
 from engine.instruments import Instrument
 from engine.messages import (
     ClientOrder,
@@ -254,6 +255,11 @@ class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(
                 f"duration_s: {self.duration_s} is not a positive number of "
                 "seconds (leave it out for a fault with no set end)"
+            )
+        if self.duration_s is not None and not 1 <= self.duration_s * SECOND < 2**63:
+            raise ValueError(
+                f"duration_s: {self.duration_s} is not between a nanosecond and "
+                f"{INT64_MAX // SECOND:,} seconds"
             )
 
 

@@ -309,6 +309,21 @@ def test_known_nested_keys_still_load():
             r"faults\[0\]\.venue: unknown venue 'LIT9'",
         ),
         (
+            scenario(
+                tables='[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\n'
+                "duration_s = 1e-12\n"
+            ),
+            r"faults\[0\]\.duration_s: 1e-12 is not between a nanosecond and "
+            r"9,223,372,036 seconds",
+        ),
+        (
+            scenario(
+                tables='[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\n'
+                "duration_s = 1e300\n"
+            ),
+            r"faults\[0\]\.duration_s: 1e\+300 is not between a nanosecond",
+        ),
+        (
             scenario(tables='[[faults]]\nvenue = "LIT1"\nfault = "melt"\nat = "10:00"\n'),
             r"faults\[0\]\.fault: Invalid enum value 'melt' \(one of: down, up, degrade, "
             r"reject_orders, drop_cancels\)",
