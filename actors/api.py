@@ -19,6 +19,7 @@ Supervision tree: ``engine`` (one-for-one) → ``venues`` (one per venue), ``rou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import cast
 
@@ -34,6 +35,7 @@ from engine.audit.journal import Journal
 from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig, VenueConfig
 from engine.desk.desk import DeskConfig
+from engine.desk.intake import INT64_MAX
 from engine.instruments import Instrument
 from engine.messages import (
     AmendClientOrder,
@@ -149,6 +151,7 @@ class Engine:
         )
         self._start_router(router, scorecard)
         self._start_desk(desk, parent)
+        self._parent_prefix = desk.parent_id_prefix  # the desk names its parents P1, P2, ...
         self._closed = False
 
     def _new_runtime(self, *, live: bool, cpu: int | None, threaded: bool) -> Runtime:
@@ -194,7 +197,10 @@ class Engine:
 
     def submit(self, order: ClientOrder, at_ns: int | None = None) -> None:
         """Submit a client order now (or at ``at_ns`` of simulated time). The answer comes
-        as an ``ExecutionReport`` (new) or a ``ClientOrderRejected`` with a reason."""
+        as an ``ExecutionReport`` (new) or a ``ClientOrderRejected`` with a reason.
+        Anything but a ``ClientOrder`` is the caller's bug: ``TypeError`` here and now."""
+        if not isinstance(order, ClientOrder):
+            raise TypeError(f"submit takes a ClientOrder, not {type(order).__name__}")
         self._send(SubmitClientOrder(order=order), at_ns)
 
     def cancel(self, source: str, client_order_id: str, at_ns: int | None = None) -> None:
@@ -250,8 +256,21 @@ class Engine:
         duration_ns: int | None = None,
     ) -> None:
         """Fault injection: one of ``FaultKind`` (``down``, ``up``, ``degrade``,
-        ``reject_orders``, ``drop_cancels``); an unknown kind raises ``ValueError``."""
-        kind = FaultKind(fault)
+        ``reject_orders``, ``drop_cancels``) at one of the engine's venues, for
+        ``duration_ns`` (None: until an ``up``). An unknown kind or venue, or a duration
+        that is not positive, raises ``ValueError``: a fault plan that cannot happen must
+        not pass for one that did."""
+        kind = _fault_kind(fault)
+        if venue not in self.venue_names:
+            raise ValueError(
+                f"inject_fault: unknown venue {venue!r} (venues: {', '.join(self.venue_names)})"
+            )
+        if duration_ns is not None and not _fits(duration_ns, low=1):
+            raise ValueError(
+                f"inject_fault: duration_ns {duration_ns!r} is not a positive number of "
+                "nanoseconds (None: until an up)"
+            )
+        _check_at("inject_fault", at_ns)
         self._send(
             InjectVenueFault(venue=venue, fault=kind, duration_ns=duration_ns), at_ns, dest=venue
         )
@@ -262,7 +281,16 @@ class Engine:
         """Fault injection: make an actor ("router", "desk", a venue, a parent id such as
         "P1") raise at ``at_ns``, as a bug would. Its supervisor restarts it and it
         rebuilds its state from the audit trail; the failure is logged, counted in
-        ``runtime.stats`` and journaled (``ActorFailed``, ``ActorRestarted``)."""
+        ``runtime.stats`` and journaled (``ActorFailed``, ``ActorRestarted``). A name that
+        can never be an actor of this engine raises ``ValueError``."""
+        _check_at("inject_crash", at_ns)
+        known = (ROUTER, DESK, *self.venue_names)
+        prefix = self._parent_prefix
+        if actor not in known and not re.fullmatch(re.escape(prefix) + r"[1-9]\d*", actor):
+            raise ValueError(
+                f"inject_crash: {actor!r} is not {', '.join(map(repr, known))} "
+                f"or a parent id like '{prefix}1'"
+            )
         self._send(InjectActorFailure(target=actor, reason=reason), at_ns, dest=actor)
 
     # -------------------------------------------------------------------- time
@@ -337,6 +365,25 @@ class Engine:
         if not isinstance(self.runtime, SimRuntime):
             raise TypeError("run/run_until drive simulated time; a live engine runs by itself")
         return self.runtime
+
+
+def _fits(value: object, low: int) -> bool:
+    """An int from ``low`` up to what the audit trail's 64-bit integers hold."""
+    return type(value) is int and low <= value <= INT64_MAX
+
+
+def _check_at(command: str, at_ns: int | None) -> None:
+    """Fault commands go to venues and actors unscreened: their time is checked here."""
+    if at_ns is not None and not _fits(at_ns, low=0):
+        raise ValueError(f"{command}: at_ns {at_ns!r} is not a time in ns since the epoch")
+
+
+def _fault_kind(fault: FaultKind | str) -> FaultKind:
+    try:
+        return FaultKind(fault)
+    except ValueError:
+        valid = ", ".join(kind.value for kind in FaultKind)
+        raise ValueError(f"inject_fault: unknown fault {fault!r} (one of: {valid})") from None
 
 
 __all__ = ["DESK", "ROUTER", "Engine", "MarketConfig"]

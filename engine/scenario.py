@@ -1,7 +1,7 @@
 """Scenarios: TOML files decoded by msgspec into typed config.
 
 A bad file fails with ``ScenarioError`` naming the field and the problem, e.g.
-``venues[1].kind: Invalid enum value 'lti'``. Prices are decimal strings ("100.00"),
+``venues[1].kind: Invalid enum value 'lti' (one of: lit, dark)``. Prices are decimal strings ("100.00"),
 times are session-local clock times ("09:30", "10:15:30"), so a scenario reads like a
 desk's order blotter. See ``scenarios/*.toml`` for examples.
 """
@@ -13,6 +13,7 @@ import math
 import random
 import re
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 
 import msgspec
@@ -20,6 +21,7 @@ import msgspec
 from engine.clock import MS, SECOND, US
 from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
 from engine.desk.desk import DeskConfig
+from engine.desk.intake import INT64_MAX
 from engine.instruments import Instrument
 from engine.messages import (
     ClientOrder,
@@ -33,54 +35,22 @@ from engine.messages import (
 )
 from engine.prices import to_price
 from engine.routing.placement import RouterConfig
+from engine.scenario_fields import (
+    MAX_ORDERS_PER_STREAM,
+    check_count,
+    check_dark,
+    check_flow,
+    optional_time,
+    parse_price,
+    positive_price,
+    time_of_day,
+)
 from engine.strategies.vwap import VolumeProfile, load_profile
 from engine.venues.volume_history import estimated_profile
 
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the field."""
-
-
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
-_PARENT_ID = re.compile(r"^P[1-9]\d*$")  # the desk names parents P1, P2, ...
-
-
-def _price(value: str, field: str) -> int:
-    try:
-        return to_price(value)
-    except ValueError as exc:
-        raise ValueError(f"{field}: {value!r} is not an exact decimal price ({exc})") from None
-    except ArithmeticError:  # decimal's "ConversionSyntax": not a number at all
-        raise ValueError(f'{field}: {value!r} is not a decimal price like "100.25"') from None
-
-
-def _seconds(value: str) -> int | None:
-    """A clock time "HH:MM" / "HH:MM:SS" as seconds after midnight; None if it is not a
-    time of day (the pattern fails, or the hour, minute or second is out of range)."""
-    found = _TIME.match(value) if isinstance(value, str) else None
-    if not found:
-        return None
-    h, mi, s = (int(x or 0) for x in found.groups())
-    if h > 23 or mi > 59 or s > 59:
-        return None
-    return h * 3600 + mi * 60 + s
-
-
-def _time_of_day(value: str, field: str) -> int:
-    seconds = _seconds(value)
-    if seconds is None:
-        raise ValueError(f"{field}: {value!r} is not a time of day like 09:30 or 09:30:15")
-    return seconds
-
-
-def _check_time(value: str | None, field: str) -> int | None:
-    """Seconds after midnight of an optional time of day (None when absent)."""
-    return None if value is None else _time_of_day(value, field)
-
-
-def _positive_price(value: str | None, field: str) -> None:
-    if value is not None and _price(value, field) <= 0:
-        raise ValueError(f"{field}: {value!r} is not a positive price")
 
 
 class _Spec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -98,14 +68,14 @@ class SessionSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             dt.date.fromisoformat(self.date)
         except ValueError:
             raise ValueError(f"date: {self.date!r} is not an ISO date like 2026-11-23") from None
-        _check_time(self.open, "open")
-        _check_time(self.close, "close")
+        optional_time(self.open, "open")
+        optional_time(self.close, "close")
         if self.at(self.close) <= self.at(self.open):
             raise ValueError(f"close {self.close} is not after open {self.open}")
 
     def at(self, clock: str) -> int:
         """Session-local clock time → ns since the epoch."""
-        minutes, s = divmod(_time_of_day(clock, "time"), 60)
+        minutes, s = divmod(time_of_day(clock, "time"), 60)
         h, mi = divmod(minutes, 60)
         tz = dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
         when = dt.datetime.combine(dt.date.fromisoformat(self.date), dt.time(h, mi, s), tz)
@@ -123,11 +93,12 @@ class InstrumentSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     band_bps: int = 1_000
 
     def __post_init__(self) -> None:
-        _positive_price(self.ref_price, "ref_price")
-        if _price(self.tick, "tick") <= 0:
+        positive_price(self.ref_price, "ref_price")
+        if parse_price(self.tick, "tick") <= 0:
             raise ValueError(f"tick: {self.tick!r} must be positive")
         if self.lot <= 0:
             raise ValueError(f"lot: {self.lot} must be positive")
+        check_count(self.lot, "lot", "shares")
 
     def instrument(self) -> Instrument:
         return Instrument(
@@ -151,13 +122,15 @@ class VenueSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     dark: DarkConfig = DarkConfig()
 
     def __post_init__(self) -> None:
-        _price(self.maker_fee.lstrip("-"), "maker_fee")
-        _price(self.taker_fee.lstrip("-"), "taker_fee")
+        parse_price(self.maker_fee.lstrip("-"), "maker_fee")
+        parse_price(self.taker_fee.lstrip("-"), "taker_fee")
         for field in ("latency_us", "jitter_us"):
             if getattr(self, field) < 0:
                 raise ValueError(f"{field}: {getattr(self, field)} must be ≥ 0")
         if self.md_interval_ms <= 0:
             raise ValueError(f"md_interval_ms: {self.md_interval_ms} must be > 0")
+        check_flow(self.flow)
+        check_dark(self.dark)
 
     def config(self) -> VenueConfig:
         return VenueConfig(
@@ -185,8 +158,8 @@ class MandateSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     risk_aversion: float | None = None
 
     def __post_init__(self) -> None:
-        start = _check_time(self.start, "start")
-        end = _check_time(self.end, "end")
+        start = optional_time(self.start, "start")
+        end = optional_time(self.end, "end")
         if start is not None and end is not None and start >= end:
             raise ValueError(f"start: {self.start!r} is not before end {self.end!r}")
         for field in ("max_participation", "pov_rate"):
@@ -227,11 +200,10 @@ class OrderSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         named = f" (order {self.id!r})"
         try:
-            _check_time(self.at, "at")
+            optional_time(self.at, "at")
             _side(self.side)
-            if self.quantity <= 0:
-                raise ValueError(f"quantity: {self.quantity} is not a positive number of shares")
-            _positive_price(self.limit, "limit")
+            check_count(self.quantity, "quantity", "shares")
+            positive_price(self.limit, "limit")
         except ValueError as exc:
             raise ValueError(f"{exc}{named}") from None
 
@@ -254,17 +226,17 @@ class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         _side(self.side)
-        if _time_of_day(self.start, "start") > _time_of_day(self.end, "end"):
+        if time_of_day(self.start, "start") > time_of_day(self.end, "end"):
             raise ValueError(f"start: {self.start!r} is after end {self.end!r}")
-        if self.count <= 0:
-            raise ValueError(f"count: {self.count} is not a positive number of orders")
+        check_count(self.count, "count", "orders", MAX_ORDERS_PER_STREAM)
+        check_count(self.total_quantity, "total_quantity", "shares")
         if self.total_quantity < self.count:
             raise ValueError(
                 f"total_quantity: {self.total_quantity} shares cannot make {self.count} orders"
             )
         if not self.sources:
             raise ValueError("sources: must not be empty")
-        _positive_price(self.limit, "limit")
+        positive_price(self.limit, "limit")
 
 
 class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -274,7 +246,7 @@ class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     duration_s: float | None = None
 
     def __post_init__(self) -> None:
-        _check_time(self.at, "at")
+        optional_time(self.at, "at")
         # None (left out) is the open-ended fault; 0 would read as "no fault at all" to one
         # reader and "open-ended" to another, so it is refused rather than guessed.
         if self.duration_s is not None and not (
@@ -283,6 +255,11 @@ class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(
                 f"duration_s: {self.duration_s} is not a positive number of "
                 "seconds (leave it out for a fault with no set end)"
+            )
+        if self.duration_s is not None and not 1 <= self.duration_s * SECOND < 2**63:
+            raise ValueError(
+                f"duration_s: {self.duration_s} is not between a nanosecond and "
+                f"{INT64_MAX // SECOND:,} seconds"
             )
 
 
@@ -295,7 +272,7 @@ class CrashSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: str = "injected failure"
 
     def __post_init__(self) -> None:
-        _check_time(self.at, "at")
+        optional_time(self.at, "at")
 
 
 class BaselineSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -338,11 +315,12 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         for i, f in enumerate(self.faults):
             if f.venue not in names:
                 raise ValueError(f"faults[{i}].venue: unknown venue {f.venue!r}")
+        parent = self.desk.parent_id_prefix  # the desk names its parents P1, P2, ...
         for i, c in enumerate(self.crashes):
-            if c.actor not in ("router", "desk", *names) and not _PARENT_ID.match(c.actor):
+            if c.actor not in ("router", "desk", *names) and not _is_parent_id(c.actor, parent):
                 raise ValueError(
                     f'crashes[{i}].actor: {c.actor!r} is not "router", "desk", '
-                    f'a venue ({", ".join(names)}) or a parent id like "P1"'
+                    f'a venue ({", ".join(names)}) or a parent id like "{parent}1"'
                 )
         lit = [v.name for v in self.venues if v.kind is VenueKind.LIT]
         if self.baseline.venue is not None and self.baseline.venue not in lit:
@@ -351,7 +329,8 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
                 f"the scenario ({', '.join(lit)})"
             )
         self._check_sizes()
-        _check_time(self.run_until, "run_until")
+        self._check_before_close()
+        optional_time(self.run_until, "run_until")
         if not self.vwap_profile.strip():
             raise ValueError('vwap_profile: expected "default", "history" or a profile file')
         if self.history_days < 1:
@@ -388,6 +367,21 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
                 raise ValueError(
                     f"streams[{i}].limit: {st.limit!r} is not on the tick grid of "
                     f"{self.instrument.tick}"
+                )
+
+    def _check_before_close(self) -> None:
+        """An order sent after the close would never trade: refused, not silently dropped."""
+        close = time_of_day(self.session.close, "session.close")
+        for i, o in enumerate(self.orders):
+            if time_of_day(o.at, "at") > close:
+                raise ValueError(
+                    f"orders[{i}].at: {o.at!r} is after the close {self.session.close} "
+                    f"(order {o.id!r})"
+                )
+        for i, st in enumerate(self.streams):
+            if time_of_day(st.end, "end") > close:
+                raise ValueError(
+                    f"streams[{i}].end: {st.end!r} is after the close {self.session.close}"
                 )
 
     # ------------------------------------------------------------------ building
@@ -444,6 +438,10 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         if self.run_until:
             return self.session.at(self.run_until)
         return self.session.at(self.session.close) + 5 * 60 * SECOND
+
+
+def _is_parent_id(name: str, prefix: str) -> bool:
+    return re.fullmatch(re.escape(prefix) + r"[1-9]\d*", name) is not None
 
 
 def _side(value: Side | str) -> Side:
@@ -513,7 +511,7 @@ def loads(data: bytes | str, name: str = "<scenario>") -> Scenario:
     try:
         return msgspec.toml.decode(data, type=Scenario)
     except msgspec.ValidationError as exc:
-        raise ScenarioError(f"{name}: {_readable(str(exc))}") from None
+        raise ScenarioError(f"{name}: {_with_choices(_readable(str(exc)))}") from None
     except msgspec.DecodeError as exc:
         raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
 
@@ -535,3 +533,23 @@ def _readable(error: str) -> str:
     if inner:
         field, problem = (f"{field}.{inner[1]}" if field else inner[1]), inner[2]
     return f"{field or '(top level)'}: {problem}"
+
+
+_CHOICES: dict[str, type[Enum]] = {
+    "fault": FaultKind,
+    "kind": VenueKind,
+    "strategy": StrategyName,
+    "urgency": Urgency,
+    "routing": RoutingLogic,
+}
+_BAD_ENUM = re.compile(r"^[^:]*?(\w+): Invalid enum value ")
+
+
+def _with_choices(message: str) -> str:
+    """msgspec names the bad value of an enum field; add the values that are valid."""
+    found = _BAD_ENUM.match(message)
+    enum = _CHOICES.get(found[1]) if found else None
+    if enum is None:
+        return message
+    valid = ", ".join(str(member.value) for member in enum)
+    return f"{message} (one of: {valid})"

@@ -282,3 +282,80 @@ def test_a_restarted_router_relays_market_data_to_its_subscribers_again():
         engine.run_until(open_ns + 40 * MINUTE)
     last = [r for r in engine.reports if isinstance(r, m.ExecutionReport)][-1]
     assert last.ord_status is m.OrdStatus.FILLED and last.cum_qty == 5_000
+
+
+# Fault plans and orders that cannot happen fail at the call, not silently in the run.
+@pytest.mark.parametrize(
+    ("inject", "message"),
+    [
+        (
+            lambda e: e.inject_fault("LIT9", "down"),
+            r"inject_fault: unknown venue 'LIT9' \(venues: LIT1, LIT2\)",
+        ),
+        (
+            lambda e: e.inject_fault("LIT1", "melt"),
+            r"inject_fault: unknown fault 'melt' \(one of: down, up, degrade, reject_orders, "
+            r"drop_cancels\)",
+        ),
+        (
+            lambda e: e.inject_fault("LIT1", "down", duration_ns=-SECOND),
+            r"inject_fault: duration_ns -1000000000 is not a positive number of nanoseconds",
+        ),
+        (
+            lambda e: e.inject_fault("LIT1", "down", duration_ns=0),
+            r"inject_fault: duration_ns 0 is not a positive",
+        ),
+        (
+            lambda e: e.inject_fault("LIT1", "down", duration_ns=2**64),
+            r"inject_fault: duration_ns 18446744073709551616 is not a positive",
+        ),
+        (
+            lambda e: e.inject_fault("LIT1", "down", duration_ns=1.5),
+            r"inject_fault: duration_ns 1\.5 is not a positive",
+        ),
+        (
+            lambda e: e.inject_fault("LIT1", "down", at_ns=2**64),
+            r"inject_fault: at_ns 18446744073709551616 is not a time",
+        ),
+        (
+            lambda e: e.inject_crash("routr"),
+            r"inject_crash: 'routr' is not 'router', 'desk', 'LIT1', 'LIT2' or a parent id "
+            r"like 'P1'",
+        ),
+        (lambda e: e.inject_crash("P0"), r"inject_crash: 'P0' is not"),
+        (lambda e: e.inject_crash("desk", at_ns=-1), r"inject_crash: at_ns -1 is not a time"),
+    ],
+)
+def test_an_impossible_fault_or_crash_raises_at_the_call_and_nothing_is_sent(inject, message):
+    with Engine(MARKET, seed=5) as engine:
+        with pytest.raises(ValueError, match=message):
+            inject(engine)
+        engine.run_until(MARKET.session.open_ns + MINUTE)
+        journal = engine.journal
+        assert journal is not None
+        assert not list(journal.messages(m.VenueStatusChanged))
+        assert not list(journal.messages(m.ActorFailed))
+        assert not engine.runtime.dead_letters
+
+
+def test_faults_and_crashes_on_real_targets_are_still_sent():
+    with Engine(MARKET, seed=5) as engine:
+        open_ns = MARKET.session.open_ns
+        engine.inject_fault("LIT2", m.FaultKind.DOWN, at_ns=open_ns, duration_ns=SECOND)
+        engine.inject_crash("P7", at_ns=open_ns)  # a parent that may exist by then
+        engine.inject_crash("LIT1", at_ns=open_ns)
+        engine.run_until(open_ns + MINUTE)
+        journal = engine.journal
+        assert journal is not None
+        assert {s.venue for s in journal.messages(m.VenueStatusChanged)} == {"LIT2"}
+        assert [f.name for f in journal.messages(m.ActorFailed)] == ["LIT1"]
+
+
+@pytest.mark.parametrize("bad", [None, "c1", {"client_order_id": "c1"}])
+def test_submitting_what_is_not_a_client_order_raises_type_error_at_the_call(bad):
+    with Engine(MARKET, seed=5) as engine:
+        with pytest.raises(TypeError, match="submit takes a ClientOrder, not "):
+            engine.submit(bad)
+        engine.submit(order("ok", 100), at_ns=MARKET.session.open_ns + SECOND)
+        engine.run_until(MARKET.session.open_ns + MINUTE)
+        assert [r.client_order_id for r in engine.reports][:1] == ["ok"]

@@ -83,7 +83,10 @@ def test_a_float_quantity_is_rejected_and_not_journaled_raw(crash_desk):
 
 
 def test_submitting_none_is_rejected_and_the_desk_keeps_working():
-    reports, replayed = run_with(lambda e: e.submit(None, at_ns=OPEN + 2 * SECOND))
+    # past Engine.submit's TypeError: the desk screens what reaches it by any other way
+    reports, replayed = run_with(
+        lambda e: e._send(m.SubmitClientOrder(order=None), OPEN + 2 * SECOND)
+    )
     (reject,) = rejects(reports)
     assert reject.reason == "malformed" and "order" in reject.text
     assert (reject.source, reject.client_order_id) == ("", "")
@@ -184,8 +187,8 @@ def test_every_poison_in_one_run_and_a_desk_crash_after_them_recovers():
     ]
 
     def submit_all(engine):
-        for i, bad in enumerate(poisons):
-            engine.submit(bad, at_ns=OPEN + 2 * SECOND + i)
+        for i, bad in enumerate(poisons):  # past submit's type check, as None cannot pass it
+            engine._send(m.SubmitClientOrder(order=bad), OPEN + 2 * SECOND + i)
 
     runtimes = []
 

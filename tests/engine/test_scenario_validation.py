@@ -216,3 +216,169 @@ def test_known_nested_keys_still_load():
         )
     )
     assert s.router.sequential_timeout_ns == 5 and s.baseline.venue == "LIT1"
+
+
+# Poison input: values the trail cannot hold, rates that make no sense, orders that could
+# never run. Each is refused at load with the field that holds it.
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            scenario().replace('"100.00"', '"1e30"'),
+            r"instrument\.ref_price: '1e30' is above the largest price \(9,223,372,036,854\)",
+        ),
+        (
+            scenario().replace('"100.00"', '"Infinity"'),
+            r"instrument\.ref_price: 'Infinity' is not a finite price",
+        ),
+        (
+            scenario().replace('"100.00"', '"NaN"'),
+            r"instrument\.ref_price: 'NaN' is not a finite price",
+        ),
+        (
+            scenario().replace('"100.00"', '"1e999999999"'),
+            r"instrument\.ref_price: '1e999999999' is above the largest price",
+        ),
+        (
+            scenario().replace("lot = 100", "lot = 100000000000000000000"),
+            r"instrument\.lot: 100,000,000,000,000,000,000 is more shares than",
+        ),
+        (
+            scenario(tables=ORDER + 'quantity = 100\nlimit = "1e30"\n'),
+            r"orders\[0\]\.limit: '1e30' is above the largest price .* \(order 'o1'\)",
+        ),
+        (
+            scenario(tables=ORDER + "quantity = 100000000000000000000\n"),
+            r"orders\[0\]\.quantity: 100,000,000,000,000,000,000 is more shares than the "
+            r"9,223,372,036,854,775,807 accepted \(order 'o1'\)",
+        ),
+        (
+            scenario(
+                tables=STREAM + 'count = 3\ntotal_quantity = 1e20\nstart = "09:30"\nend = "10:00"\n'
+            ),
+            r"streams\[0\]\.total_quantity: Expected `int`, got `float`",
+        ),
+        (
+            scenario(
+                tables=STREAM + "count = 3\ntotal_quantity = 100000000000000000000\n"
+                'start = "09:30"\nend = "10:00"\n'
+            ),
+            r"streams\[0\]\.total_quantity: 100,000,000,000,000,000,000 is more shares than",
+        ),
+        (
+            scenario(
+                tables=STREAM + "count = 2000000\ntotal_quantity = 200000000\n"
+                'start = "09:30"\nend = "10:00"\n'
+            ),
+            r"streams\[0\]\.count: 2,000,000 is more orders than the 1,000,000 accepted",
+        ),
+        (
+            scenario().replace('name = "LIT1"', 'name = "LIT1"\nflow = { rate_scale = -0.3 }'),
+            r"venues\[0\]\.flow\.rate_scale: -0\.3 must be finite and ≥ 0",
+        ),
+        (
+            scenario().replace('name = "LIT1"', 'name = "LIT1"\nflow = { market_rate = -1.0 }'),
+            r"venues\[0\]\.flow\.market_rate: -1\.0 must be finite and ≥ 0",
+        ),
+        (
+            scenario().replace(
+                'name = "LIT1"', 'name = "LIT1"\nflow = { limit_rates = [1.0, -0.5] }'
+            ),
+            r"venues\[0\]\.flow\.limit_rates\[1\]: -0\.5 must be finite and ≥ 0",
+        ),
+        (
+            scenario().replace('name = "LIT1"', 'name = "LIT1"\nflow = { value_period_s = 0.0 }'),
+            r"venues\[0\]\.flow\.value_period_s: 0\.0 must be finite and > 0",
+        ),
+        (
+            scenario().replace('kind = "dark"', 'kind = "dark"\ndark = { arrival_rate = -0.1 }'),
+            r"venues\[1\]\.dark\.arrival_rate: -0\.1 must be finite and ≥ 0",
+        ),
+        (
+            scenario(tables=ORDER.replace("10:00", "16:30") + "quantity = 100\n"),
+            r"orders\[0\]\.at: '16:30' is after the close 16:00 \(order 'o1'\)",
+        ),
+        (
+            scenario(
+                tables=STREAM + 'count = 3\ntotal_quantity = 300\nstart = "15:30"\nend = "16:01"\n'
+            ),
+            r"streams\[0\]\.end: '16:01' is after the close 16:00",
+        ),
+        (
+            scenario(tables='[[faults]]\nvenue = "LIT9"\nfault = "down"\nat = "10:00"\n'),
+            r"faults\[0\]\.venue: unknown venue 'LIT9'",
+        ),
+        (
+            scenario(
+                tables='[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\n'
+                "duration_s = 1e-12\n"
+            ),
+            r"faults\[0\]\.duration_s: 1e-12 is not between a nanosecond and "
+            r"9,223,372,036 seconds",
+        ),
+        (
+            scenario(
+                tables='[[faults]]\nvenue = "LIT1"\nfault = "down"\nat = "10:00"\n'
+                "duration_s = 1e300\n"
+            ),
+            r"faults\[0\]\.duration_s: 1e\+300 is not between a nanosecond",
+        ),
+        (
+            scenario(tables='[[faults]]\nvenue = "LIT1"\nfault = "melt"\nat = "10:00"\n'),
+            r"faults\[0\]\.fault: Invalid enum value 'melt' \(one of: down, up, degrade, "
+            r"reject_orders, drop_cancels\)",
+        ),
+        (
+            scenario().replace('kind = "dark"', 'kind = "drak"'),
+            r"venues\[1\]\.kind: Invalid enum value 'drak' \(one of: lit, dark\)",
+        ),
+    ],
+)
+def test_poison_input_is_refused_naming_the_field(text, message):
+    with pytest.raises(ScenarioError, match=message):
+        loads(text)
+
+
+def test_an_order_at_the_close_and_a_stream_ending_at_it_still_load():
+    loads(
+        scenario(
+            tables=ORDER.replace("10:00", "16:00")
+            + "quantity = 100\n"
+            + STREAM
+            + 'count = 3\ntotal_quantity = 300\nstart = "15:30"\nend = "16:00"\n'
+        )
+    )
+
+
+def test_crash_parent_ids_follow_the_desks_prefix():
+    loads(
+        scenario(tables='[desk]\nparent_id_prefix = "Q"\n[[crashes]]\nactor = "Q3"\nat = "10:00"\n')
+    )
+    with pytest.raises(ScenarioError, match=r'crashes\[0\]\.actor: .* a parent id like "Q1"'):
+        loads(
+            scenario(
+                tables='[desk]\nparent_id_prefix = "Q"\n[[crashes]]\nactor = "P3"\nat = "10:00"\n'
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ('ref_price = "100.00"', 'ref_price = "1e30"'),
+        ('[[venues]]\nname = "LIT1"', '[[venues]]\nname = "LIT1"\nflow = { rate_scale = -1.0 }'),
+        ("", '[[orders]]\nid = "late"\nside = "buy"\nquantity = 100\nat = "17:00"\n'),
+    ],
+)
+def test_smart_exec_run_refuses_a_poisoned_file_with_one_line(tmp_path, capsys, bad, field):
+    from actors.cli import main
+
+    path = tmp_path / "poison.toml"
+    text = scenario() + field if not bad else scenario().replace(bad, field)
+    path.write_text(text)
+    status = main(["run", str(path), "--quiet", "--no-baseline", "--audit", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("smart-exec run: error: ")
+    assert not (tmp_path / "a").exists()
