@@ -14,8 +14,8 @@ import operator
 from typing import Any
 
 import pykka
-from loguru import logger
 
+from actors.logs import log_failure
 from actors.runtime import Runtime
 from engine.messages import InjectActorFailure, Message, TimerFired
 
@@ -88,7 +88,7 @@ class EngineActor(pykka.ThreadingActor):
         try:
             self.started()
         except Exception as exc:
-            logger.opt(exception=exc).error("actor {} failed in on_start", self.name)
+            log_failure("ERROR", "actor {!r} failed in on_start", self.name, exc=exc)
             self.runtime.failed(self.name, exc)
             raise
         except BaseException as exc:
@@ -116,8 +116,8 @@ class EngineActor(pykka.ThreadingActor):
     def report_failure(self, msg: Message, exc: Exception) -> None:
         """A handler raised ``exc``: log it and report it to the runtime (then the
         supervisor), before pykka (or the inline loop) stops this actor."""
-        logger.opt(exception=exc).error(
-            "actor {} failed handling {}", self.name, type(msg).__name__
+        log_failure(
+            "ERROR", "actor {!r} failed handling {}", self.name, type(msg).__name__, exc=exc
         )
         self.runtime.failed(self.name, exc)
 

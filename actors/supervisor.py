@@ -30,6 +30,7 @@ from typing import Any
 from loguru import logger
 
 from actors.actor import EngineActor
+from actors.logs import log_failure
 from actors.runtime import Runtime, RuntimeHalted
 from engine.clock import SECOND
 from engine.messages import ActorFailed, ActorRestarted, SupervisorEscalated
@@ -122,7 +123,7 @@ class Supervisor:
             return
         spec = self.children.get(name)
         if spec is None:
-            logger.warning("unsupervised actor {} failed: {!r}", name, exc)
+            log_failure("WARNING", "unsupervised actor {!r} failed", name, exc=exc)
             return
         self.failures[name] += 1
         self.runtime.stats["supervisor_failures"] += 1
@@ -147,7 +148,7 @@ class Supervisor:
         for child in affected:
             if child != name and self.children[child].restart is RestartType.TEMPORARY:
                 logger.warning(
-                    "supervisor {} drops temporary child {} (taken down by {}'s "
+                    "supervisor {!r} drops temporary child {!r} (taken down by {!r}'s "
                     "failure, never restarted)",
                     self.name,
                     child,
@@ -203,7 +204,7 @@ class Supervisor:
         self.restarts[name] += 1
         self.runtime.stats["restarts"] += 1
         logger.warning(
-            "supervisor {} restarts {} (restart #{})", self.name, name, self.restarts[name]
+            "supervisor {!r} restarts {!r} (restart #{})", self.name, name, self.restarts[name]
         )
         self.runtime.journal(self.name, ActorRestarted(name=name, restarts=self.restarts[name]))
         self._start(self.children[name])
@@ -211,7 +212,7 @@ class Supervisor:
     def _escalate(self, reason: str) -> None:
         self.escalated = True
         self.runtime.stats["escalations"] += 1
-        logger.error("supervisor {} escalates: {}", self.name, reason)
+        logger.error("supervisor {!r} escalates: {!r}", self.name, reason)
         self.runtime.journal(self.name, SupervisorEscalated(name=self.name, reason=reason))
         self.stop_all()
         if self.parent is None:
@@ -251,7 +252,7 @@ class Supervisor:
             sup = tree[i]
             if sup.children[name].restart is RestartType.TEMPORARY:
                 logger.warning(
-                    "supervisor {} drops temporary child {} (its subtree "
+                    "supervisor {!r} drops temporary child {!r} (its subtree "
                     "restarts, never restarted)",
                     sup.name,
                     name,

@@ -11,10 +11,13 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from actors.logs import DEFAULT_LEVEL, LEVELS, configure
+
 DESCRIPTION = "Smart trading execution engine: algorithmic strategies, smart order routing, TCA."
 EPILOG = """examples:
   smart-exec run scenarios/brief_vwap.toml --report report
   smart-exec run brief_vwap              (a shipped scenario by name, from any directory)
+  smart-exec --log-level INFO run brief_vwap
   smart-exec compare --market thin
   smart-exec schedule vwap --help
   smart-exec COMMAND --help              (a command's own options)"""
@@ -38,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LEVELS,
+        default=DEFAULT_LEVEL,
+        metavar="LEVEL",
+        help=f"log records at LEVEL and above to stderr (default {DEFAULT_LEVEL}; "
+        "one of %(choices)s; DEBUG adds tracebacks)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -63,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Its output piped into a reader that stops early (``| head``) ends
     it quietly; so does Ctrl-C in a command that does not handle it itself."""
     args = build_parser().parse_args(argv)
+    configure(args.log_level)
     try:
         return int(args._main(args) or 0)
     except BrokenPipeError:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from loguru import logger
 
+from actors.logs import log_failure
 from actors.runtime.endpoint import ActorHandle, Endpoint, Link
 from actors.runtime.inline import InlineRef
 from actors.runtime.seeds import derive_seed
@@ -285,7 +286,7 @@ class Runtime:
     def _dead_letter(self, dest: str, sender: str, msg: Message) -> None:
         self.stats["dead_letters"] += 1
         self.dead_letters.append((dest, sender, msg))
-        logger.warning("dead letter: {} from {} to {}", type(msg).__name__, sender, dest)
+        logger.warning("dead letter: {} from {!r} to {!r}", type(msg).__name__, sender, dest)
 
     def _begin(self) -> None:
         """One more unit of actor work in flight."""
@@ -330,7 +331,7 @@ class Runtime:
         """A BaseException in an actor: pykka stops every actor. The run is over."""
         with self._lock:
             self._halt = exc
-            logger.critical("{!r} in actor {}: every actor stops", exc, name)
+            log_failure("CRITICAL", "actor {!r} halts the run: every actor stops", name, exc=exc)
             self._wake()
 
     def stop(self) -> None:
@@ -349,4 +350,4 @@ class Runtime:
             except pykka.ActorDeadError:
                 pass
             except pykka.Timeout:
-                logger.error("{} did not stop within {}s; given up", ref, _STOP_TIMEOUT_S)
+                logger.error("{!r} did not stop within {}s; given up", ref, _STOP_TIMEOUT_S)

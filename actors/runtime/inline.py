@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
+from actors.logs import log_failure
 from engine.messages import Message
 
 if TYPE_CHECKING:
@@ -70,5 +69,7 @@ class InlineRef:
             self.alive = False
             try:
                 self.actor.on_stop()
-            except Exception:  # pykka logs it and the actor is stopped all the same
-                logger.exception("{} raised in on_stop; stopped anyway", self.actor.name)
+            except Exception as exc:  # pykka logs it and the actor is stopped all the same
+                log_failure(
+                    "ERROR", "{!r} raised in on_stop; stopped anyway", self.actor.name, exc=exc
+                )

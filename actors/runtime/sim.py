@@ -25,6 +25,7 @@ import operator
 import threading
 from collections.abc import Iterator
 
+from actors.logs import describe
 from actors.runtime.base import Runtime, RuntimeHalted
 from actors.runtime.endpoint import Endpoint
 from actors.runtime.inline import InlineRef
@@ -196,9 +197,13 @@ class SimRuntime(Runtime):
             raise RuntimeHalted(f"an actor raised {halt!r}") from halt
         with self._lock:
             failures, self._failures = self._failures, []
-        self._flush_journal()
+        failures.sort(key=lambda f: self.actor_id(f[0]))
+        try:
+            self._flush_journal()
+        except Exception as write_error:
+            self._supervise_despite(write_error, failures)
+            raise
         if failures:
-            failures.sort(key=lambda f: self.actor_id(f[0]))
             try:
                 for name, exc in failures:
                     self._supervise(name, exc)
@@ -219,6 +224,21 @@ class SimRuntime(Runtime):
         if len(records) > 1:
             records.sort(key=_KEY)  # stable: equal keys keep their journaling order
         sink.extend(map(_MESSAGE, records))
+
+    def _supervise_despite(
+        self, write_error: Exception, failures: list[tuple[str, BaseException]]
+    ) -> None:
+        """The wave's journal write raised: the write error surfaces, but the actor
+        failures of the wave are still supervised (their records wait in the wave
+        journal for a later write) and named on the error, not discarded with it."""
+        if not failures:
+            return
+        write_error.add_note(
+            "actor failures pending when the journal write failed (supervised): "
+            + "; ".join(f"{name!r}: {describe(exc)}" for name, exc in failures)
+        )
+        for name, exc in failures:
+            self._supervise(name, exc)
 
     def _supervise(self, name: str, exc: BaseException) -> None:
         if self.supervisor is None:

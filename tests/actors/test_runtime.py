@@ -358,3 +358,45 @@ def test_send_journal_and_stamp_give_ids_by_one_rule_and_keep_a_given_id():
     assert (relayed.msg_id, relayed.ts) == (5, 1)  # its own id; the send still took seq 2
     assert (journaled.msg_id, stamped.msg_id, stamped.ts) == (base | 3, base | 4, 3)
     assert got == [sent, relayed] and journal.records == [journaled]
+
+
+class BrokenTrail(ListJournal):
+    """A trail whose writes raise once ``broken`` is set (a full disk, a lost mount)."""
+
+    broken = False
+
+    def extend(self, msgs):
+        if self.broken:
+            raise OSError("no space left on device")
+        super().extend(msgs)
+
+
+class Crasher(EngineActor):
+    def receive(self, msg, sender):
+        raise ValueError("crashed in the same wave")
+
+
+@pytest.mark.parametrize("threaded", [False, True], ids=["inline", "pykka-threads"])
+def test_a_failing_journal_write_raises_and_the_waves_actor_failures_are_still_supervised(
+    threaded,
+):
+    trail = BrokenTrail()
+    rt = SimRuntime(seed=1, journal=trail, threaded=threaded)
+    sup = Supervisor(rt)
+    sup.start_child(ChildSpec("r1", Recorder))
+    sup.start_child(ChildSpec("crasher", Crasher))
+    trail.broken = True
+    rt.send(EXTERNAL, "r1", m.CancelParentOrder(parent_id="go"))  # journals: a write
+    rt.send(EXTERNAL, "crasher", m.CancelParentOrder(parent_id="go"))  # same wave
+    try:
+        with pytest.raises(OSError, match="no space left") as raised:
+            rt.run()
+        assert sup.failures["crasher"] == 1 and sup.restarts["crasher"] == 1
+        notes = "\n".join(getattr(raised.value, "__notes__", []))
+        assert "'crasher'" in notes and "crashed in the same wave" in notes
+        trail.broken = False
+        rt.run()  # the trail is back: the failure's records are written, not lost
+        kinds = [type(r).__name__ for r in trail.records]
+        assert [k for k in kinds if k.startswith("Actor")] == ["ActorFailed", "ActorRestarted"]
+    finally:
+        rt.stop()

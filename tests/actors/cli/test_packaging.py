@@ -34,7 +34,9 @@ def test_top_level_help_is_one_line_and_examples(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert out.startswith("usage: smart-exec [-h] [--version] COMMAND ...\n\nSmart trading")
+    assert out.startswith(
+        "usage: smart-exec [-h] [--version] [--log-level LEVEL] COMMAND ...\n\nSmart trading"
+    )
     description = out.split("\n\n")[1]
     assert "\n" not in description
     assert "smart-exec run scenarios/brief_vwap.toml" in out
@@ -43,7 +45,7 @@ def test_top_level_help_is_one_line_and_examples(capsys):
 
 def test_python_m_actors_cli_is_the_command():
     for args, expected in (
-        (["--help"], "usage: smart-exec [-h] [--version] COMMAND"),
+        (["--help"], "usage: smart-exec [-h] [--version] [--log-level LEVEL] COMMAND"),
         (["--version"], f"smart-exec {version('smart-exec')}"),
         (["compare", "--help"], "usage: smart-exec compare"),
     ):
