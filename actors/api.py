@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import cast
 
 import msgspec
-from loguru import logger
 
 from actors.desk_actor import REPORTS, DeskActor
+from actors.logs import log_failure
 from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
 from actors.simulated_market import start_market
@@ -347,10 +347,11 @@ class Engine:
         for callback in self._subscribers:
             try:
                 callback(report)
-            except Exception:
+            except Exception as exc:
                 self.subscriber_errors += 1
-                logger.exception(
-                    "report subscriber {!r} raised on {!r}; the engine goes on", callback, msg
+                # one line, no report contents (client ids, prices); the traceback at DEBUG
+                log_failure(
+                    "ERROR", "report subscriber {!r} raised; the engine goes on", callback, exc=exc
                 )
 
     def _check_open(self) -> None:

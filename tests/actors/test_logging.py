@@ -131,3 +131,32 @@ def test_the_command_line_takes_a_log_level_before_the_command(
         main(["--log-level", "LOUD", "run", "brief_vwap"])
     assert bad.value.code == 2
     assert "--log-level" in capsys.readouterr().err
+
+
+def test_a_failing_report_subscriber_is_one_line_without_the_report(configured):
+    out = configured(logs.DEFAULT_LEVEL)
+
+    def broken(report):
+        raise RuntimeError("downstream is down")
+
+    with Engine(MARKET, seed=5) as engine:
+        engine.on_report(broken)
+        engine.submit(
+            m.ClientOrder(
+                source="OMS",
+                account=SECRET,
+                client_order_id=SECRET,
+                instrument="XYZ",
+                side=m.Side.BUY,
+                quantity=200,
+                mandate=m.Mandate(end_ns=OPEN + 10 * MINUTE),
+            ),
+            at_ns=OPEN + SECOND,
+        )
+        engine.run_until(OPEN + 2 * MINUTE)
+        assert engine.subscriber_errors >= 1
+    text = out.getvalue()
+    lines = [line for line in text.splitlines() if "report subscriber" in line]
+    assert len(lines) == engine.subscriber_errors
+    assert "RuntimeError('downstream is down')" in lines[0]
+    assert SECRET not in text and "Traceback" not in text
