@@ -15,8 +15,8 @@ from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
 from engine.instruments import Instrument
 from engine.prices import to_price
-from tests.actors.cli.test_run_cli import SMALL
 from tests.actors.test_runtime import Crasher
+from tests.actors.test_scenarios import SMALL
 
 MARKET = MarketConfig(
     instrument=Instrument(symbol="XYZ", ref_price=to_price("100"), lot=100),

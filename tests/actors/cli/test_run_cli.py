@@ -17,35 +17,10 @@ from actors.cli.run import Interruption
 from actors.scenario_runner import run_scenario
 from engine.audit.journal import Journal
 from engine.scenario import loads
+from tests.actors.test_scenarios import SMALL
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 TIMEOUT_S = 120
-
-SMALL = """
-name = "small"
-seed = 3
-run_until = "09:40"
-[session]
-date = "2026-11-23"
-open = "09:30"
-close = "10:00"
-[instrument]
-symbol = "XYZ"
-ref_price = "100.00"
-lot = 100
-[mandate]
-strategy = "TWAP"
-end = "09:38"
-[[venues]]
-name = "LIT1"
-[[venues]]
-name = "LIT2"
-[[orders]]
-id = "o1"
-side = "buy"
-quantity = 2000
-at = "09:31"
-"""
 
 
 @pytest.fixture
