@@ -1,13 +1,17 @@
-"""``smart-exec run SCENARIO [--seed N] [--audit PATH] [--overwrite] [--report DIR]``.
+"""``smart-exec run SCENARIO [--seed N] [--audit PATH] [--overwrite] [--report DIR]
+[--fills-csv PATH] [--fills]``.
 
 SCENARIO is a TOML file, or the name of a shipped scenario (``brief_vwap``). Runs the
-scenario end to end on the real actors with simulated venues, shows progress, prints the
-TCA report and the baseline comparison, and ends with ``audit-digest: <sha256>`` over the
-audit trail (same scenario and seed → same digest).
+scenario end to end on the real actors with simulated venues, shows progress, and prints
+what a person reads first: the summary (each parent's TCA, then the comparison with the
+baseline), one line naming the CSV file that holds the per-fill table (``--fills`` prints
+it too), the HTML report's path, and last ``audit-digest: <sha256>`` over the audit trail
+(same scenario and seed → same digest).
 
-A trail is never destroyed by accident: a file already at the audit path is refused unless
-``--overwrite`` (and the scenario file itself never is). Ctrl-C or SIGTERM stops the run
-with its trail flushed and closed, one line saying where it is, and status 130 or 143.
+A trail is never destroyed by accident: a file already at the audit path (or at the fills
+CSV's) is refused unless ``--overwrite`` (and the scenario file itself never is). Ctrl-C
+or SIGTERM stops the run with its trail flushed and closed, one line saying where it is,
+and status 130 or 143.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -26,7 +31,13 @@ from actors.scenario_runner import ExecutionCost, ScenarioResult, run_baseline, 
 from engine.audit.journal import Journal
 from engine.scenario import Scenario, ScenarioError, load
 from engine.tca.html import report_data_from_journal, write_report
-from engine.tca.text import format_bps, format_time, run_report_text
+from engine.tca.text import (
+    format_bps,
+    format_time,
+    run_fills_text,
+    run_report_text,
+    write_fills_csv,
+)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -48,6 +59,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace a file already at the audit path (never the scenario file itself)",
     )
     parser.add_argument("--report", metavar="DIR", help="write an HTML report into DIR")
+    parser.add_argument(
+        "--fills-csv",
+        metavar="PATH",
+        help="the per-fill table as CSV (default: next to the audit trail, "
+        "SCENARIO-NAME.seedN.fills.csv); smart-exec tca reads it",
+    )
+    parser.add_argument(
+        "--fills", action="store_true", help="also print the per-fill table after the summary"
+    )
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the market-order baseline run"
     )
@@ -72,7 +92,9 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load(scenario_file)
     seed = scenario.seed if args.seed is None else args.seed
     audit = Path(args.audit or f"{scenario.name}.seed{seed}.audit.sqlite")
+    fills_csv = Path(args.fills_csv) if args.fills_csv else fills_csv_beside(audit)
     clear_audit_path(audit, scenario_file, overwrite=args.overwrite)
+    clear_fills_csv_path(fills_csv, audit, scenario_file, overwrite=args.overwrite)
     stop = Interruption()
     bar = None if args.quiet else ProgressBar(sys.stderr, scenario.session.utc_offset_hours)
     with stop.installed():
@@ -82,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
                     scenario, seed=seed, audit=audit, progress=bar, stop=stop.requested
                 )
             try:
-                return _report(args, scenario, result, audit, bar, stop)
+                return _report(args, scenario, result, (audit, fills_csv), bar, stop)
             finally:
                 result.journal.close()
         except KeyboardInterrupt:  # a second signal, or one outside the simulation
@@ -99,10 +121,12 @@ def _report(
     args: argparse.Namespace,
     scenario: Scenario,
     result: ScenarioResult,
-    audit: Path,
+    paths: tuple[Path, Path],
     bar: ProgressBar | None,
     stop: Interruption,
 ) -> int:
+    """The summary first, then where the rest is: fills CSV, HTML report, digest last."""
+    audit, fills_csv = paths
     if bar:
         bar.done()
     offset = scenario.session.utc_offset_hours
@@ -114,18 +138,62 @@ def _report(
         )
         return stop.exit_status
     baseline = None if args.no_baseline else run_baseline(scenario, seed=result.seed)
+    rows = write_fills_csv(result.tca.parents, fills_csv, offset)
     print(summary(result, baseline, audit))
+    print(
+        f"\nFills: {rows:,} rows in {fills_csv}" + ("" if args.fills else " (--fills prints them)")
+    )
+    if args.fills and rows:
+        print("\n" + run_fills_text(result.tca.parents, offset))
     if args.report:
-        data = report_data_from_journal(
-            result.journal,
-            f"{scenario.name} (seed {result.seed})",
-            notes=[scenario.description] if scenario.description else [],
-            utc_offset_hours=offset,
-        )
-        path = write_report(data, args.report)
-        print(f"report: {path}")
+        print(f"report: {_write_html(args.report, scenario, result, baseline)}")
     print(f"audit-digest: {result.digest}")
     return 0
+
+
+def _write_html(
+    directory: str, scenario: Scenario, result: ScenarioResult, baseline: ExecutionCost | None
+) -> Path:
+    data = report_data_from_journal(
+        result.journal,
+        f"{scenario.name} (seed {result.seed})",
+        notes=[scenario.description] if scenario.description else [],
+        utc_offset_hours=scenario.session.utc_offset_hours,
+        tca=result.tca,
+    )
+    return write_report(
+        replace(data, digest=result.digest, comparison=comparison_figures(result, baseline)),
+        directory,
+    )
+
+
+def comparison_figures(result: ScenarioResult, baseline: ExecutionCost | None) -> dict[str, str]:
+    """The engine against the baseline as the HTML report's label → value rows (the same
+    figures the summary prints)."""
+    c = result.cost
+    figures = {
+        "Engine: client shares filled": f"{c.quantity:,} of {c.ordered:,} ({c.fill_rate:.1%})",
+        "Engine: cost vs arrival incl. fees (bps, + = cost)": format_bps(c.cost_bps),
+    }
+    if baseline is None:
+        return figures
+    figures |= {
+        "Baseline (each order marketable to the primary venue): shares filled": (
+            f"{baseline.quantity:,} of {baseline.ordered:,} ({baseline.fill_rate:.1%})"
+        ),
+        "Baseline: cost vs arrival incl. fees (bps, + = cost)": format_bps(baseline.cost_bps),
+    }
+    if c.cost_bps is not None and baseline.cost_bps is not None:
+        figures["Engine saving vs baseline (bps, + = engine cheaper)"] = format_bps(
+            baseline.cost_bps - c.cost_bps
+        )
+    return figures
+
+
+def fills_csv_beside(audit: Path) -> Path:
+    """``NAME.audit.sqlite`` → ``NAME.fills.csv`` in the same directory."""
+    name = audit.name.removesuffix(".sqlite").removesuffix(".audit")
+    return audit.with_name(f"{name}.fills.csv")
 
 
 def clear_audit_path(audit: Path, scenario_file: Path, *, overwrite: bool) -> None:
@@ -144,6 +212,29 @@ def clear_audit_path(audit: Path, scenario_file: Path, *, overwrite: bool) -> No
             )
     for stale in (audit, Path(f"{audit}-wal"), Path(f"{audit}-shm")):
         stale.unlink(missing_ok=True)
+
+
+def clear_fills_csv_path(
+    fills_csv: Path, audit: Path, scenario_file: Path, *, overwrite: bool
+) -> None:
+    """Refuse, before the run, a fills CSV path that would replace the trail, the scenario
+    or (unless ``overwrite``) any file already there."""
+    if not fills_csv.parent.is_dir():
+        raise OSError(f"--fills-csv {fills_csv}: no directory {str(fills_csv.parent)!r}")
+    if fills_csv.is_dir():
+        raise IsADirectoryError(f"--fills-csv {fills_csv}: a directory is there")
+    if fills_csv.absolute() == audit.absolute():
+        raise FileExistsError(f"--fills-csv {fills_csv} is the audit trail: give another path")
+    if fills_csv.exists():
+        if scenario_file.exists() and fills_csv.samefile(scenario_file):
+            raise FileExistsError(
+                f"--fills-csv {fills_csv} is the scenario file itself: give a new path"
+            )
+        if not overwrite:
+            raise FileExistsError(
+                f"{fills_csv} already exists: give a new --fills-csv path, "
+                "or --overwrite to replace it"
+            )
 
 
 def _what_is_at(path: Path) -> str:

@@ -1,10 +1,22 @@
 """A self-contained HTML execution report: inline SVG charts and the TCA tables, no
 scripts and no external assets, so the file opens anywhere and can be archived.
 
-Charts: schedule vs actual cumulative fills, execution prices against the market mid
-and VWAP, venue split. The input is plain data (``ReportData``: lists of points) so the
-scenario runner can build it from anything; ``report_data_from_journal`` builds it from
-an audit trail.
+Top down, as a person reads it: the run's audit digest, the comparison with the baseline
+(label → formatted figure, whatever the caller compares), then the charts (schedule vs
+actual cumulative fills, execution prices against the market mid and VWAP, venue split)
+and the TCA per parent, its fill table folded away.
+
+Every venue keeps one colour on every chart (``venue_colours``); the series that are not
+venues (schedule, fills, mid, VWAP) are greys and black so they never read as one. Fault
+windows (a venue down or degraded, from the trail's ``VenueStatusChanged``) are shaded
+bands in the venue's colour on the time charts; faults that leave a venue up (rejecting
+orders, dropping cancels) change no status and are not marked. The schedule line is
+drawn dashed on top of the fills line, and the mid and VWAP on top of the execution
+dots, so a schedule the fills track closely stays visible.
+
+The input is plain data (``ReportData``: lists of points) so the scenario runner can
+build it from anything; ``report_data_from_journal`` builds it from an audit trail (pass
+the run's ``RunTCA`` when there is one: it is the costly part).
 """
 
 from __future__ import annotations
@@ -18,7 +30,7 @@ from pathlib import Path
 from engine import messages as m
 from engine.audit.trail import AuditTrail
 from engine.prices import PRICE_SCALE
-from engine.tca.from_trail import tca_from_journal
+from engine.tca.from_trail import RunTCA, tca_from_journal
 from engine.tca.metrics import ParentTCA, Shortfall, VenueBreakdown, to_currency
 from engine.tca.text import (
     FILL_HEADERS,
@@ -33,6 +45,17 @@ Point = tuple[int, int | Fraction]  # (ts ns, value)
 
 _W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 760, 280, 70, 20, 20, 40
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf")
+_SCHEDULE, _FILLED, _MID, _VWAP = "#000", "#9a9a9a", "#888", "#000"
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """A venue not up from ``start`` to ``end`` (ns): ``status`` is down or degraded."""
+
+    venue: str
+    status: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -47,8 +70,16 @@ class ReportData:
     vwap: Sequence[Point] = ()  # running market VWAP (units)
     venue_split: Mapping[str, int] = field(default_factory=dict)  # venue → quantity
     parents: Sequence[ParentTCA] = ()
-    notes: Sequence[str] = ()  # free lines, e.g. the audit digest
+    notes: Sequence[str] = ()  # free lines, e.g. the scenario's description
     utc_offset_hours: int = 0  # times shown in the session's local time
+    faults: Sequence[FaultWindow] = ()
+    digest: str = ""  # the audit trail's digest
+    comparison: Mapping[str, str] = field(default_factory=dict)  # label → formatted figure
+
+
+def venue_colours(venues: Sequence[str]) -> dict[str, str]:
+    """One colour per venue, by name order, the same on every chart of the page."""
+    return {v: _COLOURS[i % len(_COLOURS)] for i, v in enumerate(sorted(set(venues)))}
 
 
 # ------------------------------------------------------------------------------ charts
@@ -80,6 +111,9 @@ def _scale(series: Sequence[Sequence[tuple[float, float]]], y_from_zero: bool) -
     return _Scale(x0=min(xs), x1=max(xs), y0=lo if y_from_zero else lo - margin, y1=hi + margin)
 
 
+_TICK_ANCHOR = ("start", "middle", "middle", "middle", "end")  # the ends stay inside
+
+
 def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> list[str]:
     out = [
         f'<line x1="{_PAD_L}" y1="{_H - _PAD_B}" x2="{_W - _PAD_R}" y2="{_H - _PAD_B}" '
@@ -97,7 +131,7 @@ def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> li
             f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" text-anchor="end">{format(yv, y_fmt)}</text>'
         )
         out.append(
-            f'<text x="{xx:.1f}" y="{_H - _PAD_B + 16}" text-anchor="middle">'
+            f'<text x="{xx:.1f}" y="{_H - _PAD_B + 16}" text-anchor="{_TICK_ANCHOR[i]}">'
             f"{format_time(int(xv), utc_offset_hours)}</text>"
         )
     out.append(
@@ -107,15 +141,52 @@ def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> li
     return out
 
 
-def _polyline(sc: _Scale, pts: Sequence[tuple[float, float]], colour: str, step: bool) -> str:
+def _polyline(
+    sc: _Scale,
+    pts: Sequence[tuple[float, float]],
+    colour: str,
+    step: bool,
+    style: str = 'stroke-width="1.6"',
+) -> str:
     coords = []
     for i, (x, y) in enumerate(pts):
         if step and i:  # cumulative quantities are step functions
             coords.append(f"{sc.x(x):.1f},{sc.y(pts[i - 1][1]):.1f}")
         coords.append(f"{sc.x(x):.1f},{sc.y(y):.1f}")
-    return (
-        f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{" ".join(coords)}"/>'
-    )
+    return f'<polyline fill="none" stroke="{colour}" {style} points="{" ".join(coords)}"/>'
+
+
+def _fault_bands(
+    sc: _Scale, faults: Sequence[FaultWindow], colours: Mapping[str, str], offset: int
+) -> list[str]:
+    """A shaded band in the venue's colour over each fault window within the chart."""
+    out = []
+    for f in faults:
+        x0, x1 = max(sc.x(f.start), _PAD_L), min(sc.x(f.end), _W - _PAD_R)
+        if x1 <= x0:
+            continue
+        what = f"{f.venue} {f.status} {format_time(f.start, offset)}–{format_time(f.end, offset)}"
+        colour = colours.get(f.venue, "#d62728")
+        out.append(
+            f'<rect class="fault" x="{x0:.1f}" y="{_PAD_T}" width="{x1 - x0:.1f}" '
+            f'height="{_H - _PAD_T - _PAD_B}" fill="{colour}" fill-opacity="0.15" '
+            f'stroke="{colour}" stroke-dasharray="2 2"><title>{html.escape(what)}</title></rect>'
+            f'<text x="{x0 + 3:.1f}" y="{_PAD_T + 12}" fill="{colour}">'
+            f"{html.escape(f'{f.venue} {f.status}')}</text>"
+        )
+    return out
+
+
+def _fault_keys(
+    faults: Sequence[FaultWindow], colours: Mapping[str, str], offset: int
+) -> list[tuple[str, str]]:
+    return [
+        (
+            f"{f.venue} {f.status} {format_time(f.start, offset)}–{format_time(f.end, offset)}",
+            colours.get(f.venue, "#d62728"),
+        )
+        for f in faults
+    ]
 
 
 def _legend(items: Sequence[tuple[str, str]]) -> str:
@@ -148,22 +219,37 @@ def _floats(points: Sequence[Point], scale: int = 1) -> list[tuple[float, float]
     return [(float(t), float(v) / scale) for t, v in kept]
 
 
+@dataclass(frozen=True)
+class _Marks:
+    """What every time chart shares: the venues' colours, the fault windows, the zone."""
+
+    colours: Mapping[str, str] = field(default_factory=dict)
+    faults: Sequence[FaultWindow] = ()
+    utc_offset_hours: int = 0
+
+
 def schedule_chart(
-    schedule: Sequence[Point], filled: Sequence[Point], utc_offset_hours: int = 0
+    schedule: Sequence[Point], filled: Sequence[Point], marks: _Marks | None = None
 ) -> str:
+    """The fills as a wide grey line and the schedule dashed on top of it: where the fills
+    track the schedule the schedule still shows."""
     title = "Schedule vs actual cumulative fills"
-    series = [_floats(schedule), _floats(filled)]
-    sc = _scale(series, y_from_zero=True)
+    marks = marks or _Marks()
+    sched, done = _floats(schedule), _floats(filled)
+    sc = _scale([sched, done], y_from_zero=True)
     if sc is None:
         return _empty(title)
-    body = _axes(sc, "shares", ",.0f", utc_offset_hours)
+    tz = marks.utc_offset_hours
+    body = _axes(sc, "shares", ",.0f", tz) + _fault_bands(sc, marks.faults, marks.colours, tz)
     items = []
-    for (name, pts), colour in zip(
-        (("schedule", series[0]), ("filled", series[1])), _COLOURS, strict=False
-    ):
-        if pts:
-            body.append(_polyline(sc, pts, colour, step=True))
-            items.append((name, colour))
+    if done:
+        body.append(_polyline(sc, done, _FILLED, step=True, style='stroke-width="4"'))
+        items.append(("filled", _FILLED))
+    if sched:
+        dashed = 'stroke-width="1.6" stroke-dasharray="6 4" class="schedule"'
+        body.append(_polyline(sc, sched, _SCHEDULE, step=True, style=dashed))
+        items.append(("schedule", _SCHEDULE))
+    items += _fault_keys(marks.faults, marks.colours, tz)
     return f"<h2>{title}</h2>" + _svg(body, title) + _legend(items)
 
 
@@ -171,38 +257,43 @@ def price_chart(
     executions: Sequence[tuple[int, int, str]],
     mid: Sequence[Point],
     vwap: Sequence[Point],
-    utc_offset_hours: int = 0,
+    marks: _Marks | None = None,
 ) -> str:
+    """Execution dots in their venue's colour, the mid and the market VWAP over them."""
     title = "Execution prices vs market mid and VWAP"
+    marks = marks or _Marks()
     mids, vwaps = _floats(mid, PRICE_SCALE), _floats(vwap, PRICE_SCALE)
     execs = [(float(t), p / PRICE_SCALE, v) for t, p, v in executions]
     sc = _scale([mids, vwaps, [(t, p) for t, p, _ in execs]], y_from_zero=False)
     if sc is None:
         return _empty(title)
-    body = _axes(sc, "price ($)", ".3f", utc_offset_hours)
-    items = []
-    if mids:
-        body.append(_polyline(sc, mids, "#888", step=True))
-        items.append(("mid", "#888"))
-    if vwaps:
-        body.append(_polyline(sc, vwaps, "#000", step=False))
-        items.append(("market VWAP", "#000"))
-    venues = sorted({v for _, _, v in execs})
-    colour = {v: _COLOURS[i % len(_COLOURS)] for i, v in enumerate(venues)}
+    tz = marks.utc_offset_hours
+    body = _axes(sc, "price ($)", ".3f", tz) + _fault_bands(sc, marks.faults, marks.colours, tz)
+    colour = {**venue_colours([v for _, _, v in execs]), **marks.colours}
     for t, p, v in execs:
         body.append(
-            f'<circle cx="{sc.x(t):.1f}" cy="{sc.y(p):.1f}" r="3" fill="{colour[v]}">'
-            f"<title>{html.escape(v)} {p:.4f} at {format_time(int(t), utc_offset_hours)}</title></circle>"
+            f'<circle cx="{sc.x(t):.1f}" cy="{sc.y(p):.1f}" r="2.5" fill="{colour[v]}" '
+            f'fill-opacity="0.7"><title>{html.escape(v)} {p:.4f} at '
+            f"{format_time(int(t), tz)}</title></circle>"
         )
-    items += [(f"fill @ {v}", colour[v]) for v in venues]
+    items = []
+    if mids:
+        body.append(_polyline(sc, mids, _MID, step=True))
+        items.append(("mid", _MID))
+    if vwaps:
+        body.append(_polyline(sc, vwaps, _VWAP, step=False))
+        items.append(("market VWAP", _VWAP))
+    items += [(f"fill @ {v}", colour[v]) for v in sorted({v for _, _, v in execs})]
+    items += _fault_keys(marks.faults, marks.colours, tz)
     return f"<h2>{title}</h2>" + _svg(body, title) + _legend(items)
 
 
-def venue_chart(split: Mapping[str, int]) -> str:
+def venue_chart(split: Mapping[str, int], colours: Mapping[str, str] | None = None) -> str:
     title = "Venue split"
     total = sum(split.values())
     if not total:
         return _empty(title)
+    colour = {**venue_colours(list(split)), **(colours or {})}
     bar_h, width = 22, _W - 260
     body = []
     for i, (venue, qty) in enumerate(sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))):
@@ -210,8 +301,7 @@ def venue_chart(split: Mapping[str, int]) -> str:
         w = qty / total * width
         body.append(
             f'<text x="150" y="{y + 15}" text-anchor="end">{html.escape(venue)}</text>'
-            f'<rect x="160" y="{y}" width="{w:.1f}" height="{bar_h}" '
-            f'fill="{_COLOURS[i % len(_COLOURS)]}"/>'
+            f'<rect x="160" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour[venue]}"/>'
             f'<text x="{166 + w:.1f}" y="{y + 15}">{qty:,} ({qty / total:.1%})</text>'
         )
     height = 20 + len(split) * (bar_h + 8)
@@ -240,17 +330,22 @@ def _html_table(
 
 
 def parent_section(p: ParentTCA, utc_offset_hours: int = 0) -> str:
-    """One parent: its fill table, summary measures, shortfall and venue breakdown."""
+    """One parent: summary measures, shortfall, venue breakdown, then its fill table
+    (folded: thousands of rows on a day's order)."""
     side = "BUY" if p.side > 0 else "SELL"
     parts = [f"<h3>Parent {html.escape(p.parent_id)} — {side} {p.filled:,} / {p.target:,}</h3>"]
-    if p.rows and p.total is not None:
-        body, total = fill_table_cells(p.rows, p.total, utc_offset_hours=utc_offset_hours)
-        parts.append(_html_table(FILL_HEADERS, body, total))
     parts.append(_summary_table(p))
     if p.shortfall is not None:
         parts.append(_shortfall_table(p.shortfall))
     if p.venues:
         parts.append(_venue_table(p.venues))
+    if p.rows and p.total is not None:
+        body, total = fill_table_cells(p.rows, p.total, utc_offset_hours=utc_offset_hours)
+        parts.append(
+            f"<details><summary>Fills of {html.escape(p.parent_id)} ({len(p.rows):,})</summary>"
+            + _html_table(FILL_HEADERS, body, total)
+            + "</details>"
+        )
     return "".join(parts)
 
 
@@ -318,10 +413,34 @@ tfoot td{font-weight:600}.legend{margin:4px 0 10px}.key{margin-right:14px}
 """
 
 
+def comparison_section(comparison: Mapping[str, str]) -> str:
+    """The engine against the baseline, as the caller formatted it."""
+    if not comparison:
+        return ""
+    rows = [[label, value] for label, value in comparison.items()]
+    return "<h2>Engine vs baseline</h2>" + _html_table(("Measure", "Value"), rows)
+
+
+def _header(data: ReportData) -> str:
+    zone = f"Times are session-local, {zone_label(data.utc_offset_hours)}."
+    notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in [*data.notes, zone])
+    digest = (
+        f"<p class='digest'>audit-digest: <code>{html.escape(data.digest)}</code></p>"
+        if data.digest
+        else ""
+    )
+    return f"<h1>{html.escape(data.title)}</h1>{notes}{digest}"
+
+
+def _all_venues(data: ReportData) -> list[str]:
+    return [*data.venue_split, *(v for _, _, v in data.executions), *(f.venue for f in data.faults)]
+
+
 def render_html(data: ReportData) -> str:
     tz = data.utc_offset_hours
-    zone = f"Times are session-local, {zone_label(tz)}."
-    notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in [*data.notes, zone])
+    marks = _Marks(
+        colours=venue_colours(_all_venues(data)), faults=data.faults, utc_offset_hours=tz
+    )
     parents = "".join(parent_section(p, tz) for p in data.parents)
     conv = (
         "Performance = −side·(price − benchmark)/benchmark·1e4 (+ = better than the "
@@ -330,10 +449,11 @@ def render_html(data: ReportData) -> str:
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(data.title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(data.title)}</h1>{notes}"
-        + schedule_chart(data.schedule, data.filled, tz)
-        + price_chart(data.executions, data.mid, data.vwap, tz)
-        + venue_chart(data.venue_split)
+        + _header(data)
+        + comparison_section(data.comparison)
+        + schedule_chart(data.schedule, data.filled, marks)
+        + price_chart(data.executions, data.mid, data.vwap, marks)
+        + venue_chart(data.venue_split, marks.colours)
         + f"<h2>Transaction cost analysis</h2><p class='muted'>{conv}</p>{parents}"
         + "</body></html>\n"
     )
@@ -352,10 +472,15 @@ def write_report(data: ReportData, directory: str | Path, name: str = "report.ht
 
 
 def report_data_from_journal(
-    journal: AuditTrail, title: str, notes: Sequence[str] = (), utc_offset_hours: int = 0
+    journal: AuditTrail,
+    title: str,
+    notes: Sequence[str] = (),
+    utc_offset_hours: int = 0,
+    tca: RunTCA | None = None,
 ) -> ReportData:
-    """All parents together: Σ of each parent's latest scheduled quantity, Σ fills."""
-    run = tca_from_journal(journal)
+    """All parents together: Σ of each parent's latest scheduled quantity, Σ fills.
+    ``tca``: the trail's TCA if the caller has it already (else computed here)."""
+    run = tca if tca is not None else tca_from_journal(journal)
     scheduled: dict[str, int] = {}
     schedule: list[Point] = []
     for msg in journal.messages(m.ScheduleRecalibrated):
@@ -364,13 +489,13 @@ def report_data_from_journal(
         schedule.append((msg.ts, sum(scheduled.values())))
     fills = sorted((r.fill for p in run.parents for r in p.rows), key=lambda f: f.ts)
     filled: list[Point] = []
+    split: dict[str, int] = {}
     cum = 0
     for f in fills:
         cum += f.quantity
         filled.append((f.ts, cum))
-    split: dict[str, int] = {}
-    for f in fills:
         split[f.venue] = split.get(f.venue, 0) + f.quantity
+    ends = [run.tape.end_ts or 0, filled[-1][0] if filled else 0]
     return ReportData(
         title=title,
         schedule=schedule,
@@ -382,4 +507,22 @@ def report_data_from_journal(
         parents=run.parents,
         notes=notes,
         utc_offset_hours=utc_offset_hours,
+        faults=fault_windows(journal, end=max(ends)),
     )
+
+
+def fault_windows(journal: AuditTrail, end: int) -> list[FaultWindow]:
+    """Each stretch a venue was not up, from its ``VenueStatusChanged`` records; one
+    still open at the end of the trail closes at ``end``."""
+    opened: dict[str, tuple[str, int]] = {}  # venue → (status, since)
+    out = []
+    for msg in journal.messages(m.VenueStatusChanged):
+        assert isinstance(msg, m.VenueStatusChanged)
+        if msg.venue in opened:
+            status, since = opened.pop(msg.venue)
+            out.append(FaultWindow(msg.venue, status, since, msg.ts))
+        if msg.status is not m.VenueStatus.UP:
+            opened[msg.venue] = (msg.status.value, msg.ts)
+    for venue, (status, since) in opened.items():
+        out.append(FaultWindow(venue, status, since, max(end, since)))
+    return sorted(out, key=lambda f: (f.start, f.venue))

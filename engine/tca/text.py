@@ -1,17 +1,26 @@
-"""TCA results as terminal text and JSON.
+"""TCA results as terminal text, JSON and CSV.
 
 The fill table prints *performance* vs benchmark (the column a desk reads: positive =
 better than the benchmark). In JSON, ``bps`` is that same performance figure, so a desk
 reads the same number in both; ``slippage_bps`` (positive = cost) sits next to it.
+
+A run's report is read top down: each parent's summary first (``run_report_text``); the
+per-fill table, thousands of lines on a day's VWAP, goes to a CSV file
+(``write_fills_csv``, which ``smart-exec tca`` reads back) and to the terminal only on
+request (``run_fills_text``).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
 
 from engine.clock import MINUTE, SECOND
+from engine.prices import PRICE_SCALE
 from engine.tca.metrics import FillRow, FillTotal, ParentTCA, Shortfall, to_currency
 
 DAY_NS = 86_400 * SECOND
@@ -226,10 +235,88 @@ def parent_summary_text(p: ParentTCA, utc_offset_hours: int = 0) -> str:
 
 
 def run_report_text(parents: Sequence[ParentTCA], utc_offset_hours: int = 0) -> str:
-    """The whole terminal TCA: each parent's fill table, then its summary."""
-    blocks = []
-    for p in parents:
-        if p.rows and p.total is not None:
-            blocks.append(fill_table_text(p.rows, p.total, utc_offset_hours=utc_offset_hours))
-        blocks.append(parent_summary_text(p, utc_offset_hours))
-    return "\n\n".join(blocks)
+    """The terminal TCA: each parent's summary (its fills: ``run_fills_text``)."""
+    return "\n\n".join(parent_summary_text(p, utc_offset_hours) for p in parents)
+
+
+def run_fills_text(parents: Sequence[ParentTCA], utc_offset_hours: int = 0) -> str:
+    """Each parent's fill table, one row per fill and its Total/Avg row."""
+    return "\n\n".join(
+        f"Fills of {p.parent_id}\n"
+        + fill_table_text(p.rows, p.total, utc_offset_hours=utc_offset_hours)
+        for p in parents
+        if p.rows and p.total is not None
+    )
+
+
+# ------------------------------------------------------------------------------- CSV
+
+# The first eight are what ``smart-exec tca FILLS.csv`` reads back; the rest it ignores.
+FILLS_CSV_COLUMNS = (
+    "child_id",
+    "time",
+    "venue",
+    "order_type",
+    "side",
+    "quantity",
+    "price",
+    "benchmark",
+    "performance_bps",
+    "parent_id",
+    "liquidity",
+    "fee",
+    "fill_id",
+    "ts_ns",
+)
+
+
+def csv_time(ts: int, utc_offset_hours: int = 0) -> str:
+    """ISO 8601 with the session's offset (microseconds), so a spreadsheet and
+    ``smart-exec tca`` read the same instant; a bare time of day stays one."""
+    if ts < DAY_NS:
+        return format_time(ts)
+    zone = timezone(timedelta(hours=utc_offset_hours))
+    seconds, ns = divmod(ts, SECOND)
+    moment = datetime.fromtimestamp(seconds, zone).replace(microsecond=ns // 1_000)
+    return moment.isoformat(timespec="microseconds")
+
+
+def _price_text(units: int | Fraction) -> str:
+    """Dollars on the price grid (6 decimals): a benchmark VWAP is rounded to it."""
+    return f"{Decimal(round(units)) / PRICE_SCALE:.6f}"
+
+
+def fills_csv_rows(parents: Sequence[ParentTCA], utc_offset_hours: int = 0) -> list[list[str]]:
+    """The CSV's data rows (``FILLS_CSV_COLUMNS`` order), parents in turn, fills in time."""
+    return [
+        [
+            r.fill.child_id,
+            csv_time(r.fill.ts, utc_offset_hours),
+            r.fill.venue,
+            r.fill.order_type,
+            "buy" if r.fill.side > 0 else "sell",
+            str(r.fill.quantity),
+            _price_text(r.fill.price),
+            _price_text(r.benchmark),
+            f"{r.performance_bps:.4f}",
+            p.parent_id,
+            r.fill.liquidity.value if r.fill.liquidity is not None else "",
+            _price_text(r.fill.fee),
+            r.fill.fill_id,
+            str(r.fill.ts),
+        ]
+        for p in parents
+        for r in p.rows
+    ]
+
+
+def write_fills_csv(
+    parents: Sequence[ParentTCA], path: str | Path, utc_offset_hours: int = 0
+) -> int:
+    """Write every parent's fills to ``path``; returns the number of rows."""
+    rows = fills_csv_rows(parents, utc_offset_hours)
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(FILLS_CSV_COLUMNS)
+        writer.writerows(rows)
+    return len(rows)
