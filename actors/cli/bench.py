@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "journal": "actors.benchmarks.journal",
     "runtime": "actors.benchmarks.runtime",
     "recalibration": "actors.benchmarks.recalibration",
+    "brief_run": "actors.benchmarks.brief_run",
 }
 
 

@@ -211,7 +211,7 @@ def short_run(tmp_path, capsys):
     """The trail of a short New York run, and its report's fill times by child id."""
     scenario, trail = tmp_path / "short.toml", tmp_path / "short.sqlite"
     scenario.write_text(SHORT)
-    assert main(["run", str(scenario), "--audit", str(trail), "--no-baseline"]) == 0
+    assert main(["run", str(scenario), "--audit", str(trail), "--no-baseline", "--fills"]) == 0
     report = capsys.readouterr().out
     assert "Child fills (times UTC-05:00)" in report
     return trail, dict(FILL_ROW.findall(report))

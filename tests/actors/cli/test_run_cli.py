@@ -1,9 +1,13 @@
 """``smart-exec run`` never destroys a trail by accident and stops cleanly: a file at the
 audit path is refused unless ``--overwrite``; Ctrl-C, SIGTERM and a reader that goes
-away (``| head``) end the run without a traceback, the trail flushed and readable."""
+away (``| head``) end the run without a traceback, the trail flushed and readable. It
+prints the summary first and puts the per-fill table in a CSV file."""
 
+import csv
+import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +20,9 @@ from actors.cli import run as run_command
 from actors.cli.run import Interruption
 from actors.scenario_runner import run_scenario
 from engine.audit.journal import Journal
+from engine.messages import ParentOrderFilled
 from engine.scenario import loads
+from engine.tca.text import FILLS_CSV_COLUMNS
 from tests.actors.test_scenarios import SMALL
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
@@ -289,3 +295,95 @@ def test_an_audit_listing_whose_reader_goes_away_ends_quietly(tmp_path, small):
     err = err_bytes.decode()
     assert proc.returncode == 141, err
     assert "Traceback" not in err and "Broken pipe" not in err and "Exception ignored" not in err
+
+
+# ---------------------------------------------------------------- what the run prints
+
+FILL_ROW = re.compile(r"^P1-C\d+\s", re.M)
+
+
+def test_the_summary_comes_first_and_the_fills_go_to_a_csv_beside_the_trail(
+    tmp_path, small, capsys
+):
+    """Parent summary, then the comparison with the baseline, then one line naming the
+    CSV; no per-fill row on the terminal unless asked; the digest stays last."""
+    trail = tmp_path / "day.audit.sqlite"
+    assert main(["run", str(small), "--quiet", "--audit", str(trail)]) == 0
+    out = capsys.readouterr().out
+    csv_path = tmp_path / "day.fills.csv"
+    with Journal(str(trail), readonly=True) as journal:
+        fills = list(journal.messages(ParentOrderFilled))
+    assert len(fills) > 1 and not FILL_ROW.search(out)
+    order = [
+        out.index("Parent P1"),
+        out.index("Baseline (each order marketable"),
+        out.index(f"Fills: {len(fills):,} rows in {csv_path} (--fills prints them)"),
+    ]
+    assert order == sorted(order)
+    assert out.strip().splitlines()[-1].startswith("audit-digest: ")
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(FILLS_CSV_COLUMNS)
+    assert sorted(r["fill_id"] for r in rows) == sorted(f.fill_id for f in fills)
+    assert sum(int(r["quantity"]) for r in rows) == sum(f.quantity for f in fills)
+
+
+def test_fills_prints_the_table_after_the_summary(tmp_path, small, capsys):
+    assert run(small, "--audit", tmp_path / "a.sqlite", "--fills") == 0
+    out = capsys.readouterr().out
+    rows = FILL_ROW.findall(out)
+    with open(tmp_path / "a.fills.csv", newline="") as handle:
+        assert len(rows) == len(list(csv.DictReader(handle))) > 1
+    assert out.index("Client executions") < out.index("Fills of P1") < FILL_ROW.search(out).start()
+    assert "Total/Avg" in out and "(--fills prints them)" not in out
+    assert out.strip().splitlines()[-1].startswith("audit-digest: ")
+
+
+def test_the_fills_csv_reads_back_into_the_same_tca(tmp_path, small, capsys):
+    """``smart-exec tca`` on the run's CSV gives the run's quantity and performance (the
+    benchmark is written on the 6-decimal price grid)."""
+    out_csv = tmp_path / "mine.csv"
+    assert run(small, "--audit", tmp_path / "a.sqlite", "--fills-csv", out_csv) == 0
+    printed = capsys.readouterr().out
+    assert f"rows in {out_csv}" in printed and not (tmp_path / "a.fills.csv").exists()
+    assert main(["tca", str(out_csv), "--json"]) == 0
+    total = json.loads(capsys.readouterr().out)["total"]
+    result = run_scenario(loads(SMALL))
+    [parent] = result.tca.parents
+    assert total["quantity"] == parent.total.quantity == parent.filled
+    assert total["bps"] == pytest.approx(parent.total.performance_bps, abs=0.01)
+
+
+def test_a_fills_csv_in_the_way_is_refused_before_the_run(tmp_path, small, capsys):
+    taken = tmp_path / "a.fills.csv"
+    taken.write_text("mine\n")
+    trail = tmp_path / "a.sqlite"
+    assert run(small, "--audit", trail) == 2
+    line = one_error_line(capsys)
+    assert f"{taken} already exists" in line and "--overwrite" in line
+    assert taken.read_text() == "mine\n" and not trail.exists()  # nothing ran
+    assert run(small, "--audit", trail, "--fills-csv", trail) == 2
+    assert "is the audit trail" in one_error_line(capsys)
+    assert run(small, "--audit", trail, "--fills-csv", small, "--overwrite") == 2
+    assert "is the scenario file itself" in one_error_line(capsys)
+    assert run(small, "--audit", trail, "--overwrite") == 0
+    assert taken.read_text().startswith("child_id,time,venue,")
+
+
+OUTAGE = SMALL + '[[faults]]\nvenue = "LIT2"\nfault = "down"\nat = "09:33"\nduration_s = 120\n'
+
+
+def test_the_html_report_holds_the_comparison_the_digest_and_the_outage(tmp_path, capsys):
+    scenario = tmp_path / "outage.toml"
+    scenario.write_text(OUTAGE)
+    args = ["run", str(scenario), "--quiet", "--audit", str(tmp_path / "a.sqlite")]
+    assert main([*args, "--report", str(tmp_path / "html")]) == 0
+    digest = digest_printed(capsys)
+    page = (tmp_path / "html" / "report.html").read_text()
+    assert f"audit-digest: <code>{digest}</code>" in page
+    comparison = page[page.index("<h2>Engine vs baseline</h2>") : page.index("<svg")]
+    assert "Baseline: cost vs arrival incl. fees" in comparison
+    assert "Engine saving vs baseline" in comparison
+    # the outage, 09:33-09:35 New York time, shaded on both time charts
+    bands = re.findall(r'<rect class="fault"[^>]*><title>([^<]*)</title>', page)
+    assert bands == ["LIT2 down 09:33:00–09:35:00"] * 2
