@@ -29,6 +29,7 @@ from pathlib import Path
 
 from engine import messages as m
 from engine.audit.trail import AuditTrail
+from engine.clock import SECOND
 from engine.prices import PRICE_SCALE
 from engine.tca.from_trail import RunTCA, tca_from_journal
 from engine.tca.metrics import ParentTCA, Shortfall, VenueBreakdown, to_currency
@@ -120,6 +121,7 @@ def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> li
         'stroke="#444"/>',
         f'<line x1="{_PAD_L}" y1="{_PAD_T}" x2="{_PAD_L}" y2="{_H - _PAD_B}" stroke="#444"/>',
     ]
+    tick_unit = SECOND if sc.x1 - sc.x0 > 60 * SECOND else 1  # no milliseconds on a day
     for i in range(5):
         yv = sc.y0 + (sc.y1 - sc.y0) * i / 4
         xv = sc.x0 + (sc.x1 - sc.x0) * i / 4
@@ -132,7 +134,7 @@ def _axes(sc: _Scale, y_label: str, y_fmt: str, utc_offset_hours: int = 0) -> li
         )
         out.append(
             f'<text x="{xx:.1f}" y="{_H - _PAD_B + 16}" text-anchor="{_TICK_ANCHOR[i]}">'
-            f"{format_time(int(xv), utc_offset_hours)}</text>"
+            f"{format_time(int(xv) // tick_unit * tick_unit, utc_offset_hours)}</text>"
         )
     out.append(
         f'<text x="14" y="{_PAD_T + 8}" transform="rotate(-90 14 {_PAD_T + 8})" '
