@@ -56,14 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a file already at the audit path (never the scenario file itself)",
+        help="replace a file already at the audit or fills CSV path (never the scenario file)",
     )
     parser.add_argument("--report", metavar="DIR", help="write an HTML report into DIR")
     parser.add_argument(
         "--fills-csv",
         metavar="PATH",
-        help="the per-fill table as CSV (default: next to the audit trail, "
-        "SCENARIO-NAME.seedN.fills.csv); smart-exec tca reads it",
+        help="write the per-fill table as CSV to PATH (default: beside the audit trail, "
+        "NAME.audit.sqlite -> NAME.fills.csv); smart-exec tca reads it",
     )
     parser.add_argument(
         "--fills", action="store_true", help="also print the per-fill table after the summary"
@@ -169,7 +169,7 @@ def _write_html(
 
 def comparison_figures(result: ScenarioResult, baseline: ExecutionCost | None) -> dict[str, str]:
     """The engine against the baseline as the HTML report's label → value rows (the same
-    figures the summary prints)."""
+    figures the summary prints): the one place the run's comparison meets the report."""
     c = result.cost
     figures = {
         "Engine: client shares filled": f"{c.quantity:,} of {c.ordered:,} ({c.fill_rate:.1%})",
