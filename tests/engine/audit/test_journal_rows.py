@@ -1,6 +1,8 @@
 """The journal's per-class row builders agree with ``index_columns`` for every message class,
 and ``extend`` writes exactly what the same ``append`` calls write."""
 
+import hashlib
+
 import msgspec
 
 from engine import messages as m
@@ -43,10 +45,13 @@ def test_row_builders_extract_the_same_columns_for_every_message_class(monkeypat
 
 
 def test_rows_of_real_messages_match_index_columns_and_encoding():
+    prev = bytes(32)
     for seq, msg in enumerate(sample_run(), 1):
-        row = _ROWS[type(msg)](seq, msg)
+        row = _ROWS[type(msg)](seq, msg, prev)
         assert row[:3] == (seq, msg.ts, type(msg).__name__)
-        assert tuple(map(_stored, row[3:])) == (*index_columns(msg), m.encode(msg))
+        assert tuple(map(_stored, row[3:10])) == (*index_columns(msg), m.encode(msg))
+        assert row[10] == hashlib.sha256(prev + m.encode(msg)).digest()  # chained
+        prev = row[10]
 
 
 def test_stored_columns_are_the_index_columns_nulls_and_empty_strings_included():
@@ -133,15 +138,19 @@ def test_a_failed_batch_write_rolls_back_and_keeps_every_record_buffered(monkeyp
     j = Journal(":memory:")
     good = journal_module._ROWS[m.VenueOrderFilled]
     monkeypatch.setitem(
-        journal_module._ROWS, m.VenueOrderFilled, lambda seq, msg: (*good(seq, msg)[:9], object())
+        journal_module._ROWS,
+        m.VenueOrderFilled,
+        lambda seq, msg, prev: (*good(seq, msg, prev)[:9], object(), good(seq, msg, prev)[10]),
     )  # unbindable payload
     j.extend(msgs)  # 70 records: two 32-row chunks, then 6 rows; the bad ones in each part
     with pytest.raises(sqlite3.Error):
         j.flush()
     assert j._db.execute("SELECT COUNT(*) FROM journal").fetchone() == (0,)
     j._pending = [
-        row if row[-1].__class__ is not object else good(row[0], msgs[row[0] - 1])
-        for row in j._pending
+        row if row[9].__class__ is not object else good(row[0], msgs[row[0] - 1], chained)
+        for row, chained in zip(
+            j._pending, [bytes(32), *(r[10] for r in j._pending[:-1])], strict=True
+        )
     ]
     j.flush()
     assert list(j.replay()) == msgs
