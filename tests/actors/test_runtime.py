@@ -15,6 +15,10 @@ from engine.clock import MS, SECOND
 class ListJournal:
     def __init__(self):
         self.records = []
+        self.committed = 0  # records made durable by the last flush
+
+    def flush(self):
+        self.committed = len(self.records)
 
     def append(self, msg):
         self.records.append(msg)
