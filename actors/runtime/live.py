@@ -13,7 +13,6 @@ from engine.audit.trail import AuditTrail
 from engine.clock import LiveClock
 from engine.messages import Message
 
-
 _RETRY_COMMIT_S = 1.0  # a trail that failed to commit is tried again after this
 
 
