@@ -35,10 +35,12 @@ CLOSE_HEAD = "UPDATE journal_head SET closed = 1"
 
 class TrailDamaged(ValueError):
     """A trail whose records fail their checksums: ``seq`` is the first bad record;
-    ``good_chain`` the chain value of the last good one (``seq - 1``)."""
+    ``good_chain`` the chain value of the last good one (``seq - 1``). ``seq`` is None
+    when SQLite cannot read the file at all (a truncated or overwritten database)."""
 
-    def __init__(self, path: str, seq: int, reason: str, good_chain: bytes) -> None:
-        super().__init__(f"audit trail {path!r} is damaged at seq {seq}: {reason}")
+    def __init__(self, path: str, seq: int | None, reason: str, good_chain: bytes) -> None:
+        where = "" if seq is None else f" at seq {seq}"
+        super().__init__(f"audit trail {path!r} is damaged{where}: {reason}")
         self.path = path
         self.seq = seq
         self.reason = reason
@@ -52,6 +54,16 @@ class Head:
     seq: int
     chain: bytes
     closed: bool
+
+
+def unreadable(path: str, exc: sqlite3.DatabaseError) -> TrailDamaged:
+    """The error for a database SQLite reports as corrupt as a whole."""
+    return TrailDamaged(path, None, f"unreadable by SQLite ({exc})", GENESIS)
+
+
+def corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite found the file damaged (not merely not a database)."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CORRUPT
 
 
 def read_head(db: sqlite3.Connection) -> Head:

@@ -34,6 +34,8 @@ from engine.audit.chain import (
     NEW_HEAD,
     Head,
     TrailDamaged,
+    corrupt,
+    unreadable,
     verify,
 )
 from engine.audit.record import Record, index_columns, type_names
@@ -129,6 +131,8 @@ def _open_readonly(path: str) -> sqlite3.Connection:
         db.execute("SELECT seq FROM journal LIMIT 1")
     except sqlite3.DatabaseError as exc:
         db.close()
+        if corrupt(exc):
+            raise unreadable(path, exc) from None
         raise FileNotFoundError(f"{path} is not a journal ({exc})") from None
     return db
 
@@ -151,6 +155,11 @@ def _open_writable(path: str, synchronous: str) -> sqlite3.Connection:
                 f"audit trail {path!r} was written without checksums (an older version): "
                 "open it readonly=True to read it"
             )
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        if corrupt(exc):
+            raise unreadable(path, exc) from None
+        raise
     except BaseException:
         db.close()
         raise
@@ -220,7 +229,7 @@ class Journal(QueryShorthands):
         try:
             return verify(self._db, self.path)
         except TrailDamaged as damage:
-            if not salvage:
+            if not salvage or damage.seq is None:
                 raise
             self.damage = damage
             good = Head(damage.seq - 1, damage.good_chain, False)
