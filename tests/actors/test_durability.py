@@ -9,6 +9,7 @@ SIGKILL once it has read a given number of them (kill points by report count, no
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,33 @@ def test_the_child_delivers_as_many_reports_as_the_uninterrupted_run(tmp_path, u
     reports = [r for r in uninterrupted if type(r) in (m.ExecutionReport, m.ClientOrderRejected)]
     assert len(reports) > max(KILL_AFTER) * 2
     assert os.path.isfile(SCENARIO)
+
+
+def test_a_subscriber_finds_each_report_committed_by_another_connection(tmp_path):
+    """In process: when a report reaches a subscriber, a reader of the file (another
+    SQLite connection, which sees only committed transactions) already finds it."""
+    from actors.api import Engine, MarketConfig
+    from engine.scenario import loads
+    from tests.actors.test_scenarios import SMALL
+
+    scenario = loads(SMALL)
+    instrument, session, venues = scenario.market()
+    path = str(tmp_path / "run.sqlite")
+    engine = Engine(MarketConfig(instrument=instrument, venues=venues, session=session), audit=path)
+    reader = sqlite3.connect(path)
+    found = []
+
+    def subscriber(report):
+        rows = reader.execute(
+            "SELECT payload FROM journal WHERE type = ? AND client_order_id = ?",
+            (type(report).__name__, report.client_order_id),
+        )
+        found.append(any(m.decode(p).msg_id == report.msg_id for (p,) in rows))
+
+    engine.on_report(subscriber)
+    for at, order in scenario.client_orders():
+        engine.submit(order, at_ns=at)
+    engine.run_until(scenario.end_ns())
+    engine.close()
+    reader.close()
+    assert len(found) >= 3 and all(found)
