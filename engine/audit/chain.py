@@ -15,7 +15,9 @@ when it is appended and are not covered.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import struct
 from dataclasses import dataclass
 
 from engine.audit.rows import GENESIS, link
@@ -64,6 +66,26 @@ def unreadable(path: str, exc: sqlite3.DatabaseError) -> TrailDamaged:
 def corrupt(exc: sqlite3.DatabaseError) -> bool:
     """Whether SQLite found the file damaged (not merely not a database)."""
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CORRUPT
+
+
+_WAL_HEADER = 32  # then frames: a 24-byte header and one page each
+_WAL_FRAME_HEADER = 24
+
+
+def torn_log(path: str) -> bool:
+    """Whether the trail's write-ahead log ends part-way through a frame: a write that
+    a crash cut short. SQLite ignores the transaction it belonged to (never committed);
+    this only says that it happened."""
+    try:
+        with open(f"{path}-wal", "rb") as log:
+            header = log.read(_WAL_HEADER)
+            size = os.fstat(log.fileno()).st_size
+    except OSError:
+        return False
+    if len(header) < _WAL_HEADER:
+        return bool(header)
+    (page_size,) = struct.unpack(">I", header[8:12])
+    return (size - _WAL_HEADER) % (_WAL_FRAME_HEADER + page_size) != 0
 
 
 def read_head(db: sqlite3.Connection) -> Head:

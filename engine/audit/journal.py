@@ -35,6 +35,7 @@ from engine.audit.chain import (
     Head,
     TrailDamaged,
     corrupt,
+    torn_log,
     unreadable,
     verify,
 )
@@ -204,6 +205,7 @@ class Journal(QueryShorthands):
         self.damage: TrailDamaged | None = None
         self._limit = _NO_LIMIT  # reads see seq <= _limit (a salvaged trail's good part)
         # Created by one thread, used by the owning actor's thread: allowed, lock below.
+        torn = torn_log(self.path)  # before SQLite opens (and may reset) the log
         self._db = _open_readonly(self.path) if readonly else _open_writable(self.path, synchronous)
         self._lock = threading.RLock()
         self._pending: list[tuple[Any, ...]] = []
@@ -212,6 +214,13 @@ class Journal(QueryShorthands):
         except BaseException:
             self._db.close()
             raise
+        if torn:
+            warnings.warn(
+                f"audit trail {self.path!r}: its write-ahead log ends in a torn write (a "
+                "commit a crash cut short, dropped, or one still being written); the "
+                f"{head.seq:,} committed records are intact",
+                stacklevel=2,
+            )
         self.closed_cleanly = head.closed
         """False: the writer never closed the trail (it died, or is still writing it)."""
         self._next_seq = head.seq + 1
