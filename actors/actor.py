@@ -94,6 +94,7 @@ class EngineActor(pykka.ThreadingActor):
 
     def on_start(self) -> None:
         self.runtime.pin_thread()
+        self.runtime.actor_thread()
         try:
             self.started()
         except Exception as exc:

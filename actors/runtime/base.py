@@ -74,6 +74,10 @@ class Runtime:
         """Called on each actor's thread as it starts: ``LiveRuntime`` may put it on one
         CPU; other runtimes leave it where it is."""
 
+    def actor_thread(self) -> None:
+        """Called on each pykka actor's thread as it starts: the live runtime releases
+        what an actor holds for callbacks on the actor's own thread."""
+
     def now(self) -> int:
         return self.clock.now()
 

@@ -6,14 +6,12 @@ import heapq
 import os
 import threading
 
-from actors.logs import log_failure
 from actors.runtime.base import Callback, Runtime, RuntimeHalted
 from actors.runtime.endpoint import Endpoint
+from actors.runtime.release import Releaser
 from engine.audit.trail import AuditTrail
 from engine.clock import LiveClock
 from engine.messages import Message
-
-_RETRY_COMMIT_S = 1.0  # a trail that failed to commit is tried again after this
 
 
 class LiveRuntime(Runtime):
@@ -47,15 +45,7 @@ class LiveRuntime(Runtime):
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler", daemon=True)
         self._thread.start()
-        # Messages for callbacks, held until a commit; one releaser thread keeps their
-        # order and commits once for everything held meanwhile (group commit).
-        self._outbound: list[tuple[Callback, Message, str]] = []
-        self._outbound_ready = threading.Condition(threading.Lock())
-        self._releasing = True
-        self._releaser = threading.Thread(
-            target=self._release_loop, name="smart-exec-release", daemon=True
-        )
-        self._releaser.start()
+        self._releaser = Releaser(self)  # messages for callbacks, held until a commit
 
     def _enqueue(self, due: int, order: int, dest: str, sender: str, msg: Message) -> bool:
         # Due now and nothing earlier on this link still on its way: the sender hands it
@@ -73,39 +63,22 @@ class LiveRuntime(Runtime):
             sink.append(msg)
 
     def _hold(self, callback: Callback, msg: Message, sender: str) -> None:
-        with self._outbound_ready:
-            self._outbound.append((callback, msg, sender))
-            self._outbound_ready.notify()
+        self._releaser.hold(callback, msg, sender)
 
     def _requeue(self, held: list[tuple[Callback, Message, str]]) -> None:
-        with self._outbound_ready:
-            self._outbound[:0] = held
+        self._releaser.requeue(held)
 
-    def _release_loop(self) -> None:
-        """Commit, then hand over everything held, until shut down with nothing held.
-        What is held is taken under the runtime's lock: each message's record is
-        appended by then (``send_journaled``), so the commit covers it."""
-        self.pin_thread()
-        ready = self._outbound_ready
-        while True:
-            with ready:
-                while self._releasing and not self._outbound:
-                    ready.wait()
-                if not self._outbound:
-                    return
-            with self._lock, ready:  # no send_journaled half-way (see there)
-                held, self._outbound = self._outbound, []
-            try:
-                self._commit(held)
-            except Exception as exc:  # not durable, so not handed over: held, retried
-                log_failure("CRITICAL", "the audit trail cannot commit; messages held", exc=exc)
-                with ready:
-                    ready.wait(_RETRY_COMMIT_S)
-                continue
-            try:
-                self._hand_over(held)
-            except Exception as exc:  # a callback's bug: the others still get theirs
-                log_failure("ERROR", "a message callback raised; the rest go on", exc=exc)
+    def actor_thread(self) -> None:
+        self._releaser.actor_thread()
+
+    def handled(self, name: str) -> None:
+        super().handled(name)
+        if self._releaser.held:  # what this handler held: released on its thread
+            self._releaser.release()
+
+    def failed(self, name: str, exc: BaseException) -> None:
+        super().failed(name, exc)
+        self._releaser.wake()  # what the handler held before it raised
 
     def _failure(self, name: str, exc: BaseException) -> None:
         # Restart off the failing actor's thread: pykka is still unwinding it.
@@ -146,7 +119,4 @@ class LiveRuntime(Runtime):
             self._wakeup.notify()
         self._thread.join(timeout=5)
         self.stop()
-        with self._outbound_ready:  # what is still held is committed and handed over
-            self._releasing = False
-            self._outbound_ready.notify()
-        self._releaser.join(timeout=5)
+        self._releaser.shutdown()  # what is still held is committed and handed over

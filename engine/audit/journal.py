@@ -23,7 +23,7 @@ import threading
 import urllib.parse
 import warnings
 from collections.abc import Iterable, Iterator
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from engine import messages as m
@@ -48,6 +48,7 @@ from engine.audit.rows import (
     ROW_WIDTH,
     ROWS,
     UNENCODABLE,
+    chained,
     check_record,
     refused,
 )
@@ -224,7 +225,7 @@ class Journal(QueryShorthands):
         self.closed_cleanly = head.closed
         """False: the writer never closed the trail (it died, or is still writing it)."""
         self._next_seq = head.seq + 1
-        self._chain = head.chain  # the chain value of the last appended record
+        self._chain = head.chain  # the chain value of the last written record
         self._hashed_seq = 0  # digest covers seq <= _hashed_seq
         self._hasher = hashlib.sha256()
         self._closed = False
@@ -276,11 +277,10 @@ class Journal(QueryShorthands):
                 raise ValueError("journal is closed" if self._closed else "journal is read-only")
             seq = self._next_seq
             try:
-                row = _ROWS[type(msg)](seq, msg, self._chain)
+                row = _ROWS[type(msg)](seq, msg)
             except UNENCODABLE as exc:
                 raise refused(msg, exc) from exc
             self._next_seq = seq + 1
-            self._chain = row[-1]
             self._pending.append(row)
             if len(self._pending) >= self.batch_size:
                 self._write_pending()
@@ -296,20 +296,19 @@ class Journal(QueryShorthands):
         with self._lock:
             if self._closed or self.readonly:
                 raise ValueError("journal is closed" if self._closed else "journal is read-only")
-            seq, link = self._next_seq, self._chain
+            seq = self._next_seq
             rows = _ROWS
             pending = self._pending
             try:
                 for msg in msgs:
                     try:
-                        row = rows[type(msg)](seq, msg, link)
+                        row = rows[type(msg)](seq, msg)
                     except UNENCODABLE as exc:
                         raise refused(msg, exc) from exc
                     pending.append(row)
-                    link = row[-1]
                     seq += 1
             finally:
-                self._next_seq, self._chain = seq, link
+                self._next_seq = seq
                 if len(pending) >= self.batch_size:
                     self._write_pending()
 
@@ -321,23 +320,26 @@ class Journal(QueryShorthands):
     def _write_pending(self) -> None:
         if not self._pending:
             return
-        batch, self._pending = self._pending, []
+        batch = self._pending
+        values, last_chain = chained(batch, self._chain)
+        self._pending = []
         db = self._db
         db.execute("BEGIN")
         try:
             full = len(batch) - len(batch) % CHUNK
+            flat = iter(values)
             if full:  # each chunk's values in one flat tuple, grouped in C by zip
-                values = chain.from_iterable(islice(batch, full))
-                db.executemany(INSERT_CHUNK, zip(*[values] * (CHUNK * ROW_WIDTH), strict=True))
+                chunks = zip(*[islice(flat, full * ROW_WIDTH)] * (CHUNK * ROW_WIDTH), strict=True)
+                db.executemany(INSERT_CHUNK, chunks)
             if full < len(batch):
-                db.executemany(INSERT, islice(batch, full, None))
-            last = batch[-1]
-            db.execute(MOVE_HEAD, (last[0], last[-1]))  # the head commits with the records
+                db.executemany(INSERT, zip(*[flat] * ROW_WIDTH, strict=True))
+            db.execute(MOVE_HEAD, (batch[-1][0], last_chain))  # the head commits with them
         except BaseException:
             db.execute("ROLLBACK")
             self._pending = batch + self._pending  # nothing is lost on a failed write
             raise
         db.execute("COMMIT")
+        self._chain = last_chain
 
     def close(self) -> None:
         """Flush, mark the trail closed, checkpoint the WAL into the database file, close.

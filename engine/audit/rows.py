@@ -20,7 +20,7 @@ from engine.audit.record import EXTRACTED
 
 # A row binds 0 for a NULL query column (see ``_row_builder``); NULLIF stores it as NULL.
 ROW_VALUES = "(?,?,?,NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),?,?)"
-ROW_WIDTH = 11
+ROW_WIDTH = 11  # a built row and its chain value
 INSERT = f"INSERT INTO journal VALUES {ROW_VALUES}"
 # One multi-row INSERT per CHUNK rows pays sqlite3's per-statement overhead once a chunk.
 CHUNK = 32
@@ -31,9 +31,9 @@ GENESIS = bytes(32)
 
 # One generated function per message class builds the whole row with plain attribute
 # loads; it stores exactly ``index_columns`` (tests check every class). A row holds only
-# values sqlite3 binds without its adapter lookup: 0 for None, a bytearray payload and
-# chain value.
-# ``prev`` is the chain value of the record before (``GENESIS`` for the first).
+# values sqlite3 binds without its adapter lookup: 0 for None, a bytearray payload. The
+# chain value is added when the batch is written (``chained``): off the append path,
+# which runs inside the handlers of a live engine.
 RowBuilder = Callable[..., tuple[Any, ...]]
 _SPECIAL_COLUMNS = {
     m.SubmitClientOrder: ("msg.order.source", "msg.order.client_order_id", "0", "0", "0", "0"),
@@ -53,9 +53,22 @@ _encode = msgspec.msgpack.Encoder().encode
 _NULL = 0
 
 
-def link(prev: bytes, payload: bytes | bytearray) -> bytes:
+def link(prev: bytes | bytearray, payload: bytes | bytearray) -> bytes:
     """A record's chain value: sha256 over the previous record's value and its payload."""
     return hashlib.sha256(prev + payload).digest()
+
+
+def chained(rows: list[tuple[Any, ...]], prev: bytes | bytearray) -> tuple[list[Any], bytes]:
+    """The values of ``rows`` in one flat list, each row followed by its chain value
+    (from ``prev``, the value of the record before), and the last chain value."""
+    flat: list[Any] = []
+    add_row, add = flat.extend, flat.append
+    sha256 = hashlib.sha256
+    for row in rows:
+        prev = bytearray(sha256(prev + row[-1]).digest())
+        add_row(row)
+        add(prev)
+    return flat, bytes(prev)
 
 
 def _nz(value: Any) -> Any:
@@ -83,14 +96,13 @@ def _row_builder(cls: type[m.Message]) -> RowBuilder:
         if col != "0"
     )
     source = (
-        "def row(seq, msg, prev=_GENESIS):\n"
+        "def row(seq, msg):\n"
         "    ts = msg.ts\n"
         + "".join(f"    {c} = {col}\n" for c, col in zip(names, cols, strict=True))
         + f"    if ts.__class__ is not int or not _MIN <= ts <= _MAX{unbindable}:\n"
         f"        raise ValueError('a time or a query column SQLite cannot store')\n"
-        f"    payload = bytearray(encode(msg))\n"
         f"    return (seq, ts, {cls.__name__!r}, {', '.join(names)},\n"
-        f"            payload, bytearray(_sha256(prev + payload).digest()))\n"
+        f"            bytearray(encode(msg)))\n"
     )
     namespace: dict[str, Any] = {
         "encode": _encode,
@@ -98,8 +110,6 @@ def _row_builder(cls: type[m.Message]) -> RowBuilder:
         "_NULL": _NULL,
         "_MIN": -(1 << 63),
         "_MAX": (1 << 63) - 1,
-        "_GENESIS": GENESIS,
-        "_sha256": hashlib.sha256,
     }
     exec(source, namespace)
     return namespace["row"]

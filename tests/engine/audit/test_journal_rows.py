@@ -45,13 +45,20 @@ def test_row_builders_extract_the_same_columns_for_every_message_class(monkeypat
 
 
 def test_rows_of_real_messages_match_index_columns_and_encoding():
-    prev = bytes(32)
     for seq, msg in enumerate(sample_run(), 1):
-        row = _ROWS[type(msg)](seq, msg, prev)
+        row = _ROWS[type(msg)](seq, msg)
         assert row[:3] == (seq, msg.ts, type(msg).__name__)
-        assert tuple(map(_stored, row[3:10])) == (*index_columns(msg), m.encode(msg))
-        assert row[10] == hashlib.sha256(prev + m.encode(msg)).digest()  # chained
-        prev = row[10]
+        assert tuple(map(_stored, row[3:])) == (*index_columns(msg), m.encode(msg))
+
+
+def test_written_rows_are_chained_by_sha256_over_the_one_before_and_the_payload():
+    j = Journal(":memory:", batch_size=5)
+    j.extend(sample_run() * 3)
+    j.flush()
+    prev = bytes(32)
+    for payload, stored in j._db.execute("SELECT payload, chain FROM journal ORDER BY seq"):
+        prev = hashlib.sha256(prev + payload).digest()
+        assert stored == prev
 
 
 def test_stored_columns_are_the_index_columns_nulls_and_empty_strings_included():
@@ -140,17 +147,15 @@ def test_a_failed_batch_write_rolls_back_and_keeps_every_record_buffered(monkeyp
     monkeypatch.setitem(
         journal_module._ROWS,
         m.VenueOrderFilled,
-        lambda seq, msg, prev: (*good(seq, msg, prev)[:9], object(), good(seq, msg, prev)[10]),
-    )  # unbindable payload
+        lambda seq, msg: (*good(seq, msg)[:3], object(), *good(seq, msg)[4:]),
+    )  # an unbindable query column
     j.extend(msgs)  # 70 records: two 32-row chunks, then 6 rows; the bad ones in each part
     with pytest.raises(sqlite3.Error):
         j.flush()
     assert j._db.execute("SELECT COUNT(*) FROM journal").fetchone() == (0,)
     j._pending = [
-        row if row[9].__class__ is not object else good(row[0], msgs[row[0] - 1], chained)
-        for row, chained in zip(
-            j._pending, [bytes(32), *(r[10] for r in j._pending[:-1])], strict=True
-        )
+        row if row[3].__class__ is not object else good(row[0], msgs[row[0] - 1])
+        for row in j._pending
     ]
     j.flush()
     assert list(j.replay()) == msgs
