@@ -1,8 +1,8 @@
 """The trail's integrity: a running sha256 hash chain over its records, and its head.
 
 Record n stores ``chain_n = sha256(chain_{n-1} + payload_n)`` (``chain_0`` is 32 zero
-bytes), computed when its batch is written. The chain value is the record's checksum and, as it
-covers the one before, also its position: an altered, torn, reordered or removed record
+bytes), computed when its batch is written. The chain value is the record's checksum
+and, as it covers the one before, also its position: an altered, torn, reordered or removed record
 breaks the chain there. Each commit also writes the head (last seq, its chain value) in
 the same transaction, so records lost from the end are detected too, and a clean close
 marks the head closed: a trail whose head is still open was left by a run that died (or
