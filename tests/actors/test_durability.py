@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from actors.scenario_runner import run_scenario
@@ -154,3 +155,41 @@ def test_a_subscriber_finds_each_report_committed_by_another_connection(tmp_path
     engine.close()
     reader.close()
     assert len(found) >= 3 and all(found)
+
+
+def test_a_live_engines_subscriber_finds_each_report_committed(tmp_path):
+    """The same on the wall clock: the SMALL session is over, so each order is rejected,
+    and each reject reaches the subscriber (on the desk's thread) already committed."""
+    import threading
+
+    from actors.api import Engine, MarketConfig
+    from engine.scenario import loads
+    from tests.actors.test_scenarios import SMALL
+
+    scenario = loads(SMALL)
+    instrument, session, venues = scenario.market()
+    path = str(tmp_path / "live.sqlite")
+    market = MarketConfig(instrument=instrument, venues=venues, session=session)
+    engine = Engine(market, audit=path, live=True)
+    reader = sqlite3.connect(path, check_same_thread=False)
+    found = []
+    every = threading.Event()
+
+    def subscriber(report):
+        rows = reader.execute(
+            "SELECT payload FROM journal WHERE client_order_id = ?", (report.client_order_id,)
+        )
+        found.append(any(m.decode(p).msg_id == report.msg_id for (p,) in rows))
+        if len(found) == 3:
+            every.set()
+
+    engine.on_report(subscriber)
+    (_, order), *_ = scenario.client_orders()
+    try:
+        for i in range(3):
+            engine.submit(msgspec.structs.replace(order, client_order_id=f"c{i}"))
+        assert every.wait(10)
+    finally:
+        engine.close()
+        reader.close()
+    assert found == [True] * 3 and engine.subscriber_errors == 0
