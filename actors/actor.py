@@ -38,6 +38,10 @@ class EngineActor(pykka.ThreadingActor):
             self.send = functools.partial(runtime.send, name)  # type: ignore[method-assign]
         if type(self).journal is EngineActor.journal:
             self.journal = functools.partial(runtime.journal, name)  # type: ignore[method-assign]
+        if type(self).send_journaled is EngineActor.send_journaled:
+            self.send_journaled = functools.partial(  # type: ignore[method-assign]
+                runtime.send_journaled, name
+            )
 
     # ------------------------------------------------------------------ to override
 
@@ -67,6 +71,11 @@ class EngineActor(pykka.ThreadingActor):
         """Write ``msg`` to the audit trail; returns it stamped."""
         return self.runtime.journal(self.name, msg)
 
+    def send_journaled(self, dest: str, msg: Message, delay_ns: int = 0) -> Message:
+        """Send ``msg`` and write it to the audit trail (the record before the send, so
+        no thread can deliver it first); returns it stamped."""
+        return self.runtime.send_journaled(self.name, dest, msg, delay_ns)
+
     def set_timer(self, key: str, at_ns: int) -> None:
         """Arm (or re-arm) timer ``key``; only the latest arming of a key fires."""
         now = self.now
@@ -85,6 +94,7 @@ class EngineActor(pykka.ThreadingActor):
 
     def on_start(self) -> None:
         self.runtime.pin_thread()
+        self.runtime.actor_thread()
         try:
             self.started()
         except Exception as exc:

@@ -233,6 +233,9 @@ class Engine:
     ) -> None:
         """Call ``callback`` with execution reports and rejects, in order: every one, or
         only a source's, or only one client order's (``source`` and ``client_order_id``).
+        A report comes only once its record is committed to the audit trail, so a
+        process killed at any point has every report it delivered in its trail (the
+        trail's ``synchronous`` level says against what: see ``docs/audit.md``).
 
         A callback that raises is the subscriber's bug, not the engine's: the exception is
         logged and counted (``subscriber_errors``), the other callbacks still get the

@@ -27,17 +27,17 @@ class HostActor(EngineActor):
         self.dispatch(self.obj.on_wake(self.now))
 
     def dispatch(self, out: Iterable[tuple[str, Message]]) -> None:
-        """Send each outgoing message (journaled unless it is a feed message; one to
-        ``JOURNAL`` only journaled), then re-arm the timer (or drop it: the object wants
-        no wake)."""
-        journal, send = self.journal, self.send
+        """Send each outgoing message (journaled unless it is a feed message, its record
+        before the send; one to ``JOURNAL`` only journaled), then re-arm the timer (or
+        drop it: the object wants no wake)."""
+        journal, send, send_journaled = self.journal, self.send, self.send_journaled
         for dest, msg in out:
             if dest == JOURNAL:
                 journal(msg)
             elif msg.__class__ in FEED:
                 send(dest, msg)
             else:
-                journal(send(dest, msg))
+                send_journaled(dest, msg)
         wake = self.obj.next_wake_ns()
         if wake is None:
             self.cancel_timer(WAKE)

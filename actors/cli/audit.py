@@ -10,6 +10,12 @@ day ``HH:MM[:SS]`` on the session date (the local date of the trail's first reco
 the session's zone unless an offset or ``Z`` is written. The trail records no zone, so
 ``--utc-offset H`` names it; by default it is the default session's (New York in
 winter, UTC-05:00), and the zone used is printed on stderr.
+
+Opening the trail verifies its hash chain: a damaged trail is refused with the first bad
+seq (status 2) unless ``--salvage``, which reads the records before it, with a warning.
+A trail whose writer never closed it (a killed run, or one still running) is read up to
+its last commit, and said to be incomplete. ``--digest`` prints its audit digest instead
+of the records.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import warnings
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from engine.audit.journal import Journal, Record
+from engine.audit.journal import Journal, Record, TrailDamaged
 from engine.clock import HOUR
 from engine.messages import canonical
 from engine.scenario import SessionSpec
@@ -160,14 +167,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the session's UTC offset in hours (default {DEFAULT_UTC_OFFSET:+d})",
     )
     parser.add_argument("--csv", metavar="OUT", help="write the records to this CSV file")
+    parser.add_argument(
+        "--digest", action="store_true", help="print the trail's audit digest, not its records"
+    )
+    parser.add_argument(
+        "--salvage",
+        action="store_true",
+        help="read a damaged trail up to its first bad record (with a warning)",
+    )
+
+
+def open_trail(path: str, salvage: bool) -> Journal:
+    """The trail at ``path``, verified (read-only); a salvaged one's warning on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        journal = Journal(path, readonly=True, salvage=salvage)
+    for warning in caught:
+        print(f"smart-exec audit: warning: {warning.message}", file=sys.stderr)
+    if not journal.closed_cleanly:
+        print(
+            f"incomplete: interrupted run (its writer never closed the trail; "
+            f"{len(journal):,} records up to its last commit)",
+            file=sys.stderr,
+        )
+    return journal
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        journal = Journal(args.path, readonly=True)
+        journal = open_trail(args.path, args.salvage)
+    except TrailDamaged as exc:
+        salvage = "" if exc.seq is None else "; --salvage reads the records before it"
+        print(f"smart-exec audit: {exc}{salvage}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except FileNotFoundError as exc:
         print(f"smart-exec audit: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.digest:
+        print(f"audit-digest: {journal.digest()}")
+        journal.close()
+        return 0
     print(zone_note(args), file=sys.stderr)
     offset = utc_offset(args)
     try:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 EXTERNAL = "external"  # the sender name of anything outside the actors (API, tests)
 _STOP_TIMEOUT_S = 10  # an actor that does not stop by then is given up (its thread died)
 _replace = msgspec.structs.replace
+Callback = Callable[[Message, str], None]
 
 
 class RuntimeHalted(RuntimeError):
@@ -72,6 +73,10 @@ class Runtime:
     def pin_thread(self) -> None:
         """Called on each actor's thread as it starts: ``LiveRuntime`` may put it on one
         CPU; other runtimes leave it where it is."""
+
+    def actor_thread(self) -> None:
+        """Called on each pykka actor's thread as it starts: the live runtime releases
+        what an actor holds for callbacks on the actor's own thread."""
 
     def now(self) -> int:
         return self.clock.now()
@@ -144,7 +149,10 @@ class Runtime:
 
     def on_message(self, name: str, callback: Callable[[Message, str], None]) -> None:
         """Deliver messages sent to ``name`` to an in-process callback (API subscribers,
-        tests). In simulation it runs on the loop thread, in delivery order."""
+        tests): what leaves the engine. Durable before acknowledged: a message is handed
+        over, in delivery order, only once every record journaled before it is committed
+        (``_hold``). In simulation it runs on the loop thread at the end of the wave that
+        delivers it, after one commit for the wave."""
         with self._lock:
             self.endpoint(name).callback = callback
 
@@ -214,6 +222,16 @@ class Runtime:
             self._deliver(dest, sender, msg)
         return msg
 
+    def send_journaled(self, sender: str, dest: str, msg: Message, delay_ns: int = 0) -> Message:
+        """``send`` ``msg``, then write it to the audit trail, as one step for the
+        threads that release held messages: they take what is held under the runtime's
+        lock, so a message handed over (or taken from the queue) meanwhile is taken
+        with its record appended, and the commit that precedes its release covers it."""
+        if not self.threaded:
+            return self.journal(sender, self.send(sender, dest, msg, delay_ns))
+        with self._lock:
+            return self.journal(sender, self.send(sender, dest, msg, delay_ns))
+
     def set_timer(self, owner: str, key: str, at_ns: int) -> None:
         """Deliver ``TimerFired(key)`` to ``owner`` at ``at_ns`` (no link latency)."""
         ep = self._endpoints.get(owner) or self.endpoint(owner)
@@ -261,7 +279,7 @@ class Runtime:
                 self._dead_letter(dest, sender, msg)
             return
         if ep.callback is not None:
-            ep.callback(msg, sender)
+            self._hold(ep.callback, msg, sender)
             return
         with self._lock:
             ref = ep.ref
@@ -282,6 +300,41 @@ class Runtime:
                 ep.outstanding -= 1
                 self._end(1)
                 self._dead_letter(dest, sender, msg)
+
+    def _hold(self, callback: Callback, msg: Message, sender: str) -> None:
+        """Keep a message for an in-process callback until the audit trail's next commit
+        (group commit: one commit releases every message held until then, in order)."""
+        raise NotImplementedError
+
+    def _release(self, held: list[tuple[Callback, Message, str]]) -> None:
+        """Commit the audit trail, then hand each held message to its callback in order."""
+        self._commit(held)
+        self._hand_over(held)
+
+    def _commit(self, held: list[tuple[Callback, Message, str]]) -> None:
+        """Commit every record journaled so far; if that fails, everything stays held."""
+        flush = getattr(self.journal_sink, "flush", None)  # a bare list has nothing to make durable
+        if flush is None:
+            return
+        try:
+            flush()
+        except BaseException:
+            self._requeue(held)
+            raise
+
+    def _hand_over(self, held: list[tuple[Callback, Message, str]]) -> None:
+        """Call each callback in order; if one raises, the ones after it are held again
+        and the error surfaces."""
+        for i, (callback, msg, sender) in enumerate(held):
+            try:
+                callback(msg, sender)
+            except BaseException:
+                self._requeue(held[i + 1 :])
+                raise
+
+    def _requeue(self, held: list[tuple[Callback, Message, str]]) -> None:
+        """Put messages not yet handed over back in front of what is held."""
+        raise NotImplementedError
 
     def _dead_letter(self, dest: str, sender: str, msg: Message) -> None:
         self.stats["dead_letters"] += 1

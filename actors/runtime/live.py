@@ -6,8 +6,9 @@ import heapq
 import os
 import threading
 
-from actors.runtime.base import Runtime, RuntimeHalted
+from actors.runtime.base import Callback, Runtime, RuntimeHalted
 from actors.runtime.endpoint import Endpoint
+from actors.runtime.release import Releaser
 from engine.audit.trail import AuditTrail
 from engine.clock import LiveClock
 from engine.messages import Message
@@ -44,6 +45,7 @@ class LiveRuntime(Runtime):
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler", daemon=True)
         self._thread.start()
+        self._releaser = Releaser(self)  # messages for callbacks, held until a commit
 
     def _enqueue(self, due: int, order: int, dest: str, sender: str, msg: Message) -> bool:
         # Due now and nothing earlier on this link still on its way: the sender hands it
@@ -59,6 +61,24 @@ class LiveRuntime(Runtime):
     def _record(self, sink: AuditTrail, ep: Endpoint, msg: Message) -> None:
         with self._lock:
             sink.append(msg)
+
+    def _hold(self, callback: Callback, msg: Message, sender: str) -> None:
+        self._releaser.hold(callback, msg, sender)
+
+    def _requeue(self, held: list[tuple[Callback, Message, str]]) -> None:
+        self._releaser.requeue(held)
+
+    def actor_thread(self) -> None:
+        self._releaser.actor_thread()
+
+    def handled(self, name: str) -> None:
+        super().handled(name)
+        if self._releaser.held:  # what this handler held: released on its thread
+            self._releaser.release()
+
+    def failed(self, name: str, exc: BaseException) -> None:
+        super().failed(name, exc)
+        self._releaser.wake()  # what the handler held before it raised
 
     def _failure(self, name: str, exc: BaseException) -> None:
         # Restart off the failing actor's thread: pykka is still unwinding it.
@@ -99,3 +119,4 @@ class LiveRuntime(Runtime):
             self._wakeup.notify()
         self._thread.join(timeout=5)
         self.stop()
+        self._releaser.shutdown()  # what is still held is committed and handed over

@@ -12,6 +12,9 @@ handler returns: an empty inbox does not mean idle). Only then does time move. E
 sees its wave in a fixed order and owns its state, so a run is a pure function of the
 scenario and seed. Journal records written during a wave are ordered by
 ``(actor_id, seq)`` at the end of the wave, so the audit trail is deterministic too.
+Messages for in-process callbacks (what leaves the engine: a client's reports) are held
+until their wave has settled and released after one commit of the trail, at the same
+simulated time: a client never sees a message whose record a crash could still lose.
 
 The same actors run on pykka threads (``threaded=True``, wave-synchronous) or inline on
 the loop's thread (the default), with the same trail byte for byte.
@@ -26,7 +29,7 @@ import threading
 from collections.abc import Iterator
 
 from actors.logs import describe
-from actors.runtime.base import Runtime, RuntimeHalted
+from actors.runtime.base import Callback, Runtime, RuntimeHalted
 from actors.runtime.endpoint import Endpoint
 from actors.runtime.inline import InlineRef
 from engine.audit.trail import AuditTrail
@@ -64,6 +67,7 @@ class SimRuntime(Runtime):
         self._idle = threading.Condition(lock) if threaded else None
         self._failures: list[tuple[str, BaseException]] = []
         self._wave_journal: list[tuple[int, Message]] = []  # (order key, message)
+        self._outbound: list[tuple[Callback, Message, str]] = []  # held until a commit
         self.idle_timeout_s = idle_timeout_s  # a hung handler: fail loudly, never hang CI
 
     # ------------------------------------------------------------- runtime hooks
@@ -82,6 +86,14 @@ class SimRuntime(Runtime):
         # No lock: list.append is atomic, and the wave's list is only swapped out while
         # every actor is idle.
         self._wave_journal.append((ep.journal_order(msg), msg))
+
+    def _hold(self, callback: Callback, msg: Message, sender: str) -> None:
+        # Released by the loop once the wave has settled: one commit per wave that has
+        # something to hand over, at the same simulated time (the trail is unchanged).
+        self._outbound.append((callback, msg, sender))
+
+    def _requeue(self, held: list[tuple[Callback, Message, str]]) -> None:
+        self._outbound[:0] = held
 
     def _begin(self) -> None:
         self._in_flight += 1
@@ -124,8 +136,9 @@ class SimRuntime(Runtime):
     def _run(self, until_ns: int | None, max_waves: int | None) -> int:
         """Deliver waves until nothing is due by ``until_ns`` (or ``max_waves`` were
         delivered); returns how many were. Every wave is settled (its journal records
-        written, its failures supervised) before the next one is taken, so no actor is
-        running when a wave is taken.
+        written, its failures supervised, then what it holds for callbacks released
+        after a commit) before the next one is taken, so no actor is running when a
+        wave is taken.
 
         A delivery to a live inline actor is one direct call of its handler (no
         envelope, no in-flight counting: inline, a handler has returned when the call
@@ -141,6 +154,9 @@ class SimRuntime(Runtime):
                     self.wait_idle()
                 elif self._wave_journal:
                     self._flush_journal()
+                if self._outbound:
+                    held, self._outbound = self._outbound, []
+                    self._release(held)
                 if not times or (max_waves is not None and waves >= max_waves):
                     break
                 due = times[0]

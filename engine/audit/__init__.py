@@ -4,9 +4,17 @@
 ``MemoryTrail`` the in-memory one. See ``docs/audit.md``.
 """
 
-from engine.audit.journal import Journal
+from engine.audit.journal import Journal, TrailDamaged
 from engine.audit.memory import MemoryTrail
 from engine.audit.record import MESSAGE_TYPES, Record, index_columns
 from engine.audit.trail import AuditTrail
 
-__all__ = ["MESSAGE_TYPES", "AuditTrail", "Journal", "MemoryTrail", "Record", "index_columns"]
+__all__ = [
+    "MESSAGE_TYPES",
+    "AuditTrail",
+    "Journal",
+    "MemoryTrail",
+    "Record",
+    "TrailDamaged",
+    "index_columns",
+]

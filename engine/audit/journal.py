@@ -1,16 +1,17 @@
 """The durable audit trail: an append-only journal of messages in embedded SQLite.
 
 Every record is one message, numbered by ``seq`` in append order, stored as its msgpack
-encoding next to the query columns of ``engine.audit.record``. ``replay()`` decodes every
-record through the tagged union (recovery is event sourcing); ``digest()`` is a sha256 over
-the canonical encoding of every record in order, so batching and the wall clock never
-change it.
+encoding next to the query columns of ``engine.audit.record`` and its link in the trail's
+hash chain (``engine.audit.chain``). ``replay()`` decodes every record through the tagged
+union (recovery is event sourcing); ``digest()`` is a sha256 over the canonical encoding
+of every record in order, so batching, the chain and the wall clock never change it.
 
 ``append`` buffers; a batch is written in one transaction once ``batch_size`` records are
 buffered, on ``flush()``, before any query or digest (read your own writes) and on
-``close()``. A record is acknowledged once a flush returns; a failed write rolls back and
-keeps the batch. The storage settings and the append path's shape are explained in
-``docs/audit.md``.
+``close()``. A record is committed once a flush returns (durable against the process's
+death, or against a power loss with ``synchronous="FULL"``); a failed write rolls back and
+keeps the batch. Opening an existing trail verifies its chain. The storage settings and
+the append path's shape are explained in ``docs/audit.md``.
 """
 
 from __future__ import annotations
@@ -20,27 +21,55 @@ import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, islice
+import warnings
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
-import msgspec
-
 from engine import messages as m
-from engine.audit.record import EXTRACTED, Record, index_columns, type_names
+from engine.audit.chain import (
+    CLOSE_HEAD,
+    HEAD_TABLE,
+    MOVE_HEAD,
+    NEW_HEAD,
+    Head,
+    TrailDamaged,
+    corrupt,
+    torn_log,
+    unreadable,
+    verify,
+)
+from engine.audit.record import Record, index_columns, type_names
+from engine.audit.rows import (
+    CHUNK,
+    GENESIS,
+    INSERT,
+    INSERT_CHUNK,
+    ROW_WIDTH,
+    ROWS,
+    UNENCODABLE,
+    chained,
+    check_record,
+    refused,
+)
 from engine.audit.shorthands import QueryShorthands
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_PATH",
+    "SYNCHRONOUS",
     "Journal",
     "Record",
+    "TrailDamaged",
     "check_record",
     "index_columns",
 ]
 
+_ROWS = ROWS  # the row builders, by message class (tests patch them here)
+
 DEFAULT_PATH = "audit.sqlite"
 DEFAULT_BATCH_SIZE = 4096
+_INDEX_COUNT = 7
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -53,9 +82,15 @@ CREATE TABLE IF NOT EXISTS journal (
     counter_parent_id TEXT,
     child_id TEXT,
     venue TEXT,
-    payload BLOB NOT NULL
+    payload BLOB NOT NULL,
+    chain BLOB NOT NULL
 )
 """
+
+# NORMAL: in WAL mode a commit is in the log file when it returns, so it survives the
+# process's death; only an OS crash or power loss can drop the last commits. FULL also
+# fsyncs the log at every commit: it survives those too, at the price of a disk flush.
+SYNCHRONOUS = ("NORMAL", "FULL")
 
 # Built in bulk at ``close()`` (or ``build_indexes()``): maintaining seven b-trees on
 # every insert costs far more than one bulk build.
@@ -71,108 +106,9 @@ CREATE INDEX IF NOT EXISTS journal_type ON journal(type, ts);
 CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
 """
 
-# A row binds 0 for a NULL query column (see ``_row_builder``); NULLIF stores it as NULL.
-_ROW_VALUES = "(?,?,?,NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),NULLIF(?,0),?)"
-_ROW_WIDTH = 10
-_INSERT = f"INSERT INTO journal VALUES {_ROW_VALUES}"
-# One multi-row INSERT per _CHUNK rows pays sqlite3's per-statement overhead once a chunk.
-_CHUNK = 32
-_INSERT_CHUNK = f"INSERT INTO journal VALUES {','.join([_ROW_VALUES] * _CHUNK)}"
 _PAGE = 10_000
 _COLUMNS = "seq, ts, type, source, client_order_id, parent_id, counter_parent_id, child_id, venue"
-
-
-# ----------------------------------------------------------------------- the append path
-
-# One generated function per message class builds the whole row with plain attribute
-# loads; it stores exactly ``index_columns`` (tests check every class). A row holds only
-# values sqlite3 binds without its adapter lookup: 0 for None, a bytearray payload.
-_RowBuilder = Callable[[int, m.Message], tuple[Any, ...]]
-_SPECIAL_COLUMNS = {
-    m.SubmitClientOrder: ("msg.order.source", "msg.order.client_order_id", "0", "0", "0", "0"),
-    m.InternalCrossExecuted: (
-        "0",
-        "0",
-        "_nz(msg.buy_parent_id)",
-        "_nz(msg.sell_parent_id)",
-        "0",
-        "0",
-    ),
-}
-
-# ``messages.encode``'s encoding (tests check the bytes agree), as the C method itself.
-_encode = msgspec.msgpack.Encoder().encode
-
-
-_NULL = 0
-
-
-def _nz(value: Any) -> Any:
-    """An optional column's bound value: ``0`` (stored as NULL) for None."""
-    return _NULL if value is None else value
-
-
-def _optional(cls: type[m.Message], field: str) -> bool:
-    hint = cls.__annotations__.get(field, "")
-    return "None" in str(hint) or "Optional" in str(hint)
-
-
-def _row_builder(cls: type[m.Message]) -> _RowBuilder:
-    fields = set(cls.__struct_fields__)
-    cols = _SPECIAL_COLUMNS.get(cls) or tuple(
-        ("0" if f not in fields else f"_nz(msg.{f})" if _optional(cls, f) else f"msg.{f}")
-        for f in EXTRACTED
-    )
-    names = [f"c{i}" for i in range(len(cols))]
-    # What SQLite could not bind at the batch's write is refused here: a time beyond
-    # int64, a query column that is not text (0 stands for NULL).
-    unbindable = "".join(
-        f" or ({c}.__class__ is not str and {c} is not _NULL)"
-        for c, col in zip(names, cols, strict=True)
-        if col != "0"
-    )
-    source = (
-        "def row(seq, msg):\n"
-        "    ts = msg.ts\n"
-        + "".join(f"    {c} = {col}\n" for c, col in zip(names, cols, strict=True))
-        + f"    if ts.__class__ is not int or not _MIN <= ts <= _MAX{unbindable}:\n"
-        f"        raise ValueError('a time or a query column SQLite cannot store')\n"
-        f"    return (seq, ts, {cls.__name__!r}, {', '.join(names)},\n"
-        f"            bytearray(encode(msg)))\n"
-    )
-    namespace: dict[str, Any] = {
-        "encode": _encode,
-        "_nz": _nz,
-        "_NULL": _NULL,
-        "_MIN": -(1 << 63),
-        "_MAX": (1 << 63) - 1,
-    }
-    exec(source, namespace)
-    return namespace["row"]
-
-
-_ROWS: dict[type, _RowBuilder] = {cls: _row_builder(cls) for cls in m.ALL_MESSAGES}
-
-# What a row builder raises on a message that cannot be stored (not a message, a value
-# msgpack cannot encode, an int beyond 64 bits, a missing nested struct, a bad column).
-_UNENCODABLE = (KeyError, AttributeError, TypeError, ValueError, OverflowError)
-
-
-def _refused(msg: object, exc: BaseException) -> ValueError:
-    detail = str(exc)[:200].encode("unicode_escape").decode("ascii")
-    return ValueError(
-        f"journal record refused: {type(msg).__name__} cannot be encoded "
-        f"({type(exc).__name__}: {detail}); nothing was appended"
-    )
-
-
-def check_record(msg: m.Message) -> None:
-    """Raise ``ValueError`` if ``msg`` cannot be stored as a journal record (what
-    ``Journal.append`` refuses)."""
-    try:
-        _ROWS[type(msg)](0, msg)
-    except _UNENCODABLE as exc:
-        raise _refused(msg, exc) from exc
+_NO_LIMIT = (1 << 63) - 1
 
 
 def _as_is(value: Any) -> Any:
@@ -197,8 +133,44 @@ def _open_readonly(path: str) -> sqlite3.Connection:
         db.execute("SELECT seq FROM journal LIMIT 1")
     except sqlite3.DatabaseError as exc:
         db.close()
+        if corrupt(exc):
+            raise unreadable(path, exc) from None
         raise FileNotFoundError(f"{path} is not a journal ({exc})") from None
     return db
+
+
+def _open_writable(path: str, synchronous: str) -> sqlite3.Connection:
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        # WAL: readers (the audit command on a live run) never block the writer.
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute("BEGIN")
+        db.execute(_TABLE)
+        db.execute(HEAD_TABLE)
+        db.execute(NEW_HEAD, (GENESIS,))
+        db.execute("COMMIT")
+        if not _checksummed(db):
+            raise ValueError(
+                f"audit trail {path!r} was written without checksums (an older version): "
+                "open it readonly=True to read it"
+            )
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        if corrupt(exc):
+            raise unreadable(path, exc) from None
+        raise
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _checksummed(db: sqlite3.Connection) -> bool:
+    columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
+    return "chain" in columns
 
 
 class Journal(QueryShorthands):
@@ -213,31 +185,86 @@ class Journal(QueryShorthands):
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         readonly: bool = False,
+        synchronous: str = "NORMAL",
+        salvage: bool = False,
     ) -> None:
         """``readonly``: open an existing journal for queries only (e.g. while a run is
-        still writing it); a missing file or table raises ``FileNotFoundError``."""
+        still writing it); a missing file or table raises ``FileNotFoundError``.
+
+        ``synchronous``: ``"NORMAL"`` (commits survive the process's death) or ``"FULL"``
+        (they survive a power loss too); see ``SYNCHRONOUS``.
+
+        An existing trail's hash chain is verified first: a damaged one raises
+        ``TrailDamaged`` naming the first bad seq, unless ``salvage``: then it opens with
+        a warning and only the records before that seq (a writable journal drops the
+        rest, a read-only one stops reading there; ``damage`` holds the error)."""
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.path = str(path)
         self.batch_size = batch_size
         self.readonly = readonly
+        self.damage: TrailDamaged | None = None
+        self._limit = _NO_LIMIT  # reads see seq <= _limit (a salvaged trail's good part)
         # Created by one thread, used by the owning actor's thread: allowed, lock below.
-        if readonly:
-            self._db = _open_readonly(self.path)
-        else:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            # WAL: readers (the audit command on a live run) never block the writer;
-            # NORMAL: a commit survives a process crash, only a power loss can drop one.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_TABLE)
+        torn = torn_log(self.path)  # before SQLite opens (and may reset) the log
+        self._db = _open_readonly(self.path) if readonly else _open_writable(self.path, synchronous)
         self._lock = threading.RLock()
         self._pending: list[tuple[Any, ...]] = []
-        (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
-        self._next_seq = last + 1
+        try:
+            head = self._verified_head(salvage)
+        except BaseException:
+            self._db.close()
+            raise
+        if torn:
+            warnings.warn(
+                f"audit trail {self.path!r}: its write-ahead log ends in a torn write (a "
+                "commit a crash cut short, dropped, or one still being written); the "
+                f"{head.seq:,} committed records are intact",
+                stacklevel=2,
+            )
+        self.closed_cleanly = head.closed
+        """False: the writer never closed the trail (it died, or is still writing it)."""
+        self._next_seq = head.seq + 1
+        self._chain = head.chain  # the chain value of the last written record
         self._hashed_seq = 0  # digest covers seq <= _hashed_seq
         self._hasher = hashlib.sha256()
         self._closed = False
+        if not readonly and head.seq and not self.indexed:
+            self._db.executescript(_INDEXES)  # a trail its writer never closed
+
+    def _verified_head(self, salvage: bool) -> Head:
+        if not _checksummed(self._db):  # read-only, written before records had checksums
+            (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
+            return Head(last, GENESIS, True)
+        try:
+            return verify(self._db, self.path)
+        except TrailDamaged as damage:
+            if not salvage or damage.seq is None:
+                raise
+            self.damage = damage
+            good = Head(damage.seq - 1, damage.good_chain, False)
+            warnings.warn(f"{damage}; kept the {good.seq:,} records before it", stacklevel=3)
+            if self.readonly:
+                self._limit = good.seq
+            else:
+                self._drop_after(good)
+            return good
+
+    def _drop_after(self, good: Head) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        db.execute("DELETE FROM journal WHERE seq > ?", (good.seq,))
+        db.execute(MOVE_HEAD, (good.seq, good.chain))
+        db.execute("COMMIT")
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the query indexes exist (built at ``close()``)."""
+        (count,) = self._db.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'journal'"
+            " AND name LIKE 'journal_%'"
+        ).fetchone()
+        return bool(count >= _INDEX_COUNT)
 
     # ---------------------------------------------------------------- writing
 
@@ -251,8 +278,8 @@ class Journal(QueryShorthands):
             seq = self._next_seq
             try:
                 row = _ROWS[type(msg)](seq, msg)
-            except _UNENCODABLE as exc:
-                raise _refused(msg, exc) from exc
+            except UNENCODABLE as exc:
+                raise refused(msg, exc) from exc
             self._next_seq = seq + 1
             self._pending.append(row)
             if len(self._pending) >= self.batch_size:
@@ -276,8 +303,8 @@ class Journal(QueryShorthands):
                 for msg in msgs:
                     try:
                         row = rows[type(msg)](seq, msg)
-                    except _UNENCODABLE as exc:
-                        raise _refused(msg, exc) from exc
+                    except UNENCODABLE as exc:
+                        raise refused(msg, exc) from exc
                     pending.append(row)
                     seq += 1
             finally:
@@ -286,37 +313,44 @@ class Journal(QueryShorthands):
                     self._write_pending()
 
     def flush(self) -> None:
-        """Write every buffered record in one transaction; they are acknowledged on return."""
+        """Write every buffered record in one transaction: committed on return."""
         with self._lock:
             self._write_pending()
 
     def _write_pending(self) -> None:
         if not self._pending:
             return
-        batch, self._pending = self._pending, []
+        batch = self._pending
+        values, last_chain = chained(batch, self._chain)
+        self._pending = []
         db = self._db
         db.execute("BEGIN")
         try:
-            full = len(batch) - len(batch) % _CHUNK
+            full = len(batch) - len(batch) % CHUNK
+            flat = iter(values)
             if full:  # each chunk's values in one flat tuple, grouped in C by zip
-                values = chain.from_iterable(islice(batch, full))
-                db.executemany(_INSERT_CHUNK, zip(*[values] * (_CHUNK * _ROW_WIDTH), strict=True))
+                chunks = zip(*[islice(flat, full * ROW_WIDTH)] * (CHUNK * ROW_WIDTH), strict=True)
+                db.executemany(INSERT_CHUNK, chunks)
             if full < len(batch):
-                db.executemany(_INSERT, islice(batch, full, None))
+                db.executemany(INSERT, zip(*[flat] * ROW_WIDTH, strict=True))
+            db.execute(MOVE_HEAD, (batch[-1][0], last_chain))  # the head commits with them
         except BaseException:
             db.execute("ROLLBACK")
             self._pending = batch + self._pending  # nothing is lost on a failed write
             raise
         db.execute("COMMIT")
+        self._chain = last_chain
 
     def close(self) -> None:
-        """Flush, checkpoint the WAL into the database file, close. Idempotent."""
+        """Flush, mark the trail closed, checkpoint the WAL into the database file, close.
+        Idempotent."""
         with self._lock:
             if self._closed:
                 return
             if not self.readonly:
                 self._write_pending()
                 self._db.executescript(_INDEXES)
+                self._db.execute(CLOSE_HEAD)
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
             self._closed = True
@@ -349,7 +383,8 @@ class Journal(QueryShorthands):
         with self._lock:
             self._write_pending()
             rows = self._db.execute(
-                "SELECT seq, payload FROM journal WHERE seq > ? ORDER BY seq", (self._hashed_seq,)
+                "SELECT seq, payload FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq",
+                (self._hashed_seq, self._limit),
             )
             for seq, payload in rows:
                 self._hasher.update(m.canonical(m.decode(payload)))
@@ -403,7 +438,7 @@ class Journal(QueryShorthands):
             add("ts <= ?", until)
         # Keyset pages: memory stays bounded and the lock is not held while the caller
         # consumes records (it may append meanwhile; those come in later pages).
-        sql = f"SELECT {_COLUMNS}, payload FROM journal WHERE seq > ?"
+        sql = f"SELECT {_COLUMNS}, payload FROM journal WHERE seq > ? AND seq <= ?"
         for clause in where:
             sql += " AND " + clause
         sql += f" ORDER BY seq LIMIT {_PAGE}"
@@ -414,7 +449,7 @@ class Journal(QueryShorthands):
         while True:
             with self._lock:
                 self._write_pending()  # read your own writes
-                rows = self._db.execute(sql, [last, *params]).fetchall()
+                rows = self._db.execute(sql, [last, self._limit, *params]).fetchall()
             for row in rows:
                 yield _record(row)
             if len(rows) < _PAGE:

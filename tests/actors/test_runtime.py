@@ -15,6 +15,10 @@ from engine.clock import MS, SECOND
 class ListJournal:
     def __init__(self):
         self.records = []
+        self.committed = 0  # records made durable by the last flush
+
+    def flush(self):
+        self.committed = len(self.records)
 
     def append(self, msg):
         self.records.append(msg)
@@ -400,3 +404,87 @@ def test_a_failing_journal_write_raises_and_the_waves_actor_failures_are_still_s
         assert [k for k in kinds if k.startswith("Actor")] == ["ActorFailed", "ActorRestarted"]
     finally:
         rt.stop()
+
+
+class Reporter(EngineActor):
+    """Answers each message to the client endpoint, sent and journaled as a host does."""
+
+    def receive(self, msg, sender):
+        self.send_journaled("client", m.CancelParentOrder(parent_id=msg.parent_id, reason="re"))
+
+
+def _durable_client(rt, journal, seen):
+    """A client callback noting, per message, whether its record was committed."""
+
+    def client(msg, sender):
+        committed = journal.records[: journal.committed]
+        seen.append((rt.now(), msg.parent_id, msg in committed))
+
+    rt.on_message("client", client)
+
+
+@pytest.mark.parametrize("threaded", [False, True], ids=["inline", "pykka-threads"])
+@pytest.mark.parametrize("latency", [0, MS])
+def test_a_callback_gets_a_message_once_its_record_is_committed_at_its_delivery_time(
+    threaded, latency
+):
+    journal = ListJournal()
+    rt = SimRuntime(seed=1, journal=journal, threaded=threaded)
+    sup = Supervisor(rt)
+    seen = []
+    _durable_client(rt, journal, seen)
+    sup.start_child(ChildSpec("reporter", Reporter))
+    rt.set_link("reporter", "client", latency_ns=latency)
+    for i in range(5):
+        rt.send(EXTERNAL, "reporter", m.CancelParentOrder(parent_id=str(i)), delay_ns=i * MS)
+    try:
+        rt.run()
+    finally:
+        rt.stop()
+    assert [(t, p) for t, p, _ in seen] == [(i * MS + latency, str(i)) for i in range(5)]
+    assert all(durable for *_, durable in seen)
+
+
+def test_a_raising_callback_keeps_the_messages_after_it_for_the_next_release():
+    rt = SimRuntime(seed=1, journal=ListJournal())
+    calls = []
+
+    def client(msg, sender):
+        calls.append(msg.parent_id)
+        if calls == ["0", "1"]:
+            raise RuntimeError("the client's bug")
+
+    rt.on_message("client", client)
+    for i in range(3):
+        rt.send(EXTERNAL, "client", m.CancelParentOrder(parent_id=str(i)))
+    with pytest.raises(RuntimeError, match="the client's bug"):
+        rt.run()
+    assert calls == ["0", "1"]
+    rt.run()
+    assert calls == ["0", "1", "2"]
+
+
+def test_live_callbacks_get_messages_in_order_once_committed():
+    import threading
+
+    journal = ListJournal()
+    rt = LiveRuntime(seed=1, journal=journal)
+    sup = Supervisor(rt)
+    seen = []
+    every = threading.Event()
+
+    def client(msg, sender):
+        seen.append((msg.parent_id, msg in journal.records[: journal.committed]))
+        if len(seen) == 200:
+            every.set()
+
+    rt.on_message("client", client)
+    sup.start_child(ChildSpec("reporter", Reporter))
+    try:
+        for i in range(200):
+            rt.send(EXTERNAL, "reporter", m.CancelParentOrder(parent_id=str(i)))
+        assert every.wait(10)
+    finally:
+        rt.shutdown()
+    assert [p for p, _ in seen] == [str(i) for i in range(200)]
+    assert all(durable for _, durable in seen)

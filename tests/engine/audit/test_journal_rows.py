@@ -1,6 +1,8 @@
 """The journal's per-class row builders agree with ``index_columns`` for every message class,
 and ``extend`` writes exactly what the same ``append`` calls write."""
 
+import hashlib
+
 import msgspec
 
 from engine import messages as m
@@ -47,6 +49,16 @@ def test_rows_of_real_messages_match_index_columns_and_encoding():
         row = _ROWS[type(msg)](seq, msg)
         assert row[:3] == (seq, msg.ts, type(msg).__name__)
         assert tuple(map(_stored, row[3:])) == (*index_columns(msg), m.encode(msg))
+
+
+def test_written_rows_are_chained_by_sha256_over_the_one_before_and_the_payload():
+    j = Journal(":memory:", batch_size=5)
+    j.extend(sample_run() * 3)
+    j.flush()
+    prev = bytes(32)
+    for payload, stored in j._db.execute("SELECT payload, chain FROM journal ORDER BY seq"):
+        prev = hashlib.sha256(prev + payload).digest()
+        assert stored == prev
 
 
 def test_stored_columns_are_the_index_columns_nulls_and_empty_strings_included():
@@ -133,14 +145,16 @@ def test_a_failed_batch_write_rolls_back_and_keeps_every_record_buffered(monkeyp
     j = Journal(":memory:")
     good = journal_module._ROWS[m.VenueOrderFilled]
     monkeypatch.setitem(
-        journal_module._ROWS, m.VenueOrderFilled, lambda seq, msg: (*good(seq, msg)[:9], object())
-    )  # unbindable payload
+        journal_module._ROWS,
+        m.VenueOrderFilled,
+        lambda seq, msg: (*good(seq, msg)[:3], object(), *good(seq, msg)[4:]),
+    )  # an unbindable query column
     j.extend(msgs)  # 70 records: two 32-row chunks, then 6 rows; the bad ones in each part
     with pytest.raises(sqlite3.Error):
         j.flush()
     assert j._db.execute("SELECT COUNT(*) FROM journal").fetchone() == (0,)
     j._pending = [
-        row if row[-1].__class__ is not object else good(row[0], msgs[row[0] - 1])
+        row if row[3].__class__ is not object else good(row[0], msgs[row[0] - 1])
         for row in j._pending
     ]
     j.flush()
