@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import Mandate, RoutingLogic, Side, Tactic, Urgency
+from engine.parent.participation import CAPPED
 
 
 @dataclass(slots=True)
@@ -71,6 +72,35 @@ def routing_for(tactic: Tactic, mandate: Mandate) -> RoutingLogic:
     if tactic is Tactic.AGGRESSIVE and mandate.urgency is Urgency.HIGH:
         return RoutingLogic.PARALLEL
     return RoutingLogic.SEQUENTIAL
+
+
+def child_quantity(
+    want: int, room: int, cap: int | None, minimum: int, lot: int
+) -> tuple[int, str]:
+    """Size a child; returns (quantity, why it is smaller than wanted or zero).
+
+    ``want``: what the schedule asks for beyond filled and open; ``room``: the quantity not
+    yet allocated to a child (never over-allocate); ``cap``: what max participation allows
+    (None: no cap); ``minimum``: the least child, whole lots. No child is below the minimum
+    except the final remainder (all of ``room``), and no child leaves a remainder below the
+    minimum behind it: the last child takes the odd remainder along."""
+    if room <= 0:
+        return 0, "fully allocated to open children"
+    limit = room if cap is None else min(room, cap)
+    capped = cap is not None and cap < min(want, room)
+    if room <= minimum:  # the final remainder: all of it, once due, or nothing
+        if want < room:
+            return 0, "nothing due yet"
+        return (room, "") if limit >= room else (0, CAPPED)
+    qty = min(want, limit)
+    qty -= qty % lot
+    if qty >= minimum and room - qty < minimum:
+        qty = room if limit >= room else qty - ceil_lot(minimum - (room - qty), lot)
+    if qty < minimum:
+        return 0, CAPPED if capped else (
+            "nothing due yet" if want <= 0 else "below minimum child size"
+        )
+    return qty, CAPPED if capped else ""
 
 
 def ceil_lot(quantity: int, lot: int) -> int:

@@ -1,5 +1,5 @@
 """When a parent next decides: the decision-interval grid, its deadlines (a child going
-stale, the final sweep, the end, the overrun) and, for a time-driven schedule, the first
+stale, the final sweep, the end) and, for a time-driven schedule, the first
 grid time at which a decision can act at all.
 
 A mixin of ``ParentOrder`` (it reads the parent's state and sets its ``next_wake_ns``);
@@ -67,11 +67,9 @@ class WakePlanning:
         return polls
 
     def _must_expire(self, now_ns: int) -> bool:
-        if now_ns < self.end_ns:
-            return False
-        if self.state is ParentState.PAUSED or not self.order.mandate.must_complete:
-            return True
-        return now_ns >= self.end_ns + self.config.overrun_ns
+        """Nothing happens after the end time, must-complete or not: what is left then
+        could not be done within the mandate."""
+        return now_ns >= self.end_ns
 
     def _stale_at(self, child: Child, sweep_at: int | None = None) -> int:
         """``sweep_at``: ``_sweep_at()`` if the caller has it already (one per decision,
@@ -104,13 +102,9 @@ class WakePlanning:
         room = self.target - self.filled - open_qty
         if room > 0 and len(open_children) < cfg.max_open_children:
             # a child is due when the lookahead schedule passes filled + open by the least
-            # quantity ``_child_qty`` places: a minimum child, or the rest (odd tail)
+            # quantity ``_child_qty`` places: a minimum child, or the final remainder
             lot = self.instrument.lot
-            least = min(
-                room,
-                ceil_lot(max(cfg.min_child_qty, lot), lot),
-                max(lot, ceil_lot(room - lot + 1, lot)),
-            )
+            least = min(room, ceil_lot(max(cfg.min_child_qty, lot), lot))
             at = strategy.due_ns(self.filled + open_qty + least)
             if at is not None:
                 due = at - cfg.lookahead_ns
@@ -166,12 +160,8 @@ class WakePlanning:
                 wake = self._tick_at_or_after(due, now_ns)
             else:  # nothing more by time alone: the deadlines below
                 wake = end if end > now_ns else now_ns + cfg.decision_interval_ns
-        if must_complete:
-            if now_ns < sweep_at < wake:
-                wake = sweep_at
-            overrun = end + cfg.overrun_ns
-            if now_ns < overrun < wake:
-                wake = overrun
+        if must_complete and now_ns < sweep_at < wake:
+            wake = sweep_at
         if now_ns < end < wake:
             wake = end
         if working:
