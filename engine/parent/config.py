@@ -22,6 +22,7 @@ class ParentConfig:
     sweep_lead_ns: int = 5 * SECOND  # must-complete: final sweep this long before end
     sweep_ticks: int = 2  # the sweep prices this many ticks through the far touch
     sweep_retry_ns: int = 1 * SECOND
+    stop_lead_ns: int = 1 * SECOND  # children are pulled this long before the end time
     participation_window_ns: int = 1 * MINUTE  # max participation also holds over this
     # VWAP's intraday volume profile: None is the shipped U-shape; or one estimated from
     # the market's history (``engine.venues.volume_history``) or loaded from a file

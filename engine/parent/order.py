@@ -68,7 +68,6 @@ from engine.parent.lifecycle import (
 from engine.parent.participation import CAPPED, ParticipationWindow
 from engine.parent.sizing import (
     Decision,
-    ceil_lot,
     child_price,
     child_quantity,
     has_quotes,
@@ -115,7 +114,7 @@ class ParentOrder(WakePlanning):
         self._polls_cache = None
         self._volume_at_start = 0
         self._window = ParticipationWindow(self.config.participation_window_ns)
-        self._capped_ns: int | None = None  # the last decision max participation held back
+        self._capped_ns: int | None = None  # when max participation last held back a shortfall
         self._auto_paused = False
         self._began: ParentStateChanged | None = None  # replayed: when the parent began
 
@@ -177,6 +176,9 @@ class ParentOrder(WakePlanning):
             return self._begin(now_ns, market)
         if self._must_expire(now_ns):
             return self._expire(now_ns)
+        if now_ns >= self._stop_at() and self.state is ParentState.WORKING:
+            self._plan_wake(now_ns)  # the end time: it expires then
+            return self.book.cancel_open(now_ns, "end time: pull before it")
         if self.state is ParentState.PAUSED:
             if self._auto_paused and has_quotes(market):
                 return self.resume(now_ns, market, "market data back")
@@ -491,13 +493,13 @@ class ParentOrder(WakePlanning):
         assert self.strategy is not None
         scheduled = min(self.target, self.strategy.scheduled(now_ns, volume))
         must_complete = self.order.mandate.must_complete
-        sweep_at, window_at = self._timing()
+        sweep_at, window_at, _ = self._timing()
         if must_complete and now_ns >= sweep_at:
             why = f"final sweep of leaves {self.leaves}"
             return Decision(self.target, Tactic.AGGRESSIVE, why, sweep=True)
         slack = 0 if must_complete and now_ns >= window_at else self.config.behind_slack_ns
         floor = self.strategy.behind_threshold(now_ns, volume, slack)
-        if self.filled < min(floor, self.target):
+        if min(floor, self.target) - self.filled >= self._least_shortfall():
             return Decision(scheduled, Tactic.AGGRESSIVE, "behind: cross the spread")
         if self.filled > scheduled or self.order.mandate.urgency is Urgency.LOW:
             return Decision(scheduled, Tactic.MIDPOINT, "ahead or patient: rest at mid")
@@ -506,6 +508,8 @@ class ParentOrder(WakePlanning):
     def _child_qty(self, now_ns: int, volume: int, d: Decision) -> tuple[int, str]:
         """Size the next child; returns (qty, why it is smaller than wanted or zero)."""
         assert self.strategy is not None
+        if now_ns >= self._stop_at():
+            return 0, "end time: nothing new"
         open_qty = self.book.open_qty
         room = self.target - self.filled - open_qty  # never over-allocate
         if room > 0 and len(self.book.open) >= self.config.max_open_children:
@@ -517,14 +521,9 @@ class ParentOrder(WakePlanning):
             want = min(self.target, ahead) - self.filled - open_qty
         cap = self._participation_room(now_ns, volume, open_qty)
         qty, why = child_quantity(want, room, cap, self._min_child(), self.instrument.lot)
-        if why == CAPPED:
-            self._capped_ns = now_ns
+        if why == CAPPED and d.scheduled - self.filled >= min(self._min_child(), self.leaves):
+            self._capped_ns = now_ns  # held back what the schedule wanted done by now
         return qty, why
-
-    def _min_child(self) -> int:
-        """The least child: the configured minimum (0: one lot), in whole lots."""
-        lot = self.instrument.lot
-        return ceil_lot(max(self.config.min_child_qty, lot), lot)
 
     def _participation_room(self, now_ns: int, volume: int, open_qty: int) -> int | None:
         """What max participation lets a new child have (None: no cap): the strategy's

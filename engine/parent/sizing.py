@@ -81,26 +81,25 @@ def child_quantity(
 
     ``want``: what the schedule asks for beyond filled and open; ``room``: the quantity not
     yet allocated to a child (never over-allocate); ``cap``: what max participation allows
-    (None: no cap); ``minimum``: the least child, whole lots. No child is below the minimum
-    except the final remainder (all of ``room``), and no child leaves a remainder below the
-    minimum behind it: the last child takes the odd remainder along."""
+    (None: no cap); ``minimum``: the least child, whole lots.
+
+    The schedule is rounded to the nearest minimum child: a child is due once the schedule
+    wants half of one, and is at least one. No child is below the minimum except the final
+    remainder (all of ``room``), and none leaves a remainder below the minimum behind it:
+    the last child takes the odd remainder along."""
     if room <= 0:
         return 0, "fully allocated to open children"
-    limit = room if cap is None else min(room, cap)
-    capped = cap is not None and cap < min(want, room)
-    if room <= minimum:  # the final remainder: all of it, once due, or nothing
-        if want < room:
-            return 0, "nothing due yet"
-        return (room, "") if limit >= room else (0, CAPPED)
-    qty = min(want, limit)
-    qty -= qty % lot
-    if qty >= minimum and room - qty < minimum:
-        qty = room if limit >= room else qty - ceil_lot(minimum - (room - qty), lot)
-    if qty < minimum:
-        return 0, CAPPED if capped else (
-            "nothing due yet" if want <= 0 else "below minimum child size"
-        )
-    return qty, CAPPED if capped else ""
+    if want <= 0 or 2 * want < min(room, minimum):
+        return 0, "nothing due yet"
+    wanted = min(max(want, minimum), room)
+    limit = wanted if cap is None else min(wanted, cap)
+    qty = limit - limit % lot
+    if qty < room and room - qty < minimum:  # take the odd remainder along, or leave a minimum
+        qty = room if cap is None or cap >= room else qty - ceil_lot(minimum - (room - qty), lot)
+    why = CAPPED if limit < wanted else ""
+    if qty < min(minimum, room):
+        return 0, why or "below minimum child size"
+    return qty, why
 
 
 def ceil_lot(quantity: int, lot: int) -> int:
