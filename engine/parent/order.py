@@ -18,14 +18,16 @@ interval. Every decision made is journaled (``ScheduleRecalibrated``).
 Lifecycle (``engine.parent.lifecycle``): pending → working ⇄ paused → completed /
 cancelled / expired. Decisions per wake:
 - scheduled = what the strategy wants done by now; deviation = filled − scheduled;
-- behind (filled below what the schedule wanted one slack ago, or any shortfall in a
-  must-complete order's final window) → AGGRESSIVE: cross the spread, passive children
-  are cancelled and re-placed; on schedule → PASSIVE (join the bid/offer); ahead or
-  low urgency → MIDPOINT (rest in the dark);
-- child size = scheduled one lookahead ahead − filled − open, capped by remaining
-  (never over-allocated), participation × market volume since start, lots, minimum
-  size and the number of open children;
-- child limit price on tick and never through the parent limit.
+- behind (filled short by a minimum child of what the schedule wanted one slack ago, no
+  slack in a must-complete order's final window) → AGGRESSIVE: cross the spread, passive
+  children are cancelled and re-placed; on schedule → PASSIVE (join the bid/offer);
+  ahead or low urgency → MIDPOINT (rest in the dark);
+- child size (``sizing.child_quantity``) = scheduled one lookahead ahead − filled − open,
+  rounded to the nearest minimum child, never over-allocated, within max participation
+  (``engine.parent.participation``), the last child taking the odd remainder along;
+- child limit price on tick and never through the parent limit;
+- the end time is hard: children are pulled just before it, and what is left expires at
+  it with a cause (``ExpiryReason``) the client's report carries.
 
 Recovery feeds a new parent its journaled records through ``apply``, then ``restore``.
 """
