@@ -124,6 +124,13 @@ class ParentState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class ExpiryReason(enum.StrEnum):
+    """Why a parent expired with leaves: the client's execution reports carry it."""
+
+    END_TIME = "end_time"  # the mandate's end time came first
+    PARTICIPATION_CAP = "participation_cap"  # max participation held the last trading back
+
+
 # ------------------------------------------------------------------ embedded values
 
 
@@ -281,6 +288,7 @@ class ParentStateChanged(Message):
     target: int
     filled: int
     reason: str = ""
+    expiry_reason: ExpiryReason | None = None  # set when state is EXPIRED
 
 
 class ScheduleRecalibrated(Message):

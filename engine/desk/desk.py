@@ -507,7 +507,7 @@ class OrderDesk(Netting):
                 self._exec_ids.next(),
                 now_ns,
                 leaves_qty=unfilled,
-                reason=change.state.value,
+                reason=change.expiry_reason or change.state.value,
                 text=text,
             )
             out.append((self.reports, report))

@@ -18,14 +18,16 @@ interval. Every decision made is journaled (``ScheduleRecalibrated``).
 Lifecycle (``engine.parent.lifecycle``): pending → working ⇄ paused → completed /
 cancelled / expired. Decisions per wake:
 - scheduled = what the strategy wants done by now; deviation = filled − scheduled;
-- behind (filled below what the schedule wanted one slack ago, or any shortfall in a
-  must-complete order's final window) → AGGRESSIVE: cross the spread, passive children
-  are cancelled and re-placed; on schedule → PASSIVE (join the bid/offer); ahead or
-  low urgency → MIDPOINT (rest in the dark);
-- child size = scheduled one lookahead ahead − filled − open, capped by remaining
-  (never over-allocated), participation × market volume since start, lots, minimum
-  size and the number of open children;
-- child limit price on tick and never through the parent limit.
+- behind (filled short by a minimum child of what the schedule wanted one slack ago, no
+  slack in a must-complete order's final window) → AGGRESSIVE: cross the spread, passive
+  children are cancelled and re-placed; on schedule → PASSIVE (join the bid/offer);
+  ahead or low urgency → MIDPOINT (rest in the dark);
+- child size (``sizing.child_quantity``) = scheduled one lookahead ahead − filled − open,
+  rounded to the nearest minimum child, never over-allocated, within max participation
+  (``engine.parent.participation``), the last child taking the odd remainder along;
+- child limit price on tick and never through the parent limit;
+- the end time is hard: children are pulled just before it, and what is left expires at
+  it with a cause (``ExpiryReason``) the client's report carries.
 
 Recovery feeds a new parent its journaled records through ``apply``, then ``restore``.
 """
@@ -41,6 +43,7 @@ from engine.messages import (
     ChildOrderFilled,
     ChildOrderOverfilled,
     ChildOrderRejected,
+    ExpiryReason,
     MarketDataUpdated,
     Message,
     ParentOrderCreated,
@@ -64,7 +67,14 @@ from engine.parent.lifecycle import (
     TRANSITIONS,
     IllegalTransition,
 )
-from engine.parent.sizing import Decision, child_price, has_quotes, routing_for
+from engine.parent.participation import CAPPED, ParticipationWindow
+from engine.parent.sizing import (
+    Decision,
+    child_price,
+    child_quantity,
+    has_quotes,
+    routing_for,
+)
 from engine.parent.wakes import WakePlanning
 from engine.strategies import Strategy, build_strategy
 from engine.strategies.implementation_shortfall import ImpactModel
@@ -105,6 +115,8 @@ class ParentOrder(WakePlanning):
         self._timing_cache = None
         self._polls_cache = None
         self._volume_at_start = 0
+        self._window = ParticipationWindow(self.config.participation_window_ns)
+        self._capped_ns: int | None = None  # when max participation last held back a shortfall
         self._auto_paused = False
         self._began: ParentStateChanged | None = None  # replayed: when the parent began
 
@@ -148,7 +160,7 @@ class ParentOrder(WakePlanning):
             self.start_ns = now_ns
         if self.end_ns <= max(self.start_ns, now_ns):
             self.next_wake_ns = None
-            return [self._transition(ParentState.EXPIRED, now_ns, "end time before start")]
+            return [self._expired_before_start(now_ns)]
         if now_ns < self.start_ns:
             self.next_wake_ns = self.start_ns
             return []
@@ -162,10 +174,13 @@ class ParentOrder(WakePlanning):
                 return []
             if now_ns >= self.end_ns:
                 self.next_wake_ns = None
-                return [self._transition(ParentState.EXPIRED, now_ns, "end time before start")]
+                return [self._expired_before_start(now_ns)]
             return self._begin(now_ns, market)
         if self._must_expire(now_ns):
             return self._expire(now_ns)
+        if now_ns >= self._stop_at() and self.state is ParentState.WORKING:
+            self._plan_wake(now_ns)  # the end time: it expires then
+            return self.book.cancel_open(now_ns, "end time: pull before it")
         if self.state is ParentState.PAUSED:
             if self._auto_paused and has_quotes(market):
                 return self.resume(now_ns, market, "market data back")
@@ -350,7 +365,13 @@ class ParentOrder(WakePlanning):
 
     # ------------------------------------------------------------ transitions
 
-    def _transition(self, target: ParentState, now_ns: int, reason: str) -> ParentStateChanged:
+    def _transition(
+        self,
+        target: ParentState,
+        now_ns: int,
+        reason: str,
+        expiry: ExpiryReason | None = None,
+    ) -> ParentStateChanged:
         if target not in TRANSITIONS[self.state]:
             raise IllegalTransition(self.parent_id, self.state, target)
         self.state = target
@@ -361,6 +382,7 @@ class ParentOrder(WakePlanning):
             target=self.target,
             filled=self.filled,
             reason=reason,
+            expiry_reason=expiry,
         )
 
     def _build_strategy(self, quantity: int, start_ns: int) -> Strategy:
@@ -389,6 +411,10 @@ class ParentOrder(WakePlanning):
             return out
         return out + self._recalibrate(now_ns, market, "start")
 
+    def _expired_before_start(self, now_ns: int) -> ParentStateChanged:
+        why = "end time before start"
+        return self._transition(ParentState.EXPIRED, now_ns, why, ExpiryReason.END_TIME)
+
     def _complete(self, now_ns: int, reason: str) -> list[Message]:
         out = self.book.cancel_open(now_ns, "parent completed")
         out.append(self._transition(ParentState.COMPLETED, now_ns, reason))
@@ -396,14 +422,21 @@ class ParentOrder(WakePlanning):
         return out
 
     def _expire(self, now_ns: int) -> list[Message]:
-        if self.order.mandate.must_complete and self.state is ParentState.WORKING:
-            why = f"must-complete order not filled by end + overrun: leaves {self.leaves}"
+        """End time: whatever is left expires, open children are pulled. The cause the
+        client sees: max participation if it held back the final window's trading."""
+        cause = ExpiryReason.END_TIME
+        if self._capped_ns is not None and self._capped_ns >= self._timing()[1]:
+            cause = ExpiryReason.PARTICIPATION_CAP
+        if self.state is ParentState.PAUSED:
+            why = f"end time reached while paused: leaves {self.leaves}"
+        elif cause is ExpiryReason.PARTICIPATION_CAP:
+            why = f"end time reached, held back by max participation: leaves {self.leaves}"
+        elif self.order.mandate.must_complete:
+            why = f"must-complete order not filled by its end time: leaves {self.leaves}"
         else:
             why = f"end time reached: leaves {self.leaves} (best effort)"
-            if self.state is ParentState.PAUSED:
-                why = f"end time reached while paused: leaves {self.leaves}"
         out = self.book.cancel_open(now_ns, "parent expired")
-        out.append(self._transition(ParentState.EXPIRED, now_ns, why))
+        out.append(self._transition(ParentState.EXPIRED, now_ns, why, cause))
         self.next_wake_ns = None
         return out
 
@@ -420,7 +453,10 @@ class ParentOrder(WakePlanning):
     def _recalibrate(self, now_ns: int, market: MarketView, trigger: str) -> list[Message]:
         """Compare filled vs scheduled, choose the tactic, size and price the next child,
         and journal the decision (ScheduleRecalibrated first, then the commands)."""
-        volume = self._market_volume(market) if self._polls() else 0  # time-driven: unread
+        volume = 0  # a time-driven parent does not read the market's volume
+        if self._polls():
+            volume = self._market_volume(market)
+            self._window.observe(now_ns, volume, self.filled)
         decision = self._decide(now_ns, volume)
         out: list[Message] = []
         if decision.tactic is Tactic.AGGRESSIVE:
@@ -459,13 +495,13 @@ class ParentOrder(WakePlanning):
         assert self.strategy is not None
         scheduled = min(self.target, self.strategy.scheduled(now_ns, volume))
         must_complete = self.order.mandate.must_complete
-        sweep_at, window_at = self._timing()
+        sweep_at, window_at, _ = self._timing()
         if must_complete and now_ns >= sweep_at:
             why = f"final sweep of leaves {self.leaves}"
             return Decision(self.target, Tactic.AGGRESSIVE, why, sweep=True)
         slack = 0 if must_complete and now_ns >= window_at else self.config.behind_slack_ns
         floor = self.strategy.behind_threshold(now_ns, volume, slack)
-        if self.filled < min(floor, self.target):
+        if min(floor, self.target) - self.filled >= self._least_shortfall():
             return Decision(scheduled, Tactic.AGGRESSIVE, "behind: cross the spread")
         if self.filled > scheduled or self.order.mandate.urgency is Urgency.LOW:
             return Decision(scheduled, Tactic.MIDPOINT, "ahead or patient: rest at mid")
@@ -474,43 +510,34 @@ class ParentOrder(WakePlanning):
     def _child_qty(self, now_ns: int, volume: int, d: Decision) -> tuple[int, str]:
         """Size the next child; returns (qty, why it is smaller than wanted or zero)."""
         assert self.strategy is not None
-        lot = self.instrument.lot
-        min_child = max(self.config.min_child_qty, lot)
-        open_children = self.book.open
-        open_qty = sum(c.leaves for c in open_children.values())
+        if now_ns >= self._stop_at():
+            return 0, "end time: nothing new"
+        open_qty = self.book.open_qty
         room = self.target - self.filled - open_qty  # never over-allocate
-        if room <= 0:
-            return 0, "fully allocated to open children"
-        if len(open_children) >= self.config.max_open_children:
+        if room > 0 and len(self.book.open) >= self.config.max_open_children:
             return 0, "max open children"
         if d.sweep:
             want = room
         else:
             ahead = self.strategy.scheduled(now_ns + self.config.lookahead_ns, volume)
             want = min(self.target, ahead) - self.filled - open_qty
-        qty, why = min(want, room), ""
-        cap = self._participation_room(volume) if not d.sweep and self._polls() else None
-        if cap is not None and cap < qty:
-            qty, why = max(cap, 0), "capped by max participation"
-        qty -= qty % lot
-        if (qty > 0 and room - qty < lot) or (qty == 0 and 0 < room <= want and room < min_child):
-            qty = room  # take the odd tail along: it could never be placed on its own
-        if 0 < qty < min_child and qty != room:
-            qty, why = 0, "below minimum child size"
-        if qty <= 0:
-            return 0, why or "nothing due yet"
+        cap = self._participation_room(now_ns, volume, open_qty)
+        qty, why = child_quantity(want, room, cap, self._min_child(), self.instrument.lot)
+        if why == CAPPED and d.scheduled - self.filled >= min(self._min_child(), self.leaves):
+            self._capped_ns = now_ns  # held back what the schedule wanted done by now
         return qty, why
 
-    def _participation_room(self, volume: int) -> int | None:
+    def _participation_room(self, now_ns: int, volume: int, open_qty: int) -> int | None:
+        """What max participation lets a new child have (None: no cap): the strategy's
+        cap or the mandate's over the order's life, the mandate's over the window too."""
         assert self.strategy is not None
+        hard = self.order.mandate.max_participation
         rate = self.strategy.participation_cap()
-        if rate is None:
-            rate = self.order.mandate.max_participation
+        if rate is None or (hard is not None and hard < rate):
+            rate = hard
         if rate is None:
             return None
-        # one minimum child is allowed before any volume, or the order could never start
-        allowance = max(self.config.min_child_qty, self.instrument.lot)
-        return int(rate * volume) + allowance - self.filled - self.open_qty
+        return self._window.room(rate, hard, now_ns, volume, self.filled, open_qty)
 
     def _child_price(self, decision: Decision, market: MarketView) -> int | None:
         return child_price(

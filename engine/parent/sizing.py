@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import Mandate, RoutingLogic, Side, Tactic, Urgency
+from engine.parent.participation import CAPPED
 
 
 @dataclass(slots=True)
@@ -71,6 +72,34 @@ def routing_for(tactic: Tactic, mandate: Mandate) -> RoutingLogic:
     if tactic is Tactic.AGGRESSIVE and mandate.urgency is Urgency.HIGH:
         return RoutingLogic.PARALLEL
     return RoutingLogic.SEQUENTIAL
+
+
+def child_quantity(
+    want: int, room: int, cap: int | None, minimum: int, lot: int
+) -> tuple[int, str]:
+    """Size a child; returns (quantity, why it is smaller than wanted or zero).
+
+    ``want``: what the schedule asks for beyond filled and open; ``room``: the quantity not
+    yet allocated to a child (never over-allocate); ``cap``: what max participation allows
+    (None: no cap); ``minimum``: the least child, whole lots.
+
+    The schedule is rounded to the nearest minimum child: a child is due once the schedule
+    wants half of one, and is at least one. No child is below the minimum except the final
+    remainder (all of ``room``), and none leaves a remainder below the minimum behind it:
+    the last child takes the odd remainder along."""
+    if room <= 0:
+        return 0, "fully allocated to open children"
+    if want <= 0 or 2 * want < min(room, minimum):
+        return 0, "nothing due yet"
+    wanted = min(max(want, minimum), room)
+    limit = wanted if cap is None else min(wanted, cap)
+    qty = limit - limit % lot
+    if qty < room and room - qty < minimum:  # take the odd remainder along, or leave a minimum
+        qty = room if cap is None or cap >= room else qty - ceil_lot(minimum - (room - qty), lot)
+    why = CAPPED if limit < wanted else ""
+    if qty < min(minimum, room):
+        return 0, why or "below minimum child size"
+    return qty, why
 
 
 def ceil_lot(quantity: int, lot: int) -> int:

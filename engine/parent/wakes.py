@@ -1,5 +1,5 @@
 """When a parent next decides: the decision-interval grid, its deadlines (a child going
-stale, the final sweep, the end, the overrun) and, for a time-driven schedule, the first
+stale, the final sweep, the end) and, for a time-driven schedule, the first
 grid time at which a decision can act at all.
 
 A mixin of ``ParentOrder`` (it reads the parent's state and sets its ``next_wake_ns``);
@@ -31,21 +31,27 @@ class WakePlanning:
     end_ns: int
     next_wake_ns: int | None
     _wake_anchor_ns: int  # when the wake was last planned: decisions on its grid
-    _timing_cache: tuple[int | None, tuple[int, int]] | None
+    _timing_cache: tuple[int | None, tuple[int, int, int]] | None
     _polls_cache: tuple[Strategy | None, bool] | None
 
-    def _timing(self) -> tuple[int, int]:
-        """(sweep time, start of the final window): fixed by the horizon, so computed once
-        per start time."""
+    def _timing(self) -> tuple[int, int, int]:
+        """(sweep time, start of the final window, stop time): fixed by the horizon, so
+        computed once per start time."""
         cached = self._timing_cache
         if cached is not None and cached[0] == self.start_ns:
             return cached[1]
         cfg, horizon = self.config, self.end_ns - (self.start_ns or self.end_ns)
         sweep_at = self.end_ns - min(cfg.sweep_lead_ns, horizon // 4)
         window = max(int(cfg.final_window_fraction * horizon), 2 * cfg.decision_interval_ns)
-        timing = (sweep_at, self.end_ns - window)
+        stop_at = self.end_ns - min(cfg.stop_lead_ns, horizon // 8)
+        timing = (sweep_at, self.end_ns - window, stop_at)
         self._timing_cache = (self.start_ns, timing)
         return timing
+
+    def _stop_at(self) -> int:
+        """No child is placed from here on and the open ones are pulled: none may fill
+        after the end time."""
+        return self._timing()[2]
 
     def _sweep_at(self) -> int:
         return self._timing()[0]
@@ -67,11 +73,23 @@ class WakePlanning:
         return polls
 
     def _must_expire(self, now_ns: int) -> bool:
-        if now_ns < self.end_ns:
-            return False
-        if self.state is ParentState.PAUSED or not self.order.mandate.must_complete:
-            return True
-        return now_ns >= self.end_ns + self.config.overrun_ns
+        """Nothing happens after the end time, must-complete or not: what is left then
+        could not be done within the mandate."""
+        return now_ns >= self.end_ns
+
+    def _min_child(self) -> int:
+        """The least child: the configured minimum (0: one lot), in whole lots."""
+        lot = self.instrument.lot
+        return ceil_lot(max(self.config.min_child_qty, lot), lot)
+
+    def _least_shortfall(self) -> int:
+        """The parent is behind once the schedule is this far ahead of filled: a minimum
+        child (or what is left), since no child could have been smaller. A volume-driven
+        strategy's band (POV's) is its slack already: any shortfall below it."""
+        strategy = self.strategy
+        if strategy is not None and strategy.participation_cap() is not None:
+            return 1
+        return max(1, min(self._min_child(), self.target - self.filled))
 
     def _stale_at(self, child: Child, sweep_at: int | None = None) -> int:
         """``sweep_at``: ``_sweep_at()`` if the caller has it already (one per decision,
@@ -104,18 +122,14 @@ class WakePlanning:
         room = self.target - self.filled - open_qty
         if room > 0 and len(open_children) < cfg.max_open_children:
             # a child is due when the lookahead schedule passes filled + open by the least
-            # quantity ``_child_qty`` places: a minimum child, or the rest (odd tail)
-            lot = self.instrument.lot
-            least = min(
-                room,
-                ceil_lot(max(cfg.min_child_qty, lot), lot),
-                max(lot, ceil_lot(room - lot + 1, lot)),
-            )
+            # quantity ``_child_qty`` places: half a minimum child, or of the remainder
+            least = max(1, (min(room, self._min_child()) + 1) // 2)
             at = strategy.due_ns(self.filled + open_qty + least)
             if at is not None:
                 due = at - cfg.lookahead_ns
         if resting:
-            at = strategy.due_ns(self.filled + 1)  # behind once the schedule passes filled
+            # behind once the schedule passes filled by a minimum child (``_least_shortfall``)
+            at = strategy.due_ns(self.filled + self._least_shortfall())
             if at is not None:
                 behind = at + cfg.behind_slack_ns
                 if self.order.mandate.must_complete:  # no slack in the final window
@@ -166,12 +180,11 @@ class WakePlanning:
                 wake = self._tick_at_or_after(due, now_ns)
             else:  # nothing more by time alone: the deadlines below
                 wake = end if end > now_ns else now_ns + cfg.decision_interval_ns
-        if must_complete:
-            if now_ns < sweep_at < wake:
-                wake = sweep_at
-            overrun = end + cfg.overrun_ns
-            if now_ns < overrun < wake:
-                wake = overrun
+        if must_complete and now_ns < sweep_at < wake:
+            wake = sweep_at
+        stop_at = self._stop_at()
+        if now_ns < stop_at < wake:
+            wake = stop_at
         if now_ns < end < wake:
             wake = end
         if working:

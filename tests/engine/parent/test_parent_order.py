@@ -12,6 +12,7 @@ from engine.messages import (
     CancelChildOrder,
     ChildOrderFilled,
     ChildOrderRejected,
+    ExpiryReason,
     Liquidity,
     ParentOrderFilled,
     ParentState,
@@ -181,13 +182,14 @@ def test_best_effort_expires_reporting_leaves():
     assert not h.parent.open_children() or all(c.cancel_requested for c in h.parent.open_children())
 
 
-def test_must_complete_that_cannot_fill_expires_after_the_overrun():
+def test_must_complete_that_cannot_fill_expires_at_its_end_time():
     limit = 100 * 1_000_000 + CENT
     p = make_parent(qty=5_000, minutes=10, limit=limit)
     h = Harness(p, passive_fill=0.0).run()
     last = h.of(ParentStateChanged)[-1]
-    assert last.state is ParentState.EXPIRED
-    assert last.ts == T0 + 10 * MINUTE + ParentConfig().overrun_ns
+    assert last.state is ParentState.EXPIRED and last.expiry_reason is ExpiryReason.END_TIME
+    assert last.ts == T0 + 10 * MINUTE  # no sweeping past the end
+    assert max(m.ts for m in h.out) == last.ts
     assert "must-complete" in last.reason
 
 
@@ -208,9 +210,11 @@ def test_max_participation_caps_child_sizes():
     h = Harness(p, passive_fill=1.0, market_rate=100)
     h.run()
     market_volume = h.background + h.ours
-    assert h.ours <= 0.1 * market_volume + 100
+    assert h.ours <= 0.1 * market_volume
     assert any("max participation" in r.reason for r in h.of(ScheduleRecalibrated))
-    assert h.of(ParentStateChanged)[-1].state is ParentState.EXPIRED
+    last = h.of(ParentStateChanged)[-1]
+    assert last.state is ParentState.EXPIRED
+    assert last.expiry_reason is ExpiryReason.PARTICIPATION_CAP
 
 
 def test_pov_stays_within_its_band():
