@@ -1,7 +1,10 @@
 """A simulated lit exchange: an L3 book shared by background flow and our orders.
 
 Other lit venues' quotes arrive as market data; arbitrageurs trade away anything priced
-through them, which keeps the venues of one market in line with each other.
+through them, which keeps the venues of one market in line with each other. The market
+data also carries each venue's directional volume (ours: what the background flow does
+not model) and expected daily volume: the impact of a meta-order traded on one venue
+moves the value on every venue of the market.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class LitVenue(SimulatedVenue):
             self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed
         )
         self.elsewhere = MarketView(instrument.symbol)  # the other lit venues, for arbitrage
+        # per other lit venue: (directional volume, expected volume) last heard of
+        self._heard: dict[str, tuple[int, int]] = {}
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:
         book = self.book
@@ -61,6 +66,8 @@ class LitVenue(SimulatedVenue):
             last_price=book.last_price,
             volume=book.volume,
             notional=book.notional,
+            directional_volume=self.flow.directional,
+            expected_volume=round(self.flow.expected_volume),
             ts=now_ns,
         )
 
@@ -69,6 +76,7 @@ class LitVenue(SimulatedVenue):
         if msg.kind is not VenueKind.LIT or msg.venue == self.name:
             return []
         self.elsewhere.update(msg)
+        self._hear_impact(msg, now)
         if self.status is VenueStatus.DOWN:
             return []
         tops = [md for md in self.elsewhere.venues.values() if md.status is not VenueStatus.DOWN]
@@ -81,6 +89,17 @@ class LitVenue(SimulatedVenue):
             self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
             for ts, f in self.flow.arbitrage(now, bid, ask)
         ]
+
+    def _hear_impact(self, msg: MarketDataUpdated, now: int) -> None:
+        """Another venue's directional flow moves the value here too, from when we hear it."""
+        directional, expected = self._heard.get(msg.venue, (0, 0))
+        if msg.expected_volume != expected:
+            self._heard[msg.venue] = (directional, msg.expected_volume)
+            volume = self.flow.expected_volume + sum(e for _, e in self._heard.values())
+            self.flow.impact.rescale(self.config.flow, volume)
+        if msg.directional_volume != directional:
+            self.flow.impact.trade(now, msg.directional_volume - directional)
+            self._heard[msg.venue] = (msg.directional_volume, msg.expected_volume)
 
     def _advance(self, now: int, out: list[Message]) -> None:
         if self.status is VenueStatus.DOWN:
@@ -109,9 +128,12 @@ class LitVenue(SimulatedVenue):
         out: list[Message] = []
         for f in fills:
             maker = self.live.get(f.maker_id)
+            taker = self.live[f.taker_id]
             if maker is not None:
                 out.append(self._fill(maker, f.quantity, f.price, Liquidity.MAKER, now))
-            out.append(self._fill(self.live[f.taker_id], f.quantity, f.price, Liquidity.TAKER, now))
+            else:  # with ourselves, no net directional volume
+                self.flow.trade_directional(now, taker.side * f.quantity)
+            out.append(self._fill(taker, f.quantity, f.price, Liquidity.TAKER, now))
         return out
 
     def _withdraw(self, order: OurOrder) -> int:
