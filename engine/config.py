@@ -50,7 +50,7 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     # directional volume through the kernel K(ℓ) = K∞ + Σ w_j·exp(−ℓ/τ_j), K∞ = 1 − Σ w_j.
     impact_y: float = 1.0
     impact_decay_s: tuple[float, ...] = (60.0, 600.0, 3_600.0)  # τ_j
-    impact_weights: tuple[float, ...] = (0.15, 0.2, 0.45)  # w_j
+    impact_weights: tuple[float, ...] = (0.15, 0.25, 0.45)  # w_j
     # Day-to-day variation of volume: each day's intensity is multiplied by a lognormal
     # day factor and, per half-hour bucket, by a lognormal bucket factor (both mean 1).
     volume_day_sigma: float = 0.25
