@@ -18,6 +18,7 @@ Measured on ``LitVenue`` directly with the default flow over whole days:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -39,14 +40,25 @@ LATER = END + 120 * MINUTE  # as long after the end as the meta-order lasted
 CHILD = 200  # shares per market order: each one fills at the touch or close to it
 
 
+def touch(v: LitVenue) -> tuple[int, int]:
+    bid, ask = v.book.best_bid, v.book.best_ask
+    assert bid is not None and ask is not None, "the book went one-sided"
+    return bid, ask
+
+
+def mid(v: LitVenue) -> int:
+    bid, ask = touch(v)
+    return (bid + ask) // 2
+
+
 def full_day(seed: int) -> list[tuple[int, int, int]]:
     """(mid, spread, cumulative volume) every 5 minutes through the day."""
     v = LitVenue(VenueConfig(name="L"), XYZ, SESSION, seed)
     trace = []
     for t in range(SESSION.open_ns + STEP, SESSION.close_ns + 1, STEP):
         v.advance_to(t)
-        b = v.book
-        trace.append((b.mid(), b.best_ask - b.best_bid, b.volume))
+        bid, ask = touch(v)
+        trace.append((mid(v), ask - bid, v.book.volume))
     return trace
 
 
@@ -55,7 +67,7 @@ def minute_mid(v: LitVenue, t: int) -> float:
     mids = []
     for k in range(12):
         v.advance_to(t + k * 5 * SECOND)
-        mids.append(v.book.mid())
+        mids.append(mid(v))
     return sum(mids) / len(mids)
 
 
@@ -64,7 +76,7 @@ def meta_order(seed: int, quantity: int) -> tuple[float, float]:
     by market orders of ``CHILD`` shares evenly spaced."""
     v = LitVenue(VenueConfig(name="L"), XYZ, SESSION, seed)
     v.advance_to(START)
-    m0 = v.book.mid()
+    m0 = mid(v)
     n = -(-quantity // CHILD)
     for k in range(n):
         t = START + k * (END - START) // n
@@ -82,7 +94,8 @@ def meta_order(seed: int, quantity: int) -> tuple[float, float]:
         )
         v.process(order, t)
     assert v.flow.directional >= 0.99 * quantity  # the meta-order did trade
-    return tuple((minute_mid(v, t) - m0) / m0 * 1e4 for t in (END, LATER))  # type: ignore[return-value]
+    end, later = ((minute_mid(v, t) - m0) / m0 * 1e4 for t in (END, LATER))
+    return end, later
 
 
 @pytest.fixture(scope="module")
@@ -166,15 +179,15 @@ def test_five_minute_returns_have_no_momentum(days):
     rets = []
     for trace in days.values():
         mids = [XYZ.ref_price] + [m for m, _, _ in trace]
-        rets.append([math.log(b / a) for a, b in zip(mids, mids[1:], strict=False)])
-    cov = sum(a * b for r in rets for a, b in zip(r, r[1:], strict=False))
+        rets.append([math.log(b / a) for a, b in itertools.pairwise(mids)])
+    cov = sum(a * b for r in rets for a, b in itertools.pairwise(r))
     var = sum(a * a for r in rets for a in r)
     assert abs(cov / var) <= 0.05, f"lag-1 autocorrelation {cov / var:+.3f}"
 
 
 def test_impact_follows_square_root_law(impact, daily_volume, daily_vol):
     peak = {frac: end for frac, (end, _) in impact.items()}
-    assert all(peak[a] < peak[b] for a, b in zip(SIZES, SIZES[1:], strict=False)), peak
+    assert all(peak[a] < peak[b] for a, b in itertools.pairwise(SIZES)), peak
     delta = fitted_exponent(peak)
     assert 0.4 <= delta <= 0.6, f"impact {peak}, exponent {delta:.2f}"
     # I = Y·σ_D·√(Q/V_D) with Y of order 1 (Tóth et al. 2011: 0.5–1)
