@@ -6,12 +6,19 @@ A Cont–Stoikov–Talreja (2010) style zero-intelligence flow on the venue's ow
 - each resting background order is cancelled with rate θ(i) (``i`` = its distance when it
   arrived): it draws an exponential lifetime on arrival and a heap holds the expiries;
 - every rate is scaled by ``FlowConfig.rate_scale`` and by a U-shaped intraday intensity
-  (the ES futures 30-minute volume profile, normalised to mean 1), piecewise
-  constant per bucket; inter-arrival times are exponential (Gillespie), redrawn at each
-  bucket boundary (memoryless, so exact);
+  (the ES futures 30-minute volume profile, normalised to mean 1) times the day's volume
+  multipliers (a lognormal day factor and a lognormal factor per bucket, shared by the
+  venues of a market), piecewise constant per bucket; inter-arrival times are exponential
+  (Gillespie), redrawn at each bucket boundary (memoryless, so exact);
 - near the open limit orders arrive a few ticks further out, so the spread is wider at
   the open and tightens through the morning;
 - sizes are lognormal around ``mean_size``, rounded to lots, with spikes at round lots.
+
+Prices are anchored to a value V = F·(1 + I): F a fundamental random walk shared by the
+venues of a market, I the impact of directional flow (``engine.venues.impact``). Limit
+orders never rest on the wrong side of V (liquidity providers quote around the value),
+so the mid follows V within a few ticks and does not lag it: a lagging mid would show
+as momentum in returns. Value traders (ABIDES-style) also trade against a displaced mid.
 
 ``advance_to(now)`` applies every event up to ``now`` in one call, so a venue costs one
 call per message rather than one message per background event. The event sequence is a
@@ -98,12 +105,12 @@ class BackgroundFlow:
     # ------------------------------------------------------------------ public
 
     def fundamental(self, t_ns: int) -> float:
-        """The value traders' fundamental value (price units) at ``t_ns``."""
+        """The fundamental value F (price units) at ``t_ns``, before impact."""
         k = (t_ns - self.session.open_ns) // self._value_period_ns
         return self._fundamental[min(max(k, 0), len(self._fundamental) - 1)]
 
     def intensity(self, t_ns: int) -> float:
-        """The intraday multiplier at ``t_ns`` (1 outside the session)."""
+        """The day's intraday multiplier at ``t_ns`` (1 outside the session)."""
         k = (t_ns - self.session.open_ns) // self._bucket_ns
         return self._profile[k] if 0 <= k < len(self._profile) else 1.0
 
@@ -198,22 +205,24 @@ class BackgroundFlow:
             return
         self._next_id += 1
         fills = book.take(self._next_id, side, size)  # a market order
-        self._collect(t, side, fills, out)
+        if self.watched:
+            self._collect(t, side, fills, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
     def _value_trade(self, t: int, out: list[tuple[int, Fill]]) -> None:
-        """Value traders wake (every ``value_period_s``): demand against d = mid − F
-        accumulates to at least ``value_clip`` shares, then trades IOC limited at F."""
+        """Value traders wake (every ``value_period_s``) and see the value V, impact
+        included: demand against d = mid − V accumulates to at least ``value_clip``
+        shares, then trades IOC limited at V."""
         k = self._value_step
         self._value_step = k + 1
         self._next_value = self._value_time(k + 1)
         book, cfg = self.book, self.config
-        f = self._fundamental[k] * (1.0 + self.impact.at(t))
-        self._set_value(f)
+        value = self._fundamental[k] * (1.0 + self.impact.at(t))
+        self._set_value(value)
         if book.best_bid is None or book.best_ask is None:
             return
-        d = ((book.best_bid + book.best_ask) / 2 - f) / self.tick
+        d = ((book.best_bid + book.best_ask) / 2 - value) / self.tick
         demand = -math.copysign(
             cfg.value_strength * abs(d) ** cfg.value_exponent * cfg.value_period_s, d
         )
@@ -225,15 +234,16 @@ class BackgroundFlow:
         qty = int(abs(carry) / self.lot) * self.lot
         side = BUY if carry > 0 else SELL
         self._value_carry = carry - side * qty
-        # never beyond F: a sell takes bids at or above F, a buy asks at or below it
+        # never beyond V: a sell takes bids at or above V, a buy asks at or below it
         limit = (
-            math.ceil(f / self.tick) * self.tick
+            math.ceil(value / self.tick) * self.tick
             if side == SELL
-            else math.floor(f / self.tick) * self.tick
+            else math.floor(value / self.tick) * self.tick
         )
         self._next_id += 1
         fills = book.take(self._next_id, side, qty, limit)
-        self._collect(t, side, fills, out)
+        if self.watched:
+            self._collect(t, side, fills, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
@@ -256,7 +266,8 @@ class BackgroundFlow:
                 continue
             self._next_id += 1
             fills = book.take(self._next_id, side, cap, through)
-            self._collect(t, side, fills, out)
+            if self.watched:
+                self._collect(t, side, fills, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
         return out

@@ -36,7 +36,16 @@ class LatentImpact:
     """The relative move of the value (a fraction of the price) that directional flow has
     left: positive after net buying."""
 
-    __slots__ = ("_decay", "_permanent", "_scale", "_states", "_t", "_weights", "permanent")
+    __slots__ = (
+        "_decay",
+        "_permanent",
+        "_quiet",
+        "_scale",
+        "_states",
+        "_t",
+        "_weights",
+        "permanent",
+    )
 
     def __init__(self, config: FlowConfig, daily_volume: float, start_ns: int) -> None:
         if len(config.impact_decay_s) != len(config.impact_weights):
@@ -47,6 +56,7 @@ class LatentImpact:
         self._states = [0.0] * len(self._weights)
         self.permanent = 0.0  # K∞·(net directional volume so far)
         self._scale = 0.0
+        self._quiet = True  # no directional volume yet: no impact (the common case)
         self._t = start_ns
         self.rescale(config, daily_volume)
 
@@ -61,6 +71,7 @@ class LatentImpact:
     def trade(self, t_ns: int, signed_qty: float) -> None:
         """Directional volume at ``t_ns``: + bought, − sold."""
         self._age(t_ns)
+        self._quiet = False
         self.permanent += self._permanent * signed_qty
         states, weights = self._states, self._weights
         for j in range(len(states)):
@@ -68,6 +79,8 @@ class LatentImpact:
 
     def at(self, t_ns: int) -> float:
         """The impact at ``t_ns`` as a fraction of the price: sign(Q)·Y·σ_D·√(|Q|/V_D)."""
+        if self._quiet:
+            return 0.0
         self._age(t_ns)
         q = self.permanent + sum(self._states)
         return math.copysign(self._scale * math.sqrt(abs(q)), q)
