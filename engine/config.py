@@ -48,7 +48,7 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     value_clip: int = 100  # shares: value traders accumulate demand to at least this
     # Impact of directional flow (engine/venues/impact.py): I = Y·σ_D·√(Q/V_D), Q the net
     # directional volume through the kernel K(ℓ) = K∞ + Σ w_j·exp(−ℓ/τ_j), K∞ = 1 − Σ w_j.
-    impact_y: float = 1.0
+    impact_y: float = 1.2  # Y of an instantaneous meta-order; the kernel lowers it for slower ones
     impact_decay_s: tuple[float, ...] = (60.0, 600.0, 3_600.0)  # τ_j
     impact_weights: tuple[float, ...] = (0.15, 0.25, 0.45)  # w_j
     # Day-to-day variation of volume: each day's intensity is multiplied by a lognormal
