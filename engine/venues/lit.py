@@ -51,8 +51,8 @@ class LitVenue(SimulatedVenue):
             self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed
         )
         self.elsewhere = MarketView(instrument.symbol)  # the other lit venues, for arbitrage
-        # per other lit venue: (directional volume, expected volume) last heard of
-        self._heard: dict[str, tuple[int, int]] = {}
+        # per other lit venue: (directional, expected, traded) volumes last heard of
+        self._heard: dict[str, tuple[int, int, int]] = {}
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:
         book = self.book
@@ -91,15 +91,17 @@ class LitVenue(SimulatedVenue):
         ]
 
     def _hear_impact(self, msg: MarketDataUpdated, now: int) -> None:
-        """Another venue's directional flow moves the value here too, from when we hear it."""
-        directional, expected = self._heard.get(msg.venue, (0, 0))
+        """Another venue's directional flow moves the value here too, from when we hear
+        it. A venue restarted (its day's volume went back) counts again from zero."""
+        directional, expected, volume = self._heard.get(msg.venue, (0, 0, 0))
+        if msg.volume < volume:
+            directional = 0
+        self._heard[msg.venue] = (msg.directional_volume, msg.expected_volume, msg.volume)
         if msg.expected_volume != expected:
-            self._heard[msg.venue] = (directional, msg.expected_volume)
-            volume = self.flow.expected_volume + sum(e for _, e in self._heard.values())
-            self.flow.impact.rescale(self.config.flow, volume)
+            market = self.flow.expected_volume + sum(e for _, e, _ in self._heard.values())
+            self.flow.impact.rescale(self.config.flow, market)
         if msg.directional_volume != directional:
             self.flow.impact.trade(now, msg.directional_volume - directional)
-            self._heard[msg.venue] = (msg.directional_volume, msg.expected_volume)
 
     def _advance(self, now: int, out: list[Message]) -> None:
         if self.status is VenueStatus.DOWN:

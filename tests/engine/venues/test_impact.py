@@ -10,7 +10,15 @@ import pytest
 from engine.clock import MINUTE, SECOND
 from engine.config import FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
-from engine.messages import OrderType, PlaceVenueOrder, Side, TimeInForce
+from engine.messages import (
+    MarketDataUpdated,
+    OrderType,
+    PlaceVenueOrder,
+    Side,
+    TimeInForce,
+    VenueKind,
+    VenueStatus,
+)
 from engine.venues.impact import LatentImpact
 from engine.venues.lit import LitVenue
 
@@ -107,3 +115,30 @@ def test_a_meta_order_on_one_venue_moves_the_value_on_the_other():
     moved, unmoved = b.book.mid(), b0.book.mid()
     assert moved is not None and unmoved is not None
     assert (moved - unmoved) / unmoved > 0.5 * on_a
+
+
+def test_a_restarted_venue_s_directional_volume_counts_again_from_zero():
+    """A restart forgets the venue's day (its volume starts again from zero): what it had
+    traded stays in the value elsewhere, and what it trades next adds to it."""
+    b = LitVenue(VenueConfig(name="B"), XYZ, SESSION, seed=2, fundamental_seed=9)
+    t = T0 + MINUTE
+    heard = []
+    for directional, volume in ((50_000, 900_000), (0, 300), (10_000, 20_000)):
+        md = MarketDataUpdated(
+            venue="A",
+            instrument="XYZ",
+            kind=VenueKind.LIT,
+            status=VenueStatus.UP,
+            volume=volume,
+            directional_volume=directional,
+            expected_volume=round(b.flow.expected_volume),
+            ts=t,
+        )
+        b.process(md, t)
+        heard.append(b.flow.impact.at(t))
+    one_venue = LatentImpact(CONFIG, 2 * b.flow.expected_volume, T0)
+    one_venue.trade(t, 50_000)
+    assert heard[0] == pytest.approx(one_venue.at(t), rel=1e-3)
+    assert heard[1] == heard[0]
+    one_venue.trade(t, 10_000)
+    assert heard[2] == pytest.approx(one_venue.at(t), rel=1e-3)
