@@ -72,11 +72,15 @@ class LitVenue(SimulatedVenue):
         )
 
     def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
-        """Another lit venue's quotes: arbitrageurs trade away anything priced through them."""
-        if msg.kind is not VenueKind.LIT or msg.venue == self.name:
+        """Another venue's directional volume moves the value here (any venue that
+        reports it); another lit venue's quotes: arbitrageurs trade away anything priced
+        through them."""
+        if msg.venue == self.name:
+            return []
+        self._hear_impact(msg, now)
+        if msg.kind is not VenueKind.LIT:
             return []
         self.elsewhere.update(msg)
-        self._hear_impact(msg, now)
         if self.status is VenueStatus.DOWN:
             return []
         tops = [md for md in self.elsewhere.venues.values() if md.status is not VenueStatus.DOWN]
