@@ -32,6 +32,19 @@ from engine.config import FlowConfig
 _NS = 1e9
 
 
+def check_kernel(config: FlowConfig) -> None:
+    """A kernel K(ℓ) that starts at 1 and decays to K∞ ≥ 0, and a non-negative Y."""
+    times, weights = config.impact_decay_s, config.impact_weights
+    if len(times) != len(weights):
+        raise ValueError("flow.impact_decay_s and flow.impact_weights differ in length")
+    if not all(math.isfinite(t) and t > 0 for t in times):
+        raise ValueError(f"flow.impact_decay_s: {times} must be finite and > 0")
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) > 1 + 1e-9:
+        raise ValueError(f"flow.impact_weights: {weights} must be ≥ 0 and sum to at most 1")
+    if not (math.isfinite(config.impact_y) and config.impact_y >= 0):
+        raise ValueError(f"flow.impact_y: {config.impact_y} must be finite and ≥ 0")
+
+
 class LatentImpact:
     """The relative move of the value (a fraction of the price) that directional flow has
     left: positive after net buying."""
@@ -48,8 +61,7 @@ class LatentImpact:
     )
 
     def __init__(self, config: FlowConfig, daily_volume: float, start_ns: int) -> None:
-        if len(config.impact_decay_s) != len(config.impact_weights):
-            raise ValueError("flow.impact_decay_s and flow.impact_weights differ in length")
+        check_kernel(config)
         self._weights = tuple(config.impact_weights)
         self._permanent = max(0.0, 1.0 - sum(self._weights))  # K∞: what never decays
         self._decay = tuple(1.0 / (s * _NS) for s in config.impact_decay_s)

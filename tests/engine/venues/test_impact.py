@@ -142,3 +142,19 @@ def test_a_restarted_venue_s_directional_volume_counts_again_from_zero():
     assert heard[1] == heard[0]
     one_venue.trade(t, 10_000)
     assert heard[2] == pytest.approx(one_venue.at(t), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        {"impact_decay_s": (60.0,), "impact_weights": (0.5, 0.2)},
+        {"impact_decay_s": (0.0,), "impact_weights": (0.5,)},
+        {"impact_decay_s": (60.0, 600.0), "impact_weights": (0.7, 0.6)},
+        {"impact_decay_s": (60.0,), "impact_weights": (-0.1,)},
+        {"impact_y": -1.0},
+    ],
+    ids=["lengths", "zero_time", "weights_over_one", "negative_weight", "negative_y"],
+)
+def test_a_kernel_that_does_not_decay_from_one_to_a_floor_is_refused(kernel):
+    with pytest.raises(ValueError, match=r"flow\.impact"):
+        LatentImpact(FlowConfig(**kernel), DAILY, T0)
