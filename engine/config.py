@@ -36,16 +36,25 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     initial_level_size: int = 1_000
     u_shape: bool = True
     open_spread_ticks: int = 2  # extra limit distance (ticks) at the open, one less per bucket
-    # Value traders (ABIDES-style): a fundamental value F follows a driftless geometric
-    # random walk with this daily volatility (0 freezes F at the reference price). Every
-    # ``value_period_s`` they trade against the displacement d = (mid − F) in ticks at a
-    # rate of ``value_strength``·|d|^``value_exponent`` shares per second, IOC limited at
-    # F. The restoring flow is what makes impact concave (see engine/venues/flow.py).
+    # Value traders (ABIDES-style): the value V is a fundamental F, a driftless geometric
+    # random walk with this daily volatility (0 freezes F at the reference price), moved by
+    # the impact of directional flow. Every ``value_period_s`` they trade against the
+    # displacement d = (mid − V) in ticks at a rate of ``value_strength``·|d|^``value_exponent``
+    # shares per second, IOC limited at V; background limit orders never rest through V.
     fundamental_vol: float = 0.015
     value_period_s: float = 1.0
     value_strength: float = 0.02
     value_exponent: float = 2.0
     value_clip: int = 100  # shares: value traders accumulate demand to at least this
+    # Impact of directional flow (engine/venues/impact.py): I = Y·σ_D·√(Q/V_D), Q the net
+    # directional volume through the kernel K(ℓ) = K∞ + Σ w_j·exp(−ℓ/τ_j), K∞ = 1 − Σ w_j.
+    impact_y: float = 1.2  # Y of an instantaneous meta-order; the kernel lowers it for slower ones
+    impact_decay_s: tuple[float, ...] = (60.0, 600.0, 3_600.0)  # τ_j
+    impact_weights: tuple[float, ...] = (0.15, 0.25, 0.45)  # w_j
+    # Day-to-day variation of volume: each day's intensity is multiplied by a lognormal
+    # day factor and, per half-hour bucket, by a lognormal bucket factor (both mean 1).
+    volume_day_sigma: float = 0.25
+    volume_bucket_sigma: float = 0.2
 
 
 class DarkConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

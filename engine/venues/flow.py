@@ -6,12 +6,19 @@ A Cont–Stoikov–Talreja (2010) style zero-intelligence flow on the venue's ow
 - each resting background order is cancelled with rate θ(i) (``i`` = its distance when it
   arrived): it draws an exponential lifetime on arrival and a heap holds the expiries;
 - every rate is scaled by ``FlowConfig.rate_scale`` and by a U-shaped intraday intensity
-  (the ES futures 30-minute volume profile, normalised to mean 1), piecewise
-  constant per bucket; inter-arrival times are exponential (Gillespie), redrawn at each
-  bucket boundary (memoryless, so exact);
+  (the ES futures 30-minute volume profile, normalised to mean 1) times the day's volume
+  multipliers (a lognormal day factor and a lognormal factor per bucket, shared by the
+  venues of a market), piecewise constant per bucket; inter-arrival times are exponential
+  (Gillespie), redrawn at each bucket boundary (memoryless, so exact);
 - near the open limit orders arrive a few ticks further out, so the spread is wider at
   the open and tightens through the morning;
 - sizes are lognormal around ``mean_size``, rounded to lots, with spikes at round lots.
+
+Prices are anchored to a value V = F·(1 + I): F a fundamental random walk shared by the
+venues of a market, I the impact of directional flow (``engine.venues.impact``). Limit
+orders never rest on the wrong side of V (liquidity providers quote around the value),
+so the mid follows V within a few ticks and does not lag it: a lagging mid would show
+as momentum in returns. Value traders (ABIDES-style) also trade against a displaced mid.
 
 ``advance_to(now)`` applies every event up to ``now`` in one call, so a venue costs one
 call per message rather than one message per background event. The event sequence is a
@@ -31,6 +38,7 @@ from collections.abc import Container
 from engine.config import FlowConfig, SessionConfig
 from engine.instruments import Instrument
 from engine.venues.book import BUY, SELL, Book, Fill
+from engine.venues.impact import LatentImpact
 
 # % of daily volume per 30 minutes from the open (ES futures, 2009).
 INTRADAY_PROFILE = (11.32, 9.70, 8.07, 6.63, 5.49, 4.85, 4.56, 5.05, 5.27, 6.23, 6.87, 8.39, 12.31)
@@ -81,7 +89,12 @@ class BackgroundFlow:
         self._cancel_rates = [r * scale for r in config.cancel_rates]
         self._limit_kinds = len(self._cancel_rates)
         self._sizes = self._size_table()
-        self._fundamental = self._fundamental_path(fundamental_seed)
+        self._fundamental, day_volume = self._market_day(fundamental_seed)
+        self._profile = tuple(u * m for u, m in zip(self._profile, day_volume, strict=True))
+        self.expected_volume = self._expected_volume()
+        self.impact = LatentImpact(config, self.expected_volume, session.open_ns)
+        self.directional = 0  # net directional shares traded here (ours; + bought)
+        self._set_value(float(self.ref_price))
         self._value_step = 0
         self._value_carry = 0.0
         self._next_value = self._value_time(0)
@@ -92,12 +105,12 @@ class BackgroundFlow:
     # ------------------------------------------------------------------ public
 
     def fundamental(self, t_ns: int) -> float:
-        """The value traders' fundamental value (price units) at ``t_ns``."""
+        """The fundamental value F (price units) at ``t_ns``, before impact."""
         k = (t_ns - self.session.open_ns) // self._value_period_ns
         return self._fundamental[min(max(k, 0), len(self._fundamental) - 1)]
 
     def intensity(self, t_ns: int) -> float:
-        """The intraday multiplier at ``t_ns`` (1 outside the session)."""
+        """The day's intraday multiplier at ``t_ns`` (1 outside the session)."""
         k = (t_ns - self.session.open_ns) // self._bucket_ns
         return self._profile[k] if 0 <= k < len(self._profile) else 1.0
 
@@ -183,6 +196,7 @@ class BackgroundFlow:
                 opposite = book.best_ask if side == BUY else book.best_bid
                 assert opposite is not None  # replenishing quotes both sides
             price = opposite - side * (kind + 1 + self._offset) * self.tick
+            price = min(price, self._bid_cap) if side == BUY else max(price, self._ask_floor)
             if price > 0:
                 self._next_id += 1
                 book.limit(self._next_id, side, price, size)
@@ -191,21 +205,24 @@ class BackgroundFlow:
             return
         self._next_id += 1
         fills = book.take(self._next_id, side, size)  # a market order
-        out += [(t, fill) for fill in fills if fill.maker_id in self.watched]
+        if self.watched:
+            self._collect(t, side, fills, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
     def _value_trade(self, t: int, out: list[tuple[int, Fill]]) -> None:
-        """Value traders wake (every ``value_period_s``): demand against d = mid − F
-        accumulates to at least ``value_clip`` shares, then trades IOC limited at F."""
+        """Value traders wake (every ``value_period_s``) and see the value V, impact
+        included: demand against d = mid − V accumulates to at least ``value_clip``
+        shares, then trades IOC limited at V."""
         k = self._value_step
         self._value_step = k + 1
         self._next_value = self._value_time(k + 1)
         book, cfg = self.book, self.config
+        value = self._fundamental[k] * (1.0 + self.impact.at(t))
+        self._set_value(value)
         if book.best_bid is None or book.best_ask is None:
             return
-        f = self._fundamental[k]
-        d = ((book.best_bid + book.best_ask) / 2 - f) / self.tick
+        d = ((book.best_bid + book.best_ask) / 2 - value) / self.tick
         demand = -math.copysign(
             cfg.value_strength * abs(d) ** cfg.value_exponent * cfg.value_period_s, d
         )
@@ -217,15 +234,16 @@ class BackgroundFlow:
         qty = int(abs(carry) / self.lot) * self.lot
         side = BUY if carry > 0 else SELL
         self._value_carry = carry - side * qty
-        # never beyond F: a sell takes bids at or above F, a buy asks at or below it
+        # never beyond V: a sell takes bids at or above V, a buy asks at or below it
         limit = (
-            math.ceil(f / self.tick) * self.tick
+            math.ceil(value / self.tick) * self.tick
             if side == SELL
-            else math.floor(f / self.tick) * self.tick
+            else math.floor(value / self.tick) * self.tick
         )
         self._next_id += 1
         fills = book.take(self._next_id, side, qty, limit)
-        out += [(t, fill) for fill in fills if fill.maker_id in self.watched]
+        if self.watched:
+            self._collect(t, side, fills, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
 
@@ -248,20 +266,44 @@ class BackgroundFlow:
                 continue
             self._next_id += 1
             fills = book.take(self._next_id, side, cap, through)
-            out += [(t, fill) for fill in fills if fill.maker_id in self.watched]
+            if self.watched:
+                self._collect(t, side, fills, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
         return out
+
+    def _collect(self, t: int, side: int, fills: list[Fill], out: list[tuple[int, Fill]]) -> None:
+        """Our resting orders among the makers a background ``side`` order traded with:
+        their fills are reported, and their volume is directional (ours, opposite side)."""
+        watched = self.watched
+        for fill in fills:
+            if fill.maker_id in watched:
+                out.append((t, fill))
+                self.trade_directional(t, -side * fill.quantity)
+
+    def trade_directional(self, t: int, signed_qty: int) -> None:
+        """Directional volume traded here at ``t`` (+ bought): it moves the value."""
+        self.directional += signed_qty
+        self.impact.trade(t, signed_qty)
+
+    def _set_value(self, value: float) -> None:
+        """The value V moved: background limit orders rest on their side of it."""
+        self.value = value
+        tick = self.tick
+        self._bid_cap = math.ceil(value / tick) * tick - tick
+        self._ask_floor = math.floor(value / tick) * tick + tick
 
     def _value_time(self, k: int) -> int:
         if self.config.value_strength <= 0 or k >= len(self._fundamental):
             return self.session.close_ns + 1  # never within the session
         return self.session.open_ns + (k + 1) * self._value_period_ns
 
-    def _fundamental_path(self, seed: int | None) -> list[float]:
-        """F at each value-trader wake: a geometric random walk from the reference price
-        with ``fundamental_vol`` per session, from its own RNG so that venues given the
-        same ``seed`` share one fundamental (default: drawn from the flow's RNG)."""
+    def _market_day(self, seed: int | None) -> tuple[list[float], list[float]]:
+        """What the venues of one market share on a day, from its own RNG so that venues
+        given the same ``seed`` share it (default: drawn from the flow's RNG): F at each
+        value-trader wake, a geometric random walk from the reference price with
+        ``fundamental_vol`` per session; and the day's volume multiplier per bucket, a
+        lognormal day factor times a lognormal bucket factor, each of mean 1."""
         cfg = self.config
         self._value_period_ns = max(1, int(cfg.value_period_s * _NS))
         n = self.session.length_ns // self._value_period_ns
@@ -271,7 +313,20 @@ class BackgroundFlow:
         for _ in range(n):
             log_f += step * gauss(0.0, 1.0) - step * step / 2
             path.append(self.ref_price * math.exp(log_f))
-        return path
+        day, bucket = cfg.volume_day_sigma, cfg.volume_bucket_sigma
+        level = math.exp(day * gauss(0.0, 1.0) - day * day / 2)
+        volume = [
+            level * math.exp(bucket * gauss(0.0, 1.0) - bucket * bucket / 2) for _ in self._profile
+        ]
+        return path, volume
+
+    def _expected_volume(self) -> float:
+        """Shares an average day trades here: the background market orders (the U-shape
+        has mean 1, and so has the day's multiplier)."""
+        cfg = self.config
+        mean_size = sum(self._sizes) / len(self._sizes)
+        seconds = self.session.length_ns / _NS
+        return 2 * cfg.market_rate * cfg.rate_scale * mean_size * seconds
 
     def _draw_arrival(self, t: int) -> int:
         """Next arrival after ``t``: exponential at the bucket's rate, redrawn at the bucket

@@ -1,7 +1,10 @@
 """A simulated lit exchange: an L3 book shared by background flow and our orders.
 
 Other lit venues' quotes arrive as market data; arbitrageurs trade away anything priced
-through them, which keeps the venues of one market in line with each other.
+through them, which keeps the venues of one market in line with each other. The market
+data also carries each venue's directional volume (ours: what the background flow does
+not model) and expected daily volume: the impact of a meta-order traded on one venue
+moves the value on every venue of the market.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class LitVenue(SimulatedVenue):
             self.book, config.flow, instrument, session, self.rng, self.live, fundamental_seed
         )
         self.elsewhere = MarketView(instrument.symbol)  # the other lit venues, for arbitrage
+        # per other lit venue: (directional, expected, traded) volumes last heard of
+        self._heard: dict[str, tuple[int, int, int]] = {}
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:
         book = self.book
@@ -61,12 +66,19 @@ class LitVenue(SimulatedVenue):
             last_price=book.last_price,
             volume=book.volume,
             notional=book.notional,
+            directional_volume=self.flow.directional,
+            expected_volume=round(self.flow.expected_volume),
             ts=now_ns,
         )
 
     def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
-        """Another lit venue's quotes: arbitrageurs trade away anything priced through them."""
-        if msg.kind is not VenueKind.LIT or msg.venue == self.name:
+        """Another venue's directional volume moves the value here (any venue that
+        reports it); another lit venue's quotes: arbitrageurs trade away anything priced
+        through them."""
+        if msg.venue == self.name:
+            return []
+        self._hear_impact(msg, now)
+        if msg.kind is not VenueKind.LIT:
             return []
         self.elsewhere.update(msg)
         if self.status is VenueStatus.DOWN:
@@ -81,6 +93,19 @@ class LitVenue(SimulatedVenue):
             self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
             for ts, f in self.flow.arbitrage(now, bid, ask)
         ]
+
+    def _hear_impact(self, msg: MarketDataUpdated, now: int) -> None:
+        """Another venue's directional flow moves the value here too, from when we hear
+        it. A venue restarted (its day's volume went back) counts again from zero."""
+        directional, expected, volume = self._heard.get(msg.venue, (0, 0, 0))
+        if msg.volume < volume:
+            directional = 0
+        self._heard[msg.venue] = (msg.directional_volume, msg.expected_volume, msg.volume)
+        if msg.expected_volume != expected:
+            market = self.flow.expected_volume + sum(e for _, e, _ in self._heard.values())
+            self.flow.impact.rescale(self.config.flow, market)
+        if msg.directional_volume != directional:
+            self.flow.impact.trade(now, msg.directional_volume - directional)
 
     def _advance(self, now: int, out: list[Message]) -> None:
         if self.status is VenueStatus.DOWN:
@@ -109,9 +134,12 @@ class LitVenue(SimulatedVenue):
         out: list[Message] = []
         for f in fills:
             maker = self.live.get(f.maker_id)
+            taker = self.live[f.taker_id]
             if maker is not None:
                 out.append(self._fill(maker, f.quantity, f.price, Liquidity.MAKER, now))
-            out.append(self._fill(self.live[f.taker_id], f.quantity, f.price, Liquidity.TAKER, now))
+            else:  # with ourselves, no net directional volume
+                self.flow.trade_directional(now, taker.side * f.quantity)
+            out.append(self._fill(taker, f.quantity, f.price, Liquidity.TAKER, now))
         return out
 
     def _withdraw(self, order: OurOrder) -> int:

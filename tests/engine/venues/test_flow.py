@@ -117,3 +117,19 @@ def test_a_halt_through_the_close_lets_time_pass_beyond_it(halt_from, monkeypatc
         flow.skip_to(t)
     assert flow.now == session.close_ns + HOUR
     assert flow.advance_to(session.close_ns + 2 * HOUR) == []  # nothing trades after it
+
+
+def test_venues_of_one_market_share_the_day_s_volume_multipliers():
+    """A busy day is busy on every venue: the day's multipliers come with the fundamental."""
+
+    def flow(seed: int, fundamental_seed: int) -> BackgroundFlow:
+        return BackgroundFlow(
+            Book(), FlowConfig(), XYZ, SESSION, random.Random(seed), set(), fundamental_seed
+        )
+
+    buckets = [SESSION.open_ns + k * 30 * MINUTE for k in range(13)]
+    a, b, other_day = flow(1, 7), flow(2, 7), flow(1, 8)
+    assert [a.intensity(t) for t in buckets] == [b.intensity(t) for t in buckets]
+    assert [a.intensity(t) for t in buckets] != [other_day.intensity(t) for t in buckets]
+    average = intensity_profile(True)
+    assert [a.intensity(t) for t in buckets] != list(average)
