@@ -86,7 +86,7 @@ def client_orders() -> list[m.ClientOrder]:
             "resting",
             m.Side.SELL,
             10_000,
-            limit_price=to_price("100.50"),
+            limit_price=to_price("103.00"),
             mandate=m.Mandate(urgency=m.Urgency.LOW),
         ),
         order("best_effort", m.Side.BUY, 20_000, mandate=m.Mandate(must_complete=False)),
