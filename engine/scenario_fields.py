@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from engine.config import DarkConfig, FlowConfig
 from engine.desk.intake import INT64_MAX
 from engine.prices import PRICE_SCALE, to_price
+from engine.venues.impact import check_kernel
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 # Prices and quantities are journaled as 64-bit integers: larger ones cannot be recorded.
@@ -90,6 +91,9 @@ def check_flow(flow: FlowConfig) -> None:
         at_least(getattr(flow, name), f"flow.{name}", strict=True)
     for name in ("depth_levels", "initial_level_size", "value_clip", "open_spread_ticks"):
         at_least(getattr(flow, name), f"flow.{name}")
+    for name in ("volume_day_sigma", "volume_bucket_sigma"):
+        at_least(getattr(flow, name), f"flow.{name}")
+    check_kernel(flow)
 
 
 def check_dark(dark: DarkConfig) -> None:

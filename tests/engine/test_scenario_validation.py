@@ -291,6 +291,16 @@ def test_known_nested_keys_still_load():
             r"venues\[0\]\.flow\.value_period_s: 0\.0 must be finite and > 0",
         ),
         (
+            scenario().replace('name = "LIT1"', 'name = "LIT1"\nflow = { impact_y = -1.0 }'),
+            r"venues\[0\]\.flow\.impact_y: -1\.0 must be finite and ≥ 0",
+        ),
+        (
+            scenario().replace(
+                'name = "LIT1"', 'name = "LIT1"\nflow = { volume_day_sigma = -0.2 }'
+            ),
+            r"venues\[0\]\.flow\.volume_day_sigma: -0\.2 must be finite and ≥ 0",
+        ),
+        (
             scenario().replace('kind = "dark"', 'kind = "dark"\ndark = { arrival_rate = -0.1 }'),
             r"venues\[1\]\.dark\.arrival_rate: -0\.1 must be finite and ≥ 0",
         ),
