@@ -4,6 +4,7 @@ program does (JSON). Figures come from ``actors.comparison``; conventions in
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -11,14 +12,15 @@ from actors.comparison import Row, SeedFigures, execution_cost, measure
 from actors.scenario_runner import Baseline, ScenarioResult
 from engine.tca.text import format_bps
 
-LEGEND = (
+LEGEND = textwrap.fill(
     "bps, + = cost (saving: + = the engine cheaper), mean over seeds. cost: shortfall vs "
     "each client order's arrival mid, fees included, unfilled shares marked at the end "
     "price; vs VWAP: fills vs the market VWAP over each order's life without our own "
     "fills; drift-adj.: against the same seed's market without our orders; baseline: "
     "each order marketable to the primary venue; saving ± standard error [95 % interval]; "
     "passive taker: passive-tactic shares filled as taker; child fill: median time for a "
-    "child to fill completely; excess: shares to the excess account per seed"
+    "child to fill completely; excess: shares to the excess account per seed",
+    width=92,
 )
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import msgspec
 
-from actors.api import Engine, MarketConfig, new_trail
+from actors.api import ROUTER, Engine, MarketConfig, new_trail
+from actors.desk_actor import REPORTS
 from actors.runtime import EXTERNAL, SimRuntime
 from actors.simulated_market import start_market, subscribe
 from actors.supervisor import Supervisor
@@ -34,6 +35,9 @@ from engine.messages import (
     ClientOrderRejected,
     ExecType,
     ExecutionReport,
+    FaultKind,
+    InjectActorFailure,
+    InjectVenueFault,
     MarketDataUpdated,
     Message,
     OrderType,
@@ -320,11 +324,11 @@ def run_baseline(
 
 
 def _naive_execution(scenario: Scenario, seed: int) -> tuple[list[OrderExecution], int, MarketTape]:
-    instrument, session, venues = scenario.market()
+    """The baseline's trader stands where the engine's router stands: the market is the
+    engine's own, draw for draw, until the first order (``_baseline_market``)."""
+    instrument, _, venues = scenario.market()
     primary = scenario.baseline.venue or next(v.name for v in venues if v.kind is VenueKind.LIT)
-    rt = SimRuntime(seed=seed, start_ns=session.open_ns - MINUTE)
-    sup = Supervisor(rt, "baseline")
-    names = start_market(rt, sup, instrument, session, venues, clients=["trader"])
+    rt = _baseline_market(scenario, seed)
     view = MarketView(instrument.symbol)
     market: list[MarketDataUpdated] = []
     orders = scenario.client_orders()
@@ -341,15 +345,16 @@ def _naive_execution(scenario: Scenario, seed: int) -> tuple[list[OrderExecution
         elif isinstance(msg, SubmitClientOrder):
             oid = next(arrived)
             if view.mid() is not None:  # no quote yet: nothing is marketable
-                rt.send("trader", primary, _marketable(primary, oid, msg.order))
+                rt.send(ROUTER, primary, _marketable(primary, oid, msg.order))
         elif isinstance(msg, VenueOrderFilled):
             fills[msg.order_id].append(Execution(ts=msg.ts, quantity=msg.quantity, price=msg.price))
             fees += msg.fee
 
-    rt.on_message("trader", trader)
-    subscribe(rt, "trader", instrument.symbol, names)
+    rt.on_message(ROUTER, trader)
+    subscribe(rt, ROUTER, instrument.symbol, [v.name for v in venues])  # as the router does
     for at, order in orders:
-        rt.send(EXTERNAL, "trader", SubmitClientOrder(order=order), delay_ns=at - rt.now())
+        rt.send(EXTERNAL, ROUTER, SubmitClientOrder(order=order), delay_ns=at - rt.now())
+    _inject_faults(rt, scenario)
     rt.run_until(scenario.end_ns())
     rt.stop()
     executed = [
@@ -363,6 +368,32 @@ def _naive_execution(scenario: Scenario, seed: int) -> tuple[list[OrderExecution
         for (at, o), oid in zip(orders, ids, strict=True)
     ]
     return executed, fees, MarketTape.from_market_data(market)
+
+
+def _baseline_market(scenario: Scenario, seed: int) -> SimRuntime:
+    """The scenario's venues with the ids, links and seeds they have in an ``Engine``
+    (ids come in creation order: the reports endpoint, the venues, then the router), so
+    each venue draws the same random numbers as in the engine's run."""
+    instrument, session, venues = scenario.market()
+    rt = SimRuntime(seed=seed, start_ns=session.open_ns - MINUTE)
+    rt.on_message(REPORTS, lambda msg, sender: None)
+    engine = Supervisor(rt, "engine")
+    market = Supervisor(rt, "venues", parent=engine)
+    start_market(rt, market, instrument, session, venues, clients=[ROUTER])
+    return rt
+
+
+def _inject_faults(rt: SimRuntime, scenario: Scenario) -> None:
+    """The scenario's venue faults and venue crashes, as ``Engine`` injects them."""
+    venues = {v.name for v in scenario.venues}
+    for f in scenario.faults:
+        duration = int(f.duration_s * 1e9) if f.duration_s else None
+        fault = InjectVenueFault(venue=f.venue, fault=FaultKind(f.fault), duration_ns=duration)
+        rt.send(EXTERNAL, f.venue, fault, delay_ns=scenario.session.at(f.at) - rt.now())
+    for c in scenario.crashes:
+        if c.actor in venues:
+            crash = InjectActorFailure(target=c.actor, reason=c.reason)
+            rt.send(EXTERNAL, c.actor, crash, delay_ns=scenario.session.at(c.at) - rt.now())
 
 
 def _marketable(venue: str, oid: str, order: ClientOrder) -> PlaceVenueOrder:

@@ -22,11 +22,12 @@ from pathlib import Path
 from types import FrameType
 
 import scenarios
-from actors.scenario_runner import ExecutionCost, ScenarioResult, run_baseline, run_scenario
+from actors.comparison_text import execution_lines
+from actors.scenario_runner import Baseline, ScenarioResult, run_baseline, run_scenario
 from engine.audit.journal import Journal
 from engine.scenario import Scenario, ScenarioError, load
 from engine.tca.html import report_data_from_journal, write_report
-from engine.tca.text import format_bps, format_time, run_report_text
+from engine.tca.text import format_time, run_report_text
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -202,7 +203,7 @@ class Interruption:
                 signal.signal(s, handler)
 
 
-def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path) -> str:
+def summary(result: ScenarioResult, baseline: Baseline | None, audit: Path) -> str:
     s = result.scenario
     lines = [
         f"scenario {s.name} seed {result.seed}: {result.client_orders} client orders "
@@ -214,23 +215,9 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
         f"Child fills (times UTC{offset:+03d}:00): performance vs the market VWAP "
         "over each child's life (bps, + = better)",
         run_report_text(result.tca.parents, utc_offset_hours=offset),
-    ]
-    c = result.cost
-    lines += [
         "",
-        f"Client executions: {c.quantity:,} of {c.ordered:,} shares "
-        f"({c.fill_rate:.1%}), cost vs arrival incl. fees {format_bps(c.cost_bps)} bps",
+        *execution_lines(result, baseline),
     ]
-    if baseline is not None:
-        lines.append(
-            f"Baseline (each order marketable to the primary venue): {baseline.quantity:,} "
-            f"shares, cost vs arrival incl. fees {format_bps(baseline.cost_bps)} bps"
-        )
-        if c.cost_bps is not None and baseline.cost_bps is not None:
-            lines.append(
-                f"Engine saving vs baseline: {format_bps(baseline.cost_bps - c.cost_bps)} bps"
-            )
-        lines += _drift_lines(result)
     if result.excess:
         lines.append(f"Excess account (never allocated to clients): {result.excess}")
     st = result.stats
@@ -239,23 +226,6 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
         f"actor failures, {st.get('restarts', 0)} restarts; audit trail {audit}"
     )
     return "\n".join(lines)
-
-
-def _drift_lines(result: ScenarioResult) -> list[str]:
-    """How far the market itself moved against each parent over its life: the timing risk
-    a schedule takes and an immediate execution does not (one seed is one draw of it)."""
-    lines = []
-    for p in result.tca.parents:
-        end_mid = result.tca.tape.mid_at(p.end_ns)
-        if p.arrival_price is None or end_mid is None:
-            continue
-        arrival = float(p.arrival_price)
-        drift = int(p.side) * (float(end_mid) / 1e6 - arrival) / arrival * 1e4
-        lines.append(
-            f"Market drift against {p.parent_id} over its life (arrival → end mid): "
-            f"{format_bps(drift)} bps"
-        )
-    return lines
 
 
 class ProgressBar:
