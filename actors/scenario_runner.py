@@ -280,17 +280,17 @@ def horizon_ns(order: ClientOrder, scenario: Scenario) -> int:
 
 
 def without_client_orders(scenario: Scenario) -> Scenario:
-    """The same market, venue faults and crashes, with no client order: the market as it
-    would have been without us (its profile is never used, so never estimated)."""
-    return msgspec.structs.replace(scenario, orders=[], streams=[], vwap_profile="default")
+    """The same market, venue faults and crashes, with no client order."""
+    return msgspec.structs.replace(scenario, orders=[], streams=[])
 
 
 def run_counterfactual(scenario: Scenario, seed: int | None = None) -> MarketTape:
-    """The market tape of ``scenario`` on ``seed`` without any client order: the same
-    engine and venues, so the same price path up to where our first order would go."""
-    result = run_scenario(without_client_orders(scenario), seed=seed)
-    result.journal.close()
-    return result.tca.tape
+    """The market tape of ``scenario`` on ``seed`` without any client order: the venues
+    as they are in the engine's run (``_baseline_market``), so the same price path up to
+    where our first order would go, and what the market would have done without us."""
+    seed = scenario.seed if seed is None else seed
+    _, _, market = _naive_execution(without_client_orders(scenario), seed)
+    return market
 
 
 @dataclass
