@@ -18,6 +18,7 @@ from actors.comparison import (
     summarize,
     with_logic,
 )
+from actors.routing_comparison import measure as cell_of
 from actors.scenario_runner import run_baseline, run_counterfactual, run_scenario
 from engine import messages as m
 from engine.messages import RoutingLogic
@@ -153,3 +154,25 @@ def test_orders_the_engine_rejected_are_not_counted():
         assert [o.quantity for o in engine_orders(result)] == [2_000, 6_000]
     finally:
         result.journal.close()
+
+
+def test_a_single_runs_cell_and_overallocation_overfills_only_the_excess_account():
+    """``routing_comparison.measure``: one run's own figures; with over-allocation on,
+    what is overfilled goes to the excess account, never to a client."""
+    logic = logic_named("parallel+overalloc")
+    result = run_scenario(with_logic(SCENARIO, logic), seed=SEED)
+    try:
+        cell = cell_of("small", logic, result)
+        overfilled = list(result.journal.messages(m.ChildOrderOverfilled))
+        assert cell.overfills == len(overfilled)
+        assert cell.excess_qty == sum(q for q, _ in result.excess.values())
+        assert cell.clients_overfilled == 0
+        assert cell.venue_orders == sum(1 for _ in result.journal.messages(m.PlaceVenueOrder))
+        assert cell.complete == (cell.fill_rate == 1.0)
+        assert cell.excess_qty == measure_excess(result)
+    finally:
+        result.journal.close()
+
+
+def measure_excess(result):
+    return sum(r.last_qty for r in result.fills if r.source == "EXCESS")
