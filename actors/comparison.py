@@ -270,7 +270,8 @@ class Row:
 
     scenario: str
     logic: str
-    seeds: list[int]
+    seeds: int  # how many: first_seed, first_seed + 1, ...
+    first_seed: int | None
     cost_vs_arrival_bps: float | None
     cost_vs_vwap_bps: float | None
     drift_adjusted_cost_bps: float | None
@@ -312,7 +313,8 @@ def summarize(scenario: str, logic: str, figures: Sequence[SeedFigures]) -> Row:
     return Row(
         scenario=scenario,
         logic=logic,
-        seeds=[f.seed for f in figures],
+        seeds=len(figures),
+        first_seed=min((f.seed for f in figures), default=None),
         cost_vs_arrival_bps=mean("cost_vs_arrival_bps"),
         cost_vs_vwap_bps=mean("cost_vs_vwap_bps"),
         drift_adjusted_cost_bps=mean("drift_adjusted_cost_bps"),

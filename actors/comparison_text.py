@@ -73,7 +73,7 @@ def _cells(r: Row) -> tuple[str, ...]:
     return (
         r.scenario,
         r.logic,
-        str(len(r.seeds)),
+        str(r.seeds),
         format_bps(r.cost_vs_arrival_bps),
         format_bps(r.cost_vs_vwap_bps),
         format_bps(r.drift_adjusted_cost_bps),

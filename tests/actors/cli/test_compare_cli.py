@@ -62,7 +62,7 @@ def test_json_rows_carry_every_figure_per_scenario_and_logic(two_seeds):
     ]
     for r in rows:
         assert set(r) >= KEYS
-        assert r["seeds"] == [5, 6]
+        assert (r["seeds"], r["first_seed"]) == (2, 5)
         for key in ("cost_vs_arrival_bps", "drift_adjusted_cost_bps", "baseline_cost_bps"):
             assert isinstance(r[key], float)
         low, high = r["drift_adjusted_saving_ci95_bps"]
