@@ -44,6 +44,7 @@ from engine.tca.comparison import (
     cost_vs_interval_vwap,
     drift_adjusted_cost,
     estimate,
+    market_move_bps,
     median_or_none,
 )
 
@@ -109,6 +110,7 @@ class SeedFigures:
     cost_vs_arrival_bps: float | None  # shortfall: fills, unfilled at the end price, fees
     cost_vs_vwap_bps: float | None  # fills vs interval VWAP without our own fills
     drift_adjusted_cost_bps: float | None
+    market_drift_bps: float | None  # the counterfactual's move over our fills: never ours
     opportunity_cost_bps: float | None
     baseline_cost_bps: float | None
     baseline_drift_adjusted_cost_bps: float | None
@@ -121,11 +123,6 @@ class SeedFigures:
     child_fill_ns: tuple[int, ...]  # per child filled completely: placement → last fill
     children: int
     excess_shares: int
-
-    @property
-    def market_drift_bps(self) -> float | None:
-        """What the market did anyway over our fills: raw minus drift-adjusted cost."""
-        return _difference(self.cost_vs_arrival_bps, self.drift_adjusted_cost_bps)
 
     @property
     def saving_bps(self) -> float | None:
@@ -228,6 +225,7 @@ def measure(result: ScenarioResult, baseline: Baseline) -> SeedFigures:
         cost_vs_arrival_bps=raw.bps,
         cost_vs_vwap_bps=cost_vs_interval_vwap(orders, tape, kids.market_fills),
         drift_adjusted_cost_bps=adjusted.bps,
+        market_drift_bps=market_move_bps(orders, baseline.counterfactual),
         opportunity_cost_bps=raw.opportunity_bps,
         baseline_cost_bps=base.bps,
         baseline_drift_adjusted_cost_bps=base_adjusted.bps,

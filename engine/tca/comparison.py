@@ -166,6 +166,25 @@ def _shortfall(
     )
 
 
+def market_move_bps(orders: Iterable[OrderExecution], counterfactual: MidPath) -> float | None:
+    """What the market did without us over the orders, as they would feel it: the
+    counterfactual mid's move from each order's arrival to each of its fills (its end for
+    the unfilled rest), quantity-weighted, in bps of Σ S·C(arrival). Never our impact."""
+    move = paper = Fraction(0)
+    for order in orders:
+        arrival = counterfactual.mid_at(order.arrival_ns)
+        if arrival is None:
+            continue
+        points = [(f.ts, f.quantity) for f in order.fills]
+        points.append((order.end_ns, max(order.quantity - order.filled, 0)))
+        for ts, quantity in points:
+            mid = counterfactual.mid_at(ts)
+            if quantity and mid is not None:
+                move += order.side * quantity * (Fraction(mid) - arrival)
+        paper += order.quantity * Fraction(arrival)
+    return _bps(move, paper)
+
+
 # ------------------------------------------------------------------- interval VWAP
 
 
@@ -333,6 +352,7 @@ __all__ = [
     "cost_vs_interval_vwap",
     "drift_adjusted_cost",
     "estimate",
+    "market_move_bps",
     "median_or_none",
     "passive_taker_share",
     "t975",

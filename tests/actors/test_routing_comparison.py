@@ -23,6 +23,7 @@ from actors.scenario_runner import run_baseline, run_counterfactual, run_scenari
 from engine import messages as m
 from engine.messages import RoutingLogic
 from engine.scenario import loads
+from engine.tca.comparison import cost_vs_arrival, drift_adjusted_cost, market_move_bps
 from tests.actors.test_scenarios import SMALL
 
 # SMALL, with a second, larger buy the primary venue alone cannot fill at once
@@ -90,10 +91,14 @@ def test_a_seeds_figures_come_from_its_runs(runs):
     client_fills = [r for r in result.fills if r.source != "EXCESS"]
     assert figures.filled == sum(r.last_qty for r in client_fills) == sum(o.filled for o in orders)
     assert figures.ordered == 8_000 and figures.excess_shares == 0
-    # raw = drift-adjusted + what the market did anyway over our fills
-    assert figures.market_drift_bps == pytest.approx(
-        figures.cost_vs_arrival_bps - figures.drift_adjusted_cost_bps
-    )
+    # raw = drift-adjusted + what the market did anyway over our fills (the first order
+    # arrives on the market as it would be without us; the second on one we moved)
+    first = engine_orders(result)[:1]
+    fees = sum(f.fill.fee for p in result.tca.parents for f in p.rows)
+    raw = cost_vs_arrival(first, result.tca.tape, fees).bps
+    adjusted = drift_adjusted_cost(first, result.tca.tape, baseline.counterfactual, fees).bps
+    assert market_move_bps(first, baseline.counterfactual) == pytest.approx(raw - adjusted)
+    assert figures.market_drift_bps == market_move_bps(orders, baseline.counterfactual)
     assert figures.drift_adjusted_saving_bps == pytest.approx(
         baseline.drift_adjusted_cost().bps - figures.drift_adjusted_cost_bps
     )

@@ -18,6 +18,7 @@ from engine.tca.comparison import (
     cost_vs_interval_vwap,
     drift_adjusted_cost,
     estimate,
+    market_move_bps,
     passive_taker_share,
     t975,
     vwap_excluding,
@@ -67,6 +68,14 @@ def test_drift_adjusted_cost_removes_the_markets_own_move():
     raw = cost_vs_arrival([BUY], MARKET, fees=100)
     move = 60 * 5 + 20 * 5 + 20 * 10
     assert raw.total - move == cost.total
+
+
+def test_the_market_move_is_the_counterfactuals_only():
+    # fills: 60·(10,005 − 10,000) + 20·(10,005 − 10,000); the unfilled 20 to the end: 20·10
+    assert market_move_bps([BUY], COUNTERFACTUAL) == pytest.approx(6.0)  # 600 / 1,000,000
+    # our own market rose twice as much: none of that is counted as the market's move
+    assert market_move_bps([BUY], MARKET) == pytest.approx(12.0)
+    assert market_move_bps([], COUNTERFACTUAL) is None
 
 
 def test_a_sell_is_the_mirror_image():
