@@ -105,43 +105,46 @@ def format_table(rows: Sequence[Row]) -> str:
 # ------------------------------------------------------------- the run's summary
 
 
+COST = "cost vs arrival (fees in, unfilled shares at the end price)"
+
+
 def execution_lines(result: ScenarioResult, baseline: Baseline | None) -> list[str]:
     """The client executions, then (with a baseline) the baseline and the saving, both
     raw and with the market's own move taken out, and each parent's market move split
     into the drift without our orders and our own impact."""
     if baseline is None:
-        return [_engine_line(result)]
+        return _engine_lines(result)
     figures = measure(result, baseline)
     base = baseline.cost()
     return [
-        _engine_line(result, figures),
-        f"Baseline (each order marketable to the primary venue): {base.filled:,} of "
-        f"{base.ordered:,} shares ({base.fill_ratio:.1%}); cost vs arrival incl. fees and "
-        f"unfilled shares at the end price {format_bps(base.bps)} bps "
-        f"(opportunity {format_bps(base.opportunity_bps)}), drift-adjusted "
+        *_engine_lines(result, figures),
+        "Baseline (each order marketable to the primary venue): "
+        f"{base.filled:,} of {base.ordered:,} shares ({base.fill_ratio:.1%})",
+        f"  {COST}: {format_bps(base.bps)} bps (opportunity "
+        f"{format_bps(base.opportunity_bps)}); drift-adjusted: "
         f"{format_bps(figures.baseline_drift_adjusted_cost_bps)} bps",
-        f"Engine saving vs baseline, drift-adjusted: "
-        f"{format_bps(figures.drift_adjusted_saving_bps)} bps (raw "
-        f"{format_bps(figures.saving_bps)} bps; one seed: `smart-exec compare --seeds N` "
+        "Engine saving vs baseline, drift-adjusted: "
+        f"{format_bps(figures.drift_adjusted_saving_bps)} bps (raw: "
+        f"{format_bps(figures.saving_bps)} bps; one seed, `smart-exec compare --seeds N` "
         "gives its standard error)",
         *_drift_lines(result, baseline),
     ]
 
 
-def _engine_line(result: ScenarioResult, figures: SeedFigures | None = None) -> str:
+def _engine_lines(result: ScenarioResult, figures: SeedFigures | None = None) -> list[str]:
     cost, vwap = execution_cost(result)
-    line = (
-        f"Client executions: {cost.filled:,} of {cost.ordered:,} shares "
-        f"({cost.fill_ratio:.1%}); cost vs arrival incl. fees and unfilled shares at the "
-        f"end price {format_bps(cost.bps)} bps, vs interval VWAP without own fills "
-        f"{format_bps(vwap)} bps"
-    )
+    lines = [
+        f"Client executions: {cost.filled:,} of {cost.ordered:,} shares ({cost.fill_ratio:.1%})",
+        f"  {COST}: {format_bps(cost.bps)} bps; vs interval VWAP without own fills: "
+        f"{format_bps(vwap)} bps",
+    ]
     if figures is not None:
-        line += (
-            f"; drift-adjusted {format_bps(figures.drift_adjusted_cost_bps)} bps (market "
-            f"drift without our orders {format_bps(figures.market_drift_bps)} bps)"
+        lines.append(
+            "  drift-adjusted (vs the same seed's market without our orders): "
+            f"{format_bps(figures.drift_adjusted_cost_bps)} bps; market drift over our "
+            f"fills: {format_bps(figures.market_drift_bps)} bps"
         )
-    return line
+    return lines
 
 
 def _drift_lines(result: ScenarioResult, baseline: Baseline) -> list[str]:
@@ -157,8 +160,8 @@ def _drift_lines(result: ScenarioResult, baseline: Baseline) -> list[str]:
         drift = int(p.side) * (end - start) / start * 1e4
         impact = int(p.side) * (ours - end) / start * 1e4
         lines.append(
-            f"Market drift against {p.parent_id} over its life, without our orders "
-            f"(arrival → end mid): {format_bps(drift)} bps; our impact on the end mid "
+            f"Market drift against {p.parent_id} over its life without our orders "
+            f"(arrival → end mid): {format_bps(drift)} bps; our impact on its end mid: "
             f"{format_bps(impact)} bps"
         )
     return lines

@@ -101,12 +101,16 @@ def test_unknown_logic_or_scenario_is_one_line_and_status_2(small, capsys):
 def test_the_runs_baseline_section_is_drift_adjusted(small, tmp_path, capsys):
     audit = tmp_path / "a.sqlite"
     assert main(["run", str(small), "--quiet", "--audit", str(audit)]) == 0
-    out = capsys.readouterr().out
-    engine = next(line for line in out.splitlines() if line.startswith("Client executions"))
-    assert "unfilled shares at the end price" in engine and "drift-adjusted" in engine
-    assert "vs interval VWAP without own fills" in engine
-    baseline = next(line for line in out.splitlines() if line.startswith("Baseline"))
-    assert "of 2,000 shares" in baseline and "opportunity" in baseline
-    assert "Engine saving vs baseline, drift-adjusted: " in out
-    assert "Market drift against P1 over its life, without our orders" in out
-    assert "our impact on the end mid" in out
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Client executions"))
+    section = lines[at : at + 7]
+    assert section[0].startswith("Client executions: 2,000 of 2,000 shares")
+    cost = "  cost vs arrival (fees in, unfilled shares at the end price): "
+    assert section[1].startswith(cost) and "vs interval VWAP without own fills" in section[1]
+    assert section[2].startswith("  drift-adjusted (vs the same seed's market without our")
+    assert section[3].startswith("Baseline (each order marketable to the primary venue): ")
+    assert "of 2,000 shares" in section[3]
+    assert section[4].startswith(cost) and "(opportunity " in section[4]
+    assert section[5].startswith("Engine saving vs baseline, drift-adjusted: ")
+    assert section[6].startswith("Market drift against P1 over its life without our orders")
+    assert "our impact on its end mid" in section[6]
