@@ -7,7 +7,9 @@ The run submits every client order at its time, injects the scenario's faults, d
 simulated time to the end, then closes the engine (the audit trail is flushed) and
 computes the digest and TCA from the audit trail. ``run_baseline`` replays the same
 client orders, on the same seeded market, as marketable orders sent straight to one lit
-venue: the naive execution the engine is measured against.
+venue: the naive execution the engine is measured against. ``run_counterfactual`` runs
+the same market and seed with no client order at all: what the market would have done
+without us, the reference that takes the day's drift out of both (``docs/tca.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actors.api import Engine, MarketConfig, new_trail
+import msgspec
+
+from actors.api import ROUTER, Engine, MarketConfig, new_trail
+from actors.desk_actor import REPORTS
 from actors.runtime import EXTERNAL, SimRuntime
 from actors.simulated_market import start_market, subscribe
 from actors.supervisor import Supervisor
@@ -30,6 +35,9 @@ from engine.messages import (
     ClientOrderRejected,
     ExecType,
     ExecutionReport,
+    FaultKind,
+    InjectActorFailure,
+    InjectVenueFault,
     MarketDataUpdated,
     Message,
     OrderType,
@@ -41,7 +49,15 @@ from engine.messages import (
 )
 from engine.parent.order import ParentConfig
 from engine.scenario import Scenario
+from engine.tca.comparison import (
+    Cost,
+    Execution,
+    OrderExecution,
+    cost_vs_arrival,
+    drift_adjusted_cost,
+)
 from engine.tca.from_trail import RunTCA, tca_from_journal
+from engine.tca.metrics import MarketTape
 
 Progress = Callable[[int, int, int, int], None]  # (now, end, client fills, orders in)
 
@@ -257,53 +273,138 @@ def _accepted_quantity(reports: Sequence[Message], orders: list[tuple[int, Clien
 # ------------------------------------------------------------------------- baseline
 
 
-def run_baseline(scenario: Scenario, seed: int | None = None) -> ExecutionCost:
-    """Each client order as a marketable IOC straight to the primary lit venue, at its
-    arrival time, on the same seeded market; cost against the lit mid at arrival."""
+def horizon_ns(order: ClientOrder, scenario: Scenario) -> int:
+    """When a client order's unfilled rest is marked: its mandate's end, else the close."""
+    end = order.mandate.end_ns
+    return end if end is not None else scenario.session.config().close_ns
+
+
+def without_client_orders(scenario: Scenario) -> Scenario:
+    """The same market, venue faults and crashes, with no client order."""
+    return msgspec.structs.replace(scenario, orders=[], streams=[])
+
+
+def run_counterfactual(scenario: Scenario, seed: int | None = None) -> MarketTape:
+    """The market tape of ``scenario`` on ``seed`` without any client order: the venues
+    as they are in the engine's run (``_baseline_market``), so the same price path up to
+    where our first order would go, and what the market would have done without us."""
     seed = scenario.seed if seed is None else seed
-    instrument, session, venues = scenario.market()
+    _, _, market = _naive_execution(without_client_orders(scenario), seed)
+    return market
+
+
+@dataclass
+class Baseline:
+    """The naive execution (each client order a marketable IOC straight to the primary
+    lit venue at its arrival) and the market without any order of ours, on one seed."""
+
+    orders: list[OrderExecution]  # every client order, in arrival order
+    fees: int
+    market: MarketTape  # the baseline run's market
+    counterfactual: MarketTape
+
+    def cost(self) -> Cost:
+        """Shortfall vs arrival, the unfilled rest marked at the end price."""
+        return cost_vs_arrival(self.orders, self.market, self.fees)
+
+    def drift_adjusted_cost(self) -> Cost:
+        return drift_adjusted_cost(self.orders, self.market, self.counterfactual, self.fees)
+
+
+def run_baseline(
+    scenario: Scenario, seed: int | None = None, counterfactual: MarketTape | None = None
+) -> Baseline:
+    """The baseline on the same seeded market (and the counterfactual market, unless
+    given: it is the same for every execution of that scenario and seed)."""
+    seed = scenario.seed if seed is None else seed
+    if counterfactual is None:
+        counterfactual = run_counterfactual(scenario, seed)
+    orders, fees, market = _naive_execution(scenario, seed)
+    return Baseline(orders=orders, fees=fees, market=market, counterfactual=counterfactual)
+
+
+def _naive_execution(scenario: Scenario, seed: int) -> tuple[list[OrderExecution], int, MarketTape]:
+    """The baseline's trader stands where the engine's router stands: the market is the
+    engine's own, draw for draw, until the first order (``_baseline_market``)."""
+    instrument, _, venues = scenario.market()
     primary = scenario.baseline.venue or next(v.name for v in venues if v.kind is VenueKind.LIT)
-    rt = SimRuntime(seed=seed, start_ns=session.open_ns - MINUTE)
-    sup = Supervisor(rt, "baseline")
-    names = start_market(rt, sup, instrument, session, venues, clients=["trader"])
+    rt = _baseline_market(scenario, seed)
     view = MarketView(instrument.symbol)
+    market: list[MarketDataUpdated] = []
     orders = scenario.client_orders()
-    cost = ExecutionCost(ordered=sum(o.quantity for _, o in orders))
-    pending: dict[str, tuple[int, int]] = {}  # venue order id → (side, arrival mid)
+    ids = [f"B{i}-{o.source}-{o.client_order_id}" for i, (_, o) in enumerate(orders)]
+    fills: dict[str, list[Execution]] = {oid: [] for oid in ids}
+    arrived = iter(ids)  # submissions arrive in the order they were sent
+    fees = 0
 
     def trader(msg: Message, sender: str) -> None:
+        nonlocal fees
         if isinstance(msg, MarketDataUpdated):
             view.update(msg)
+            market.append(msg)
         elif isinstance(msg, SubmitClientOrder):
-            order, mid = msg.order, view.mid()
-            if mid is None:
-                return
-            oid = f"B-{order.source}-{order.client_order_id}"
-            pending[oid] = (int(order.side), mid)
-            rt.send(
-                "trader",
-                primary,
-                PlaceVenueOrder(
-                    venue=primary,
-                    order_id=oid,
-                    parent_id="baseline",
-                    child_id=oid,
-                    instrument=order.instrument,
-                    side=order.side,
-                    quantity=order.quantity,
-                    order_type=OrderType.MARKET,
-                    tif=TimeInForce.IOC,
-                ),
-            )
+            oid = next(arrived)
+            if view.mid() is not None:  # no quote yet: nothing is marketable
+                rt.send(ROUTER, primary, _marketable(primary, oid, msg.order))
         elif isinstance(msg, VenueOrderFilled):
-            side, mid = pending[msg.order_id]
-            cost.add(side, msg.quantity, msg.price, mid)
-            cost.fees += msg.fee
+            fills[msg.order_id].append(Execution(ts=msg.ts, quantity=msg.quantity, price=msg.price))
+            fees += msg.fee
 
-    rt.on_message("trader", trader)
-    subscribe(rt, "trader", instrument.symbol, names)
+    rt.on_message(ROUTER, trader)
+    subscribe(rt, ROUTER, instrument.symbol, [v.name for v in venues])  # as the router does
     for at, order in orders:
-        rt.send(EXTERNAL, "trader", SubmitClientOrder(order=order), delay_ns=at - rt.now())
+        rt.send(EXTERNAL, ROUTER, SubmitClientOrder(order=order), delay_ns=at - rt.now())
+    _inject_faults(rt, scenario)
     rt.run_until(scenario.end_ns())
     rt.stop()
-    return cost
+    executed = [
+        OrderExecution(
+            side=int(o.side),
+            quantity=o.quantity,
+            arrival_ns=at,
+            end_ns=horizon_ns(o, scenario),
+            fills=tuple(fills[oid]),
+        )
+        for (at, o), oid in zip(orders, ids, strict=True)
+    ]
+    return executed, fees, MarketTape.from_market_data(market)
+
+
+def _baseline_market(scenario: Scenario, seed: int) -> SimRuntime:
+    """The scenario's venues with the ids, links and seeds they have in an ``Engine``
+    (ids come in creation order: the reports endpoint, the venues, then the router), so
+    each venue draws the same random numbers as in the engine's run."""
+    instrument, session, venues = scenario.market()
+    rt = SimRuntime(seed=seed, start_ns=session.open_ns - MINUTE)
+    rt.on_message(REPORTS, lambda msg, sender: None)
+    engine = Supervisor(rt, "engine")
+    market = Supervisor(rt, "venues", parent=engine)
+    start_market(rt, market, instrument, session, venues, clients=[ROUTER])
+    return rt
+
+
+def _inject_faults(rt: SimRuntime, scenario: Scenario) -> None:
+    """The scenario's venue faults and venue crashes, as ``Engine`` injects them."""
+    venues = {v.name for v in scenario.venues}
+    for f in scenario.faults:
+        duration = int(f.duration_s * 1e9) if f.duration_s else None
+        fault = InjectVenueFault(venue=f.venue, fault=FaultKind(f.fault), duration_ns=duration)
+        rt.send(EXTERNAL, f.venue, fault, delay_ns=scenario.session.at(f.at) - rt.now())
+    for c in scenario.crashes:
+        if c.actor in venues:
+            crash = InjectActorFailure(target=c.actor, reason=c.reason)
+            rt.send(EXTERNAL, c.actor, crash, delay_ns=scenario.session.at(c.at) - rt.now())
+
+
+def _marketable(venue: str, oid: str, order: ClientOrder) -> PlaceVenueOrder:
+    return PlaceVenueOrder(
+        venue=venue,
+        order_id=oid,
+        parent_id="baseline",
+        child_id=oid,
+        instrument=order.instrument,
+        side=order.side,
+        quantity=order.quantity,
+        order_type=OrderType.MARKET,
+        tif=TimeInForce.IOC,
+    )

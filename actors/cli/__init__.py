@@ -18,7 +18,7 @@ EPILOG = """examples:
   smart-exec run scenarios/brief_vwap.toml --report report
   smart-exec run brief_vwap              (a shipped scenario by name, from any directory)
   smart-exec --log-level INFO run brief_vwap
-  smart-exec compare --market thin
+  smart-exec compare routing_lit_only --logic sequential --logic parallel --seeds 6
   smart-exec schedule vwap --help
   smart-exec COMMAND --help              (a command's own options)"""
 
@@ -29,7 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("actors.cli.profile", "estimate a VWAP volume profile from the market's history"),
     "tca": ("actors.cli.tca", "transaction cost analysis of fills from a CSV file"),
     "audit": ("actors.cli.audit", "query an audit trail, export CSV"),
-    "compare": ("actors.cli.compare", "compare routing logics side by side on seeded scenarios"),
+    "compare": (
+        "actors.cli.compare",
+        "engine vs the naive baseline over seeds, market drift taken out",
+    ),
 }
 
 

@@ -27,12 +27,12 @@ from pathlib import Path
 from types import FrameType
 
 import scenarios
-from actors.scenario_runner import ExecutionCost, ScenarioResult, run_baseline, run_scenario
+from actors.comparison_text import comparison_figures, execution_lines
+from actors.scenario_runner import Baseline, ScenarioResult, run_baseline, run_scenario
 from engine.audit.journal import Journal
 from engine.scenario import Scenario, ScenarioError, load
 from engine.tca.html import report_data_from_journal, write_report
 from engine.tca.text import (
-    format_bps,
     format_time,
     run_fills_text,
     run_report_text,
@@ -152,7 +152,7 @@ def _report(
 
 
 def _write_html(
-    directory: str, scenario: Scenario, result: ScenarioResult, baseline: ExecutionCost | None
+    directory: str, scenario: Scenario, result: ScenarioResult, baseline: Baseline | None
 ) -> Path:
     data = report_data_from_journal(
         result.journal,
@@ -165,29 +165,6 @@ def _write_html(
         replace(data, digest=result.digest, comparison=comparison_figures(result, baseline)),
         directory,
     )
-
-
-def comparison_figures(result: ScenarioResult, baseline: ExecutionCost | None) -> dict[str, str]:
-    """The engine against the baseline as the HTML report's label → value rows (the same
-    figures the summary prints): the one place the run's comparison meets the report."""
-    c = result.cost
-    figures = {
-        "Engine: client shares filled": f"{c.quantity:,} of {c.ordered:,} ({c.fill_rate:.1%})",
-        "Engine: cost vs arrival incl. fees (bps, + = cost)": format_bps(c.cost_bps),
-    }
-    if baseline is None:
-        return figures
-    figures |= {
-        "Baseline (each order marketable to the primary venue): shares filled": (
-            f"{baseline.quantity:,} of {baseline.ordered:,} ({baseline.fill_rate:.1%})"
-        ),
-        "Baseline: cost vs arrival incl. fees (bps, + = cost)": format_bps(baseline.cost_bps),
-    }
-    if c.cost_bps is not None and baseline.cost_bps is not None:
-        figures["Engine saving vs baseline (bps, + = engine cheaper)"] = format_bps(
-            baseline.cost_bps - c.cost_bps
-        )
-    return figures
 
 
 def fills_csv_beside(audit: Path) -> Path:
@@ -293,7 +270,7 @@ class Interruption:
                 signal.signal(s, handler)
 
 
-def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path) -> str:
+def summary(result: ScenarioResult, baseline: Baseline | None, audit: Path) -> str:
     s = result.scenario
     lines = [
         f"scenario {s.name} seed {result.seed}: {result.client_orders} client orders "
@@ -302,26 +279,12 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
     offset = s.session.utc_offset_hours
     lines += [
         "",
-        f"Child fills (times UTC{offset:+03d}:00): performance vs the market VWAP "
-        "over each child's life (bps, + = better)",
+        f"Parents (times UTC{offset:+03d}:00; performance in bps, + = better than the "
+        "benchmark)",
         run_report_text(result.tca.parents, utc_offset_hours=offset),
-    ]
-    c = result.cost
-    lines += [
         "",
-        f"Client executions: {c.quantity:,} of {c.ordered:,} shares "
-        f"({c.fill_rate:.1%}), cost vs arrival incl. fees {format_bps(c.cost_bps)} bps",
+        *execution_lines(result, baseline),
     ]
-    if baseline is not None:
-        lines.append(
-            f"Baseline (each order marketable to the primary venue): {baseline.quantity:,} "
-            f"shares, cost vs arrival incl. fees {format_bps(baseline.cost_bps)} bps"
-        )
-        if c.cost_bps is not None and baseline.cost_bps is not None:
-            lines.append(
-                f"Engine saving vs baseline: {format_bps(baseline.cost_bps - c.cost_bps)} bps"
-            )
-        lines += _drift_lines(result)
     if result.excess:
         lines.append(f"Excess account (never allocated to clients): {result.excess}")
     st = result.stats
@@ -330,23 +293,6 @@ def summary(result: ScenarioResult, baseline: ExecutionCost | None, audit: Path)
         f"actor failures, {st.get('restarts', 0)} restarts; audit trail {audit}"
     )
     return "\n".join(lines)
-
-
-def _drift_lines(result: ScenarioResult) -> list[str]:
-    """How far the market itself moved against each parent over its life: the timing risk
-    a schedule takes and an immediate execution does not (one seed is one draw of it)."""
-    lines = []
-    for p in result.tca.parents:
-        end_mid = result.tca.tape.mid_at(p.end_ns)
-        if p.arrival_price is None or end_mid is None:
-            continue
-        arrival = float(p.arrival_price)
-        drift = int(p.side) * (float(end_mid) / 1e6 - arrival) / arrival * 1e4
-        lines.append(
-            f"Market drift against {p.parent_id} over its life (arrival → end mid): "
-            f"{format_bps(drift)} bps"
-        )
-    return lines
 
 
 class ProgressBar:

@@ -1,118 +1,183 @@
-"""The routing comparison (`smart-exec compare`): every logic runs on the same seeded
-markets, every figure comes from the run, over-allocation off never overfills, and the
-same seed gives the same table. Markets are the shipped ones, cut short to stay fast."""
+"""The comparison's runs (``actors.comparison``): the counterfactual market is the run's
+own until our first order, the baseline carries its unfilled shares at the end price,
+every figure of a seed is recomputed here from the runs, and logics really differ. A small
+scenario keeps it fast."""
 
-import json
-from collections import Counter
+from fractions import Fraction
 
 import msgspec
 import pytest
 
-import scenarios
-from actors.cli import main
-from actors.routing_comparison import (
+from actors.comparison import (
     LOGICS,
-    MARKETS,
-    compare_routing,
-    format_table,
+    SCENARIO_LOGIC,
+    engine_orders,
+    logic_named,
     measure,
+    run_seed,
+    summarize,
     with_logic,
 )
-from actors.scenario_runner import run_scenario
+from actors.routing_comparison import measure as cell_of
+from actors.scenario_runner import run_baseline, run_counterfactual, run_scenario
 from engine import messages as m
-from engine.scenario import load
+from engine.messages import RoutingLogic
+from engine.scenario import loads
+from engine.tca.comparison import cost_vs_arrival, drift_adjusted_cost, market_move_bps
+from tests.actors.test_scenarios import SMALL
 
-
-def short(scenario_name: str):
-    """A comparison market cut to ~8 simulated minutes: same venues, orders and seed."""
-    scenario = load(scenarios.path(scenario_name))
-    mandate = msgspec.structs.replace(scenario.mandate, end="09:37")
-    return msgspec.structs.replace(scenario, mandate=mandate, run_until="09:38")
-
-
-SHORT = [(name, short(scenario_name)) for name, scenario_name in MARKETS]
+# SMALL, with a second, larger buy the primary venue alone cannot fill at once
+SCENARIO = loads(SMALL + '[[orders]]\nid = "o2"\nside = "buy"\nquantity = 6000\nat = "09:33"\n')
+SEED = 4
 
 
 @pytest.fixture(scope="module")
-def table():
-    return compare_routing(markets=SHORT)
+def runs():
+    counterfactual = run_counterfactual(SCENARIO, SEED)
+    baseline = run_baseline(SCENARIO, SEED, counterfactual=counterfactual)
+    result = run_scenario(SCENARIO, seed=SEED)
+    yield result, baseline
+    result.journal.close()
 
 
-def test_every_market_runs_every_logic(table):
-    assert [(c.market, c.logic) for c in table] == [
-        (market, logic.name) for market, _ in MARKETS for logic in LOGICS
+def test_the_counterfactual_market_is_the_runs_own_until_our_first_order(runs):
+    result, baseline = runs
+    first = min(c.ts for c in result.journal.messages(m.PlaceChildOrder))
+    ours = [p for p in result.tca.tape.mid_points() if p[0] < first]
+    without = [p for p in baseline.counterfactual.mid_points() if p[0] < first]
+    assert ours and ours == without
+    # ... and not after it: our orders moved the market
+    assert result.tca.tape.mid_points() != baseline.counterfactual.mid_points()
+    # the baseline's market too is the same until its first order (the first arrival)
+    arrival = min(o.arrival_ns for o in baseline.orders)
+    assert [p for p in baseline.market.mid_points() if p[0] < arrival] == [
+        p for p in without if p[0] < arrival
     ]
-    text = format_table(table)
-    assert all(c.market in text and c.logic in text for c in table)
-    for c in table:
-        assert c.children > 0 and c.venue_orders > 0 and c.fill_rate > 0
-        assert c.cost_bps is not None
-        assert (c.time_to_complete_s is None) == (not c.complete)
 
 
-def test_cells_are_computed_from_the_run(table):
-    """Recompute one cell straight from the run's reports and audit trail."""
-    name, scenario = SHORT[0]
-    logic = LOGICS[1]
-    result = run_scenario(with_logic(scenario, logic))
-    cell = next(c for c in table if (c.market, c.logic) == (name, logic.name))
-    assert measure(name, logic, result) == cell
-    client = [r for r in result.fills if r.source != "EXCESS"]
-    ordered = sum(o.quantity for _, o in scenario.client_orders())
-    assert cell.fill_rate == round(sum(r.last_qty for r in client) / ordered, 6)
-    assert cell.cost_bps == round(result.cost.cost_bps, 3)
-    assert cell.venue_orders == sum(1 for _ in result.journal.messages(m.PlaceVenueOrder))
-    assert {o.child_id for o in result.journal.messages(m.PlaceChildOrder)}
-    # The logics really differ: the routing changes what goes to the venues.
-    per_market = [c for c in table if c.market == name]
-    assert len({(c.venue_orders, c.cost_bps) for c in per_market}) > 1
-
-
-def test_without_overallocation_nothing_is_overfilled(table):
-    for c in table:
-        assert c.clients_overfilled == 0  # never, even with over-allocation on
-        if not next(lg for lg in LOGICS if lg.name == c.logic).overallocate:
-            assert c.overfills == 0 and c.excess_qty == 0, c
-
-
-def test_overallocation_overfills_go_to_the_excess_account_only():
-    name, scenario = SHORT[1]  # dark-heavy: blocks make races likely
-    logic = next(lg for lg in LOGICS if lg.overallocate)
-    result = run_scenario(with_logic(scenario, logic))
-    cell = measure(name, logic, result)
-    overfilled = list(result.journal.messages(m.ChildOrderOverfilled))
-    assert cell.overfills == len(overfilled)
-    assert cell.excess_qty == sum(q for q, _ in result.excess.values())
-    ordered = {(o.source, o.client_order_id): o.quantity for _, o in scenario.client_orders()}
-    got = Counter()
-    for r in result.fills:
-        if r.source != "EXCESS":
-            got[(r.source, r.client_order_id)] += r.last_qty
-    assert all(got[k] <= q for k, q in ordered.items())
-
-
-def test_same_seed_same_table_other_seed_differs():
-    markets = SHORT[:1]
-    logics = LOGICS[:2]
-    a = compare_routing(seed=9, markets=markets, logics=logics)
-    b = compare_routing(seed=9, markets=markets, logics=logics)
-    c = compare_routing(seed=10, markets=markets, logics=logics)
-    assert a == b
-    assert [x.cost_bps for x in a] != [x.cost_bps for x in c]
-
-
-def test_compare_command_prints_json(capsys):
-    assert (
-        main(["compare", "--json", "--seed", "3", "--market", "thin", "--logic", "sequential"]) == 0
+def test_the_baseline_marks_what_it_did_not_fill_at_the_end_price(runs):
+    _, baseline = runs
+    cost = baseline.cost()
+    assert cost.ordered == 8_000 and 0 < cost.filled < cost.ordered  # the IOC ran dry
+    market = baseline.market
+    trading = opportunity = paper = Fraction(0)
+    for o in baseline.orders:
+        arrival = market.mid_at(o.arrival_ns)
+        trading += sum(f.quantity * (f.price - arrival) for f in o.fills)
+        opportunity += (o.quantity - o.filled) * (market.mid_at(o.end_ns) - arrival)
+        paper += o.quantity * arrival
+    assert opportunity != 0 and cost.opportunity == opportunity
+    assert cost.bps == pytest.approx(float((trading + opportunity + cost.fees) / paper * 10_000))
+    # drift-adjusted: every price against the market without our orders at that instant
+    cf = baseline.counterfactual
+    adjusted = sum(
+        f.quantity * (f.price - cf.mid_at(f.ts)) for o in baseline.orders for f in o.fills
     )
-    rows = json.loads(capsys.readouterr().out)
-    assert [(r["market"], r["logic"]) for r in rows] == [("thin", "sequential")]
-    assert set(rows[0]) >= {
-        "cost_bps",
-        "fill_rate",
-        "time_to_complete_s",
-        "overfills",
-        "excess_qty",
-    }
-    assert main(["compare", "--market", "nowhere"]) == 2
-    assert "unknown market 'nowhere'" in capsys.readouterr().err
+    adjusted += sum(
+        (o.quantity - o.filled) * (market.mid_at(o.end_ns) - cf.mid_at(o.end_ns))
+        for o in baseline.orders
+    )
+    base = sum(o.quantity * cf.mid_at(o.arrival_ns) for o in baseline.orders)
+    assert baseline.drift_adjusted_cost().bps == pytest.approx(
+        float((adjusted + cost.fees) / base * 10_000)
+    )
+
+
+def test_a_seeds_figures_come_from_its_runs(runs):
+    result, baseline = runs
+    figures = measure(result, baseline)
+    orders = engine_orders(result)
+    assert [o.quantity for o in orders] == [2_000, 6_000]
+    client_fills = [r for r in result.fills if r.source != "EXCESS"]
+    assert figures.filled == sum(r.last_qty for r in client_fills) == sum(o.filled for o in orders)
+    assert figures.ordered == 8_000 and figures.excess_shares == 0
+    # raw = drift-adjusted + what the market did anyway over our fills (the first order
+    # arrives on the market as it would be without us; the second on one we moved)
+    first = engine_orders(result)[:1]
+    fees = sum(f.fill.fee for p in result.tca.parents for f in p.rows)
+    raw = cost_vs_arrival(first, result.tca.tape, fees).bps
+    adjusted = drift_adjusted_cost(first, result.tca.tape, baseline.counterfactual, fees).bps
+    assert market_move_bps(first, baseline.counterfactual) == pytest.approx(raw - adjusted)
+    assert figures.market_drift_bps == market_move_bps(orders, baseline.counterfactual)
+    assert figures.drift_adjusted_saving_bps == pytest.approx(
+        baseline.drift_adjusted_cost().bps - figures.drift_adjusted_cost_bps
+    )
+    placed = list(result.journal.messages(m.PlaceChildOrder))
+    assert figures.children == len({c.child_id for c in placed}) > 0
+    passive = {c.child_id for c in placed if c.tactic is m.Tactic.PASSIVE}
+    passive_fills = [
+        f for f in result.journal.messages(m.ChildOrderFilled) if f.child_id in passive
+    ]
+    assert figures.passive_shares == sum(f.quantity for f in passive_fills)
+    taker = sum(f.quantity for f in passive_fills if f.liquidity is m.Liquidity.TAKER)
+    assert figures.passive_taker_shares == taker
+    assert figures.child_fill_ns and all(t >= 0 for t in figures.child_fill_ns)
+
+
+def test_a_row_is_the_mean_over_seeds_with_the_savings_standard_error():
+    per_seed = [run_seed(SCENARIO, seed, [SCENARIO_LOGIC])[0] for seed in (1, 2, 3)]
+    row = summarize("small", "scenario", per_seed)
+    savings = [f.drift_adjusted_saving_bps for f in per_seed]
+    mean = sum(savings) / 3
+    se = (sum((s - mean) ** 2 for s in savings) / 2) ** 0.5 / 3**0.5
+    assert (row.seeds, row.first_seed) == (3, 1)
+    assert row.drift_adjusted_saving_bps == pytest.approx(mean)
+    assert row.drift_adjusted_saving_se_bps == pytest.approx(se)
+    assert row.drift_adjusted_saving_ci95_bps == pytest.approx(
+        [mean - 4.303 * se, mean + 4.303 * se]
+    )
+    assert row.fill_ratio == sum(f.filled for f in per_seed) / sum(f.ordered for f in per_seed)
+    assert row.cost_vs_arrival_bps == pytest.approx(
+        sum(f.cost_vs_arrival_bps for f in per_seed) / 3
+    )
+
+
+def test_with_logic_reroutes_every_mandate_and_the_logics_differ():
+    parallel = with_logic(SCENARIO, logic_named("parallel"))
+    assert {o.mandate.routing for _, o in parallel.client_orders()} == {RoutingLogic.PARALLEL}
+    assert with_logic(SCENARIO, SCENARIO_LOGIC) is SCENARIO
+    overalloc = with_logic(SCENARIO, logic_named("parallel+overalloc"))
+    assert overalloc.router.overallocate and not parallel.router.overallocate
+    figures = run_seed(SCENARIO, SEED, [logic_named("sequential"), logic_named("parallel")])
+    assert figures[0].child_fill_ns != figures[1].child_fill_ns
+    with pytest.raises(LookupError, match="unknown logic 'nope'"):
+        logic_named("nope")
+    assert [lg.name for lg in LOGICS] == [
+        "sequential",
+        "parallel",
+        "liquidity_seeking",
+        "parallel+overalloc",
+    ]
+
+
+def test_orders_the_engine_rejected_are_not_counted():
+    """A re-used client order id is rejected at intake: never working, never counted."""
+    again = msgspec.structs.replace(SCENARIO.orders[0], at="09:32")
+    result = run_scenario(msgspec.structs.replace(SCENARIO, orders=[*SCENARIO.orders, again]))
+    try:
+        assert result.rejected == 1
+        assert [o.quantity for o in engine_orders(result)] == [2_000, 6_000]
+    finally:
+        result.journal.close()
+
+
+def test_a_single_runs_cell_and_overallocation_overfills_only_the_excess_account():
+    """``routing_comparison.measure``: one run's own figures; with over-allocation on,
+    what is overfilled goes to the excess account, never to a client."""
+    logic = logic_named("parallel+overalloc")
+    result = run_scenario(with_logic(SCENARIO, logic), seed=SEED)
+    try:
+        cell = cell_of("small", logic, result)
+        overfilled = list(result.journal.messages(m.ChildOrderOverfilled))
+        assert cell.overfills == len(overfilled)
+        assert cell.excess_qty == sum(q for q, _ in result.excess.values())
+        assert cell.clients_overfilled == 0
+        assert cell.venue_orders == sum(1 for _ in result.journal.messages(m.PlaceVenueOrder))
+        assert cell.complete == (cell.fill_rate == 1.0)
+        assert cell.excess_qty == measure_excess(result)
+    finally:
+        result.journal.close()
+
+
+def measure_excess(result):
+    return sum(r.last_qty for r in result.fills if r.source == "EXCESS")

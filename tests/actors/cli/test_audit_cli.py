@@ -213,7 +213,7 @@ def short_run(tmp_path, capsys):
     scenario.write_text(SHORT)
     assert main(["run", str(scenario), "--audit", str(trail), "--no-baseline", "--fills"]) == 0
     report = capsys.readouterr().out
-    assert "Child fills (times UTC-05:00)" in report
+    assert "Parents (times UTC-05:00;" in report
     return trail, dict(FILL_ROW.findall(report))
 
 

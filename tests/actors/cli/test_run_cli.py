@@ -382,8 +382,8 @@ def test_the_html_report_holds_the_comparison_the_digest_and_the_outage(tmp_path
     page = (tmp_path / "html" / "report.html").read_text()
     assert f"audit-digest: <code>{digest}</code>" in page
     comparison = page[page.index("<h2>Engine vs baseline</h2>") : page.index("<svg")]
-    assert "Baseline: cost vs arrival incl. fees" in comparison
-    assert "Engine saving vs baseline" in comparison
+    assert "Baseline: cost vs arrival (fees in, unfilled shares at the end price)" in comparison
+    assert "Engine saving vs baseline, drift-adjusted" in comparison
     # the outage, 09:33-09:35 New York time, shaded on both time charts
     bands = re.findall(r'<rect class="fault"[^>]*><title>([^<]*)</title>', page)
     assert bands == ["LIT2 down 09:33:00–09:35:00"] * 2
