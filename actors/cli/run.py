@@ -279,8 +279,7 @@ def summary(result: ScenarioResult, baseline: Baseline | None, audit: Path) -> s
     offset = s.session.utc_offset_hours
     lines += [
         "",
-        f"Parents (times UTC{offset:+03d}:00; performance in bps, + = better than the "
-        "benchmark)",
+        f"Parents (times UTC{offset:+03d}:00; performance in bps, + = better than the benchmark)",
         run_report_text(result.tca.parents, utc_offset_hours=offset),
         "",
         *execution_lines(result, baseline),
