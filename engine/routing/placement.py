@@ -5,10 +5,25 @@ returns a ``Plan``: venue placements (each with an optional resting timeout), th
 and the scorecard values it used. It never mutates anything but the child's routing
 memory (sequential cycle, liquidity phase).
 
-Prices: PASSIVE joins the own-side NBBO touch; AGGRESSIVE crosses to the venue's far touch
-(a marketable limit); MIDPOINT rests in dark pools pegged to the mid, with a protective
-limit at the far touch. Every price is capped by the child's limit, so a child never
-breaches it.
+Prices: AGGRESSIVE crosses to the venue's far touch (a marketable limit); MIDPOINT rests
+in dark pools pegged to the mid, with a protective limit at the far touch. Every price is
+capped by the child's limit, so a child never breaches it.
+
+PASSIVE (and MIDPOINT with no pool up, which rests on a lit venue instead) is priced per
+venue, from that venue's own quote, and sent post-only: it joins the venue's own touch and
+never improves it (no tactic asks for that), and never takes. The rules:
+
+- own quote fresh, our side shown: join it, one tick behind every far touch seen (the
+  venue's own and the consolidated one). A locked or crossed consolidated view (stale
+  quotes meet on different venues) therefore never makes the order marketable: it rests
+  behind the lowest offer (highest bid) we see, behind its own touch if need be;
+- own quote stale (older than ``RouterConfig.stale_quote_ns``), the venue down, or our
+  side empty there: the venue is not used for this order (another one is, or the child
+  waits for market data);
+- venue never heard from (no quote at all, e.g. before the first publication): the
+  child's limit, post-only: the venue refuses it if it would take;
+- the venue refusing post-only (our view was stale: its book moved through our price) is
+  no venue failure: the child waits for market data and is priced again.
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ import zlib
 
 import msgspec
 
+from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import (
     OrderType,
@@ -33,9 +49,19 @@ from engine.routing.config import RouterConfig
 from engine.routing.orders import Child, LiquidityPhase
 from engine.routing.plan import Placement, Plan, VenueInfo
 from engine.routing.scorecard import Scorecard
-from engine.routing.sizing import cap, far_depth, far_levels, near_touch, split, split_min
+from engine.routing.sizing import (
+    cap,
+    far_depth,
+    far_levels,
+    near_touch,
+    passive_price,
+    split,
+    split_min,
+)
 
 __all__ = ["Placement", "Plan", "Planner", "RouterConfig", "VenueInfo"]
+
+_DEFAULT_TICK = Instrument(symbol="_", ref_price=1).tick
 
 
 def _by_weight(vw: tuple[str, float]) -> float:
@@ -46,12 +72,14 @@ def _by_weight(vw: tuple[str, float]) -> float:
 
 
 class Planner:
-    __slots__ = ("_eligible_cache", "_priors", "_venues", "config", "scorecard")
+    __slots__ = ("_eligible_cache", "_now", "_priors", "_tick", "_venues", "config", "scorecard")
 
     def __init__(self, config: RouterConfig, venues: dict[str, VenueInfo], scorecard: Scorecard):
         self.config = config
         self.scorecard = scorecard
         self.venues = venues
+        self._tick = _DEFAULT_TICK
+        self._now: int | None = None
 
     @property
     def venues(self) -> dict[str, VenueInfo]:
@@ -65,7 +93,18 @@ class Planner:
         # tactic → fee prior per venue (see _fee_prior)
         self._priors: dict[Tactic, dict[str, float]] = {}
 
-    def plan(self, child: Child, market: MarketView, unrouted: int, lot: int) -> Plan:
+    def plan(
+        self,
+        child: Child,
+        market: MarketView,
+        unrouted: int,
+        lot: int,
+        *,
+        tick: int = _DEFAULT_TICK,
+        now_ns: int | None = None,
+    ) -> Plan:
+        """``now_ns`` dates the quotes (None: every quote counts as fresh)."""
+        self._tick, self._now = tick, now_ns
         cmd = child.cmd
         if cmd.routing is RoutingLogic.LIQUIDITY_SEEKING:
             return self._liquidity_seeking(child, market, unrouted, lot)
@@ -155,13 +194,26 @@ class Planner:
             nbbo_far = market.best_ask() if side is Side.BUY else market.best_bid()
             raw = own_far[0].price if own_far else nbbo_far
         else:
-            raw = market.best_bid() if side is Side.BUY else market.best_ask()
+            return self._passive(child, market, venue), False
         if raw is None:
             raw = limit
         if raw is None:
             return None, False
         price = cap(raw, side, limit)
         return price, price != raw
+
+    def _passive(self, child: Child, market: MarketView, venue: str) -> int | None:
+        """A passive order's price on a lit venue (the rules in the module docstring)."""
+        side, limit = child.cmd.side, child.cmd.limit_price
+        own = market.venues.get(venue)
+        if own is None:  # never heard from: the limit, and post-only guards it
+            return limit
+        if own.status is VenueStatus.DOWN or (
+            self._now is not None and self._now - own.ts > self.config.stale_quote_ns
+        ):
+            return None
+        far = market.best_ask() if side is Side.BUY else market.best_bid()
+        return passive_price(own, side, far, limit, self._tick)
 
     def _placement(
         self,
@@ -191,9 +243,15 @@ class Planner:
             taking = False
         tif = self.config.aggressive_tif if taking else TimeInForce.DAY
         resting_timeout = None if tif is TimeInForce.IOC else timeout_ns
+        post_only = tactic is not Tactic.AGGRESSIVE and self.venues[venue].kind is VenueKind.LIT
         return Placement(
             placement=VenuePlacement(
-                venue=venue, quantity=qty, order_type=OrderType.LIMIT, price=price, tif=tif
+                venue=venue,
+                quantity=qty,
+                order_type=OrderType.LIMIT,
+                price=price,
+                tif=tif,
+                post_only=post_only,
             ),
             timeout_ns=resting_timeout,
         )
@@ -217,12 +275,18 @@ class Planner:
         if not fresh:  # every venue tried this cycle: start again from the best
             child.tried.clear()
             fresh = ranked
-        venue = fresh[0]
-        p = self._placement(
-            child, market, venue, unrouted, tactic, self.config.sequential_timeout_ns
+        timeout = self.config.sequential_timeout_ns
+        found = next(
+            (
+                (v, p)
+                for v in fresh
+                if (p := self._placement(child, market, v, unrouted, tactic, timeout)) is not None
+            ),
+            None,
         )
-        if p is None:
-            return self._nothing(child, "no price (empty book and no limit)")
+        if found is None:
+            return self._nothing(child, "no price (no quote to join, or no limit)")
+        venue, p = found
         child.tried.append(venue)
         return Plan(
             placements=[p],
@@ -257,7 +321,8 @@ class Planner:
         ranked = self._rank(child, self._eligible(child, kind), tactic)
         if not ranked:
             return self._nothing(child, f"no {kind} venue up")
-        weights = [(v, self._liquidity(child, market, v, tactic)) for v in ranked]
+        priced = [v for v in ranked if self._price(child, market, v, tactic)[0] is not None]
+        weights = [(v, self._liquidity(child, market, v, tactic)) for v in priced]
         weights.sort(key=_by_weight)  # stable: ties stay in rank order
         del weights[self.config.parallel_max_venues :]
         sizes = self._sizes(unrouted, weights, lot)
@@ -267,7 +332,7 @@ class Planner:
             if (p := self._placement(child, market, v, q, tactic, None)) is not None
         ]
         if not placements:
-            return self._nothing(child, "no price (empty book and no limit)")
+            return self._nothing(child, "no price (no quote to join, or no limit)")
         used = dict(self._used(child, ranked))
         for v, w in weights:
             used[v] = {**used[v], "liquidity": round(w, 3)}
@@ -443,8 +508,11 @@ class Planner:
         bid, ask = market.best_bid(), market.best_ask()
         if not lits or bid is None or ask is None:
             return self._nothing(child, "no lit venue with a two-sided market")
-        join = cap(bid if cmd.side is Side.BUY else ask, cmd.side, cmd.limit_price)
-        queues = [self._ck_queue(child, market, v, join, unrouted) for v in lits]
+        joins = {v: self._passive(child, market, v) for v in lits}
+        lits = [v for v in lits if joins[v] is not None]
+        if not lits:
+            return self._nothing(child, "no lit venue quoting our side")
+        queues = [self._ck_queue(child, market, v, joins[v] or 0, unrouted) for v in lits]
         cost = ck.CostModel(
             half_spread=(ask - bid) / 2,
             taker_fee=float(min(self.venues[v].taker_fee for v in lits)),
@@ -464,7 +532,11 @@ class Planner:
                 placements.append(
                     Placement(
                         placement=VenuePlacement(
-                            venue=v, quantity=q, order_type=OrderType.LIMIT, price=join
+                            venue=v,
+                            quantity=q,
+                            order_type=OrderType.LIMIT,
+                            price=joins[v],
+                            post_only=True,
                         ),
                         timeout_ns=cfg.sequential_timeout_ns,
                     )
@@ -492,7 +564,12 @@ class Planner:
         """Whole lots; without over-allocation scale the limit orders into S − M."""
         side, limit = child.cmd.side, child.cmd.limit_price
         far = market.best_ask() if side is Side.BUY else market.best_bid()
-        reachable = far is not None and cap(far, side, limit) == far
+        # a passive child never takes: what the solver would take is posted instead
+        reachable = (
+            child.cmd.tactic is not Tactic.PASSIVE
+            and far is not None
+            and cap(far, side, limit) == far
+        )
         market_qty = min(sol.market, unrouted) if reachable else 0
         market_qty -= market_qty % lot
         limits = list(sol.limits)
