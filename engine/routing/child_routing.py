@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import heapq
 
-from engine.instruments import Instrument
 from engine.messages import (
     CancelChildOrder,
     CancelVenueOrder,
@@ -24,9 +23,8 @@ from engine.messages import (
 )
 from engine.routing.orders import Child, VenueOrder, VenueOrderState
 from engine.routing.plan import Plan
+from engine.routing.planner_core import DEFAULT_TICK as _DEFAULT_TICK
 from engine.routing.tables import RouterTables
-
-_DEFAULT_TICK = Instrument(symbol="_", ref_price=1).tick
 
 
 class ChildRouting(RouterTables):
