@@ -243,7 +243,7 @@ class LiquiditySeeking(PlannerCore):
     def _fit(
         self, sol: ck.Split, unrouted: int, lot: int, child: Child, market: MarketView
     ) -> tuple[int, list[int]]:
-        """Whole lots; without over-allocation scale the limit orders into S − M."""
+        """Whole lots; the limit orders scaled into S − M."""
         side, limit = child.cmd.side, child.cmd.limit_price
         far = market.best_ask() if side is Side.BUY else market.best_bid()
         # a passive child never takes: what the solver would take is posted instead
@@ -258,11 +258,9 @@ class LiquiditySeeking(PlannerCore):
         if not reachable:  # the limit forbids taking: post what would have been taken
             limits[0] += sol.market
         room = unrouted - market_qty
-        if self.config.overallocate:
-            room = int(unrouted * self.config.overallocation_factor) - market_qty
-            limits = [min(q, unrouted) for q in limits]
-        if sum(limits) > room or (not self.config.overallocate and sum(limits) < room):
-            # scale into the room (the remainder of S − M goes to the limits, not lost)
+        if sum(limits) != room:
+            # scale into S − M (resting orders are never over-allocated: see _sizes; the
+            # remainder goes to the limits, not lost)
             names = [str(i) for i in range(len(limits))]
             fitted = dict(split(room, list(zip(names, map(float, limits), strict=True)), lot))
             limits = [fitted.get(n, 0) for n in names]
