@@ -255,6 +255,22 @@ class PlannerCore:
         near = near_touch(md, side)
         return (near[1] if near else 0) * stats.fill_prob() + expected * stats.fill_ratio()
 
+    def _at_best(
+        self, child: Child, market: MarketView, ranked: list[str], tactic: Tactic
+    ) -> list[str]:
+        """The venues a sweep uses, in rank order: every venue with a price; for resting
+        orders only those at the best price among them (a slice joining a venue's touch
+        that is behind the market's waits for the market to come back, and the child
+        with it: the sweep is there to fill fast)."""
+        prices = {v: self._price(child, market, v, tactic)[0] for v in ranked}
+        priced = [v for v in ranked if prices[v] is not None]
+        if tactic is Tactic.AGGRESSIVE or self.venues[ranked[0]].kind is VenueKind.DARK:
+            return priced
+        buy = child.cmd.side is Side.BUY
+        best = max if buy else min
+        top = best((p for p in prices.values() if p is not None), default=None)
+        return [v for v in priced if prices[v] == top]
+
     def _parallel(
         self, child: Child, market: MarketView, unrouted: int, lot: int, kind: VenueKind
     ) -> Plan:
@@ -264,7 +280,7 @@ class PlannerCore:
         ranked = self._rank(child, self._eligible(child, kind), tactic)
         if not ranked:
             return self._nothing(child, f"no {kind} venue up")
-        priced = [v for v in ranked if self._price(child, market, v, tactic)[0] is not None]
+        priced = self._at_best(child, market, ranked, tactic)
         weights = [(v, self._liquidity(child, market, v, tactic)) for v in priced]
         weights.sort(key=_by_weight)  # stable: ties stay in rank order
         del weights[self.config.parallel_max_venues :]

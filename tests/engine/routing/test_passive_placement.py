@@ -106,9 +106,14 @@ def test_a_crossed_consolidated_view_never_makes_a_passive_order_marketable():
     quotes = {"LIT1": (BASE, BASE + 2 * TICK, 0), "LIT2": (BASE + 3 * TICK, BASE + 5 * TICK, 0)}
     router = router_with(quotes)
     out = router.handle(child(qty=900, logic=RoutingLogic.PARALLEL), SECOND)
+    # (a sweep rests only where the price is best: LIT2, behind the lowest offer)
     prices = {o.venue: o.price for o in placed(out)}
-    assert prices == {"LIT1": BASE, "LIT2": BASE + TICK}
+    assert prices == {"LIT2": BASE + TICK}
     assert all(o.post_only for o in placed(out))
+    # sent alone to LIT1, it joins LIT1's own bid
+    router = router_with({"LIT1": quotes["LIT1"]})
+    (order,) = placed(router.handle(child(), SECOND))
+    assert (order.venue, order.price) == ("LIT1", BASE)
 
 
 def test_a_locked_consolidated_view_rests_one_tick_behind_for_a_sell():
@@ -117,7 +122,17 @@ def test_a_locked_consolidated_view_rests_one_tick_behind_for_a_sell():
     out = router.handle(child(side=Side.SELL, qty=600, logic=RoutingLogic.PARALLEL), SECOND)
     prices = {o.venue: o.price for o in placed(out)}
     # LIT2 offers at 100.00 where LIT1 bids: a sell there rests at 100.01, not at the lock
-    assert prices == {"LIT1": BASE + 2 * TICK, "LIT2": BASE + TICK}
+    assert prices == {"LIT2": BASE + TICK}
+
+
+def test_a_passive_sweep_rests_only_on_the_venues_at_the_best_price():
+    # LIT3's own bid is a tick behind: a slice there would wait for the market to come back
+    quotes = {"LIT1": (BASE, BASE + TICK, 0), "LIT2": (BASE, BASE + TICK, 0)}
+    router = router_with({**quotes, "LIT3": (BASE - TICK, BASE + TICK, 0)})
+    out = router.handle(child(qty=900, logic=RoutingLogic.PARALLEL), SECOND)
+    assert sorted(o.venue for o in placed(out)) == ["LIT1", "LIT2"]
+    assert sum(o.quantity for o in placed(out)) == 900
+    assert {o.price for o in placed(out)} == {BASE}
 
 
 def test_a_stale_venue_is_left_out_and_with_every_quote_stale_the_child_waits():
