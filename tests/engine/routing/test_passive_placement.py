@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from actors.scenario_runner import run_scenario
@@ -21,6 +21,7 @@ from engine.clock import SECOND
 from engine.config import VenueConfig
 from engine.messages import (
     BookLevel,
+    CancelVenueOrder,
     Liquidity,
     MarketDataUpdated,
     PlaceChildOrder,
@@ -32,6 +33,7 @@ from engine.messages import (
     TimeInForce,
     VenueKind,
     VenueOrderAccepted,
+    VenueOrderCancelled,
     VenueOrderRejected,
     VenueStatus,
 )
@@ -245,12 +247,25 @@ def test_no_passive_order_is_ever_priced_through_or_improving_its_venues_touch(
     feed(first, now)
     out = router.handle(child(side=side, logic=logic, tactic=tactic, limit_price=limit), now)
     check(out)
-    for o in placed(out):
+    first_orders = placed(out)
+    placed_again: list[PlaceVenueOrder] = []
+    for o in first_orders:
         router.handle(
             VenueOrderAccepted(venue=o.venue, order_id=o.order_id, leaves=o.quantity), now
         )
     feed(later, now + SECOND)
-    check(router.on_wake(now + CONFIG.sequential_timeout_ns + SECOND))
+    then = now + CONFIG.sequential_timeout_ns + SECOND
+    out = router.on_wake(then)
+    check(out)
+    for _, c in out:  # the timeouts' cancels done: the rest is re-routed on the new quotes
+        if isinstance(c, CancelVenueOrder):
+            qty = next(o.quantity for o in first_orders if o.order_id == c.order_id)
+            rerouted = router.handle(
+                VenueOrderCancelled(venue=c.venue, order_id=c.order_id, cancelled=qty), then
+            )
+            check(rerouted)
+            placed_again.extend(placed(rerouted))
+    event(f"re-routed after a timeout: {bool(placed_again)}")
 
 
 # ------------------------------------------------------------------ a small market
