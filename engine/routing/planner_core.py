@@ -147,15 +147,18 @@ class PlannerCore:
 
         - fresh own quote showing our side: join it, one tick behind every far touch seen
           (own and consolidated: a locked or crossed view never makes it marketable);
-        - own quote older than ``stale_quote_ns``, venue down, our side empty: None;
+        - own quote older than ``stale_quote_ns`` or outdated by a post-only refusal
+          (``MarketView.outdate``), venue down, our side empty: None;
         - venue never heard from: the child's limit (post-only: refused if it would take).
         """
         side, limit = child.cmd.side, child.cmd.limit_price
         own = market.venues.get(venue)
         if own is None:  # never heard from: the limit, and post-only guards it
             return limit
-        if own.status is VenueStatus.DOWN or (
-            self._now is not None and self._now - own.ts > self.config.stale_quote_ns
+        if (
+            own.status is VenueStatus.DOWN
+            or market.outdated(venue)
+            or (self._now is not None and self._now - own.ts > self.config.stale_quote_ns)
         ):
             return None
         far = market.best_ask() if side is Side.BUY else market.best_bid()
@@ -215,14 +218,13 @@ class PlannerCore:
         if not ranked:
             return self._nothing(child, f"no {kind} venue up")
         fresh = [v for v in ranked if v not in child.tried]
-        if not fresh:  # every venue tried this cycle: start again from the best
-            child.tried.clear()
-            fresh = ranked
+        # venues not tried this cycle first; if none of them can be priced, a new cycle
+        tried = [v for v in ranked if v in child.tried]
         timeout = self.config.sequential_timeout_ns
         found = next(
             (
                 (v, p)
-                for v in fresh
+                for v in fresh + tried
                 if (p := self._placement(child, market, v, unrouted, tactic, timeout)) is not None
             ),
             None,
@@ -230,6 +232,8 @@ class PlannerCore:
         if found is None:
             return self._nothing(child, "no price (no quote to join, or no limit)")
         venue, p = found
+        if venue not in fresh:
+            child.tried.clear()
         child.tried.append(venue)
         return Plan(
             placements=[p],

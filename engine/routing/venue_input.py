@@ -90,13 +90,11 @@ class VenueInput(ChildRouting):
 
     def _post_only_refused(self, child: Child, vo: VenueOrder) -> None:
         """The venue's book moved through our price since the quote we priced from: the
-        venue did right, our view was stale. The child waits for market data (then it is
-        priced again) rather than re-pricing at once from the same quotes."""
-        self._order_done(child, vo, progressed=False, reroute_now=False)
-        if not child.done and not child.closing:
-            self._timers.pop(("retry", child.cmd.child_id), None)
-            child.waiting = True
-            self._waiting[child.cmd.child_id] = child
+        venue did right, our view of it was stale. That quote is set aside until the
+        venue's next update, and the child is routed again at once (elsewhere, or it
+        waits for market data)."""
+        self.market(child.cmd.instrument).outdate(vo.venue)
+        self._order_done(child, vo, progressed=False, reroute_now=True)
 
     def _filled(self, msg: VenueOrderFilled) -> None:
         found = self._venue_order(msg.order_id)

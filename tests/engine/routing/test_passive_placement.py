@@ -161,28 +161,33 @@ def test_a_venue_never_heard_from_gets_the_childs_limit_post_only():
     assert order.price == BASE and order.post_only
 
 
-def test_a_post_only_refusal_is_no_venue_failure_and_waits_for_market_data():
-    quotes = dict.fromkeys(LIT, (BASE, BASE + TICK, 0))
-    router = router_with(quotes)
-    (order,) = placed(router.handle(child(), SECOND))
-    out = router.handle(
+def refuse(router, order, at):
+    return router.handle(
         VenueOrderRejected(
             venue=order.venue, order_id=order.order_id, reason="post_only_would_cross"
         ),
-        SECOND + 1,
+        at,
     )
-    assert placed(out) == []  # not re-priced from the same quotes at once
+
+
+def test_a_post_only_refusal_is_no_venue_failure_and_sets_that_quote_aside():
+    router = router_with(dict.fromkeys(LIT, (BASE, BASE + TICK, 0)))
+    (order,) = placed(router.handle(child(), SECOND))
+    (again,) = placed(refuse(router, order, SECOND + 1))  # routed again at once ...
+    assert again.venue != order.venue and again.post_only  # ... not from the stale quote
     stats = router.scorecard.stats(order.venue, "XYZ")
     assert stats.rejects == 0 and stats.reject_streak == 0 and stats.orders == 0
-    # market data re-prices it: the venue's book moved down, the child joins it there
-    out = router.handle(md(order.venue, BASE - TICK, BASE, SECOND + 2), SECOND + 2)
-    (again,) = placed(out)
-    assert again.post_only and again.price < BASE + TICK
-    # the refusing venue stays eligible for the child: it is back in its cycle
-    router.handle(
-        VenueOrderAccepted(venue=again.venue, order_id=again.order_id, leaves=300), SECOND + 3
-    )
     assert order.venue not in router.children[order.child_id].avoid
+
+
+def test_with_every_quote_set_aside_the_child_waits_for_the_next_one():
+    router = router_with({"LIT1": (BASE, BASE + TICK, 0)})
+    (order,) = placed(router.handle(child(), SECOND))
+    out = refuse(router, order, SECOND + 1)
+    assert placed(out) == [] and decisions(out)[-1].reason.startswith("wait:")
+    # the venue's next quote: its book moved down, the child joins it there
+    (again,) = placed(router.handle(md("LIT1", BASE - TICK, BASE, SECOND), SECOND + 2))
+    assert (again.venue, again.price, again.post_only) == ("LIT1", BASE - TICK, True)
 
 
 # ------------------------------------------------------------------ the property
