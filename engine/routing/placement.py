@@ -15,7 +15,8 @@ venue's own touch, never improves it, never takes. A locked or crossed consolida
 leaves it one tick behind every far touch seen; a stale quote (``stale_quote_ns``), a down
 venue or an empty own side leave the venue out; a venue never heard from gets the child's
 limit (post-only guards it). A post-only refusal means our view was stale, not that the
-venue failed: the child waits for market data and is priced again.
+venue failed: that quote is set aside until the venue's next update (``MarketView.outdate``)
+and the child is routed again at once.
 """
 
 from __future__ import annotations
