@@ -15,7 +15,7 @@ _LIT, _DOWN = VenueKind.LIT, VenueStatus.DOWN
 
 
 class MarketView:
-    __slots__ = ("_ask", "_bid", "_fresh", "instrument", "venues")
+    __slots__ = ("_ask", "_bid", "_fresh", "_outdated", "instrument", "venues")
 
     def __init__(self, instrument: str) -> None:
         self.instrument = instrument
@@ -23,11 +23,23 @@ class MarketView:
         self._bid: int | None = None
         self._ask: int | None = None
         self._fresh = False  # _bid/_ask hold the NBBO of the current ``venues``
+        self._outdated: set[str] = set()  # venues whose last quote is known to be stale
 
     def update(self, md: MarketDataUpdated) -> None:
         if md.instrument == self.instrument:
             self.venues[md.venue] = md
             self._fresh = False
+            self._outdated.discard(md.venue)
+
+    def outdate(self, venue: str) -> None:
+        """The venue's book has moved away from its last quote (it refused an order priced
+        from it): the quote counts as stale until the venue's next update. The NBBO
+        still reads it, as the best guess there is."""
+        if venue in self.venues:
+            self._outdated.add(venue)
+
+    def outdated(self, venue: str) -> bool:
+        return venue in self._outdated
 
     def best_bid(self) -> int | None:
         if not self._fresh:

@@ -365,6 +365,7 @@ class VenuePlacement(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     order_type: OrderType
     price: int | None = None
     tif: TimeInForce = TimeInForce.DAY
+    post_only: bool = False  # rest or be refused, never take (a passive tactic's orders)
 
 
 class RouteDecided(Message):

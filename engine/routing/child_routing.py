@@ -23,6 +23,7 @@ from engine.messages import (
 )
 from engine.routing.orders import Child, VenueOrder, VenueOrderState
 from engine.routing.plan import Plan
+from engine.routing.planner_core import DEFAULT_TICK as _DEFAULT_TICK
 from engine.routing.tables import RouterTables
 
 
@@ -198,8 +199,14 @@ class ChildRouting(RouterTables):
         unrouted = self._unrouted(child)
         if unrouted <= 0:
             return
+        inst = self.instruments.get(child.cmd.instrument)
         plan = self.planner.plan(
-            child, self.market(child.cmd.instrument), unrouted, self._lot(child.cmd.instrument)
+            child,
+            self.market(child.cmd.instrument),
+            unrouted,
+            inst.lot if inst else 1,
+            tick=inst.tick if inst else _DEFAULT_TICK,
+            now_ns=self._now,
         )
         if plan.give_up:
             self._decided(child, plan)
@@ -243,6 +250,7 @@ class ChildRouting(RouterTables):
             order_type=placement.order_type,
             price=placement.price,
             tif=placement.tif,
+            post_only=placement.post_only,
             ts=self._now,
         )
         self.scorecard.record(order, self._now)

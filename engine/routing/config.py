@@ -23,6 +23,9 @@ class RouterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     max_missed_takes: int = 3
     dark_min_fill_prob: float = 0.3  # liquidity seeking: probe a pool above this estimate
     dark_min_slice: int = 200  # liquidity seeking: no dark slice below this (unless it is all)
+    # A venue's own quote older than this is not used to price a passive order there (its
+    # venue publishes every VenueConfig.md_interval_ns: a few missed publications).
+    stale_quote_ns: int = 10 * SECOND
     miss_penalty: int = 10_000  # price units/share: rank cost of an order that never fills
     ck_impact: float = 1_000.0  # θ, price units/share
     ck_under_penalty: float = 20_000.0  # λ_u

@@ -375,6 +375,10 @@ class Scorecard:
         if o is None:
             return
         s = self.stats(o.venue, o.instrument)
+        if msg.reason == "post_only_would_cross":  # our quote was stale, the venue did right:
+            s.orders -= 1  # as if never sent
+            self._touch((o.venue, o.instrument))
+            return
         s.rejects += 1
         s.reject_streak += 1
         self._touch((o.venue, o.instrument))

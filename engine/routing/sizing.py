@@ -21,6 +21,31 @@ def near_touch(md: MarketDataUpdated | None, side: Side) -> tuple[int, int] | No
     return (levels[0].price, levels[0].quantity) if levels else None
 
 
+def passive_price(
+    own: MarketDataUpdated | None,
+    side: Side,
+    far_touch: int | None,
+    limit: int | None,
+    tick: int,
+) -> int | None:
+    """Where a passive order rests on one venue, from that venue's own quote ``own`` (None:
+    not usable, see ``Planner._own_quote``): it joins the venue's touch on our side and
+    never improves it, never locks or crosses a far touch we see (the venue's own or
+    ``far_touch``, the consolidated one: in a locked or crossed consolidated view the
+    order rests one tick behind the lowest offer / highest bid seen, behind its own touch
+    if need be), and never breaches the child's limit. None when the venue shows nothing
+    on our side to join."""
+    near = near_touch(own, side)
+    if near is None:
+        return None
+    price = near[0]
+    far = far_levels(own, side)
+    for touch in (far[0].price if far else None, far_touch):
+        if touch is not None:
+            price = min(price, touch - tick) if side is Side.BUY else max(price, touch + tick)
+    return cap(price, side, limit)
+
+
 def far_levels(md: MarketDataUpdated | None, side: Side) -> list[BookLevel]:
     """The venue's contra side, best first."""
     return list((md.asks if side is Side.BUY else md.bids) if md else [])

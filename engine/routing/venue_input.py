@@ -28,6 +28,8 @@ from engine.routing.orders import (
 )
 from engine.routing.plan import Plan, VenueInfo
 
+POST_ONLY_WOULD_CROSS = "post_only_would_cross"  # the venue refused to let a post-only take
+
 
 class VenueInput(ChildRouting):
     """What the router does with what venues tell it: order events, market data, status."""
@@ -77,10 +79,21 @@ class VenueInput(ChildRouting):
             return
         self.scorecard.record(msg, self._now)
         child, vo = found
+        vo.rejected = True
+        if msg.reason == POST_ONLY_WOULD_CROSS:
+            self._post_only_refused(child, vo)
+            return
         if msg.reason != "venue_down":  # a down venue is avoided through its status
             child.avoid.add(vo.venue)
         child.last_reject = f"{vo.venue}:{msg.reason}"
-        vo.rejected = True
+        self._order_done(child, vo, progressed=False, reroute_now=True)
+
+    def _post_only_refused(self, child: Child, vo: VenueOrder) -> None:
+        """The venue's book moved through our price since the quote we priced from: the
+        venue did right, our view of it was stale. That quote is set aside until the
+        venue's next update, and the child is routed again at once (elsewhere, or it
+        waits for market data)."""
+        self.market(child.cmd.instrument).outdate(vo.venue)
         self._order_done(child, vo, progressed=False, reroute_now=True)
 
     def _filled(self, msg: VenueOrderFilled) -> None:

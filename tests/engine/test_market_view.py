@@ -55,3 +55,14 @@ def test_other_instruments_are_ignored_and_keep_the_cache():
     assert view.best_bid() == 100
     view.update(md("A", 200, 204, instrument="ABC", volume=9))
     assert (view.best_bid(), view.best_ask(), view.volume()) == (100, 104, 7)
+
+
+def test_a_quote_outdated_counts_as_stale_until_the_venues_next_update():
+    view = MarketView("XYZ")
+    view.update(md("A", 100, 101))
+    view.outdate("A")
+    view.outdate("B")  # never heard from: nothing to set aside
+    assert view.outdated("A") and not view.outdated("B")
+    assert view.best_bid() == 100  # still the best guess for the consolidated view
+    view.update(md("A", 99, 100))
+    assert not view.outdated("A")

@@ -465,6 +465,20 @@ def test_overallocation_race_reports_the_excess_explicitly():
     d.check(overallocate=True)
 
 
+def test_overallocation_never_applies_to_resting_orders():
+    """A resting order is exposed until cancelled, and one price move (or one contra
+    block) fills it on every venue at once: only IOC takes are over-allocated."""
+    d = Driver(RouterConfig(overallocate=True))
+    d.feed(child(qty=900, logic=RoutingLogic.PARALLEL))  # passive: lit, resting
+    d.feed(child(cid="C2", qty=900, logic=RoutingLogic.PARALLEL, tactic=Tactic.MIDPOINT))
+    d.feed(child(cid="C3", qty=900, logic=RoutingLogic.LIQUIDITY_SEEKING, tactic=Tactic.MIDPOINT))
+    sent = Counter()
+    for o in d.placed():
+        assert o.tif is TimeInForce.DAY
+        sent[o.child_id] += o.quantity
+    assert sent == {"C1": 900, "C2": 900, "C3": 900}
+
+
 def test_waiting_child_routes_once_a_venue_comes_back():
     d = Driver()
     for v in LIT:
