@@ -19,6 +19,7 @@ EPILOG = """examples:
   smart-exec run brief_vwap              (a shipped scenario by name, from any directory)
   smart-exec --log-level INFO run brief_vwap
   smart-exec compare --market thin
+  smart-exec serve --fix-port 9878 --sessions SESSIONS.toml
   smart-exec schedule vwap --help
   smart-exec COMMAND --help              (a command's own options)"""
 
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tca": ("actors.cli.tca", "transaction cost analysis of fills from a CSV file"),
     "audit": ("actors.cli.audit", "query an audit trail, export CSV"),
     "compare": ("actors.cli.compare", "compare routing logics side by side on seeded scenarios"),
+    "serve": ("actors.cli.serve", "live engine with a FIX 4.4 acceptor on simulated venues"),
 }
 
 

@@ -237,6 +237,14 @@ class Gateway:
         body = rejected_order(order.ids, self._exec_id(), order.quantity, text, code, now_ns)
         return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
 
+    def working_orders(self) -> list[CancelClientOrder]:
+        """A cancel for each FIX order still working (a shutdown that cancels them)."""
+        return [
+            CancelClientOrder(source=source, client_order_id=engine_id)
+            for (source, engine_id), o in self._by_engine.items()
+            if o.acked and not o.done
+        ]
+
     # ---------------------------------------------------------------- helpers
 
     def _copies(self, body: list[Field]) -> list[Outbound]:
