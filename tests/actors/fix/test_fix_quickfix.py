@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from qfclient import Initiator
@@ -107,7 +106,7 @@ def test_logon_order_fills_and_the_drop_copy_sees_every_report_in_order(engine, 
     clear = logged_on(connect, "CLEAR", "pw3")
     new_order(oms, engine, "buy-1")
     reports = oms.until(lambda m: m[39] in DONE, timeout=20)
-    assert [r[150] for r in reports][0] == "0" and reports[-1][39] == "2"
+    assert next(r[150] for r in reports) == "0" and reports[-1][39] == "2"
     assert all(r[11] == "buy-1" and r[35] == "8" for r in reports)
     check_invariants(reports)
     fills = [r for r in reports if r[150] == "F"]
