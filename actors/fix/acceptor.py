@@ -130,6 +130,9 @@ class FixAcceptor:
     # ------------------------------------------------------------------ loop
 
     def _loop(self) -> None:
+        pin = getattr(self.engine.runtime, "pin_thread", None)
+        if pin is not None:  # on the engine's CPU, if it has one (see LiveRuntime)
+            pin()
         while self._running:
             if not self._accepting and not self._links:
                 return  # shut down and every session closed
@@ -145,6 +148,9 @@ class FixAcceptor:
             self._tick()
             for link in list(self._links.values()):
                 self._flush(link)
+            with self._lock:  # what went to sessions that are not connected
+                for session in self.sessions.values():
+                    session.store.commit()
 
     def _timeout(self) -> float:
         with self._lock:
@@ -212,7 +218,7 @@ class FixAcceptor:
     def _send(self, replies: list[Outbound]) -> None:
         now = self.engine.now
         for reply in replies:
-            raw = reply.session.send(reply.msg_type, reply.body, now)
+            raw = reply.session.send(reply.msg_type, reply.body, now, commit=False)
             conn = reply.session.connection
             if raw is not None and conn is not None and conn in self._links:
                 self._links[conn].out += raw
@@ -246,6 +252,8 @@ class FixAcceptor:
     def _flush(self, link: _Link) -> None:
         with self._lock:
             if link.out:
+                if link.conn.session is not None:
+                    link.conn.session.store.commit()  # durable before it is on the wire
                 try:
                     sent = link.sock.send(link.out)
                 except (BlockingIOError, InterruptedError):

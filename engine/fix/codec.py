@@ -17,6 +17,7 @@ BEGIN = b"8=FIX"
 MAX_MESSAGE_BYTES = 64 * 1024
 _BODY_LENGTH = re.compile(rb"8=[^\x01]{1,16}\x019=(\d{1,9})\x01")
 _CHECKSUM = re.compile(rb"10=(\d{3})\x01")
+_FIELD = re.compile(r"([0-9]+)=([^\x01]*)\x01")
 _END_THEN_BEGIN = re.compile(rb"\x0110=\d{3}\x018=FIX")
 
 Field = tuple[int, str | int]  # what ``encode`` takes
@@ -30,24 +31,28 @@ class Garbled(ValueError):
 class FixMessage:
     """A decoded message: its fields in wire order, tag numbers as ints, values as text."""
 
-    __slots__ = ("fields", "raw")
+    __slots__ = ("_index", "fields", "raw")
 
     def __init__(self, fields: list[Pair], raw: bytes = b"") -> None:
         self.fields = fields
         self.raw = raw
+        self._index: dict[int, str] | None = None
 
     @property
     def msg_type(self) -> str:
         return self.fields[2][1]
 
     def get(self, tag: int, default: str | None = None) -> str | None:
-        for t, value in self.fields:
-            if t == tag:
-                return value
-        return default
+        """The first value of ``tag`` (a repeated tag is a session reject anyway)."""
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            for t, value in self.fields:
+                index.setdefault(t, value)
+        return index.get(tag, default)
 
     def __contains__(self, tag: int) -> bool:
-        return any(t == tag for t, _ in self.fields)
+        return self.get(tag) is not None
 
     def __repr__(self) -> str:
         return "|".join(f"{t}={v}" for t, v in self.fields)
@@ -59,19 +64,18 @@ def checksum(data: bytes | bytearray) -> int:
 
 def encode(fields: Iterable[Field], begin_string: str = "FIX.4.4") -> bytes:
     """A whole message from its fields after BodyLength (35 first, 10 left out)."""
-    body = b"".join(b"%d=%s\x01" % (tag, str(value).encode("latin-1")) for tag, value in fields)
+    body = "".join([f"{tag}={value}\x01" for tag, value in fields]).encode("latin-1")
     head = b"8=%s\x019=%d\x01" % (begin_string.encode(), len(body))
     return b"%s%s10=%03d\x01" % (head, body, checksum(head + body))
 
 
 def decode(raw: bytes) -> FixMessage:
     """Fields of one framed message (``Framer`` has checked length and checksum)."""
-    fields: list[Pair] = []
-    for part in raw.split(SOH)[:-1]:
-        tag, sep, value = part.partition(b"=")
-        if not sep or not tag.isdigit():
-            raise Garbled(f"field {part[:20]!r} is not tag=value")
-        fields.append((int(tag), value.decode("latin-1")))
+    text = raw.decode("latin-1")
+    pairs = _FIELD.findall(text)
+    if sum(len(t) + len(v) + 2 for t, v in pairs) != len(text):
+        raise Garbled("a field is not tag=value")
+    fields = [(int(t), v) for t, v in pairs]
     if [t for t, _ in fields[:3]] != [8, 9, 35] or fields[-1][0] != 10:
         raise Garbled("the first three fields are not 8, 9, 35 or the last is not 10")
     return FixMessage(fields, raw)

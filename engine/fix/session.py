@@ -104,11 +104,16 @@ class Session:
         self.store.sent(seq, raw)
         return raw
 
-    def send(self, msg_type: str, body: list[Field], now_ns: int) -> bytes | None:
-        """An application message: recorded and committed always (a client logged out
-        gets it by ResendRequest when it comes back); the bytes when it is logged on."""
+    def send(
+        self, msg_type: str, body: list[Field], now_ns: int, commit: bool = True
+    ) -> bytes | None:
+        """An application message, recorded (a client logged out gets it by
+        ResendRequest when it comes back); the bytes when it is logged on. ``commit``
+        False: the caller commits the store before it writes the bytes (one fsync for a
+        batch of messages, group commit)."""
         raw = self.stamp(msg_type, body, now_ns)
-        self.store.commit()
+        if commit:
+            self.store.commit()
         conn = self.connection
         if conn is not None and conn.phase is Phase.ACTIVE:
             conn.last_out_ns = now_ns
