@@ -14,9 +14,9 @@ import time
 
 from actors.api import Engine, MarketConfig
 from actors.fix.acceptor import FixAcceptor
-from actors.runtime.live import session_from_now
+from actors.runtime.live import LiveRuntime, session_from_now
 from engine.config import VenueConfig
-from engine.fix.codec import FixMessage, Framer, encode
+from engine.fix.codec import Field, FixMessage, Framer, encode
 from engine.fix.config import GatewaySettings, SessionSettings
 from engine.fix.times import utc_timestamp
 from engine.instruments import Instrument
@@ -36,13 +36,13 @@ class _Client:
 
     def message(self, msg_type: str, *body: tuple[int, str | int]) -> bytes:
         now = utc_timestamp(time.time_ns())
-        head = [(35, msg_type), (49, "BENCH"), (56, "SMARTEXEC"), (34, self.seq), (52, now)]
+        head: list[Field] = [(35, msg_type), (49, "BENCH"), (56, "SMARTEXEC"), (34, self.seq), (52, now)]
         self.seq += 1
         return encode([*head, *body])
 
     def order(self, cl: str) -> bytes:
         now = utc_timestamp(time.time_ns())
-        body = [(11, cl), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 2), (44, "90.00")]
+        body: list[Field] = [(11, cl), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 2), (44, "90.00")]
         return self.message("D", *body)
 
     def receive(self, msg_type: str) -> FixMessage:
@@ -68,7 +68,8 @@ def measure(
     with tempfile.TemporaryDirectory() as store, Engine(market, live=True, cpu=cpu) as engine:
         acceptor = FixAcceptor(engine, GatewaySettings(sessions=[_SESSION]), store_dir=store)
         client = _Client(acceptor.address[1])
-        engine.runtime.pin_thread()  # type: ignore[attr-defined]
+        if isinstance(engine.runtime, LiveRuntime):
+            engine.runtime.pin_thread()
         try:
             client.sock.sendall(client.message("A", (98, 0), (108, 30), (554, "bench")))
             client.receive("A")
