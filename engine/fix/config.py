@@ -8,7 +8,7 @@ store_dir = "fix-store"     # optional: sequence numbers and sent messages
 sender_comp_id = "OMS1"      # the client's SenderCompID
 target_comp_id = "SMARTEXEC" # ours
 password = "change-me"       # Logon 554 (553 = Username is not checked)
-heartbeat_s = 30
+heartbeat_s = 30             # used when the Logon's HeartBtInt (108) is 0
 role = "order-entry"         # or "drop-copy"
 [sessions.tags]              # the client's vendor tags for algorithm parameters
 urgency = 7001
@@ -36,7 +36,7 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     sender_comp_id: str
     target_comp_id: str = "SMARTEXEC"
     password: str = ""  # empty: no password asked (a drop copy on loopback, tests)
-    heartbeat_s: int = 30
+    heartbeat_s: int = 30  # when the Logon's HeartBtInt is 0; else the client's is echoed
     role: Role = Role.ORDER_ENTRY
     account: str = ""  # the account of this session's orders; empty: its SenderCompID
     tags: dict[str, int] = {}

@@ -25,7 +25,7 @@ from engine.fix.codec import Field, FixMessage, Framer, Garbled, encode
 from engine.fix.config import SessionSettings
 from engine.fix.resend import replay
 from engine.fix.store import MemoryStore
-from engine.fix.times import utc_timestamp
+from engine.fix.times import parse_utc_timestamp, utc_timestamp
 from engine.fix.validate import Problem, check
 
 LOGON_TIMEOUT_NS = 10 * SECOND
@@ -204,13 +204,14 @@ class Connection:
     # ------------------------------------------------------------------ logon
 
     def _on_logon(self, msg: FixMessage, now_ns: int, step: Step) -> None:
-        session, why = self._authenticate(msg)
+        session, why = self._authenticate(msg, now_ns)
         if session is None:
             self._refuse(msg, why, now_ns, step)
             return
         self.session = session
         session.connection = self
-        self.heartbeat_ns = int(msg.get(T.HEARTBT_INT) or 0) * SECOND
+        asked = int(msg.get(T.HEARTBT_INT) or 0)
+        self.heartbeat_ns = (asked or session.settings.heartbeat_s) * SECOND
         reset = msg.get(T.RESET_SEQ) == "Y"
         if reset:
             session.store.reset()
@@ -233,7 +234,7 @@ class Connection:
         else:
             session.store.received(seq)
 
-    def _authenticate(self, msg: FixMessage) -> tuple[Session | None, str]:
+    def _authenticate(self, msg: FixMessage, now_ns: int) -> tuple[Session | None, str]:
         if msg.msg_type != T.LOGON:
             return None, "the first message must be a Logon"
         if msg.get(T.BEGIN_STRING) != "FIX.4.4":
@@ -248,9 +249,14 @@ class Connection:
             return None, "invalid username or password"
         if session.connection is not None:
             return None, "the session is already logged on"
-        hb = msg.get(T.HEARTBT_INT) or ""
-        if not hb.isdigit() or int(hb) <= 0 or not (msg.get(T.SEQ) or "").isdigit():
-            return None, "Logon needs a positive HeartBtInt (108) and MsgSeqNum (34)"
+        if not (msg.get(T.HEARTBT_INT) or "").isdigit() or not (msg.get(T.SEQ) or "").isdigit():
+            return None, "Logon needs HeartBtInt (108) and MsgSeqNum (34)"
+        try:
+            sent = parse_utc_timestamp(msg.get(T.SENDING_TIME) or "")
+        except ValueError:
+            return None, "Logon needs a SendingTime (52)"
+        if abs(now_ns - sent) > self.tolerance_ns:
+            return None, "SendingTime accuracy problem"
         return session, ""
 
     def _refuse(self, msg: FixMessage, why: str, now_ns: int, step: Step) -> None:

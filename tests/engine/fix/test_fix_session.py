@@ -52,6 +52,18 @@ def test_a_bad_logon_is_logged_out_and_never_binds_the_session(client, password,
     assert step.closed and session.connection is None and session.store.next_out == 1
 
 
+def test_a_logon_with_a_sending_time_far_off_is_refused():
+    session = new_session()
+    _, step = connect(session, Client(), now=T0 + 121 * SECOND)
+    assert parse(step.data)[0].get(58) == "SendingTime accuracy problem" and step.closed
+
+
+def test_heartbt_int_zero_takes_the_sessions_interval():
+    session = new_session(heartbeat_s=12)
+    conn, step = connect(session, Client(), hb=0)
+    assert conn.heartbeat_ns == 12 * SECOND and parse(step.data)[0].get(108) == "12"
+
+
 def test_the_first_message_must_be_a_logon():
     session, client = new_session(), Client()
     conn = Connection({session.settings.key: session}, T0)
