@@ -58,7 +58,7 @@ class Pending(NamedTuple):
 
 
 class FixOrder:
-    __slots__ = ("acked", "engine_id", "ids", "pending", "quantity", "session", "status")
+    __slots__ = ("acked", "cum_qty", "engine_id", "ids", "pending", "quantity", "session", "status")
 
     def __init__(self, session: Session, engine_id: str, ids: OrderIds, quantity: str) -> None:
         self.session = session
@@ -67,6 +67,7 @@ class FixOrder:
         self.quantity = quantity
         self.status = "A"  # pending new, until the engine answers
         self.acked = False
+        self.cum_qty = 0  # as last reported
         self.pending: Pending | None = None
 
     @property
@@ -144,12 +145,11 @@ class Gateway:
         amend = AmendClientOrder(
             source=session.settings.sender_comp_id,
             client_order_id=order.engine_id,
-            quantity=None if quantity is None else int(quantity),
+            # down to what is filled at most: a new quantity at or below it ends the order
+            quantity=None if quantity is None else max(int(quantity), order.cum_qty),
             limit_price=price,
             ts=now_ns,
         )
-        if quantity is not None:
-            order.quantity = quantity
         return [amend], []
 
     def _pending_change(
@@ -213,6 +213,7 @@ class Gateway:
             order.ids.cl_ord_id = order.pending.cl_ord_id
             order.pending = None
         order.acked = True
+        order.cum_qty = report.cum_qty
         body = execution_report(order.ids, report, self._engine_exec_id(report))
         order.status = str(dict(body)[T.ORD_STATUS])
         return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]

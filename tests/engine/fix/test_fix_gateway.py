@@ -206,3 +206,13 @@ def test_reports_of_orders_from_elsewhere_go_to_drop_copies_only():
     _, _, copy, gw = sessions()
     [out] = gw.on_report(er("api-1", ExecType.NEW, OrdStatus.NEW, source="API"), T0)
     assert out.session is copy and dict(out.body)[37] == "3-API/api-1"
+
+
+def test_replace_to_at_most_the_filled_quantity_ends_the_order():
+    oms, _, _, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0)
+    partial = er("c1", ExecType.TRADE, OrdStatus.PARTIALLY_FILLED, cum_qty=40, leaves_qty=60)
+    gw.on_report(partial, T0)
+    [cmd], [] = gw.on_message(oms, cancel("c1", "c1-r", "G", (40, "1"), (38, "10")), T0)
+    assert isinstance(cmd, AmendClientOrder) and cmd.quantity == 40

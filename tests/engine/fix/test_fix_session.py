@@ -4,7 +4,7 @@ import pytest
 from fixclient import T0, Client, kinds, parse
 
 from engine.clock import SECOND
-from engine.fix.codec import encode
+from engine.fix.codec import Framer, Garbled, encode
 from engine.fix.config import SessionSettings
 from engine.fix.session import Closed, Connection, Dropped, LoggedOn, Phase, Received, Session
 from engine.fix.store import FileStore
@@ -348,3 +348,11 @@ def test_the_codec_encodes_body_length_and_checksum():
     assert raw.startswith(b"8=FIX.4.4\x019=45\x01") and raw.endswith(
         b"10=%03d\x01" % (sum(raw[: raw.rindex(b"10=")]) % 256)
     )
+
+
+def test_a_message_over_the_size_limit_is_garbled_and_skipped():
+    framer = Framer(max_bytes=100)
+    big = Client().msg("D", (58, "x" * 200))
+    small = Client().msg("0")
+    out = list(framer.feed(big + small))
+    assert isinstance(out[0], Garbled) and out[-1].msg_type == "0"
