@@ -16,8 +16,9 @@ from qfclient import Initiator
 from actors.api import Engine, MarketConfig
 from actors.fix import FixAcceptor
 from actors.runtime.live import session_from_now
-from engine.clock import SECOND
+from engine.clock import MS, SECOND
 from engine.config import VenueConfig
+from engine.desk.desk import DeskConfig
 from engine.fix.config import GatewaySettings, Role, SessionSettings
 from engine.fix.times import utc_timestamp
 from engine.instruments import Instrument
@@ -43,7 +44,8 @@ def engine():
         venues=[VenueConfig(name="NYSE"), VenueConfig(name="DARK", kind="dark")],
         session=session_from_now(1.0),
     )
-    with Engine(market, live=True) as engine:
+    # a wide aggregation window: two sessions' orders sent a moment apart always meet in it
+    with Engine(market, live=True, desk=DeskConfig(window_ns=400 * MS)) as engine:
         yield engine
 
 
@@ -201,3 +203,22 @@ def test_reports_missed_while_away_come_back_as_possdup_resends(engine, connect,
     copies = [again.app.next_app() for _ in reports]
     assert [c[17] for c in copies] == [r[17] for r in reports]
     assert all(c[43] == "Y" and 122 in c for c in copies)
+
+
+def test_opposing_orders_of_two_sessions_cross_internally_each_with_its_own_reports(
+    engine, connect
+):
+    buyer = logged_on(connect)
+    seller = logged_on(connect, "OMS2", "pw2")
+    new_order(buyer, engine, "b-1", 300)
+    now = engine.now
+    seller.send((11, "s-1"), (55, "XYZ"), (54, 2), (60, utc_timestamp(now)), (38, 200), (40, 1),
+                (59, 6), (126, utc_timestamp(now + 3 * SECOND)), msg_type="D")  # fmt: skip
+    bought = buyer.until(lambda m: m[39] in DONE, timeout=20)
+    sold = seller.until(lambda m: m[39] in DONE, timeout=20)
+    for reports, cl in ((bought, "b-1"), (sold, "s-1")):
+        assert {r[11] for r in reports} == {cl}
+        check_invariants(reports)
+    crossed = [r for r in bought if r.get(30) == "XOFF"]
+    assert crossed and all(r[29] == "2" for r in crossed)
+    assert sum(int(r[32]) for r in crossed) == sum(int(r[32]) for r in sold if r.get(30) == "XOFF")
