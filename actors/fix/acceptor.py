@@ -99,6 +99,10 @@ class FixAcceptor:
             self._running = False
         self._wake()
         self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            logger.error("the FIX I/O thread did not stop")
+        else:
+            self._stop_listening()
         for link in list(self._links.values()):
             self._drop(link)
         for session in self.sessions.values():
@@ -134,8 +138,10 @@ class FixAcceptor:
         if pin is not None:  # on the engine's CPU, if it has one (see LiveRuntime)
             pin()
         while self._running:
-            if not self._accepting and not self._links:
-                return  # shut down and every session closed
+            if not self._accepting:
+                self._stop_listening()
+                if not self._links:
+                    return  # shut down and every session closed
             for key, mask in self._selector.select(self._timeout()):
                 if key.data == "listener":
                     self._accept()
@@ -158,6 +164,11 @@ class FixAcceptor:
         if not deadlines:
             return 0.5
         return min(max((min(deadlines) - self.engine.now) / 1e9, 0.0), 0.5)
+
+    def _stop_listening(self) -> None:
+        if self._listener.fileno() != -1:
+            self._selector.unregister(self._listener)
+            self._listener.close()
 
     def _accept(self) -> None:
         try:

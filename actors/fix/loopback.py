@@ -36,13 +36,27 @@ class _Client:
 
     def message(self, msg_type: str, *body: tuple[int, str | int]) -> bytes:
         now = utc_timestamp(time.time_ns())
-        head: list[Field] = [(35, msg_type), (49, "BENCH"), (56, "SMARTEXEC"), (34, self.seq), (52, now)]
+        head: list[Field] = [
+            (35, msg_type),
+            (49, "BENCH"),
+            (56, "SMARTEXEC"),
+            (34, self.seq),
+            (52, now),
+        ]
         self.seq += 1
         return encode([*head, *body])
 
     def order(self, cl: str) -> bytes:
         now = utc_timestamp(time.time_ns())
-        body: list[Field] = [(11, cl), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 2), (44, "90.00")]
+        body: list[Field] = [
+            (11, cl),
+            (55, "XYZ"),
+            (54, 1),
+            (60, now),
+            (38, 100),
+            (40, 2),
+            (44, "90.00"),
+        ]
         return self.message("D", *body)
 
     def receive(self, msg_type: str) -> FixMessage:
