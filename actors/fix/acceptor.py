@@ -19,7 +19,7 @@ from pathlib import Path
 from loguru import logger
 
 from actors.api import Engine, Report
-from engine.fix.config import GatewaySettings
+from engine.fix.config import GatewaySettings, Role
 from engine.fix.gateway import Command, Gateway, Outbound
 from engine.fix.session import Closed, Connection, LoggedOn, Phase, Received, Session, Step
 from engine.fix.store import FileStore, MemoryStore, next_incarnation
@@ -66,6 +66,10 @@ class FixAcceptor:
         self.sessions = {s.key: Session(s, _store(directory, s.key)) for s in settings.sessions}
         incarnation = next_incarnation(directory) if directory else engine.now // 1_000_000_000
         self.gateway = Gateway(self.sessions.values(), incarnation)
+        if directory is not None:  # orders a previous run left: known, and closed
+            for session in self.sessions.values():
+                if session.settings.role is Role.ORDER_ENTRY:
+                    self._send(self.gateway.restore(session, engine.now))
         self._links: dict[Connection, _Link] = {}
         self._listener = socket.create_server((host or settings.host, port))
         self._listener.setblocking(False)

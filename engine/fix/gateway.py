@@ -19,6 +19,7 @@ from engine.fix.codec import Field, FixMessage
 from engine.fix.config import Role
 from engine.fix.orders import OrderProblem, limit_price, new_order
 from engine.fix.reports import DONE, OrderIds, execution_report, rejected_order, side_code
+from engine.fix.restart import no_longer_worked, stored_orders
 from engine.fix.session import Session
 from engine.fix.times import utc_timestamp
 from engine.messages import (
@@ -191,6 +192,30 @@ class Gateway:
             (T.TEXT, text),
         ]
         return Outbound(session, T.ORDER_CANCEL_REJECT, body)
+
+    def restore(self, session: Session, now_ns: int) -> list[Outbound]:
+        """After a restart: the session's orders from the reports in its store. Those
+        still working are reported cancelled (``engine.fix.restart``); every ClOrdID they
+        used stays taken."""
+        out: list[Outbound] = []
+        source = session.settings.sender_comp_id
+        for order_id, stored in stored_orders(session.store).items():
+            last = stored.last
+            ids = OrderIds(
+                order_id,
+                last.get(T.CL_ORD_ID) or "",
+                last.get(T.SIDE) or "",
+                last.get(T.SYMBOL) or "",
+            )
+            state = FixOrder(session, f"restored:{order_id}", ids, last.get(T.ORDER_QTY) or "")
+            state.status = "4" if stored.working else (last.get(T.ORD_STATUS) or "4")
+            state.acked = True
+            for cl_ord_id in stored.cl_ord_ids:
+                self._orders[(source, cl_ord_id)] = state
+            if stored.working:
+                body = no_longer_worked(stored, self._exec_id(), now_ns)
+                out += [Outbound(session, T.EXECUTION_REPORT, body), *self._copies(body)]
+        return out
 
     # ------------------------------------------------------------- from engine
 

@@ -122,5 +122,10 @@ def test_after_kill_9_the_session_resumes_its_numbers_with_new_exec_ids(tmp_path
     assert app.logged_on.wait(WAIT_S)
     logons = [m for m in drain(app.admin) if m[35] == "A"]
     assert logons and int(logons[-1][34]) > 2  # no reset: the numbers went on
+    left = app.next_app(WAIT_S)  # the order the dead process was working: closed, said why
+    assert (left[11], left[150], left[39], left[151], left[43]) == ("before", "4", "4", "0", "Y")
+    assert "restarted" in left[58] and left[17].startswith("2-")
     ack = order(app, "after")
     assert ack[150] == "0" and ack[17].startswith("2-") and ack[37].startswith("2-")
+    dup = order(app, "before")  # its ClOrdID is still taken
+    assert (dup[150], dup[103]) == ("8", "6")

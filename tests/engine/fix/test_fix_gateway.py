@@ -216,3 +216,25 @@ def test_replace_to_at_most_the_filled_quantity_ends_the_order():
     gw.on_report(partial, T0)
     [cmd], [] = gw.on_message(oms, cancel("c1", "c1-r", "G", (40, "1"), (38, "10")), T0)
     assert isinstance(cmd, AmendClientOrder) and cmd.quantity == 40
+
+
+def test_a_restarted_gateway_closes_what_was_working_and_keeps_cl_ord_ids_taken():
+    oms, other, copy, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    for out in gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0):
+        out.session.send(out.msg_type, out.body, T0)
+    gw.on_message(oms, order("c2"), T0)
+    done = er("c2", ExecType.TRADE, OrdStatus.FILLED, exec_id="E2", cum_qty=100, leaves_qty=0,
+              cum_notional=100 * 100_000_000, last_qty=100, last_price=100_000_000)  # fmt: skip
+    for out in gw.on_report(done, T0):
+        out.session.send(out.msg_type, out.body, T0)
+
+    restarted = Gateway([oms, other, copy], incarnation=4)
+    [closed, copied] = restarted.restore(oms, T0)
+    body = dict(closed.body)
+    assert (body[11], body[150], body[39], body[151], body[14]) == ("c1", "4", "4", 0, "0")
+    assert "restarted" in body[58] and body[17].startswith("4-") and copied.session is copy
+    _, [dup] = restarted.on_message(oms, order("c2"), T0)
+    assert dict(dup.body)[103] == 6
+    _, [late] = restarted.on_message(oms, cancel("c1", "c1-x"), T0)
+    assert (late.msg_type, dict(late.body)[102]) == ("9", 0)
