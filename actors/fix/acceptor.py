@@ -63,7 +63,9 @@ class FixAcceptor:
         self.settings = settings
         self._lock = threading.RLock()
         directory = None if store_dir is None else Path(store_dir)
-        self.sessions = {s.key: Session(s, _store(directory, s.key)) for s in settings.sessions}
+        self.sessions = {
+            s.key: Session(s, _store(directory, s.key, settings.fsync)) for s in settings.sessions
+        }
         incarnation = next_incarnation(directory) if directory else engine.now // 1_000_000_000
         self.gateway = Gateway(self.sessions.values(), incarnation)
         if directory is not None:  # orders a previous run left: known, and closed
@@ -265,18 +267,26 @@ class FixAcceptor:
     # ------------------------------------------------------------ sockets
 
     def _flush(self, link: _Link) -> None:
+        """Write what is queued for ``link``, its records made durable first: taken
+        under the lock, fsynced outside it, so reports keep coming in meanwhile."""
         with self._lock:
-            if link.out:
-                if link.conn.session is not None:
-                    link.conn.session.store.commit()  # durable before it is on the wire
-                try:
-                    sent = link.sock.send(link.out)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                except OSError:
-                    self._drop(link)
-                    return
-                del link.out[:sent]
+            out = bytes(link.out)
+            link.out.clear()
+            session = link.conn.session
+            records = session.store.take_pending() if session is not None and out else b""
+        if records and session is not None:
+            session.store.write_durable(records)
+        sent = 0
+        if out:
+            try:
+                sent = link.sock.send(out)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                self._drop(link)
+                return
+        with self._lock:
+            link.out[:0] = out[sent:]  # the unsent rest, ahead of anything queued since
             pending, closing = len(link.out), link.closing
         if closing and not pending:
             self._drop(link)
@@ -308,7 +318,7 @@ class FixAcceptor:
             pass
 
 
-def _store(directory: Path | None, key: tuple[str, str]) -> MemoryStore:
+def _store(directory: Path | None, key: tuple[str, str], fsync: bool) -> MemoryStore:
     if directory is None:
         return MemoryStore()
-    return FileStore(directory / f"{key[0]}-{key[1]}.log")
+    return FileStore(directory / f"{key[0]}-{key[1]}.log", fsync=fsync)

@@ -17,7 +17,7 @@ BEGIN = b"8=FIX"
 MAX_MESSAGE_BYTES = 64 * 1024
 _BODY_LENGTH = re.compile(rb"8=[^\x01]{1,16}\x019=(\d{1,9})\x01")
 _CHECKSUM = re.compile(rb"10=(\d{3})\x01")
-_FIELD = re.compile(r"([0-9]+)=([^\x01]*)\x01")
+_FIELD = re.compile(r"(?<![^\x01])([0-9]+)=([^\x01]*)\x01")
 _END_THEN_BEGIN = re.compile(rb"\x0110=\d{3}\x018=FIX")
 
 Field = tuple[int, str | int]  # what ``encode`` takes
@@ -46,9 +46,7 @@ class FixMessage:
         """The first value of ``tag`` (a repeated tag is a session reject anyway)."""
         index = self._index
         if index is None:
-            index = self._index = {}
-            for t, value in self.fields:
-                index.setdefault(t, value)
+            index = self._index = dict(reversed(self.fields))
         return index.get(tag, default)
 
     def __contains__(self, tag: int) -> bool:
@@ -73,7 +71,7 @@ def decode(raw: bytes) -> FixMessage:
     """Fields of one framed message (``Framer`` has checked length and checksum)."""
     text = raw.decode("latin-1")
     pairs = _FIELD.findall(text)
-    if sum(len(t) + len(v) + 2 for t, v in pairs) != len(text):
+    if len(pairs) != text.count("\x01"):  # fields start at a SOH: none skipped
         raise Garbled("a field is not tag=value")
     fields = [(int(t), v) for t, v in pairs]
     if [t for t, _ in fields[:3]] != [8, 9, 35] or fields[-1][0] != 10:

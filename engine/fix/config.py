@@ -3,6 +3,7 @@
 ```toml
 host = "127.0.0.1"          # optional: the address the acceptor binds
 store_dir = "fix-store"     # optional: sequence numbers and sent messages
+fsync = true                # optional: false trades power-loss safety for ack latency
 
 [[sessions]]
 sender_comp_id = "OMS1"      # the client's SenderCompID
@@ -65,6 +66,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     sessions: list[SessionSettings]
     host: str = "127.0.0.1"
     store_dir: str = "fix-store"
+    # fsync each batch before its bytes go out. False: written to the OS only (survives
+    # kill -9, not a power loss), and acks no longer wait for the disk.
+    fsync: bool = True
     sending_time_tolerance_s: int = 120
 
     def __post_init__(self) -> None:

@@ -42,18 +42,30 @@ class MemoryStore:
         return [(seq, self._sent[seq]) for seq in range(begin, last + 1) if seq in self._sent]
 
     def commit(self) -> None:
-        """Make everything recorded so far durable (nothing to do in memory)."""
+        """Make everything recorded so far durable."""
+        self.write_durable(self.take_pending())
+
+    def take_pending(self) -> bytes:
+        """The records not yet durable, handed over (under the caller's lock) so that
+        ``write_durable`` can run outside it; one writer only."""
+        return b""
+
+    def write_durable(self, records: bytes) -> None:
+        """Append ``records`` and fsync (nothing to do in memory)."""
 
     def close(self) -> None:
         """Release the store."""
 
 
 class FileStore(MemoryStore):
-    """A ``MemoryStore`` backed by an fsynced append-only log at ``path``."""
+    """A ``MemoryStore`` backed by an append-only log at ``path``, fsynced at each
+    commit unless ``fsync`` is False: then a commit reaches the OS (it survives the
+    process being killed, not the machine losing power) and costs no disk round trip."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, fsync: bool = True) -> None:
         super().__init__()
         self.path = Path(path)
+        self.fsync = fsync
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "a+b")  # noqa: SIM115 (held for the session's life)
         try:
@@ -104,14 +116,19 @@ class FileStore(MemoryStore):
         super().reset()
         self._pending.append(b"R\n")
 
-    def commit(self) -> None:
-        if not self._pending:
+    def take_pending(self) -> bytes:
+        records = b"".join(self._pending)
+        self._pending.clear()
+        return records
+
+    def write_durable(self, records: bytes) -> None:
+        if not records:
             return
         self._file.seek(0, os.SEEK_END)
-        self._file.write(b"".join(self._pending))
-        self._pending.clear()
+        self._file.write(records)
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if self.fsync:
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if not self._file.closed:
