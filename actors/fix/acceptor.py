@@ -3,7 +3,8 @@
 One I/O thread owns every socket (a selector): it accepts, reads, writes, and ticks each
 connection's heartbeat timers. Engine reports arrive on the engine's threads; they take the
 gateway lock, queue their bytes on the connection and wake the I/O thread. Engine commands
-are sent outside the lock. A client that reads too slowly is disconnected once its queue
+are sent outside the lock. The I/O thread is the only writer of the session stores (it
+fsyncs outside the lock, so reports keep coming meanwhile). A client that reads too slowly is disconnected once its queue
 passes ``MAX_QUEUED_BYTES`` rather than let it hold the others up.
 """
 
@@ -95,10 +96,7 @@ class FixAcceptor:
         with self._lock:
             if not self._running:
                 return
-            self._accepting = False
-            now = self.engine.now
-            for link in list(self._links.values()):
-                self._apply(link, link.conn.logout("the gateway is shutting down", now))
+            self._accepting = False  # the I/O thread logs the sessions out (it owns the stores)
         self._wake()
         self._thread.join(timeout=timeout_s)
         with self._lock:
@@ -145,7 +143,9 @@ class FixAcceptor:
             pin()
         while self._running:
             if not self._accepting:
-                self._stop_listening()
+                if self._listener.fileno() != -1:
+                    self._stop_listening()
+                    self._logout_all()
                 if not self._links:
                     return  # shut down and every session closed
             for key, mask in self._selector.select(self._timeout()):
@@ -170,6 +170,12 @@ class FixAcceptor:
         if not deadlines:
             return 0.5
         return min(max((min(deadlines) - self.engine.now) / 1e9, 0.0), 0.5)
+
+    def _logout_all(self) -> None:
+        with self._lock:
+            now = self.engine.now
+            for link in list(self._links.values()):
+                self._apply(link, link.conn.logout("the gateway is shutting down", now))
 
     def _stop_listening(self) -> None:
         if self._listener.fileno() != -1:
