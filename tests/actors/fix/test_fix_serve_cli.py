@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from qfclient import Initiator
 
+from actors.cli import main
 from engine.fix.times import utc_timestamp
 
 pytest.importorskip("quickfix")
@@ -129,3 +130,23 @@ def test_after_kill_9_the_session_resumes_its_numbers_with_new_exec_ids(tmp_path
     assert ack[150] == "0" and ack[17].startswith("2-") and ack[37].startswith("2-")
     dup = order(app, "before")  # its ClOrdID is still taken
     assert (dup[150], dup[103]) == ("8", "6")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[sessions]]\nsender_comp_id = "A"\npasword = "x"\n', "unknown field `pasword`"),
+        ('[[sessions]]\nsender_comp_id = "A"\nrole = "trader"\n', "role"),
+        ('[[sessions]]\nsender_comp_id = "A"\n[sessions.tags]\nspeed = 7001\n', "speed"),
+        ('[[sessions]]\nsender_comp_id = "A"\n[[sessions]]\nsender_comp_id = "A"\n', "same"),
+    ],
+)
+def test_a_sessions_file_that_cannot_be_used_is_one_line_and_status_2(
+    tmp_path, capsys, toml, message
+):
+    path = tmp_path / "SESSIONS.toml"
+    path.write_text(toml)
+    assert main(["serve", "--fix-port", "0", "--sessions", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("smart-exec serve: error: ") and message in err
+    assert err.count("\n") == 1
