@@ -37,6 +37,8 @@ ENUMS: dict[int, frozenset[str]] = {
 }
 # Repeating groups may repeat their tags: a message with a group gets no repeat check.
 GROUP_COUNTERS = frozenset({78, 73, 146, 268, 382, 386, 453, 454, 555, 711, 802, 957})
+# NumInGroup → the first field of each entry (FIX 4.4), for the count check (373=16)
+GROUP_FIRST_FIELD = {453: 448, 78: 79, 386: 336, 555: 600, 454: 455, 146: 55, 73: 11}
 
 
 class Problem(NamedTuple):
@@ -85,6 +87,18 @@ def _structure(msg: FixMessage, *_: object) -> Problem | None:
             return Problem(tag, T.R_OUT_OF_ORDER, f"header tag {tag} after the body")
         in_body = in_body or tag not in T.HEADER
         seen.add(tag)
+    return None
+
+
+def _groups(msg: FixMessage, *_: object) -> Problem | None:
+    for counter, first in GROUP_FIRST_FIELD.items():
+        declared = msg.get(counter)
+        if declared is None:
+            continue
+        entries = sum(1 for tag, _ in msg.fields if tag == first)
+        if not declared.isdigit() or int(declared) != entries:
+            why = f"NumInGroup {counter}={declared} but {entries} entries"
+            return Problem(counter, T.R_NUM_IN_GROUP, why)
     return None
 
 
@@ -144,6 +158,7 @@ _RULES: tuple[Callable[..., Problem | None], ...] = (
     _msg_type,
     _comp_ids,
     _structure,
+    _groups,
     _sending_time,
     _required,
     _formats,

@@ -261,6 +261,7 @@ def test_sending_time_far_off_is_rejected_then_logged_out():
         ((*ORDER, (34, "2")), "13", "34"),  # header tag repeated in the body
         ((*ORDER, (43, "N")), "14", "43"),  # header tag after the body
         ((*ORDER[:2], (54, "Z"), *ORDER[3:]), "5", "54"),  # value out of range
+        ((*ORDER, (453, 2), (448, "P1"), (447, "D"), (452, 1)), "16", "453"),  # NumInGroup
     ],
 )
 def test_session_rejects_carry_the_reason_code(body, code, tag):
@@ -356,3 +357,11 @@ def test_a_message_over_the_size_limit_is_garbled_and_skipped():
     small = Client().msg("0")
     out = list(framer.feed(big + small))
     assert isinstance(out[0], Garbled) and out[-1].msg_type == "0"
+
+
+def test_a_well_formed_repeating_group_goes_up():
+    session, client = new_session(), Client()
+    conn, _ = connect(session, client)
+    parties = ((453, 2), (448, "P1"), (447, "D"), (452, 1), (448, "P2"), (447, "D"), (452, 3))
+    step = conn.receive(client.msg("D", *ORDER, *parties), T0)
+    assert step.data == [] and len(received(step)) == 1
