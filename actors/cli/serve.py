@@ -13,6 +13,8 @@ import argparse
 import signal
 import sys
 import threading
+import zoneinfo
+from datetime import datetime
 from types import FrameType
 
 import scenarios
@@ -100,6 +102,21 @@ def _session(scenario: Scenario, args: argparse.Namespace) -> SessionConfig:
     return session_today(scenario.session.open, scenario.session.close, args.zone)
 
 
+def _session_line(engine: Engine, zone: str) -> str:
+    """The session in the zone's wall-clock time, and whether orders can be taken now."""
+    tz = zoneinfo.ZoneInfo(zone)
+    session = engine.market.session
+    opens, closes = (
+        datetime.fromtimestamp(ns / 1e9, tz) for ns in (session.open_ns, session.close_ns)
+    )
+    state = "open"
+    if engine.now >= session.close_ns:
+        state = "closed: orders are rejected end_in_past; --session-hours H opens one now"
+    elif engine.now < session.open_ns:
+        state = "not open yet"
+    return f"session {opens:%Y-%m-%d %H:%M}-{closes:%H:%M} {zone} ({state})"
+
+
 def _serve(engine: Engine, acceptor: FixAcceptor, args: argparse.Namespace) -> int:
     stopped_by: list[int] = []
 
@@ -110,6 +127,7 @@ def _serve(engine: Engine, acceptor: FixAcceptor, args: argparse.Namespace) -> i
     main_thread = threading.current_thread() is threading.main_thread()
     previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS} if main_thread else {}
     try:
+        print(_session_line(engine, args.zone), file=sys.stderr)
         host, port = acceptor.address
         print(f"listening on {host}:{port}", flush=True)
         engine.serve_forever()
