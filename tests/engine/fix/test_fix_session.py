@@ -365,3 +365,12 @@ def test_a_well_formed_repeating_group_goes_up():
     parties = ((453, 2), (448, "P1"), (447, "D"), (452, 1), (448, "P2"), (447, "D"), (452, 3))
     step = conn.receive(client.msg("D", *ORDER, *parties), T0)
     assert step.data == [] and len(received(step)) == 1
+
+
+def test_a_client_over_its_message_rate_is_logged_out():
+    session, client = new_session(max_messages_per_s=3), Client()
+    conn, _ = connect(session, client)
+    burst = b"".join(client.msg("0") for _ in range(4))
+    step = conn.receive(burst, T0)
+    assert parse(step.data)[-1].get(58) == "message rate over the session's limit"
+    assert step.closed and session.store.next_in == 5  # three taken (2, 3, 4), not the fourth
