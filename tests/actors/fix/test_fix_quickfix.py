@@ -80,9 +80,10 @@ def logged_on(connect, sender: str = "OMS1", password: str = "pw1", **kw: object
 def new_order(app, engine, cl: str, qty: int = 300, fast: bool = True, *extra) -> None:
     now = engine.now
     fields = [(11, cl), (21, 1), (55, "XYZ"), (54, 1), (60, utc_timestamp(now)), (38, qty)]
-    fields += [(40, 1)]
-    if fast:  # end in a few seconds, urgency high: filled while the test waits
-        fields += [(59, 6), (126, utc_timestamp(now + 3 * SECOND)), (7001, "high")]
+    if fast:  # a market order ending in a few seconds, urgency high: filled while we wait
+        fields += [(40, 1), (59, 6), (126, utc_timestamp(now + 3 * SECOND)), (7001, "high")]
+    else:  # a buy limit 5 % under the market: it stays working, never filled
+        fields += [(40, 2), (44, "95.00")]
     app.send(*fields, *extra, msg_type="D")
 
 
@@ -119,9 +120,10 @@ def test_logon_order_fills_and_the_drop_copy_sees_every_report_in_order(engine, 
 
 def test_cancel_and_replace_name_the_new_and_original_ids(engine, connect):
     oms = logged_on(connect)
-    new_order(oms, engine, "slow-1", 1_000, False)  # TWAP over the hour: stays working
+    new_order(oms, engine, "slow-1", 1_000, False)  # a limit under the market: stays working
     assert oms.next_app()[150] == "0"
-    replace = [(41, "slow-1"), (11, "slow-2"), (55, "XYZ"), (54, 1), (40, 1), (38, 2_000)]
+    replace = [(41, "slow-1"), (11, "slow-2"), (55, "XYZ"), (54, 1), (40, 2), (44, "95.00")]
+    replace.append((38, 2_000))
     oms.send(*replace, (60, utc_timestamp(engine.now)), msg_type="G")
     replaced = oms.until(lambda m: m[150] == "5")[-1]
     assert (replaced[11], replaced[41], replaced[38], replaced[39]) == (
