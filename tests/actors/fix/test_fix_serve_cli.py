@@ -77,7 +77,8 @@ def stoppable():
 
 def order(app, cl: str) -> dict[int, str]:
     now = utc_timestamp(time.time_ns())
-    app.send((11, cl), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 1), msg_type="D")
+    limit = [(40, 2), (44, "95.00")]  # under the market: working, never filled
+    app.send((11, cl), (55, "XYZ"), (54, 1), (60, now), (38, 100), *limit, msg_type="D")
     return app.next_app(WAIT_S)
 
 
@@ -117,6 +118,7 @@ def test_after_kill_9_the_session_resumes_its_numbers_with_new_exec_ids(tmp_path
     proc.wait(WAIT_S)
     assert app.logged_out.wait(WAIT_S)
     drain(app.admin)
+    assert drain(app.app) == []
 
     again, _ = serve(tmp_path, port)  # same port and store directory: the client reconnects
     procs.append(again)
