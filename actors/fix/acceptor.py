@@ -160,9 +160,7 @@ class FixAcceptor:
             self._tick()
             for link in list(self._links.values()):
                 self._flush(link)
-            with self._lock:  # what went to sessions that are not connected
-                for session in self.sessions.values():
-                    session.store.commit()
+            self._commit_all()
 
     def _timeout(self) -> float:
         with self._lock:
@@ -170,6 +168,15 @@ class FixAcceptor:
         if not deadlines:
             return 0.5
         return min(max((min(deadlines) - self.engine.now) / 1e9, 0.0), 0.5)
+
+    def _commit_all(self) -> None:
+        """Make durable what no write has carried yet (numbers of messages received,
+        messages for sessions that are not connected): taken under the lock, synced
+        outside it."""
+        with self._lock:
+            taken = [(s.store, s.store.take_pending()) for s in self.sessions.values()]
+        for store, records in taken:
+            store.write_durable(records)
 
     def _logout_all(self) -> None:
         with self._lock:
@@ -195,6 +202,7 @@ class FixAcceptor:
         tolerance = self.settings.sending_time_tolerance_s * 1_000_000_000
         with self._lock:
             conn = Connection(self.sessions, self.engine.now, tolerance_ns=tolerance)
+            conn.autocommit = False  # ``_flush`` and ``_commit_all`` commit, outside the lock
             link = _Link(sock, conn, f"{peer[0]}:{peer[1]}")
             self._links[conn] = link
         self._selector.register(sock, _READ, link)

@@ -143,6 +143,9 @@ class Connection:
         self._queue: dict[int, FixMessage] = {}  # ahead of a gap, by MsgSeqNum
         self._resend_upto = 0  # a ResendRequest is out until next_in passes this
         self._rate_window = (0, 0)  # (second, messages in it)
+        # False: the caller commits the store before it writes a step's bytes (group
+        # commit by an I/O loop); True: every step returns committed.
+        self.autocommit = True
 
     # ------------------------------------------------------------------ public
 
@@ -438,6 +441,6 @@ class Connection:
         return self.session
 
     def _done(self, step: Step, now_ns: int) -> Step:
-        if self.session is not None:
+        if self.session is not None and self.autocommit:
             self.session.store.commit()
         return step
