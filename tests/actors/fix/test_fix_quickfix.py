@@ -7,7 +7,6 @@ they assert what must hold whatever the timing: the FIX report invariants, ids, 
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 
 import pytest
@@ -34,7 +33,6 @@ SESSIONS = GatewaySettings(
     ]
 )
 DONE = {"2", "4", "8", "C"}
-_ids = itertools.count(1)
 
 
 @pytest.fixture
