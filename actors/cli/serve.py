@@ -138,6 +138,10 @@ def _serve(engine: Engine, acceptor: FixAcceptor, args: argparse.Namespace) -> i
         engine.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
+    halt = engine.runtime._halt
+    if halt is not None:
+        print(f"smart-exec serve: the engine halted: {halt}", file=sys.stderr)
+        return 1
     name = signal.Signals(stopped_by[0]).name if stopped_by else "stop"
     print(
         f"smart-exec serve: stopped ({name}); sessions logged out, trail flushed", file=sys.stderr

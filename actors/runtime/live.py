@@ -136,9 +136,10 @@ class LiveRuntime(Runtime):
         self._stop_requested.set()
 
     def wait_for_stop(self, until_ns: int | None = None) -> bool:
-        """Block until ``request_stop`` (True) or the wall clock reaches ``until_ns``
-        (False). Waits in short slices so that the main thread still sees signals."""
-        while not self._stop_requested.is_set():
+        """Block until ``request_stop`` or a halt (True) or the wall clock reaches
+        ``until_ns`` (False). Waits in short slices so that the main thread still sees
+        signals."""
+        while not self._stop_requested.is_set() and self._halt is None:
             if until_ns is not None and self.clock.now() >= until_ns:
                 return False
             left = 0.2 if until_ns is None else (until_ns - self.clock.now()) / SECOND

@@ -80,3 +80,10 @@ def test_an_order_after_the_close_is_rejected_with_readable_times():
         assert got.wait(timeout=10)
     assert rejects[0].reason == "end_in_past"
     assert "2026-11-24 21:00:00.000 UTC <= now 20" in rejects[0].text
+
+
+def test_serve_forever_returns_when_the_engine_halts():
+    with Engine(market(session=session_from_now(1.0)), live=True, max_restarts=0) as engine:
+        engine.inject_crash("router")  # no restarts allowed: past the top supervisor
+        engine.serve_forever()  # returns instead of waiting for a stop() no one will call
+        assert engine.runtime._halt is not None
