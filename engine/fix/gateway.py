@@ -141,6 +141,7 @@ class Gateway:
             return [], [order]
         price = limit_price(msg)
         if isinstance(price, OrderProblem):
+            order.pending = None  # refused here: nothing went to the engine
             return [], [self._cancel_reject(session, order, msg, "2", OTHER, price.text, now_ns)]
         quantity = msg.get(T.ORDER_QTY)
         amend = AmendClientOrder(
@@ -247,21 +248,21 @@ class Gateway:
         self, order: FixOrder, report: ClientOrderRejected, now_ns: int
     ) -> list[Outbound]:
         text = f"{report.reason}: {report.text}"
+        if order.status == "A":  # the engine answers a new order before a cancel of it
+            order.status = "8"
+            code = ORD_REJ_REASONS.get(report.reason, OTHER)
+            body = rejected_order(order.ids, self._exec_id(), order.quantity, text, code, now_ns)
+            return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
         pending = order.pending
-        if pending is not None:
-            order.pending = None
-            reason = TOO_LATE if report.reason == "order_done" else OTHER
-            fields = _as_message(pending)
-            reply = self._cancel_reject(
-                order.session, order, fields, pending.response_to, reason, text, now_ns
-            )
-            return [reply]
-        if order.acked:
+        if pending is None:
             return []
-        order.status = "8"
-        code = ORD_REJ_REASONS.get(report.reason, OTHER)
-        body = rejected_order(order.ids, self._exec_id(), order.quantity, text, code, now_ns)
-        return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
+        order.pending = None
+        reason = TOO_LATE if report.reason in ("order_done", "unknown_order") else OTHER
+        fields = _as_message(pending)
+        reply = self._cancel_reject(
+            order.session, order, fields, pending.response_to, reason, text, now_ns
+        )
+        return [reply]
 
     def working_orders(self) -> list[CancelClientOrder]:
         """A cancel for each FIX order still working (a shutdown that cancels them)."""

@@ -146,6 +146,7 @@ def test_cancel_then_the_engine_report_names_new_and_original_ids():
 def test_cancel_rejects_unknown_foreign_done_and_pending():
     oms, other, _, gw = sessions()
     gw.on_message(oms, order("c1"), T0)
+    gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0)
     _, [out] = gw.on_message(other, cancel("c1", "x1"), T0)  # OMS2 cannot see OMS1's c1
     assert out.session is other and (dict(out.body)[102], dict(out.body)[434]) == (1, "1")
     gw.on_message(oms, cancel("c1", "c1-a"), T0)
@@ -238,3 +239,32 @@ def test_a_restarted_gateway_closes_what_was_working_and_keeps_cl_ord_ids_taken(
     assert dict(dup.body)[103] == 6
     _, [late] = restarted.on_message(oms, cancel("c1", "c1-x"), T0)
     assert (late.msg_type, dict(late.body)[102]) == ("9", 0)
+
+
+def test_a_cancel_racing_a_rejected_new_order_gets_both_answers():
+    oms, _, _, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    gw.on_message(oms, cancel("c1", "c1-x"), T0)  # before the engine answered the order
+    refused = ClientOrderRejected(
+        source="OMS1", client_order_id="c1", reason="end_in_past", text="late", ts=T0
+    )
+    [new_reject, _copy] = gw.on_report(refused, T0)
+    assert (new_reject.msg_type, dict(new_reject.body)[11], dict(new_reject.body)[150]) == (
+        "8",
+        "c1",
+        "8",
+    )
+    unknown = msgspec.structs.replace(refused, reason="unknown_order", text="no such order")
+    [cancel_reject] = gw.on_report(unknown, T0)
+    body = dict(cancel_reject.body)
+    assert (cancel_reject.msg_type, body[11], body[41], body[102]) == ("9", "c1-x", "c1", 0)
+
+
+def test_a_replace_with_a_bad_price_leaves_nothing_pending():
+    oms, _, _, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0)
+    _, [out] = gw.on_message(oms, cancel("c1", "c1-r", "G", (40, "2"), (44, "1.0000001")), T0)
+    assert out.msg_type == "9" and dict(out.body)[434] == "2"
+    [cmd], [] = gw.on_message(oms, cancel("c1", "c1-x"), T0)  # not "already pending"
+    assert isinstance(cmd, CancelClientOrder)
