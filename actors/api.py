@@ -11,7 +11,9 @@
     engine.close()                                # flush the audit trail, stop every actor
 
 Simulated by default (virtual time, simulated venues, deterministic from the seed);
-``live=True`` runs the same actors on the wall clock.
+``live=True`` runs the same actors on the wall clock, for today's session in New York
+unless ``MarketConfig.session`` says otherwise (``actors.runtime.live.session_today``);
+``serve_forever()`` blocks until ``stop()``.
 
 Supervision tree: ``engine`` (one-for-one) → ``venues`` (one per venue), ``router``,
 ``desk`` and ``parents`` (one transient actor per parent order).
@@ -29,6 +31,7 @@ from actors.desk_actor import REPORTS, DeskActor
 from actors.logs import log_failure
 from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
+from actors.runtime.live import session_today
 from actors.simulated_market import start_market
 from actors.supervisor import ChildSpec, Supervisor
 from engine.audit.journal import Journal
@@ -125,6 +128,8 @@ class Engine:
     ) -> None:
         if cpu is not None and not live:
             raise ValueError("cpu pins the live runtime's threads: it needs live=True")
+        if live and market.session == SessionConfig():  # the default day is in the past
+            market = msgspec.structs.replace(market, session=session_today())
         self.market = market
         self.seed = seed
         self.journal = _fresh_trail(audit)
@@ -306,8 +311,24 @@ class Engine:
         self._sim().run_until(t_ns)
 
     def run(self, grace_ns: int = 5 * MINUTE) -> None:
-        """Simulate to the session close plus ``grace_ns`` (children finish, reports land)."""
+        """Simulate to the session close plus ``grace_ns`` (children finish, reports land);
+        live, wait on the wall clock until then or until ``stop()``."""
+        if isinstance(self.runtime, LiveRuntime):
+            self.runtime.wait_for_stop(until_ns=self.market.session.close_ns + grace_ns)
+            return
         self.run_until(self.market.session.close_ns + grace_ns)
+
+    def serve_forever(self) -> None:
+        """Live: block until ``stop()`` (from another thread or a signal handler), then
+        return; ``close()`` then stops the actors and flushes the trail."""
+        if not isinstance(self.runtime, LiveRuntime):
+            raise TypeError("serve_forever waits on the wall clock: it needs live=True")
+        self.runtime.wait_for_stop()
+
+    def stop(self) -> None:
+        """Live: make ``serve_forever()`` and ``run()`` return (safe from a signal handler)."""
+        if isinstance(self.runtime, LiveRuntime):
+            self.runtime.request_stop()
 
     def close(self) -> None:
         """Stop every actor and flush the audit trail (nothing acknowledged is lost). An

@@ -19,6 +19,7 @@ EPILOG = """examples:
   smart-exec run brief_vwap              (a shipped scenario by name, from any directory)
   smart-exec --log-level INFO run brief_vwap
   smart-exec compare routing_lit_only --logic sequential --logic parallel --seeds 6
+  smart-exec serve --fix-port 9878 --sessions SESSIONS.toml
   smart-exec schedule vwap --help
   smart-exec COMMAND --help              (a command's own options)"""
 
@@ -33,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "actors.cli.compare",
         "engine vs the naive baseline over seeds, market drift taken out",
     ),
+    "serve": ("actors.cli.serve", "live engine with a FIX 4.4 acceptor on simulated venues"),
 }
 
 

@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import os
 import threading
+import zoneinfo
 
 from actors.runtime.base import Callback, Runtime, RuntimeHalted
 from actors.runtime.endpoint import Endpoint
 from actors.runtime.release import Releaser
 from engine.audit.trail import AuditTrail
-from engine.clock import LiveClock
+from engine.clock import SECOND, LiveClock
+from engine.config import SessionConfig
 from engine.messages import Message
+
+DEFAULT_ZONE = "America/New_York"
+
+
+def session_today(
+    open: str = "09:30",
+    close: str = "16:00",
+    zone: str = DEFAULT_ZONE,
+    date: dt.date | None = None,
+) -> SessionConfig:
+    """The trading day ``date`` (today in ``zone`` by default) from ``open`` to ``close``,
+    wall-clock times in ``zone`` (an IANA name such as ``Europe/London``; daylight saving
+    is the zone's)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    day = date or dt.datetime.now(tz).date()
+
+    def at(clock: str) -> int:
+        when = dt.datetime.combine(day, dt.time.fromisoformat(clock), tz)
+        return int(when.timestamp()) * SECOND
+
+    session = SessionConfig(open_ns=at(open), close_ns=at(close))
+    if session.close_ns <= session.open_ns:
+        raise ValueError(f"close {close} is not after open {open}")
+    return session
+
+
+def session_from_now(hours: float, now_ns: int | None = None) -> SessionConfig:
+    """A session that opens now and lasts ``hours``: a live engine out of market hours
+    (a demonstration, a test, a simulated market)."""
+    if not hours > 0:
+        raise ValueError(f"a session lasts a positive number of hours, not {hours!r}")
+    start = LiveClock().now() if now_ns is None else now_ns
+    return SessionConfig(open_ns=start, close_ns=start + int(hours * 3_600 * SECOND))
 
 
 class LiveRuntime(Runtime):
@@ -43,6 +79,7 @@ class LiveRuntime(Runtime):
         self._queued: dict[tuple[str, str], int] = {}  # per link: in the heap or being delivered
         self._wakeup = threading.Condition(lock)
         self._running = True
+        self._stop_requested = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="smart-exec-scheduler", daemon=True)
         self._thread.start()
         self._releaser = Releaser(self)  # messages for callbacks, held until a commit
@@ -112,6 +149,22 @@ class LiveRuntime(Runtime):
             self._deliver(dest, sender, msg)
             with self._lock:
                 self._queued[(sender, dest)] -= 1
+
+    def request_stop(self) -> None:
+        """Ask whoever waits in ``wait_for_stop`` to return (safe from a signal handler
+        and from any thread)."""
+        self._stop_requested.set()
+
+    def wait_for_stop(self, until_ns: int | None = None) -> bool:
+        """Block until ``request_stop`` or a halt (True) or the wall clock reaches
+        ``until_ns`` (False). Waits in short slices so that the main thread still sees
+        signals."""
+        while not self._stop_requested.is_set() and self._halt is None:
+            if until_ns is not None and self.clock.now() >= until_ns:
+                return False
+            left = 0.2 if until_ns is None else (until_ns - self.clock.now()) / SECOND
+            self._stop_requested.wait(min(max(left, 0.0), 0.2))
+        return True
 
     def shutdown(self) -> None:
         with self._lock:

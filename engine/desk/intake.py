@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 import msgspec
@@ -379,11 +380,14 @@ class Intake:
         if rejection is None:
             end = order.mandate.end_ns
             if end is not None and end <= now_ns:
-                rejection = Rejection.of(RejectReason.END_IN_PAST, f"{end} <= now {now_ns}")
+                rejection = Rejection.of(
+                    RejectReason.END_IN_PAST, f"{_utc(end)} <= now {_utc(now_ns)}"
+                )
             elif end is None and self.default_end_ns is not None and self.default_end_ns <= now_ns:
                 rejection = Rejection.of(
                     RejectReason.END_IN_PAST,
-                    f"no end given, and the session's close {self.default_end_ns} <= now {now_ns}",
+                    "no end given, and the session's close "
+                    f"{_utc(self.default_end_ns)} <= now {_utc(now_ns)}",
                 )
         return rejection
 
@@ -533,6 +537,15 @@ _PARTICIPATION = RejectReason.BAD_PARTICIPATION
 _RISK_AVERSION = RejectReason.BAD_RISK_AVERSION
 
 
+def _utc(ns: int) -> str:
+    """A time a person reads in a reject: ISO 8601 UTC to the millisecond."""
+    try:
+        when = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
+    except (OverflowError, OSError, ValueError):  # beyond what a calendar holds
+        return f"{ns} ns"
+    return f"{when:%Y-%m-%d %H:%M:%S}.{ns // 1_000_000 % 1_000:03d} UTC"
+
+
 def _check_mandate(
     m: Mandate, strategies: frozenset[StrategyName], default_end_ns: int | None = None
 ) -> Rejection | None:
@@ -540,7 +553,7 @@ def _check_mandate(
     if m.strategy not in strategies:
         return Rejection.of(RejectReason.UNKNOWN_STRATEGY, repr(m.strategy))
     if m.start_ns is not None and m.end_ns is not None and m.start_ns >= m.end_ns:
-        return Rejection.of(RejectReason.START_AFTER_END, f"{m.start_ns} >= {m.end_ns}")
+        return Rejection.of(RejectReason.START_AFTER_END, f"{_utc(m.start_ns)} >= {_utc(m.end_ns)}")
     if (
         m.start_ns is not None
         and m.end_ns is None
@@ -549,7 +562,7 @@ def _check_mandate(
     ):
         return Rejection.of(
             RejectReason.START_AFTER_END,
-            f"{m.start_ns} >= {default_end_ns} (no end given: the session's close)",
+            f"{_utc(m.start_ns)} >= {_utc(default_end_ns)} (no end given: the session's close)",
         )
     for rate in (m.max_participation, m.pov_rate):
         if rate is not None and not 0.0 < rate <= 1.0:  # written so that NaN fails too
