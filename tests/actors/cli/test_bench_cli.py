@@ -18,6 +18,9 @@ REQUIRED = {
     "venue_orders_per_s",
     "e2e_client_orders_per_s",  # the main job
     "journal_appends_per_s",
+    "journal_durable_appends_per_s",  # acknowledged only once committed
+    "fix_orders_per_s",
+    "fix_ack_p99_ms",  # the FIX gateway over loopback
 }
 
 
