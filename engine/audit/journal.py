@@ -233,12 +233,7 @@ class Journal(QueryShorthands):
             self._db.close()
             raise
         if torn:
-            warnings.warn(
-                f"audit trail {self.path!r}: its write-ahead log ends in a torn write (a "
-                "commit a crash cut short, dropped, or one still being written); the "
-                f"{head.seq:,} committed records are intact",
-                stacklevel=2,
-            )
+            _warn_torn(self.path, head.seq)
         self.closed_cleanly = head.closed
         """False: the writer never closed the trail (it died, or is still writing it)."""
         self._next_seq = head.seq + 1
@@ -558,6 +553,15 @@ class Journal(QueryShorthands):
             if len(rows) < _PAGE:
                 return
             last = rows[-1][0]
+
+
+def _warn_torn(path: str, committed: int) -> None:
+    warnings.warn(
+        f"audit trail {path!r}: its write-ahead log ends in a torn write (a commit a crash "
+        f"cut short, dropped, or one still being written); the {committed:,} committed "
+        "records are intact",
+        stacklevel=3,
+    )
 
 
 def _record(row: tuple[Any, ...]) -> Record:
