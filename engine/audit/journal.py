@@ -42,7 +42,13 @@ from engine.audit.chain import (
     verify,
 )
 from engine.audit.record import Record, index_columns, type_names
-from engine.audit.replay import ReplayMismatch, Reproduction
+from engine.audit.replay import (
+    ReplayMismatch,
+    Reproduction,
+    chain_at,
+    course_end,
+    stored_run_info,
+)
 from engine.audit.rows import (
     CHUNK,
     GENESIS,
@@ -258,13 +264,23 @@ class Journal(QueryShorthands):
                 f"audit trail {self.path!r} was closed by its run: it is complete, "
                 "there is nothing to resume"
             )
-        self.resumed_at = head.seq
-        self._replay = Reproduction(self._db, self.path, head.seq)
+        end = course_end(self._db, head.seq)
+        self.resumed_at = end
+        self._replay = Reproduction(self._db, self.path, end, head.seq)
         self._next_seq = 1
         self._limit = 0
-        if not head.seq:
-            self._replay = None
-            self._limit = _NO_LIMIT
+        self._chain = chain_at(self._db, end)  # where the trail goes on once replayed
+        if not end:
+            self._replayed()
+
+    def _replayed(self) -> None:
+        """The replay has reached the trail's course end: drop the stop records after it
+        (if any), and append from there on."""
+        replay = self._replay
+        assert replay is not None
+        self._replay, self._limit = None, _NO_LIMIT
+        if replay.end < replay.held:
+            self._drop_after(Head(replay.end, self._chain, False))
 
     @property
     def replaying(self) -> bool:
@@ -290,7 +306,7 @@ class Journal(QueryShorthands):
             replay.check(seq, payload, msg)
             self._next_seq, self._limit = seq + 1, seq
             if replay.done:
-                self._replay, self._limit = None, _NO_LIMIT
+                self._replayed()
                 break
         return msgs
 
@@ -439,10 +455,10 @@ class Journal(QueryShorthands):
         resumed trail the value must be the one stored (``ReplayMismatch`` otherwise)."""
         encoded = msgspec.json.encode(value)
         with self._lock:
-            stored = self._run_info_raw(key)
+            stored = stored_run_info(self._db, key)
             if self._replay is not None and stored is not None:
                 if stored != encoded:
-                    raise ReplayMismatch(self.path, 1, f"its {key!r} differs from the trail's")
+                    raise ReplayMismatch(self.path, None, f"its {key!r} is not the trail's")
                 return
             self._db.execute(
                 "INSERT OR REPLACE INTO journal_run (key, value) VALUES (?, ?)", (key, encoded)
@@ -451,15 +467,8 @@ class Journal(QueryShorthands):
     def run_info(self, key: str, type: Any = Any) -> Any:
         """The value kept under ``key`` decoded as ``type``, or None if there is none."""
         with self._lock:
-            raw = self._run_info_raw(key)
+            raw = stored_run_info(self._db, key)
         return None if raw is None else msgspec.json.decode(raw, type=type)
-
-    def _run_info_raw(self, key: str) -> bytes | None:
-        try:
-            row = self._db.execute("SELECT value FROM journal_run WHERE key = ?", (key,)).fetchone()
-        except sqlite3.OperationalError:  # a trail written before runs kept their info
-            return None
-        return None if row is None else bytes(row[0])
 
     def __enter__(self) -> Journal:
         return self
