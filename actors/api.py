@@ -11,7 +11,8 @@
     engine.close()                                # flush the audit trail, stop every actor
 
 Simulated by default (virtual time, simulated venues, deterministic from the seed);
-``live=True`` runs the same actors on the wall clock.
+``live=True`` runs the same actors on the wall clock. ``Engine.resume(path)`` builds a
+simulated engine stopped part-way again from its trail (``docs/audit.md``).
 
 Supervision tree: ``engine`` (one-for-one) → ``venues`` (one per venue), ``router``,
 ``desk`` and ``parents`` (one transient actor per parent order).

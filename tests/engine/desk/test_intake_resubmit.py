@@ -58,6 +58,7 @@ def test_a_desk_rebuilt_after_a_resubmission_has_nothing_left_to_answer():
     (pid,) = run.parents()
     run.fill(pid, 100, T + 200)
     [status] = run.submit(recovery_order("c1", 300), T + 300)
+    assert isinstance(status, ExecutionReport)
     assert (status.exec_type, status.cum_qty, status.leaves_qty) == (
         ExecType.ORDER_STATUS,
         100,
