@@ -17,6 +17,7 @@ from tests.actors.test_api import MARKET, order
 
 OPEN = MARKET.session.open_ns
 MANDATE = m.Mandate(strategy=m.StrategyName.TWAP, end_ns=OPEN + 20 * MINUTE)
+END = OPEN + 25 * MINUTE  # the orders are done by then (not the whole session: quicker)
 ORDERS = [(OPEN + (i + 1) * SECOND, order(f"o{i}", 2_000, mandate=MANDATE)) for i in range(4)]
 
 
@@ -30,7 +31,7 @@ def inputs(engine: Engine, orders=ORDERS) -> None:
 def uninterrupted() -> tuple[str, list[Report]]:
     with Engine(MARKET, seed=9) as engine:
         inputs(engine)
-        engine.run()
+        engine.run_until(END)
     assert engine.journal is not None
     return engine.journal.digest(), engine.reports  # after the close: its stop records too
 
@@ -57,7 +58,7 @@ def test_a_resumed_engine_ends_with_the_uninterrupted_trail(tmp_path):
     engine.on_report(after.append)
     assert engine.replaying
     inputs(engine)
-    engine.run()
+    engine.run_until(END)
     assert not engine.replaying
     engine.close()
     with Journal(str(path), readonly=True) as trail:
@@ -85,7 +86,7 @@ def test_other_inputs_than_the_trail_holds_are_a_mismatch_at_their_record(tmp_pa
                           mandate=MANDATE)) for at, o in ORDERS]  # fmt: skip
     inputs(engine, changed)
     with pytest.raises(ReplayMismatch, match=f"at seq {submitted}: SubmitClientOrder.order") as e:
-        engine.run()
+        engine.run_until(END)
     assert e.value.seq == submitted
     engine.close()
     with Journal(str(path), readonly=True) as trail:
