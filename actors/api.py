@@ -13,7 +13,8 @@
 Simulated by default (virtual time, simulated venues, deterministic from the seed);
 ``live=True`` runs the same actors on the wall clock, for today's session in New York
 unless ``MarketConfig.session`` says otherwise (``actors.runtime.live.session_today``);
-``serve_forever()`` blocks until ``stop()``.
+``serve_forever()`` blocks until ``stop()``. ``Engine.resume(path)`` builds a simulated
+engine stopped part-way again from its trail (``docs/audit.md``).
 
 Supervision tree: ``engine`` (one-for-one) → ``venues`` (one per venue), ``router``,
 ``desk`` and ``parents`` (one transient actor per parent order).
@@ -102,6 +103,21 @@ def _fresh_trail(audit: str | Journal | None) -> Journal | None:
     return new_trail(str(audit))
 
 
+class EngineSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """What builds an engine, kept in its audit trail (``run_info("engine")``) so that
+    ``Engine.resume`` can build the same one again."""
+
+    market: MarketConfig
+    seed: int
+    router: RouterConfig
+    desk: DeskConfig
+    parent: ParentConfig
+    max_restarts: int
+    restart_window_ns: int
+
+
+ENGINE_SPEC = "engine"  # its key in the trail's run info
+
 _DEFAULT_ROUTER = RouterConfig()
 _DEFAULT_DESK = DeskConfig()
 _DEFAULT_PARENT = ParentConfig()
@@ -134,6 +150,17 @@ class Engine:
         self.seed = seed
         self.journal = _fresh_trail(audit)
         self._owns_journal_file = isinstance(audit, str) and audit != ":memory:"
+        if self.journal is not None:
+            spec = EngineSpec(
+                market=market,
+                seed=seed,
+                router=router,
+                desk=desk,
+                parent=parent,
+                max_restarts=max_restarts,
+                restart_window_ns=restart_window_ns,
+            )
+            self.journal.set_run_info(ENGINE_SPEC, spec)
         self.reports: list[Report] = []
         self._subscribers: list[Callable[[Report], None]] = []
         self.subscriber_errors = 0  # exceptions raised by report callbacks (logged, skipped)
@@ -158,6 +185,46 @@ class Engine:
         self._start_desk(desk, parent)
         self._parent_prefix = desk.parent_id_prefix  # the desk names its parents P1, P2, ...
         self._closed = False
+
+    @classmethod
+    def resume(
+        cls, trail: str, *, threaded: bool = False, scorecard: ScorecardSource = None
+    ) -> Engine:
+        """The engine that wrote ``trail`` (a simulated run killed or interrupted before
+        its end), built again from the trail, in replay: send it the run's inputs again,
+        as and when the first run did (``submit``, faults, ``run_until``), and it
+        reproduces the trail record for record (``ReplayMismatch`` names the first seq
+        that differs), venues included; past the trail's end it writes on, so the trail
+        ends as an uninterrupted run's would. Reports already in the trail go to
+        ``reports`` but not to subscribers again (``replaying``); ``scorecard``: the
+        previous run's the first run started from, if any (not kept in the trail)."""
+        journal = Journal(str(trail), resume=True)
+        try:
+            spec = journal.run_info(ENGINE_SPEC, EngineSpec)
+            if spec is None:
+                raise ValueError(f"audit trail {trail!r} does not say which engine wrote it")
+            engine = cls(
+                spec.market,
+                seed=spec.seed,
+                audit=journal,
+                router=spec.router,
+                desk=spec.desk,
+                parent=spec.parent,
+                threaded=threaded,
+                max_restarts=spec.max_restarts,
+                restart_window_ns=spec.restart_window_ns,
+                scorecard=scorecard,
+            )
+        except BaseException:
+            journal.close()
+            raise
+        engine._owns_journal_file = True
+        return engine
+
+    @property
+    def replaying(self) -> bool:
+        """True while a resumed engine is still reproducing its trail (``resume``)."""
+        return self.journal is not None and self.journal.replaying
 
     def _new_runtime(self, *, live: bool, cpu: int | None, threaded: bool) -> Runtime:
         if live:
@@ -368,6 +435,8 @@ class Engine:
     def _on_report(self, msg: Message, sender: str) -> None:
         report = cast(Report, msg)  # the desk sends only reports to REPORTS
         self.reports.append(report)
+        if self.replaying:  # committed before the trail was resumed: not news
+            return
         for callback in self._subscribers:
             try:
                 callback(report)
@@ -411,4 +480,4 @@ def _fault_kind(fault: FaultKind | str) -> FaultKind:
         raise ValueError(f"inject_fault: unknown fault {fault!r} (one of: {valid})") from None
 
 
-__all__ = ["DESK", "ROUTER", "Engine", "MarketConfig"]
+__all__ = ["DESK", "ROUTER", "Engine", "EngineSpec", "MarketConfig"]

@@ -118,22 +118,26 @@ class ScenarioResult:
 def run_scenario(
     scenario: Scenario,
     seed: int | None = None,
-    audit: str | Path = ":memory:",
+    audit: str | Path | Journal = ":memory:",
     progress: Progress | None = None,
     threaded: bool = False,
     stop: Callable[[], bool] | None = None,
+    on_report: Callable[[ExecutionReport | ClientOrderRejected], None] | None = None,
 ) -> ScenarioResult:
     """``stop``, asked between steps of simulated time, ends the run early when it says so
     (``result.interrupted``); the engine is closed and the trail flushed either way. An
-    exception (a ``KeyboardInterrupt`` too) leaves the trail flushed and closed."""
+    exception (a ``KeyboardInterrupt`` too) leaves the trail flushed and closed as an
+    interrupted run's. ``audit``: a path, or a journal (an empty one, or one opened with
+    ``resume=True`` to continue a killed run of this scenario and seed); ``on_report``
+    gets each report as the engine's subscribers do."""
     seed = scenario.seed if seed is None else seed
     # the result reads the trail after the engine stops: the runner owns it (the caller
     # closes it: ``result.journal``), and it must be this run's alone
-    journal = new_trail(str(audit))
+    journal = audit if isinstance(audit, Journal) else new_trail(str(audit))
     try:
-        return _run_on(journal, scenario, seed, progress, threaded, stop)
+        return _run_on(journal, scenario, seed, progress, threaded, stop, on_report)
     except BaseException:
-        journal.close()  # the caller never gets it: flushed and closed here
+        journal.close(complete=False)  # the caller never gets it: flushed and closed here
         raise
 
 
@@ -144,8 +148,11 @@ def _run_on(
     progress: Progress | None,
     threaded: bool,
     stop: Callable[[], bool] | None,
+    on_report: Callable[[ExecutionReport | ClientOrderRejected], None] | None = None,
 ) -> ScenarioResult:
     engine = _start_engine(scenario, seed, journal, threaded)
+    if on_report is not None:
+        engine.on_report(on_report)
     try:
         orders = scenario.client_orders()
         _schedule(engine, scenario, orders)

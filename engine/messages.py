@@ -104,6 +104,7 @@ class ExecType(enum.StrEnum):
     REPLACED = "replaced"
     REJECTED = "rejected"
     EXPIRED = "expired"  # end time reached with leaves (done for day)
+    ORDER_STATUS = "order_status"  # the order's current state, on request (FIX 150=I)
 
 
 class OrdStatus(enum.StrEnum):

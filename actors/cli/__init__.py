@@ -25,6 +25,7 @@ EPILOG = """examples:
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("actors.cli.run", "run a scenario end to end on simulated venues"),
+    "resume": ("actors.cli.resume", "continue a killed or interrupted run from its audit trail"),
     "bench": ("actors.cli.bench", "measure throughput and latency, print the figures"),
     "schedule": ("actors.cli.schedule", "preview a strategy's schedule before trading"),
     "profile": ("actors.cli.profile", "estimate a VWAP volume profile from the market's history"),

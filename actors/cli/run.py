@@ -10,8 +10,10 @@ it too), the HTML report's path, and last ``audit-digest: <sha256>`` over the au
 
 A trail is never destroyed by accident: a file already at the audit path (or at the fills
 CSV's) is refused unless ``--overwrite`` (and the scenario file itself never is). Ctrl-C
-or SIGTERM stops the run with its trail flushed and closed, one line saying where it is,
-and status 130 or 143.
+or SIGTERM stops the run with its trail flushed and marked interrupted (``smart-exec
+resume`` continues it), one line saying where it is, and status 130 or 143. The trail
+keeps the scenario and seed (``run_info("scenario")``), which is what ``resume`` replays.
+``--trace-reports`` prints each execution report as it is delivered, one line each.
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+import msgspec
+
 import scenarios
+from actors.api import Report, new_trail
 from actors.comparison_text import comparison_figures, execution_lines
 from actors.scenario_runner import Baseline, ScenarioResult, run_baseline, run_scenario
-from engine.audit.journal import Journal
+from engine.audit.journal import Journal, ReplayMismatch
+from engine.messages import ExecutionReport
 from engine.scenario import Scenario, ScenarioError, load
 from engine.tca.html import report_data_from_journal, write_report
 from engine.tca.text import (
@@ -40,6 +46,14 @@ from engine.tca.text import (
 )
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SCENARIO_RUN = "scenario"  # the trail's run info: what ``resume`` replays
+
+
+class ScenarioRun(msgspec.Struct, frozen=True, kw_only=True):
+    """The scenario (as loaded) and seed of a run, kept in its trail."""
+
+    scenario: Scenario
+    seed: int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace a file already at the audit or fills CSV path (never the scenario file)",
     )
+    add_output_arguments(parser)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """What a finished run writes and prints (``run`` and ``resume``)."""
     parser.add_argument("--report", metavar="DIR", help="write an HTML report into DIR")
     parser.add_argument(
         "--fills-csv",
@@ -72,6 +91,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-baseline", action="store_true", help="skip the market-order baseline run"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--trace-reports",
+        action="store_true",
+        help="print each execution report as it is delivered (one line, flushed)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -82,8 +106,8 @@ def main(args: argparse.Namespace) -> int:
         return _run(args)
     except BrokenPipeError:
         raise  # stdout went away (``| head``): the command line's to handle, not an error
-    except (ScenarioError, OSError) as exc:  # OSError: an --audit/--report path unusable
-        print(f"smart-exec run: error: {exc}", file=sys.stderr)
+    except (ScenarioError, OSError, ReplayMismatch) as exc:  # OSError: a path unusable
+        print(f"smart-exec {_command(args)}: error: {exc}", file=sys.stderr)
         return 2
 
 
@@ -95,26 +119,56 @@ def _run(args: argparse.Namespace) -> int:
     fills_csv = Path(args.fills_csv) if args.fills_csv else fills_csv_beside(audit)
     clear_audit_path(audit, scenario_file, overwrite=args.overwrite)
     clear_fills_csv_path(fills_csv, audit, scenario_file, overwrite=args.overwrite)
+    journal = new_trail(str(audit))
+    try:
+        journal.set_run_info(SCENARIO_RUN, ScenarioRun(scenario=scenario, seed=seed))
+    except BaseException:
+        journal.close()
+        raise
+    return execute(args, ScenarioRun(scenario=scenario, seed=seed), journal, fills_csv)
+
+
+def execute(args: argparse.Namespace, run: ScenarioRun, journal: Journal, fills_csv: Path) -> int:
+    """Run (or, on a resumed ``journal``, replay then continue) ``run`` and report it. The
+    trail is closed as complete only if the run reached its end."""
+    scenario, audit = run.scenario, Path(journal.path)
     stop = Interruption()
     bar = None if args.quiet else ProgressBar(sys.stderr, scenario.session.utc_offset_hours)
+    trace = print_report if args.trace_reports else None
     with stop.installed():
         try:
             with stop.deferred():
                 result = run_scenario(
-                    scenario, seed=seed, audit=audit, progress=bar, stop=stop.requested
+                    scenario,
+                    seed=run.seed,
+                    audit=journal,
+                    progress=bar,
+                    stop=stop.requested,
+                    on_report=trace,
                 )
+            complete = not (result.interrupted or stop.requested())
             try:
+                if complete:
+                    journal.check_replayed()
                 return _report(args, scenario, result, (audit, fills_csv), bar, stop)
             finally:
-                result.journal.close()
+                journal.close(complete=complete)
         except KeyboardInterrupt:  # a second signal, or one outside the simulation
             if bar:
                 bar.done()
-            where = (
-                f"the audit trail so far is {audit}" if audit.exists() else "no audit trail written"
+            print(
+                f"smart-exec {_command(args)}: interrupted by {stop.name}; the audit trail so far"
+                f" is {audit} (smart-exec resume {audit} continues it)",
+                file=sys.stderr,
             )
-            print(f"smart-exec run: interrupted by {stop.name}; {where}", file=sys.stderr)
             return stop.exit_status
+
+
+def print_report(report: Report) -> None:
+    """One line per delivered report, flushed: what a client was told, in order (its
+    message id finds it in the trail)."""
+    kind = report.exec_type.value if isinstance(report, ExecutionReport) else "rejected"
+    print(f"report {report.msg_id} {kind} {report.source!r}/{report.client_order_id!r}", flush=True)
 
 
 def _report(
@@ -132,8 +186,10 @@ def _report(
     offset = scenario.session.utc_offset_hours
     if result.interrupted or stop.requested():
         print(
-            f"smart-exec run: interrupted by {stop.name} at {format_time(result.ended_ns, offset)}"
-            f" (simulated); the audit trail so far is {audit} ({len(result.journal):,} records)",
+            f"smart-exec {_command(args)}: interrupted by {stop.name} at "
+            f"{format_time(result.ended_ns, offset)}"
+            f" (simulated); the audit trail so far is {audit} ({len(result.journal):,} records;"
+            f" smart-exec resume {audit} continues it)",
             file=sys.stderr,
         )
         return stop.exit_status
@@ -323,3 +379,7 @@ class ProgressBar:
     def done(self) -> None:
         if self.tty:
             self.stream.write("\n")
+
+
+def _command(args: argparse.Namespace) -> str:
+    return str(getattr(args, "command", None) or "run")

@@ -4,7 +4,7 @@
 ``MemoryTrail`` the in-memory one. See ``docs/audit.md``.
 """
 
-from engine.audit.journal import Journal, TrailDamaged
+from engine.audit.journal import Journal, ReplayMismatch, TrailDamaged
 from engine.audit.memory import MemoryTrail
 from engine.audit.record import MESSAGE_TYPES, Record, index_columns
 from engine.audit.trail import AuditTrail
@@ -15,6 +15,7 @@ __all__ = [
     "Journal",
     "MemoryTrail",
     "Record",
+    "ReplayMismatch",
     "TrailDamaged",
     "index_columns",
 ]

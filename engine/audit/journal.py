@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+import msgspec
+
 from engine import messages as m
 from engine.audit.chain import (
     CLOSE_HEAD,
@@ -40,6 +42,13 @@ from engine.audit.chain import (
     verify,
 )
 from engine.audit.record import Record, index_columns, type_names
+from engine.audit.replay import (
+    ReplayMismatch,
+    Reproduction,
+    chain_at,
+    course_end,
+    stored_run_info,
+)
 from engine.audit.rows import (
     CHUNK,
     GENESIS,
@@ -60,6 +69,7 @@ __all__ = [
     "SYNCHRONOUS",
     "Journal",
     "Record",
+    "ReplayMismatch",
     "TrailDamaged",
     "check_record",
     "index_columns",
@@ -104,6 +114,12 @@ CREATE INDEX IF NOT EXISTS journal_child ON journal(child_id) WHERE child_id IS 
 CREATE INDEX IF NOT EXISTS journal_venue ON journal(venue) WHERE venue IS NOT NULL;
 CREATE INDEX IF NOT EXISTS journal_type ON journal(type, ts);
 CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
+"""
+
+# What a run needs to be replayed (its configuration, its scenario), by key, as JSON:
+# outside the records, so the records and the digest are the run's messages alone.
+_RUN_TABLE = """
+CREATE TABLE IF NOT EXISTS journal_run (key TEXT PRIMARY KEY, value BLOB NOT NULL)
 """
 
 _PAGE = 10_000
@@ -151,6 +167,7 @@ def _open_writable(path: str, synchronous: str) -> sqlite3.Connection:
         db.execute(_TABLE)
         db.execute(HEAD_TABLE)
         db.execute(NEW_HEAD, (GENESIS,))
+        db.execute(_RUN_TABLE)
         db.execute("COMMIT")
         if not _checksummed(db):
             raise ValueError(
@@ -187,6 +204,7 @@ class Journal(QueryShorthands):
         readonly: bool = False,
         synchronous: str = "NORMAL",
         salvage: bool = False,
+        resume: bool = False,
     ) -> None:
         """``readonly``: open an existing journal for queries only (e.g. while a run is
         still writing it); a missing file or table raises ``FileNotFoundError``.
@@ -197,7 +215,12 @@ class Journal(QueryShorthands):
         An existing trail's hash chain is verified first: a damaged one raises
         ``TrailDamaged`` naming the first bad seq, unless ``salvage``: then it opens with
         a warning and only the records before that seq (a writable journal drops the
-        rest, a read-only one stops reading there; ``damage`` holds the error)."""
+        rest, a read-only one stops reading there; ``damage`` holds the error).
+
+        ``resume``: continue a trail its run never closed, replaying the run from its
+        start: appends are checked against the stored records (``ReplayMismatch`` names
+        the first difference), reads see what was reproduced so far; past the trail's
+        end appends are written (``docs/audit.md``, "Resuming a run")."""
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.path = str(path)
@@ -216,12 +239,7 @@ class Journal(QueryShorthands):
             self._db.close()
             raise
         if torn:
-            warnings.warn(
-                f"audit trail {self.path!r}: its write-ahead log ends in a torn write (a "
-                "commit a crash cut short, dropped, or one still being written); the "
-                f"{head.seq:,} committed records are intact",
-                stacklevel=2,
-            )
+            _warn_torn(self.path, head.seq)
         self.closed_cleanly = head.closed
         """False: the writer never closed the trail (it died, or is still writing it)."""
         self._next_seq = head.seq + 1
@@ -231,6 +249,66 @@ class Journal(QueryShorthands):
         self._closed = False
         if not readonly and head.seq and not self.indexed:
             self._db.executescript(_INDEXES)  # a trail its writer never closed
+        self._replay: Reproduction | None = None
+        self.resumed_at = 0  # the seq a resumed trail ended at when opened (0: not resumed)
+        if resume:
+            self._start_replay(head)
+
+    def _start_replay(self, head: Head) -> None:
+        if self.readonly:
+            self._db.close()
+            raise ValueError("a read-only journal cannot be resumed")
+        if head.closed and head.seq:
+            self._db.close()
+            raise ValueError(
+                f"audit trail {self.path!r} was closed by its run: it is complete, "
+                "there is nothing to resume"
+            )
+        end = course_end(self._db, head.seq)
+        self.resumed_at = end
+        self._replay = Reproduction(self._db, self.path, end, head.seq)
+        self._next_seq = 1
+        self._limit = 0
+        self._chain = chain_at(self._db, end)  # where the trail goes on once replayed
+        if not end:
+            self._replayed()
+
+    def _replayed(self) -> None:
+        """The replay has reached the trail's course end: drop the stop records after it
+        (if any), and append from there on."""
+        replay = self._replay
+        assert replay is not None
+        self._replay, self._limit = None, _NO_LIMIT
+        if replay.end < replay.held:
+            self._drop_after(Head(replay.end, self._chain, False))
+
+    @property
+    def replaying(self) -> bool:
+        """True while a resumed trail's replay has not reached the trail's end yet."""
+        return self._replay is not None
+
+    def check_replayed(self) -> None:
+        """Raise ``ReplayMismatch`` if the replay stopped short of the trail's end."""
+        if self._replay is not None:
+            raise self._replay.ended_early()
+
+    def _reproduce(self, msgs: Iterator[m.Message]) -> Iterator[m.Message]:
+        """Check replayed messages against the stored records until the trail's end;
+        the rest of ``msgs`` is new."""
+        replay = self._replay
+        assert replay is not None
+        for msg in msgs:
+            seq = self._next_seq
+            try:
+                payload = _ROWS[type(msg)](seq, msg)[-1]
+            except UNENCODABLE as exc:
+                raise refused(msg, exc) from exc
+            replay.check(seq, payload, msg)
+            self._next_seq, self._limit = seq + 1, seq
+            if replay.done:
+                self._replayed()
+                break
+        return msgs
 
     def _verified_head(self, salvage: bool) -> Head:
         if not _checksummed(self._db):  # read-only, written before records had checksums
@@ -276,6 +354,9 @@ class Journal(QueryShorthands):
             if self._closed or self.readonly:
                 raise ValueError("journal is closed" if self._closed else "journal is read-only")
             seq = self._next_seq
+            if self._replay is not None:
+                self._reproduce(iter((msg,)))
+                return seq
             try:
                 row = _ROWS[type(msg)](seq, msg)
             except UNENCODABLE as exc:
@@ -296,6 +377,8 @@ class Journal(QueryShorthands):
         with self._lock:
             if self._closed or self.readonly:
                 raise ValueError("journal is closed" if self._closed else "journal is read-only")
+            if self._replay is not None:
+                msgs = self._reproduce(iter(msgs))
             seq = self._next_seq
             rows = _ROWS
             pending = self._pending
@@ -341,16 +424,19 @@ class Journal(QueryShorthands):
         db.execute("COMMIT")
         self._chain = last_chain
 
-    def close(self) -> None:
+    def close(self, *, complete: bool = True) -> None:
         """Flush, mark the trail closed, checkpoint the WAL into the database file, close.
-        Idempotent."""
+        Idempotent. ``complete=False`` (a run stopped early) leaves the head open: the
+        trail reads as an interrupted run, and ``resume`` can continue it. A resumed
+        trail whose replay has not reached its end is left as it was."""
         with self._lock:
             if self._closed:
                 return
-            if not self.readonly:
+            if not self.readonly and self._replay is None:
                 self._write_pending()
                 self._db.executescript(_INDEXES)
-                self._db.execute(CLOSE_HEAD)
+                if complete:
+                    self._db.execute(CLOSE_HEAD)
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
             self._closed = True
@@ -362,6 +448,27 @@ class Journal(QueryShorthands):
             if not self.readonly:
                 self._write_pending()
                 self._db.executescript(_INDEXES)
+
+    def set_run_info(self, key: str, value: Any) -> None:
+        """Keep ``value`` (anything msgspec encodes as JSON) under ``key``: what a replay
+        of the run needs (its configuration, scenario and seed), written at once. On a
+        resumed trail the value must be the one stored (``ReplayMismatch`` otherwise)."""
+        encoded = msgspec.json.encode(value)
+        with self._lock:
+            stored = stored_run_info(self._db, key)
+            if self._replay is not None and stored is not None:
+                if stored != encoded:
+                    raise ReplayMismatch(self.path, None, f"its {key!r} is not the trail's")
+                return
+            self._db.execute(
+                "INSERT OR REPLACE INTO journal_run (key, value) VALUES (?, ?)", (key, encoded)
+            )
+
+    def run_info(self, key: str, type: Any = Any) -> Any:
+        """The value kept under ``key`` decoded as ``type``, or None if there is none."""
+        with self._lock:
+            raw = stored_run_info(self._db, key)
+        return None if raw is None else msgspec.json.decode(raw, type=type)
 
     def __enter__(self) -> Journal:
         return self
@@ -455,6 +562,15 @@ class Journal(QueryShorthands):
             if len(rows) < _PAGE:
                 return
             last = rows[-1][0]
+
+
+def _warn_torn(path: str, committed: int) -> None:
+    warnings.warn(
+        f"audit trail {path!r}: its write-ahead log ends in a torn write (a commit a crash "
+        f"cut short, dropped, or one still being written); the {committed:,} committed "
+        "records are intact",
+        stacklevel=3,
+    )
 
 
 def _record(row: tuple[Any, ...]) -> Record:

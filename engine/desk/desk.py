@@ -225,9 +225,9 @@ class OrderDesk(Netting):
             qty, now_ns,
         )  # fmt: skip
         # one probe of the (large) id table both checks for a duplicate and records
-        if by_id.setdefault(client_order_id, state) is not state:
-            rejection = Rejection.of(RejectReason.DUPLICATE_CLIENT_ORDER_ID, client_order_id)
-            return self._rejected(rejection, source, client_order_id, now_ns)
+        held = by_id.setdefault(client_order_id, state)
+        if held is not state:
+            return self._submitted_again(held, order, now_ns)
         window = self._window
         window_key = (instrument, side, limit, id(mandate))
         bucket = window.buckets.get(window_key)
@@ -256,6 +256,19 @@ class OrderDesk(Netting):
         out: Outbox = [(self.reports, report)]
         out += self.close_window(now_ns)
         return out
+
+    def _submitted_again(self, held: ClientOrderState, order: ClientOrder, now_ns: int) -> Outbox:
+        """An id this source has used already. The same order again (a client retrying
+        after a timeout or a restart) is answered with its current state (an
+        ``ORDER_STATUS`` report) and nothing else happens: no second order. Another
+        order under the same id is refused."""
+        if held.order != order:
+            rejection = Rejection.of(
+                RejectReason.DUPLICATE_ID_DIFFERENT_CONTENT, order.client_order_id
+            )
+            return self._rejected(rejection, order.source, order.client_order_id, now_ns)
+        exec_id = self._exec_ids.next()
+        return [(self.reports, held.report(ExecType.ORDER_STATUS, exec_id, now_ns))]
 
     def _checked_canonical(
         self, order: ClientOrder, rejection: Rejection, now_ns: int

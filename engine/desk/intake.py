@@ -63,7 +63,7 @@ class RejectReason(enum.StrEnum):
     UNKNOWN_STRATEGY = "unknown_strategy"
     BAD_PARTICIPATION = "bad_participation"
     BAD_RISK_AVERSION = "bad_risk_aversion"
-    DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
+    DUPLICATE_ID_DIFFERENT_CONTENT = "duplicate_id_different_content"
     UNKNOWN_ORDER = "unknown_order"
     FOREIGN_ORDER = "foreign_order"
     ORDER_DONE = "order_done"
@@ -94,7 +94,9 @@ _TEXT: dict[RejectReason, str] = {
     RejectReason.UNKNOWN_STRATEGY: "unknown or unsupported strategy",
     RejectReason.BAD_PARTICIPATION: "participation rates must be in (0, 1]",
     RejectReason.BAD_RISK_AVERSION: "risk aversion must be finite and >= 0",
-    RejectReason.DUPLICATE_CLIENT_ORDER_ID: "client order id already used by this source",
+    RejectReason.DUPLICATE_ID_DIFFERENT_CONTENT: (
+        "client order id already used by this source for another order"
+    ),
     RejectReason.UNKNOWN_ORDER: "no such client order",
     RejectReason.FOREIGN_ORDER: "the order belongs to another source or account",
     RejectReason.ORDER_DONE: "the order is already finished",

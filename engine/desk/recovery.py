@@ -83,7 +83,7 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     ParentStateChanged,
 )
 
-_ANSWERS = (ExecType.NEW, ExecType.REPLACED, ExecType.CANCELED)
+_ANSWERS = (ExecType.NEW, ExecType.REPLACED, ExecType.CANCELED, ExecType.ORDER_STATUS)
 _DEFERRED = (ParentState.EXPIRED, ParentState.CANCELED)
 _JOIN = "join of "
 

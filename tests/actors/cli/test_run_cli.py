@@ -189,11 +189,13 @@ def test_an_interrupt_that_cannot_wait_still_ends_with_one_line(
     captured = capsys.readouterr()
     assert captured.out == "" and "Traceback" not in captured.err
     assert captured.err.strip().splitlines() == [
-        f"smart-exec run: interrupted by SIGINT; the audit trail so far is {trail}"
+        f"smart-exec run: interrupted by SIGINT; the audit trail so far is {trail} "
+        f"(smart-exec resume {trail} continues it)"
     ]
     assert not pathlib.Path(f"{trail}-wal").exists()
     with Journal(str(trail), readonly=True) as journal:
         assert len(journal) > 0 and len(journal.digest()) == 64
+        assert not journal.closed_cleanly  # interrupted, not complete
 
 
 def test_main_restores_the_signal_handlers_it_installed(tmp_path, small, capsys):
@@ -255,6 +257,7 @@ def test_a_signal_stops_the_run_cleanly_with_its_trail(tmp_path, signum, status)
     assert not pathlib.Path(f"{trail}-wal").exists()  # closed
     with Journal(str(trail), readonly=True) as journal:
         assert len(journal) > 0 and len(journal.digest()) == 64
+        assert not journal.closed_cleanly  # interrupted, not complete
 
 
 def test_a_reader_that_goes_away_ends_the_run_without_a_traceback(tmp_path, small):

@@ -235,7 +235,7 @@ def test_pov_rate_at_the_cap_is_accepted():
 def test_duplicate_client_order_id_same_source_only():
     d = desk()
     d.submit(order(), NOW)
-    reject_new(order(quantity=200), RejectReason.DUPLICATE_CLIENT_ORDER_ID, d)
+    reject_new(order(quantity=200), RejectReason.DUPLICATE_ID_DIFFERENT_CONTENT, d)
     assert d.submit(order(source="trader:jane"), NOW)[0].exec_type is ExecType.NEW
 
 

@@ -34,7 +34,7 @@ def test_every_message_goes_where_the_desk_addresses_it():
     assert d.next_wake_ns() is None
     d.handle(SubmitClientOrder(order=order("b2", BUY, 100)), NOW + 1)
     assert where(d.on_wake(NOW + 1_001)) == [("P1", "ResizeParentOrder")]
-    assert where(d.handle(SubmitClientOrder(order=order("b2", BUY, 100)), NOW + 2)) == [
+    assert where(d.handle(SubmitClientOrder(order=order("b2", BUY, 200)), NOW + 2)) == [
         ("clients", "ClientOrderRejected")
     ]
     cancel = CancelClientOrder(source="OMS", client_order_id="b2")
