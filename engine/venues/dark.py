@@ -1,9 +1,12 @@
-"""A simulated dark pool: our orders rest hidden and cross at the lit midpoint with
-contra interest (the matching is ``engine.venues.dark_pool``)."""
+"""A simulated dark pool: our orders rest hidden and cross at the current lit midpoint
+with contra interest, part of it informed (the matching is ``engine.venues.dark_pool``)."""
 
 from __future__ import annotations
 
-from engine.config import SessionConfig, VenueConfig
+import random
+from collections.abc import Callable
+
+from engine.config import FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
 from engine.messages import (
     Liquidity,
@@ -16,12 +19,18 @@ from engine.messages import (
     VenueOrderReplaced,
     VenueStatus,
 )
+from engine.venues.book import Book
 from engine.venues.dark_pool import DarkPool
+from engine.venues.flow import BackgroundFlow
 from engine.venues.simulated import OurOrder, SimulatedVenue
 
 
 class DarkVenue(SimulatedVenue):
-    """A dark pool: our orders rest hidden and cross at the lit mid with contra interest."""
+    """A dark pool: our orders rest hidden and cross at the lit mid with contra interest.
+
+    ``fundamental_seed`` is the lit venues' (``LitVenue``): the pool's informed contra
+    know that fundamental ahead of time. Without one, every contra block is uninformed.
+    """
 
     kind = VenueKind.DARK
 
@@ -31,10 +40,16 @@ class DarkVenue(SimulatedVenue):
         instrument: Instrument,
         session: SessionConfig,
         seed: int,
+        fundamental_seed: int | None = None,
         epoch: int = 0,
     ) -> None:
         super().__init__(config, instrument, session, seed, epoch)
-        self.pool = DarkPool(config.dark, instrument, session, self.rng)
+        fundamental = (
+            None
+            if fundamental_seed is None
+            else shared_fundamental(config.flow, instrument, session, fundamental_seed)
+        )
+        self.pool = DarkPool(config.dark, instrument, session, self.rng, fundamental)
 
     def snapshot(self, now_ns: int) -> MarketDataUpdated:
         return MarketDataUpdated(
@@ -73,7 +88,7 @@ class DarkVenue(SimulatedVenue):
         pool = self.pool
         if (
             msg.tif is TimeInForce.FOK
-            and pool.fillable(order.side, order.price, order.quantity, order.min_quantity)
+            and pool.fillable(order.side, order.price, order.quantity, order.min_quantity, now)
             < order.quantity
         ):
             return self._remainder(order, "fok_not_fillable", now)
@@ -113,3 +128,13 @@ class DarkVenue(SimulatedVenue):
             for c in self.pool.match(now)
         ]
         return [replaced, *fills]
+
+
+def shared_fundamental(
+    flow: FlowConfig, instrument: Instrument, session: SessionConfig, seed: int
+) -> Callable[[int], float]:
+    """The lit venues' fundamental value as a function of time: drawn by the very code
+    that draws theirs (a flow on a book nobody trades), so the two cannot drift apart.
+    ``flow`` must carry the lit venues' fundamental settings (the defaults do)."""
+    ghost = BackgroundFlow(Book(), flow, instrument, session, random.Random(seed), (), seed)
+    return ghost.fundamental
