@@ -53,7 +53,7 @@ class DarkConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     a while, cross with ours and with each other at the lit mid, leave. ``docs/venues.md``
     says where each default comes from."""
 
-    arrival_rate: float = 0.02  # contra blocks per second per side
+    arrival_rate: float = 0.003  # contra blocks per second per side
     mean_block: int = 2_000  # shares
     mean_life_s: float = 120.0
     min_quantity: int = 0  # venue-wide minimum execution size
