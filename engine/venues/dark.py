@@ -60,6 +60,7 @@ class DarkVenue(SimulatedVenue):
             last_price=self.pool.last_price,
             volume=self.pool.volume,
             notional=self.pool.notional,
+            signed_volume=self.pool.signed_volume,
             ts=now_ns,
         )
 

@@ -281,6 +281,7 @@ def test_the_pools_prints_count_in_the_consolidated_volume():
     t = market.times[-1]
     lit, dark = market.lit.snapshot(t), market.dark.snapshot(t)
     assert 0 < ours < dark.volume  # ours and the contra blocks' among themselves
+    assert dark.signed_volume == market.dark.pool.signed_volume != 0  # for signed-flow impact
     view = MarketView("XYZ")
     view.update(lit)
     view.update(dark)
