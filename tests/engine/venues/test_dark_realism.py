@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Iterator
 
 from engine.clock import MINUTE, MS, SECOND, US
-from engine.config import DarkConfig, SessionConfig, VenueConfig
+from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
 from engine.market_view import MarketView
 from engine.messages import (
@@ -29,6 +29,7 @@ from engine.messages import (
     VenueStatus,
 )
 from engine.venues.book import BUY, SELL
+from engine.venues.dark import shared_fundamental
 from engine.venues.dark_pool import DarkPool
 from engine.venues.venue import DarkVenue, LitVenue
 
@@ -100,6 +101,14 @@ def fills_of(events: list[Message]) -> list[VenueOrderFilled]:
 
 
 # ------------------------------------------------------------------ adverse selection
+
+
+def test_informed_contra_know_the_lit_venues_own_fundamental():
+    lit = LitVenue(VenueConfig(name="L1"), XYZ, SESSION, seed=11, fundamental_seed=5)
+    known = shared_fundamental(FlowConfig(), XYZ, SESSION, 5)
+    times = [SESSION.open_ns + k * 17 * MINUTE for k in range(23)]
+    assert [known(t) for t in times] == [lit.flow.fundamental(t) for t in times]
+    assert len({known(t) for t in times}) == len(times)  # it moves
 
 
 def resting_both_sides(seed: int, dark: DarkConfig, minutes: int = 60) -> float:
