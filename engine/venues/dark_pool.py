@@ -110,7 +110,7 @@ class DarkPool:
         self.signed_volume = 0  # Σ side of the later arrival · quantity
         self.last_price: int | None = None
         self.now = session.open_ns
-        self._max_age = int(config.max_quote_age_s * _NS)
+        self.max_quote_age_ns = int(config.max_quote_age_s * _NS)
         self._horizon = int(config.informed_horizon_s * _NS)
         self._seq = 0
         self._blocks = 0
@@ -169,16 +169,19 @@ class DarkPool:
 
     # ------------------------------------------------------------------ the view
 
-    def mid(self, now: int) -> int | None:
-        """The lit NBBO midpoint the pool may cross at ``now``: None while any lit venue
-        that is up last quoted more than ``max_quote_age_s`` ago, or the NBBO is one-sided,
-        locked or crossed."""
+    def fresh(self, now: int) -> bool:
+        """Every lit venue that is up (one at least) quoted within ``max_quote_age_s``."""
         quotes = [
             md
             for md in self.market.venues.values()
             if md.kind is VenueKind.LIT and md.status is not VenueStatus.DOWN
         ]
-        if not quotes or any(now - md.ts > self._max_age for md in quotes):
+        return bool(quotes) and all(now - md.ts <= self.max_quote_age_ns for md in quotes)
+
+    def mid(self, now: int) -> int | None:
+        """The lit NBBO midpoint the pool may cross at ``now``: None unless its view is
+        ``fresh``, or if the NBBO is one-sided, locked or crossed."""
+        if not self.fresh(now):
             return None
         bid, ask = self.market.best_bid(), self.market.best_ask()
         if bid is None or ask is None or bid >= ask:

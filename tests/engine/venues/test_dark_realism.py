@@ -23,8 +23,11 @@ from engine.messages import (
     OrderType,
     PlaceVenueOrder,
     Side,
+    SubscribeMarketData,
     TimeInForce,
     VenueKind,
+    VenueOrderAccepted,
+    VenueOrderCancelled,
     VenueOrderFilled,
     VenueStatus,
 )
@@ -235,15 +238,37 @@ def test_no_cross_on_a_locked_or_crossed_nbbo():
         assert p.fillable(BUY, None, 300, now=T0) == 0
 
 
-def test_an_ioc_on_a_stale_view_is_cancelled_even_with_contra_resting():
+def test_an_ioc_on_a_stale_view_waits_for_the_quotes_the_pool_asks_for():
     market = Market(seed=1, dark=DarkConfig(arrival_rate=0.0))
+    pool_venue, lit = market.dark, market.lit
+    pool_venue.start(SESSION.open_ns, feeds=["L1"])
     now, _ = next(market.publications(1))
-    market.dark.pool.add_contra(SELL, 5_000, SESSION.close_ns)
-    _, events = market.place(Side.BUY, 200, now + SECOND)
-    assert not fills_of(events)
-    market.dark.pool.remove("o1")
-    _, events = market.place(Side.BUY, 200, now)
-    assert [f.quantity for f in fills_of(events)] == [200]
+    pool_venue.pool.add_contra(SELL, 200, SESSION.close_ns)
+    later = now + SECOND  # the last lit quote is a second old
+    ioc = PlaceVenueOrder(
+        venue="D1",
+        order_id="ioc",
+        parent_id="P",
+        child_id="C",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=300,
+        order_type=OrderType.MARKET,
+        tif=TimeInForce.IOC,
+    )
+    out = pool_venue.handle(ioc, later, sender="router")
+    assert [type(msg) for _, msg in out] == [VenueOrderAccepted, SubscribeMarketData]
+    assert out[1][0] == "L1"  # no fill on a stale view, and no cancel yet: held
+    answer = lit.handle(out[1][1], later + LINK)
+    assert [(dest, type(msg)) for dest, msg in answer] == [("D1", MarketDataUpdated)]
+    quote = answer[0][1]
+    assert isinstance(quote, MarketDataUpdated) and quote.ts == later + LINK
+    events = [msg for _, msg in pool_venue.handle(quote, later + 2 * LINK, sender="L1")]
+    fills = fills_of(events)
+    assert [(f.quantity, f.price) for f in fills] == [
+        (200, (quote.bids[0].price + quote.asks[0].price) // 2)
+    ]
+    assert isinstance(events[-1], VenueOrderCancelled) and events[-1].cancelled == 100
 
 
 def test_every_dark_fill_is_at_the_lit_mid_just_published():
