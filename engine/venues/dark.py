@@ -108,7 +108,7 @@ class DarkVenue(SimulatedVenue):
         if self.status is VenueStatus.DOWN:
             return []
         out: list[Message] = self._crosses(now)
-        if self.held and self.pool.fresh(now):
+        if self.held and not self.pool.stale(now):
             held, self.held = self.held, []
             for order, place in held:
                 out += self._execute_now(order, place, now)
@@ -116,7 +116,7 @@ class DarkVenue(SimulatedVenue):
 
     def _execute(self, order: OurOrder, msg: PlaceVenueOrder, now: int) -> list[Message]:
         self.live[order.order_id] = order
-        if not self.pool.fresh(now):
+        if self.pool.stale(now):
             self._ask_for_quotes(now)
             if msg.tif is not TimeInForce.DAY:
                 self.held.append((order, msg))

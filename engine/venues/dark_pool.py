@@ -171,12 +171,21 @@ class DarkPool:
 
     def fresh(self, now: int) -> bool:
         """Every lit venue that is up (one at least) quoted within ``max_quote_age_s``."""
-        quotes = [
-            md
+        ages = self._quote_ages(now)
+        return bool(ages) and max(ages) <= self.max_quote_age_ns
+
+    def stale(self, now: int) -> bool:
+        """Some lit venue is up, and one of them quoted longer ago than that: fresher
+        quotes would tell the mid (with none up, nothing would)."""
+        ages = self._quote_ages(now)
+        return bool(ages) and max(ages) > self.max_quote_age_ns
+
+    def _quote_ages(self, now: int) -> list[int]:
+        return [
+            now - md.ts
             for md in self.market.venues.values()
             if md.kind is VenueKind.LIT and md.status is not VenueStatus.DOWN
         ]
-        return bool(quotes) and all(now - md.ts <= self.max_quote_age_ns for md in quotes)
 
     def mid(self, now: int) -> int | None:
         """The lit NBBO midpoint the pool may cross at ``now``: None unless its view is

@@ -11,6 +11,8 @@ import random
 import statistics
 from collections.abc import Iterator
 
+import msgspec
+
 from engine.clock import MINUTE, MS, SECOND, US
 from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
 from engine.instruments import Instrument
@@ -269,6 +271,30 @@ def test_an_ioc_on_a_stale_view_waits_for_the_quotes_the_pool_asks_for():
         (200, (quote.bids[0].price + quote.asks[0].price) // 2)
     ]
     assert isinstance(events[-1], VenueOrderCancelled) and events[-1].cancelled == 100
+
+
+def test_with_every_lit_venue_down_an_ioc_is_cancelled_at_once():
+    market = Market(seed=1, dark=DarkConfig(arrival_rate=0.0))
+    market.dark.start(SESSION.open_ns, feeds=["L1"])
+    now, _ = next(market.publications(1))
+    market.dark.pool.add_contra(SELL, 200, SESSION.close_ns)
+    down = msgspec.structs.replace(market.lit.snapshot(now), status=VenueStatus.DOWN)
+    market.dark.process(down, now + LINK)
+    _, events = market.place(Side.BUY, 100, now + SECOND)  # a DAY order: it rests
+    assert [type(m) for m in events] == [VenueOrderAccepted]
+    ioc = PlaceVenueOrder(
+        venue="D1",
+        order_id="ioc",
+        parent_id="P",
+        child_id="C",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=100,
+        order_type=OrderType.MARKET,
+        tif=TimeInForce.IOC,
+    )
+    out = market.dark.handle(ioc, now + SECOND, sender="router")
+    assert [type(m) for _, m in out] == [VenueOrderAccepted, VenueOrderCancelled]
 
 
 def test_every_dark_fill_is_at_the_lit_mid_just_published():
