@@ -222,6 +222,8 @@ class DarkPool:
 
     def match(self, now: int) -> list[Cross]:
         """Cross what can cross at the current mid; returns the crosses of our orders."""
+        if not self._dirty and all(o.limit is None for o in self.ours.values()):
+            return []  # settled, and no limit for a moving mid to bring into reach
         mid = self.mid(now)
         if mid is None or not self._may_cross(mid):
             return []
