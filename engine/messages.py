@@ -467,8 +467,8 @@ class MarketDataUpdated(Message):
     last_price: int | None = None
     volume: int = 0  # cumulative traded shares today
     notional: int = 0  # cumulative Σ qty·price today
-    # cumulative Σ side·qty of the initiating side (a dark pool: the later arrival)
-    signed_volume: int = 0
+    directional_volume: int = 0  # simulated lit: net shares of ours traded (+ bought), impact
+    expected_volume: int = 0  # simulated lit: daily volume expected there, impact scale
 
 
 class VenueStatusChanged(Message):

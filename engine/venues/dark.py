@@ -88,7 +88,7 @@ class DarkVenue(SimulatedVenue):
             last_price=self.pool.last_price,
             volume=self.pool.volume,
             notional=self.pool.notional,
-            signed_volume=self.pool.signed_volume,
+            directional_volume=self.pool.directional,
             ts=now_ns,
         )
 

@@ -21,8 +21,9 @@ publications. Never beyond a limit (a buy never pays above it).
 Matching replays time priority: each resting order, in the order it arrived, crosses with
 the earlier interest of the other side that is still unfilled, as if it had just arrived
 (the state continuous matching would have reached). Contra blocks cross each other as
-well as ours. Every cross is a print: the pool's volume, notional and last price, and its
-signed volume (the side of the later arrival, the one whose arrival made the trade).
+well as ours. Every cross is a print: the pool's volume, notional and last price. Ours
+are also its directional volume (net shares of ours traded, + bought): what a market
+impact model counts, as the lit venues count theirs.
 
 Minimum quantity protects large resting interest from being nibbled: an order larger
 than the minimum is never filled by an order smaller than it (a 1,000 order with a 500
@@ -107,7 +108,7 @@ class DarkPool:
         self.contra: list[Hidden] = []
         self.volume = 0  # prints: every cross, ours or between contra blocks
         self.notional = 0
-        self.signed_volume = 0  # Σ side of the later arrival · quantity
+        self.directional = 0  # net shares of ours traded here (+ bought)
         self.last_price: int | None = None
         self.now = session.open_ns
         self.max_quote_age_ns = int(config.max_quote_age_s * _NS)
@@ -232,9 +233,11 @@ class DarkPool:
         for incoming, earlier, qty in self._replay(resting, mid):
             self.volume += qty
             self.notional += qty * mid
-            self.signed_volume += incoming.side * qty
             self.last_price = mid
-            out += [Cross(str(h.order_id), qty, mid, now) for h in (earlier, incoming) if h.ours]
+            for h in (earlier, incoming):
+                if h.ours:  # with ourselves, no net directional volume
+                    self.directional += h.side * qty
+                    out.append(Cross(str(h.order_id), qty, mid, now))
         for order_id in [k for k, o in self.ours.items() if not o.leaves]:
             del self.ours[order_id]
         self.contra = [b for b in self.contra if b.leaves]

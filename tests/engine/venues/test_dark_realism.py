@@ -324,10 +324,10 @@ def test_contra_blocks_cross_each_other_and_every_cross_is_printed():
     assert p.match(T0) == []  # nothing of ours traded ...
     mid = (BID + ASK) // 2
     assert (p.volume, p.notional, p.last_price) == (200, 200 * mid, mid)  # ... but it printed
-    assert p.signed_volume == 200
+    assert p.directional == 0  # nobody's meta-order: not ours
     p.add("o2", BUY, 300, None)
     assert [c.quantity for c in p.match(T0)] == [300]
-    assert (p.volume, p.signed_volume) == (500, 500)
+    assert (p.volume, p.directional) == (500, 300)
 
 
 def test_the_pools_prints_count_in_the_consolidated_volume():
@@ -341,7 +341,7 @@ def test_the_pools_prints_count_in_the_consolidated_volume():
     t = market.times[-1]
     lit, dark = market.lit.snapshot(t), market.dark.snapshot(t)
     assert 0 < ours < dark.volume  # ours and the contra blocks' among themselves
-    assert dark.signed_volume == market.dark.pool.signed_volume != 0  # for signed-flow impact
+    assert dark.directional_volume == -ours  # our sells, for a market impact model
     view = MarketView("XYZ")
     view.update(lit)
     view.update(dark)
