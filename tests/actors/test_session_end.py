@@ -96,7 +96,7 @@ def client_orders() -> list[m.ClientOrder]:
 def run_with_fault(venue: str, fault: m.FaultKind, duration_ns: int | None) -> Engine:
     """A run with ``fault`` on ``venue`` from shortly before the close; returns the
     engine after ``run()`` returned (closed)."""
-    engine = Engine(MARKET, seed=4)
+    engine = Engine(MARKET, seed=3)
     with engine, watchdog(WATCHDOG_S):
         for order in client_orders():
             engine.submit(order, at_ns=OPEN + SECOND)
