@@ -58,12 +58,20 @@ class FlowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class DarkConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Hidden contra interest of a dark pool: blocks arrive, rest for a while, leave."""
+    """Contra interest of a dark pool (``engine.venues.dark_pool``): blocks arrive, rest for
+    a while, cross with ours and with each other at the lit mid, leave. ``docs/venues.md``
+    says where each default comes from."""
 
-    arrival_rate: float = 0.02  # contra blocks per second per side
+    arrival_rate: float = 0.003  # contra blocks per second per side
     mean_block: int = 2_000  # shares
     mean_life_s: float = 120.0
     min_quantity: int = 0  # venue-wide minimum execution size
+    # Zhu (2014): informed traders know where the value is going and prefer lit venues,
+    # so a minority of the pool's contra is informed, and trades with the move.
+    informed_share: float = 0.3  # of contra blocks
+    informed_horizon_s: float = 300.0  # how far ahead informed contra see the fundamental
+    # Crosses only on lit quotes this fresh (the lit feeds publish every md_interval).
+    max_quote_age_s: float = 0.1
 
 
 class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -157,7 +157,9 @@ class SimulatedVenue:
         restart the venue knows no owner, and answers whoever cancels or replaces (a
         router reconciling learns "unknown_order")."""
         if isinstance(msg, SubscribeMarketData):
-            return self._subscribe(msg.subscriber, now_ns)
+            # current quotes: a dark pool asks again when its view is stale
+            out = self._address(self.advance_to(now_ns), now_ns)
+            return out + self._subscribe(msg.subscriber, now_ns)
         if not isinstance(msg, _COMMANDS):
             return []
         if sender is not None:

@@ -35,11 +35,13 @@ def make_venue(
     fundamental_seed: int | None = None,
     epoch: int = 0,
 ) -> LitVenue | DarkVenue:
-    """The venue of ``config.kind``. ``fundamental_seed`` (lit venues only) draws the
-    instrument's fundamental value, shared by every lit venue of the market; ``epoch`` is
-    the venue's restarts so far."""
+    """The venue of ``config.kind``. ``fundamental_seed`` draws the instrument's
+    fundamental value, shared by every lit venue of the market (and known ahead by a dark
+    pool's informed contra); ``epoch`` is the venue's restarts so far."""
     if config.kind is VenueKind.DARK:
-        return DarkVenue(config, instrument, session, seed, epoch=epoch)
+        return DarkVenue(
+            config, instrument, session, seed, fundamental_seed=fundamental_seed, epoch=epoch
+        )
     return LitVenue(
         config, instrument, session, seed, fundamental_seed=fundamental_seed, epoch=epoch
     )

@@ -25,7 +25,7 @@ from engine.messages import (
     VenueOrderFilled,
     VenueStatus,
 )
-from engine.venues.dark_pool import DarkPool, Hidden
+from engine.venues.dark_pool import DarkPool
 from engine.venues.venue import DarkVenue
 
 SESSION = SessionConfig()
@@ -35,7 +35,7 @@ BID, ASK = 99_990_000, 100_010_000
 MID = (BID + ASK) // 2
 
 
-def lit_md(bid=BID, ask=ASK, venue="L1") -> MarketDataUpdated:
+def lit_md(bid=BID, ask=ASK, venue="L1", ts=T0) -> MarketDataUpdated:
     return MarketDataUpdated(
         venue=venue,
         instrument="XYZ",
@@ -43,6 +43,7 @@ def lit_md(bid=BID, ask=ASK, venue="L1") -> MarketDataUpdated:
         status=VenueStatus.UP,
         bids=[BookLevel(bid, 100)],
         asks=[BookLevel(ask, 100)],
+        ts=ts,
     )
 
 
@@ -53,9 +54,7 @@ def pool(**dark) -> DarkPool:
 
 
 def contra(p: DarkPool, side: int, qty: int, min_quantity: int = 0) -> None:
-    p.contra.append(
-        Hidden(-len(p.contra) - 1, side, qty, None, min_quantity, expiry=SESSION.close_ns)
-    )
+    p.add_contra(side, qty, SESSION.close_ns, min_quantity)
 
 
 def test_crosses_at_the_lit_mid():
@@ -138,8 +137,9 @@ def test_remainder_crosses_a_block_skipped_earlier_as_too_small_in_the_same_matc
     p = pool()
     contra(p, -1, 100)
     contra(p, -1, 1_800)
-    p.add("o", 1, 1_900, None, min_quantity=200)
     assert p.fillable(1, None, 1_900, min_quantity=200) == 1_900
+    p.add("o", 1, 1_900, None, min_quantity=200)
+    assert p.fillable(1, None, 100) == 0  # the resting 1,900 comes first
     assert [c.quantity for c in p.match(T0)] == [1_800, 100]
     assert "o" not in p.ours and p.contra == []
 
@@ -221,13 +221,15 @@ def test_resting_dark_order_fills_at_mid_when_contra_arrives():
     assert [type(m) for m in v.process(place(), T0)] == [VenueOrderAccepted]
     fills = []
     for k in range(1, 121):
-        fills += [m for m in v.advance_to(T0 + k * MINUTE) if isinstance(m, VenueOrderFilled)]
+        t = T0 + k * MINUTE
+        fills += [m for m in v.process(lit_md(ts=t), t) if isinstance(m, VenueOrderFilled)]
     assert fills and sum(f.quantity for f in fills) <= 2_000
     assert all(
         f.price == MID and f.liquidity is Liquidity.MIDPOINT and f.fee == 1_000 * f.quantity
         for f in fills
     )
-    assert v.snapshot(T0).volume == sum(f.quantity for f in fills) and v.snapshot(T0).bids == []
+    # every print is reported, ours and those between contra blocks
+    assert v.snapshot(T0).volume > sum(f.quantity for f in fills) and v.snapshot(T0).bids == []
 
 
 def test_dark_ioc_without_contra_is_cancelled_and_fok_too():
