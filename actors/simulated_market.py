@@ -35,10 +35,11 @@ def start_market(
     for venue in ordered:
         # dark pools price off the lit venues; lit venues arbitrage against each other ...
         feeds = [name for name in lit if name != venue.name]
-        # ... so a lit venue's market data goes to them all, and every venue's to the
-        # clients (given again to a restarted venue, which forgets them)
+        # ... so a lit venue's market data goes to them all, a dark pool's to the lit
+        # venues (its prints of our orders move the value: impact), and every venue's to
+        # the clients (given again to a restarted venue, which forgets them)
         others = [v.name for v in ordered if v.name != venue.name]
-        subscribers = [*clients, *(others if venue.kind is VenueKind.LIT else [])]
+        subscribers = [*clients, *(others if venue.kind is VenueKind.LIT else lit)]
         kwargs = {
             "config": venue,
             "instrument": instrument,

@@ -24,6 +24,7 @@ from engine.messages import (
     PlaceVenueOrder,
     StrategyName,
 )
+from engine.parent.config import ParentConfig
 from engine.scenario import load
 from tests.actors.test_strategies_on_market import STARVED, _cumulative, _Tape
 
@@ -69,11 +70,12 @@ def test_starved_pov_expires_at_its_end_within_max_participation():
     assert max(a.ts for a in acts) <= end
 
     # Within the cap over the order's life, and over its last minute, where the
-    # must-complete order used to sweep 58-76 % of the market's volume. The minute is
-    # the tape's, not the parent's window (since its last decision a minute or more ago),
-    # so allow a tenth of the cap for the difference.
+    # must-complete order used to sweep 58-76 % of the market's volume. The parent's
+    # window reaches back to its last decision a minute or more ago, so it spans at most
+    # a minute and one decision interval of the tape.
     tape = _Tape(journal)
     assert final.filled <= CAP * (tape.volume_at(end) - tape.volume_at(start))
     last_minute = _cumulative(fills, end) - _cumulative(fills, end - MINUTE)
-    market = tape.volume_at(end) - tape.volume_at(end - MINUTE)
-    assert last_minute <= 1.1 * CAP * market, (last_minute, market)
+    span = ParentConfig().participation_window_ns + ParentConfig().decision_interval_ns
+    market = tape.volume_at(end) - tape.volume_at(end - span)
+    assert last_minute <= CAP * market, (last_minute, market)
