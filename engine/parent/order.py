@@ -440,7 +440,7 @@ class ParentOrder(WakePlanning):
         out = self.book.cancel_open(now_ns, "parent expired")
         settle_by = self.end_ns + self.config.settle_wait_ns
         if self.book.open and now_ns < settle_by:  # pending cancel: expire once all are done
-            self.next_wake_ns = min(now_ns + self.config.decision_interval_ns, settle_by)
+            self.next_wake_ns = settle_by  # (on_child_done expires it sooner)
             return out
         if self.book.open:
             cause, why = ExpiryReason.UNSETTLED_AT_VENUE, f"{why}; unsettled at venue"
