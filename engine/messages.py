@@ -130,6 +130,7 @@ class ExpiryReason(enum.StrEnum):
 
     END_TIME = "end_time"  # the mandate's end time came first
     PARTICIPATION_CAP = "participation_cap"  # max participation held the last trading back
+    UNSETTLED_AT_VENUE = "unsettled_at_venue"  # a child's venue order never answered a cancel
 
 
 # ------------------------------------------------------------------ embedded values

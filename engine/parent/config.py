@@ -27,3 +27,6 @@ class ParentConfig:
     # VWAP's intraday volume profile: None is the shipped U-shape; or one estimated from
     # the market's history (``engine.venues.volume_history``) or loaded from a file
     vwap_profile: VolumeProfile | None = None
+    # Past the end time the parent waits this long for its children's cancels to settle at
+    # their venues before it expires with them unsettled
+    settle_wait_ns: int = 4 * MINUTE

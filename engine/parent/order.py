@@ -288,6 +288,8 @@ class ParentOrder(WakePlanning):
             return []
         was_open = child.child_id in self.book.open  # not if its fills already used it up
         self.book.close(child)
+        if self._must_expire(now_ns) and not self.is_terminal:  # it waited for its children
+            return self._expire(now_ns) if not self.book.open else []
         if child.cancel_requested and self.state is ParentState.WORKING:
             return self._recalibrate(now_ns, market, f"{msg.child_id} done: re-place")
         if was_open:
@@ -436,6 +438,12 @@ class ParentOrder(WakePlanning):
         else:
             why = f"end time reached: leaves {self.leaves} (best effort)"
         out = self.book.cancel_open(now_ns, "parent expired")
+        settle_by = self.end_ns + self.config.settle_wait_ns
+        if self.book.open and now_ns < settle_by:  # pending cancel: expire once all are done
+            self.next_wake_ns = settle_by  # (on_child_done expires it sooner)
+            return out
+        if self.book.open:
+            cause, why = ExpiryReason.UNSETTLED_AT_VENUE, f"{why}; unsettled at venue"
         out.append(self._transition(ParentState.EXPIRED, now_ns, why, cause))
         self.next_wake_ns = None
         return out

@@ -93,9 +93,49 @@ class ChildRouting(RouterTables):
         child = self._orders[order_id]
         vo = child.orders[order_id]
         if vo.live and not vo.too_late:
+            self._escalate_if_unanswered(child, vo)
             self._send_cancel(vo)
         elif vo.pulling and not vo.final:
             self._send_pull(vo)
+
+    def _escalate_if_unanswered(self, child: Child, vo: VenueOrder) -> None:
+        """Past the bound of unanswered cancels the order's state is unknown: it may rest
+        and fill at the venue, or be gone. Journaled as unsettled, its venue suspect; it
+        stays live (its child, and so its parent, not done) and is still asked, slowly."""
+        sends = self._cancel_sends.get(vo.order_id, 0)
+        if sends < self.config.cancel_escalate_after or vo.order_id in self.unsettled:
+            return
+        self.unsettled[vo.order_id] = vo.venue
+        self._decided(
+            child,
+            Plan(
+                reason=f"unsettled {vo.order_id} at {vo.venue}: {sends} cancels unanswered, "
+                f"state unknown ({vo.leaves} shares may still fill); {vo.venue} suspect",
+                considered=[vo.venue],
+            ),
+        )
+
+    def _settled(self, child: Child, vo: VenueOrder) -> None:
+        """The venue answered for an order given up as unsettled: journal it."""
+        self._cancel_sends.pop(vo.order_id, None)
+        if self.unsettled.pop(vo.order_id, None) is None:
+            return
+        self._decided(
+            child,
+            Plan(
+                reason=f"settled {vo.order_id} at {vo.venue}: the venue answered, "
+                f"{vo.filled} filled, {vo.cancelled} cancelled",
+                considered=[vo.venue],
+            ),
+        )
+
+    def _cancel_backoff(self, order_id: str) -> int:
+        """Count a cancel sent for ``order_id``; the wait before sending it again doubles
+        with every send, up to the cap."""
+        sends = self._cancel_sends.get(order_id, 0) + 1
+        self._cancel_sends[order_id] = sends
+        cfg = self.config
+        return min(cfg.cancel_retry_ns << min(sends - 1, 32), cfg.cancel_retry_max_ns)
 
     def _expire(self, child_id: str) -> None:
         self._close(self._children[child_id], "expired")
@@ -199,15 +239,7 @@ class ChildRouting(RouterTables):
         unrouted = self._unrouted(child)
         if unrouted <= 0:
             return
-        inst = self.instruments.get(child.cmd.instrument)
-        plan = self.planner.plan(
-            child,
-            self.market(child.cmd.instrument),
-            unrouted,
-            inst.lot if inst else 1,
-            tick=inst.tick if inst else _DEFAULT_TICK,
-            now_ns=self._now,
-        )
+        plan = self._plan(child, unrouted)
         if plan.give_up:
             self._decided(child, plan)
             self._close(child, "rejected")
@@ -223,6 +255,27 @@ class ChildRouting(RouterTables):
         for p in plan.placements:
             self._send(child, p.placement, p.timeout_ns)
         self._decided(child, plan)
+
+    def _plan(self, child: Child, unrouted: int) -> Plan:
+        """The planner's plan for ``unrouted`` shares. Suspect venues (an order there in
+        an unknown state) are avoided like venues that rejected the child, while some
+        other venue is left to route to."""
+        inst = self.instruments.get(child.cmd.instrument)
+        suspects = self.suspect_venues - child.avoid if self.unsettled else frozenset()
+        if suspects and not set(self.venues) - child.avoid - suspects:
+            suspects = frozenset()
+        child.avoid |= suspects
+        try:
+            return self.planner.plan(
+                child,
+                self.market(child.cmd.instrument),
+                unrouted,
+                inst.lot if inst else 1,
+                tick=inst.tick if inst else _DEFAULT_TICK,
+                now_ns=self._now,
+            )
+        finally:
+            child.avoid -= suspects
 
     def _send(self, child: Child, placement: VenuePlacement, timeout_ns: int | None) -> None:
         cmd = child.cmd
@@ -274,14 +327,14 @@ class ChildRouting(RouterTables):
     def _send_cancel(self, vo: VenueOrder) -> None:
         vo.state = VenueOrderState.PENDING_CANCEL
         self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id, ts=self._now))
-        self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
+        self._set_timer(("cancel", vo.order_id), self._now + self._cancel_backoff(vo.order_id))
 
     def _send_pull(self, vo: VenueOrder) -> None:
         """Cancel an order given up as unknown that the venue has after all. It stays done
         (its child counted it out), so the venue's answer is handled apart from live
         orders' (``_cancelled`` / ``_cancel_rejected``); until it comes, sent again."""
         self._emit(vo.venue, CancelVenueOrder(venue=vo.venue, order_id=vo.order_id, ts=self._now))
-        self._set_timer(("cancel", vo.order_id), self._now + self.config.cancel_retry_ns)
+        self._set_timer(("cancel", vo.order_id), self._now + self._cancel_backoff(vo.order_id))
 
     def _close(self, child: Child, reason: str) -> None:
         """Wind the child down: cancel everything live, finish once all is terminal."""
@@ -312,6 +365,7 @@ class ChildRouting(RouterTables):
             child.missed_takes += 1
         self._timers.pop(("timeout", vo.order_id), None)
         self._timers.pop(("cancel", vo.order_id), None)
+        self._settled(child, vo)
         if child.closing or child.done:
             self._maybe_finish(child)
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from engine.clock import SECOND
+from engine.clock import MINUTE, SECOND
 from engine.messages import TimeInForce
 
 
@@ -12,7 +12,14 @@ class RouterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     sequential_timeout_ns: int = 2 * SECOND  # a resting venue order is moved on after this
     dark_timeout_ns: int = 5 * SECOND  # liquidity seeking: how long to wait in the dark
     retry_delay_ns: int = SECOND // 4  # after a round with no fill, before routing again
-    cancel_retry_ns: int = SECOND  # an unanswered cancel is sent again after this
+    # An unanswered cancel is sent again after cancel_retry_ns, then after twice as long
+    # each time, up to cancel_retry_max_ns (exponential backoff: a venue that swallows
+    # cancels is not flooded). After cancel_escalate_after sends without an answer that
+    # settles it, the order's state is unknown: it is journaled as unsettled and its venue
+    # is suspect (no new order is routed there while another venue can take it).
+    cancel_retry_ns: int = SECOND
+    cancel_retry_max_ns: int = 5 * MINUTE
+    cancel_escalate_after: int = 6
     parallel_max_venues: int = 3
     overallocate: bool = False  # parallel/CK may send more than the child's remaining
     overallocation_factor: float = 2.0  # cap on Σ sent / remaining when over-allocating

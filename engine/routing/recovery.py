@@ -45,6 +45,7 @@ from engine.contract import Outbox
 from engine.market_view import MarketView
 from engine.messages import (
     CancelChildOrder,
+    CancelVenueOrder,
     ChildOrderAccepted,
     ChildOrderDone,
     ChildOrderFilled,
@@ -80,6 +81,7 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     ChildOrderOverfilled,
     ChildOrderDone,
     PlaceVenueOrder,
+    CancelVenueOrder,
     VenueOrderAccepted,
     VenueOrderRejected,
     VenueOrderFilled,
@@ -110,6 +112,7 @@ class RouterHistory:
     reported: dict[str, dict[str, int]] = field(default_factory=dict)
     excess: dict[str, dict[str, int]] = field(default_factory=dict)
     placed: dict[str, PlaceVenueOrder] = field(default_factory=dict)  # order id → order
+    cancel_sends: dict[str, int] = field(default_factory=dict)  # order id → cancels sent
     venue_accepted: set[str] = field(default_factory=set)
     venue_rejected: dict[str, VenueOrderRejected] = field(default_factory=dict)
     venue_fills: dict[str, dict[str, VenueOrderFilled]] = field(default_factory=dict)
@@ -171,6 +174,10 @@ def _fold_placed(h: RouterHistory, msg: PlaceVenueOrder) -> None:
     h.placed.setdefault(msg.order_id, msg)
 
 
+def _fold_venue_cancel(h: RouterHistory, msg: CancelVenueOrder) -> None:
+    h.cancel_sends[msg.order_id] = h.cancel_sends.get(msg.order_id, 0) + 1
+
+
 def _fold_venue_accepted(h: RouterHistory, msg: VenueOrderAccepted) -> None:
     h.venue_accepted.add(msg.order_id)
 
@@ -201,6 +208,7 @@ _FOLD: dict[type[Message], Callable[[RouterHistory, Any], None]] = {
     ChildOrderFilled: _fold_reported,
     ChildOrderOverfilled: _fold_excess,
     PlaceVenueOrder: _fold_placed,
+    CancelVenueOrder: _fold_venue_cancel,
     VenueOrderAccepted: _fold_venue_accepted,
     VenueOrderRejected: _fold_venue_rejected,
     VenueOrderFilled: _fold_venue_fill,
@@ -335,6 +343,7 @@ def recover(router: Router, h: RouterHistory, now_ns: int) -> Outbox:
        flight: the later delivery is then ignored as a redelivery), then their cancels.
     """
     router.restore(rebuild_children(h, now_ns))
+    router.restore_cancels(h.cancel_sends)
     out = router.forward_fills(unforwarded_fills(h), now_ns)
     out += router.reconcile(now_ns)
     for cid, cmd in h.commands.items():

@@ -40,7 +40,7 @@ The class is built in layers, one module each (``engine.routing.tables``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.contract import Outbox
@@ -113,6 +113,18 @@ class Router(VenueInput):
                 self._orders[order_id] = child
             if child.done:
                 self._let_go(child)
+
+    def restore_cancels(self, sends: Mapping[str, int]) -> None:
+        """Adopt the journaled count of cancels sent per venue order (for the orders still
+        live): the backoff goes on from there, and an order past the bound is unsettled
+        again (its venue suspect), as the old instance had it."""
+        for order_id, n in sends.items():
+            found = self._venue_order(order_id)
+            if found is None or not found[1].live:
+                continue
+            self._cancel_sends[order_id] = n
+            if n >= self.config.cancel_escalate_after:
+                self.unsettled[order_id] = found[1].venue
 
     def forward_fills(self, fills: Sequence[VenueOrderFilled], now_ns: int) -> Outbox:
         """Report venue fills the old instance journaled but never reported (it died

@@ -57,6 +57,9 @@ class RouterTables:
         self._markets: dict[str, MarketView] = {}
         # (kind, child or venue order id) → due ns; the heap orders equal due times by key
         self._timers: dict[tuple[str, str], int] = {}
+        self._cancel_sends: dict[str, int] = {}  # venue order id → cancels sent, unsettled
+        # venue order id → its venue: cancels unanswered past the bound, state unknown
+        self.unsettled: dict[str, str] = {}
         self._heap: list[tuple[int, tuple[str, str]]] = []  # lazy: stale entries skipped
         self._out: Outbox = []
         self._now = 0
@@ -66,6 +69,11 @@ class RouterTables:
         while self._heap and self._timers.get(self._heap[0][1]) != self._heap[0][0]:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
+
+    @property
+    def suspect_venues(self) -> frozenset[str]:
+        """Venues holding an order of ours in an unknown state (cancels unanswered)."""
+        return frozenset(self.unsettled.values())
 
     def market(self, instrument: str) -> MarketView:
         view = self._markets.get(instrument)
@@ -175,6 +183,7 @@ class RouterTables:
             del self._orders[oid]
             self._timers.pop(("timeout", oid), None)
             self._timers.pop(("cancel", oid), None)
+            self._cancel_sends.pop(oid, None)
         self._timers.pop(("expire", cid), None)
         self._timers.pop(("retry", cid), None)
         self._waiting.pop(cid, None)
