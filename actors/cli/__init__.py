@@ -20,6 +20,7 @@ EPILOG = """examples:
   smart-exec --log-level INFO run brief_vwap
   smart-exec compare --market thin
   smart-exec schedule vwap --help
+  smart-exec chaos --runs 200 --jobs 2
   smart-exec COMMAND --help              (a command's own options)"""
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tca": ("actors.cli.tca", "transaction cost analysis of fills from a CSV file"),
     "audit": ("actors.cli.audit", "query an audit trail, export CSV"),
     "compare": ("actors.cli.compare", "compare routing logics side by side on seeded scenarios"),
+    "chaos": ("actors.cli.chaos", "simulation testing: random orders and faults, invariants"),
 }
 
 
