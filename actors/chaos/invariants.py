@@ -80,6 +80,8 @@ def check(ledger: Ledger, seed: int, *, overallocates: bool) -> list[Violation]:
     found: list[tuple[str, str]] = []
     for key, reports in sorted(ledger.reports.items()):
         found += _order(key, reports)
+    for key in sorted(ledger.submits.keys() - ledger.reports.keys() - ledger.rejected):
+        found.append(("order_not_final", f"{'/'.join(key)}: submitted, never answered"))
     found += _conservation(ledger)
     found += _excess(ledger, overallocates)
     found += _venue_orders(ledger)

@@ -68,7 +68,7 @@ class Parent:
 class Ledger:
     submits: dict[OrderKey, list[m.ClientOrder]] = field(default_factory=dict)
     reports: dict[OrderKey, list[m.ExecutionReport]] = field(default_factory=dict)
-    rejects: int = 0
+    rejected: set[OrderKey] = field(default_factory=set)  # got a ClientOrderRejected
     parents: dict[str, Parent] = field(default_factory=dict)
     children: dict[str, Child] = field(default_factory=dict)
     venue_orders: dict[str, VenueOrder] = field(default_factory=dict)
@@ -123,7 +123,7 @@ class Ledger:
             self.parent(msg.parent_id).client_fills += msg.last_qty
 
     def _rejected(self, seq: int, msg: m.ClientOrderRejected) -> None:
-        self.rejects += 1
+        self.rejected.add((msg.source, msg.client_order_id))
 
     def _cross(self, seq: int, msg: m.InternalCrossExecuted) -> None:
         self.crosses += msg.quantity
