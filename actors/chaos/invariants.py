@@ -18,6 +18,8 @@ Classes (``CLASSES``):
   disagrees with its fills;
 - ``fill_duplicated``: one fill id journaled twice;
 - ``supervision``: a supervisor escalated (the run lost an actor);
+- ``report_not_journaled``: a report the client received is not in the trail (found by
+  the runner, which sees what the client saw);
 - ``run_halted`` / ``run_stuck`` / ``nondeterministic``: found by the runner.
 """
 
@@ -55,6 +57,7 @@ CLASSES = (
     "child_terminal",
     "fill_duplicated",
     "supervision",
+    "report_not_journaled",
     "run_halted",
     "run_stuck",
     "nondeterministic",

@@ -69,6 +69,8 @@ class Ledger:
     submits: dict[OrderKey, list[m.ClientOrder]] = field(default_factory=dict)
     reports: dict[OrderKey, list[m.ExecutionReport]] = field(default_factory=dict)
     rejected: set[OrderKey] = field(default_factory=set)  # got a ClientOrderRejected
+    rejects: int = 0  # ClientOrderRejected records
+    exec_ids: set[str] = field(default_factory=set)  # of every execution report
     parents: dict[str, Parent] = field(default_factory=dict)
     children: dict[str, Child] = field(default_factory=dict)
     venue_orders: dict[str, VenueOrder] = field(default_factory=dict)
@@ -106,6 +108,7 @@ class Ledger:
         self.submits.setdefault(key, []).append(msg.order)
 
     def _report(self, seq: int, msg: m.ExecutionReport) -> None:
+        self.exec_ids.add(msg.exec_id)
         if msg.source == EXCESS_SOURCE:
             parent = self.parent(msg.parent_id or msg.client_order_id)
             parent.excess += msg.last_qty
@@ -124,6 +127,7 @@ class Ledger:
 
     def _rejected(self, seq: int, msg: m.ClientOrderRejected) -> None:
         self.rejected.add((msg.source, msg.client_order_id))
+        self.rejects += 1
 
     def _cross(self, seq: int, msg: m.InternalCrossExecuted) -> None:
         self.crosses += msg.quantity

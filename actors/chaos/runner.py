@@ -28,6 +28,7 @@ from actors.chaos.ledger import Ledger
 from actors.runtime import RuntimeHalted
 from engine.audit.journal import Journal
 from engine.clock import SECOND
+from engine.messages import ClientOrderRejected, ExecutionReport
 from engine.parent.order import ParentConfig
 
 WAVE_BUDGET = 400_000  # a few-minute session takes ~10^4 waves
@@ -77,7 +78,32 @@ def run_case(case: ChaosCase, audit: str | Journal = ":memory:") -> RunResult:
     result.records = ledger.records
     result.venue_orders = len(ledger.venue_orders)
     result.violations += check(ledger, case.seed, overallocates=case.overallocates)
+    result.violations += _unjournaled(engine, ledger, case.seed)
     return result
+
+
+def _unjournaled(engine: Engine, ledger: Ledger, seed: int) -> list[Violation]:
+    """Reports the client received that the trail does not hold (durable before
+    acknowledged: what the client saw, the trail must show)."""
+    missing = [
+        r.exec_id
+        for r in engine.reports
+        if isinstance(r, ExecutionReport) and r.exec_id not in ledger.exec_ids
+    ]
+    rejects = sum(isinstance(r, ClientOrderRejected) for r in engine.reports)
+    out = []
+    if missing:
+        shown = ", ".join(missing[:5])
+        out.append(Violation(seed, "report_not_journaled", f"{len(missing)} reports: {shown}"))
+    if rejects > ledger.rejects:
+        out.append(
+            Violation(
+                seed,
+                "report_not_journaled",
+                f"{rejects} rejects delivered, {ledger.rejects} journaled",
+            )
+        )
+    return out
 
 
 def run_seed(seed: int, rerun_every: int = RERUN_EVERY) -> RunResult:
