@@ -203,9 +203,11 @@ def _venue_orders(ledger: Ledger) -> Iterator[tuple[str, str]]:
         if vo.live:
             done = ledger.parents.get(vo.parent_id)
             state = f", {vo.parent_id} {done.done_state}" if done and done.done_state else ""
+            venue = ledger.venue_condition(vo.venue)
             yield (
                 "orphan_venue_order",
-                f"{oid} at {vo.venue}: {vo.live} of {vo.quantity} still live at the end{state}",
+                f"{oid} at {vo.venue} ({venue}): {vo.live} of {vo.quantity} still live at "
+                f"the end{state}",
             )
     for pid, p in sorted(ledger.parents.items()):
         settled_later = [o for o in p.live_at_done if not ledger.venue_orders[o].live]

@@ -78,6 +78,7 @@ class Ledger:
     parent_fill_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     internal: dict[int, int] = field(default_factory=dict)  # side → Σ internal fills
     crosses: int = 0  # Σ InternalCrossExecuted.quantity
+    venue_status: dict[str, str] = field(default_factory=dict)  # the last status change
     escalations: list[str] = field(default_factory=list)
     failures: int = 0  # ActorFailed records
     records: int = 0
@@ -206,6 +207,13 @@ class Ledger:
         if vo is not None:  # the new total quantity; what it had filled stays filled
             vo.quantity = msg.quantity
 
+    def _venue_status(self, seq: int, msg: m.VenueStatusChanged) -> None:
+        self.venue_status[msg.venue] = msg.status.value
+
+    def venue_condition(self, venue: str) -> str:
+        """A venue's status at the end of the trail (dropped cancels change none)."""
+        return self.venue_status.get(venue, "up")
+
     def _failed(self, seq: int, msg: m.ActorFailed) -> None:
         self.failures += 1
 
@@ -232,6 +240,7 @@ _HANDLERS: dict[type[m.Message], Callable[[Ledger, int, Any], None]] = {
     m.VenueOrderRejected: Ledger._venue_rejected,
     m.VenueCancelRejected: Ledger._cancel_rejected,
     m.VenueOrderReplaced: Ledger._venue_replaced,
+    m.VenueStatusChanged: Ledger._venue_status,
     m.ActorFailed: Ledger._failed,
     m.SupervisorEscalated: Ledger._escalated,
 }
