@@ -65,22 +65,22 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.replay is not None:
         return _replay(args.replay, args.audit)
+    return _campaign(args.seed, args.runs, args.jobs, args.rerun_every)
+
+
+def _campaign(first: int, runs: int, jobs: int, rerun_every: int) -> int:
+    started = time.perf_counter()
     # the engine's records here are mostly the injected failures, from every run (and only
     # when runs are in this process): the campaign's report is the violations
     logs.disable()
-    started = time.perf_counter()
-    summary = Summary()
-    for result in run_seeds(
-        range(args.seed, args.seed + args.runs), jobs=args.jobs, rerun_every=args.rerun_every
-    ):
-        summary.add(result)
+    try:
+        summary = Summary.of(run_seeds(range(first, first + runs), jobs, rerun_every))
+    finally:
+        logs.enable()
     for line in summary.lines():
         print(line)
     wall = time.perf_counter() - started
-    print(
-        f"chaos: {summary.runs:,} runs in {wall:.1f} s of wall time ({args.jobs} jobs)",
-        file=sys.stderr,
-    )
+    print(f"chaos: {runs:,} runs in {wall:.1f} s of wall time, --jobs {jobs}", file=sys.stderr)
     return 1 if summary.unexpected() else 0
 
 
