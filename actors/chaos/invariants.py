@@ -206,7 +206,7 @@ def _venue_orders(ledger: Ledger) -> Iterator[tuple[str, str]]:
             venue = ledger.venue_condition(vo.venue)
             yield (
                 "orphan_venue_order",
-                f"{oid} at {vo.venue} ({venue}): {vo.live} of {vo.quantity} still live at "
+                f"{oid} at {vo.venue} (venue {venue}): {vo.live} of {vo.quantity} live at "
                 f"the end{state}",
             )
     for pid, p in sorted(ledger.parents.items()):

@@ -14,7 +14,7 @@ from actors.chaos.runner import RunResult
 from engine.messages import FaultKind
 
 FAULT_ORDER = (*(k.value for k in FaultKind), CRASH)
-SHOWN_PER_CLASS = 10  # violations listed per class; the rest are counted
+SHOWN_PER_KNOWN_CLASS = 10  # runs listed per known defect class; the others by seed only
 
 
 def replay_command(seed: int) -> str:
@@ -66,7 +66,9 @@ class Summary:
 
     # ------------------------------------------------------------------- text
 
-    def lines(self) -> list[str]:
+    def lines(self, every: bool = False) -> list[str]:
+        """The report; every violation of an unexpected class is listed with its replay
+        command, of a known defect class the first few runs' (``every``: all of them)."""
         seeds = f"seeds {self.first_seed}..{self.last_seed}" if self.runs else "no seeds"
         faults = ", ".join(f"{k} {self.faults[k]:,}" for k in FAULT_ORDER if self.faults[k])
         out = [
@@ -79,10 +81,10 @@ class Summary:
             f"same seed, same digest: {self.reruns:,} seeds re-run, "
             f"{self._count('nondeterministic')} differed",
         ]
-        out += self._violation_lines()
+        out += self._violation_lines(every)
         return out
 
-    def _violation_lines(self) -> list[str]:
+    def _violation_lines(self, every: bool) -> list[str]:
         classes = self.by_class()
         if not classes:
             return ["violations: none"]
@@ -90,14 +92,18 @@ class Summary:
         out = [f"violations: {len(self.violations):,} in {runs:,} runs"]
         for kind, found in classes.items():
             seeds = sorted({v.seed for v in found})
-            known = " (known defect)" if kind in KNOWN_DEFECTS else ""
-            out.append(f"  {kind}{known}: {len(found):,} in {len(seeds):,} runs")
-            for v in _one_per_seed(found)[:SHOWN_PER_CLASS]:
+            known = kind in KNOWN_DEFECTS
+            out.append(
+                f"  {kind}{' (known defect)' if known else ''}: "
+                f"{len(found):,} in {len(seeds):,} runs"
+            )
+            shown = _one_per_seed(found)[:SHOWN_PER_KNOWN_CLASS] if known and not every else found
+            for v in shown:
                 out.append(f"    seed {v.seed}: {v.detail}")
                 out.append(f"      replay: {replay_command(v.seed)}")
-            if len(seeds) > SHOWN_PER_CLASS:
-                more = ", ".join(map(str, seeds[SHOWN_PER_CLASS:]))
-                out.append(f"    also seeds: {more}")
+            rest = seeds[len({v.seed for v in shown}) :] if shown is not found else []
+            if rest:
+                out.append(f"    also seeds: {', '.join(map(str, rest))}")
         return out
 
     def _count(self, kind: str) -> int:

@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"run seeds divisible by K twice and compare digests (default {RERUN_EVERY}; 0: never)",
     )
     parser.add_argument(
+        "--all",
+        action="store_true",
+        help="list every violation of the known defect classes too (default: ten runs each)",
+    )
+    parser.add_argument(
         "--replay", type=int, metavar="SEED", help="run one seed and show it in full"
     )
     parser.add_argument(
@@ -65,10 +70,10 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.replay is not None:
         return _replay(args.replay, args.audit)
-    return _campaign(args.seed, args.runs, args.jobs, args.rerun_every)
+    return _campaign(args.seed, args.runs, args.jobs, args.rerun_every, every=args.all)
 
 
-def _campaign(first: int, runs: int, jobs: int, rerun_every: int) -> int:
+def _campaign(first: int, runs: int, jobs: int, rerun_every: int, *, every: bool) -> int:
     started = time.perf_counter()
     # the engine's records here are mostly the injected failures, from every run (and only
     # when runs are in this process): the campaign's report is the violations
@@ -77,7 +82,7 @@ def _campaign(first: int, runs: int, jobs: int, rerun_every: int) -> int:
         summary = Summary.of(run_seeds(range(first, first + runs), jobs, rerun_every))
     finally:
         logs.enable()
-    for line in summary.lines():
+    for line in summary.lines(every):
         print(line)
     wall = time.perf_counter() - started
     print(f"chaos: {runs:,} runs in {wall:.1f} s of wall time, --jobs {jobs}", file=sys.stderr)
