@@ -14,9 +14,9 @@ import pytest
 
 from actors.chaos import runner
 from actors.chaos.generator import CRASH, draw
-from actors.chaos.invariants import KNOWN_DEFECTS, check
+from actors.chaos.invariants import KNOWN_DEFECTS, Violation, check
 from actors.chaos.ledger import Ledger
-from actors.chaos.runner import run_case, run_seeds
+from actors.chaos.runner import RunResult, run_case, run_seeds
 from actors.chaos.summary import Summary, replay_command
 from actors.cli import main
 from engine import messages as m
@@ -214,3 +214,26 @@ def test_each_broken_invariant_is_caught() -> None:
             _done(100), _done(100), *_filled(0)[:1]]  # fmt: skip
     assert _kinds(over) == ["excess", "child_terminal", "fill_duplicated"]
     assert check(Ledger.of(over), 1, overallocates=True)[0].kind == "child_terminal"
+
+
+def test_the_report_lists_every_unexpected_violation_and_samples_known_ones() -> None:
+    results = [
+        RunResult(
+            seed=seed,
+            orders=3,
+            faults={"down": 1},
+            violations=[
+                Violation(seed, "done_before_settled", f"P1 in {seed}"),
+                *([Violation(seed, "excess", f"P2 in {seed}")] if seed % 4 == 0 else []),
+            ],
+        )
+        for seed in range(1, 16)
+    ]
+    text = "\n".join(Summary.of(results).lines())
+    assert "runs: 15 (seeds 1..15), every one ended" in text
+    assert "client orders: 45" in text and "faults: down 15" in text
+    assert all(f"P2 in {seed}" in text for seed in (4, 8, 12))  # every unexpected one
+    assert "P1 in 10" in text and "P1 in 11" not in text and "also seeds: 11, 12, 13" in text
+    assert "replay: smart-exec chaos --replay 12" in text
+    every = "\n".join(Summary.of(results).lines(every=True))
+    assert "P1 in 15" in every and "also seeds" not in every
