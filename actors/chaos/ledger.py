@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import messages as m
+from engine.audit.trail import AuditTrail
 from engine.desk.desk import EXCESS_SOURCE
 
 _TERMINAL_PARENT = {m.ParentState.COMPLETED, m.ParentState.CANCELED, m.ParentState.EXPIRED}
@@ -81,7 +82,7 @@ class Ledger:
     venue_status: dict[str, str] = field(default_factory=dict)  # the last status change
     escalations: list[str] = field(default_factory=list)
     failures: int = 0  # ActorFailed records
-    records: int = 0
+    records: int = 0  # records read
 
     def parent(self, parent_id: str) -> Parent:
         found = self.parents.get(parent_id)
@@ -90,6 +91,11 @@ class Ledger:
         return found
 
     # ------------------------------------------------------------------- reading
+
+    @classmethod
+    def of_trail(cls, trail: AuditTrail) -> Ledger:
+        """The ledger of a whole trail (only the records it reads are decoded)."""
+        return cls.of(trail.messages(*_HANDLERS))
 
     @classmethod
     def of(cls, messages: Iterable[m.Message]) -> Ledger:

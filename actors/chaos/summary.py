@@ -15,6 +15,7 @@ from engine.messages import FaultKind
 
 FAULT_ORDER = (*(k.value for k in FaultKind), CRASH)
 SHOWN_PER_KNOWN_CLASS = 10  # runs listed per known defect class; the others by seed only
+SEEDS_LISTED = 40  # of those others
 
 
 def replay_command(seed: int) -> str:
@@ -103,7 +104,10 @@ class Summary:
                 out.append(f"      replay: {replay_command(v.seed)}")
             rest = seeds[len({v.seed for v in shown}) :] if shown is not found else []
             if rest:
-                out.append(f"    also seeds: {', '.join(map(str, rest))}")
+                listed = ", ".join(map(str, rest[:SEEDS_LISTED]))
+                more = len(rest) - SEEDS_LISTED
+                tail = f" and {more:,} more (--all lists them)" if more > 0 else ""
+                out.append(f"    also seeds: {listed}{tail}")
         return out
 
     def _count(self, kind: str) -> int:
