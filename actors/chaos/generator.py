@@ -213,7 +213,7 @@ def _orders(
     buy_share = rng.uniform(0.2, 0.8)
     last = session.close_ns - 45 * SECOND  # after this an order has no time left to work
     out = []
-    for i in range(rng.randint(4, 16)):
+    for i in range(rng.randint(4, 12)):
         mandate = rng.choice(mandates)
         end = session.close_ns if mandate.end_ns is None else mandate.end_ns
         at = rng.randrange(session.open_ns - 20 * SECOND, min(last, end - 20 * SECOND))
