@@ -25,7 +25,7 @@ from actors.api import Engine, MarketConfig
 from actors.chaos.generator import ChaosCase, draw
 from actors.chaos.invariants import Violation, check
 from actors.chaos.ledger import Ledger
-from actors.runtime import RuntimeHalted
+from actors.runtime import RuntimeHalted, SimRuntime
 from engine.audit.journal import Journal
 from engine.clock import SECOND
 from engine.messages import ClientOrderRejected, ExecutionReport
@@ -55,8 +55,9 @@ class RunResult:
     rerun: bool = False
 
 
-def run_case(case: ChaosCase, audit: str | Journal = ":memory:") -> RunResult:
-    """Run ``case`` to its end (or until the watchdog stops it) and check it."""
+def run_case(case: ChaosCase, audit: Journal | None = None) -> RunResult:
+    """Run ``case`` to its end (or until the watchdog stops it) and check it; its trail
+    goes to ``audit`` (the caller's, left open) or to memory."""
     result = RunResult(
         seed=case.seed,
         orders=len(case.orders),
@@ -142,12 +143,12 @@ def run_seeds(
 # ---------------------------------------------------------------------- the run
 
 
-def _engine(case: ChaosCase, audit: str | Journal) -> Engine:
+def _engine(case: ChaosCase, audit: Journal | None) -> Engine:
     market = MarketConfig(instrument=case.instrument, venues=case.venues, session=case.session)
     return Engine(
         market,
         seed=case.seed,
-        audit=audit,
+        audit=":memory:" if audit is None else audit,
         router=case.router,
         desk=case.desk,
         parent=ParentConfig(),
@@ -176,7 +177,8 @@ def _schedule(engine: Engine, case: ChaosCase) -> None:
 def _drive(engine: Engine, case: ChaosCase) -> tuple[str, str] | None:
     """Simulate to the case's end in slices; a violation ``(kind, detail)`` if the run
     did not get there (halted, over its wave budget, or stopped by the watchdog)."""
-    runtime = engine._sim()
+    runtime = engine.runtime
+    assert isinstance(runtime, SimRuntime)  # the engine is built simulated
     end = case.end_ns
     try:
         with _watchdog(WALL_LIMIT_S):
@@ -192,6 +194,8 @@ def _drive(engine: Engine, case: ChaosCase) -> tuple[str, str] | None:
         if isinstance(exc.__cause__, Hung):
             return "run_stuck", f"{WALL_LIMIT_S:.0f} s of wall time, at {_clock(engine, case)}"
         return "run_halted", f"halted at {_clock(engine, case)}: {exc}"[:300]
+    except Exception as exc:  # the engine raised to its caller: the run did not end
+        return "run_halted", f"raised at {_clock(engine, case)}: {exc!r}"[:300]
     return None
 
 

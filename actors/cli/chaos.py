@@ -90,15 +90,15 @@ def _campaign(first: int, runs: int, jobs: int, rerun_every: int, *, every: bool
 
 
 def _replay(seed: int, audit: Path | None) -> int:
-    case = draw(seed)
-    for line in describe(case):
-        print(line)
     if audit is not None and audit.exists():
         print(f"smart-exec chaos: {audit} exists: give a new --audit path", file=sys.stderr)
         return 2
+    case = draw(seed)
+    for line in describe(case):
+        print(line)
     journal = new_trail(str(audit)) if audit is not None else None
     try:
-        result = run_case(case, audit=journal if journal is not None else ":memory:")
+        result = run_case(case, audit=journal)
     finally:
         if journal is not None:
             journal.close()

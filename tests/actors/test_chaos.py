@@ -10,6 +10,8 @@ check that cannot fire does not pass for one that holds.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from actors.chaos import runner
@@ -20,6 +22,7 @@ from actors.chaos.runner import RunResult, run_case, run_seeds
 from actors.chaos.summary import Summary, replay_command
 from actors.cli import main
 from engine import messages as m
+from engine.audit.journal import Journal
 from engine.desk.desk import EXCESS_SOURCE
 
 CI_RUNS = 200
@@ -237,3 +240,15 @@ def test_the_report_lists_every_unexpected_violation_and_samples_known_ones() ->
     assert "replay: smart-exec chaos --replay 12" in text
     every = "\n".join(Summary.of(results).lines(every=True))
     assert "P1 in 15" in every and "also seeds" not in every
+
+
+def test_replay_keeps_its_trail_in_a_new_file_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trail = tmp_path / "seed5.sqlite"
+    main(["chaos", "--replay", "5", "--audit", str(trail)])
+    digest = capsys.readouterr().out.split("digest: ")[1].split()[0]
+    with Journal(str(trail), readonly=True) as journal:
+        assert journal.digest() == digest == run_case(draw(5)).digest
+    assert main(["chaos", "--replay", "5", "--audit", str(trail)]) == 2
+    assert "exists" in capsys.readouterr().err
