@@ -81,10 +81,7 @@ class Violation:
 def check(ledger: Ledger, seed: int, *, overallocates: bool) -> list[Violation]:
     """Every invariant on one run's ledger; violations in a fixed order."""
     found: list[tuple[str, str]] = []
-    for key, reports in sorted(ledger.reports.items()):
-        found += _order(key, reports)
-    for key in sorted(ledger.submits.keys() - ledger.reports.keys() - ledger.rejected):
-        found.append(("order_not_final", f"{'/'.join(key)}: submitted, never answered"))
+    found += _orders(ledger)
     found += _conservation(ledger)
     found += _excess(ledger, overallocates)
     found += _venue_orders(ledger)
@@ -95,6 +92,19 @@ def check(ledger: Ledger, seed: int, *, overallocates: bool) -> list[Violation]:
 
 
 # --------------------------------------------------------------------- client orders
+
+
+def _orders(ledger: Ledger) -> Iterator[tuple[str, str]]:
+    for key, reports in sorted(ledger.reports.items()):
+        yield from _order(key, reports)
+        submitted = ledger.submits.get(key)
+        first = reports[0]
+        ordered = submitted[0].quantity if submitted else first.order_qty
+        if first.exec_type is m.ExecType.NEW and first.order_qty != ordered:
+            detail = f"acknowledged {first.order_qty} of {ordered} ordered"
+            yield "order_accounting", f"{'/'.join(key)}: {detail}"
+    for key in sorted(ledger.submits.keys() - ledger.reports.keys() - ledger.rejected):
+        yield "order_not_final", f"{'/'.join(key)}: submitted, never answered"
 
 
 def _order(key: OrderKey, reports: list[m.ExecutionReport]) -> Iterator[tuple[str, str]]:

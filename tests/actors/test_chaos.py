@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from actors.chaos import runner
@@ -200,6 +201,10 @@ def test_each_broken_invariant_is_caught() -> None:
     # never answered, never final; the venue order live at the end, its child never done
     assert _kinds([m.SubmitClientOrder(order=ORDER)]) == ["order_not_final"]
     assert _kinds(start) == ["order_not_final", "orphan_venue_order"]
+    bigger = m.SubmitClientOrder(
+        order=m.ClientOrder(**{**msgspec.structs.asdict(ORDER), "quantity": 200})
+    )
+    assert _kinds([bigger, NEW]) == ["order_not_final", "order_accounting"]
     # a fill after the final report; the client got less than the venue filled
     late = [*start, *_filled(100), _report(m.ExecType.CANCELED, m.OrdStatus.CANCELED, 0, 0),
             _fill(100, 100, m.OrdStatus.FILLED), _done(100)]  # fmt: skip
