@@ -16,7 +16,7 @@ Classes (``CLASSES``):
 - ``done_before_settled``: a parent reported done while a venue order of it was live;
 - ``child_terminal``: a child without exactly one terminal event, or whose done record
   disagrees with its fills;
-- ``fill_duplicated``: one fill id journaled twice;
+- ``fill_duplicated``: one fill id or execution id journaled twice;
 - ``supervision``: a supervisor escalated (the run lost an actor);
 - ``report_not_journaled``: a report the client received is not in the trail (found by
   the runner, which sees what the client saw);
@@ -249,6 +249,8 @@ def _children(ledger: Ledger) -> Iterator[tuple[str, str]]:
 
 
 def _duplicates(ledger: Ledger) -> Iterator[tuple[str, str]]:
+    for exec_id in ledger.repeated_exec_ids:
+        yield "fill_duplicated", f"execution report {exec_id} journaled twice"
     for (venue, fill_id), n in sorted(ledger.venue_fill_ids.items()):
         if n > 1:
             yield "fill_duplicated", f"venue fill {venue}/{fill_id} journaled {n} times"

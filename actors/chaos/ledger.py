@@ -72,6 +72,7 @@ class Ledger:
     rejected: set[OrderKey] = field(default_factory=set)  # got a ClientOrderRejected
     rejects: int = 0  # ClientOrderRejected records
     exec_ids: set[str] = field(default_factory=set)  # of every execution report
+    repeated_exec_ids: list[str] = field(default_factory=list)  # journaled again
     parents: dict[str, Parent] = field(default_factory=dict)
     children: dict[str, Child] = field(default_factory=dict)
     venue_orders: dict[str, VenueOrder] = field(default_factory=dict)
@@ -115,6 +116,8 @@ class Ledger:
         self.submits.setdefault(key, []).append(msg.order)
 
     def _report(self, seq: int, msg: m.ExecutionReport) -> None:
+        if msg.exec_id in self.exec_ids:
+            self.repeated_exec_ids.append(msg.exec_id)
         self.exec_ids.add(msg.exec_id)
         if msg.source == EXCESS_SOURCE:
             parent = self.parent(msg.parent_id or msg.client_order_id)
