@@ -16,16 +16,16 @@ import signal
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from types import FrameType
+from typing import Any
 
 from actors.api import Engine, MarketConfig
 from actors.chaos.generator import ChaosCase, draw
 from actors.chaos.invariants import Violation, check
 from actors.chaos.ledger import Ledger
-from actors.runtime import RuntimeHalted, SimRuntime
+from actors.runtime import SimRuntime
 from engine.audit.journal import Journal
 from engine.clock import SECOND
 from engine.messages import ClientOrderRejected, ExecutionReport
@@ -175,28 +175,39 @@ def _schedule(engine: Engine, case: ChaosCase) -> None:
 
 
 def _drive(engine: Engine, case: ChaosCase) -> tuple[str, str] | None:
-    """Simulate to the case's end in slices; a violation ``(kind, detail)`` if the run
-    did not get there (halted, over its wave budget, or stopped by the watchdog)."""
+    """Simulate to the case's end; a violation ``(kind, detail)`` if the run did not get
+    there: over its wave budget or stopped by the watchdog (``run_stuck``), halted or
+    raising (``run_halted``). Wherever the watchdog's exception surfaces (it may be
+    wrapped or turned into a halt on its way out), its having fired decides."""
+    watchdog = _Watchdog(WALL_LIMIT_S)
+    failed, over_budget = None, False
+    try:
+        with watchdog:
+            over_budget = _advance(engine, case.end_ns)
+    except Hung:
+        pass
+    except Exception as exc:  # a halted runtime, or the engine raising to its caller
+        failed = f"at {_clock(engine, case)}: {exc!r}"[:300]
+    if watchdog.fired:
+        return "run_stuck", f"{WALL_LIMIT_S:g} s of wall time, at {_clock(engine, case)}"
+    if failed is not None:
+        return "run_halted", failed
+    if over_budget:
+        return "run_stuck", f"{WAVE_BUDGET:,} waves and still at {_clock(engine, case)}"
+    return None
+
+
+def _advance(engine: Engine, end: int) -> bool:
+    """Run to ``end`` in slices; True if the wave budget ran out first."""
     runtime = engine.runtime
     assert isinstance(runtime, SimRuntime)  # the engine is built simulated
-    end = case.end_ns
-    try:
-        with _watchdog(WALL_LIMIT_S):
-            while engine.now < end:
-                target = min(engine.now + SLICE_NS, end)
-                runtime.run(until_ns=target, max_waves=WAVE_BUDGET - runtime.stats["waves"])
-                if runtime.stats["waves"] >= WAVE_BUDGET:
-                    return "run_stuck", f"{WAVE_BUDGET:,} waves and still at {_clock(engine, case)}"
-                runtime.run_until(target)
-    except Hung:
-        return "run_stuck", f"{WALL_LIMIT_S:.0f} s of wall time, at {_clock(engine, case)}"
-    except RuntimeHalted as exc:
-        if isinstance(exc.__cause__, Hung):
-            return "run_stuck", f"{WALL_LIMIT_S:.0f} s of wall time, at {_clock(engine, case)}"
-        return "run_halted", f"halted at {_clock(engine, case)}: {exc}"[:300]
-    except Exception as exc:  # the engine raised to its caller: the run did not end
-        return "run_halted", f"raised at {_clock(engine, case)}: {exc!r}"[:300]
-    return None
+    while engine.now < end:
+        target = min(engine.now + SLICE_NS, end)
+        runtime.run(until_ns=target, max_waves=WAVE_BUDGET - runtime.stats["waves"])
+        if runtime.stats["waves"] >= WAVE_BUDGET:
+            return True
+        runtime.run_until(target)
+    return False
 
 
 def _clock(engine: Engine, case: ChaosCase) -> str:
@@ -204,20 +215,28 @@ def _clock(engine: Engine, case: ChaosCase) -> str:
     return f"close{(engine.runtime.now() - case.session.close_ns) / SECOND:+.3f}s"
 
 
-@contextmanager
-def _watchdog(seconds: float) -> Iterator[None]:
-    """SIGALRM after ``seconds`` of wall time (main thread only: elsewhere, no alarm)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _Watchdog:
+    """SIGALRM after ``seconds`` of wall time, raising ``Hung`` wherever the run is
+    (main thread only: elsewhere there is no alarm); ``fired`` tells it happened."""
 
-    def bark(signum: int, frame: FrameType | None) -> None:
-        raise Hung(f"still running after {seconds} s")
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._previous: Any = None
+        self._armed = False
 
-    previous = signal.signal(signal.SIGALRM, bark)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    def _bark(self, signum: int, frame: FrameType | None) -> None:
+        self.fired = True
+        raise Hung(f"still running after {self.seconds} s")
+
+    def __enter__(self) -> _Watchdog:
+        self._armed = threading.current_thread() is threading.main_thread()
+        if self._armed:
+            self._previous = signal.signal(signal.SIGALRM, self._bark)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
