@@ -32,8 +32,8 @@ from actors.chaos.ledger import Ledger, OrderKey
 from engine import messages as m
 
 KNOWN_DEFECTS = {
-    "orphan_venue_order": "a venue dropping cancels across the close keeps orders live "
-    "after their parent and client orders were reported done",
+    "orphan_venue_order": "a venue that drops cancels, or is down, across the close keeps "
+    "orders live after their parent and client orders were reported done",
     "done_before_settled": "a parent reports itself done (expired, cancelled, completed) "
     "before its venue orders are settled",
     "excess_after_done": "fills of venue orders still live when their parent was reported "
