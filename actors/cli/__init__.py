@@ -21,6 +21,7 @@ EPILOG = """examples:
   smart-exec compare routing_lit_only --logic sequential --logic parallel --seeds 6
   smart-exec serve --fix-port 9878 --sessions SESSIONS.toml
   smart-exec schedule vwap --help
+  smart-exec chaos --runs 200 --jobs 2
   smart-exec COMMAND --help              (a command's own options)"""
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "engine vs the naive baseline over seeds, market drift taken out",
     ),
     "serve": ("actors.cli.serve", "live engine with a FIX 4.4 acceptor on simulated venues"),
+    "chaos": ("actors.cli.chaos", "simulation testing: random orders and faults, invariants"),
 }
 
 
