@@ -28,5 +28,6 @@ class ParentConfig:
     # the market's history (``engine.venues.volume_history``) or loaded from a file
     vwap_profile: VolumeProfile | None = None
     # Past the end time the parent waits this long for its children's cancels to settle at
-    # their venues before it expires with them unsettled
-    settle_wait_ns: int = 4 * MINUTE
+    # their venues before it expires with them unsettled: long enough for the router's
+    # backed-off cancels to escalate (1+2+…+32 s), short enough to end within a run's grace
+    settle_wait_ns: int = 90 * SECOND

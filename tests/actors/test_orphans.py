@@ -12,7 +12,8 @@ from test_session_end import FINAL, GRACE, SESSION, run_with_fault, unfinished
 
 from actors import Engine
 from engine import messages as m
-from engine.clock import MINUTE
+from engine.clock import MINUTE, SECOND
+from engine.parent.config import ParentConfig
 
 UNSETTLED = m.ExpiryReason.UNSETTLED_AT_VENUE.value
 VENUE = "LIT1"
@@ -81,14 +82,14 @@ def test_cancels_swallowed_through_the_end_of_the_session():
             orphans += 1
             assert report.ord_status is m.OrdStatus.EXPIRED, cid
             assert report.reason == UNSETTLED and "unsettled" in report.text, cid
-            assert report.ts >= SESSION.close_ns + 4 * MINUTE, cid
+            assert report.ts >= SESSION.close_ns + ParentConfig().settle_wait_ns, cid
         else:
             assert report.reason != UNSETTLED, cid
     assert orphans  # the resting sell had orders at the venue when the cancels vanished
 
 
 @pytest.mark.parametrize(
-    "duration_ns", [MINUTE, 3 * MINUTE], ids=["ends_before_close", "ends_after_close"]
+    "duration_ns", [MINUTE, 125 * SECOND], ids=["ends_before_close", "ends_after_close"]
 )
 def test_cancels_answered_late_settle_and_the_final_report_is_ordinary(duration_ns):
     engine = run_with_fault(VENUE, m.FaultKind.DROP_CANCELS, duration_ns)
