@@ -550,6 +550,27 @@ class ScorecardSaved(Message):
     state: bytes
 
 
+class ReleaseParentQuantity(Message):
+    """Desk → parent: give back up to ``quantity`` of the target that no child holds (at
+    a venue or on its way), for an internal cross. Answered by ``ParentQuantityReleased``
+    with the same ``release_id`` (the desk's count of its requests to this parent)."""
+
+    parent_id: str
+    release_id: int
+    quantity: int
+    reason: str = ""
+
+
+class ParentQuantityReleased(Message):
+    """Parent → desk: ``quantity`` taken off the target (none of it live), which is now
+    ``target``; the desk crosses it or gives it back with a resize."""
+
+    parent_id: str
+    release_id: int
+    quantity: int
+    target: int
+
+
 # Everything above, decodable through one tagged union.
 AnyMessage = (
     SubmitClientOrder
@@ -591,6 +612,8 @@ AnyMessage = (
     | ActorRestarted
     | SupervisorEscalated
     | ScorecardSaved
+    | ReleaseParentQuantity
+    | ParentQuantityReleased
 )
 
 ALL_MESSAGES: tuple[type[Message], ...] = get_args(AnyMessage)

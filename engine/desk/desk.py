@@ -51,6 +51,7 @@ from engine.messages import (
     OrdStatus,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
     ResizeParentOrder,
@@ -133,6 +134,8 @@ class OrderDesk(Netting):
                 return self.on_parent_fill(msg)
             case ParentStateChanged():
                 return self.on_parent_state(msg)
+            case ParentQuantityReleased():
+                return self.on_parent_released(msg, now_ns)
         return []
 
     def on_wake(self, now_ns: int) -> Outbox:
@@ -284,7 +287,7 @@ class OrderDesk(Netting):
         ]
         if parent is not None:
             parent.open -= released
-            out.append(self._shrunk(parent, now_ns, f"client cancel {source}/{client_order_id}"))
+            out += self._shrunk(parent, now_ns, f"client cancel {source}/{client_order_id}")
         return out
 
     def amend(
@@ -314,7 +317,7 @@ class OrderDesk(Netting):
             out: Outbox = []
         else:
             parent = self._parents[state.parent_id]
-            out = [self._amend_carried(parent, state, new_qty, new_limit, now_ns)]
+            out = self._amend_carried(parent, state, new_qty, new_limit, now_ns)
         report = state.report(ExecType.REPLACED, self._exec_ids.next(), now_ns)
         out.insert(0, (self.reports, report))
         return out
@@ -333,7 +336,7 @@ class OrderDesk(Netting):
 
     def _amend_carried(
         self, parent: Parent, state: ClientOrderState, qty: int, limit: int | None, now_ns: int
-    ) -> tuple[str, Message]:
+    ) -> Outbox:
         """Amend an order ``parent`` carries: the parent's resize (or cancel)."""
         reason = f"client amend {state.source}/{state.client_order_id}"
         old_leaves = state.leaves
@@ -362,12 +365,14 @@ class OrderDesk(Netting):
         for instrument, queues in self._window.take().items():
             if self.config.net:
                 out += self._net(instrument, queues, now_ns)
+                out += self.hold_for_release(instrument, queues, now_ns)
             for key, orders in queues.items():
                 leaves = [o.leaves for o in orders]
                 qty = sum(leaves)
                 if qty:  # the orders still open after netting
                     live = list(compress(orders, leaves))
                     out.append(self._join_or_create(key, live, qty, now_ns))
+            out += self.ask_release(instrument, now_ns)  # working parents that could cross
         return out
 
     def _join_or_create(
@@ -375,10 +380,10 @@ class OrderDesk(Netting):
     ) -> tuple[str, Message]:
         """``live``: open orders with ``key``, ``qty`` their open quantity."""
         parent = self._parents.working(key)
-        if parent is not None:
+        if parent is not None and parent.asking is None:  # else its target is in motion
             parent.join(live)
             parent.open += qty
-            parent.target = parent.filled + parent.open
+            parent.target = parent.filled + parent.open - parent.held
             resize = ResizeParentOrder(
                 ts=now_ns,
                 parent_id=parent.parent_id,
@@ -400,17 +405,27 @@ class OrderDesk(Netting):
         )
         return NEW_PARENT, created
 
-    def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> tuple[str, Message]:
+    def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> Outbox:
         """The message after a parent's open quantity changed on the client side: a resize,
-        or a cancel once nothing is left open (late fills then go to the excess account)."""
+        or a cancel once nothing is left open (late fills then go to the excess account).
+        A resize waits while a release request is out: sent now, it would undo the
+        release the parent may be making (targets are absolute)."""
         pid = parent.parent_id
         if parent.open == 0 and not parent.is_done:
             self._parents.retire(parent)
-            return pid, CancelParentOrder(ts=now_ns, parent_id=pid, reason=reason)
-        parent.target = parent.filled + parent.open
-        return pid, ResizeParentOrder(
-            ts=now_ns, parent_id=pid, quantity=parent.target, reason=reason
-        )
+            return [(pid, CancelParentOrder(ts=now_ns, parent_id=pid, reason=reason))]
+        parent.held = min(parent.held, parent.open)
+        if parent.asking is not None:
+            parent.resize_due = True
+            return []
+        parent.resize_due = False
+        parent.target = parent.filled + parent.open - parent.held
+        return [
+            (
+                pid,
+                ResizeParentOrder(ts=now_ns, parent_id=pid, quantity=parent.target, reason=reason),
+            )
+        ]
 
     # ------------------------------------------------------------- parent side
 

@@ -48,6 +48,7 @@ from engine.messages import (
     Message,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
     PlaceChildOrder,
@@ -341,6 +342,8 @@ class ParentOrder(WakePlanning):
                 self._began = msg
         elif isinstance(msg, ResizeParentOrder):
             self.target = msg.quantity  # bounded by filled in ``restore``: fills may follow
+        elif isinstance(msg, ParentQuantityReleased):
+            self.target = msg.target  # given back to the desk for a cross
         else:
             self.book.apply(msg)
 
