@@ -262,6 +262,9 @@ class ResizeParentOrder(Message):
     parent_id: str
     quantity: int
     reason: str = ""
+    # the last release the desk had heard answered: the parent takes off what it
+    # released after that (the desk did not know it yet), so targets and releases commute
+    after_release: int = 0
 
 
 class CancelParentOrder(Message):

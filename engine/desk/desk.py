@@ -380,7 +380,7 @@ class OrderDesk(Netting):
     ) -> tuple[str, Message]:
         """``live``: open orders with ``key``, ``qty`` their open quantity."""
         parent = self._parents.working(key)
-        if parent is not None and parent.asking is None:  # else its target is in motion
+        if parent is not None:
             parent.join(live)
             parent.open += qty
             parent.target = parent.filled + parent.open - parent.held
@@ -389,6 +389,7 @@ class OrderDesk(Netting):
                 parent_id=parent.parent_id,
                 quantity=parent.target,
                 reason=f"join of {len(live)} client orders",
+                after_release=parent.answered,
             )
             return parent.parent_id, resize
         parent = self._parents.create(key, live, qty)
@@ -408,24 +409,22 @@ class OrderDesk(Netting):
     def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> Outbox:
         """The message after a parent's open quantity changed on the client side: a resize,
         or a cancel once nothing is left open (late fills then go to the excess account).
-        A resize waits while a release request is out: sent now, it would undo the
-        release the parent may be making (targets are absolute)."""
+        The resize names the last release answered: the parent takes off what it
+        released after it, so a release in flight is not undone."""
         pid = parent.parent_id
         if parent.open == 0 and not parent.is_done:
             self._parents.retire(parent)
             return [(pid, CancelParentOrder(ts=now_ns, parent_id=pid, reason=reason))]
         parent.held = min(parent.held, parent.open)
-        if parent.asking is not None:
-            parent.resize_due = True
-            return []
-        parent.resize_due = False
         parent.target = parent.filled + parent.open - parent.held
-        return [
-            (
-                pid,
-                ResizeParentOrder(ts=now_ns, parent_id=pid, quantity=parent.target, reason=reason),
-            )
-        ]
+        resize = ResizeParentOrder(
+            ts=now_ns,
+            parent_id=pid,
+            quantity=parent.target,
+            reason=reason,
+            after_release=parent.answered,
+        )
+        return [(pid, resize)]
 
     # ------------------------------------------------------------- parent side
 

@@ -91,15 +91,13 @@ class Netting:
         if parent is None or parent.asking != answer.release_id:
             return []
         parent.asking = None
+        parent.answered = answer.release_id
         parent.ask_after_ns = answer.ts + RELEASE_RETRY_NS  # as a rebuild finds it
         if parent.is_done:
             return []  # finished meanwhile: nothing of it left to cross
         parent.held = min(parent.held + answer.quantity, parent.open)
-        parent.target = answer.target
-        out = self.net_working(parent.instrument, now_ns)
-        if parent.resize_due:  # a client cancel or amend waited for this answer
-            out += self._shrunk(parent, now_ns, "client orders changed during a release")
-        return out
+        parent.target -= answer.quantity
+        return self.net_working(parent.instrument, now_ns)
 
     def ask_release(
         self,

@@ -39,15 +39,16 @@ def crossable(key: Key, mid: int, now_ns: int) -> bool:
 class Parent:
     """The desk's view of a parent: its members and how much of it is still open.
 
-    While working, ``target == filled + open - held`` as the parent actor last had it,
-    and ``open`` is Σ leaves of the members whose ``parent_id`` is this one's. ``held``
-    is open quantity the parent gave back for an internal cross (nothing of it is live at
-    a venue); ``asking`` the id of a release request it has not answered yet (while one
-    is out, resizes wait: ``resize_due``). Members refer to their parent by id only (no
-    cycle: ``ClientOrderState`` is untracked by the GC).
+    While working, ``target == filled + open - held`` as last sent to the parent actor
+    (less what it released since), and ``open`` is Σ leaves of the members whose
+    ``parent_id`` is this one's. ``held`` is open quantity the parent gave back for an
+    internal cross (nothing of it is live at a venue); ``asking`` the id of a release
+    request not answered yet, ``answered`` the last one answered. Members refer to
+    their parent by id only (no cycle: ``ClientOrderState`` is untracked by the GC).
     """
 
     __slots__ = (
+        "answered",
         "ask_after_ns",
         "asking",
         "excess_notional",
@@ -60,7 +61,6 @@ class Parent:
         "open",
         "parent_id",
         "releases",
-        "resize_due",
         "state",
         "target",
     )
@@ -79,7 +79,7 @@ class Parent:
         self.held = 0
         self.asking: int | None = None
         self.releases = 0  # release requests sent (the last one's id)
-        self.resize_due = False
+        self.answered = 0  # the last release request answered
         self.ask_after_ns = 0
 
     @property
@@ -154,18 +154,11 @@ class Parent:
         return live, list(filter(None, leaves))
 
     def recount_open(self) -> None:
-        """``open`` from the members, and what the target the parent was last known to
-        have says (after a rebuild): without a release request out, open quantity beyond
-        it was given back (``held``); with one (asked only of a parent holding nothing),
-        a difference is a resize that waits for the answer."""
+        """``open`` from the members, and ``held`` from the target the parent was last
+        known to have (after a rebuild): open quantity beyond it was given back."""
         self.open = sum(o.leaves for o in self.open_members())
         unplaced = self.filled + self.open - self.target  # as the desk computes a target
-        if self.is_done:
-            self.held = 0
-        elif self.asking is None:
-            self.held = max(0, min(self.open, unplaced))
-        else:
-            self.held, self.resize_due = 0, unplaced != 0
+        self.held = 0 if self.is_done else max(0, min(self.open, unplaced))
 
 
 class ParentBook:

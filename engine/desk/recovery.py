@@ -162,6 +162,7 @@ class _Fold:
         self.blocked: set[str] = set()  # parents whose later messages go to the inbox
         self.inbox: list[ParentEvent] = []  # in journal order
         self.exec_count = self.cross_count = 0
+        self.released: dict[str, dict[int, int]] = {}  # parent → release id → quantity
         self.position = 0
 
     def run(self) -> Recovered:
@@ -271,7 +272,10 @@ class _Fold:
     def _resized(self, msg: ResizeParentOrder) -> None:
         parent = self.desk.parent(msg.parent_id)
         if parent is not None:
-            parent.target = msg.quantity
+            # less what was released after the resize's last answer (journaled before it)
+            released = self.released.get(msg.parent_id, {})
+            after = [q for rid, q in released.items() if rid > msg.after_release]
+            parent.target = msg.quantity - sum(after)
             if msg.reason.startswith(_JOIN):
                 self._join(parent)
 
@@ -293,8 +297,10 @@ class _Fold:
         parent = self.desk.parent(msg.parent_id)
         if parent is not None and parent.asking == msg.release_id:
             parent.asking = None
-            parent.target = msg.target
+            parent.answered = msg.release_id
+            parent.target -= msg.quantity
             parent.ask_after_ns = msg.ts + RELEASE_RETRY_NS
+            self.released.setdefault(msg.parent_id, {})[msg.release_id] = msg.quantity
 
     def _canceled(self, msg: CancelParentOrder) -> None:
         parent = self.desk.parent(msg.parent_id)

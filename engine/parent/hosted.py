@@ -40,7 +40,7 @@ from engine.messages import (
 )
 from engine.parent.order import ParentOrder
 from engine.parent.recovery import ParentHistory, replay, volume_at_start
-from engine.parent.release import release
+from engine.parent.release import desk_target, release
 
 
 class HostedParent:
@@ -156,7 +156,8 @@ class HostedParent:
             return []  # recovered from the journal already, or redelivered
         self._commands_seen.add(msg.msg_id)
         if isinstance(msg, ResizeParentOrder):
-            return self.parent.resize(msg.quantity, now_ns, self.market, msg.reason)
+            target = desk_target(self.parent, msg.quantity, msg.after_release)
+            return self.parent.resize(target, now_ns, self.market, msg.reason)
         return self.parent.cancel(now_ns, msg.reason or "cancelled")
 
     def _release(self, ask: ReleaseParentQuantity, now_ns: int) -> Message:

@@ -28,11 +28,18 @@ def releasable(parent: ParentOrder) -> int:
     return max(0, free - free % parent.instrument.lot)
 
 
+def desk_target(parent: ParentOrder, quantity: int, after_release: int) -> int:
+    """The target a desk resize to ``quantity`` means: less what the parent released
+    after ``after_release`` (answers the desk had not heard when it resized)."""
+    return quantity - sum(q for rid, q in parent.released.items() if rid > after_release)
+
+
 def release(parent: ParentOrder, ask: ReleaseParentQuantity, now_ns: int) -> ParentQuantityReleased:
     """Give up to ``ask.quantity`` back (never live quantity); the answer says how much.
     The schedule shrinks with the target, as on a resize; what is already working stays."""
     quantity = min(ask.quantity, releasable(parent))
     quantity -= quantity % parent.instrument.lot
+    parent.released[ask.release_id] = max(quantity, 0)
     if quantity > 0:
         parent.target -= quantity
         if parent.strategy is not None:

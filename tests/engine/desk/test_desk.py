@@ -417,7 +417,7 @@ class Checker:
             if parent.state in (ParentState.EXPIRED, ParentState.CANCELED, ParentState.COMPLETED):
                 continue
             assert open_by_parent[pid] == parent.open, pid
-            if pid not in self.asks and not parent.resize_due:
+            if pid not in self.asks:
                 assert max(0, target - parent.filled) == parent.open - parent.held, pid
         # quantity is held for a cross only while an answer is awaited or a window is open
         for p in desk.parents.values():

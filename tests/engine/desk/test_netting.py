@@ -101,8 +101,9 @@ def test_a_parent_whose_whole_open_part_crossed_is_cancelled():
     assert cancel.parent_id == "P2" and not of(out, ResizeParentOrder)
 
 
-def test_a_resize_waits_for_the_answer_to_a_release():
-    """Targets are absolute: a resize sent while a release is out would undo it."""
+def test_a_resize_during_a_release_names_the_last_answer_so_it_does_not_undo_it():
+    """Targets are absolute: the parent takes off what it released after the release
+    the resize names (``after_release``), so the two commute."""
     d = new_desk()
     d.submit(order("b1", BUY, 500), NOW)
     d.submit(order("b2", BUY, 500), NOW)
@@ -110,13 +111,13 @@ def test_a_resize_waits_for_the_answer_to_a_release():
     d.close_window(NOW)
     d.set_mid("AAA", REF)
     p1, p2 = of(d.net_working("AAA", NOW + 2), ReleaseParentQuantity)
-    out = d.cancel("OMS", "b2", NOW + 3)
-    assert [r.exec_type for r in of(out, ExecutionReport)] == ["canceled"]
-    assert not of(out, ResizeParentOrder)
+    (resize,) = of(d.cancel("OMS", "b2", NOW + 3), ResizeParentOrder)
+    assert (resize.quantity, resize.after_release) == (500, 0)  # P1 takes off release 1
     answer(d, p2, 0, 300, NOW + 4)  # P2 gives nothing: its 300 is live
-    out = answer(d, p1, 300, 700, NOW + 5)
+    out = answer(d, p1, 300, 200, NOW + 5)  # 500 - the 300 of release 1
     assert not of(out, InternalCrossExecuted)
-    assert [r.quantity for r in of(out, ResizeParentOrder)] == [500]  # b1's 500, all of it
+    (back,) = of(out, ResizeParentOrder)  # b1's 500 worked again, all of it
+    assert (back.quantity, back.after_release) == (500, 1)
 
 
 def test_an_answer_to_no_request_changes_nothing():

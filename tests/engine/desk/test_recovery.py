@@ -169,7 +169,7 @@ def snapshot(desk: OrderDesk) -> tuple:
             p.open,
             p.held,
             p.asking,
-            p.resize_due,
+            p.answered,
             p.state,
             [m.client_order_id for m in p.open_members()],
         )

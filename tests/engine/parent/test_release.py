@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from engine.messages import CancelChildOrder, ParentState, ReleaseParentQuantity
-from engine.parent.release import releasable, release
+from engine.messages import (
+    CancelChildOrder,
+    ParentQuantityReleased,
+    ParentState,
+    ReleaseParentQuantity,
+    ResizeParentOrder,
+)
+from engine.parent.release import desk_target, releasable, release
 from tests.engine.parent.parent_harness import T0, Harness, make_parent
 
 
@@ -52,3 +58,26 @@ def test_a_released_parent_then_resized_back_works_it_again():
     out = p.resize(answer.target + 5_000, h.now, h.market, "released quantity not crossed")
     assert p.target == 10_000 and not any(isinstance(m, CancelChildOrder) for m in out)
     assert p.state is ParentState.WORKING and p.filled + p.open_qty <= p.target
+
+
+def test_a_resize_sent_before_the_desk_heard_the_answer_does_not_undo_the_release():
+    h = Harness(make_parent(qty=10_000, minutes=30), passive_fill=0.0)
+    h.run(until=T0 + 1)
+    p = h.parent
+    answer = release(p, ask(p.parent_id, 3_000), h.now)
+    assert answer.quantity == 3_000
+    assert desk_target(p, 9_000, after_release=0) == 6_000  # a client cancel of 1,000
+    assert desk_target(p, 7_000, after_release=1) == 7_000  # after the desk heard it
+
+
+def test_a_replayed_parent_gets_the_same_target_whatever_the_order_of_its_records():
+    resize = ResizeParentOrder(parent_id="P1", quantity=9_000, after_release=0)
+    answer = ParentQuantityReleased(parent_id="P1", release_id=1, quantity=3_000, target=7_000)
+    targets = []
+    for records in ([resize, answer], [answer, resize]):
+        p = make_parent(qty=10_000)
+        for msg in records:
+            p.apply(msg)
+        p.restore(T0)
+        targets.append(p.target)
+    assert targets == [6_000, 6_000]
