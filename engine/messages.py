@@ -256,7 +256,7 @@ class ParentOrderCreated(Message):
     arrival_mid: int | None = None
 
 
-class ResizeParentOrder(Message):
+class ResizeParentOrder(Message, omit_defaults=True):  # trails without releases unchanged
     """A join (grow) or a client cancel/amend-down (shrink): new total target quantity."""
 
     parent_id: str
