@@ -258,12 +258,15 @@ class ParentOrderCreated(Message):
     arrival_mid: int | None = None
 
 
-class ResizeParentOrder(Message):
+class ResizeParentOrder(Message, omit_defaults=True):  # trails without releases unchanged
     """A join (grow) or a client cancel/amend-down (shrink): new total target quantity."""
 
     parent_id: str
     quantity: int
     reason: str = ""
+    # the last release the desk had heard answered: the parent takes off what it
+    # released after that (the desk did not know it yet), so targets and releases commute
+    after_release: int = 0
 
 
 class CancelParentOrder(Message):
@@ -553,6 +556,27 @@ class ScorecardSaved(Message):
     state: bytes
 
 
+class ReleaseParentQuantity(Message):
+    """Desk → parent: give back up to ``quantity`` of the target that no child holds (at
+    a venue or on its way), for an internal cross. Answered by ``ParentQuantityReleased``
+    with the same ``release_id`` (the desk's count of its requests to this parent)."""
+
+    parent_id: str
+    release_id: int
+    quantity: int
+    reason: str = ""
+
+
+class ParentQuantityReleased(Message):
+    """Parent → desk: ``quantity`` taken off the target (none of it live), which is now
+    ``target``; the desk crosses it or gives it back with a resize."""
+
+    parent_id: str
+    release_id: int
+    quantity: int
+    target: int
+
+
 # Everything above, decodable through one tagged union.
 AnyMessage = (
     SubmitClientOrder
@@ -594,6 +618,8 @@ AnyMessage = (
     | ActorRestarted
     | SupervisorEscalated
     | ScorecardSaved
+    | ReleaseParentQuantity
+    | ParentQuantityReleased
 )
 
 ALL_MESSAGES: tuple[type[Message], ...] = get_args(AnyMessage)

@@ -51,6 +51,7 @@ from engine.messages import (
     OrdStatus,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
     ResizeParentOrder,
@@ -133,6 +134,8 @@ class OrderDesk(Netting):
                 return self.on_parent_fill(msg)
             case ParentStateChanged():
                 return self.on_parent_state(msg)
+            case ParentQuantityReleased():
+                return self.on_parent_released(msg, now_ns)
         return []
 
     def on_wake(self, now_ns: int) -> Outbox:
@@ -297,7 +300,7 @@ class OrderDesk(Netting):
         ]
         if parent is not None:
             parent.open -= released
-            out.append(self._shrunk(parent, now_ns, f"client cancel {source}/{client_order_id}"))
+            out += self._shrunk(parent, now_ns, f"client cancel {source}/{client_order_id}")
         return out
 
     def amend(
@@ -327,7 +330,7 @@ class OrderDesk(Netting):
             out: Outbox = []
         else:
             parent = self._parents[state.parent_id]
-            out = [self._amend_carried(parent, state, new_qty, new_limit, now_ns)]
+            out = self._amend_carried(parent, state, new_qty, new_limit, now_ns)
         report = state.report(ExecType.REPLACED, self._exec_ids.next(), now_ns)
         out.insert(0, (self.reports, report))
         return out
@@ -346,7 +349,7 @@ class OrderDesk(Netting):
 
     def _amend_carried(
         self, parent: Parent, state: ClientOrderState, qty: int, limit: int | None, now_ns: int
-    ) -> tuple[str, Message]:
+    ) -> Outbox:
         """Amend an order ``parent`` carries: the parent's resize (or cancel)."""
         reason = f"client amend {state.source}/{state.client_order_id}"
         old_leaves = state.leaves
@@ -375,12 +378,14 @@ class OrderDesk(Netting):
         for instrument, queues in self._window.take().items():
             if self.config.net:
                 out += self._net(instrument, queues, now_ns)
+                out += self.hold_for_release(instrument, queues, now_ns)
             for key, orders in queues.items():
                 leaves = [o.leaves for o in orders]
                 qty = sum(leaves)
                 if qty:  # the orders still open after netting
                     live = list(compress(orders, leaves))
                     out.append(self._join_or_create(key, live, qty, now_ns))
+            out += self.ask_release(instrument, now_ns)  # working parents that could cross
         return out
 
     def _join_or_create(
@@ -391,12 +396,13 @@ class OrderDesk(Netting):
         if parent is not None:
             parent.join(live)
             parent.open += qty
-            parent.target = parent.filled + parent.open
+            parent.target = parent.filled + parent.open - parent.held
             resize = ResizeParentOrder(
                 ts=now_ns,
                 parent_id=parent.parent_id,
                 quantity=parent.target,
                 reason=f"join of {len(live)} client orders",
+                after_release=parent.answered,
             )
             return parent.parent_id, resize
         parent = self._parents.create(key, live, qty)
@@ -413,17 +419,25 @@ class OrderDesk(Netting):
         )
         return NEW_PARENT, created
 
-    def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> tuple[str, Message]:
+    def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> Outbox:
         """The message after a parent's open quantity changed on the client side: a resize,
-        or a cancel once nothing is left open (late fills then go to the excess account)."""
+        or a cancel once nothing is left open (late fills then go to the excess account).
+        The resize names the last release answered: the parent takes off what it
+        released after it, so a release in flight is not undone."""
         pid = parent.parent_id
         if parent.open == 0 and not parent.is_done:
             self._parents.retire(parent)
-            return pid, CancelParentOrder(ts=now_ns, parent_id=pid, reason=reason)
-        parent.target = parent.filled + parent.open
-        return pid, ResizeParentOrder(
-            ts=now_ns, parent_id=pid, quantity=parent.target, reason=reason
+            return [(pid, CancelParentOrder(ts=now_ns, parent_id=pid, reason=reason))]
+        parent.held = min(parent.held, parent.open)
+        parent.target = parent.filled + parent.open - parent.held
+        resize = ResizeParentOrder(
+            ts=now_ns,
+            parent_id=pid,
+            quantity=parent.target,
+            reason=reason,
+            after_release=parent.answered,
         )
+        return [(pid, resize)]
 
     # ------------------------------------------------------------- parent side
 

@@ -39,20 +39,28 @@ def crossable(key: Key, mid: int, now_ns: int) -> bool:
 class Parent:
     """The desk's view of a parent: its members and how much of it is still open.
 
-    While working, ``target == filled + open`` as last sent to the parent actor, and
-    ``open`` is Σ leaves of the members whose ``parent_id`` is this one's. Members refer
-    to their parent by id only (no cycle: ``ClientOrderState`` is untracked by the GC).
+    While working, ``target == filled + open - held`` as last sent to the parent actor
+    (less what it released since), and ``open`` is Σ leaves of the members whose
+    ``parent_id`` is this one's. ``held`` is open quantity the parent gave back for an
+    internal cross (nothing of it is live at a venue); ``asking`` the id of a release
+    request not answered yet, ``answered`` the last one answered. Members refer to
+    their parent by id only (no cycle: ``ClientOrderState`` is untracked by the GC).
     """
 
     __slots__ = (
+        "answered",
+        "ask_after_ns",
+        "asking",
         "excess_notional",
         "excess_qty",
         "filled",
         "filled_notional",
+        "held",
         "key",
         "members",
         "open",
         "parent_id",
+        "releases",
         "state",
         "target",
     )
@@ -68,6 +76,11 @@ class Parent:
         self.state = ParentState.PENDING
         self.excess_qty = 0
         self.excess_notional = 0
+        self.held = 0
+        self.asking: int | None = None
+        self.releases = 0  # release requests sent (the last one's id)
+        self.answered = 0  # the last release request answered
+        self.ask_after_ns = 0
 
     @property
     def instrument(self) -> str:
@@ -121,7 +134,7 @@ class Parent:
         have no parent any more); it carries nothing more."""
         self.state = state
         members = self.open_members()
-        self.open = 0
+        self.open = self.held = 0
         self.members = []
         for o in members:
             o.parent_id = None
@@ -141,8 +154,11 @@ class Parent:
         return live, list(filter(None, leaves))
 
     def recount_open(self) -> None:
-        """``open`` from the members (after a rebuild)."""
+        """``open`` from the members, and ``held`` from the target the parent was last
+        known to have (after a rebuild): open quantity beyond it was given back."""
         self.open = sum(o.leaves for o in self.open_members())
+        unplaced = self.filled + self.open - self.target  # as the desk computes a target
+        self.held = 0 if self.is_done else max(0, min(self.open, unplaced))
 
 
 class ParentBook:

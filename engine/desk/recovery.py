@@ -24,7 +24,9 @@ each client order's state as the old instance left it. What no report says:
   quantity into the parent of that key (``ParentOrderCreated``, or a resize with reason
   ``join of …``), so the fold keeps the queue (orders acknowledged, re-keyed by an amend,
   or put back by a completed parent) and assigns it at those records; what is left is
-  put back in the desk's window, opened when the earliest of them was queued.
+  put back in the desk's window, opened when the earliest of them was queued (new
+  orders held back at a close while opposing parents release were queued again then:
+  the request, reason ``HOLD_REASON``, says when).
 - **which parent fills were allocated**: a parent's messages reach the desk in the order
   it sent them (links are FIFO), so the old instance allocated a prefix of each parent's
   fills; every allocated fill produced reports (client trades, excess) worth exactly its
@@ -39,6 +41,12 @@ is journaled (a parent's record precedes whatever the desk did about it); ``EXPI
 ``CANCELED`` are replayed through ``OrderDesk.on_parent_state`` after the rebuild, which
 expires (with reports) only the members the old instance had not expired yet.
 
+Releases for internal crosses: a request (``ReleaseParentQuantity``) is outstanding until
+its answer (``ParentQuantityReleased``) is journaled; the answer's target is the parent's
+from then on, and what a working parent holds for a cross is its open quantity beyond
+that target (``Parent.recount_open``). An answer the old instance never handled is taken
+as handled: the held quantity crosses or goes back at the next market data.
+
 Counters (exec ids, parent ids, cross ids) continue after the largest journaled one,
 so no id repeats. One desk per journal is assumed (the engine runs one).
 """
@@ -51,6 +59,7 @@ from dataclasses import dataclass, field
 
 from engine.desk.client_orders import ClientOrderState
 from engine.desk.desk import EXCESS_SOURCE, OrderDesk
+from engine.desk.netting import HOLD_REASON, RELEASE_RETRY_NS
 from engine.desk.parents import Parent, id_number, key_of
 from engine.messages import (
     AmendClientOrder,
@@ -63,8 +72,10 @@ from engine.messages import (
     Message,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
+    ReleaseParentQuantity,
     ResizeParentOrder,
     SubmitClientOrder,
 )
@@ -81,6 +92,8 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     InternalCrossExecuted,
     ParentOrderFilled,
     ParentStateChanged,
+    ReleaseParentQuantity,
+    ParentQuantityReleased,
 )
 
 _ANSWERS = (ExecType.NEW, ExecType.REPLACED, ExecType.CANCELED, ExecType.ORDER_STATUS)
@@ -149,6 +162,7 @@ class _Fold:
         self.blocked: set[str] = set()  # parents whose later messages go to the inbox
         self.inbox: list[ParentEvent] = []  # in journal order
         self.exec_count = self.cross_count = 0
+        self.released: dict[str, dict[int, int]] = {}  # parent → release id → quantity
         self.position = 0
 
     def run(self) -> Recovered:
@@ -191,6 +205,10 @@ class _Fold:
                 self._parent_fill(msg)
             case ParentStateChanged():
                 self._parent_state(msg)
+            case ReleaseParentQuantity():
+                self._asked(msg)
+            case ParentQuantityReleased():
+                self._released(msg)
 
     # ------------------------------------------------------------- client side
 
@@ -254,9 +272,35 @@ class _Fold:
     def _resized(self, msg: ResizeParentOrder) -> None:
         parent = self.desk.parent(msg.parent_id)
         if parent is not None:
-            parent.target = msg.quantity
+            # less what was released after the resize's last answer (journaled before it)
+            released = self.released.get(msg.parent_id, {})
+            after = [q for rid, q in released.items() if rid > msg.after_release]
+            parent.target = msg.quantity - sum(after)
             if msg.reason.startswith(_JOIN):
                 self._join(parent)
+
+    def _asked(self, msg: ReleaseParentQuantity) -> None:
+        parent = self.desk.parent(msg.parent_id)
+        if parent is None:
+            return
+        parent.asking = msg.release_id
+        parent.releases = max(parent.releases, msg.release_id)
+        if msg.reason == HOLD_REASON:  # the new orders facing it wait from now
+            for o in self.queue:
+                if o.instrument == parent.instrument and o.side == -parent.side:
+                    self.queue[o] = msg.ts
+
+    def _released(self, msg: ParentQuantityReleased) -> None:
+        """The answer counts as handled: the target it reports is the parent's, and what
+        it gave back is held (derived in ``recount_open``); a redelivery is ignored and
+        the next market data settles the instrument."""
+        parent = self.desk.parent(msg.parent_id)
+        if parent is not None and parent.asking == msg.release_id:
+            parent.asking = None
+            parent.answered = msg.release_id
+            parent.target -= msg.quantity
+            parent.ask_after_ns = msg.ts + RELEASE_RETRY_NS
+            self.released.setdefault(msg.parent_id, {})[msg.release_id] = msg.quantity
 
     def _canceled(self, msg: CancelParentOrder) -> None:
         parent = self.desk.parent(msg.parent_id)

@@ -31,13 +31,16 @@ from engine.messages import (
     MarketDataUpdated,
     Message,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
     PlaceChildOrder,
+    ReleaseParentQuantity,
     ResizeParentOrder,
 )
 from engine.parent.order import ParentOrder
 from engine.parent.recovery import ParentHistory, replay, volume_at_start
+from engine.parent.release import desk_target, release
 
 
 class HostedParent:
@@ -52,8 +55,10 @@ class HostedParent:
             CancelChildOrder: router,
             ParentOrderFilled: desk,
             ParentStateChanged: desk,
+            ParentQuantityReleased: desk,
         }
         self._commands_seen: set[int] = set()  # desk commands handled (msg ids)
+        self._releases_answered: set[int] = set()  # the desk's release ids
         self._resume_on_market = False  # restarted: decide once the market is known
 
     # ------------------------------------------------------------ construction
@@ -74,8 +79,10 @@ class HostedParent:
         parent.restore(now_ns, volume_at_start(trail, parent, history))
         hosted = cls(parent, router=router, desk=desk)
         hosted._commands_seen = set(history.commands)
-        if parent.state is ParentState.PENDING:
-            return hosted, hosted.start(now_ns)  # never began: start afresh
+        hosted._releases_answered = set(history.releases_answered)
+        if parent.state is ParentState.PENDING:  # never began: start afresh
+            answers = [hosted._release(a, now_ns) for a in history.unanswered_releases()]
+            return hosted, hosted._address(answers) + hosted.start(now_ns)
         return hosted, hosted._address(hosted._reconcile(history, now_ns))
 
     def _reconcile(self, history: ParentHistory, now_ns: int) -> list[Message]:
@@ -84,6 +91,8 @@ class HostedParent:
         reach the target, completion. Anything that needs prices waits for market data."""
         parent = self.parent
         out: list[Message] = list(history.unforwarded(now_ns))
+        # the desk waits for an answer to each release request
+        out += [self._release(ask, now_ns) for ask in history.unanswered_releases()]
         if parent.is_terminal:
             return out
         if history.cancel is not None:
@@ -125,6 +134,10 @@ class HostedParent:
             out = parent.on_child_overfilled(msg, now_ns)
         elif isinstance(msg, (ResizeParentOrder, CancelParentOrder)):
             out = self._on_command(msg, now_ns)
+        elif isinstance(msg, ReleaseParentQuantity):
+            if msg.release_id in self._releases_answered:
+                return []  # answered already (recovered, or redelivered)
+            out = [self._release(msg, now_ns)]
         else:
             return []
         return self._address(out)
@@ -143,8 +156,13 @@ class HostedParent:
             return []  # recovered from the journal already, or redelivered
         self._commands_seen.add(msg.msg_id)
         if isinstance(msg, ResizeParentOrder):
-            return self.parent.resize(msg.quantity, now_ns, self.market, msg.reason)
+            target = desk_target(self.parent, msg.quantity, msg.after_release)
+            return self.parent.resize(target, now_ns, self.market, msg.reason)
         return self.parent.cancel(now_ns, msg.reason or "cancelled")
+
+    def _release(self, ask: ReleaseParentQuantity, now_ns: int) -> Message:
+        self._releases_answered.add(ask.release_id)
+        return release(self.parent, ask, now_ns)
 
     def _address(self, out: list[Message]) -> Outbox:
         to = self._destinations

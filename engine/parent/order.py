@@ -48,6 +48,7 @@ from engine.messages import (
     Message,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
     PlaceChildOrder,
@@ -119,6 +120,8 @@ class ParentOrder(WakePlanning):
         self._capped_ns: int | None = None  # when max participation last held back a shortfall
         self._auto_paused = False
         self._began: ParentStateChanged | None = None  # replayed: when the parent began
+        self.released: dict[int, int] = {}  # given back to the desk, by release id
+        self._resized_to = (order.quantity, 0)  # replayed: the desk's last target, after
 
     # ---------------------------------------------------------------- queries
 
@@ -341,8 +344,10 @@ class ParentOrder(WakePlanning):
             self._auto_paused = msg.state is ParentState.PAUSED and msg.reason == NO_MARKET_DATA
             if msg.state is ParentState.WORKING and self._began is None:
                 self._began = msg
-        elif isinstance(msg, ResizeParentOrder):
-            self.target = msg.quantity  # bounded by filled in ``restore``: fills may follow
+        elif isinstance(msg, ResizeParentOrder):  # the target is set in ``restore``
+            self._resized_to = (msg.quantity, msg.after_release)
+        elif isinstance(msg, ParentQuantityReleased):  # in any order with the resizes
+            self.released[msg.release_id] = msg.quantity
         else:
             self.book.apply(msg)
 
@@ -351,6 +356,8 @@ class ParentOrder(WakePlanning):
         was built when the parent began (resized to the current target as a resize does),
         and decide again one interval from now at the latest. A parent that never began
         stays pending (its host starts it as on a first start)."""
+        quantity, after = self._resized_to
+        self.target = quantity - sum(q for rid, q in self.released.items() if rid > after)
         self.target = max(self.target, self.filled)  # as ``resize``: never below filled
         began = self._began
         if began is None:

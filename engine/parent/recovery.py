@@ -6,7 +6,9 @@ the journal, each message journaled once by its sender:
 - said by the parent: ``PlaceChildOrder``, ``CancelChildOrder``, ``ParentOrderFilled``
   (fills forwarded to the desk), ``ParentStateChanged``;
 - told by the router: ``ChildOrderAccepted/Rejected/Filled/Overfilled/Done``;
-- told by the desk: ``ResizeParentOrder``, ``CancelParentOrder``.
+- told by the desk: ``ResizeParentOrder``, ``CancelParentOrder``,
+  ``ReleaseParentQuantity`` (answered by ``ParentQuantityReleased``, which carries the
+  target the release left).
 
 A message told to the parent is journaled when it is *sent*, so the journal also holds
 what the crash dropped from the inbox and what is still in flight. Recovery therefore
@@ -37,8 +39,10 @@ from engine.messages import (
     Message,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
+    ReleaseParentQuantity,
     ResizeParentOrder,
     StrategyName,
 )
@@ -58,6 +62,8 @@ class ParentHistory:
     started: ParentStateChanged | None = None  # pending → working: the strategy was built
     cancel: CancelParentOrder | None = None  # the first client cancel
     commands: set[int] = field(default_factory=set)  # msg ids of desk commands
+    releases: dict[int, ReleaseParentQuantity] = field(default_factory=dict)  # by release id
+    releases_answered: set[int] = field(default_factory=set)  # release ids answered
 
     def note(self, msg: Message) -> None:
         """Fold one record of this parent in."""
@@ -75,6 +81,17 @@ class ParentHistory:
         elif isinstance(msg, CancelParentOrder):
             self.cancel = self.cancel or msg
             self.commands.add(msg.msg_id)
+        elif isinstance(msg, ReleaseParentQuantity):
+            self.releases.setdefault(msg.release_id, msg)
+        elif isinstance(msg, ParentQuantityReleased):
+            self.releases_answered.add(msg.release_id)
+
+    def unanswered_releases(self) -> list[ReleaseParentQuantity]:
+        """The desk's release requests the old instance never answered (the desk waits
+        for an answer to each), in the order they were asked."""
+        return [
+            ask for rid, ask in sorted(self.releases.items()) if rid not in self.releases_answered
+        ]
 
     def unforwarded(self, now_ns: int) -> list[ParentOrderFilled]:
         """Fills the desk has not heard of (dropped with the crash or still in flight):

@@ -20,8 +20,10 @@ from engine.messages import (
     OrdStatus,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
+    ReleaseParentQuantity,
     ResizeParentOrder,
     Side,
     StrategyName,
@@ -186,82 +188,6 @@ def test_opposing_orders_cross_at_mid_and_only_the_residual_goes_out():
     assert (created.side, created.quantity, created.arrival_mid) == (BUY, 100, REF + 5_000)
 
 
-def test_new_order_crosses_working_parent_which_shrinks():
-    d = new_desk()
-    d.set_mid("AAA", REF)
-    d.submit(order("b1", BUY, 500), NOW)
-    d.close_window(NOW)
-    d.on_parent_fill(fill("P1", 100))
-    d.submit(order("s1", SELL, 300), NOW + 10)
-    out = d.close_window(NOW + 10)
-    assert of(out, InternalCrossExecuted)[0].buy_parent_id == "P1"
-    (resize,) = of(out, ResizeParentOrder)
-    assert resize.quantity == 100 + 100  # filled + open after crossing 300
-    assert not of(out, ParentOrderCreated)
-    assert d.order("OMS", "b1").cum_qty == 400 and d.order("OMS", "s1").leaves == 0
-
-
-def test_cross_record_names_a_working_parent_only_if_its_unfilled_part_crossed():
-    d = new_desk()
-    d.set_mid("AAA", REF)
-    d.submit(order("b1", BUY, 1000), NOW)
-    d.close_window(NOW)  # P1, working
-    d.submit(order("b2", BUY, 300, limit=REF), NOW + 10)  # another key: a new buy
-    d.submit(order("s1", SELL, 300), NOW + 10)
-    out = d.close_window(NOW + 10)
-    (cross,) = of(out, InternalCrossExecuted)
-    assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, None, None)
-    assert d.parent("P1").open == 1000  # the new orders crossed each other: P1 untouched
-    assert {f.client_order_id: f.parent_id for f in of(out, ExecutionReport)} == {
-        "b2": None,
-        "s1": None,
-    }
-    d.submit(order("s2", SELL, 400), NOW + 20)  # now P1's unfilled part crosses
-    out = d.close_window(NOW + 20)
-    (cross,) = of(out, InternalCrossExecuted)
-    assert (cross.quantity, cross.buy_parent_id) == (400, "P1")
-    assert [
-        (f.client_order_id, f.parent_id, f.last_qty)
-        for f in of(out, ExecutionReport)
-        if f.side is BUY
-    ] == [("b1", "P1", 400)]
-
-
-def test_opposing_working_parents_cross_once_a_mid_is_known():
-    """Both sides went out while no mid was known: the first mid crosses their unfilled
-    parts (net_working, called by the desk actor on market data), once."""
-    d = new_desk()
-    d.submit(order("b1", BUY, 500), NOW)
-    d.submit(order("s1", SELL, 300), NOW)
-    out = d.close_window(NOW)
-    assert not of(out, InternalCrossExecuted) and len(of(out, ParentOrderCreated)) == 2
-    assert d.net_working("AAA", NOW + 1) == []  # no mid yet
-    d.set_mid("AAA", REF)
-    out = d.net_working("AAA", NOW + 2)
-    (cross,) = of(out, InternalCrossExecuted)
-    assert (cross.quantity, cross.buy_parent_id, cross.sell_parent_id) == (300, "P1", "P2")
-    assert [(f.client_order_id, f.parent_id, f.last_qty) for f in of(out, ExecutionReport)] == [
-        ("b1", "P1", 300),
-        ("s1", "P2", 300),
-    ]
-    (resize,) = of(out, ResizeParentOrder)
-    (cancel,) = of(out, CancelParentOrder)
-    assert (resize.parent_id, resize.quantity, cancel.parent_id) == ("P1", 200, "P2")
-    assert d.net_working("AAA", NOW + 3) == []  # one side left: nothing more to cross
-
-
-def test_net_working_leaves_an_open_window_to_its_close():
-    d = new_desk()
-    d.submit(order("b1", BUY, 500), NOW)
-    d.submit(order("s1", SELL, 300), NOW)
-    d.close_window(NOW)
-    d.set_mid("AAA", REF)
-    d.submit(order("b2", BUY, 100), NOW + 5)  # a window opens for AAA
-    assert d.net_working("AAA", NOW + 6) == []
-    (cross,) = of(d.close_window(NOW + 10), InternalCrossExecuted)
-    assert cross.quantity == 300  # the close nets new and working interest together
-
-
 def test_no_cross_without_mid_or_when_limit_excludes_mid():
     d = new_desk()
     d.submit(order("b1", BUY, 100), NOW)
@@ -407,6 +333,7 @@ op = st.one_of(
     st.tuples(st.just("close")),
     st.tuples(st.just("mid"), st.sampled_from(["AAA", "BBB"]), st.integers(-50, 50)),
     st.tuples(st.just("fill"), st.integers(0, 10), st.integers(1, 10), st.integers(-20, 20)),
+    st.tuples(st.just("answer"), st.integers(0, 10), st.integers(0, 10)),
     st.tuples(
         st.just("state"),
         st.integers(0, 10),
@@ -428,6 +355,7 @@ class Checker:
         self.crossed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.cross_qty: dict[str, int] = {}
         self.exec_ids: set[str] = set()
+        self.asks: dict[str, ReleaseParentQuantity] = {}  # release requests not answered
 
     def see(self, msgs, now) -> None:
         for m in msgs:
@@ -439,6 +367,11 @@ class Checker:
                 self.target[m.parent_id] = m.quantity
             elif isinstance(m, CancelParentOrder):
                 self.target.pop(m.parent_id)
+                self.asks.pop(m.parent_id, None)  # a cancelled parent gives nothing back
+            elif isinstance(m, ReleaseParentQuantity):
+                event("release asked")
+                assert m.parent_id not in self.asks  # one request per parent at a time
+                self.asks[m.parent_id] = m
             elif isinstance(m, InternalCrossExecuted):
                 event("internal cross")
                 self.cross_qty[m.cross_id] = m.quantity
@@ -477,24 +410,20 @@ class Checker:
             assert o.cum_qty % LOT[o.order.instrument] == 0
             if o.parent_id is not None:
                 open_by_parent[o.parent_id] += o.leaves
-        # the market is asked for exactly the open, uncrossed client quantity
+        # the market is asked for exactly the open, uncrossed client quantity the desk
+        # does not hold for a cross (while a release is out, the parent may be giving back)
         for pid, target in self.target.items():
             parent = desk.parent(pid)
             if parent.state in (ParentState.EXPIRED, ParentState.CANCELED, ParentState.COMPLETED):
                 continue
-            assert max(0, target - parent.filled) == open_by_parent[pid] == parent.open, pid
-        # with a mid every order may cross: no instrument works both sides at once
-        for instrument in ("AAA", "BBB"):
-            sides = {
-                p.side
-                for p in desk.parents.values()
-                if p.instrument == instrument
-                and p.parent_id in self.target
-                and p.open
-                and p.state
-                not in (ParentState.EXPIRED, ParentState.CANCELED, ParentState.COMPLETED)
-            }
-            assert len(sides) <= 1, (instrument, sides)
+            assert open_by_parent[pid] == parent.open, pid
+            if pid not in self.asks:
+                assert max(0, target - parent.filled) == parent.open - parent.held, pid
+        # quantity is held for a cross only while an answer is awaited or a window is open
+        for p in desk.parents.values():
+            if p.held and not p.is_done:
+                waiting = any(q.asking is not None for q in desk.parents.values())
+                assert waiting or desk.window_deadline() is not None, p.parent_id
 
 
 class Stream:
@@ -521,6 +450,8 @@ class Stream:
             return []
         if not desk.parents:
             return None
+        if kind == "answer":
+            return self.answer(now, args)
         parents = list(desk.parents.values())
         parent = parents[args[0] % len(parents)]
         if kind == "fill":
@@ -545,6 +476,27 @@ class Stream:
             filled=parent.filled,
         )
         return desk.on_parent_state(change)
+
+    def answer(self, now: int, args: list) -> list | None:
+        """A parent answers its release request: gives back some of what was asked."""
+        asks = self.checker.asks
+        if not asks:
+            return None
+        ask = asks.pop(sorted(asks)[args[0] % len(asks)])
+        parent = self.desk.parent(ask.parent_id)
+        lot = LOT[parent.instrument]
+        target = self.checker.target[ask.parent_id]
+        free = max(0, target - self.checker.market_filled[ask.parent_id])
+        released = min(ask.quantity, free, args[1] * lot)
+        self.checker.target[ask.parent_id] = target - released
+        answer = ParentQuantityReleased(
+            ts=now,
+            parent_id=ask.parent_id,
+            release_id=ask.release_id,
+            quantity=released,
+            target=target - released,
+        )
+        return self.desk.on_parent_released(answer, now)
 
     def client(self, i: int, now: int, kind: str, args: list) -> list | None:
         desk, coids = self.desk, self.coids

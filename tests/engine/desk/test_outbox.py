@@ -8,8 +8,10 @@ from engine.messages import (
     CancelClientOrder,
     InternalCrossExecuted,
     MarketDataUpdated,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
+    ReleaseParentQuantity,
     SubmitClientOrder,
     VenueKind,
     VenueStatus,
@@ -43,10 +45,15 @@ def test_every_message_goes_where_the_desk_addresses_it():
         ("P1", "ResizeParentOrder"),
     ]
     d.handle(SubmitClientOrder(order=order("s1", SELL, 100)), NOW + 4)
-    assert where(d.on_wake(NOW + 1_004)) == [
+    # P1's unfilled part may cross s1 once P1 gives it back: s1 waits one more window
+    assert where(d.on_wake(NOW + 1_004)) == [("P1", "ReleaseParentQuantity")]
+    released = ParentQuantityReleased(
+        ts=NOW + 1_005, parent_id="P1", release_id=1, quantity=100, target=200
+    )
+    assert d.handle(released, NOW + 1_005) == []  # held for the window's close
+    assert where(d.on_wake(NOW + 2_004)) == [
         (JOURNAL, "InternalCrossExecuted"),
-        ("clients", "ExecutionReport"),  # b1, from P1's unfilled part (buys first)
-        ("P1", "ResizeParentOrder"),
+        ("clients", "ExecutionReport"),  # b1, from what P1 gave back (buys first)
         ("clients", "ExecutionReport"),  # s1
     ]
     assert where(d.handle(fill("P1", 300), NOW + 5)) == [
@@ -74,7 +81,13 @@ def test_market_data_moves_the_mid_and_crosses_working_parents():
         bids=[BookLevel(price=REF - 10_000, quantity=100)],
         asks=[BookLevel(price=REF + 10_000, quantity=100)],
     )
-    out = d.handle(update, NOW + 2)
+    asks = of(d.handle(update, NOW + 2), ReleaseParentQuantity)
+    assert [(a.parent_id, a.quantity) for a in asks] == [("P1", 300), ("P2", 300)]
+    for ask, target in zip(asks, (200, 0), strict=True):
+        answer = ParentQuantityReleased(
+            ts=NOW + 3, parent_id=ask.parent_id, release_id=1, quantity=300, target=target
+        )
+        out = d.handle(answer, NOW + 3)
     (cross,) = of(out, InternalCrossExecuted)
     assert cross.price == REF and cross.quantity == 300
-    assert d.handle(update, NOW + 3) == []  # nothing opposing left
+    assert d.handle(update, NOW + 4) == []  # nothing opposing left

@@ -26,14 +26,17 @@ from engine.messages import (
     ClientOrderRejected,
     ExecType,
     ExecutionReport,
+    InternalCrossExecuted,
     Liquidity,
     Mandate,
     Message,
     OrdStatus,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentQuantityReleased,
     ParentState,
     ParentStateChanged,
+    ReleaseParentQuantity,
     Side,
     SubmitClientOrder,
 )
@@ -116,6 +119,29 @@ class Run:
         )
         return self.from_parent(change, delivered)
 
+    def answer(self, pid: str, qty: int, now: int, delivered: bool = True) -> list[Message]:
+        """``pid`` answers the desk's last release request to it, if one is out."""
+        asks = [
+            m for m in self.trail if isinstance(m, ReleaseParentQuantity) and m.parent_id == pid
+        ]
+        done = {
+            m.release_id
+            for m in self.trail
+            if isinstance(m, ParentQuantityReleased) and m.parent_id == pid
+        }
+        parent = self.desk.parent(pid)
+        if not asks or asks[-1].release_id in done or parent is None:
+            return []
+        released = min(qty, asks[-1].quantity, max(0, parent.target - parent.filled))
+        answer = ParentQuantityReleased(
+            ts=now,
+            parent_id=pid,
+            release_id=asks[-1].release_id,
+            quantity=released,
+            target=parent.target - released,
+        )
+        return self.from_parent(answer, delivered)
+
     def rebuilt(self) -> tuple[OrderDesk, Recovered]:
         fresh = OrderDesk([INSTRUMENT], DeskConfig(window_ns=self.desk.config.window_ns))
         return fresh, rebuild(fresh, self.trail)
@@ -141,6 +167,9 @@ def snapshot(desk: OrderDesk) -> tuple:
             p.filled,
             p.filled_notional,
             p.open,
+            p.held,
+            p.asking,
+            p.answered,
             p.state,
             [m.client_order_id for m in p.open_members()],
         )
@@ -449,8 +478,10 @@ def test_rebuild_after_working_parents_crossed_on_market_data():
     run.submit(order("s", 300, Side.SELL), T)
     run.close(T + WINDOW)  # no mid: two parents
     run.desk.set_mid("XYZ", REF)
-    crossed = run._sent(run.desk.net_working("XYZ", T + 60), T + 60)
-    assert crossed
+    asks = run._sent(run.desk.net_working("XYZ", T + 60), T + 60)
+    assert [m.parent_id for m in asks] == ["P1", "P2"]
+    run.answer("P1", 300, T + 61)
+    assert any(isinstance(m, InternalCrossExecuted) for m in run.answer("P2", 300, T + 62))
     fresh, _ = run.rebuilt()
     assert snapshot(fresh) == snapshot(run.desk) and fresh.cross_count == 1
     fresh.set_mid("XYZ", REF)
@@ -469,6 +500,7 @@ _ops = st.one_of(
     st.tuples(st.just("mid"), st.sampled_from([None, REF])),
     st.tuples(st.just("fill"), st.integers(0, 9), _sizes),
     st.tuples(st.just("state"), st.integers(0, 9), st.sampled_from(list(ParentState))),
+    st.tuples(st.just("answer"), st.integers(0, 9), _sizes),
 )
 _lost = st.lists(
     st.tuples(st.sampled_from(["fill", "state"]), st.integers(0, 9), _sizes, st.booleans()),
@@ -505,6 +537,8 @@ def _step(run: Run, i: int, now: int, kind: str, args: tuple) -> None:
         run.fill(parents[args[0] % len(parents)], args[1], now)
     elif kind == "state" and parents:
         run.state(parents[args[0] % len(parents)], args[1], now)
+    elif kind == "answer" and parents:
+        run.answer(parents[args[0] % len(parents)], args[1], now)
 
 
 @settings(max_examples=150)
