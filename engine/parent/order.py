@@ -473,7 +473,7 @@ class ParentOrder(WakePlanning):
             volume = self._market_volume(market)
             self._window.observe(now_ns, volume, self.filled)
         decision = self._decide(now_ns, volume)
-        out: list[Message] = []
+        out: list[Message] = self._pull_over_cap(now_ns, volume)
         if decision.tactic is Tactic.AGGRESSIVE:
             out += self.book.cancel_resting(now_ns, "behind schedule: re-place aggressively")
         qty, why_not = self._child_qty(now_ns, volume, decision)
@@ -541,6 +541,19 @@ class ParentOrder(WakePlanning):
         if why == CAPPED and d.scheduled - self.filled >= min(self._min_child(), self.leaves):
             self._capped_ns = now_ns  # held back what the schedule wanted done by now
         return qty, why
+
+    def _pull_over_cap(self, now_ns: int, volume: int) -> list[Message]:
+        """Open children count as filled; once the trailing window slides past busier
+        volume they may be more than the cap allows now: pull the newest, so a resting
+        child cannot fill the parent over its cap."""
+        if not self._polls():
+            return []
+        room = self._participation_room(now_ns, volume, self.book.open_qty)
+        if room is None or room >= 0:
+            return []
+        return self.book.trim_open(
+            -room, now_ns, "max participation: pull what the cap no longer allows"
+        )
 
     def _participation_room(self, now_ns: int, volume: int, open_qty: int) -> int | None:
         """What max participation lets a new child have (None: no cap): the strategy's
