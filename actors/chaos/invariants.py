@@ -38,8 +38,6 @@ KNOWN_DEFECTS = {
     "before its venue orders are settled",
     "excess_after_done": "fills of venue orders still live when their parent was reported "
     "done have no client left and go to the excess account",
-    "excess_after_cross": "a working parent's unfilled part is crossed internally while its "
-    "children are live at venues; their later fills go to the excess account",
 }
 """Classes the engine is known to violate today, with why; every other class must be
 zero. The first three share one cause: a parent is reported done without waiting for

@@ -73,7 +73,6 @@ def test_no_excess_from_fills_after_the_parent_was_done(campaign: Summary) -> No
     )
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS["excess_after_cross"])
 def test_no_excess_from_crossing_live_quantity(campaign: Summary) -> None:
     assert not campaign.by_class().get("excess_after_cross"), _listing(
         campaign, {"excess_after_cross"}

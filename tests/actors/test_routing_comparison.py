@@ -151,8 +151,10 @@ def test_with_logic_reroutes_every_mandate_and_the_logics_differ():
 
 
 def test_orders_the_engine_rejected_are_not_counted():
-    """A re-used client order id is rejected at intake: never working, never counted."""
-    again = msgspec.structs.replace(SCENARIO.orders[0], at="09:32")
+    """A re-used client order id with other content is rejected at intake: never
+    working, never counted (the same order sent again is answered with its state)."""
+    first = SCENARIO.orders[0]
+    again = msgspec.structs.replace(first, at="09:32", quantity=first.quantity + 100)
     result = run_scenario(msgspec.structs.replace(SCENARIO, orders=[*SCENARIO.orders, again]))
     try:
         assert result.rejected == 1
