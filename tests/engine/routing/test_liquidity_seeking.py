@@ -285,25 +285,18 @@ def test_liquidity_seeking_executes_at_the_mid_in_the_dark_heavy_market(seed):
     assert liquidity[Liquidity.MIDPOINT] / total > 0.4
 
 
-@pytest.mark.parametrize(
-    "seed",
-    [
-        2,
-        pytest.param(
-            4,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="since dark contra is partly informed, liquidity seeking costs "
-                "more than sequential on the dark-heavy market at this seed",
-            ),
-        ),
-    ],
-)
-def test_liquidity_seeking_costs_no_more_than_sequential_in_the_dark_heavy_market(seed):
-    ls, _ = _run("liquidity_seeking", seed)
-    seq, _ = _run("sequential", seed)
-    assert ls.cost_bps is not None and seq.cost_bps is not None
-    # not worse than sequential: within 2 bps on one seed, as the two runs diverge once
-    # their round-lot children fill at different times (LS - sequential, seeds 1-5:
-    # -0.0, +1.5, -4.1, -0.4, -0.0 bps); the failure guarded against costs far more
-    assert ls.cost_bps <= seq.cost_bps + 2.0
+COST_SEEDS = range(1, 9)
+
+
+def test_liquidity_seeking_costs_no_more_than_sequential_in_the_dark_heavy_market():
+    """Paired by seed (the same market), over eight seeds: one seed's difference is noise
+    (LS - sequential ranges -3.4..+4.2 bps on seeds 1-8, as the runs diverge once their
+    children fill at different times and partly informed contra picks them off); the
+    failure guarded against (probing the pools at a loss) costs far more on average."""
+    differences = []
+    for seed in COST_SEEDS:
+        ls, _ = _run("liquidity_seeking", seed)
+        seq, _ = _run("sequential", seed)
+        assert ls.cost_bps is not None and seq.cost_bps is not None
+        differences.append(ls.cost_bps - seq.cost_bps)
+    assert sum(differences) / len(differences) <= 2.0, differences
