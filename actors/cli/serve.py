@@ -5,22 +5,27 @@ The engine in live mode (wall clock, today's session) on the scenario's simulate
 allows, bound to 127.0.0.1 unless told otherwise. Prints ``listening on HOST:PORT`` once it
 accepts connections. SIGINT or SIGTERM stops it: no new connections, working FIX orders
 cancelled (``--on-stop cancel``) or left, every session logged out, the trail flushed.
+Started again on the trail a previous serve left (killed or stopped), it restarts that
+engine: its orders go on (``Engine.restart``, docs/fix.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
 import zoneinfo
 from datetime import datetime
+from pathlib import Path
 from types import FrameType
 
 import scenarios
 from actors.api import Engine, MarketConfig
 from actors.fix import FixAcceptor
 from actors.runtime.live import DEFAULT_ZONE, session_from_now, session_today
+from engine.audit.journal import Journal
 from engine.config import SessionConfig
 from engine.fix.config import load_sessions
 from engine.scenario import Scenario, ScenarioError, load
@@ -46,7 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--host", help="address to bind (default: SESSIONS.toml's, 127.0.0.1)")
     parser.add_argument("--store-dir", help="FIX sequence stores (default: SESSIONS.toml's)")
-    parser.add_argument("--audit", default=":memory:", help="SQLite audit trail to write")
+    parser.add_argument(
+        "--audit",
+        help=(
+            "SQLite audit trail (default: audit-DATE.sqlite in the FIX store directory, or in "
+            "memory without one); one a previous serve left is resumed, orders and all"
+        ),
+    )
     parser.add_argument("--zone", default=DEFAULT_ZONE, help="the session's time zone (IANA)")
     parser.add_argument(
         "--session-hours",
@@ -70,25 +81,52 @@ def main(args: argparse.Namespace) -> int:
     except (ScenarioError, ValueError, OSError) as exc:
         print(f"smart-exec serve: error: {exc}", file=sys.stderr)
         return 2
-    engine = Engine(
-        _market(scenario, args),
-        live=True,
-        seed=scenario.seed if args.seed is None else args.seed,
-        audit=args.audit,
-    )
+    store_dir = args.store_dir or settings.store_dir
+    audit = args.audit or _default_trail(store_dir, args.zone)
+    resumed = _holds_a_run(audit)
+    try:
+        engine = Engine.restart(audit) if resumed else _new_engine(scenario, args, audit)
+    except (ValueError, OSError) as exc:
+        print(f"smart-exec serve: error: {exc}", file=sys.stderr)
+        return 2
+    if resumed:
+        print(f"resumed the run in {audit}: its market, session and orders", file=sys.stderr)
     try:
         acceptor = FixAcceptor(
             engine,
             settings,
             port=args.fix_port,
             host=args.host,
-            store_dir=args.store_dir or settings.store_dir,
+            store_dir=store_dir,
+            resumed=resumed,
         )
     except (OSError, RuntimeError) as exc:
         engine.close()
         print(f"smart-exec serve: error: {exc}", file=sys.stderr)
         return 2
     return _serve(engine, acceptor, args)
+
+
+def _new_engine(scenario: Scenario, args: argparse.Namespace, audit: str) -> Engine:
+    seed = scenario.seed if args.seed is None else args.seed
+    return Engine(_market(scenario, args), live=True, seed=seed, audit=audit)
+
+
+def _default_trail(store_dir: str | None, zone: str) -> str:
+    """One trail per day beside the FIX stores, so a restart finds the day's orders."""
+    if store_dir is None:
+        return ":memory:"
+    today = datetime.now(zoneinfo.ZoneInfo(zone)).date()
+    Path(store_dir).mkdir(parents=True, exist_ok=True)
+    return str(Path(store_dir) / f"audit-{today:%Y-%m-%d}.sqlite")
+
+
+def _holds_a_run(audit: str) -> bool:
+    """A trail a previous serve wrote: its engine is restarted on it (``Engine.restart``)."""
+    if audit == ":memory:" or not Path(audit).exists():
+        return False
+    with contextlib.closing(Journal(audit, readonly=True)) as trail:
+        return len(trail) > 0
 
 
 def _market(scenario: Scenario, args: argparse.Namespace) -> MarketConfig:

@@ -22,9 +22,10 @@ from loguru import logger
 from actors.api import Engine, Report
 from engine.fix.config import GatewaySettings, Role
 from engine.fix.gateway import Command, Gateway, Outbound
+from engine.fix.restart import engine_orders
 from engine.fix.session import Closed, Connection, LoggedOn, Phase, Received, Session, Step
 from engine.fix.store import FileStore, MemoryStore, next_incarnation
-from engine.messages import AmendClientOrder, CancelClientOrder, SubmitClientOrder
+from engine.messages import AmendClientOrder, CancelClientOrder, ExecutionReport, SubmitClientOrder
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024
 _READ = selectors.EVENT_READ
@@ -49,7 +50,9 @@ class FixAcceptor:
 
     ``port`` 0 picks a free port (``address`` says which). ``store_dir`` None keeps
     sequence numbers in memory only (tests); otherwise each session's store is fsynced
-    there and a restart resumes it."""
+    there and a restart resumes it. ``resumed``: ``engine`` was restarted on the trail of
+    the run the stores are from (``Engine.restart``), so its orders go on; otherwise the
+    orders a previous run left working are reported cancelled."""
 
     def __init__(
         self,
@@ -59,6 +62,7 @@ class FixAcceptor:
         port: int = 0,
         host: str | None = None,
         store_dir: str | Path | None = None,
+        resumed: bool = False,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -69,11 +73,9 @@ class FixAcceptor:
         }
         incarnation = next_incarnation(directory) if directory else engine.now // 1_000_000_000
         self.gateway = Gateway(self.sessions.values(), incarnation)
-        if directory is not None:  # orders a previous run left: known, and closed
-            for session in self.sessions.values():
-                if session.settings.role is Role.ORDER_ENTRY:
-                    self._send(self.gateway.restore(session, engine.now))
         self._links: dict[Connection, _Link] = {}
+        self._running = True
+        self._accepting = True
         self._listener = socket.create_server((host or settings.host, port))
         self._listener.setblocking(False)
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
@@ -82,11 +84,22 @@ class FixAcceptor:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._selector.register(self._wake_r, _READ, "waker")
-        self._running = True
-        self._accepting = True
-        engine.on_report(self._on_report)
+        with self._lock:  # reports wait for the restore: the trail is read after subscribing
+            engine.on_report(self._on_report)
+            if directory is not None:
+                self._restore(resumed)
         self._thread = threading.Thread(target=self._loop, name="fix-acceptor", daemon=True)
         self._thread.start()
+
+    def _restore(self, resumed: bool) -> None:
+        """The orders of the run the stores are from (``Gateway.restore``)."""
+        trail = self.engine.journal
+        orders = None
+        if resumed and trail is not None:
+            orders = engine_orders(trail.messages(ExecutionReport))
+        for session in self.sessions.values():
+            if session.settings.role is Role.ORDER_ENTRY:
+                self._send(self.gateway.restore(session, self.engine.now, orders))
 
     # ------------------------------------------------------------------ public
 
