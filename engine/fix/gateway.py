@@ -18,7 +18,14 @@ from engine.fix import tags as T
 from engine.fix.codec import Field, FixMessage
 from engine.fix.config import Role
 from engine.fix.orders import OrderProblem, limit_price, new_order
-from engine.fix.reports import DONE, OrderIds, execution_report, rejected_order, side_code
+from engine.fix.reports import (
+    DONE,
+    OrderIds,
+    execution_report,
+    order_status,
+    rejected_order,
+    side_code,
+)
 from engine.fix.restart import EngineOrders, StoredOrder, no_longer_worked, stored_orders
 from engine.fix.session import Session
 from engine.fix.times import utc_timestamp
@@ -59,7 +66,17 @@ class Pending(NamedTuple):
 
 
 class FixOrder:
-    __slots__ = ("acked", "cum_qty", "engine_id", "ids", "pending", "quantity", "session", "status")
+    __slots__ = (
+        "acked",
+        "cum_qty",
+        "engine_id",
+        "ids",
+        "last",
+        "pending",
+        "quantity",
+        "session",
+        "status",
+    )
 
     def __init__(self, session: Session, engine_id: str, ids: OrderIds, quantity: str) -> None:
         self.session = session
@@ -70,6 +87,17 @@ class FixOrder:
         self.acked = False
         self.cum_qty = 0  # as last reported
         self.pending: Pending | None = None
+        self.last: list[Field] = [  # its state as last reported (OrderStatusRequest)
+            (T.ORDER_ID, ids.order_id),
+            (T.CL_ORD_ID, ids.cl_ord_id),
+            (T.ORD_STATUS, "A"),
+            (T.SYMBOL, ids.symbol),
+            (T.SIDE, ids.side),
+            (T.ORDER_QTY, quantity),
+            (T.LEAVES_QTY, quantity),
+            (T.CUM_QTY, 0),
+            (T.AVG_PX, "0"),
+        ]
 
     @property
     def done(self) -> bool:
@@ -118,12 +146,20 @@ class Gateway:
         self._orders[(source, cl_ord_id)] = state
         if isinstance(order, OrderProblem):
             state.status = "8"
-            body = rejected_order(
+            state.last = body = rejected_order(
                 ids, self._exec_id(), quantity, order.text, order.ord_rej_reason, now_ns
             )
             return [], [Outbound(session, T.EXECUTION_REPORT, body)]
         self._by_engine[(source, cl_ord_id)] = state
         return [SubmitClientOrder(order=order, ts=now_ns)], []
+
+    def _status(
+        self, session: Session, msg: FixMessage, now_ns: int
+    ) -> tuple[list[Command], list[Outbound]]:
+        """OrderStatusRequest: the order's state as last reported, from the gateway."""
+        order = self._orders.get((session.settings.sender_comp_id, msg.get(T.CL_ORD_ID) or ""))
+        body = order_status(None if order is None else order.last, msg, self._exec_id(), now_ns)
+        return [], [Outbound(session, T.EXECUTION_REPORT, body)]
 
     def _cancel(
         self, session: Session, msg: FixMessage, now_ns: int
@@ -214,7 +250,7 @@ class Gateway:
             if reports is not None:
                 out += self._catch_up(state, reports, stored.exec_ids)
             elif stored.working:
-                body = no_longer_worked(stored, self._exec_id(), now_ns)
+                state.last = body = no_longer_worked(stored, self._exec_id(), now_ns)
                 out += [Outbound(session, T.EXECUTION_REPORT, body), *self._copies(body)]
         for (src, cl_ord_id), reports in (engine or {}).items():
             if src == source:  # acknowledged by the engine, never heard of by the session
@@ -239,6 +275,7 @@ class Gateway:
             state.status = "4"
         state.acked = True
         state.cum_qty = int(last.get(T.CUM_QTY) or 0)
+        state.last = [(t, v) for t, v in last.fields if t not in T.HEADER and t != T.CHECKSUM]
         for cl_ord_id in stored.cl_ord_ids:
             self._orders[(source, cl_ord_id)] = state
         if resumed:
@@ -284,7 +321,7 @@ class Gateway:
             order.pending = None
         order.acked = True
         order.cum_qty = report.cum_qty
-        body = execution_report(order.ids, report, self._engine_exec_id(report))
+        order.last = body = execution_report(order.ids, report, self._engine_exec_id(report))
         order.status = str(dict(body)[T.ORD_STATUS])
         return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
 
@@ -295,7 +332,9 @@ class Gateway:
         if order.status == "A":  # the engine answers a new order before a cancel of it
             order.status = "8"
             code = ORD_REJ_REASONS.get(report.reason, OTHER)
-            body = rejected_order(order.ids, self._exec_id(), order.quantity, text, code, now_ns)
+            order.last = body = rejected_order(
+                order.ids, self._exec_id(), order.quantity, text, code, now_ns
+            )
             return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
         pending = order.pending
         if pending is None:
@@ -370,4 +409,5 @@ _HANDLERS = {
     T.NEW_ORDER_SINGLE: Gateway._new_order,
     T.ORDER_CANCEL_REQUEST: Gateway._cancel,
     T.ORDER_CANCEL_REPLACE: Gateway._replace,
+    T.ORDER_STATUS_REQUEST: Gateway._status,
 }

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from engine.fix import tags as T
 from engine.fix.codec import FixMessage
 from engine.fix.config import SessionSettings
+from engine.fix.dictionary import allowed
 from engine.fix.times import parse_utc_timestamp
 
 REQUIRED: dict[str, tuple[int, ...]] = {
@@ -22,6 +23,7 @@ REQUIRED: dict[str, tuple[int, ...]] = {
         T.TRANSACT_TIME,
         T.ORD_TYPE,
     ),
+    T.ORDER_STATUS_REQUEST: (T.CL_ORD_ID, T.SYMBOL, T.SIDE),
     T.RESEND_REQUEST: (T.BEGIN_SEQ_NO, T.END_SEQ_NO),
     T.SEQUENCE_RESET: (T.NEW_SEQ_NO,),
     T.TEST_REQUEST: (T.TEST_REQ_ID,),
@@ -76,9 +78,13 @@ def _structure(msg: FixMessage, *_: object) -> Problem | None:
     seen: set[int] = set()
     groups = any(tag in GROUP_COUNTERS for tag, _ in msg.fields)
     in_body = False
+    kind = msg.msg_type
     for tag, value in msg.fields[3:-1]:
         if not _defined(tag):
             return Problem(tag, T.R_INVALID_TAG, f"invalid tag number {tag}")
+        if not allowed(kind, tag):
+            why = f"tag {tag} is not defined for MsgType {kind}"
+            return Problem(tag, T.R_NOT_FOR_MSG_TYPE, why)
         if value == "":
             return Problem(tag, T.R_EMPTY_VALUE, f"tag {tag} has no value")
         if tag in seen and (tag in T.HEADER or not groups):

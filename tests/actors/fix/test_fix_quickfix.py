@@ -151,6 +151,11 @@ def test_duplicate_cl_ord_id_and_each_reject_case(engine, connect):
     oms.send((11, "r-px"), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 2), msg_type="D")
     missing = oms.next_app()
     assert (missing[35], missing[380]) == ("j", "5")
+    oms.send(
+        (11, "r-tag"), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 1), (112, "x"), msg_type="D"
+    )
+    reject = next(m for m in iter(lambda: oms.admin.get(timeout=15), None) if m[35] == "3")
+    assert (reject[373], reject[371]) == ("2", "112")  # TestReqID is not an order's field
 
 
 def test_a_session_cannot_cancel_another_sessions_order(engine, connect):

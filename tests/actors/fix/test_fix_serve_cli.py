@@ -140,6 +140,9 @@ def test_after_kill_9_orders_go_on_with_their_numbers_ids_and_quantities(tmp_pat
     after = [m for m in busy if m[17].startswith("2-")]
     assert after and all(m[150] in ("F", "C") for m in after)
     assert int(after[-1][14]) > int(before[-1][14])  # worked on after the restart
+    app.send((11, "resting"), (55, "XYZ"), (54, 1), (790, "s1"), msg_type="H")
+    status = app.until(lambda m: m.get(790) == "s1")[-1]  # still working, as it was
+    assert (status[150], status[39], status[37], status[151]) == ("I", "0", resting[37], "100")
     app.send((41, "resting"), (11, "resting-x"), (55, "XYZ"), (54, 1), (60, end), msg_type="F")
     cancelled = app.until(lambda m: m[11] == "resting-x")[-1]  # the engine still had it
     assert (cancelled[35], cancelled[150], cancelled[41]) == ("8", "4", "resting")

@@ -301,3 +301,25 @@ def test_a_gateway_restarted_with_its_engine_resumes_orders_and_sends_what_was_m
     assert (dict(done.body)[37], dict(done.body)[39], dict(done.body)[17]) == ("3-O1", "2", "4-E5")
     [cmd], [] = restarted.on_message(oms, cancel("c9", "c9-x"), T0)  # the engine's order
     assert isinstance(cmd, CancelClientOrder) and cmd.client_order_id == "c9"
+
+
+def test_order_status_request_answers_the_state_last_reported():
+    oms, other, _, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    _, [pending] = gw.on_message(oms, fix("H", (11, "c1"), (55, "XYZ"), (54, "1")), T0)
+    assert (dict(pending.body)[150], dict(pending.body)[39]) == ("I", "A")
+    gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0)
+    fill = er("c1", ExecType.TRADE, OrdStatus.PARTIALLY_FILLED, exec_id="E2", cum_qty=40,
+              leaves_qty=60, cum_notional=40 * 100_000_000, last_qty=40, last_price=100_000_000)  # fmt: skip
+    gw.on_report(fill, T0)
+    ask = fix("H", (11, "c1"), (55, "XYZ"), (54, "1"), (790, "q7"))
+    [], [status] = gw.on_message(oms, ask, T0)
+    body = dict(status.body)
+    assert (status.msg_type, body[150], body[39], body[14], body[151], body[6]) == (
+        "8", "I", "1", 40, 60, "100",
+    )  # fmt: skip
+    assert body[790] == "q7" and 32 not in body and body[17] != "3-E2"
+    [], [unknown] = gw.on_message(other, ask, T0)  # another session's order: not found
+    assert (dict(unknown.body)[150], dict(unknown.body)[39], dict(unknown.body)[58]) == (
+        "I", "8", "unknown order",
+    )  # fmt: skip

@@ -257,6 +257,8 @@ def test_sending_time_far_off_is_rejected_then_logged_out():
         (((11, ""), *ORDER[1:]), "4", "11"),  # empty value
         (ORDER[1:], "1", "11"),  # required tag missing
         ((*ORDER, (9999999, "x")), "0", "9999999"),  # undefined tag
+        ((*ORDER, (112, "x")), "2", "112"),  # TestReqID: not a NewOrderSingle field
+        ((*ORDER, (150, "0")), "2", "150"),  # ExecType: an ExecutionReport's
         ((*ORDER[:-1], (38, "1x")), "6", "38"),  # data format
         ((*ORDER, (34, "2")), "13", "34"),  # header tag repeated in the body
         ((*ORDER, (43, "N")), "14", "43"),  # header tag after the body
