@@ -24,11 +24,14 @@ from types import FrameType
 import scenarios
 from actors.api import Engine, MarketConfig
 from actors.fix import FixAcceptor
+from actors.fix.drop_copy import AllocationsFile
 from actors.runtime.live import DEFAULT_ZONE, session_from_now, session_today
 from engine.audit.journal import Journal
 from engine.config import SessionConfig
 from engine.fix.config import load_sessions
 from engine.scenario import Scenario, ScenarioError, load
+from engine.tca.from_trail import tca_from_journal
+from engine.tca.text import write_fills_csv
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -57,6 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "SQLite audit trail (default: audit-DATE.sqlite in the FIX store directory, or in "
             "memory without one); one a previous serve left is resumed, orders and all"
         ),
+    )
+    parser.add_argument(
+        "--allocations-csv",
+        metavar="PATH",
+        help="write each allocation (a client order's fill) to PATH as it is reported",
+    )
+    parser.add_argument(
+        "--fills-csv",
+        metavar="PATH",
+        help="at stop, write the venue fills to PATH (the run command's fills CSV)",
     )
     parser.add_argument("--zone", default=DEFAULT_ZONE, help="the session's time zone (IANA)")
     parser.add_argument(
@@ -104,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
         engine.close()
         print(f"smart-exec serve: error: {exc}", file=sys.stderr)
         return 2
-    return _serve(engine, acceptor, args)
+    return _serve(engine, acceptor, args, audit)
 
 
 def _new_engine(scenario: Scenario, args: argparse.Namespace, audit: str) -> Engine:
@@ -155,7 +168,47 @@ def _session_line(engine: Engine, zone: str) -> str:
     return f"session {opens:%Y-%m-%d %H:%M}-{closes:%H:%M} {zone} ({state})"
 
 
-def _serve(engine: Engine, acceptor: FixAcceptor, args: argparse.Namespace) -> int:
+def _serve(engine: Engine, acceptor: FixAcceptor, args: argparse.Namespace, audit: str) -> int:
+    """Serve until stopped, with the post-trade files asked for: the allocations as they
+    come, the venue fills (from the trail, with their benchmarks) once stopped."""
+    offset = _utc_offset_hours(args.zone)
+    try:
+        allocations = (
+            AllocationsFile(engine, args.allocations_csv, offset) if args.allocations_csv else None
+        )
+    except OSError as exc:
+        acceptor.close()
+        engine.close()
+        print(f"smart-exec serve: error: --allocations-csv: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _serve_until_stopped(engine, acceptor, args)
+    finally:
+        if allocations:
+            allocations.close()
+            print(f"allocations: {allocations.rows:,} rows in {allocations.path}", file=sys.stderr)
+        if args.fills_csv:
+            _write_fills(engine, audit, args.fills_csv, offset)
+
+
+def _write_fills(engine: Engine, audit: str, path: str, offset: int) -> None:
+    """The run command's fills CSV, from the trail (closed with the engine if a file)."""
+    with contextlib.ExitStack() as stack:
+        trail = engine.journal
+        if audit != ":memory:":
+            trail = stack.enter_context(contextlib.closing(Journal(audit, readonly=True)))
+        if trail is None:
+            return
+        rows = write_fills_csv(tca_from_journal(trail).parents, path, offset)
+    print(f"fills: {rows:,} rows in {path}", file=sys.stderr)
+
+
+def _utc_offset_hours(zone: str) -> int:
+    offset = datetime.now(zoneinfo.ZoneInfo(zone)).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds()) // 3_600
+
+
+def _serve_until_stopped(engine: Engine, acceptor: FixAcceptor, args: argparse.Namespace) -> int:
     stopped_by: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

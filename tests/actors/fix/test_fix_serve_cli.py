@@ -4,6 +4,7 @@ the sequence numbers with new, still unique ExecIDs."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -37,11 +38,11 @@ urgency = 7001
 """
 
 
-def serve(tmp_path: Path, port: int = 0) -> tuple[subprocess.Popen[str], int]:
+def serve(tmp_path: Path, port: int = 0, *extra: object) -> tuple[subprocess.Popen[str], int]:
     sessions = tmp_path / "SESSIONS.toml"
     sessions.write_text(SESSIONS_TOML.format(store=tmp_path / "store"))
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    args = ["serve", "--fix-port", port, "--sessions", sessions, "--session-hours", "1"]
+    args = ["serve", "--fix-port", port, "--sessions", sessions, "--session-hours", "1", *extra]
     proc = subprocess.Popen(
         [sys.executable, "-m", "actors.cli", *map(str, args)],
         env=env,
@@ -113,7 +114,8 @@ def reports_until_done(app, cl: str) -> list[dict[int, str]]:
 
 def test_after_kill_9_orders_go_on_with_their_numbers_ids_and_quantities(tmp_path, stoppable):
     procs, clients = stoppable
-    proc, port = serve(tmp_path)
+    post_trade = ("--allocations-csv", tmp_path / "allocations.csv")
+    proc, port = serve(tmp_path, 0, *post_trade)
     procs.append(proc)
     client = Initiator(port, tmp_path / "client", "change-me", reset=False)
     clients.append(client)
@@ -130,9 +132,10 @@ def test_after_kill_9_orders_go_on_with_their_numbers_ids_and_quantities(tmp_pat
     assert app.logged_out.wait(WAIT_S)
     seq_before = max(int(m[34]) for m in [*drain(app.admin), *before])
 
-    again, _ = serve(tmp_path, port)  # same port and store directory: the client reconnects
+    fills = ("--fills-csv", tmp_path / "fills.csv")
+    again, _ = serve(tmp_path, port, *post_trade, *fills)  # same port and store directory
     procs.append(again)
-    assert app.logged_on.wait(WAIT_S)
+    assert app.logged_on.wait(WAIT_S)  # the client reconnects
     logons = [m for m in drain(app.admin) if m[35] == "A"]
     assert logons and int(logons[-1][34]) > seq_before  # no reset: the numbers went on
     busy = [m for m in before if m[11] == "busy"] + reports_until_done(app, "busy")
@@ -149,6 +152,20 @@ def test_after_kill_9_orders_go_on_with_their_numbers_ids_and_quantities(tmp_pat
     assert cancelled[37] == resting[37] and cancelled[17].startswith("2-")
     dup = order(app, "resting")  # its ClOrdID is still taken
     assert (dup[150], dup[103]) == ("8", "6")
+
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(WAIT_S) == 0
+    allocations = read_csv(tmp_path / "allocations.csv")  # the whole run, both processes
+    assert [int(a["quantity"]) for a in allocations] == [int(m[32]) for m in busy if m[150] == "F"]
+    assert {a["client_order_id"] for a in allocations} == {"busy"}
+    assert allocations[-1]["cum_qty"] == after[-1][14]
+    venue_fills = read_csv(tmp_path / "fills.csv")
+    assert sum(int(f["quantity"]) for f in venue_fills) == int(after[-1][14])
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.mark.parametrize(
