@@ -76,6 +76,7 @@ class FixAcceptor:
         self._links: dict[Connection, _Link] = {}
         self._running = True
         self._accepting = True
+        self._woken = False  # a wake-up is on its way to the I/O thread
         self._listener = socket.create_server((host or settings.host, port))
         self._listener.setblocking(False)
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
@@ -183,13 +184,15 @@ class FixAcceptor:
         return min(max((min(deadlines) - self.engine.now) / 1e9, 0.0), 0.5)
 
     def _commit_all(self) -> None:
-        """Make durable what no write has carried yet (numbers of messages received,
-        messages for sessions that are not connected): taken under the lock, synced
-        outside it."""
+        """Write what no write has carried yet (numbers of messages received, messages
+        for sessions that are not connected): taken under the lock, written outside it.
+        To the OS, not synced: none of it is on the wire yet; the sync before the next
+        bytes are sent covers it. (An inbound number lost with a power cut is asked for
+        again; a report not sent is sent from the engine's trail at the restart.)"""
         with self._lock:
             taken = [(s.store, s.store.take_pending()) for s in self.sessions.values()]
         for store, records in taken:
-            store.write_durable(records)
+            store.write_durable(records, sync=False)
 
     def _logout_all(self) -> None:
         with self._lock:
@@ -272,7 +275,9 @@ class FixAcceptor:
             if not self._running:
                 return
             self._send(self.gateway.on_report(report, self.engine.now))
-        self._wake()
+            woken, self._woken = self._woken, True
+        if not woken:  # one wake-up for the reports that come before the loop runs
+            self._wake()
 
     def _dispatch(self, commands: list[Command]) -> None:
         for cmd in commands:
@@ -338,11 +343,15 @@ class FixAcceptor:
             self._wake_w.send(b"x")
 
     def _drain_waker(self) -> None:
+        """Read the wake-ups, then take new ones: a report queued in between is flushed
+        by this turn of the loop (its flush comes after this)."""
         try:
             while self._wake_r.recv(4096):
                 pass
         except (BlockingIOError, OSError):
             pass
+        with self._lock:
+            self._woken = False
 
 
 def _store(directory: Path | None, key: tuple[str, str], fsync: bool) -> MemoryStore:

@@ -50,8 +50,10 @@ class MemoryStore:
         ``write_durable`` can run outside it; one writer only."""
         return b""
 
-    def write_durable(self, records: bytes) -> None:
-        """Append ``records`` and fsync (nothing to do in memory)."""
+    def write_durable(self, records: bytes, sync: bool = True) -> None:
+        """Append ``records`` and fsync (nothing to do in memory). ``sync`` False: to the
+        OS only, for records no bytes on the wire depend on yet (the next synced write
+        covers them: one file)."""
 
     def close(self) -> None:
         """Release the store."""
@@ -121,13 +123,13 @@ class FileStore(MemoryStore):
         self._pending.clear()
         return records
 
-    def write_durable(self, records: bytes) -> None:
+    def write_durable(self, records: bytes, sync: bool = True) -> None:
         if not records:
             return
         self._file.seek(0, os.SEEK_END)
         self._file.write(records)
         self._file.flush()
-        if self.fsync:
+        if self.fsync and sync:
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
