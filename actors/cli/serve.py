@@ -80,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
     parser.add_argument(
+        "--cpu",
+        type=int,
+        metavar="N",
+        help="run the engine's threads and the FIX I/O thread on CPU N (lower latency)",
+    )
+    parser.add_argument(
         "--on-stop",
         choices=("leave", "cancel"),
         default="leave",
@@ -98,7 +104,9 @@ def main(args: argparse.Namespace) -> int:
     audit = args.audit or _default_trail(store_dir, args.zone)
     resumed = _holds_a_run(audit)
     try:
-        engine = Engine.restart(audit) if resumed else _new_engine(scenario, args, audit)
+        engine = (
+            Engine.restart(audit, cpu=args.cpu) if resumed else _new_engine(scenario, args, audit)
+        )
     except (ValueError, OSError) as exc:
         print(f"smart-exec serve: error: {exc}", file=sys.stderr)
         return 2
@@ -122,7 +130,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _new_engine(scenario: Scenario, args: argparse.Namespace, audit: str) -> Engine:
     seed = scenario.seed if args.seed is None else args.seed
-    return Engine(_market(scenario, args), live=True, seed=seed, audit=audit)
+    return Engine(_market(scenario, args), live=True, seed=seed, audit=audit, cpu=args.cpu)
 
 
 def _default_trail(store_dir: str | None, zone: str) -> str:
