@@ -306,7 +306,7 @@ class FixAcceptor:
             link.out.clear()
             session = link.conn.session
             records = session.store.take_pending() if session is not None and out else b""
-        if records and session is not None:
+        if out and session is not None:  # synced before they are sent (``_commit_all``'s too)
             session.store.write_durable(records)
         sent = 0
         if out:

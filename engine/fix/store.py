@@ -79,6 +79,7 @@ class FileStore(MemoryStore):
             ) from None
         self._replay()
         self._pending: list[bytes] = []
+        self._unsynced = False  # written to the OS, not synced yet
 
     def _replay(self) -> None:
         self._file.seek(0)
@@ -124,13 +125,15 @@ class FileStore(MemoryStore):
         return records
 
     def write_durable(self, records: bytes, sync: bool = True) -> None:
-        if not records:
-            return
-        self._file.seek(0, os.SEEK_END)
-        self._file.write(records)
-        self._file.flush()
-        if self.fsync and sync:
-            os.fsync(self._file.fileno())
+        if records:
+            self._file.seek(0, os.SEEK_END)
+            self._file.write(records)
+            self._file.flush()
+            self._unsynced = True
+        if sync and self._unsynced:  # this write's records, and any written unsynced
+            if self.fsync:
+                os.fsync(self._file.fileno())
+            self._unsynced = False
 
     def close(self) -> None:
         if not self._file.closed:

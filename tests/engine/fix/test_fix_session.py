@@ -376,3 +376,16 @@ def test_a_client_over_its_message_rate_is_logged_out():
     step = conn.receive(burst, T0)
     assert parse(step.data)[-1].get(58) == "message rate over the session's limit"
     assert step.closed and session.store.next_in == 5  # three taken (2, 3, 4), not the fourth
+
+
+def test_records_written_unsynced_are_synced_with_the_next_bytes_sent(tmp_path, monkeypatch):
+    store = FileStore(tmp_path / "s.log")
+    synced: list[int] = []
+    monkeypatch.setattr("engine.fix.store.os.fsync", synced.append)
+    store.received(1)
+    store.write_durable(store.take_pending(), sync=False)  # nothing on the wire yet
+    assert synced == [] and (tmp_path / "s.log").read_bytes() == b"I 2\n"
+    store.write_durable(b"")  # bytes about to be sent: what was written unsynced, synced
+    store.write_durable(b"")  # nothing new since
+    assert len(synced) == 1
+    store.close()
