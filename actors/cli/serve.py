@@ -101,9 +101,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"smart-exec serve: error: {exc}", file=sys.stderr)
         return 2
     store_dir = args.store_dir or settings.store_dir
-    audit = args.audit or _default_trail(store_dir, args.zone)
-    resumed = _holds_a_run(audit)
     try:
+        audit = args.audit or _default_trail(store_dir, args.zone)
+        resumed = _holds_a_run(audit)
         engine = (
             Engine.restart(audit, cpu=args.cpu) if resumed else _new_engine(scenario, args, audit)
         )
