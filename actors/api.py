@@ -29,6 +29,7 @@ from typing import cast
 import msgspec
 
 from actors.desk_actor import REPORTS, DeskActor
+from actors.live_restart import Restart
 from actors.logs import log_failure
 from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
@@ -141,6 +142,7 @@ class Engine:
         max_restarts: int = 3,
         restart_window_ns: int = 5 * SECOND,
         scorecard: ScorecardSource = None,
+        restart: Restart | None = None,  # ``Engine.restart``: the trail's orders go on
     ) -> None:
         if cpu is not None and not live:
             raise ValueError("cpu pins the live runtime's threads: it needs live=True")
@@ -148,7 +150,7 @@ class Engine:
             market = msgspec.structs.replace(market, session=session_today())
         self.market = market
         self.seed = seed
-        self.journal = _fresh_trail(audit)
+        self.journal = audit if restart and isinstance(audit, Journal) else _fresh_trail(audit)
         self._owns_journal_file = isinstance(audit, str) and audit != ":memory:"
         if self.journal is not None:
             spec = EngineSpec(
@@ -172,7 +174,7 @@ class Engine:
             self.runtime, "engine", max_restarts=max_restarts, window_ns=restart_window_ns
         )
         venues = self._sub_supervisor("venues", max_restarts, restart_window_ns)
-        self.parents = self._sub_supervisor("parents", max_restarts, restart_window_ns)
+        self.parents = self._parents(max_restarts, restart_window_ns, restart, parent)
         self.venue_names = start_market(
             self.runtime,
             venues,
@@ -221,6 +223,35 @@ class Engine:
         engine._owns_journal_file = True
         return engine
 
+    @classmethod
+    def restart(cls, trail: str, *, cpu: int | None = None) -> Engine:
+        """A live engine whose process died, started again on its ``trail`` (a file):
+        its client orders go on working from where the trail leaves them, its venues
+        start empty (``actors.live_restart``)."""
+        journal = Journal(str(trail))
+        try:
+            spec = journal.run_info(ENGINE_SPEC, EngineSpec)
+            if spec is None:
+                raise ValueError(f"audit trail {trail!r} does not say which engine wrote it")
+            engine = cls(
+                spec.market,
+                seed=spec.seed,
+                audit=journal,
+                router=spec.router,
+                desk=spec.desk,
+                parent=spec.parent,
+                live=True,
+                cpu=cpu,
+                max_restarts=spec.max_restarts,
+                restart_window_ns=spec.restart_window_ns,
+                restart=Restart(journal),
+            )
+        except BaseException:
+            journal.close()
+            raise
+        engine._owns_journal_file = True
+        return engine
+
     @property
     def replaying(self) -> bool:
         """True while a resumed engine is still reproducing its trail (``resume``)."""
@@ -244,6 +275,21 @@ class Engine:
             window_ns=window_ns,
             parent=self.supervisor,
         )
+
+    def _parents(
+        self, max_restarts: int, window_ns: int, restart: Restart | None, config: ParentConfig
+    ) -> Supervisor:
+        """The parents' supervisor. After ``Engine.restart`` every actor holding order
+        state is rebuilt from the trail (generation 1): the parents still working now,
+        before the venues start, the router and the desk as they start."""
+        parents = self._sub_supervisor("parents", max_restarts, window_ns)
+        if restart is not None:
+            restart.continue_ids(self.runtime)  # before the venues take theirs
+            names = [ROUTER, DESK, *(p.parent_id for p in restart.parents)]
+            restart.hold_mail(self.runtime, names)
+            restart.start_parents(parents, self.market, config, (ROUTER, DESK))
+            self.supervisor.generations.update({ROUTER: 1, DESK: 1})
+        return parents
 
     def _start_router(self, config: RouterConfig, scorecard: ScorecardSource) -> None:
         kwargs = {

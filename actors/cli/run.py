@@ -35,6 +35,7 @@ from actors.api import Report, new_trail
 from actors.comparison_text import comparison_figures, execution_lines
 from actors.scenario_runner import Baseline, ScenarioResult, run_baseline, run_scenario
 from engine.audit.journal import Journal, ReplayMismatch
+from engine.fix.allocations import write_allocations_csv
 from engine.messages import ExecutionReport
 from engine.scenario import Scenario, ScenarioError, load
 from engine.tca.html import report_data_from_journal, write_report
@@ -83,6 +84,11 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="write the per-fill table as CSV to PATH (default: beside the audit trail, "
         "NAME.audit.sqlite -> NAME.fills.csv); smart-exec tca reads it",
+    )
+    parser.add_argument(
+        "--allocations-csv",
+        metavar="PATH",
+        help="also write each client order's fills (allocations) as CSV to PATH",
     )
     parser.add_argument(
         "--fills", action="store_true", help="also print the per-fill table after the summary"
@@ -199,6 +205,9 @@ def _report(
     print(
         f"\nFills: {rows:,} rows in {fills_csv}" + ("" if args.fills else " (--fills prints them)")
     )
+    if args.allocations_csv:
+        count = write_allocations_csv(result.journal.replay(), args.allocations_csv, offset)
+        print(f"Allocations: {count:,} rows in {args.allocations_csv}")
     if args.fills and rows:
         print("\n" + run_fills_text(result.tca.parents, offset))
     if args.report:

@@ -22,9 +22,10 @@ from loguru import logger
 from actors.api import Engine, Report
 from engine.fix.config import GatewaySettings, Role
 from engine.fix.gateway import Command, Gateway, Outbound
+from engine.fix.restart import engine_orders
 from engine.fix.session import Closed, Connection, LoggedOn, Phase, Received, Session, Step
 from engine.fix.store import FileStore, MemoryStore, next_incarnation
-from engine.messages import AmendClientOrder, CancelClientOrder, SubmitClientOrder
+from engine.messages import AmendClientOrder, CancelClientOrder, ExecutionReport, SubmitClientOrder
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024
 _READ = selectors.EVENT_READ
@@ -49,7 +50,9 @@ class FixAcceptor:
 
     ``port`` 0 picks a free port (``address`` says which). ``store_dir`` None keeps
     sequence numbers in memory only (tests); otherwise each session's store is fsynced
-    there and a restart resumes it."""
+    there and a restart resumes it. ``resumed``: ``engine`` was restarted on the trail of
+    the run the stores are from (``Engine.restart``), so its orders go on; otherwise the
+    orders a previous run left working are reported cancelled."""
 
     def __init__(
         self,
@@ -59,6 +62,7 @@ class FixAcceptor:
         port: int = 0,
         host: str | None = None,
         store_dir: str | Path | None = None,
+        resumed: bool = False,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -69,11 +73,10 @@ class FixAcceptor:
         }
         incarnation = next_incarnation(directory) if directory else engine.now // 1_000_000_000
         self.gateway = Gateway(self.sessions.values(), incarnation)
-        if directory is not None:  # orders a previous run left: known, and closed
-            for session in self.sessions.values():
-                if session.settings.role is Role.ORDER_ENTRY:
-                    self._send(self.gateway.restore(session, engine.now))
         self._links: dict[Connection, _Link] = {}
+        self._running = True
+        self._accepting = True
+        self._woken = False  # a wake-up is on its way to the I/O thread
         self._listener = socket.create_server((host or settings.host, port))
         self._listener.setblocking(False)
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
@@ -82,11 +85,22 @@ class FixAcceptor:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._selector.register(self._wake_r, _READ, "waker")
-        self._running = True
-        self._accepting = True
-        engine.on_report(self._on_report)
+        with self._lock:  # reports wait for the restore: the trail is read after subscribing
+            engine.on_report(self._on_report)
+            if directory is not None:
+                self._restore(resumed)
         self._thread = threading.Thread(target=self._loop, name="fix-acceptor", daemon=True)
         self._thread.start()
+
+    def _restore(self, resumed: bool) -> None:
+        """The orders of the run the stores are from (``Gateway.restore``)."""
+        trail = self.engine.journal
+        orders = None
+        if resumed and trail is not None:
+            orders = engine_orders(trail.messages(ExecutionReport))
+        for session in self.sessions.values():
+            if session.settings.role is Role.ORDER_ENTRY:
+                self._send(self.gateway.restore(session, self.engine.now, orders))
 
     # ------------------------------------------------------------------ public
 
@@ -170,13 +184,15 @@ class FixAcceptor:
         return min(max((min(deadlines) - self.engine.now) / 1e9, 0.0), 0.5)
 
     def _commit_all(self) -> None:
-        """Make durable what no write has carried yet (numbers of messages received,
-        messages for sessions that are not connected): taken under the lock, synced
-        outside it."""
+        """Write what no write has carried yet (numbers of messages received, messages
+        for sessions that are not connected): taken under the lock, written outside it.
+        To the OS, not synced: none of it is on the wire yet; the sync before the next
+        bytes are sent covers it. (An inbound number lost with a power cut is asked for
+        again; a report not sent is sent from the engine's trail at the restart.)"""
         with self._lock:
             taken = [(s.store, s.store.take_pending()) for s in self.sessions.values()]
         for store, records in taken:
-            store.write_durable(records)
+            store.write_durable(records, sync=False)
 
     def _logout_all(self) -> None:
         with self._lock:
@@ -259,7 +275,9 @@ class FixAcceptor:
             if not self._running:
                 return
             self._send(self.gateway.on_report(report, self.engine.now))
-        self._wake()
+            woken, self._woken = self._woken, True
+        if not woken:  # one wake-up for the reports that come before the loop runs
+            self._wake()
 
     def _dispatch(self, commands: list[Command]) -> None:
         for cmd in commands:
@@ -288,7 +306,7 @@ class FixAcceptor:
             link.out.clear()
             session = link.conn.session
             records = session.store.take_pending() if session is not None and out else b""
-        if records and session is not None:
+        if out and session is not None:  # synced before they are sent (``_commit_all``'s too)
             session.store.write_durable(records)
         sent = 0
         if out:
@@ -325,11 +343,15 @@ class FixAcceptor:
             self._wake_w.send(b"x")
 
     def _drain_waker(self) -> None:
+        """Read the wake-ups, then take new ones: a report queued in between is flushed
+        by this turn of the loop (its flush comes after this)."""
         try:
             while self._wake_r.recv(4096):
                 pass
         except (BlockingIOError, OSError):
             pass
+        with self._lock:
+            self._woken = False
 
 
 def _store(directory: Path | None, key: tuple[str, str], fsync: bool) -> MemoryStore:

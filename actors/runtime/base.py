@@ -113,7 +113,9 @@ class Runtime:
         self.starting(name)
         if self.threaded:
             with self._lock:
-                self.endpoint(name).held = []
+                ep = self.endpoint(name)
+                if ep.held is None:  # else: mail held for it before it was spawned
+                    ep.held = []
             ref = actor_class.start(runtime=self, name=name, generation=generation, **kwargs)
             self._thread_refs.append(ref)
             self.attach(name, ref)

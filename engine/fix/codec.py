@@ -29,28 +29,23 @@ class Garbled(ValueError):
 
 
 class FixMessage:
-    """A decoded message: its fields in wire order, tag numbers as ints, values as text."""
+    """A decoded message: its fields in wire order, tag numbers as ints, values as text;
+    ``index``: the first value of each tag (a repeated tag is a session reject anyway)."""
 
-    __slots__ = ("_index", "fields", "raw")
+    __slots__ = ("fields", "index", "msg_type", "raw")
 
     def __init__(self, fields: list[Pair], raw: bytes = b"") -> None:
         self.fields = fields
         self.raw = raw
-        self._index: dict[int, str] | None = None
-
-    @property
-    def msg_type(self) -> str:
-        return self.fields[2][1]
+        self.index = dict(reversed(fields))
+        self.msg_type = fields[2][1] if len(fields) > 2 else ""
 
     def get(self, tag: int, default: str | None = None) -> str | None:
-        """The first value of ``tag`` (a repeated tag is a session reject anyway)."""
-        index = self._index
-        if index is None:
-            index = self._index = dict(reversed(self.fields))
-        return index.get(tag, default)
+        """The first value of ``tag``."""
+        return self.index.get(tag, default)
 
     def __contains__(self, tag: int) -> bool:
-        return self.get(tag) is not None
+        return tag in self.index
 
     def __repr__(self) -> str:
         return "|".join(f"{t}={v}" for t, v in self.fields)

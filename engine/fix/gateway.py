@@ -18,8 +18,15 @@ from engine.fix import tags as T
 from engine.fix.codec import Field, FixMessage
 from engine.fix.config import Role
 from engine.fix.orders import OrderProblem, limit_price, new_order
-from engine.fix.reports import DONE, OrderIds, execution_report, rejected_order, side_code
-from engine.fix.restart import no_longer_worked, stored_orders
+from engine.fix.reports import (
+    DONE,
+    OrderIds,
+    execution_report,
+    order_status,
+    rejected_order,
+    side_code,
+)
+from engine.fix.restart import EngineOrders, StoredOrder, no_longer_worked, stored_orders
 from engine.fix.session import Session
 from engine.fix.times import utc_timestamp
 from engine.messages import (
@@ -59,7 +66,17 @@ class Pending(NamedTuple):
 
 
 class FixOrder:
-    __slots__ = ("acked", "cum_qty", "engine_id", "ids", "pending", "quantity", "session", "status")
+    __slots__ = (
+        "acked",
+        "cum_qty",
+        "engine_id",
+        "ids",
+        "last",
+        "pending",
+        "quantity",
+        "session",
+        "status",
+    )
 
     def __init__(self, session: Session, engine_id: str, ids: OrderIds, quantity: str) -> None:
         self.session = session
@@ -70,6 +87,17 @@ class FixOrder:
         self.acked = False
         self.cum_qty = 0  # as last reported
         self.pending: Pending | None = None
+        self.last: list[Field] = [  # its state as last reported (OrderStatusRequest)
+            (T.ORDER_ID, ids.order_id),
+            (T.CL_ORD_ID, ids.cl_ord_id),
+            (T.ORD_STATUS, "A"),
+            (T.SYMBOL, ids.symbol),
+            (T.SIDE, ids.side),
+            (T.ORDER_QTY, quantity),
+            (T.LEAVES_QTY, quantity),
+            (T.CUM_QTY, 0),
+            (T.AVG_PX, "0"),
+        ]
 
     @property
     def done(self) -> bool:
@@ -83,6 +111,7 @@ class Gateway:
         self._orders: dict[tuple[str, str], FixOrder] = {}  # (source, any ClOrdID used)
         self._by_engine: dict[tuple[str, str], FixOrder] = {}  # (source, engine id)
         self._count = 0
+        self._caught_up: set[str] = set()  # engine exec ids sent from the trail
 
     # ------------------------------------------------------------ from clients
 
@@ -117,12 +146,20 @@ class Gateway:
         self._orders[(source, cl_ord_id)] = state
         if isinstance(order, OrderProblem):
             state.status = "8"
-            body = rejected_order(
+            state.last = body = rejected_order(
                 ids, self._exec_id(), quantity, order.text, order.ord_rej_reason, now_ns
             )
             return [], [Outbound(session, T.EXECUTION_REPORT, body)]
         self._by_engine[(source, cl_ord_id)] = state
         return [SubmitClientOrder(order=order, ts=now_ns)], []
+
+    def _status(
+        self, session: Session, msg: FixMessage, now_ns: int
+    ) -> tuple[list[Command], list[Outbound]]:
+        """OrderStatusRequest: the order's state as last reported, from the gateway."""
+        order = self._orders.get((session.settings.sender_comp_id, msg.get(T.CL_ORD_ID) or ""))
+        body = order_status(None if order is None else order.last, msg, self._exec_id(), now_ns)
+        return [], [Outbound(session, T.EXECUTION_REPORT, body)]
 
     def _cancel(
         self, session: Session, msg: FixMessage, now_ns: int
@@ -194,28 +231,67 @@ class Gateway:
         ]
         return Outbound(session, T.ORDER_CANCEL_REJECT, body)
 
-    def restore(self, session: Session, now_ns: int) -> list[Outbound]:
-        """After a restart: the session's orders from the reports in its store. Those
-        still working are reported cancelled (``engine.fix.restart``); every ClOrdID they
-        used stays taken."""
+    def restore(
+        self, session: Session, now_ns: int, engine: EngineOrders | None = None
+    ) -> list[Outbound]:
+        """After a restart: the session's orders from the reports in its store
+        (``engine.fix.restart``). ``engine``: the restarted engine's orders from its
+        trail (taken from it): they go on, and the session gets the reports it missed;
+        None (the engine started empty): those still working are reported cancelled.
+        Every ClOrdID they used stays taken."""
         out: list[Outbound] = []
         source = session.settings.sender_comp_id
         for order_id, stored in stored_orders(session.store).items():
-            last = stored.last
-            ids = OrderIds(
-                order_id,
-                last.get(T.CL_ORD_ID) or "",
-                last.get(T.SIDE) or "",
-                last.get(T.SYMBOL) or "",
-            )
-            state = FixOrder(session, f"restored:{order_id}", ids, last.get(T.ORDER_QTY) or "")
-            state.status = "4" if stored.working else (last.get(T.ORD_STATUS) or "4")
-            state.acked = True
-            for cl_ord_id in stored.cl_ord_ids:
-                self._orders[(source, cl_ord_id)] = state
-            if stored.working:
-                body = no_longer_worked(stored, self._exec_id(), now_ns)
+            if order_id == "NONE":  # duplicate ClOrdIDs refused: taken by their orders
+                continue
+            key = (source, stored.first_cl_ord_id)
+            reports = None if engine is None else engine.pop(key, None)
+            state = self._restored(session, order_id, stored, resumed=reports is not None)
+            if reports is not None:
+                out += self._catch_up(state, reports, stored.exec_ids)
+            elif stored.working:
+                state.last = body = no_longer_worked(stored, self._exec_id(), now_ns)
                 out += [Outbound(session, T.EXECUTION_REPORT, body), *self._copies(body)]
+        for (src, cl_ord_id), reports in (engine or {}).items():
+            if src == source:  # acknowledged by the engine, never heard of by the session
+                first = reports[0]
+                ids = OrderIds(self._order_id(), cl_ord_id, side_code(first.side), first.instrument)
+                state = FixOrder(session, cl_ord_id, ids, str(first.order_qty))
+                self._orders[(source, cl_ord_id)] = self._by_engine[(source, cl_ord_id)] = state
+                out += self._catch_up(state, reports, set())
+        return out
+
+    def _restored(
+        self, session: Session, order_id: str, stored: StoredOrder, resumed: bool
+    ) -> FixOrder:
+        last, source = stored.last, session.settings.sender_comp_id
+        ids = OrderIds(
+            order_id, last.get(T.CL_ORD_ID) or "", last.get(T.SIDE) or "", last.get(T.SYMBOL) or ""
+        )
+        engine_id = stored.first_cl_ord_id if resumed else f"restored:{order_id}"
+        state = FixOrder(session, engine_id, ids, last.get(T.ORDER_QTY) or "")
+        state.status = last.get(T.ORD_STATUS) or "4"
+        if stored.working and not resumed:
+            state.status = "4"
+        state.acked = True
+        state.cum_qty = int(last.get(T.CUM_QTY) or 0)
+        state.last = [(t, v) for t, v in last.fields if t not in T.HEADER and t != T.CHECKSUM]
+        for cl_ord_id in stored.cl_ord_ids:
+            self._orders[(source, cl_ord_id)] = state
+        if resumed:
+            self._by_engine[(source, engine_id)] = state
+        return state
+
+    def _catch_up(
+        self, order: FixOrder, reports: list[ExecutionReport], sent: set[str]
+    ) -> list[Outbound]:
+        """The engine's reports on ``order`` the session has not had, in order; the
+        engine's subscription may deliver them again: they go out once."""
+        out: list[Outbound] = []
+        for report in reports:
+            if report.exec_id not in sent:
+                self._caught_up.add(report.exec_id)
+                out += self._report(order, report)
         return out
 
     # ------------------------------------------------------------- from engine
@@ -226,6 +302,8 @@ class Gateway:
         order = self._by_engine.get((report.source, report.client_order_id))
         if isinstance(report, ClientOrderRejected):
             return [] if order is None else self._engine_reject(order, report, now_ns)
+        if self._caught_up and report.exec_id in self._caught_up:
+            return []  # sent from the trail at the restart
         if order is None:  # an order from the API or a scenario: drop copies only
             ids = OrderIds(
                 f"{self._incarnation}-{report.source}/{report.client_order_id}",
@@ -234,13 +312,16 @@ class Gateway:
                 report.instrument,
             )
             return self._copies(execution_report(ids, report, self._engine_exec_id(report)))
+        return self._report(order, report)
+
+    def _report(self, order: FixOrder, report: ExecutionReport) -> list[Outbound]:
         if report.exec_type in (ExecType.CANCELED, ExecType.REPLACED) and order.pending:
             order.ids.orig_cl_ord_id = order.pending.orig_cl_ord_id
             order.ids.cl_ord_id = order.pending.cl_ord_id
             order.pending = None
         order.acked = True
         order.cum_qty = report.cum_qty
-        body = execution_report(order.ids, report, self._engine_exec_id(report))
+        order.last = body = execution_report(order.ids, report, self._engine_exec_id(report))
         order.status = str(dict(body)[T.ORD_STATUS])
         return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
 
@@ -251,7 +332,9 @@ class Gateway:
         if order.status == "A":  # the engine answers a new order before a cancel of it
             order.status = "8"
             code = ORD_REJ_REASONS.get(report.reason, OTHER)
-            body = rejected_order(order.ids, self._exec_id(), order.quantity, text, code, now_ns)
+            order.last = body = rejected_order(
+                order.ids, self._exec_id(), order.quantity, text, code, now_ns
+            )
             return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
         pending = order.pending
         if pending is None:
@@ -326,4 +409,5 @@ _HANDLERS = {
     T.NEW_ORDER_SINGLE: Gateway._new_order,
     T.ORDER_CANCEL_REQUEST: Gateway._cancel,
     T.ORDER_CANCEL_REPLACE: Gateway._replace,
+    T.ORDER_STATUS_REQUEST: Gateway._status,
 }

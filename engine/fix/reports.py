@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.fix import tags as T
-from engine.fix.codec import Field
+from engine.fix.codec import Field, FixMessage
 from engine.fix.times import utc_timestamp
 from engine.messages import ExecType, ExecutionReport, OrdStatus, Side
 from engine.prices import PRICE_SCALE, to_decimal
@@ -124,3 +124,34 @@ def rejected_order(
 
 def side_code(side: Side) -> str:
     return "1" if side is Side.BUY else "2"
+
+
+_NOT_IN_A_STATUS = frozenset({T.EXEC_ID, T.EXEC_TYPE, T.TRANSACT_TIME, T.TEXT, T.ORIG_CL_ORD_ID})
+_LAST_FILL = frozenset({T.LAST_QTY, T.LAST_PX, T.LAST_MKT, T.LAST_CAPACITY})
+
+
+def order_status(
+    last: list[Field] | None, request: FixMessage, exec_id: str, now_ns: int
+) -> list[Field]:
+    """The answer to an OrderStatusRequest (35=H): 150=I with the order's state as last
+    reported (``last``), or, for an order the session does not have, 39=8 with 58."""
+    if last is None:
+        body: list[Field] = [
+            (T.ORDER_ID, request.get(T.ORDER_ID) or "NONE"),
+            (T.CL_ORD_ID, request.get(T.CL_ORD_ID) or ""),
+            (T.EXEC_ID, exec_id),
+            (T.EXEC_TYPE, "I"),
+            (T.ORD_STATUS, "8"),
+            (T.SYMBOL, request.get(T.SYMBOL) or "?"),
+            (T.SIDE, request.get(T.SIDE) or "1"),
+            (T.LEAVES_QTY, 0),
+            (T.CUM_QTY, 0),
+            (T.AVG_PX, "0"),
+            (T.TEXT, "unknown order"),
+        ]
+    else:
+        kept = [(t, v) for t, v in last if t not in _NOT_IN_A_STATUS and t not in _LAST_FILL]
+        body = [*kept[:2], (T.EXEC_ID, exec_id), (T.EXEC_TYPE, "I"), *kept[2:]]
+    body.append((T.TRANSACT_TIME, utc_timestamp(now_ns)))
+    request_id = request.get(T.ORD_STATUS_REQ_ID)
+    return body if request_id is None else [*body, (T.ORD_STATUS_REQ_ID, request_id)]

@@ -50,8 +50,10 @@ class MemoryStore:
         ``write_durable`` can run outside it; one writer only."""
         return b""
 
-    def write_durable(self, records: bytes) -> None:
-        """Append ``records`` and fsync (nothing to do in memory)."""
+    def write_durable(self, records: bytes, sync: bool = True) -> None:
+        """Append ``records`` and fsync (nothing to do in memory). ``sync`` False: to the
+        OS only, for records no bytes on the wire depend on yet (the next synced write
+        covers them: one file)."""
 
     def close(self) -> None:
         """Release the store."""
@@ -77,6 +79,7 @@ class FileStore(MemoryStore):
             ) from None
         self._replay()
         self._pending: list[bytes] = []
+        self._unsynced = False  # written to the OS, not synced yet
 
     def _replay(self) -> None:
         self._file.seek(0)
@@ -121,14 +124,16 @@ class FileStore(MemoryStore):
         self._pending.clear()
         return records
 
-    def write_durable(self, records: bytes) -> None:
-        if not records:
-            return
-        self._file.seek(0, os.SEEK_END)
-        self._file.write(records)
-        self._file.flush()
-        if self.fsync:
-            os.fsync(self._file.fileno())
+    def write_durable(self, records: bytes, sync: bool = True) -> None:
+        if records:
+            self._file.seek(0, os.SEEK_END)
+            self._file.write(records)
+            self._file.flush()
+            self._unsynced = True
+        if sync and self._unsynced:  # this write's records, and any written unsynced
+            if self.fsync:
+                os.fsync(self._file.fileno())
+            self._unsynced = False
 
     def close(self) -> None:
         if not self._file.closed:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from engine.clock import SECOND
 
-_TIMESTAMP = re.compile(r"(\d{4})(\d\d)(\d\d)-(\d\d):(\d\d):(\d\d)(?:\.(\d{3}|\d{6}|\d{9}))?")
+_SECOND = re.compile(r"(\d{4})(\d\d)(\d\d)-(\d\d):(\d\d):(\d\d)")
 
 
 @functools.lru_cache(maxsize=4)
@@ -26,14 +26,25 @@ def utc_timestamp(ns: int) -> str:
 def parse_utc_timestamp(text: str) -> int:
     """ns since the epoch; milliseconds (or micro, nano) optional. ``ValueError`` if the
     text is not a UTCTimestamp."""
-    match = _TIMESTAMP.fullmatch(text)
+    head, fraction = text[:17], text[17:]
+    if fraction and not (
+        len(fraction) in (4, 7, 10)
+        and fraction[0] == "."
+        and fraction[1:].isascii()
+        and fraction[1:].isdigit()
+    ):
+        raise ValueError(f"{text!r} is not a UTCTimestamp")
+    return _epoch_second(head) * SECOND + int(fraction[1:].ljust(9, "0") or 0)
+
+
+@functools.lru_cache(maxsize=256)  # timestamps of one second in a row: parsed once
+def _epoch_second(text: str) -> int:
+    match = _SECOND.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a UTCTimestamp")
-    year, month, day, hh, mm, ss, frac = match.groups()
-    y, mo, d, h, mi, s = int(year), int(month), int(day), int(hh), int(mm), int(ss)
+    y, mo, d, h, mi, s = (int(part) for part in match.groups())
     if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1] and h < 24 and mi < 60):
         raise ValueError(f"{text!r} is not a UTCTimestamp")
     if s > 60:  # 60: a leap second
         raise ValueError(f"{text!r} is not a UTCTimestamp")
-    seconds = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
-    return seconds * SECOND + int((frac or "0").ljust(9, "0"))
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))

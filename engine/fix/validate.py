@@ -9,6 +9,8 @@ from typing import NamedTuple
 from engine.fix import tags as T
 from engine.fix.codec import FixMessage
 from engine.fix.config import SessionSettings
+from engine.fix.dictionary import FIELDS, allowed
+from engine.fix.tags import HEADER
 from engine.fix.times import parse_utc_timestamp
 
 REQUIRED: dict[str, tuple[int, ...]] = {
@@ -22,6 +24,7 @@ REQUIRED: dict[str, tuple[int, ...]] = {
         T.TRANSACT_TIME,
         T.ORD_TYPE,
     ),
+    T.ORDER_STATUS_REQUEST: (T.CL_ORD_ID, T.SYMBOL, T.SIDE),
     T.RESEND_REQUEST: (T.BEGIN_SEQ_NO, T.END_SEQ_NO),
     T.SEQUENCE_RESET: (T.NEW_SEQ_NO,),
     T.TEST_REQUEST: (T.TEST_REQ_ID,),
@@ -65,7 +68,8 @@ def _msg_type(msg: FixMessage, *_: object) -> Problem | None:
 
 
 def _comp_ids(msg: FixMessage, settings: SessionSettings, *_: object) -> Problem | None:
-    if msg.get(T.SENDER) != settings.sender_comp_id or msg.get(T.TARGET) != (
+    index = msg.index
+    if index.get(T.SENDER) != settings.sender_comp_id or index.get(T.TARGET) != (
         settings.target_comp_id
     ):
         return Problem(T.SENDER, T.R_COMP_ID, "CompID problem", fatal=True)
@@ -73,28 +77,49 @@ def _comp_ids(msg: FixMessage, settings: SessionSettings, *_: object) -> Problem
 
 
 def _structure(msg: FixMessage, *_: object) -> Problem | None:
+    """Tags defined (and for this MsgType), values not empty, no tag twice, the header
+    first. Most messages are well formed: checked as sets first, field by field only when
+    that finds something (to say what)."""
+    tags = [tag for tag, _ in msg.fields[3:-1]]
+    unique = set(tags)
+    defined_here = FIELDS.get(msg.msg_type)
+    if (
+        msg.raw
+        and b"=\x01" not in msg.raw  # an empty value (or a value ending in "=")
+        and len(unique) == len(tags)
+        and defined_here is not None
+        and all(_user_defined(tag) for tag in unique - defined_here)
+        and HEADER.issuperset(tags[: len(unique & HEADER)])
+    ):
+        return None
+    return _structure_problem(msg)
+
+
+def _structure_problem(msg: FixMessage) -> Problem | None:
     seen: set[int] = set()
-    groups = any(tag in GROUP_COUNTERS for tag, _ in msg.fields)
+    groups = not GROUP_COUNTERS.isdisjoint(msg.index)
     in_body = False
+    kind = msg.msg_type
     for tag, value in msg.fields[3:-1]:
         if not _defined(tag):
             return Problem(tag, T.R_INVALID_TAG, f"invalid tag number {tag}")
+        if not allowed(kind, tag):
+            why = f"tag {tag} is not defined for MsgType {kind}"
+            return Problem(tag, T.R_NOT_FOR_MSG_TYPE, why)
         if value == "":
             return Problem(tag, T.R_EMPTY_VALUE, f"tag {tag} has no value")
-        if tag in seen and (tag in T.HEADER or not groups):
+        if tag in seen and (tag in HEADER or not groups):
             return Problem(tag, T.R_TAG_REPEATED, f"tag {tag} appears more than once")
-        if tag in T.HEADER and in_body:
+        if tag in HEADER and in_body:
             return Problem(tag, T.R_OUT_OF_ORDER, f"header tag {tag} after the body")
-        in_body = in_body or tag not in T.HEADER
+        in_body = in_body or tag not in HEADER
         seen.add(tag)
     return None
 
 
 def _groups(msg: FixMessage, *_: object) -> Problem | None:
-    for counter, first in GROUP_FIRST_FIELD.items():
-        declared = msg.get(counter)
-        if declared is None:
-            continue
+    for counter in GROUP_FIRST_FIELD.keys() & msg.index.keys():
+        first, declared = GROUP_FIRST_FIELD[counter], msg.index[counter]
         entries = sum(1 for tag, _ in msg.fields if tag == first)
         if not declared.isdigit() or int(declared) != entries:
             why = f"NumInGroup {counter}={declared} but {entries} entries"
@@ -103,8 +128,12 @@ def _groups(msg: FixMessage, *_: object) -> Problem | None:
 
 
 def _defined(tag: int) -> bool:
-    """FIX 4.4 tags and the user-defined ranges (5000-9999, 20000-39999)."""
-    return 0 < tag < 957 or 5_000 <= tag < 10_000 or 20_000 <= tag < 40_000
+    """FIX 4.4 tags and the user-defined ranges."""
+    return 0 < tag < 957 or _user_defined(tag)
+
+
+def _user_defined(tag: int) -> bool:
+    return 5_000 <= tag < 10_000 or 20_000 <= tag < 40_000
 
 
 def _sending_time(
@@ -132,8 +161,9 @@ def _sending_time(
 
 
 def _required(msg: FixMessage, *_: object) -> Problem | None:
+    index = msg.index
     for tag in REQUIRED.get(msg.msg_type, ()):
-        if tag not in msg:
+        if tag not in index:
             return Problem(tag, T.R_REQUIRED_MISSING, f"required tag {tag} missing")
     return None
 

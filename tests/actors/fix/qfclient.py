@@ -8,6 +8,7 @@ import contextlib
 import queue
 import sys
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import quickfix as fix
@@ -121,3 +122,23 @@ class Initiator:
 
     def stop(self) -> None:
         self._initiator.stop(True)
+
+
+DONE = {"2", "4", "8", "C"}
+
+
+def check_invariants(reports: list[dict[int, str]]) -> None:
+    """CumQty = Σ LastQty, LeavesQty = OrderQty − CumQty (0 once done), AvgPx =
+    Σ(LastQty·LastPx)/CumQty, CumQty ≤ OrderQty, ExecIDs unique, OrderID stable."""
+    cum, notional = 0, Decimal(0)
+    for r in reports:
+        if r[150] == "F":
+            cum += int(r[32])
+            notional += int(r[32]) * Decimal(r[31])
+        assert int(r[14]) == cum <= int(r[38])
+        leaves = 0 if r[39] in DONE else int(r[38]) - cum
+        assert int(r[151]) == leaves
+        if cum:
+            assert abs(Decimal(r[6]) - notional / cum) < Decimal("1e-8")
+    assert len({r[17] for r in reports}) == len(reports)
+    assert len({r[37] for r in reports}) == 1

@@ -7,10 +7,8 @@ they assert what must hold whatever the timing: the FIX report invariants, ids, 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
-from qfclient import Initiator
+from qfclient import DONE, Initiator, check_invariants
 
 from actors.api import Engine, MarketConfig
 from actors.fix import FixAcceptor
@@ -32,7 +30,6 @@ SESSIONS = GatewaySettings(
         SessionSettings(sender_comp_id="CLEAR", password="pw3", role=Role.DROP_COPY),
     ]
 )
-DONE = {"2", "4", "8", "C"}
 
 
 @pytest.fixture
@@ -83,23 +80,6 @@ def new_order(app, engine, cl: str, qty: int = 300, fast: bool = True, *extra) -
     else:  # a buy limit 5 % under the market: it stays working, never filled
         fields += [(40, 2), (44, "95.00")]
     app.send(*fields, *extra, msg_type="D")
-
-
-def check_invariants(reports: list[dict[int, str]]) -> None:
-    """CumQty = Σ LastQty, LeavesQty = OrderQty − CumQty (0 once done), AvgPx =
-    Σ(LastQty·LastPx)/CumQty, CumQty ≤ OrderQty, ExecIDs unique, OrderID stable."""
-    cum, notional = 0, Decimal(0)
-    for r in reports:
-        if r[150] == "F":
-            cum += int(r[32])
-            notional += int(r[32]) * Decimal(r[31])
-        assert int(r[14]) == cum <= int(r[38])
-        leaves = 0 if r[39] in DONE else int(r[38]) - cum
-        assert int(r[151]) == leaves
-        if cum:
-            assert abs(Decimal(r[6]) - notional / cum) < Decimal("1e-8")
-    assert len({r[17] for r in reports}) == len(reports)
-    assert len({r[37] for r in reports}) == 1
 
 
 def test_logon_order_fills_and_the_drop_copy_sees_every_report_in_order(engine, connect):
@@ -171,6 +151,11 @@ def test_duplicate_cl_ord_id_and_each_reject_case(engine, connect):
     oms.send((11, "r-px"), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 2), msg_type="D")
     missing = oms.next_app()
     assert (missing[35], missing[380]) == ("j", "5")
+    oms.send(
+        (11, "r-tag"), (55, "XYZ"), (54, 1), (60, now), (38, 100), (40, 1), (112, "x"), msg_type="D"
+    )
+    reject = next(m for m in iter(lambda: oms.admin.get(timeout=15), None) if m[35] == "3")
+    assert (reject[373], reject[371]) == ("2", "112")  # TestReqID is not an order's field
 
 
 def test_a_session_cannot_cancel_another_sessions_order(engine, connect):

@@ -4,6 +4,7 @@ the sequence numbers with new, still unique ExecIDs."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -13,9 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from qfclient import Initiator
+from qfclient import DONE, Initiator, check_invariants
 
 from actors.cli import main
+from engine.clock import SECOND
 from engine.fix.times import utc_timestamp
 
 pytest.importorskip("quickfix")
@@ -31,14 +33,16 @@ target_comp_id = "SMARTEXEC"
 password = "change-me"
 heartbeat_s = 30
 role = "order-entry"
+[sessions.tags]
+urgency = 7001
 """
 
 
-def serve(tmp_path: Path, port: int = 0) -> tuple[subprocess.Popen[str], int]:
+def serve(tmp_path: Path, port: int = 0, *extra: object) -> tuple[subprocess.Popen[str], int]:
     sessions = tmp_path / "SESSIONS.toml"
     sessions.write_text(SESSIONS_TOML.format(store=tmp_path / "store"))
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    args = ["serve", "--fix-port", port, "--sessions", sessions, "--session-hours", "1"]
+    args = ["serve", "--fix-port", port, "--sessions", sessions, "--session-hours", "1", *extra]
     proc = subprocess.Popen(
         [sys.executable, "-m", "actors.cli", *map(str, args)],
         env=env,
@@ -104,34 +108,64 @@ def drain(q) -> list[dict[int, str]]:
     return got
 
 
-def test_after_kill_9_the_session_resumes_its_numbers_with_new_exec_ids(tmp_path, stoppable):
+def reports_until_done(app, cl: str) -> list[dict[int, str]]:
+    return [m for m in app.until(lambda m: m[11] == cl and m[39] in DONE) if m[11] == cl]
+
+
+def test_after_kill_9_orders_go_on_with_their_numbers_ids_and_quantities(tmp_path, stoppable):
     procs, clients = stoppable
-    proc, port = serve(tmp_path)
+    post_trade = ("--allocations-csv", tmp_path / "allocations.csv")
+    proc, port = serve(tmp_path, 0, *post_trade)
     procs.append(proc)
     client = Initiator(port, tmp_path / "client", "change-me", reset=False)
     clients.append(client)
     app = client.app
     assert app.logged_on.wait(WAIT_S)
-    ack = order(app, "before")
-    assert ack[150] == "0" and ack[17].startswith("1-")
+    resting = order(app, "resting")  # under the market: working when the process dies
+    assert resting[150] == "0" and resting[17].startswith("1-")
+    end = utc_timestamp(time.time_ns() + 20 * SECOND)
+    urgent = [(40, 1), (59, 6), (126, end), (7001, "high")]
+    app.send((11, "busy"), (55, "XYZ"), (54, 1), (60, end), (38, 20_000), *urgent, msg_type="D")
+    before = app.until(lambda m: m[11] == "busy" and m[150] == "F")  # trading when killed
     proc.kill()  # SIGKILL: nothing flushed on the way out
     proc.wait(WAIT_S)
     assert app.logged_out.wait(WAIT_S)
-    drain(app.admin)
-    assert drain(app.app) == []
+    seq_before = max(int(m[34]) for m in [*drain(app.admin), *before])
 
-    again, _ = serve(tmp_path, port)  # same port and store directory: the client reconnects
+    fills = ("--fills-csv", tmp_path / "fills.csv")
+    again, _ = serve(tmp_path, port, *post_trade, *fills)  # same port and store directory
     procs.append(again)
-    assert app.logged_on.wait(WAIT_S)
+    assert app.logged_on.wait(WAIT_S)  # the client reconnects
     logons = [m for m in drain(app.admin) if m[35] == "A"]
-    assert logons and int(logons[-1][34]) > 2  # no reset: the numbers went on
-    left = app.next_app(WAIT_S)  # the order the dead process was working: closed, said why
-    assert (left[11], left[150], left[39], left[151], left[43]) == ("before", "4", "4", "0", "Y")
-    assert "restarted" in left[58] and left[17].startswith("2-")
-    ack = order(app, "after")
-    assert ack[150] == "0" and ack[17].startswith("2-") and ack[37].startswith("2-")
-    dup = order(app, "before")  # its ClOrdID is still taken
+    assert logons and int(logons[-1][34]) > seq_before  # no reset: the numbers went on
+    busy = [m for m in before if m[11] == "busy"] + reports_until_done(app, "busy")
+    check_invariants(busy)  # across the restart: CumQty, LeavesQty, AvgPx, unique ExecIDs
+    after = [m for m in busy if m[17].startswith("2-")]
+    assert after and all(m[150] in ("F", "C") for m in after)
+    assert int(after[-1][14]) > int(before[-1][14])  # worked on after the restart
+    app.send((11, "resting"), (55, "XYZ"), (54, 1), (790, "s1"), msg_type="H")
+    status = app.until(lambda m: m.get(790) == "s1")[-1]  # still working, as it was
+    assert (status[150], status[39], status[37], status[151]) == ("I", "0", resting[37], "100")
+    app.send((41, "resting"), (11, "resting-x"), (55, "XYZ"), (54, 1), (60, end), msg_type="F")
+    cancelled = app.until(lambda m: m[11] == "resting-x")[-1]  # the engine still had it
+    assert (cancelled[35], cancelled[150], cancelled[41]) == ("8", "4", "resting")
+    assert cancelled[37] == resting[37] and cancelled[17].startswith("2-")
+    dup = order(app, "resting")  # its ClOrdID is still taken
     assert (dup[150], dup[103]) == ("8", "6")
+
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(WAIT_S) == 0
+    allocations = read_csv(tmp_path / "allocations.csv")  # the whole run, both processes
+    assert [int(a["quantity"]) for a in allocations] == [int(m[32]) for m in busy if m[150] == "F"]
+    assert {a["client_order_id"] for a in allocations} == {"busy"}
+    assert allocations[-1]["cum_qty"] == after[-1][14]
+    venue_fills = read_csv(tmp_path / "fills.csv")
+    assert sum(int(f["quantity"]) for f in venue_fills) == int(after[-1][14])
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Live mode a desk can run: today's session, serve_forever/stop, readable rejects."""
+"""Live mode a desk can run: today's session, serve_forever/stop, readable rejects, and a
+restart on the trail that keeps the orders working."""
 
 import datetime as dt
 import threading
@@ -8,6 +9,7 @@ import pytest
 
 from actors.api import Engine, MarketConfig
 from actors.runtime.live import session_from_now, session_today
+from engine.audit.journal import Journal
 from engine.clock import HOUR, SECOND
 from engine.config import VenueConfig
 from engine.instruments import Instrument
@@ -87,3 +89,42 @@ def test_serve_forever_returns_when_the_engine_halts():
         engine.inject_crash("router")  # no restarts allowed: past the top supervisor
         engine.serve_forever()  # returns instead of waiting for a stop() no one will call
         assert engine.runtime._halt is not None
+
+
+def reported(engine: Engine, done, timeout_s: float = 15.0):
+    """The first report ``done`` accepts, waiting for it up to ``timeout_s``."""
+    ready = threading.Event()
+    found: list = []
+
+    def seen(report) -> None:
+        if not found and done(report):
+            found.append(report)
+            ready.set()
+
+    engine.on_report(seen)
+    for report in list(engine.reports):
+        seen(report)
+    assert ready.wait(timeout_s), "no such report"
+    return found[0]
+
+
+def test_a_restarted_engine_goes_on_with_the_orders_its_trail_left_working(tmp_path):
+    trail = str(tmp_path / "live.sqlite")
+    resting = ClientOrder(source="OMS", account="A", client_order_id="r1", instrument="XYZ",
+                          side=Side.BUY, quantity=500, limit_price=90_000_000)  # fmt: skip
+    with Engine(market(session=session_from_now(1.0)), live=True, audit=trail) as first:
+        first.submit(resting)
+        new = reported(first, lambda r: r.client_order_id == "r1")
+        assert new.exec_type == "new"
+    with Engine.restart(trail) as again:  # the order is still the engine's
+        assert again.market == first.market
+        again.cancel("OMS", "r1")
+        done = reported(again, lambda r: r.client_order_id == "r1")
+        assert (done.exec_type, done.order_qty, done.cum_qty) == ("canceled", 500, 0)
+        assert done.exec_id != new.exec_id
+
+
+def test_restart_needs_a_trail_an_engine_wrote(tmp_path):
+    Journal(str(tmp_path / "empty.sqlite")).close()
+    with pytest.raises(ValueError, match="does not say which engine"):
+        Engine.restart(str(tmp_path / "empty.sqlite"))

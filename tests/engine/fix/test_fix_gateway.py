@@ -7,6 +7,7 @@ from fixclient import T0
 from engine.fix.codec import FixMessage
 from engine.fix.config import Role, SessionSettings
 from engine.fix.gateway import Gateway
+from engine.fix.restart import engine_orders
 from engine.fix.session import Session
 from engine.fix.times import utc_timestamp
 from engine.messages import (
@@ -268,3 +269,57 @@ def test_a_replace_with_a_bad_price_leaves_nothing_pending():
     assert out.msg_type == "9" and dict(out.body)[434] == "2"
     [cmd], [] = gw.on_message(oms, cancel("c1", "c1-x"), T0)  # not "already pending"
     assert isinstance(cmd, CancelClientOrder)
+
+
+def test_a_gateway_restarted_with_its_engine_resumes_orders_and_sends_what_was_missed():
+    oms, other, copy, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    new = er("c1", ExecType.NEW, OrdStatus.NEW)
+    fill = er("c1", ExecType.TRADE, OrdStatus.PARTIALLY_FILLED, exec_id="E2", cum_qty=40,
+              leaves_qty=60, cum_notional=40 * 100_000_000, last_qty=40, last_price=100_000_000)  # fmt: skip
+    for out in gw.on_report(new, T0):
+        out.session.send(out.msg_type, out.body, T0)
+    missed = msgspec.structs.replace(fill, exec_id="E3", cum_qty=70, leaves_qty=30,
+                                     cum_notional=70 * 100_000_000, last_qty=30)  # fmt: skip
+    unheard = er("c9", ExecType.NEW, OrdStatus.NEW, exec_id="E4")  # acked, then the crash
+    trail = engine_orders([new, fill, missed, unheard])
+    gw.on_report(fill, T0)  # committed in the trail, but the process died before sending it
+
+    restarted = Gateway([oms, other, copy], incarnation=4)
+    sent = restarted.restore(oms, T0, trail)
+    bodies = [dict(o.body) for o in sent if o.session is oms]
+    assert [(b[11], b[17], b[14], b[39]) for b in bodies] == [
+        ("c1", "4-E2", 40, "1"),
+        ("c1", "4-E3", 70, "1"),
+        ("c9", "4-E4", 0, "0"),
+    ]
+    assert bodies[0][37] == bodies[1][37] == "3-O1" and bodies[2][37] == "4-O1"
+    assert restarted.on_report(missed, T0) == []  # the engine's own delivery: sent already
+    later = msgspec.structs.replace(missed, exec_id="E5", cum_qty=100, leaves_qty=0,
+                                    ord_status=OrdStatus.FILLED)  # fmt: skip
+    [done, _] = restarted.on_report(later, T0)
+    assert (dict(done.body)[37], dict(done.body)[39], dict(done.body)[17]) == ("3-O1", "2", "4-E5")
+    [cmd], [] = restarted.on_message(oms, cancel("c9", "c9-x"), T0)  # the engine's order
+    assert isinstance(cmd, CancelClientOrder) and cmd.client_order_id == "c9"
+
+
+def test_order_status_request_answers_the_state_last_reported():
+    oms, other, _, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    _, [pending] = gw.on_message(oms, fix("H", (11, "c1"), (55, "XYZ"), (54, "1")), T0)
+    assert (dict(pending.body)[150], dict(pending.body)[39]) == ("I", "A")
+    gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0)
+    fill = er("c1", ExecType.TRADE, OrdStatus.PARTIALLY_FILLED, exec_id="E2", cum_qty=40,
+              leaves_qty=60, cum_notional=40 * 100_000_000, last_qty=40, last_price=100_000_000)  # fmt: skip
+    gw.on_report(fill, T0)
+    ask = fix("H", (11, "c1"), (55, "XYZ"), (54, "1"), (790, "q7"))
+    [], [status] = gw.on_message(oms, ask, T0)
+    body = dict(status.body)
+    assert (status.msg_type, body[150], body[39], body[14], body[151], body[6]) == (
+        "8", "I", "1", 40, 60, "100",
+    )  # fmt: skip
+    assert body[790] == "q7" and 32 not in body and body[17] != "3-E2"
+    [], [unknown] = gw.on_message(other, ask, T0)  # another session's order: not found
+    assert (dict(unknown.body)[150], dict(unknown.body)[39], dict(unknown.body)[58]) == (
+        "I", "8", "unknown order",
+    )  # fmt: skip

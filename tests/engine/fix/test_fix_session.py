@@ -257,6 +257,8 @@ def test_sending_time_far_off_is_rejected_then_logged_out():
         (((11, ""), *ORDER[1:]), "4", "11"),  # empty value
         (ORDER[1:], "1", "11"),  # required tag missing
         ((*ORDER, (9999999, "x")), "0", "9999999"),  # undefined tag
+        ((*ORDER, (112, "x")), "2", "112"),  # TestReqID: not a NewOrderSingle field
+        ((*ORDER, (150, "0")), "2", "150"),  # ExecType: an ExecutionReport's
         ((*ORDER[:-1], (38, "1x")), "6", "38"),  # data format
         ((*ORDER, (34, "2")), "13", "34"),  # header tag repeated in the body
         ((*ORDER, (43, "N")), "14", "43"),  # header tag after the body
@@ -374,3 +376,16 @@ def test_a_client_over_its_message_rate_is_logged_out():
     step = conn.receive(burst, T0)
     assert parse(step.data)[-1].get(58) == "message rate over the session's limit"
     assert step.closed and session.store.next_in == 5  # three taken (2, 3, 4), not the fourth
+
+
+def test_records_written_unsynced_are_synced_with_the_next_bytes_sent(tmp_path, monkeypatch):
+    store = FileStore(tmp_path / "s.log")
+    synced: list[int] = []
+    monkeypatch.setattr("engine.fix.store.os.fsync", synced.append)
+    store.received(1)
+    store.write_durable(store.take_pending(), sync=False)  # nothing on the wire yet
+    assert synced == [] and (tmp_path / "s.log").read_bytes() == b"I 2\n"
+    store.write_durable(b"")  # bytes about to be sent: what was written unsynced, synced
+    store.write_durable(b"")  # nothing new since
+    assert len(synced) == 1
+    store.close()
