@@ -48,7 +48,11 @@ FIXED_ACTORS = ("router", "desk")
 
 
 class FaultPlanError(ValueError):
-    """A fault that cannot happen as planned; the message says why."""
+    """A fault that cannot happen as planned; the message says why, ``field`` where."""
+
+    def __init__(self, message: str, field: str = "fault") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def fault_kind(fault: FaultKind | str) -> FaultKind:
@@ -79,19 +83,21 @@ def fault_command(
     sender, receiver = link if link is not None else ("", "")
     if kind in LINK_FAULTS:
         if link is None or venue:
-            raise FaultPlanError(f"{kind.value}: give the link (sender, receiver), not a venue")
-        for name in (sender, receiver):
-            _check_actor(name, venues, parent_prefix)
+            raise FaultPlanError(
+                f"{kind.value}: give the link (sender, receiver), not a venue", "sender"
+            )
+        for name, field in ((sender, "sender"), (receiver, "receiver")):
+            _check_actor(name, venues, parent_prefix, field)
         if sender == receiver:
-            raise FaultPlanError(f"{kind.value}: a link joins two different actors")
+            raise FaultPlanError(f"{kind.value}: a link joins two different actors", "receiver")
     else:
         if link is not None:
-            raise FaultPlanError(f"{kind.value}: a fault at a venue, not on a link")
+            raise FaultPlanError(f"{kind.value}: a fault at a venue, not on a link", "sender")
         if venue not in venues:
-            raise FaultPlanError(f"unknown venue {venue!r} (venues: {', '.join(venues)})")
+            raise FaultPlanError(f"unknown venue {venue!r} (venues: {', '.join(venues)})", "venue")
     _check_numbers(kind, duration_ns, delay_ns, count)
     if message and message not in MESSAGE_TYPES:
-        raise FaultPlanError(f"message {message!r} is not a message type")
+        raise FaultPlanError(f"message {message!r} is not a message type", "message")
     if after is not None:
         check_trigger(after, venues, parent_prefix)
     return InjectFault(
@@ -107,12 +113,13 @@ def fault_command(
     )
 
 
-def _check_actor(name: str, venues: Sequence[str], parent_prefix: str) -> None:
+def _check_actor(name: str, venues: Sequence[str], parent_prefix: str, field: str) -> None:
     if name in FIXED_ACTORS or name in venues or is_parent_id(name, parent_prefix):
         return
     raise FaultPlanError(
         f"unknown actor {name!r} (router, desk, a venue ({', '.join(venues)}) "
-        f"or a parent id like {parent_prefix}1)"
+        f"or a parent id like {parent_prefix}1)",
+        field,
     )
 
 
@@ -124,29 +131,35 @@ def _check_numbers(kind: FaultKind, duration_ns: int | None, delay_ns: int, coun
     if duration_ns is not None and not _fits(duration_ns, 1):
         raise FaultPlanError(
             f"duration_ns {duration_ns!r} is not a positive number of nanoseconds "
-            "(None: no set end)"
+            "(None: no set end)",
+            "duration",
         )
     if kind in DELAYING and not _fits(delay_ns, 1):
-        raise FaultPlanError(f"{kind.value}: delay_ns {delay_ns!r} is not a positive delay")
+        raise FaultPlanError(
+            f"{kind.value}: delay_ns {delay_ns!r} is not a positive delay", "delay"
+        )
     if kind not in DELAYING and delay_ns:
-        raise FaultPlanError(f"{kind.value}: a delay is for {', '.join(sorted(DELAYING))}")
+        raise FaultPlanError(f"{kind.value}: a delay is for {', '.join(sorted(DELAYING))}", "delay")
     if not _fits(count, 0):
-        raise FaultPlanError(f"count {count!r} is not a number of messages (0: all)")
+        raise FaultPlanError(f"count {count!r} is not a number of messages (0: all)", "count")
     if count and kind not in LINK_FAULTS:
-        raise FaultPlanError(f"{kind.value}: a count of messages is for link faults")
+        raise FaultPlanError(f"{kind.value}: a count of messages is for link faults", "count")
 
 
 def check_trigger(after: FaultTrigger, venues: Sequence[str], parent_prefix: str) -> None:
     if after.event not in TRIGGER_EVENTS:
         raise FaultPlanError(
-            f"trigger event {after.event!r} is not one of: {', '.join(TRIGGER_EVENTS)}"
+            f"trigger event {after.event!r} is not one of: {', '.join(TRIGGER_EVENTS)}",
+            "after.event",
         )
     if not _fits(after.count, 1):
-        raise FaultPlanError(f"trigger count {after.count!r} is not a positive count")
+        raise FaultPlanError(
+            f"trigger count {after.count!r} is not a positive count", "after.count"
+        )
     if after.parent and not is_parent_id(after.parent, parent_prefix):
-        raise FaultPlanError(f"trigger parent {after.parent!r} is not a parent id")
+        raise FaultPlanError(f"trigger parent {after.parent!r} is not a parent id", "after.parent")
     if after.venue and after.venue not in venues:
-        raise FaultPlanError(f"trigger venue {after.venue!r} is not a venue")
+        raise FaultPlanError(f"trigger venue {after.venue!r} is not a venue", "after.venue")
 
 
 def _fits(value: object, low: int) -> bool:
