@@ -169,7 +169,7 @@ def _schedule(engine: Engine, case: ChaosCase) -> None:
             at_ns=a.at_ns,
         )
     for f in case.faults:
-        engine.inject_fault(f.venue, f.kind, at_ns=f.at_ns, duration_ns=f.duration_ns)
+        engine.inject_fault(f.venue, f.kind, f.at_ns, f.duration_ns, **f.plan())
     for crash in case.crashes:
         engine.inject_crash(crash.actor, at_ns=crash.at_ns, reason="chaos")
 

@@ -27,6 +27,7 @@ from actors.chaos.invariants import KNOWN_DEFECTS
 from actors.chaos.runner import RERUN_EVERY, run_case, run_seeds
 from actors.chaos.summary import Summary
 from engine.clock import SECOND
+from engine.faults import describe_trigger
 from engine.prices import fmt
 
 
@@ -132,6 +133,14 @@ def describe(case: ChaosCase) -> list[str]:
     ]
     for f in case.faults:
         length = "" if f.duration_ns is None else f" for {f.duration_ns / SECOND:.0f}s"
-        out.append(f"  fault: {f.kind.value} at {f.venue}, {when(f.at_ns)}{length}")
+        detail = "".join(
+            (
+                f" {f.message}" if f.message else "",
+                f" x{f.count}" if f.count else "",
+                f" +{f.delay_ns / 1e6:g} ms" if f.delay_ns else "",
+            )
+        )
+        start = "" if f.after is None else f" {describe_trigger(f.after)} from"
+        out.append(f"  fault: {f.kind.value} at {f.where}{detail},{start} {when(f.at_ns)}{length}")
     out += [f"  crash: {c.actor} at {when(c.at_ns)}" for c in case.crashes]
     return out
