@@ -26,6 +26,7 @@ from actors.chaos.generator import ChaosCase, draw
 from actors.chaos.invariants import KNOWN_DEFECTS
 from actors.chaos.runner import RERUN_EVERY, run_case, run_seeds
 from actors.chaos.summary import Summary
+from actors.cli.run import print_report
 from engine.clock import SECOND
 from engine.faults import describe_trigger
 from engine.prices import fmt
@@ -60,37 +61,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="with --replay: keep its audit trail here (a new file)",
     )
+    parser.add_argument(
+        "--kill-resume",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also run K of the cases as processes killed (SIGKILL) at a random report and "
+        "resumed from their trail: the digest must be the uninterrupted run's (default 0)",
+    )
+    parser.add_argument(
+        "--trace-reports",
+        action="store_true",
+        help="with --replay: print each report as it is delivered (one line, flushed)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.runs < 1 or args.jobs < 1 or args.rerun_every < 0:
-        print("smart-exec chaos: --runs and --jobs must be ≥ 1, --rerun-every ≥ 0", file=sys.stderr)
+    if args.runs < 1 or args.jobs < 1 or args.rerun_every < 0 or args.kill_resume < 0:
+        print(
+            "smart-exec chaos: --runs and --jobs must be ≥ 1, --rerun-every and --kill-resume ≥ 0",
+            file=sys.stderr,
+        )
         return 2
     if args.audit is not None and args.replay is None:
         print("smart-exec chaos: --audit keeps the trail of one --replay", file=sys.stderr)
         return 2
     if args.replay is not None:
-        return _replay(args.replay, args.audit)
-    return _campaign(args.seed, args.runs, args.jobs, args.rerun_every, every=args.all)
+        return _replay(args.replay, args.audit, trace=args.trace_reports)
+    seeds = range(args.seed, args.seed + args.runs)
+    return _campaign(seeds, args.jobs, args.rerun_every, args.kill_resume, every=args.all)
 
 
-def _campaign(first: int, runs: int, jobs: int, rerun_every: int, *, every: bool) -> int:
+def _campaign(seeds: range, jobs: int, rerun_every: int, kills: int, *, every: bool) -> int:
     started = time.perf_counter()
     # the engine's records here are mostly the injected failures, from every run (and only
     # when runs are in this process): the campaign's report is the violations
     logs.disable()
     try:
-        summary = Summary.of(run_seeds(range(first, first + runs), jobs, rerun_every))
+        summary = Summary.of(run_seeds(seeds, jobs, rerun_every, kills))
     finally:
         logs.enable()
     for line in summary.lines(every):
         print(line)
     wall = time.perf_counter() - started
-    print(f"chaos: {runs:,} runs in {wall:.1f} s of wall time, --jobs {jobs}", file=sys.stderr)
+    print(
+        f"chaos: {len(seeds):,} runs in {wall:.1f} s of wall time, --jobs {jobs}", file=sys.stderr
+    )
     return 1 if summary.unexpected() else 0
 
 
-def _replay(seed: int, audit: Path | None) -> int:
+def _replay(seed: int, audit: Path | None, *, trace: bool = False) -> int:
     if audit is not None and audit.exists():
         print(f"smart-exec chaos: {audit} exists: give a new --audit path", file=sys.stderr)
         return 2
@@ -99,7 +119,7 @@ def _replay(seed: int, audit: Path | None) -> int:
         print(line)
     journal = new_trail(str(audit)) if audit is not None else None
     try:
-        result = run_case(case, audit=journal)
+        result = run_case(case, audit=journal, on_report=print_report if trace else None)
     finally:
         if journal is not None:
             journal.close()
