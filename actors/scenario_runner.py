@@ -151,6 +151,7 @@ def _run_on(
     stop: Callable[[], bool] | None,
     on_report: Callable[[ExecutionReport | ClientOrderRejected], None] | None = None,
 ) -> ScenarioResult:
+    journal.set_run_info("session_zone", scenario.session.utc_offset_hours)  # for ``audit``
     engine = _start_engine(scenario, seed, journal, threaded)
     if on_report is not None:
         engine.on_report(on_report)

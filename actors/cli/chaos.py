@@ -26,6 +26,7 @@ from actors.chaos.generator import ChaosCase, draw
 from actors.chaos.invariants import KNOWN_DEFECTS
 from actors.chaos.runner import RERUN_EVERY, run_case, run_seeds
 from actors.chaos.summary import Summary
+from actors.cli.audit import DEFAULT_UTC_OFFSET, SESSION_ZONE
 from actors.cli.run import print_report
 from engine.clock import SECOND
 from engine.faults import describe_trigger
@@ -118,6 +119,8 @@ def _replay(seed: int, audit: Path | None, *, trace: bool = False) -> int:
     for line in describe(case):
         print(line)
     journal = new_trail(str(audit)) if audit is not None else None
+    if journal is not None:  # the default session's zone, for ``audit``
+        journal.set_run_info(SESSION_ZONE, DEFAULT_UTC_OFFSET)
     try:
         result = run_case(case, audit=journal, on_report=print_report if trace else None)
     finally:
