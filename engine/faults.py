@@ -80,6 +80,8 @@ def fault_command(
     names (``parent_prefix``: parents are P1, P2, ...); ``FaultPlanError`` if it cannot
     happen."""
     kind = fault_kind(fault)
+    if link is not None and not (len(link) == 2 and all(isinstance(name, str) for name in link)):
+        raise FaultPlanError(f"link {link!r} is not a pair of actor names", "sender")
     sender, receiver = link if link is not None else ("", "")
     if kind in LINK_FAULTS:
         if link is None or venue:
@@ -96,8 +98,10 @@ def fault_command(
         if venue not in venues:
             raise FaultPlanError(f"unknown venue {venue!r} (venues: {', '.join(venues)})", "venue")
     _check_numbers(kind, duration_ns, delay_ns, count)
-    if message and message not in MESSAGE_TYPES:
+    if not isinstance(message, str) or (message and message not in MESSAGE_TYPES):
         raise FaultPlanError(f"message {message!r} is not a message type", "message")
+    if after is not None and not isinstance(after, FaultTrigger):
+        raise FaultPlanError(f"after {after!r} is not a FaultTrigger", "after")
     if after is not None:
         check_trigger(after, venues, parent_prefix)
     return InjectFault(

@@ -331,6 +331,9 @@ def test_a_duplicated_order_message_is_harmless():
             "trigger count 0",
         ),
         (lambda e: e.inject_fault("LIT1", "down", colour="red"), "unexpected keyword"),
+        (lambda e: e.inject_fault(None, "link_drop", link=("router",)), "not a pair of actor"),
+        (lambda e: e.inject_fault("LIT1", "down", after={"event": "fill"}), "not a FaultTrigger"),
+        (lambda e: e.inject_fault("LIT1", "down", count=2), "a count of messages is for link"),
     ],
 )
 def test_an_impossible_fault_plan_is_refused_with_its_reason(call, message):
