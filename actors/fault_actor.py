@@ -34,7 +34,7 @@ class FaultActor(EngineActor):
             self.send(msg.venue, msg)
             return
         key = f"fault:{msg.msg_id}"
-        self.links.start(LinkFault(msg, key))
+        self.links.start(LinkFault(msg, key, self.now))
         cause = describe_trigger(msg.after) if msg.after is not None else ""
         self.journal(
             FaultStarted(

@@ -7,9 +7,11 @@ attribute goes and every send takes the plain path again. Fault triggers
 (``TriggerWatch``) do the same with ``_record``: they count the events the trail
 records, and the one that completes a trigger sends its fault on to the fault actor.
 
-Matching messages are counted in the order the runtime queues them, which the
-simulation makes deterministic when actors run inline (its default); on pykka threads
-two actors of one wave may race for a fault's last counted message.
+A fault hits the messages sent strictly after the instant it started and before the
+instant it ends: the actors of the wave that starts it may run on threads at the same
+time, and which of their sends came first is no part of a seed's run. A link's messages
+come from one actor, so a count of them is kept in that actor's order, and the record
+of a count used up is journaled by that actor: the same trail inline or on threads.
 """
 
 from __future__ import annotations
@@ -32,16 +34,20 @@ Enqueue = Callable[[int, int, str, str, Message], bool]
 class LinkFault:
     """One active link fault (or latency spike) as the runtime applies it."""
 
-    __slots__ = ("affected", "cmd", "key", "kind", "remaining")
+    __slots__ = ("affected", "cmd", "key", "kind", "remaining", "start", "until")
 
-    def __init__(self, cmd: InjectFault, key: str) -> None:
+    def __init__(self, cmd: InjectFault, key: str, start: int) -> None:
         self.cmd = cmd
         self.kind = cmd.fault
         self.key = key  # the fault actor's timer key: ends it
         self.remaining = cmd.count  # 0: every matching message while it is on
         self.affected = 0
+        self.start = start
+        self.until = None if cmd.duration_ns is None else start + cmd.duration_ns
 
-    def matches(self, sender: str, dest: str, msg: Message) -> bool:
+    def matches(self, sender: str, dest: str, msg: Message, now: int) -> bool:
+        if now <= self.start or (self.until is not None and now >= self.until):
+            return False
         cmd = self.cmd
         if self.kind is FaultKind.LATENCY_SPIKE:
             if sender in (EXTERNAL, FAULT_ACTOR, dest) or cmd.venue not in (sender, dest):
@@ -74,8 +80,9 @@ class LinkFaults:
         return None
 
     def enqueue(self, due: int, order: int, dest: str, sender: str, msg: Message) -> bool:
+        now = self.runtime.clock._now
         for fault in self.active:
-            if fault.matches(sender, dest, msg):
+            if fault.matches(sender, dest, msg, now):
                 return self._apply(fault, due, order, dest, sender, msg)
         return self._plain(due, order, dest, sender, msg)
 
@@ -86,7 +93,7 @@ class LinkFaults:
         if fault.remaining:
             fault.remaining -= 1
             if not fault.remaining:  # its last message: over once this one is hit
-                self._used_up(fault)
+                self._used_up(fault, sender)
         kind, plain = fault.kind, self._plain
         if kind is FaultKind.LINK_DROP:
             return False
@@ -100,12 +107,12 @@ class LinkFaults:
                 link.last = late
         return plain(late, order, dest, sender, msg)
 
-    def _used_up(self, fault: LinkFault) -> None:
+    def _used_up(self, fault: LinkFault, sender: str) -> None:
         self.end(fault.key)
         ended = FaultEnded(
             fault=fault.kind, target=target(fault.cmd), reason="count", affected=fault.affected
         )
-        self.runtime.journal(FAULT_ACTOR, ended)
+        self.runtime.journal(sender, ended)
 
 
 class TriggerWatch:

@@ -341,3 +341,23 @@ def test_an_impossible_fault_plan_is_refused_with_its_reason(call, message):
         with pytest.raises(ValueError, match=message):
             call(engine)
         assert "faults" not in engine.supervisor.children  # nothing was started for it
+
+
+def test_link_faults_and_triggers_give_the_same_trail_inline_and_on_threads():
+    def digest(threaded: bool) -> str:
+        with Engine(MARKET, seed=3, threaded=threaded) as engine:
+            for i in range(4):
+                engine.submit(order(f"c{i}"), at_ns=OPEN + SECOND)
+            # a spike starting in a busy wave: every venue publishes on the minute
+            engine.inject_fault("LIT1", "latency_spike", START, LENGTH, delay_ns=100 * MS)
+            link = ("router", "LIT2")
+            engine.inject_fault(
+                None, "link_reorder", START, LENGTH, link=link, delay_ns=SECOND, count=3
+            )
+            after = m.FaultTrigger(event="fill", count=5)
+            engine.inject_fault("LIT2", "partial_fills", OPEN, MINUTE, after=after)
+            engine.run(grace_ns=GRACE)
+            assert engine.journal is not None
+            return engine.journal.digest()
+
+    assert digest(threaded=True) == digest(threaded=False)
