@@ -3,8 +3,9 @@
     violations = kill_and_resume(case, digest, reports)
 
 The case runs as ``smart-exec chaos --replay SEED --audit TRAIL --trace-reports`` in a
-child process, which is sent ``SIGKILL`` once it has delivered a number of reports drawn
-from the seed (1 .. the uninterrupted run's reports). Its trail is then resumed
+child process, which waits after each report it delivers until told to go on, and is
+sent ``SIGKILL`` instead after a number of reports drawn from the seed (1 .. the
+uninterrupted run's reports but its last). Its trail is then resumed
 (``Engine.resume``: the run replayed from the seed, checked against the trail record for
 record, then carried on) with the case's inputs, and must end with the uninterrupted
 run's digest (``resume_differs`` if not); every report the client saw before the kill
@@ -35,8 +36,9 @@ _TREE = Path(__file__).resolve().parents[2]  # this code's tree, for the child p
 
 
 def kill_point(seed: int, reports: int) -> int:
-    """After how many delivered reports the run of ``seed`` is killed (from the seed)."""
-    return random.Random(f"chaos-kill:{seed}").randint(1, max(reports, 1))
+    """After how many delivered reports the run of ``seed`` is killed (from the seed):
+    before its last, so that the run is still going."""
+    return random.Random(f"chaos-kill:{seed}").randint(1, max(reports - 1, 1))
 
 
 def kill_and_resume(case: ChaosCase, digest: str, reports: int) -> list[Violation]:
@@ -47,8 +49,9 @@ def kill_and_resume(case: ChaosCase, digest: str, reports: int) -> list[Violatio
         trail = Path(tmp) / "trail.sqlite"
         try:
             delivered = _killed(seed, trail, after)
-            kept = _reports_in(trail)
-            resumed = resume_case(case, trail)
+            kept, complete = _reports_in(trail)
+            # killed as it was closing, its trail complete: the digest is there already
+            resumed = _digest(trail) if complete else resume_case(case, trail)
         except Exception as exc:  # a failure here is the finding
             return [Violation(seed, "kill_failed", f"killed after {after} reports: {exc!r}"[:300])]
     out = []
@@ -73,23 +76,25 @@ def _killed(seed: int, trail: Path, after: int) -> list[int]:
     message ids of the reports it delivered."""
     env = {**os.environ, "PYTHONPATH": str(_TREE)}
     cmd = [sys.executable, "-m", "actors.cli", "chaos", "--replay", str(seed)]
-    cmd += ["--audit", str(trail), "--trace-reports"]
+    cmd += ["--audit", str(trail), "--trace-reports", "--step-reports"]
     proc = subprocess.Popen(
-        cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     watchdog = threading.Timer(TIMEOUT_S, proc.kill)
     watchdog.start()
     delivered: list[int] = []
     try:
-        assert proc.stdout is not None
+        assert proc.stdout is not None and proc.stdin is not None
         for line in proc.stdout:
-            if line.startswith("report "):
-                delivered.append(int(line.split()[1]))
-                if len(delivered) >= after:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-        delivered += [int(x.split()[1]) for x in proc.stdout if x.startswith("report ")]
+            if not line.startswith("report "):
+                continue
+            delivered.append(int(line.split()[1]))
+            if len(delivered) >= after:  # it waits for us: killed right after this report
+                proc.send_signal(signal.SIGKILL)
+                break
+            proc.stdin.write("\n")
+            proc.stdin.flush()
         proc.wait()
     finally:
         watchdog.cancel()
@@ -98,9 +103,16 @@ def _killed(seed: int, trail: Path, after: int) -> list[int]:
     return delivered
 
 
-def _reports_in(trail: Path) -> set[int]:
+def _reports_in(trail: Path) -> tuple[set[int], bool]:
+    """The message ids of the reports in the trail, and whether its run closed it."""
     with Journal(str(trail), readonly=True) as journal:
-        return {r.message.msg_id for r in journal.query(types=REPORT_TYPES)}
+        ids = {r.message.msg_id for r in journal.query(types=REPORT_TYPES)}
+        return ids, journal.closed_cleanly
+
+
+def _digest(trail: Path) -> str:
+    with Journal(str(trail), readonly=True) as journal:
+        return journal.digest()
 
 
 def resume_case(case: ChaosCase, trail: Path) -> str:
@@ -114,5 +126,4 @@ def resume_case(case: ChaosCase, trail: Path) -> str:
             raise RuntimeError("the resumed run went over its wave budget")
     finally:
         engine.close()
-    with Journal(str(trail), readonly=True) as journal:
-        return journal.digest()
+    return _digest(trail)

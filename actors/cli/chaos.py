@@ -18,10 +18,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from actors import logs
-from actors.api import new_trail
+from actors.api import Report, new_trail
 from actors.chaos.generator import ChaosCase, draw
 from actors.chaos.invariants import KNOWN_DEFECTS
 from actors.chaos.runner import RERUN_EVERY, run_case, run_seeds
@@ -75,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --replay: print each report as it is delivered (one line, flushed)",
     )
+    parser.add_argument(
+        "--step-reports",
+        action="store_true",
+        help="with --trace-reports: wait for a line on stdin after each report (so that a "
+        "test can kill the run right after a given report)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -88,7 +95,8 @@ def main(args: argparse.Namespace) -> int:
         print("smart-exec chaos: --audit keeps the trail of one --replay", file=sys.stderr)
         return 2
     if args.replay is not None:
-        return _replay(args.replay, args.audit, trace=args.trace_reports)
+        trace = _stepped if args.step_reports else print_report if args.trace_reports else None
+        return _replay(args.replay, args.audit, trace=trace)
     seeds = range(args.seed, args.seed + args.runs)
     return _campaign(seeds, args.jobs, args.rerun_every, args.kill_resume, every=args.all)
 
@@ -111,7 +119,12 @@ def _campaign(seeds: range, jobs: int, rerun_every: int, kills: int, *, every: b
     return 1 if summary.unexpected() else 0
 
 
-def _replay(seed: int, audit: Path | None, *, trace: bool = False) -> int:
+def _stepped(report: Report) -> None:
+    print_report(report)
+    sys.stdin.readline()
+
+
+def _replay(seed: int, audit: Path | None, *, trace: Callable[[Report], None] | None = None) -> int:
     if audit is not None and audit.exists():
         print(f"smart-exec chaos: {audit} exists: give a new --audit path", file=sys.stderr)
         return 2
@@ -122,7 +135,7 @@ def _replay(seed: int, audit: Path | None, *, trace: bool = False) -> int:
     if journal is not None:  # the default session's zone, for ``audit``
         journal.set_run_info(SESSION_ZONE, DEFAULT_UTC_OFFSET)
     try:
-        result = run_case(case, audit=journal, on_report=print_report if trace else None)
+        result = run_case(case, audit=journal, on_report=trace)
     finally:
         if journal is not None:
             journal.close()
