@@ -61,3 +61,13 @@ def _with(result, violations):
     result.violations = list(violations)
     result.killed = True
     return result
+
+
+def test_the_kill_lands_right_after_the_drawn_report(tmp_path):
+    from actors.chaos.kill_resume import _killed, _reports_in
+
+    trail = tmp_path / "t.sqlite"
+    delivered = _killed(7, trail, 5)
+    kept, complete = _reports_in(trail)
+    assert len(delivered) == 5 and not complete
+    assert set(delivered) <= kept  # durable before delivered
