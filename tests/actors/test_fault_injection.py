@@ -2,6 +2,8 @@
 ``[[crashes]]``): each crashed actor is restarted by its supervisor, rebuilds its state
 from the audit trail, and the run still keeps every invariant."""
 
+import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -134,3 +136,20 @@ def test_an_impossible_fault_in_a_file_is_refused_naming_the_field(fault, messag
     text = documented_scenario().split("[[faults]]")[0] + f'[[faults]]\nat = "09:40"\n{fault}\n'
     with pytest.raises(ScenarioError, match=message):
         loads(text)
+
+
+def test_a_run_with_link_faults_and_triggers_killed_and_resumed_ends_as_uninterrupted(tmp_path):
+    from tests.actors.test_resume import cli, digest_line, finished, stopped_after
+
+    scenario = tmp_path / "faults.toml"
+    scenario.write_text(documented_scenario())
+    full = finished(
+        "run", scenario, "--quiet", "--no-baseline", "--audit", tmp_path / "full.sqlite"
+    )
+    trail = tmp_path / "killed.sqlite"
+    run = ("run", scenario, "--quiet", "--no-baseline", "--trace-reports", "--audit", trail)
+    proc = cli(*run, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stopped_after(proc, 20, signal.SIGKILL)  # the triggers have fired by then
+    assert proc.returncode == -signal.SIGKILL
+    status, out = finished("resume", trail, "--quiet", "--no-baseline")
+    assert status == 0 and digest_line(out) == digest_line(full[1])
