@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 
 from actors.desk_actor import REPORTS, DeskActor
+from actors.fault_actor import fault_actor
 from actors.live_restart import Restart
 from actors.logs import log_failure
 from actors.router_actor import RouterActor, ScorecardSource
@@ -41,6 +42,7 @@ from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig, VenueConfig
 from engine.desk.desk import DeskConfig
 from engine.desk.intake import INT64_MAX
+from engine.faults import VENUE_FAULTS, FaultPlanError, fault_command
 from engine.instruments import Instrument
 from engine.messages import (
     AmendClientOrder,
@@ -371,30 +373,35 @@ class Engine:
 
     def inject_fault(
         self,
-        venue: str,
+        venue: str | None,
         fault: FaultKind | str,
         at_ns: int | None = None,
         duration_ns: int | None = None,
+        **plan: Any,
     ) -> None:
-        """Fault injection: one of ``FaultKind`` (``down``, ``up``, ``degrade``,
-        ``reject_orders``, ``drop_cancels``) at one of the engine's venues, for
-        ``duration_ns`` (None: until an ``up``). An unknown kind or venue, or a duration
-        that is not positive, raises ``ValueError``: a fault plan that cannot happen must
-        not pass for one that did."""
-        kind = _fault_kind(fault)
-        if venue not in self.venue_names:
-            raise ValueError(
-                f"inject_fault: unknown venue {venue!r} (venues: {', '.join(self.venue_names)})"
-            )
-        if duration_ns is not None and not _fits(duration_ns, low=1):
-            raise ValueError(
-                f"inject_fault: duration_ns {duration_ns!r} is not a positive number of "
-                "nanoseconds (None: until an up)"
-            )
+        """Fault injection: one of ``FaultKind`` at one of the engine's venues (None for a
+        link fault), for ``duration_ns`` (None: until an ``up``, or the run's end);
+        ``plan`` says more (``engine.faults.fault_command``): ``link=(sender, receiver)``,
+        ``delay_ns``, ``count``, ``message``, ``after=FaultTrigger(...)``. An unknown kind,
+        venue or actor, or a duration that is not positive, raises ``ValueError``: a fault
+        plan that cannot happen must not pass for one that did."""
         _check_at("inject_fault", at_ns)
-        self._send(
-            InjectVenueFault(venue=venue, fault=kind, duration_ns=duration_ns), at_ns, dest=venue
-        )
+        try:
+            cmd = fault_command(
+                fault,
+                venues=self.venue_names,
+                parent_prefix=self._parent_prefix,
+                venue=venue or "",
+                duration_ns=duration_ns,
+                **plan,
+            )
+        except (FaultPlanError, TypeError) as exc:
+            raise ValueError(f"inject_fault: {exc}") from None
+        if cmd.fault in VENUE_FAULTS and cmd.after is None:  # straight to the venue
+            direct = InjectVenueFault(venue=cmd.venue, fault=cmd.fault, duration_ns=duration_ns)
+            self._send(direct, at_ns, dest=cmd.venue)
+        else:
+            self._send(cmd, at_ns, dest=fault_actor(self.supervisor))
 
     def inject_crash(
         self, actor: str, at_ns: int | None = None, reason: str = "injected failure"
@@ -516,14 +523,6 @@ def _check_at(command: str, at_ns: int | None) -> None:
     """Fault commands go to venues and actors unscreened: their time is checked here."""
     if at_ns is not None and not _fits(at_ns, low=0):
         raise ValueError(f"{command}: at_ns {at_ns!r} is not a time in ns since the epoch")
-
-
-def _fault_kind(fault: FaultKind | str) -> FaultKind:
-    try:
-        return FaultKind(fault)
-    except ValueError:
-        valid = ", ".join(kind.value for kind in FaultKind)
-        raise ValueError(f"inject_fault: unknown fault {fault!r} (one of: {valid})") from None
 
 
 __all__ = ["DESK", "ROUTER", "Engine", "EngineSpec", "MarketConfig"]

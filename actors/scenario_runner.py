@@ -29,6 +29,7 @@ from actors.supervisor import Supervisor
 from engine.audit.journal import Journal
 from engine.clock import MINUTE
 from engine.desk.desk import EXCESS_SOURCE
+from engine.faults import VENUE_FAULTS
 from engine.market_view import MarketView
 from engine.messages import (
     ClientOrder,
@@ -150,6 +151,7 @@ def _run_on(
     stop: Callable[[], bool] | None,
     on_report: Callable[[ExecutionReport | ClientOrderRejected], None] | None = None,
 ) -> ScenarioResult:
+    journal.set_run_info("session_zone", scenario.session.utc_offset_hours)  # for ``audit``
     engine = _start_engine(scenario, seed, journal, threaded)
     if on_report is not None:
         engine.on_report(on_report)
@@ -198,10 +200,8 @@ def _schedule(engine: Engine, scenario: Scenario, orders: list[tuple[int, Client
     for at, order in orders:
         engine.submit(order, at_ns=at)
     for fault in scenario.faults:
-        duration = int(fault.duration_s * 1e9) if fault.duration_s else None
-        engine.inject_fault(
-            fault.venue, fault.fault, at_ns=scenario.session.at(fault.at), duration_ns=duration
-        )
+        at = scenario.session.at(fault.at)
+        engine.inject_fault(fault.venue or None, fault.fault, at, fault.duration_ns, **fault.plan())
     for crash in scenario.crashes:
         engine.inject_crash(crash.actor, at_ns=scenario.session.at(crash.at), reason=crash.reason)
 
@@ -394,6 +394,8 @@ def _inject_faults(rt: SimRuntime, scenario: Scenario) -> None:
     """The scenario's venue faults and venue crashes, as ``Engine`` injects them."""
     venues = {v.name for v in scenario.venues}
     for f in scenario.faults:
+        if f.fault not in VENUE_FAULTS or f.after is not None:
+            continue  # link faults and triggers need the engine's actors
         duration = int(f.duration_s * 1e9) if f.duration_s else None
         fault = InjectVenueFault(venue=f.venue, fault=FaultKind(f.fault), duration_ns=duration)
         rt.send(EXTERNAL, f.venue, fault, delay_ns=scenario.session.at(f.at) - rt.now())

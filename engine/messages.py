@@ -82,13 +82,23 @@ class VenueKind(enum.StrEnum):
 
 
 class FaultKind(enum.StrEnum):
-    """A venue fault (fault-injection testing); ``UP`` ends every fault of the venue."""
+    """An injected fault (fault-injection testing): at a venue (``UP`` ends every fault of
+    the venue), on the link between two actors, or on every link of a venue
+    (``engine.faults`` says which is which)."""
 
     DOWN = "down"
     UP = "up"
     DEGRADE = "degrade"
     REJECT_ORDERS = "reject_orders"
     DROP_CANCELS = "drop_cancels"
+    STALE_DATA = "stale_data"  # the venue's feed repeats the snapshot of the fault's start
+    CROSSED_DATA = "crossed_data"  # the venue's feed shows bids above asks
+    PARTIAL_FILLS = "partial_fills"  # the venue fills our orders in many small pieces
+    LATENCY_SPIKE = "latency_spike"  # every message to or from the venue is late
+    LINK_DROP = "link_drop"  # messages from one actor to another are lost
+    LINK_DUPLICATE = "link_duplicate"  # ... delivered twice
+    LINK_DELAY = "link_delay"  # ... late, and everything behind them on the link too
+    LINK_REORDER = "link_reorder"  # ... late, overtaken by the ones sent after them
 
 
 class VenueStatus(enum.StrEnum):
@@ -577,6 +587,51 @@ class ParentQuantityReleased(Message):
     target: int
 
 
+class FaultTrigger(msgspec.Struct, frozen=True, kw_only=True):
+    """Start a fault on the ``count``-th ``event`` ("fill": a child fill, "child": a
+    child order placed) of ``parent`` and/or at ``venue`` (empty: any)."""
+
+    event: str
+    count: int = 1
+    parent: str = ""
+    venue: str = ""
+
+
+class InjectFault(Message):
+    """Fault injection of any ``FaultKind`` (``engine.faults``): at ``venue``, or on the
+    link ``sender`` → ``receiver`` (the ``count`` first messages of type ``message`` in
+    the fault's time, 0 / "": all), ``delay_ns`` late; on ``after``, or when delivered."""
+
+    fault: FaultKind
+    venue: str = ""
+    sender: str = ""
+    receiver: str = ""
+    duration_ns: int | None = None
+    delay_ns: int = 0
+    count: int = 0
+    message: str = ""
+    after: FaultTrigger | None = None
+
+
+class FaultStarted(Message):
+    """An injected fault took effect at ``target`` (a venue, or "sender>receiver")."""
+
+    fault: FaultKind
+    target: str
+    duration_ns: int | None = None
+    cause: str = ""  # "" when it was due at a time; else its trigger
+
+
+class FaultEnded(Message):
+    """An injected fault is over: "expired", "up", "reinjected" or "count" (its
+    messages all affected); ``affected``: messages of a link fault it hit."""
+
+    fault: FaultKind
+    target: str
+    reason: str
+    affected: int = 0
+
+
 # Everything above, decodable through one tagged union.
 AnyMessage = (
     SubmitClientOrder
@@ -620,6 +675,9 @@ AnyMessage = (
     | ScorecardSaved
     | ReleaseParentQuantity
     | ParentQuantityReleased
+    | InjectFault
+    | FaultStarted
+    | FaultEnded
 )
 
 ALL_MESSAGES: tuple[type[Message], ...] = get_args(AnyMessage)

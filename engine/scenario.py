@@ -21,7 +21,6 @@ import msgspec
 from engine.clock import MS, SECOND, US
 from engine.config import DarkConfig, FlowConfig, SessionConfig, VenueConfig
 from engine.desk.desk import DeskConfig
-from engine.desk.intake import INT64_MAX
 from engine.instruments import Instrument
 from engine.messages import (
     ClientOrder,
@@ -35,6 +34,7 @@ from engine.messages import (
 )
 from engine.prices import to_price
 from engine.routing.placement import RouterConfig
+from engine.scenario_faults import FaultSpec, check_faults
 from engine.scenario_fields import (
     MAX_ORDERS_PER_STREAM,
     check_count,
@@ -239,30 +239,6 @@ class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         positive_price(self.limit, "limit")
 
 
-class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    venue: str
-    fault: FaultKind
-    at: str
-    duration_s: float | None = None
-
-    def __post_init__(self) -> None:
-        optional_time(self.at, "at")
-        # None (left out) is the open-ended fault; 0 would read as "no fault at all" to one
-        # reader and "open-ended" to another, so it is refused rather than guessed.
-        if self.duration_s is not None and not (
-            math.isfinite(self.duration_s) and self.duration_s > 0
-        ):
-            raise ValueError(
-                f"duration_s: {self.duration_s} is not a positive number of "
-                "seconds (leave it out for a fault with no set end)"
-            )
-        if self.duration_s is not None and not 1 <= self.duration_s * SECOND < 2**63:
-            raise ValueError(
-                f"duration_s: {self.duration_s} is not between a nanosecond and "
-                f"{INT64_MAX // SECOND:,} seconds"
-            )
-
-
 class CrashSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Fault injection into the engine itself: ``actor`` ("router", "desk", a venue, a
     parent id like "P1") raises at ``at``, as a bug would, and must recover."""
@@ -312,10 +288,8 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(f"venues: duplicate venue names in {names}")
         if not any(v.kind is VenueKind.LIT for v in self.venues):
             raise ValueError("venues: at least one lit venue is needed (dark pools price off it)")
-        for i, f in enumerate(self.faults):
-            if f.venue not in names:
-                raise ValueError(f"faults[{i}].venue: unknown venue {f.venue!r}")
         parent = self.desk.parent_id_prefix  # the desk names its parents P1, P2, ...
+        check_faults(self.faults, names, parent)
         for i, c in enumerate(self.crashes):
             if c.actor not in ("router", "desk", *names) and not _is_parent_id(c.actor, parent):
                 raise ValueError(

@@ -6,7 +6,8 @@ amends, and a fault plan, all drawn from one seed.
 Everything is kept small (a session of a few minutes, a few dozen orders) so that a run
 costs a fraction of a second: chaos testing finds its bugs by the number of different
 runs, not by the length of one. Parameters stay in ranges a desk would see; faults are the
-engine's own (``FaultKind`` at a venue, an actor crash), some of them across the close.
+engine's own (every ``FaultKind``: at a venue, on a link, on an event; an actor crash),
+some of them across the close.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine.instruments import Instrument
 from engine.messages import (
     ClientOrder,
     FaultKind,
+    FaultTrigger,
     Mandate,
     RoutingLogic,
     Side,
@@ -38,17 +40,37 @@ CRASH = "crash"  # the fault-count key of an injected actor failure
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """A venue fault of ``kind`` at ``at_ns`` for ``duration_ns`` (None: until an ``up``)."""
+    """A fault of ``kind`` at ``at_ns`` for ``duration_ns`` (None: until an ``up``, or
+    the end): at ``venue``, or on ``link``; the rest as ``Engine.inject_fault`` takes it."""
 
-    venue: str
+    venue: str | None
     kind: FaultKind
     at_ns: int
     duration_ns: int | None = None
+    link: tuple[str, str] | None = None
+    delay_ns: int = 0
+    count: int = 0
+    message: str = ""
+    after: FaultTrigger | None = None
 
     def spans(self, t_ns: int) -> bool:
-        """Is the fault on at ``t_ns`` (the close, say)?"""
+        """Is the fault planned to be on at ``t_ns`` (the close, say)?"""
         end = None if self.duration_ns is None else self.at_ns + self.duration_ns
         return self.kind is not FaultKind.UP and self.at_ns < t_ns and (end is None or end > t_ns)
+
+    def plan(self) -> dict[str, object]:
+        """What ``Engine.inject_fault`` takes beyond venue, kind, time and duration."""
+        return {
+            "link": self.link,
+            "delay_ns": self.delay_ns,
+            "count": self.count,
+            "message": self.message,
+            "after": self.after,
+        }
+
+    @property
+    def where(self) -> str:
+        return self.venue or "{}>{}".format(*(self.link or ("?", "?")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +160,9 @@ def draw(seed: int) -> ChaosCase:
         orders=orders,
         cancels=_cancels(rng, orders, session),
         amends=_amends(rng, orders, instrument, session),
-        faults=_faults(rng, venues, session),
+        # the link and data faults from an RNG of their own: the rest of a seed's case is
+        # what it was before they existed
+        faults=_faults(rng, venues, session) + _more_faults(seed, venues, session),
         crashes=_crashes(rng, venues, session),
     )
 
@@ -307,3 +331,60 @@ def _crashes(rng: random.Random, venues: list[VenueConfig], session: SessionConf
     actor = rng.choice(("router", "desk", "P1", "P2", rng.choice(venues).name))
     at = rng.randrange(session.open_ns, session.close_ns + MINUTE) // MS * MS
     return [Crash(actor, at)]
+
+
+# Link and market-data faults, of the kinds a transport and a feed give: lost cancels and
+# quotes, duplicated fills and quotes, delays, reorders, latency spikes, stale or crossed
+# quotes, fills in pieces. (A lost fill or a duplicated order is not drawn: the engine
+# cannot survive them yet, see docs/faults.md.)
+_LINK_PLANS: tuple[tuple[FaultKind, str, str], ...] = (
+    (FaultKind.LINK_DROP, "to_venue", "CancelVenueOrder"),
+    (FaultKind.LINK_DROP, "to_router", "MarketDataUpdated"),
+    (FaultKind.LINK_DUPLICATE, "to_router", "VenueOrderFilled"),
+    (FaultKind.LINK_DUPLICATE, "to_router", "MarketDataUpdated"),
+    (FaultKind.LINK_DELAY, "to_venue", ""),
+    (FaultKind.LINK_DELAY, "to_router", ""),
+    (FaultKind.LINK_REORDER, "to_venue", ""),
+    (FaultKind.LINK_REORDER, "to_router", ""),
+)
+_VENUE_DATA_FAULTS = (
+    FaultKind.STALE_DATA,
+    FaultKind.CROSSED_DATA,
+    FaultKind.PARTIAL_FILLS,
+    FaultKind.LATENCY_SPIKE,
+)
+
+
+def _more_faults(seed: int, venues: list[VenueConfig], session: SessionConfig) -> list[Fault]:
+    rng = random.Random(f"chaos-faults:{seed}")
+    out = []
+    for _ in range(rng.choice((0, 1, 1, 2, 3))):
+        venue = rng.choice(venues).name
+        if rng.random() < 0.3:  # across the close
+            at = session.close_ns - rng.randint(5, 90) * SECOND
+        else:
+            at = rng.randrange(session.open_ns, session.close_ns)
+        at = at // MS * MS
+        duration = None if rng.random() < 0.2 else rng.randint(5, 120) * SECOND
+        after = None
+        if rng.random() < 0.25:  # on the n-th fill of the first parent, or of any
+            parent = rng.choice(("P1", ""))
+            after = FaultTrigger(event="fill", count=rng.randint(1, 10), parent=parent)
+            at = session.open_ns
+        if rng.random() < 0.5:
+            kind = rng.choice(_VENUE_DATA_FAULTS)
+            delay = rng.randint(1, 300) * MS if kind is FaultKind.LATENCY_SPIKE else 0
+            out.append(Fault(venue, kind, at, duration, delay_ns=delay, after=after))
+            continue
+        kind, way, message = rng.choice(_LINK_PLANS)
+        link = ("router", venue) if way == "to_venue" else (venue, "router")
+        delay = (
+            rng.randint(1, 500) * MS
+            if kind in (FaultKind.LINK_DELAY, FaultKind.LINK_REORDER)
+            else 0
+        )
+        count = rng.choice((0, 1, 3)) if message or kind is FaultKind.LINK_REORDER else 0
+        fault = Fault(None, kind, at, duration, link, delay, count, message, after)
+        out.append(fault)
+    out.sort(key=lambda f: f.at_ns)
+    return out

@@ -2,6 +2,7 @@
 
     result = run_seed(17)                      # one case: draw, run, check
     summary = run_seeds(range(1, 201), jobs=2) # many, in worker processes
+    run_seed(17, kill_resume=True)             # ... and once more, killed and resumed
 
 A run must end: its simulation is driven in slices with a budget of waves (a
 deterministic bound: a run that needs more is stuck, a ``run_stuck`` violation, the same
@@ -14,16 +15,17 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from types import FrameType
 from typing import Any
 
-from actors.api import Engine, MarketConfig
+from actors.api import Engine, MarketConfig, Report
 from actors.chaos.generator import ChaosCase, draw
 from actors.chaos.invariants import Violation, check
+from actors.chaos.kill_resume import kill_and_resume
 from actors.chaos.ledger import Ledger
 from actors.runtime import SimRuntime
 from engine.audit.journal import Journal
@@ -53,11 +55,16 @@ class RunResult:
     faults_across_close: int = 0
     violations: list[Violation] = field(default_factory=list)
     rerun: bool = False
+    reports: int = 0  # delivered to the client
+    killed: bool = False  # also run in a process killed and resumed
 
 
-def run_case(case: ChaosCase, audit: Journal | None = None) -> RunResult:
+def run_case(
+    case: ChaosCase, audit: Journal | None = None, on_report: Callable[[Report], None] | None = None
+) -> RunResult:
     """Run ``case`` to its end (or until the watchdog stops it) and check it; its trail
-    goes to ``audit`` (the caller's, left open) or to memory."""
+    goes to ``audit`` (the caller's, left open) or to memory; ``on_report`` gets each
+    report as it is delivered."""
     result = RunResult(
         seed=case.seed,
         orders=len(case.orders),
@@ -65,8 +72,10 @@ def run_case(case: ChaosCase, audit: Journal | None = None) -> RunResult:
         faults_across_close=case.faults_across_close(),
     )
     engine = _engine(case, audit)
+    if on_report is not None:
+        engine.on_report(on_report)
     try:
-        _schedule(engine, case)
+        schedule(engine, case)
         stopped = _drive(engine, case)
     finally:
         engine.close()
@@ -77,6 +86,7 @@ def run_case(case: ChaosCase, audit: Journal | None = None) -> RunResult:
     ledger = Ledger.of_trail(journal)
     result.digest = journal.digest()
     result.records = len(journal)
+    result.reports = len(engine.reports)
     result.venue_orders = len(ledger.venue_orders)
     result.violations += check(ledger, case.seed, overallocates=case.overallocates)
     result.violations += _unjournaled(engine, ledger, case.seed)
@@ -107,9 +117,13 @@ def _unjournaled(engine: Engine, ledger: Ledger, seed: int) -> list[Violation]:
     return out
 
 
-def run_seed(seed: int, rerun_every: int = RERUN_EVERY) -> RunResult:
-    """Draw and run ``seed``; every ``rerun_every``-th seed again, and the digests compared."""
+def run_seed(seed: int, rerun_every: int = RERUN_EVERY, kill_resume: bool = False) -> RunResult:
+    """Draw and run ``seed``; every ``rerun_every``-th seed again, and the digests compared;
+    with ``kill_resume``, once more in a process killed and resumed (``kill_resume``)."""
     result = run_case(draw(seed))
+    if kill_resume and not any(v.kind in ("run_stuck", "run_halted") for v in result.violations):
+        result.killed = True
+        result.violations += kill_and_resume(draw(seed), result.digest, result.reports)
     if rerun_every and seed % rerun_every == 0:
         result.rerun = True
         again = run_case(draw(seed))
@@ -125,19 +139,32 @@ def run_seed(seed: int, rerun_every: int = RERUN_EVERY) -> RunResult:
 
 
 def run_seeds(
-    seeds: Iterable[int], jobs: int = 1, rerun_every: int = RERUN_EVERY
+    seeds: Iterable[int], jobs: int = 1, rerun_every: int = RERUN_EVERY, kill_resume: int = 0
 ) -> Iterator[RunResult]:
     """``run_seed`` for each seed, in seed order; ``jobs`` > 1 runs them in worker
-    processes (spawned: a fresh interpreter, no state shared with this one)."""
+    processes (spawned: a fresh interpreter, no state shared with this one);
+    ``kill_resume`` of them, spread evenly, are also killed and resumed."""
     seeds = list(seeds)
+    killed = kill_seeds(seeds, kill_resume)
+    kills = [seed in killed for seed in seeds]
     if jobs <= 1:
-        for seed in seeds:
-            yield run_seed(seed, rerun_every)
+        for seed, kill in zip(seeds, kills, strict=True):
+            yield run_seed(seed, rerun_every, kill)
         return
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         yield from pool.map(
-            run_seed, seeds, [rerun_every] * len(seeds), chunksize=max(1, len(seeds) // (8 * jobs))
+            run_seed,
+            seeds,
+            [rerun_every] * len(seeds),
+            kills,
+            chunksize=max(1, len(seeds) // (8 * jobs)),
         )
+
+
+def kill_seeds(seeds: list[int], count: int) -> set[int]:
+    """``count`` of ``seeds``, spread evenly over them."""
+    count = min(count, len(seeds))
+    return {seeds[i * len(seeds) // count] for i in range(count)} if count else set()
 
 
 # ---------------------------------------------------------------------- the run
@@ -155,7 +182,7 @@ def _engine(case: ChaosCase, audit: Journal | None) -> Engine:
     )
 
 
-def _schedule(engine: Engine, case: ChaosCase) -> None:
+def schedule(engine: Engine, case: ChaosCase) -> None:
     for at, order in case.orders:
         engine.submit(order, at_ns=at)
     for c in case.cancels:
@@ -169,7 +196,7 @@ def _schedule(engine: Engine, case: ChaosCase) -> None:
             at_ns=a.at_ns,
         )
     for f in case.faults:
-        engine.inject_fault(f.venue, f.kind, at_ns=f.at_ns, duration_ns=f.duration_ns)
+        engine.inject_fault(f.venue, f.kind, f.at_ns, f.duration_ns, **f.plan())
     for crash in case.crashes:
         engine.inject_crash(crash.actor, at_ns=crash.at_ns, reason="chaos")
 
@@ -183,7 +210,7 @@ def _drive(engine: Engine, case: ChaosCase) -> tuple[str, str] | None:
     failed, over_budget = None, False
     try:
         with watchdog:
-            over_budget = _advance(engine, case.end_ns)
+            over_budget = advance(engine, case.end_ns)
     except Hung:
         pass
     except Exception as exc:  # a halted runtime, or the engine raising to its caller
@@ -197,7 +224,7 @@ def _drive(engine: Engine, case: ChaosCase) -> tuple[str, str] | None:
     return None
 
 
-def _advance(engine: Engine, end: int) -> bool:
+def advance(engine: Engine, end: int) -> bool:
     """Run to ``end`` in slices; True if the wave budget ran out first."""
     runtime = engine.runtime
     assert isinstance(runtime, SimRuntime)  # the engine is built simulated

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from actors.chaos.generator import CRASH
 from actors.chaos.invariants import CLASSES, KNOWN_DEFECTS, Violation
+from actors.chaos.kill_resume import KILL_CLASSES
 from actors.chaos.runner import RunResult
 from engine.messages import FaultKind
 
@@ -29,6 +30,7 @@ class Summary:
     venue_orders: int = 0
     records: int = 0
     reruns: int = 0
+    killed: int = 0  # runs also killed and resumed
     faults: Counter[str] = field(default_factory=Counter)
     faults_across_close: int = 0
     violations: list[Violation] = field(default_factory=list)
@@ -41,6 +43,7 @@ class Summary:
         self.venue_orders += result.venue_orders
         self.records += result.records
         self.reruns += result.rerun
+        self.killed += result.killed
         self.faults.update(result.faults)
         self.faults_across_close += result.faults_across_close
         self.violations += result.violations
@@ -59,7 +62,7 @@ class Summary:
         out: dict[str, list[Violation]] = {}
         for v in self.violations:
             out.setdefault(v.kind, []).append(v)
-        return {kind: out[kind] for kind in CLASSES if kind in out}
+        return {kind: out[kind] for kind in (*CLASSES, *KILL_CLASSES) if kind in out}
 
     def unexpected(self) -> list[Violation]:
         """Violations outside the known defects: what must be zero."""
@@ -82,6 +85,12 @@ class Summary:
             f"same seed, same digest: {self.reruns:,} seeds re-run, "
             f"{self._count('nondeterministic')} differed",
         ]
+        if self.killed:
+            failed = len({v.seed for v in self.violations if v.kind in KILL_CLASSES})
+            out.append(
+                f"killed and resumed: {self.killed:,} runs, {self.killed - failed:,} resumed to "
+                "the uninterrupted digest"
+            )
         out += self._violation_lines(every)
         return out
 

@@ -7,9 +7,11 @@ side of an internal cross), ``--venue V``, ``--type T`` (repeatable or comma-sep
 Times follow the session's zone, as ``run`` and its reports do: printed session-local with
 the offset (``10:00:01.250-05:00``); read as integer ns, an ISO 8601 date-time or a time of
 day ``HH:MM[:SS]`` on the session date (the local date of the trail's first record), in
-the session's zone unless an offset or ``Z`` is written. The trail records no zone, so
-``--utc-offset H`` names it; by default it is the default session's (New York in
-winter, UTC-05:00), and the zone used is printed on stderr.
+the session's zone unless an offset or ``Z`` is written. The zone is the trail's own:
+the session of the scenario a ``smart-exec run`` keeps in it (or a ``session_zone`` run
+info); ``--utc-offset H`` overrides it, and a trail that says none (an engine embedded in
+Python) is read in the default session's (New York in winter, UTC-05:00). The zone used,
+and where it comes from, is printed on stderr.
 
 Opening the trail verifies its hash chain: a damaged trail is refused with the first bad
 seq (status 2) unless ``--salvage``, which reads the records before it, with a warning.
@@ -35,6 +37,7 @@ from engine.tca.text import DAY_NS, format_local, zone_label
 
 EXIT_BAD_INPUT = 2
 DEFAULT_UTC_OFFSET = SessionSpec().utc_offset_hours
+SESSION_ZONE = "session_zone"  # run info: the session's UTC offset in hours
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CSV_COLUMNS = (
     "seq",
@@ -90,12 +93,12 @@ def session_date(journal: Journal, utc_offset_hours: int) -> date:
     return date(1970, 1, 1) + timedelta(days=local_ns // DAY_NS)
 
 
-def select(journal: Journal, args: argparse.Namespace) -> Iterable[Record]:
+def select(journal: Journal, args: argparse.Namespace, offset: int) -> Iterable[Record]:
+    """The records the filters pick, times read ``offset`` hours from UTC."""
     source = order_id = None
     if args.client_order:
         source, order_id = parse_client_order(args.client_order)
     types = [t.strip() for chunk in args.type or [] for t in chunk.split(",") if t.strip()]
-    offset = utc_offset(args)
     day = session_date(journal, offset) if args.since or args.until else date(1970, 1, 1)
     return journal.query(
         source=source,
@@ -108,17 +111,35 @@ def select(journal: Journal, args: argparse.Namespace) -> Iterable[Record]:
     )
 
 
-def utc_offset(args: argparse.Namespace) -> int:
-    return DEFAULT_UTC_OFFSET if args.utc_offset is None else int(args.utc_offset)
+def trail_zone(journal: Journal) -> int | None:
+    """The session's UTC offset in hours as the trail keeps it: its ``session_zone``, or
+    the session of the scenario ``smart-exec run`` kept in it; None if it says none."""
+    zone = journal.run_info(SESSION_ZONE, int)
+    if zone is not None:
+        return int(zone)
+    from actors.cli.run import SCENARIO_RUN, ScenarioRun  # here: ``run`` imports the engine
+
+    try:
+        run = journal.run_info(SCENARIO_RUN, ScenarioRun)
+    except (ValueError, TypeError):  # a scenario this version no longer reads
+        return None
+    return None if run is None else run.scenario.session.utc_offset_hours
 
 
-def zone_note(args: argparse.Namespace) -> str:
-    where = (
-        "--utc-offset"
-        if args.utc_offset is not None
-        else "the trail records no zone: the default session's; --utc-offset H for another"
+def session_zone(args: argparse.Namespace, journal: Journal) -> tuple[int, str]:
+    """The offset to print and read times in, and where it comes from."""
+    if args.utc_offset is not None:
+        return int(args.utc_offset), "--utc-offset"
+    zone = trail_zone(journal)
+    if zone is not None:
+        return zone, "the trail's session"
+    return DEFAULT_UTC_OFFSET, (
+        "the trail records no zone: the default session's; --utc-offset H for another"
     )
-    return f"times session-local, {zone_label(utc_offset(args))} ({where})"
+
+
+def zone_note(offset: int, where: str) -> str:
+    return f"times session-local, {zone_label(offset)} ({where})"
 
 
 def _csv_row(r: Record, utc_offset_hours: int) -> list[object]:
@@ -207,10 +228,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"audit-digest: {journal.digest()}")
         journal.close()
         return 0
-    print(zone_note(args), file=sys.stderr)
-    offset = utc_offset(args)
+    offset, where = session_zone(args, journal)
+    print(zone_note(offset, where), file=sys.stderr)
     try:
-        records = select(journal, args)
+        records = select(journal, args, offset)
         count = _export(records, args.csv, offset) if args.csv else _print(records, offset)
     except (AuditArgumentError, ValueError) as exc:
         print(f"smart-exec audit: {exc}", file=sys.stderr)

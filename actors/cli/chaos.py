@@ -18,15 +18,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from actors import logs
-from actors.api import new_trail
+from actors.api import Report, new_trail
 from actors.chaos.generator import ChaosCase, draw
 from actors.chaos.invariants import KNOWN_DEFECTS
 from actors.chaos.runner import RERUN_EVERY, run_case, run_seeds
 from actors.chaos.summary import Summary
+from actors.cli.audit import DEFAULT_UTC_OFFSET, SESSION_ZONE
+from actors.cli.run import print_report
 from engine.clock import SECOND
+from engine.faults import describe_trigger
 from engine.prices import fmt
 
 
@@ -59,37 +63,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="with --replay: keep its audit trail here (a new file)",
     )
+    parser.add_argument(
+        "--kill-resume",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also run K of the cases as processes killed (SIGKILL) at a random report and "
+        "resumed from their trail: the digest must be the uninterrupted run's (default 0)",
+    )
+    parser.add_argument(
+        "--trace-reports",
+        action="store_true",
+        help="with --replay: print each report as it is delivered (one line, flushed)",
+    )
+    parser.add_argument(
+        "--step-reports",
+        action="store_true",
+        help="with --trace-reports: wait for a line on stdin after each report (so that a "
+        "test can kill the run right after a given report)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.runs < 1 or args.jobs < 1 or args.rerun_every < 0:
-        print("smart-exec chaos: --runs and --jobs must be ≥ 1, --rerun-every ≥ 0", file=sys.stderr)
+    if args.runs < 1 or args.jobs < 1 or args.rerun_every < 0 or args.kill_resume < 0:
+        print(
+            "smart-exec chaos: --runs and --jobs must be ≥ 1, --rerun-every and --kill-resume ≥ 0",
+            file=sys.stderr,
+        )
         return 2
     if args.audit is not None and args.replay is None:
         print("smart-exec chaos: --audit keeps the trail of one --replay", file=sys.stderr)
         return 2
     if args.replay is not None:
-        return _replay(args.replay, args.audit)
-    return _campaign(args.seed, args.runs, args.jobs, args.rerun_every, every=args.all)
+        trace = _stepped if args.step_reports else print_report if args.trace_reports else None
+        return _replay(args.replay, args.audit, trace=trace)
+    seeds = range(args.seed, args.seed + args.runs)
+    return _campaign(seeds, args.jobs, args.rerun_every, args.kill_resume, every=args.all)
 
 
-def _campaign(first: int, runs: int, jobs: int, rerun_every: int, *, every: bool) -> int:
+def _campaign(seeds: range, jobs: int, rerun_every: int, kills: int, *, every: bool) -> int:
     started = time.perf_counter()
     # the engine's records here are mostly the injected failures, from every run (and only
     # when runs are in this process): the campaign's report is the violations
     logs.disable()
     try:
-        summary = Summary.of(run_seeds(range(first, first + runs), jobs, rerun_every))
+        summary = Summary.of(run_seeds(seeds, jobs, rerun_every, kills))
     finally:
         logs.enable()
     for line in summary.lines(every):
         print(line)
     wall = time.perf_counter() - started
-    print(f"chaos: {runs:,} runs in {wall:.1f} s of wall time, --jobs {jobs}", file=sys.stderr)
+    print(
+        f"chaos: {len(seeds):,} runs in {wall:.1f} s of wall time, --jobs {jobs}", file=sys.stderr
+    )
     return 1 if summary.unexpected() else 0
 
 
-def _replay(seed: int, audit: Path | None) -> int:
+def _stepped(report: Report) -> None:
+    print_report(report)
+    sys.stdin.readline()
+
+
+def _replay(seed: int, audit: Path | None, *, trace: Callable[[Report], None] | None = None) -> int:
     if audit is not None and audit.exists():
         print(f"smart-exec chaos: {audit} exists: give a new --audit path", file=sys.stderr)
         return 2
@@ -97,8 +132,10 @@ def _replay(seed: int, audit: Path | None) -> int:
     for line in describe(case):
         print(line)
     journal = new_trail(str(audit)) if audit is not None else None
+    if journal is not None:  # the default session's zone, for ``audit``
+        journal.set_run_info(SESSION_ZONE, DEFAULT_UTC_OFFSET)
     try:
-        result = run_case(case, audit=journal)
+        result = run_case(case, audit=journal, on_report=trace)
     finally:
         if journal is not None:
             journal.close()
@@ -132,6 +169,14 @@ def describe(case: ChaosCase) -> list[str]:
     ]
     for f in case.faults:
         length = "" if f.duration_ns is None else f" for {f.duration_ns / SECOND:.0f}s"
-        out.append(f"  fault: {f.kind.value} at {f.venue}, {when(f.at_ns)}{length}")
+        detail = "".join(
+            (
+                f" {f.message}" if f.message else "",
+                f" x{f.count}" if f.count else "",
+                f" +{f.delay_ns / 1e6:g} ms" if f.delay_ns else "",
+            )
+        )
+        start = "" if f.after is None else f" {describe_trigger(f.after)} from"
+        out.append(f"  fault: {f.kind.value} at {f.where}{detail},{start} {when(f.at_ns)}{length}")
     out += [f"  crash: {c.actor} at {when(c.at_ns)}" for c in case.crashes]
     return out

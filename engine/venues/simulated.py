@@ -15,12 +15,18 @@ import enum
 import random
 from collections.abc import Sequence
 
+import msgspec
+
 from engine.config import SessionConfig, VenueConfig
 from engine.contract import JOURNAL, Outbox
+from engine.faults import VENUE_FAULTS, describe_trigger
 from engine.instruments import Instrument
 from engine.messages import (
     CancelVenueOrder,
+    FaultEnded,
     FaultKind,
+    FaultStarted,
+    InjectFault,
     InjectVenueFault,
     Liquidity,
     MarketDataUpdated,
@@ -41,7 +47,8 @@ from engine.messages import (
 )
 from engine.venues.book import OrderId
 
-FAULTS = frozenset(FaultKind) - {FaultKind.UP}  # UP ends them all
+FAULTS = VENUE_FAULTS - {FaultKind.UP}  # UP ends them all
+STORM_PIECES = 20  # a partial-fill storm splits a fill into up to this many pieces
 
 
 _COMMANDS = (
@@ -49,6 +56,7 @@ _COMMANDS = (
     CancelVenueOrder,
     ReplaceVenueOrder,
     InjectVenueFault,
+    InjectFault,
     MarketDataUpdated,
 )
 _ORDER_EVENTS = (
@@ -121,6 +129,8 @@ class SimulatedVenue:
         # Active faults by kind, each with its own expiry (None: until "up"); insertion
         # order, so expiries at the same instant are applied deterministically.
         self._faults: dict[FaultKind, int | None] = {}
+        self._stale: MarketDataUpdated | None = None  # the feed frozen by stale_data
+        self._fault_records: list[Message] = []  # faults started and ended, for the trail
         self._fills = 0
         # Fill ids are unique per venue for the whole run: a venue restarted (``epoch``:
         # restarts so far) counts its fills from 1 again, so its ids carry the epoch, or
@@ -183,14 +193,30 @@ class SimulatedVenue:
     def _subscribe(self, subscriber: str, now: int) -> Outbox:
         if subscriber not in self.subscribers:
             self.subscribers.append(subscriber)
-        return [(subscriber, self.snapshot(now))]
+        return [(subscriber, self._feed(now))]
 
     def _publication(self, now: int) -> Outbox:
-        snapshot = self.snapshot(now)
+        snapshot = self._feed(now)
         return [(subscriber, snapshot) for subscriber in self.subscribers]
+
+    def _feed(self, now: int) -> MarketDataUpdated:
+        """The snapshot subscribers get: the venue's own, unless a fault bends it."""
+        if not self._faults:
+            return self.snapshot(now)
+        if self._stale is not None:  # the same quotes and time, again and again
+            return self._stale
+        snapshot = self.snapshot(now)
+        if FaultKind.CROSSED_DATA in self._faults and snapshot.bids and snapshot.asks:
+            # sides swapped: the best bid is above the best ask
+            return msgspec.structs.replace(snapshot, bids=snapshot.asks, asks=snapshot.bids)
+        return snapshot
 
     def _address(self, events: list[Message], now: int) -> Outbox:
         out: Outbox = []
+        if self._fault_records:
+            out += [(JOURNAL, record) for record in self._fault_records]
+            self._fault_records.clear()
+        storm = FaultKind.PARTIAL_FILLS in self._faults
         for event in events:
             if isinstance(event, VenueStatusChanged):
                 out.append((JOURNAL, event))
@@ -198,8 +224,37 @@ class SimulatedVenue:
                 out += self._publication(now)
             elif isinstance(event, _ORDER_EVENTS):
                 owner = self.owners.get(event.order_id)
-                if owner is not None:
+                if owner is None:
+                    continue
+                if storm and isinstance(event, VenueOrderFilled):
+                    out += [(owner, piece) for piece in self._pieces(event)]
+                else:
                     out.append((owner, event))
+        return out
+
+    def _pieces(self, fill: VenueOrderFilled) -> list[VenueOrderFilled]:
+        """A partial-fill storm: ``fill`` in up to ``STORM_PIECES`` pieces of whole lots,
+        each with its own fill id and the leaves after it."""
+        lots = fill.quantity // self.instrument.lot
+        n = min(lots, STORM_PIECES)
+        if n < 2:
+            return [fill]
+        fee_per_share = fill.fee // fill.quantity  # fees are per share
+        out, left = [], fill.quantity
+        for i in range(n):
+            qty = (lots // n + (i < lots % n)) * self.instrument.lot
+            if i == n - 1:
+                qty = left  # an odd lot, if any, with the last piece
+            left -= qty
+            out.append(
+                msgspec.structs.replace(
+                    fill,
+                    fill_id=f"{fill.fill_id}.{i + 1}",
+                    quantity=qty,
+                    fee=fee_per_share * qty,
+                    leaves=fill.leaves + left,
+                )
+            )
         return out
 
     # ------------------------------------------------------------ matching
@@ -213,7 +268,7 @@ class SimulatedVenue:
             out += self._cancel(msg, now_ns)
         elif isinstance(msg, ReplaceVenueOrder):
             out += self._replace(msg, now_ns)
-        elif isinstance(msg, InjectVenueFault):
+        elif isinstance(msg, (InjectVenueFault, InjectFault)):
             out += self._fault(msg, now_ns)
         elif isinstance(msg, MarketDataUpdated):
             out += self._market_data(msg, now_ns)
@@ -227,7 +282,7 @@ class SimulatedVenue:
             # Up to the expiry under the faults in force, then without the expired ones.
             self._advance(due, out)
             for kind in [k for k, until in self._faults.items() if until == due]:
-                del self._faults[kind]
+                self._end_fault(kind, "expired", due)
             out += self._update_status(due, "fault_expired")
         self._advance(now_ns, out)
         self.now = max(self.now, now_ns)
@@ -275,15 +330,34 @@ class SimulatedVenue:
             reason = checked
         return [self._cancel_reject(msg.order_id, reason, now)]
 
-    def _fault(self, msg: InjectVenueFault, now: int) -> list[Message]:
-        if msg.fault == FaultKind.UP:
-            self._faults.clear()
-        elif msg.fault in FAULTS:
-            self._faults.pop(msg.fault, None)  # re-injected: its new expiry, in order
-            self._faults[msg.fault] = now + msg.duration_ns if msg.duration_ns else None
+    def _fault(self, msg: InjectVenueFault | InjectFault, now: int) -> list[Message]:
+        """Start a fault (journaled, with its trigger if it had one) or, for ``up``, end
+        them all; a fault injected again ends and starts anew with its new expiry."""
+        kind = msg.fault
+        if kind == FaultKind.UP:
+            for active in list(self._faults):
+                self._end_fault(active, "up", now)
+        elif kind in FAULTS:
+            if kind in self._faults:
+                self._end_fault(kind, "reinjected", now)
+            self._faults[kind] = now + msg.duration_ns if msg.duration_ns else None
+            if kind is FaultKind.STALE_DATA:
+                self._stale = self.snapshot(now)
+            after = msg.after if isinstance(msg, InjectFault) else None
+            cause = describe_trigger(after) if after is not None else ""
+            started = FaultStarted(
+                fault=kind, target=self.name, duration_ns=msg.duration_ns, cause=cause, ts=now
+            )
+            self._fault_records.append(started)
         else:
             return []
-        return self._update_status(now, msg.fault)
+        return self._update_status(now, kind)
+
+    def _end_fault(self, kind: FaultKind, reason: str, now: int) -> None:
+        del self._faults[kind]
+        if kind is FaultKind.STALE_DATA:
+            self._stale = None
+        self._fault_records.append(FaultEnded(fault=kind, target=self.name, reason=reason, ts=now))
 
     def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
         return []

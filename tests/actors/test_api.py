@@ -295,7 +295,7 @@ def test_a_restarted_router_relays_market_data_to_its_subscribers_again():
         (
             lambda e: e.inject_fault("LIT1", "melt"),
             r"inject_fault: unknown fault 'melt' \(one of: down, up, degrade, reject_orders, "
-            r"drop_cancels\)",
+            r"drop_cancels, stale_data, .*, link_reorder\)",
         ),
         (
             lambda e: e.inject_fault("LIT1", "down", duration_ns=-SECOND),

@@ -2,14 +2,18 @@
 ``[[crashes]]``): each crashed actor is restarted by its supervisor, rebuilds its state
 from the audit trail, and the run still keeps every invariant."""
 
+import signal
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 import msgspec
+import pytest
 
 import scenarios
 from actors.scenario_runner import run_scenario
 from engine import messages as m
-from engine.scenario import CrashSpec, load
+from engine.scenario import CrashSpec, ScenarioError, load, loads
 
 BRIEF = scenarios.path("brief_vwap")
 
@@ -71,3 +75,81 @@ def test_router_desk_parent_and_venue_crashes_are_survived():
 def test_a_crashed_run_replays_to_the_same_digest():
     scenario = crashed_brief([("router", "09:50"), ("desk", "10:00")])
     assert run_scenario(scenario).digest == run_scenario(scenario).digest
+
+
+# ------------------------------------------------------------- fault plans in a file
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "faults.md"
+
+
+def documented_scenario() -> str:
+    """The scenario of ``docs/faults.md``: the example a reader copies must run."""
+    text = DOCS.read_text()
+    return text.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_fault_plan_runs_and_its_faults_are_in_the_trail():
+    scenario = loads(documented_scenario())
+    result = run_scenario(scenario)
+    journal = result.journal
+    started = {(s.fault.value, s.target): s for s in journal.messages(m.FaultStarted)}
+    ended = [(e.fault.value, e.target, e.reason) for e in journal.messages(m.FaultEnded)]
+    assert set(started) == {
+        ("stale_data", "LIT2"),
+        ("latency_spike", "LIT1"),
+        ("link_drop", "router>LIT1"),
+        ("down", "LIT2"),
+    }
+    assert started[("link_drop", "router>LIT1")].cause == "after fill 3 of P1"
+    assert started[("down", "LIT2")].cause == "after fill 10 of P1 at LIT2"
+    lit2_fills = [f for f in journal.messages(m.ChildOrderFilled) if f.venue == "LIT2"]
+    assert started[("down", "LIT2")].ts == lit2_fills[9].ts
+    assert ("link_drop", "router>LIT1", "count") in ended
+    assert ("stale_data", "LIT2", "expired") in ended
+    # every client order accounted for
+    ordered = {(o.source, o.client_order_id): o.quantity for _, o in scenario.client_orders()}
+    cum = Counter()
+    for r in result.fills:
+        cum[(r.source, r.client_order_id)] += r.last_qty
+    assert set(cum) <= set(ordered) and all(cum[k] <= ordered[k] for k in cum)
+    assert run_scenario(scenario).digest == result.digest  # same seed, same trail
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ('fault = "melt"\nvenue = "LIT1"', r"faults\[0\]\.fault: Invalid enum value 'melt'"),
+        ('fault = "down"\nvenue = "LIT9"', r"faults\[0\]\.venue: unknown venue 'LIT9'"),
+        ('fault = "down"\nvenue = "LIT1"\nduration_s = -5', r"faults\[0\]\.duration_s: -5"),
+        (
+            'fault = "link_drop"\nsender = "router"\nreceiver = "NYSE"',
+            r"faults\[0\]\.receiver: unknown actor 'NYSE'",
+        ),
+        ('fault = "latency_spike"\nvenue = "LIT1"', r"faults\[0\]\.delay_ms: latency_spike"),
+        (
+            'fault = "down"\nvenue = "LIT1"\nafter = { event = "cancel" }',
+            r"faults\[0\]\.after\.event: trigger event 'cancel'",
+        ),
+    ],
+)
+def test_an_impossible_fault_in_a_file_is_refused_naming_the_field(fault, message):
+    text = documented_scenario().split("[[faults]]")[0] + f'[[faults]]\nat = "09:40"\n{fault}\n'
+    with pytest.raises(ScenarioError, match=message):
+        loads(text)
+
+
+def test_a_run_with_link_faults_and_triggers_killed_and_resumed_ends_as_uninterrupted(tmp_path):
+    from tests.actors.test_resume import cli, digest_line, finished, stopped_after
+
+    scenario = tmp_path / "faults.toml"
+    scenario.write_text(documented_scenario())
+    full = finished(
+        "run", scenario, "--quiet", "--no-baseline", "--audit", tmp_path / "full.sqlite"
+    )
+    trail = tmp_path / "killed.sqlite"
+    run = ("run", scenario, "--quiet", "--no-baseline", "--trace-reports", "--audit", trail)
+    proc = cli(*run, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stopped_after(proc, 20, signal.SIGKILL)  # the triggers have fired by then
+    assert proc.returncode == -signal.SIGKILL
+    status, out = finished("resume", trail, "--quiet", "--no-baseline")
+    assert status == 0 and digest_line(out) == digest_line(full[1])

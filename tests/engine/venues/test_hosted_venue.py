@@ -9,6 +9,7 @@ from engine.instruments import Instrument
 from engine.messages import (
     CancelVenueOrder,
     FaultKind,
+    FaultStarted,
     InjectVenueFault,
     MarketDataUpdated,
     PlaceVenueOrder,
@@ -121,8 +122,9 @@ def test_a_status_change_is_journaled_once_then_broadcast_with_a_snapshot():
     v.handle(SubscribeMarketData(subscriber="D1", instrument="XYZ"), T0)
     out = v.handle(InjectVenueFault(venue="L1", fault=FaultKind.DOWN), T0, "chaos")
     status = VenueStatusChanged(venue="L1", status=v.status, reason="down", ts=T0)
-    assert out[:3] == [(JOURNAL, status), ("router", status), ("D1", status)]
-    assert destinations(out[3:]) == [("router", "MarketDataUpdated"), ("D1", "MarketDataUpdated")]
+    started = FaultStarted(fault=FaultKind.DOWN, target="L1", ts=T0)  # every fault is journaled
+    assert out[:4] == [(JOURNAL, started), (JOURNAL, status), ("router", status), ("D1", status)]
+    assert destinations(out[4:]) == [("router", "MarketDataUpdated"), ("D1", "MarketDataUpdated")]
     assert all(type(msg) in FEED for dest, msg in out if dest != JOURNAL)
 
 
