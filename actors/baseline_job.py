@@ -99,9 +99,17 @@ def can_fork_worker() -> bool:
     one thread (another thread's locks would be copied held)."""
     return (
         "fork" in multiprocessing.get_all_start_methods()
-        and (os.cpu_count() or 1) > 1
+        and _cores() > 1
         and threading.active_count() == 1
     )
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the platform says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _work(conn: Connection, scenario: Scenario, seed: int) -> None:
