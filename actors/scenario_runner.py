@@ -15,9 +15,10 @@ without us, the reference that takes the day's drift out of both (``docs/tca.md`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import msgspec
 
@@ -27,6 +28,7 @@ from actors.runtime import EXTERNAL, SimRuntime
 from actors.simulated_market import start_market, subscribe
 from actors.supervisor import Supervisor
 from engine.audit.journal import Journal
+from engine.audit.trail import AuditTrail
 from engine.clock import MINUTE
 from engine.desk.desk import EXCESS_SOURCE
 from engine.faults import VENUE_FAULTS
@@ -153,6 +155,7 @@ def _run_on(
 ) -> ScenarioResult:
     journal.set_run_info("session_zone", scenario.session.utc_offset_hours)  # for ``audit``
     engine = _start_engine(scenario, seed, journal, threaded)
+    kept = _keep_records(engine, journal)
     if on_report is not None:
         engine.on_report(on_report)
     try:
@@ -163,7 +166,7 @@ def _run_on(
         wall = time.perf_counter() - started
     finally:  # every actor stopped and the trail flushed, however the run ends
         engine.close()
-    tca = tca_from_journal(journal)
+    tca = tca_from_journal(_read_back(journal, kept))
     return ScenarioResult(
         scenario=scenario,
         seed=seed,
@@ -193,6 +196,41 @@ def _start_engine(scenario: Scenario, seed: int, journal: Journal, threaded: boo
         parent=ParentConfig(vwap_profile=scenario.profile(seed)),
         threaded=threaded,
     )
+
+
+def _keep_records(engine: Engine, journal: Journal) -> list[Message] | None:
+    """Have the simulation keep what it journals, if the trail is still empty: the TCA
+    then reads the run's records from memory instead of decoding the trail back."""
+    if not isinstance(engine.runtime, SimRuntime) or len(journal):
+        return None
+    kept: list[Message] = []
+    engine.runtime.kept_records = kept
+    return kept
+
+
+class _KeptTrail:
+    """The records a run kept as it journaled them: the one read ``tca_from_journal``
+    makes of a trail (``replay``)."""
+
+    def __init__(self, records: list[Message]) -> None:
+        self.records = records
+
+    def replay(self) -> Iterator[Message]:
+        return iter(self.records)
+
+
+def _read_back(journal: Journal, kept: list[Message] | None) -> AuditTrail:
+    """The trail as the run wrote it: the kept records, then what was appended to the
+    trail directly after them (the router's scorecard at its stop), read back. The
+    trail itself unless the kept records are its beginning (message ids are unique: if
+    the last kept record is not among the records after as many, they all came first)."""
+    if kept is None or len(kept) > len(journal):
+        return journal
+    since = kept[-1].ts if kept else None
+    rest = [r.message for r in journal.query(since=since) if r.seq > len(kept)]
+    if len(kept) + len(rest) != len(journal) or (kept and kept[-1] in rest):
+        return journal
+    return cast(AuditTrail, _KeptTrail(kept + rest))
 
 
 def _schedule(engine: Engine, scenario: Scenario, orders: list[tuple[int, ClientOrder]]) -> None:

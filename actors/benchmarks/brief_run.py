@@ -3,10 +3,15 @@ seconds: the engine's day, the baseline run, the TCA summary, the fills CSV and 
 report, in a child process as a user starts it (interpreter start-up and imports
 included). One run; skipped under ``--quick`` (it takes tens of seconds).
 
-``brief_run_cpu_s`` is the same run's CPU time (user + system): on a shared machine the
-wall time includes waiting for a core, the CPU time does not.
+``brief_run_cpu_s`` is the same run's CPU time (user + system), its baseline worker's
+included: the baseline and counterfactual market run in a forked worker beside the
+engine (``actors.baseline_job``), so on two free cores the wall time is the engine's
+part plus the report, below the CPU time; on a shared machine the wall time also
+includes waiting for a core.
 
-Where the time goes: ``python -m cProfile -s cumtime -m actors.cli run brief_vwap``.
+Where the time goes: ``py-spy record -f raw -o run.raw -- python -m actors.cli run
+brief_vwap --quiet`` (a sampling profiler: cProfile's per-call cost distorts a run of
+half a million small handler calls), or ``python -m cProfile -s tottime`` for call counts.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -32,8 +32,9 @@ import msgspec
 
 import scenarios
 from actors.api import Report, new_trail
+from actors.baseline_job import BaselineJob
 from actors.comparison_text import comparison_figures, execution_lines
-from actors.scenario_runner import Baseline, ScenarioResult, run_baseline, run_scenario
+from actors.scenario_runner import Baseline, ScenarioResult, run_scenario
 from engine.audit.journal import Journal, ReplayMismatch
 from engine.fix.allocations import write_allocations_csv
 from engine.messages import ExecutionReport
@@ -141,7 +142,9 @@ def execute(args: argparse.Namespace, run: ScenarioRun, journal: Journal, fills_
     stop = Interruption()
     bar = None if args.quiet else ProgressBar(sys.stderr, scenario.session.utc_offset_hours)
     trace = print_report if args.trace_reports else None
-    with stop.installed():
+    # the baseline does not depend on the engine's run: a worker runs it meanwhile
+    job = None if args.no_baseline else BaselineJob.start(scenario, run.seed)
+    with stop.installed(), job or nullcontext():
         try:
             with stop.deferred():
                 result = run_scenario(
@@ -156,7 +159,7 @@ def execute(args: argparse.Namespace, run: ScenarioRun, journal: Journal, fills_
             try:
                 if complete:
                     journal.check_replayed()
-                return _report(args, scenario, result, (audit, fills_csv), bar, stop)
+                return _report(args, scenario, result, (audit, fills_csv), bar, stop, job)
             finally:
                 journal.close(complete=complete)
         except KeyboardInterrupt:  # a second signal, or one outside the simulation
@@ -184,6 +187,7 @@ def _report(
     paths: tuple[Path, Path],
     bar: ProgressBar | None,
     stop: Interruption,
+    job: BaselineJob | None = None,
 ) -> int:
     """The summary first, then where the rest is: fills CSV, HTML report, digest last."""
     audit, fills_csv = paths
@@ -199,7 +203,7 @@ def _report(
             file=sys.stderr,
         )
         return stop.exit_status
-    baseline = None if args.no_baseline else run_baseline(scenario, seed=result.seed)
+    baseline = None if job is None else job.result()
     rows = write_fills_csv(result.tca.parents, fills_csv, offset)
     print(summary(result, baseline, audit))
     print(

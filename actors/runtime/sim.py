@@ -68,6 +68,9 @@ class SimRuntime(Runtime):
         self._failures: list[tuple[str, BaseException]] = []
         self._wave_journal: list[tuple[int, Message]] = []  # (order key, message)
         self._outbound: list[tuple[Callback, Message, str]] = []  # held until a commit
+        # When a list: every record handed to the trail, in order (what the run journaled,
+        # readable without decoding the trail back)
+        self.kept_records: list[Message] | None = None
         self.idle_timeout_s = idle_timeout_s  # a hung handler: fail loudly, never hang CI
 
     # ------------------------------------------------------------- runtime hooks
@@ -240,6 +243,8 @@ class SimRuntime(Runtime):
         if len(records) > 1:
             records.sort(key=_KEY)  # stable: equal keys keep their journaling order
         sink.extend(map(_MESSAGE, records))
+        if self.kept_records is not None:
+            self.kept_records.extend(map(_MESSAGE, records))
 
     def _supervise_despite(
         self, write_error: Exception, failures: list[tuple[str, BaseException]]

@@ -136,16 +136,19 @@ def _shortfall(
 ) -> Cost:
     """References: the arrival mid throughout (``counterfactual`` None), else the
     counterfactual mid at each instant (its last mid if it has none then)."""
-    trading = opportunity = paper = Fraction(0)
+    # sums start as int: exact, and Fraction only where a price is one (int sums are fast)
+    trading: Price = 0
+    opportunity: Price = 0
+    paper: Price = 0
     ordered = filled = 0
     for order in orders:
         arrival = (counterfactual or market).mid_at(order.arrival_ns)
         if arrival is None:
             continue  # no market yet: nothing to judge the order by
 
-        def ref(ts: int, arrival: Price = arrival) -> Fraction:
+        def ref(ts: int, arrival: Price = arrival) -> Price:
             mid = None if counterfactual is None else counterfactual.mid_at(ts)
-            return Fraction(arrival if mid is None else mid)
+            return arrival if mid is None else mid
 
         for f in order.fills:
             trading += order.side * f.quantity * (f.price - ref(f.ts))
@@ -153,14 +156,14 @@ def _shortfall(
         end = market.mid_at(order.end_ns)
         if rest > 0 and end is not None:
             opportunity += order.side * rest * (end - ref(order.end_ns))
-        paper += order.quantity * Fraction(arrival)
+        paper += order.quantity * arrival
         ordered += order.quantity
         filled += order.filled
     return Cost(
-        trading=trading,
-        opportunity=opportunity,
+        trading=Fraction(trading),
+        opportunity=Fraction(opportunity),
         fees=fees,
-        paper=paper,
+        paper=Fraction(paper),
         ordered=ordered,
         filled=filled,
     )
@@ -170,7 +173,8 @@ def market_move_bps(orders: Iterable[OrderExecution], counterfactual: MidPath) -
     """What the market did without us over the orders, as they would feel it: the
     counterfactual mid's move from each order's arrival to each of its fills (its end for
     the unfilled rest), quantity-weighted, in bps of Σ S·C(arrival). Never our impact."""
-    move = paper = Fraction(0)
+    move: Price = 0  # int sums, exact (as in ``_shortfall``)
+    paper: Price = 0
     for order in orders:
         arrival = counterfactual.mid_at(order.arrival_ns)
         if arrival is None:
@@ -180,9 +184,9 @@ def market_move_bps(orders: Iterable[OrderExecution], counterfactual: MidPath) -
         for ts, quantity in points:
             mid = counterfactual.mid_at(ts)
             if quantity and mid is not None:
-                move += order.side * quantity * (Fraction(mid) - arrival)
-        paper += order.quantity * Fraction(arrival)
-    return _bps(move, paper)
+                move += order.side * quantity * (mid - arrival)
+        paper += order.quantity * arrival
+    return _bps(Fraction(move), Fraction(paper))
 
 
 # ------------------------------------------------------------------- interval VWAP
@@ -231,9 +235,11 @@ def cost_vs_interval_vwap(
         vwap = vwap_excluding(market, own, order.arrival_ns, order.life_end_ns)
         if vwap is None:
             continue
-        for f in order.fills:
-            cost += order.side * f.quantity * (f.price - vwap)
-            base += f.quantity * vwap
+        # Σ side·q·(p − VWAP) = side·(Σ q·p − VWAP·Σ q): one Fraction step per order
+        quantity = sum(f.quantity for f in order.fills)
+        notional = sum(f.quantity * f.price for f in order.fills)
+        cost += order.side * (notional - vwap * quantity)
+        base += quantity * vwap
     return _bps(cost, base)
 
 

@@ -4,8 +4,10 @@ Pure and venue-agnostic: order ids are any hashable (the simulator uses ``int`` 
 background orders and ``str`` for ours), sides are +1 buy / -1 sell, prices and quantities
 are ``int``. Validation of ticks and lots is the venue's job; the book only matches.
 
-Layout, chosen for speed (profiled): one ``SortedDict`` price → ``Level`` per side, a
-``deque`` of orders per level, and a dict order id → ``Order``. A cancel does not search
+Layout, chosen for speed (profiled): per side a dict price → ``Level`` and a plain list
+of its prices kept sorted with the best last (a simulated book holds a handful of levels:
+``bisect`` on a short list beats a balanced tree), a ``deque`` of orders per level, and
+a dict order id → ``Order``. A cancel does not search
 the deque: it zeroes the order's leaves and the dead entry is skipped and dropped when
 matching reaches it (lazy deletion); a level whose live quantity reaches zero is removed
 at once, so every level in the book has live quantity and the book never rests crossed.
@@ -13,11 +15,10 @@ at once, so every level in the book has live quantity and the book never rests c
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
 from typing import NamedTuple
-
-from sortedcontainers import SortedDict
 
 BUY = 1
 SELL = -1
@@ -67,6 +68,8 @@ class Level:
 
 class Book:
     __slots__ = (
+        "_ask_keys",
+        "_bid_keys",
         "asks",
         "best_ask",
         "best_bid",
@@ -78,8 +81,12 @@ class Book:
     )
 
     def __init__(self) -> None:
-        self.bids: SortedDict = SortedDict()  # price → Level; best = last
-        self.asks: SortedDict = SortedDict()  # price → Level; best = first
+        self.bids: dict[int, Level] = {}  # price → Level
+        self.asks: dict[int, Level] = {}
+        # each side's prices as sort keys, ascending with the best last: bid prices as
+        # they are, ask prices negated
+        self._bid_keys: list[int] = []
+        self._ask_keys: list[int] = []
         self.orders: dict[OrderId, Order] = {}  # resting orders only
         self.best_bid: int | None = None
         self.best_ask: int | None = None
@@ -102,11 +109,19 @@ class Book:
 
     def depth(self, side: int, levels: int) -> list[tuple[int, int]]:
         """Top ``levels`` (price, quantity) of one side, best first."""
-        book = self.bids if side == BUY else self.asks
-        n = min(levels, len(book))
-        idx = range(-1, -n - 1, -1) if side == BUY else range(n)
-        values = book.values()
-        return [(values[i].price, values[i].quantity) for i in idx]
+        if levels <= 0:
+            return []
+        if side == BUY:
+            bids = self.bids
+            return [(p, bids[p].quantity) for p in reversed(self._bid_keys[-levels:])]
+        asks = self.asks
+        return [(-k, asks[-k].quantity) for k in reversed(self._ask_keys[-levels:])]
+
+    def prices(self, side: int) -> list[int]:
+        """Every price with resting orders on one side, best first."""
+        if side == BUY:
+            return self._bid_keys[::-1]
+        return [-k for k in reversed(self._ask_keys)]
 
     def crosses(self, side: int, price: int | None) -> bool:
         """Would an order on ``side`` at ``price`` (None: market) trade on arrival?"""
@@ -117,9 +132,8 @@ class Book:
     def fillable(self, side: int, price: int | None, quantity: int) -> bool:
         """Is there at least ``quantity`` on the opposite side at ``price`` or better?"""
         book = self.asks if side == BUY else self.bids
-        prices = book.keys() if side == BUY else reversed(book.keys())
         available = 0
-        for p in prices:
+        for p in self.prices(-side):
             if price is not None and (p > price if side == BUY else p < price):
                 break
             available += book[p].quantity
@@ -136,22 +150,16 @@ class Book:
             best = self.best_ask
             if best is not None and price >= best:
                 return self._match_then_rest(order_id, side, price, quantity)
-            book = self.bids
-            level = book.get(price)
+            level = self.bids.get(price)
             if level is None:
-                level = book[price] = Level(price)
-                if self.best_bid is None or price > self.best_bid:
-                    self.best_bid = price
+                level = self._new_level(side, price)
         else:
             best = self.best_bid
             if best is not None and price <= best:
                 return self._match_then_rest(order_id, side, price, quantity)
-            book = self.asks
-            level = book.get(price)
+            level = self.asks.get(price)
             if level is None:
-                level = book[price] = Level(price)
-                if self.best_ask is None or price < self.best_ask:
-                    self.best_ask = price
+                level = self._new_level(side, price)
         order = Order(order_id, side, price, quantity)
         level.orders.append(order)
         level.quantity += quantity
@@ -200,22 +208,31 @@ class Book:
 
     # ----------------------------------------------------------------- internals
 
-    def _rest(self, order: Order) -> None:
-        price = order.price
-        if order.side == BUY:
-            book = self.bids
-            level = book.get(price)
-            if level is None:
-                level = book[price] = Level(price)
-                if self.best_bid is None or price > self.best_bid:
-                    self.best_bid = price
+    def _new_level(self, side: int, price: int) -> Level:
+        level = Level(price)
+        if side == BUY:
+            self.bids[price] = level
+            keys = self._bid_keys
+            if not keys or price > keys[-1]:
+                keys.append(price)
+                self.best_bid = price
+            else:
+                insort(keys, price)
         else:
-            book = self.asks
-            level = book.get(price)
-            if level is None:
-                level = book[price] = Level(price)
-                if self.best_ask is None or price < self.best_ask:
-                    self.best_ask = price
+            self.asks[price] = level
+            keys = self._ask_keys
+            if not keys or -price > keys[-1]:
+                keys.append(-price)
+                self.best_ask = price
+            else:
+                insort(keys, -price)
+        return level
+
+    def _rest(self, order: Order) -> None:
+        price, side = order.price, order.side
+        level = (self.bids if side == BUY else self.asks).get(price)
+        if level is None:
+            level = self._new_level(side, price)
         level.orders.append(order)
         level.quantity += order.leaves
         level.count += 1
@@ -230,13 +247,21 @@ class Book:
             self._rest(Order(order_id, side, price, leaves))
         return fills
 
-    def _drop_level(self, book: SortedDict, side: int, price: int) -> None:
+    def _drop_level(self, book: dict[int, Level], side: int, price: int) -> None:
         del book[price]
         if side == BUY:
-            if price == self.best_bid:
-                self.best_bid = book.keys()[-1] if book else None
-        elif price == self.best_ask:
-            self.best_ask = book.keys()[0] if book else None
+            keys, key = self._bid_keys, price
+        else:
+            keys, key = self._ask_keys, -price
+        if keys[-1] == key:  # the best: the new best is the next one
+            keys.pop()
+            best = (keys[-1] if side == BUY else -keys[-1]) if keys else None
+            if side == BUY:
+                self.best_bid = best
+            else:
+                self.best_ask = best
+        else:
+            del keys[bisect_left(keys, key)]
 
     def _match(self, taker_id: OrderId, side: int, limit: int | None, quantity: int) -> list[Fill]:
         """Walk the opposite side best-first while it crosses ``limit``."""
@@ -281,8 +306,10 @@ class Book:
 
     def check(self) -> None:
         """Assert the book's invariants (tests and debugging; O(n))."""
-        assert self.best_bid == (self.bids.keys()[-1] if self.bids else None)
-        assert self.best_ask == (self.asks.keys()[0] if self.asks else None)
+        assert self._bid_keys == sorted(self.bids)
+        assert self._ask_keys == sorted(-p for p in self.asks)
+        assert self.best_bid == (max(self.bids) if self.bids else None)
+        assert self.best_ask == (min(self.asks) if self.asks else None)
         if self.best_bid is not None and self.best_ask is not None:
             assert self.best_bid < self.best_ask, "book rests crossed"
         seen = 0

@@ -96,10 +96,12 @@ class DarkVenue(SimulatedVenue):
         if self.status is VenueStatus.DOWN:
             self.pool.skip_to(now)
             return
-        out.extend(
-            self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, c.ts)
-            for c in self.pool.advance_to(now)
-        )
+        crosses = self.pool.advance_to(now)
+        if crosses:  # rarely: most wakes cross nothing of ours
+            out.extend(
+                self._fill(self.live[c.order_id], c.quantity, c.price, Liquidity.MIDPOINT, c.ts)
+                for c in crosses
+            )
 
     def _market_data(self, msg: MarketDataUpdated, now: int) -> list[Message]:
         if msg.kind is not VenueKind.LIT:

@@ -203,15 +203,18 @@ class DarkPool:
     def advance_to(self, now_ns: int) -> list[Cross]:
         """Contra blocks arrive and leave up to ``now_ns``; returns the crosses with ours."""
         out: list[Cross] = []
-        end = min(now_ns, self.session.close_ns)
+        close = self.session.close_ns
+        end = now_ns if now_ns < close else close
         while self._next_arrival <= end:
             t = self._next_arrival
             self._expire(t)
             self._arrive(t)
             out += self.match(t)
             self._next_arrival = self._draw_arrival(t)
-        self._expire(now_ns)
-        self.now = max(self.now, now_ns)
+        if self.contra:
+            self._expire(now_ns)
+        if now_ns > self.now:
+            self.now = now_ns
         return out
 
     def skip_to(self, now_ns: int) -> None:
@@ -223,7 +226,7 @@ class DarkPool:
 
     def match(self, now: int) -> list[Cross]:
         """Cross what can cross at the current mid; returns the crosses of our orders."""
-        if not self._dirty and all(o.limit is None for o in self.ours.values()):
+        if not self._dirty and (not self.ours or all(o.limit is None for o in self.ours.values())):
             return []  # settled, and no limit for a moving mid to bring into reach
         mid = self.mid(now)
         if mid is None or not self._may_cross(mid):

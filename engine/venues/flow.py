@@ -47,6 +47,10 @@ _SIZE_SIGMA = 0.8
 _ROUND_LOT_SHARE = 0.3  # fraction of sizes snapped to a multiple of 100 shares
 _NS = 1e9
 _NEVER = 1e-12  # events per second treated as none
+# A pending expiry is one int, expiry ns << _ID_BITS | order id: it orders as the pair
+# (expiry, id) does, and a heap of ints is cheaper than one of tuples.
+_ID_BITS = 40
+_ID_MASK = (1 << _ID_BITS) - 1
 
 
 def intensity_profile(u_shape: bool) -> tuple[float, ...]:
@@ -79,7 +83,7 @@ class BackgroundFlow:
         self.now = session.open_ns
         self.events = 0  # background events applied (stats)
         self._next_id = 0
-        self._expiries: list[tuple[int, int]] = []  # (expiry ns, background order id)
+        self._expiries: list[int] = []  # expiry ns << _ID_BITS | background order id
         self._profile = intensity_profile(config.u_shape)
         self._bucket_ns = max(1, session.length_ns // len(self._profile))
         scale = config.rate_scale
@@ -118,33 +122,40 @@ class BackgroundFlow:
         """Apply every background event up to ``now_ns``; returns (event ns, fill) for the
         fills of watched orders (background market orders hitting them)."""
         out: list[tuple[int, Fill]] = []
-        end = min(now_ns, self.session.close_ns)
+        close = self.session.close_ns
+        end = now_ns if now_ns < close else close
         expiries = self._expiries
         cancel = self.book.cancel
         pop = heapq.heappop
+        arrive, draw = self._arrive, self._draw_arrival
+        arrival = self._next_arrival
         events = 0
-        # The simulator's hot loop (profiled): arrivals and expiries merged by time.
+        # The simulator's hot loop (profiled): arrivals, value-trader wakes and expiries
+        # merged by time.
         while True:
-            t = self._next_arrival
+            t = arrival
             value = self._next_value < t
             if value:
                 t = self._next_value
-            if expiries and expiries[0][0] < t:
-                if expiries[0][0] > end:
+            if expiries and expiries[0] >> _ID_BITS < t:
+                if expiries[0] >> _ID_BITS > end:
                     break
-                cancel(pop(expiries)[1])
+                cancel(pop(expiries) & _ID_MASK)
             else:
                 if t > end:
                     break
                 if value:
                     self._value_trade(t, out)
                 else:
-                    self._arrive(t, out)
-                    self._next_arrival = self._draw_arrival(t)
+                    arrive(t, out)
+                    arrival = self._next_arrival = draw(t)
             events += 1
         self.events += events
-        self.now = max(self.now, now_ns)
-        self.replenish(self.now)
+        if now_ns > self.now:
+            self.now = now_ns
+        book = self.book
+        if book.best_bid is None or book.best_ask is None:
+            self.replenish(self.now)
         return out
 
     def skip_to(self, now_ns: int) -> None:
@@ -159,8 +170,8 @@ class BackgroundFlow:
         while self._next_value <= end:  # value traders sleep through a halt
             self._value_step += 1
             self._next_value = self._value_time(self._value_step)
-        while self._expiries and self._expiries[0][0] <= end:
-            self.book.cancel(heapq.heappop(self._expiries)[1])
+        while self._expiries and self._expiries[0] >> _ID_BITS <= end:
+            self.book.cancel(heapq.heappop(self._expiries) & _ID_MASK)
 
     def replenish(self, t_ns: int) -> None:
         """Keep the book two-sided: refill an empty side next to the other one."""
@@ -182,10 +193,11 @@ class BackgroundFlow:
 
     def _arrive(self, t: int, out: list[tuple[int, Fill]]) -> None:
         rng = self.rng.random
-        r = rng() * 2 * self._side_rate
+        side_rate = self._side_rate
+        r = rng() * 2 * side_rate
         side = BUY
-        if r >= self._side_rate:
-            side, r = SELL, r - self._side_rate
+        if r >= side_rate:
+            side, r = SELL, r - side_rate
         kind = bisect_right(self._cum_rates, r)
         size = self._sizes[int(rng() * _SIZE_TABLE)]
         book = self.book
@@ -196,12 +208,16 @@ class BackgroundFlow:
                 opposite = book.best_ask if side == BUY else book.best_bid
                 assert opposite is not None  # replenishing quotes both sides
             price = opposite - side * (kind + 1 + self._offset) * self.tick
-            price = min(price, self._bid_cap) if side == BUY else max(price, self._ask_floor)
+            if side == BUY:
+                if price > self._bid_cap:
+                    price = self._bid_cap
+            elif price < self._ask_floor:
+                price = self._ask_floor
             if price > 0:
-                self._next_id += 1
-                book.limit(self._next_id, side, price, size)
+                self._next_id = oid = self._next_id + 1
+                book.limit(oid, side, price, size)
                 life = -math.log(1.0 - rng()) * self._mean_life_ns[kind]
-                heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
+                heapq.heappush(self._expiries, (t + int(life) + 1) << _ID_BITS | oid)
             return
         self._next_id += 1
         fills = book.take(self._next_id, side, size)  # a market order
@@ -333,13 +349,14 @@ class BackgroundFlow:
         boundary if it falls beyond it (exact for a piecewise-constant intensity)."""
         last = len(self._profile) - 1
         while True:
-            if t >= self._bucket_end and self._bucket < last:
+            bucket_end = self._bucket_end
+            if t >= bucket_end and self._bucket < last:
                 self._enter_bucket(self._bucket + 1)
                 continue
             dt = int(-math.log(1.0 - self.rng.random()) * self._mean_gap_ns) + 1
-            if t + dt <= self._bucket_end or self._bucket == last:
+            if t + dt <= bucket_end or self._bucket == last:
                 return t + dt
-            t = self._bucket_end
+            t = bucket_end
 
     def _enter_bucket(self, k: int) -> None:
         """Cache the bucket's rates: mean gap between arrivals, mean lives, spread offset."""
@@ -375,7 +392,7 @@ class BackgroundFlow:
                     -math.log(1.0 - self.rng.random())
                     * self._mean_life_ns[min(level + 1, last_kind)]
                 )
-                heapq.heappush(self._expiries, (t + int(life) + 1, self._next_id))
+                heapq.heappush(self._expiries, (t + int(life) + 1) << _ID_BITS | self._next_id)
                 placed += size
 
     def _size_table(self) -> list[int]:

@@ -83,16 +83,29 @@ class LitVenue(SimulatedVenue):
         self.elsewhere.update(msg)
         if self.status is VenueStatus.DOWN:
             return []
-        tops = [md for md in self.elsewhere.venues.values() if md.status is not VenueStatus.DOWN]
-        bid = max(((md.bids[0].price, md.bids[0].quantity) for md in tops if md.bids), default=None)
-        ask = min(
-            ((md.asks[0].price, -md.asks[0].quantity) for md in tops if md.asks), default=None
-        )
-        ask = (ask[0], -ask[1]) if ask else None  # lowest offer; the larger size on a tie
+        bid, ask = self._best_elsewhere()
         return [
             self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
             for ts, f in self.flow.arbitrage(now, bid, ask)
         ]
+
+    def _best_elsewhere(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """The highest bid and lowest offer (price, size) of the other lit venues that are
+        not down; the larger size on a tie."""
+        bid = ask = None
+        down = VenueStatus.DOWN
+        for md in self.elsewhere.venues.values():
+            if md.status is down:
+                continue
+            if md.bids:
+                top = md.bids[0]
+                if bid is None or (top.price, top.quantity) > bid:
+                    bid = (top.price, top.quantity)
+            if md.asks:
+                top = md.asks[0]
+                if ask is None or (top.price, -top.quantity) < ask:
+                    ask = (top.price, -top.quantity)
+        return bid, (ask[0], -ask[1]) if ask else None
 
     def _hear_impact(self, msg: MarketDataUpdated, now: int) -> None:
         """Another venue's directional flow moves the value here too, from when we hear

@@ -453,6 +453,8 @@ class SimulatedVenue:
         return VenueCancelRejected(venue=self.name, order_id=order_id, reason=reason, ts=now)
 
     def _next_expiry(self) -> int | None:
+        if not self._faults:  # the common case, at every message
+            return None
         return min((until for until in self._faults.values() if until is not None), default=None)
 
     def _update_status(self, now: int, reason: str) -> list[Message]:
