@@ -116,6 +116,7 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     cum_notional: int = 0
     status: OrdStatus = _NEW
     parent_id: str | None = None  # the desk's parent this order's open part belongs to
+    cancel_pending: bool = False  # cancelled; its parent's venue orders may still fill it
 
     @classmethod
     def of(cls, order: ClientOrder, arrival_ns: int) -> ClientOrderState:
@@ -192,6 +193,8 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
         self.cum_qty, self.cum_notional = report.cum_qty, report.cum_notional
         self.status = report.ord_status
         self.leaves = report.leaves_qty if report.ord_status in _OPEN else 0
+        if report.exec_type is ExecType.PENDING_CANCEL:
+            self.cancel_pending = True
         if report.exec_type is ExecType.EXPIRED:  # its parent ended and released it
             self.parent_id = None
         return relimit

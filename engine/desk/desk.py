@@ -80,6 +80,7 @@ actor (named by its id) with that record."""
 # The hot path reads enum members and classes from module constants.
 _NEW, _PARTIAL, _FILLED = OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED
 _EXEC_NEW = ExecType.NEW
+SETTLED_CANCEL = "cancel_settled"  # a cancel that waited for its parent's venue orders
 _State = ClientOrderState
 _Report = ExecutionReport
 
@@ -286,11 +287,15 @@ class OrderDesk(Netting):
     def cancel(
         self, source: str, client_order_id: str, now_ns: int, account: str | None = None
     ) -> Outbox:
-        """Cancel the client's unfilled part: CANCELED report, and the parent shrinks."""
+        """Cancel the client's unfilled part: CANCELED report, and the parent shrinks. The
+        last open member of a parent is PENDING_CANCEL until the parent, cancelled, has
+        settled its venue orders (their fills are still its own)."""
         state = self._lookup(source, client_order_id, account)
         if isinstance(state, Rejection):
             return self._rejected(state, source, client_order_id, now_ns)
         parent = None if state.parent_id is None else self._parents[state.parent_id]
+        if parent is not None and self._cancels_parent(parent, state):
+            return self._cancel_pending(parent, state, now_ns, f"{source}/{client_order_id}")
         released = state.leaves
         if parent is None:
             self._window.dequeue(state)
@@ -302,6 +307,26 @@ class OrderDesk(Netting):
             parent.open -= released
             out += self._shrunk(parent, now_ns, f"client cancel {source}/{client_order_id}")
         return out
+
+    @staticmethod
+    def _cancels_parent(parent: Parent, state: ClientOrderState) -> bool:
+        """``state`` is the parent's last open member not already cancelling."""
+        return all(m is state or m.cancel_pending for m in parent.open_members())
+
+    def _cancel_pending(
+        self, parent: Parent, state: ClientOrderState, now_ns: int, who: str
+    ) -> Outbox:
+        out: Outbox = [
+            (self.reports, state.report(ExecType.PENDING_CANCEL, self._exec_ids.next(), now_ns))
+        ]
+        if state.cancel_pending:
+            return out  # asked again: the parent is cancelling already
+        state.cancel_pending = True
+        self._parents.retire(parent)  # no joins while it settles
+        pid = parent.parent_id
+        return out + [
+            (pid, CancelParentOrder(ts=now_ns, parent_id=pid, reason=f"client cancel {who}"))
+        ]
 
     def amend(
         self,
@@ -521,11 +546,18 @@ class OrderDesk(Netting):
             return []
         self._parents.retire(parent)
         members = parent.finish(change.state)
+        out: Outbox = []
+        for o in members:
+            if o.cancel_pending:  # its cancel takes effect on what the parent left unfilled
+                o.cancel()
+                why = change.expiry_reason or SETTLED_CANCEL  # not an answer to a command
+                report = o.report(ExecType.CANCELED, self._exec_ids.next(), now_ns, reason=why)
+                out.append((self.reports, report))
+        members = [o for o in members if not o.cancel_pending]
         if change.state is ParentState.COMPLETED:
             for o in members:
                 self._window.enqueue(o, now_ns)
-            return []
-        out: Outbox = []
+            return out
         for o in members:
             unfilled = o.expire()
             text = f"done for day, {unfilled} unfilled: {change.reason}".rstrip(": ")

@@ -96,7 +96,13 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     ParentQuantityReleased,
 )
 
-_ANSWERS = (ExecType.NEW, ExecType.REPLACED, ExecType.CANCELED, ExecType.ORDER_STATUS)
+_ANSWERS = (
+    ExecType.NEW,
+    ExecType.REPLACED,
+    ExecType.CANCELED,
+    ExecType.ORDER_STATUS,
+    ExecType.PENDING_CANCEL,
+)
 _DEFERRED = (ParentState.EXPIRED, ParentState.CANCELED)
 _JOIN = "join of "
 
@@ -232,7 +238,9 @@ class _Fold:
             if parent is not None:
                 parent.restore_excess(r.order_qty, r.cum_notional)
             return
-        cause = self._answered(r.source, r.client_order_id) if r.exec_type in _ANSWERS else None
+        settled = r.exec_type is ExecType.CANCELED and r.reason  # its parent's, no command's
+        answers = r.exec_type in _ANSWERS and not settled
+        cause = self._answered(r.source, r.client_order_id) if answers else None
         if r.exec_type is ExecType.NEW:
             if not isinstance(cause, SubmitClientOrder):
                 raise ValueError(f"journal: no submit answered by {r.exec_id}")

@@ -119,6 +119,8 @@ class ParentOrder(WakePlanning):
         self._window = ParticipationWindow(self.config.participation_window_ns)
         self._capped_ns: int | None = None  # when max participation last held back a shortfall
         self._auto_paused = False
+        self._cancel_by: int | None = None  # cancelled: when it stops waiting for its children
+        self._cancel_why = ""
         self._began: ParentStateChanged | None = None  # replayed: when the parent began
         self.released: dict[int, int] = {}  # given back to the desk, by release id
         self._resized_to = (order.quantity, 0)  # replayed: the desk's last target, after
@@ -172,6 +174,8 @@ class ParentOrder(WakePlanning):
     def on_timer(self, now_ns: int, market: MarketView) -> list[Message]:
         if self.is_terminal:
             return []
+        if self._cancel_by is not None:
+            return self._settle_cancel(now_ns)
         if self.state is ParentState.PENDING:
             if self.start_ns is None or now_ns < self.start_ns:
                 return []
@@ -215,12 +219,24 @@ class ParentOrder(WakePlanning):
 
     def cancel(self, now_ns: int, reason: str = "cancelled") -> list[Message]:
         """Client cancel: pull every open child. A finished parent ignores it (too late)."""
-        if self.is_terminal:
+        if self.is_terminal or self._cancel_by is not None:
             return []
         out = self.book.cancel_open(now_ns, f"parent cancelled: {reason}")
-        out.append(self._transition(ParentState.CANCELED, now_ns, reason))
+        self._cancel_by, self._cancel_why = now_ns + self.config.settle_wait_ns, reason
+        return out + self._settle_cancel(now_ns)
+
+    def _settle_cancel(self, now_ns: int) -> list[Message]:
+        """Cancelled: CANCELED once no child is live at a venue (its late fills are still
+        the clients'), or at the settle deadline, unsettled."""
+        assert self._cancel_by is not None
+        if self.book.open and now_ns < self._cancel_by:
+            self.next_wake_ns = self._cancel_by  # (on_child_done ends it sooner)
+            return []
+        why, cause = self._cancel_why, None
+        if self.book.open:
+            why, cause = f"{why}; unsettled at venue", ExpiryReason.UNSETTLED_AT_VENUE
         self.next_wake_ns = None
-        return out
+        return [self._transition(ParentState.CANCELED, now_ns, why, cause)]
 
     def resize(
         self, new_qty: int, now_ns: int, market: MarketView, reason: str = ""
@@ -291,6 +307,8 @@ class ParentOrder(WakePlanning):
             return []
         was_open = child.child_id in self.book.open  # not if its fills already used it up
         self.book.close(child)
+        if self._cancel_by is not None and not self.is_terminal:
+            return self._settle_cancel(now_ns)
         if self._must_expire(now_ns) and not self.is_terminal:  # it waited for its children
             return self._expire(now_ns) if not self.book.open else []
         if child.cancel_requested and self.state is ParentState.WORKING:
@@ -314,7 +332,7 @@ class ParentOrder(WakePlanning):
         does not read the market, so quotes that vanish must wake it at its next decision
         time (it pauses then, as a parent deciding every interval would). True if
         ``next_wake_ns`` moved."""
-        if self.state is not ParentState.WORKING or self._polls():
+        if self.state is not ParentState.WORKING or self._cancel_by is not None or self._polls():
             return False
         if (
             msg.kind is VenueKind.LIT
@@ -468,6 +486,8 @@ class ParentOrder(WakePlanning):
     def _recalibrate(self, now_ns: int, market: MarketView, trigger: str) -> list[Message]:
         """Compare filled vs scheduled, choose the tactic, size and price the next child,
         and journal the decision (ScheduleRecalibrated first, then the commands)."""
+        if self._cancel_by is not None:  # cancelled: it places nothing more
+            return []
         volume = 0  # a time-driven parent does not read the market's volume
         if self._polls():
             volume = self._market_volume(market)

@@ -10,6 +10,7 @@ from engine.clock import MINUTE, SECOND
 from engine.market_view import MarketView
 from engine.messages import (
     CancelChildOrder,
+    ChildOrderDone,
     ChildOrderFilled,
     ChildOrderRejected,
     ExpiryReason,
@@ -59,12 +60,42 @@ def test_illegal_transitions_raise():
     with pytest.raises(IllegalTransition):
         p.resume(T0, m)  # working → working
     p.cancel(T0)
+    p.on_timer(T0 + p.config.settle_wait_ns, m)  # its child never answered: unsettled
     assert p.state is ParentState.CANCELED and p.next_wake_ns is None
     with pytest.raises(IllegalTransition):
         p.pause(T0)
     assert p.cancel(T0) == []  # too late: a no-op
     assert p.resize(1, T0, m) == []
     assert p.on_timer(T0 + SECOND, m) == []
+
+
+def test_a_cancelled_parent_reports_cancelled_once_its_children_are_done():
+    p = make_parent()
+    m = MarketView("XYZ")
+    quote(m, 100 * 1_000_000, 100 * 1_000_000 + CENT, 0)
+    p.start(T0, m)
+    (child,) = p.open_children()
+    out = p.cancel(T0)
+    assert [type(x) for x in out] == [CancelChildOrder] and p.state is ParentState.WORKING
+    assert p.on_timer(T0 + SECOND, m) == []  # it places nothing more while it waits
+    fill = ChildOrderFilled(
+        parent_id=p.parent_id,
+        child_id=child.child_id,
+        fill_id="F1",
+        venue="LIT1",
+        quantity=100,
+        price=100 * 1_000_000,
+        liquidity=Liquidity.MAKER,
+        leaves=child.quantity - 100,
+    )
+    late = p.on_child_filled(fill, T0 + SECOND, m)
+    assert [type(x) for x in late] == [ParentOrderFilled]  # the clients' fill, not excess
+    done = ChildOrderDone(
+        parent_id=p.parent_id, child_id=child.child_id, filled=100, cancelled=child.quantity - 100
+    )
+    (changed,) = p.on_child_done(done, T0 + 2 * SECOND, m)
+    assert isinstance(changed, ParentStateChanged) and changed.state is ParentState.CANCELED
+    assert changed.filled == 100 and changed.expiry_reason is None and p.next_wake_ns is None
 
 
 def test_pending_until_start_then_working_with_a_passive_child():
