@@ -331,6 +331,11 @@ class CancelChildOrder(Message):
     reason: str = ""
 
 
+VENUES_CLOSED = "venues closed"
+"""``CancelChildOrder.reason`` after the session: the child's DAY orders died at their
+venues' close; the router books what it still holds as expired there, unconfirmed."""
+
+
 class ChildOrderAccepted(Message):
     parent_id: str
     child_id: str

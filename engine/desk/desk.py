@@ -322,11 +322,13 @@ class OrderDesk(Netting):
         if state.cancel_pending:
             return out  # asked again: the parent is cancelling already
         state.cancel_pending = True
-        self._parents.retire(parent)  # no joins while it settles
+        self._parents.retire(parent)  # no joins and no crosses while it settles
+        parent.held = 0  # the parent cancels everything: nothing is given back
         pid = parent.parent_id
-        return out + [
+        out.append(
             (pid, CancelParentOrder(ts=now_ns, parent_id=pid, reason=f"client cancel {who}"))
-        ]
+        )
+        return out
 
     def amend(
         self,
@@ -342,6 +344,9 @@ class OrderDesk(Netting):
         A new limit price makes the order incompatible with its parent, so its open part
         leaves the parent and waits for the next window like a new order."""
         state = self._lookup(source, client_order_id, account)
+        if not isinstance(state, Rejection) and state.cancel_pending:
+            # FIX answers a replace of an order pending cancel with a reject (102=3)
+            state = Rejection.of(RejectReason.PENDING_CANCEL, client_order_id)
         if isinstance(state, Rejection):
             return self._rejected(state, source, client_order_id, now_ns)
         instrument = self.intake.instruments[state.instrument]
@@ -525,6 +530,7 @@ class OrderDesk(Netting):
         qtys = allocate(allocated, leaves, lot)
         out = self._fill(members, qtys, fill.price, fill.venue, False, "", now_ns)
         parent.open -= allocated
+        parent.held = min(parent.held, parent.open)  # held is part of what is open
         excess = fill.quantity - allocated
         if excess:
             parent.add_excess(excess, fill.price)

@@ -62,6 +62,7 @@ from engine.messages import (
 )
 from engine.parent.children import Child, ChildBook, excess_fill_id
 from engine.parent.config import ParentConfig
+from engine.parent.ending import Ending
 from engine.parent.lifecycle import (
     NO_MARKET_DATA,
     TERMINAL,
@@ -84,7 +85,7 @@ from engine.strategies.vwap import VolumeProfile
 __all__ = ["TERMINAL", "TRANSITIONS", "Child", "IllegalTransition", "ParentConfig", "ParentOrder"]
 
 
-class ParentOrder(WakePlanning):
+class ParentOrder(WakePlanning, Ending):
     def __init__(
         self,
         order: ParentOrderCreated,
@@ -119,8 +120,8 @@ class ParentOrder(WakePlanning):
         self._window = ParticipationWindow(self.config.participation_window_ns)
         self._capped_ns: int | None = None  # when max participation last held back a shortfall
         self._auto_paused = False
-        self._cancel_by: int | None = None  # cancelled: when it stops waiting for its children
-        self._cancel_why = ""
+        self._ending: tuple[ParentState, str, ExpiryReason | None] | None = None
+        self._closed_sent = False
         self._began: ParentStateChanged | None = None  # replayed: when the parent began
         self.released: dict[int, int] = {}  # given back to the desk, by release id
         self._resized_to = (order.quantity, 0)  # replayed: the desk's last target, after
@@ -174,8 +175,8 @@ class ParentOrder(WakePlanning):
     def on_timer(self, now_ns: int, market: MarketView) -> list[Message]:
         if self.is_terminal:
             return []
-        if self._cancel_by is not None:
-            return self._settle_cancel(now_ns)
+        if self._ending is not None:
+            return self._settle(now_ns)
         if self.state is ParentState.PENDING:
             if self.start_ns is None or now_ns < self.start_ns:
                 return []
@@ -218,25 +219,12 @@ class ParentOrder(WakePlanning):
         return out + self._recalibrate(now_ns, market, reason)
 
     def cancel(self, now_ns: int, reason: str = "cancelled") -> list[Message]:
-        """Client cancel: pull every open child. A finished parent ignores it (too late)."""
-        if self.is_terminal or self._cancel_by is not None:
+        """Client cancel: pull every open child; CANCELED once they are all done (their
+        late fills are still the clients'). A finished or ending parent ignores it."""
+        if self.is_terminal or self._ending is not None:
             return []
         out = self.book.cancel_open(now_ns, f"parent cancelled: {reason}")
-        self._cancel_by, self._cancel_why = now_ns + self.config.settle_wait_ns, reason
-        return out + self._settle_cancel(now_ns)
-
-    def _settle_cancel(self, now_ns: int) -> list[Message]:
-        """Cancelled: CANCELED once no child is live at a venue (its late fills are still
-        the clients'), or at the settle deadline, unsettled."""
-        assert self._cancel_by is not None
-        if self.book.open and now_ns < self._cancel_by:
-            self.next_wake_ns = self._cancel_by  # (on_child_done ends it sooner)
-            return []
-        why, cause = self._cancel_why, None
-        if self.book.open:
-            why, cause = f"{why}; unsettled at venue", ExpiryReason.UNSETTLED_AT_VENUE
-        self.next_wake_ns = None
-        return [self._transition(ParentState.CANCELED, now_ns, why, cause)]
+        return out + self._end(ParentState.CANCELED, now_ns, reason)
 
     def resize(
         self, new_qty: int, now_ns: int, market: MarketView, reason: str = ""
@@ -307,10 +295,8 @@ class ParentOrder(WakePlanning):
             return []
         was_open = child.child_id in self.book.open  # not if its fills already used it up
         self.book.close(child)
-        if self._cancel_by is not None and not self.is_terminal:
-            return self._settle_cancel(now_ns)
-        if self._must_expire(now_ns) and not self.is_terminal:  # it waited for its children
-            return self._expire(now_ns) if not self.book.open else []
+        if self.is_ending:
+            return self._settle(now_ns)
         if child.cancel_requested and self.state is ParentState.WORKING:
             return self._recalibrate(now_ns, market, f"{msg.child_id} done: re-place")
         if was_open:
@@ -322,9 +308,12 @@ class ParentOrder(WakePlanning):
     ) -> list[Message]:
         del market
         child = self.book.get(msg.child_id)
-        if child is not None:
-            self.book.close(child)
-            self._wake_sooner(now_ns)
+        if child is None:
+            return []
+        self.book.close(child)
+        if self.is_ending:
+            return self._settle(now_ns)
+        self._wake_sooner(now_ns)
         return []
 
     def on_market_data(self, msg: MarketDataUpdated, now_ns: int, market: MarketView) -> bool:
@@ -332,7 +321,7 @@ class ParentOrder(WakePlanning):
         does not read the market, so quotes that vanish must wake it at its next decision
         time (it pauses then, as a parent deciding every interval would). True if
         ``next_wake_ns`` moved."""
-        if self.state is not ParentState.WORKING or self._cancel_by is not None or self._polls():
+        if self.state is not ParentState.WORKING or self._ending is not None or self._polls():
             return False
         if (
             msg.kind is VenueKind.LIT
@@ -444,9 +433,7 @@ class ParentOrder(WakePlanning):
 
     def _complete(self, now_ns: int, reason: str) -> list[Message]:
         out = self.book.cancel_open(now_ns, "parent completed")
-        out.append(self._transition(ParentState.COMPLETED, now_ns, reason))
-        self.next_wake_ns = None
-        return out
+        return out + self._end(ParentState.COMPLETED, now_ns, reason)
 
     def _expire(self, now_ns: int) -> list[Message]:
         """End time: whatever is left expires, open children are pulled. The cause the
@@ -463,15 +450,7 @@ class ParentOrder(WakePlanning):
         else:
             why = f"end time reached: leaves {self.leaves} (best effort)"
         out = self.book.cancel_open(now_ns, "parent expired")
-        settle_by = self.end_ns + self.config.settle_wait_ns
-        if self.book.open and now_ns < settle_by:  # pending cancel: expire once all are done
-            self.next_wake_ns = settle_by  # (on_child_done expires it sooner)
-            return out
-        if self.book.open:
-            cause, why = ExpiryReason.UNSETTLED_AT_VENUE, f"{why}; unsettled at venue"
-        out.append(self._transition(ParentState.EXPIRED, now_ns, why, cause))
-        self.next_wake_ns = None
-        return out
+        return out + self._end(ParentState.EXPIRED, now_ns, why, cause)
 
     def _cancel_stale(self, now_ns: int) -> list[Message]:
         sweep_at = self._sweep_at()
@@ -486,7 +465,7 @@ class ParentOrder(WakePlanning):
     def _recalibrate(self, now_ns: int, market: MarketView, trigger: str) -> list[Message]:
         """Compare filled vs scheduled, choose the tactic, size and price the next child,
         and journal the decision (ScheduleRecalibrated first, then the commands)."""
-        if self._cancel_by is not None:  # cancelled: it places nothing more
+        if self._ending is not None:  # ending: it places nothing more
             return []
         volume = 0  # a time-driven parent does not read the market's volume
         if self._polls():
