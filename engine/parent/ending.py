@@ -23,6 +23,7 @@ from engine.messages import (
     CancelChildOrder,
     ExpiryReason,
     Message,
+    ParentOrderCreated,
     ParentState,
     ParentStateChanged,
 )
@@ -37,6 +38,7 @@ class Ending:
     # the parent's state this reads (set by ``ParentOrder.__init__``)
     config: ParentConfig
     session: SessionConfig
+    order: ParentOrderCreated
     state: ParentState
     book: ChildBook
     end_ns: int
@@ -44,6 +46,14 @@ class Ending:
     # the end it waits for: (state, reason, cause), None while it works
     _ending: tuple[ParentState, str, ExpiryReason | None] | None
     _closed_sent: bool  # the venues-closed cancel went out
+    _capped_ns: int | None  # when max participation last held back a shortfall
+
+    @property
+    def leaves(self) -> int:
+        raise NotImplementedError
+
+    def _timing(self) -> tuple[int, int, int]:
+        raise NotImplementedError
 
     def _transition(
         self,
@@ -91,6 +101,27 @@ class Ending:
             why, cause = f"{why}; {UNSETTLED}", ExpiryReason.UNSETTLED_AT_VENUE
         self.next_wake_ns = None
         return [self._transition(state, now_ns, why, cause)]
+
+    def _expired_before_start(self, now_ns: int) -> ParentStateChanged:
+        why = "end time before start"
+        return self._transition(ParentState.EXPIRED, now_ns, why, ExpiryReason.END_TIME)
+
+    def _expire(self, now_ns: int) -> list[Message]:
+        """End time: whatever is left expires, open children are pulled. The cause the
+        client sees: max participation if it held back the final window's trading."""
+        cause = ExpiryReason.END_TIME
+        if self._capped_ns is not None and self._capped_ns >= self._timing()[1]:
+            cause = ExpiryReason.PARTICIPATION_CAP
+        if self.state is ParentState.PAUSED:
+            why = f"end time reached while paused: leaves {self.leaves}"
+        elif cause is ExpiryReason.PARTICIPATION_CAP:
+            why = f"end time reached, held back by max participation: leaves {self.leaves}"
+        elif self.order.mandate.must_complete:
+            why = f"must-complete order not filled by its end time: leaves {self.leaves}"
+        else:
+            why = f"end time reached: leaves {self.leaves} (best effort)"
+        out = self.book.cancel_open(now_ns, "parent expired")
+        return out + self._end(ParentState.EXPIRED, now_ns, why, cause)
 
     def _children_left(self) -> list[str]:
         """Children not done: the router still holds a venue order of each."""

@@ -69,7 +69,7 @@ from engine.parent.lifecycle import (
     TRANSITIONS,
     IllegalTransition,
 )
-from engine.parent.participation import CAPPED, ParticipationWindow
+from engine.parent.participation import CAPPED, CappedParticipation, ParticipationWindow
 from engine.parent.sizing import (
     Decision,
     child_price,
@@ -85,7 +85,7 @@ from engine.strategies.vwap import VolumeProfile
 __all__ = ["TERMINAL", "TRANSITIONS", "Child", "IllegalTransition", "ParentConfig", "ParentOrder"]
 
 
-class ParentOrder(WakePlanning, Ending):
+class ParentOrder(WakePlanning, Ending, CappedParticipation):
     def __init__(
         self,
         order: ParentOrderCreated,
@@ -427,30 +427,9 @@ class ParentOrder(WakePlanning, Ending):
             return out
         return out + self._recalibrate(now_ns, market, "start")
 
-    def _expired_before_start(self, now_ns: int) -> ParentStateChanged:
-        why = "end time before start"
-        return self._transition(ParentState.EXPIRED, now_ns, why, ExpiryReason.END_TIME)
-
     def _complete(self, now_ns: int, reason: str) -> list[Message]:
         out = self.book.cancel_open(now_ns, "parent completed")
         return out + self._end(ParentState.COMPLETED, now_ns, reason)
-
-    def _expire(self, now_ns: int) -> list[Message]:
-        """End time: whatever is left expires, open children are pulled. The cause the
-        client sees: max participation if it held back the final window's trading."""
-        cause = ExpiryReason.END_TIME
-        if self._capped_ns is not None and self._capped_ns >= self._timing()[1]:
-            cause = ExpiryReason.PARTICIPATION_CAP
-        if self.state is ParentState.PAUSED:
-            why = f"end time reached while paused: leaves {self.leaves}"
-        elif cause is ExpiryReason.PARTICIPATION_CAP:
-            why = f"end time reached, held back by max participation: leaves {self.leaves}"
-        elif self.order.mandate.must_complete:
-            why = f"must-complete order not filled by its end time: leaves {self.leaves}"
-        else:
-            why = f"end time reached: leaves {self.leaves} (best effort)"
-        out = self.book.cancel_open(now_ns, "parent expired")
-        return out + self._end(ParentState.EXPIRED, now_ns, why, cause)
 
     def _cancel_stale(self, now_ns: int) -> list[Message]:
         sweep_at = self._sweep_at()
@@ -540,31 +519,6 @@ class ParentOrder(WakePlanning, Ending):
         if why == CAPPED and d.scheduled - self.filled >= min(self._min_child(), self.leaves):
             self._capped_ns = now_ns  # held back what the schedule wanted done by now
         return qty, why
-
-    def _pull_over_cap(self, now_ns: int, volume: int) -> list[Message]:
-        """Open children count as filled; once the trailing window slides past busier
-        volume they may be more than the cap allows now: pull the newest, so a resting
-        child cannot fill the parent over its cap."""
-        if not self._polls():
-            return []
-        room = self._participation_room(now_ns, volume, self.book.open_qty)
-        if room is None or room >= 0:
-            return []
-        return self.book.trim_open(
-            -room, now_ns, "max participation: pull what the cap no longer allows"
-        )
-
-    def _participation_room(self, now_ns: int, volume: int, open_qty: int) -> int | None:
-        """What max participation lets a new child have (None: no cap): the strategy's
-        cap or the mandate's over the order's life, the mandate's over the window too."""
-        assert self.strategy is not None
-        hard = self.order.mandate.max_participation
-        rate = self.strategy.participation_cap()
-        if rate is None or (hard is not None and hard < rate):
-            rate = hard
-        if rate is None:
-            return None
-        return self._window.room(rate, hard, now_ns, volume, self.filled, open_qty)
 
     def _child_price(self, decision: Decision, market: MarketView) -> int | None:
         return child_price(
