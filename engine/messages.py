@@ -106,6 +106,7 @@ class ExecType(enum.StrEnum):
     EXPIRED = "expired"  # end time reached with leaves (done for day)
     ORDER_STATUS = "order_status"  # the order's current state, on request (FIX 150=I)
     PENDING_CANCEL = "pending_cancel"  # cancel taken; CANCELED once its venue orders settle
+    PENDING_REPLACE = "pending_replace"  # amend taken; REPLACED once its venue orders settle
 
 
 class OrdStatus(enum.StrEnum):
