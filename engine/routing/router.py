@@ -120,7 +120,7 @@ class Router(VenueInput):
     def _venues_closed(self, child_id: str) -> None:
         """The session is over and the parent waits no longer: DAY orders died at their
         venue's close, so what is still live of the child is booked as expired there,
-        unconfirmed (journaled as such), its venue suspect until it answers, and the
+        unconfirmed (journaled as such), its venue suspect until it is back up, and the
         child is done. A venue that comes back up is asked about them once."""
         child = self._children.get(child_id)
         if child is None or child.done:
@@ -128,24 +128,24 @@ class Router(VenueInput):
         child.closing = child.closing or "expired"
         live = child.live_orders()
         for vo in live:
-            leaves = vo.quantity - vo.filled - vo.cancelled
-            vo.cancelled += max(leaves, 0)
-            self.unsettled.pop(vo.order_id, None)
-            self.unconfirmed[vo.order_id] = vo.venue
+            leaves = max(vo.quantity - vo.filled - vo.cancelled, 0)
+            vo.cancelled += leaves
             expired = VenueOrderCancelled(
                 venue=vo.venue,
                 order_id=vo.order_id,
-                cancelled=max(leaves, 0),
+                cancelled=leaves,
                 reason=EXPIRED_AT_CLOSE,
                 ts=self._now,
             )
             self._emit(JOURNAL, expired)
+            self.unsettled.pop(vo.order_id, None)  # done by the close, not by an answer
             self._order_done(child, vo, progressed=False, reroute_now=False)
+            self.unsettled[vo.order_id] = self.unconfirmed[vo.order_id] = vo.venue  # suspect
         if live:
             venues = sorted({vo.venue for vo in live})
             reason = (
-                f"venues closed: {len(live)} venue orders expired at the close, unconfirmed "
-                f"(never answered); {', '.join(venues)} suspect until it answers"
+                f"venues closed: {len(live)} venue orders expired at the close, unconfirmed; "
+                f"{', '.join(venues)} suspect until it is back up"
             )
             self._decided(child, Plan(reason=reason, considered=venues))
         self._maybe_finish(child)
@@ -154,6 +154,7 @@ class Router(VenueInput):
         super()._venue_up(venue)
         for oid in [o for o, v in self.unconfirmed.items() if v == venue]:
             del self.unconfirmed[oid]  # asked once: its answer is journaled as it comes
+            self.unsettled.pop(oid, None)
             self._emit(venue, CancelVenueOrder(venue=venue, order_id=oid, ts=self._now))
 
     # ------------------------------------------------------------- recovery
