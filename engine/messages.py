@@ -115,6 +115,8 @@ class ExecType(enum.StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"  # end time reached with leaves (done for day)
     ORDER_STATUS = "order_status"  # the order's current state, on request (FIX 150=I)
+    PENDING_CANCEL = "pending_cancel"  # cancel taken; CANCELED once its venue orders settle
+    PENDING_REPLACE = "pending_replace"  # amend taken; REPLACED once its venue orders settle
 
 
 class OrdStatus(enum.StrEnum):
@@ -338,6 +340,11 @@ class CancelChildOrder(Message):
     parent_id: str
     child_id: str
     reason: str = ""
+
+
+VENUES_CLOSED = "venues closed"
+"""``CancelChildOrder.reason`` after the session: the child's DAY orders died at their
+venues' close; the router books what it still holds as expired there, unconfirmed."""
 
 
 class ChildOrderAccepted(Message):

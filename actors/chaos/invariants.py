@@ -31,17 +31,11 @@ from dataclasses import dataclass
 from actors.chaos.ledger import Ledger, OrderKey
 from engine import messages as m
 
-KNOWN_DEFECTS = {
-    "orphan_venue_order": "a venue that drops cancels, or is down, across the close keeps "
-    "orders live after their parent and client orders were reported done",
-    "done_before_settled": "a parent reports itself done (expired, cancelled, completed) "
-    "before its venue orders are settled",
-    "excess_after_done": "fills of venue orders still live when their parent was reported "
-    "done have no client left and go to the excess account",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 """Classes the engine is known to violate today, with why; every other class must be
-zero. The first three share one cause: a parent is reported done without waiting for
-its venue orders to settle."""
+zero. None: a parent ends only once its venue orders are settled (the session's end
+settles what a venue never answers, as expired at its close), and a cancel or amend
+that would cancel a parent is pending until then."""
 
 CLASSES = (
     "order_accounting",

@@ -19,6 +19,8 @@ _NEW, _PARTIAL, _FILLED = OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.F
 _CANCELED, _EXPIRED = OrdStatus.CANCELED, OrdStatus.EXPIRED
 _OPEN = (_NEW, _PARTIAL)
 _EXEC_TRADE = ExecType.TRADE
+_PENDING = (ExecType.PENDING_CANCEL, ExecType.PENDING_REPLACE)
+_SETTLING = (ExecType.CANCELED, ExecType.REPLACED)  # with a reason: a pending change's end
 
 
 class ExecIds:
@@ -116,6 +118,7 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
     cum_notional: int = 0
     status: OrdStatus = _NEW
     parent_id: str | None = None  # the desk's parent this order's open part belongs to
+    cancel_pending: bool = False  # cancel/amend pending: its parent's venue orders may fill it
 
     @classmethod
     def of(cls, order: ClientOrder, arrival_ns: int) -> ClientOrderState:
@@ -192,6 +195,11 @@ class ClientOrderState(msgspec.Struct, gc=False, eq=False):
         self.cum_qty, self.cum_notional = report.cum_qty, report.cum_notional
         self.status = report.ord_status
         self.leaves = report.leaves_qty if report.ord_status in _OPEN else 0
+        if report.exec_type in _PENDING:
+            self.cancel_pending = True
+        elif report.reason is not None and report.exec_type in _SETTLING:
+            self.cancel_pending = False  # the parent ended: the pending change took effect
+            self.parent_id = None
         if report.exec_type is ExecType.EXPIRED:  # its parent ended and released it
             self.parent_id = None
         return relimit

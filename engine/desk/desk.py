@@ -31,6 +31,7 @@ import msgspec
 from engine.clock import MS
 from engine.contract import Outbox
 from engine.desk.allocation import allocate
+from engine.desk.changes import Amend, ClientChanges
 from engine.desk.client_orders import ClientOrderState, ExecIds, trade_report
 from engine.desk.excess import EXCESS_REASON, EXCESS_SOURCE, excess_report, orphan_fill_report
 from engine.desk.intake import Intake, Rejection, RejectReason
@@ -95,7 +96,7 @@ class DeskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 DEFAULT_CONFIG = DeskConfig()
 
 
-class OrderDesk(Netting):
+class OrderDesk(ClientChanges, Netting):
     def __init__(
         self,
         instruments: Mapping[str, Instrument] | Iterable[Instrument],
@@ -115,6 +116,7 @@ class OrderDesk(Netting):
         self._mids: dict[str, int] = {}
         self._seen_fills: set[tuple[str, str]] = set()
         self._cross_count = 0
+        self._pending_amends: dict[ClientOrderState, Amend] = {}  # until their parent ends
 
     # ------------------------------------------------------------ hosted contract
 
@@ -283,87 +285,6 @@ class OrderDesk(Netting):
             return order, rejection
         return canonical, self.intake.check_new(canonical, now_ns)
 
-    def cancel(
-        self, source: str, client_order_id: str, now_ns: int, account: str | None = None
-    ) -> Outbox:
-        """Cancel the client's unfilled part: CANCELED report, and the parent shrinks."""
-        state = self._lookup(source, client_order_id, account)
-        if isinstance(state, Rejection):
-            return self._rejected(state, source, client_order_id, now_ns)
-        parent = None if state.parent_id is None else self._parents[state.parent_id]
-        released = state.leaves
-        if parent is None:
-            self._window.dequeue(state)
-        state.cancel()
-        out: Outbox = [
-            (self.reports, state.report(ExecType.CANCELED, self._exec_ids.next(), now_ns))
-        ]
-        if parent is not None:
-            parent.open -= released
-            out += self._shrunk(parent, now_ns, f"client cancel {source}/{client_order_id}")
-        return out
-
-    def amend(
-        self,
-        source: str,
-        client_order_id: str,
-        now_ns: int,
-        quantity: int | None = None,
-        limit_price: int | None = None,
-        account: str | None = None,
-    ) -> Outbox:
-        """New total quantity and/or limit price: REPLACED report; the parent resizes.
-
-        A new limit price makes the order incompatible with its parent, so its open part
-        leaves the parent and waits for the next window like a new order."""
-        state = self._lookup(source, client_order_id, account)
-        if isinstance(state, Rejection):
-            return self._rejected(state, source, client_order_id, now_ns)
-        instrument = self.intake.instruments[state.instrument]
-        rejection = self.intake.check_amend(instrument, quantity, limit_price, state.cum_qty)
-        if rejection is not None:
-            return self._rejected(rejection, source, client_order_id, now_ns)
-        new_qty = state.qty if quantity is None else quantity
-        new_limit = state.limit if limit_price is None else limit_price
-        if state.parent_id is None:
-            self._amend_queued(state, new_qty, new_limit, now_ns)
-            out: Outbox = []
-        else:
-            parent = self._parents[state.parent_id]
-            out = self._amend_carried(parent, state, new_qty, new_limit, now_ns)
-        report = state.report(ExecType.REPLACED, self._exec_ids.next(), now_ns)
-        out.insert(0, (self.reports, report))
-        return out
-
-    def _amend_queued(
-        self, state: ClientOrderState, qty: int, limit: int | None, now_ns: int
-    ) -> None:
-        """Amend an order waiting for the window (a new limit: another queue)."""
-        if limit != state.limit or qty == state.cum_qty:
-            self._window.dequeue(state)  # another bucket, or done: leaves the queue
-            state.replace(qty, limit)
-            if state.leaves:
-                self._window.enqueue(state, now_ns)
-        else:
-            state.replace(qty, limit)  # keeps its place in the queue
-
-    def _amend_carried(
-        self, parent: Parent, state: ClientOrderState, qty: int, limit: int | None, now_ns: int
-    ) -> Outbox:
-        """Amend an order ``parent`` carries: the parent's resize (or cancel)."""
-        reason = f"client amend {state.source}/{state.client_order_id}"
-        old_leaves = state.leaves
-        if limit != state.limit:
-            parent.open -= old_leaves
-            parent.leave(state)
-            state.replace(qty, limit)
-            if state.leaves:
-                self._window.enqueue(state, now_ns)
-        else:
-            state.replace(qty, limit)
-            parent.open += state.leaves - old_leaves
-        return self._shrunk(parent, now_ns, reason)
-
     def _rejected(
         self, rejection: Rejection, source: str, client_order_id: str, now_ns: int
     ) -> Outbox:
@@ -500,6 +421,7 @@ class OrderDesk(Netting):
         qtys = allocate(allocated, leaves, lot)
         out = self._fill(members, qtys, fill.price, fill.venue, False, "", now_ns)
         parent.open -= allocated
+        parent.held = min(parent.held, parent.open)  # held is part of what is open
         excess = fill.quantity - allocated
         if excess:
             parent.add_excess(excess, fill.price)
@@ -520,12 +442,11 @@ class OrderDesk(Netting):
             parent.state = change.state
             return []
         self._parents.retire(parent)
-        members = parent.finish(change.state)
+        out, members = self._settle_pending(parent.finish(change.state), change)
         if change.state is ParentState.COMPLETED:
             for o in members:
                 self._window.enqueue(o, now_ns)
-            return []
-        out: Outbox = []
+            return out
         for o in members:
             unfilled = o.expire()
             text = f"done for day, {unfilled} unfilled: {change.reason}".rstrip(": ")
@@ -566,6 +487,16 @@ class OrderDesk(Netting):
         parent = self._parents.get(fill.parent_id)
         if parent is not None:
             parent.add_fill(fill.quantity, fill.price)
+
+    def pend_amend(self, state: ClientOrderState, quantity: int | None, limit: int | None) -> None:
+        """An amend answered PENDING_REPLACE: it takes effect when the parent ends."""
+        new_limit = state.limit if limit is None else limit
+        self._pending_amends[state] = (state.qty if quantity is None else quantity, new_limit)
+
+    def settle_amend(self, state: ClientOrderState) -> int | None:
+        """A pending amend took effect (its REPLACED report): the limit it set."""
+        amend = self._pending_amends.pop(state, None)
+        return None if amend is None else amend[1]
 
     def requeue(self, state: ClientOrderState, since_ns: int) -> None:
         """Put an open order back in the window (opened at ``since_ns`` if it was closed)."""

@@ -67,6 +67,7 @@ class RejectReason(enum.StrEnum):
     UNKNOWN_ORDER = "unknown_order"
     FOREIGN_ORDER = "foreign_order"
     ORDER_DONE = "order_done"
+    PENDING_CANCEL = "pending_cancel"
     AMEND_BELOW_FILLED = "amend_below_filled"
     IDENTIFIER_TOO_LONG = "identifier_too_long"
     BAD_CHARACTERS = "bad_characters"
@@ -100,6 +101,7 @@ _TEXT: dict[RejectReason, str] = {
     RejectReason.UNKNOWN_ORDER: "no such client order",
     RejectReason.FOREIGN_ORDER: "the order belongs to another source or account",
     RejectReason.ORDER_DONE: "the order is already finished",
+    RejectReason.PENDING_CANCEL: "the order is being cancelled (pending cancel)",
     RejectReason.AMEND_BELOW_FILLED: "new quantity is below the quantity already filled",
     RejectReason.IDENTIFIER_TOO_LONG: (
         f"identifiers are at most {MAX_IDENTIFIER_LENGTH} characters"

@@ -96,7 +96,15 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     ParentQuantityReleased,
 )
 
-_ANSWERS = (ExecType.NEW, ExecType.REPLACED, ExecType.CANCELED, ExecType.ORDER_STATUS)
+_ANSWERS = (
+    ExecType.NEW,
+    ExecType.REPLACED,
+    ExecType.CANCELED,
+    ExecType.ORDER_STATUS,
+    ExecType.PENDING_CANCEL,
+    ExecType.PENDING_REPLACE,
+)
+_SETTLING = (ExecType.CANCELED, ExecType.REPLACED)
 _DEFERRED = (ParentState.EXPIRED, ParentState.CANCELED)
 _JOIN = "join of "
 
@@ -232,7 +240,10 @@ class _Fold:
             if parent is not None:
                 parent.restore_excess(r.order_qty, r.cum_notional)
             return
-        cause = self._answered(r.source, r.client_order_id) if r.exec_type in _ANSWERS else None
+        # a pending cancel or replace taking effect: its parent's doing, no command's
+        settled = r.exec_type in _SETTLING and r.reason is not None
+        answers = r.exec_type in _ANSWERS and not settled
+        cause = self._answered(r.source, r.client_order_id) if answers else None
         if r.exec_type is ExecType.NEW:
             if not isinstance(cause, SubmitClientOrder):
                 raise ValueError(f"journal: no submit answered by {r.exec_id}")
@@ -243,7 +254,12 @@ class _Fold:
             return  # a report about an order this desk never acknowledged: nothing to rebuild
         amend = cause if isinstance(cause, AmendClientOrder) else None
         replaced = r.exec_type is ExecType.REPLACED
-        relimit = state.restore(r, amend.limit_price if replaced and amend else None)
+        limit = amend.limit_price if replaced and amend else None
+        if r.exec_type is ExecType.PENDING_REPLACE and amend is not None:
+            self.desk.pend_amend(state, amend.quantity, amend.limit_price)
+        elif replaced and settled:
+            limit = self.desk.settle_amend(state)
+        relimit = state.restore(r, limit)
         if state in self.queue:
             if not state.leaves:
                 del self.queue[state]

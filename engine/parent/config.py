@@ -27,7 +27,9 @@ class ParentConfig:
     # VWAP's intraday volume profile: None is the shipped U-shape; or one estimated from
     # the market's history (``engine.venues.volume_history``) or loaded from a file
     vwap_profile: VolumeProfile | None = None
-    # Past the end time the parent waits this long for its children's cancels to settle at
-    # their venues before it expires with them unsettled: long enough for the router's
-    # backed-off cancels to escalate (1+2+…+32 s), short enough to end within a run's grace
-    settle_wait_ns: int = 90 * SECOND
+    # A parent ending waits for its children's venue orders to settle, up to this long
+    # after the session's close (DAY orders die at the close; what their venues sent
+    # before it has arrived by then); then the router books what is left as expired at
+    # the close, unconfirmed, and the parent ends at most settle_retry_ns later
+    settle_wait_ns: int = 30 * SECOND
+    settle_retry_ns: int = 10 * SECOND

@@ -62,13 +62,14 @@ from engine.messages import (
 )
 from engine.parent.children import Child, ChildBook, excess_fill_id
 from engine.parent.config import ParentConfig
+from engine.parent.ending import Ending
 from engine.parent.lifecycle import (
     NO_MARKET_DATA,
     TERMINAL,
     TRANSITIONS,
     IllegalTransition,
 )
-from engine.parent.participation import CAPPED, ParticipationWindow
+from engine.parent.participation import CAPPED, CappedParticipation, ParticipationWindow
 from engine.parent.sizing import (
     Decision,
     child_price,
@@ -84,7 +85,7 @@ from engine.strategies.vwap import VolumeProfile
 __all__ = ["TERMINAL", "TRANSITIONS", "Child", "IllegalTransition", "ParentConfig", "ParentOrder"]
 
 
-class ParentOrder(WakePlanning):
+class ParentOrder(WakePlanning, Ending, CappedParticipation):
     def __init__(
         self,
         order: ParentOrderCreated,
@@ -119,6 +120,8 @@ class ParentOrder(WakePlanning):
         self._window = ParticipationWindow(self.config.participation_window_ns)
         self._capped_ns: int | None = None  # when max participation last held back a shortfall
         self._auto_paused = False
+        self._ending: tuple[ParentState, str, ExpiryReason | None] | None = None
+        self._closed_sent = False
         self._began: ParentStateChanged | None = None  # replayed: when the parent began
         self.released: dict[int, int] = {}  # given back to the desk, by release id
         self._resized_to = (order.quantity, 0)  # replayed: the desk's last target, after
@@ -172,6 +175,8 @@ class ParentOrder(WakePlanning):
     def on_timer(self, now_ns: int, market: MarketView) -> list[Message]:
         if self.is_terminal:
             return []
+        if self._ending is not None:
+            return self._settle(now_ns)
         if self.state is ParentState.PENDING:
             if self.start_ns is None or now_ns < self.start_ns:
                 return []
@@ -214,13 +219,12 @@ class ParentOrder(WakePlanning):
         return out + self._recalibrate(now_ns, market, reason)
 
     def cancel(self, now_ns: int, reason: str = "cancelled") -> list[Message]:
-        """Client cancel: pull every open child. A finished parent ignores it (too late)."""
-        if self.is_terminal:
+        """Client cancel: pull every open child; CANCELED once they are all done (their
+        late fills are still the clients'). A finished or ending parent ignores it."""
+        if self.is_terminal or self._ending is not None:
             return []
         out = self.book.cancel_open(now_ns, f"parent cancelled: {reason}")
-        out.append(self._transition(ParentState.CANCELED, now_ns, reason))
-        self.next_wake_ns = None
-        return out
+        return out + self._end(ParentState.CANCELED, now_ns, reason)
 
     def resize(
         self, new_qty: int, now_ns: int, market: MarketView, reason: str = ""
@@ -291,8 +295,8 @@ class ParentOrder(WakePlanning):
             return []
         was_open = child.child_id in self.book.open  # not if its fills already used it up
         self.book.close(child)
-        if self._must_expire(now_ns) and not self.is_terminal:  # it waited for its children
-            return self._expire(now_ns) if not self.book.open else []
+        if self.is_ending:
+            return self._settle(now_ns)
         if child.cancel_requested and self.state is ParentState.WORKING:
             return self._recalibrate(now_ns, market, f"{msg.child_id} done: re-place")
         if was_open:
@@ -304,9 +308,12 @@ class ParentOrder(WakePlanning):
     ) -> list[Message]:
         del market
         child = self.book.get(msg.child_id)
-        if child is not None:
-            self.book.close(child)
-            self._wake_sooner(now_ns)
+        if child is None:
+            return []
+        self.book.close(child)
+        if self.is_ending:
+            return self._settle(now_ns)
+        self._wake_sooner(now_ns)
         return []
 
     def on_market_data(self, msg: MarketDataUpdated, now_ns: int, market: MarketView) -> bool:
@@ -314,7 +321,7 @@ class ParentOrder(WakePlanning):
         does not read the market, so quotes that vanish must wake it at its next decision
         time (it pauses then, as a parent deciding every interval would). True if
         ``next_wake_ns`` moved."""
-        if self.state is not ParentState.WORKING or self._polls():
+        if self.state is not ParentState.WORKING or self._ending is not None or self._polls():
             return False
         if (
             msg.kind is VenueKind.LIT
@@ -420,40 +427,9 @@ class ParentOrder(WakePlanning):
             return out
         return out + self._recalibrate(now_ns, market, "start")
 
-    def _expired_before_start(self, now_ns: int) -> ParentStateChanged:
-        why = "end time before start"
-        return self._transition(ParentState.EXPIRED, now_ns, why, ExpiryReason.END_TIME)
-
     def _complete(self, now_ns: int, reason: str) -> list[Message]:
         out = self.book.cancel_open(now_ns, "parent completed")
-        out.append(self._transition(ParentState.COMPLETED, now_ns, reason))
-        self.next_wake_ns = None
-        return out
-
-    def _expire(self, now_ns: int) -> list[Message]:
-        """End time: whatever is left expires, open children are pulled. The cause the
-        client sees: max participation if it held back the final window's trading."""
-        cause = ExpiryReason.END_TIME
-        if self._capped_ns is not None and self._capped_ns >= self._timing()[1]:
-            cause = ExpiryReason.PARTICIPATION_CAP
-        if self.state is ParentState.PAUSED:
-            why = f"end time reached while paused: leaves {self.leaves}"
-        elif cause is ExpiryReason.PARTICIPATION_CAP:
-            why = f"end time reached, held back by max participation: leaves {self.leaves}"
-        elif self.order.mandate.must_complete:
-            why = f"must-complete order not filled by its end time: leaves {self.leaves}"
-        else:
-            why = f"end time reached: leaves {self.leaves} (best effort)"
-        out = self.book.cancel_open(now_ns, "parent expired")
-        settle_by = self.end_ns + self.config.settle_wait_ns
-        if self.book.open and now_ns < settle_by:  # pending cancel: expire once all are done
-            self.next_wake_ns = settle_by  # (on_child_done expires it sooner)
-            return out
-        if self.book.open:
-            cause, why = ExpiryReason.UNSETTLED_AT_VENUE, f"{why}; unsettled at venue"
-        out.append(self._transition(ParentState.EXPIRED, now_ns, why, cause))
-        self.next_wake_ns = None
-        return out
+        return out + self._end(ParentState.COMPLETED, now_ns, reason)
 
     def _cancel_stale(self, now_ns: int) -> list[Message]:
         sweep_at = self._sweep_at()
@@ -468,6 +444,8 @@ class ParentOrder(WakePlanning):
     def _recalibrate(self, now_ns: int, market: MarketView, trigger: str) -> list[Message]:
         """Compare filled vs scheduled, choose the tactic, size and price the next child,
         and journal the decision (ScheduleRecalibrated first, then the commands)."""
+        if self._ending is not None:  # ending: it places nothing more
+            return []
         volume = 0  # a time-driven parent does not read the market's volume
         if self._polls():
             volume = self._market_volume(market)
@@ -541,31 +519,6 @@ class ParentOrder(WakePlanning):
         if why == CAPPED and d.scheduled - self.filled >= min(self._min_child(), self.leaves):
             self._capped_ns = now_ns  # held back what the schedule wanted done by now
         return qty, why
-
-    def _pull_over_cap(self, now_ns: int, volume: int) -> list[Message]:
-        """Open children count as filled; once the trailing window slides past busier
-        volume they may be more than the cap allows now: pull the newest, so a resting
-        child cannot fill the parent over its cap."""
-        if not self._polls():
-            return []
-        room = self._participation_room(now_ns, volume, self.book.open_qty)
-        if room is None or room >= 0:
-            return []
-        return self.book.trim_open(
-            -room, now_ns, "max participation: pull what the cap no longer allows"
-        )
-
-    def _participation_room(self, now_ns: int, volume: int, open_qty: int) -> int | None:
-        """What max participation lets a new child have (None: no cap): the strategy's
-        cap or the mandate's over the order's life, the mandate's over the window too."""
-        assert self.strategy is not None
-        hard = self.order.mandate.max_participation
-        rate = self.strategy.participation_cap()
-        if rate is None or (hard is not None and hard < rate):
-            rate = hard
-        if rate is None:
-            return None
-        return self._window.room(rate, hard, now_ns, volume, self.filled, open_qty)
 
     def _child_price(self, decision: Decision, market: MarketView) -> int | None:
         return child_price(

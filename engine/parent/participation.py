@@ -25,6 +25,13 @@ an order waits until the market has traded enough for its first child.
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
+
+from engine.messages import Message, ParentOrderCreated
+from engine.parent.children import ChildBook
+
+if TYPE_CHECKING:
+    from engine.strategies import Strategy
 
 CAPPED = "capped by max participation"
 
@@ -69,3 +76,43 @@ class ParticipationWindow:
         if samples and samples[0][0] <= cutoff:
             return samples[0][1], samples[0][2]
         return 0, 0
+
+
+class CappedParticipation:
+    """The cap as a parent applies it (a mixin of ``ParentOrder``): the room a new child
+    has, and pulling what the cap no longer allows."""
+
+    # the parent's state this reads (set by ``ParentOrder.__init__``)
+    order: ParentOrderCreated
+    strategy: Strategy | None
+    filled: int
+    book: ChildBook
+    _window: ParticipationWindow
+
+    def _polls(self) -> bool:
+        raise NotImplementedError
+
+    def _pull_over_cap(self, now_ns: int, volume: int) -> list[Message]:
+        """Open children count as filled; once the trailing window slides past busier
+        volume they may be more than the cap allows now: pull the newest, so a resting
+        child cannot fill the parent over its cap."""
+        if not self._polls():
+            return []
+        room = self._participation_room(now_ns, volume, self.book.open_qty)
+        if room is None or room >= 0:
+            return []
+        return self.book.trim_open(
+            -room, now_ns, "max participation: pull what the cap no longer allows"
+        )
+
+    def _participation_room(self, now_ns: int, volume: int, open_qty: int) -> int | None:
+        """What max participation lets a new child have (None: no cap): the strategy's
+        cap or the mandate's over the order's life, the mandate's over the window too."""
+        assert self.strategy is not None
+        hard = self.order.mandate.max_participation
+        rate = self.strategy.participation_cap()
+        if rate is None or (hard is not None and hard < rate):
+            rate = hard
+        if rate is None:
+            return None
+        return self._window.room(rate, hard, now_ns, volume, self.filled, open_qty)

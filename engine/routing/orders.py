@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 
 from engine.messages import OrderType, PlaceChildOrder, TimeInForce
 
+EXPIRED_AT_CLOSE = "expired_at_close_unconfirmed"
+"""``VenueOrderCancelled.reason`` of an order the router books as dead at its venue's
+close (DAY orders die there) without the venue having said so: journaled by the router,
+never sent by a venue (docs/routing.md, "The session's end")."""
+
 
 class VenueOrderState(enum.StrEnum):
     PENDING_NEW = "pending_new"

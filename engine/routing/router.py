@@ -43,9 +43,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from engine.contract import Outbox
+from engine.contract import JOURNAL, Outbox
 from engine.messages import (
+    VENUES_CLOSED,
     CancelChildOrder,
+    CancelVenueOrder,
     MarketDataUpdated,
     Message,
     PlaceChildOrder,
@@ -58,7 +60,7 @@ from engine.messages import (
     VenueStatusChanged,
 )
 from engine.routing.config import RouterConfig
-from engine.routing.orders import Child
+from engine.routing.orders import EXPIRED_AT_CLOSE, Child
 from engine.routing.plan import Plan
 from engine.routing.venue_input import VenueInput
 
@@ -68,6 +70,11 @@ __all__ = ["Router", "RouterConfig"]
 class Router(VenueInput):
     """The smart order router (see the module docstring for its inputs, outputs and
     guarantees)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # venue order id → its venue: booked as expired at the close, unconfirmed
+        self.unconfirmed: dict[str, str] = {}
 
     # ------------------------------------------------------------- the contract
 
@@ -101,6 +108,54 @@ class Router(VenueInput):
 
     def _timer_fired(self, _msg: TimerFired) -> None:
         self._fire_due()
+
+    # ------------------------------------------------------- the session's end
+
+    def _child_cancelled(self, msg: CancelChildOrder) -> None:
+        if msg.reason == VENUES_CLOSED:
+            self._venues_closed(msg.child_id)
+        else:
+            self._cancel_child(msg)
+
+    def _venues_closed(self, child_id: str) -> None:
+        """The session is over and the parent waits no longer: DAY orders died at their
+        venue's close, so what is still live of the child is booked as expired there,
+        unconfirmed (journaled as such), its venue suspect until it is back up, and the
+        child is done. A venue that comes back up is asked about them once."""
+        child = self._children.get(child_id)
+        if child is None or child.done:
+            return
+        child.closing = child.closing or "expired"
+        live = child.live_orders()
+        for vo in live:
+            leaves = max(vo.quantity - vo.filled - vo.cancelled, 0)
+            vo.cancelled += leaves
+            expired = VenueOrderCancelled(
+                venue=vo.venue,
+                order_id=vo.order_id,
+                cancelled=leaves,
+                reason=EXPIRED_AT_CLOSE,
+                ts=self._now,
+            )
+            self._emit(JOURNAL, expired)
+            self.unsettled.pop(vo.order_id, None)  # done by the close, not by an answer
+            self._order_done(child, vo, progressed=False, reroute_now=False)
+            self.unsettled[vo.order_id] = self.unconfirmed[vo.order_id] = vo.venue  # suspect
+        if live:
+            venues = sorted({vo.venue for vo in live})
+            reason = (
+                f"venues closed: {len(live)} venue orders expired at the close, unconfirmed; "
+                f"{', '.join(venues)} suspect until it is back up"
+            )
+            self._decided(child, Plan(reason=reason, considered=venues))
+        self._maybe_finish(child)
+
+    def _venue_up(self, venue: str) -> None:
+        super()._venue_up(venue)
+        for oid in [o for o, v in self.unconfirmed.items() if v == venue]:
+            del self.unconfirmed[oid]  # asked once: its answer is journaled as it comes
+            self.unsettled.pop(oid, None)
+            self._emit(venue, CancelVenueOrder(venue=venue, order_id=oid, ts=self._now))
 
     # ------------------------------------------------------------- recovery
 
@@ -181,7 +236,7 @@ class Router(VenueInput):
 
 _DISPATCH: dict[type[Message], Callable[[Router, Any], None]] = {
     PlaceChildOrder: Router._place_child,
-    CancelChildOrder: Router._cancel_child,
+    CancelChildOrder: Router._child_cancelled,
     VenueOrderAccepted: Router._accepted,
     VenueOrderRejected: Router._rejected,
     VenueOrderFilled: Router._filled,

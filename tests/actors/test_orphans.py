@@ -1,7 +1,9 @@
 """No orphan: a venue that swallows cancels at the close. Cancels are sent again with
 backoff, the orders are journaled unsettled past a bound, and a parent (with its client
-orders) is not reported done while a venue order of it may still be live; at the end of
-the session what is still unsettled is reported as such, never as a plain cancel."""
+orders) is not reported done while a venue order of it may still be live. At the end of
+the session (the close plus the settle wait) what a venue never answered is booked as
+expired at its close, unconfirmed, and the client's final report says unsettled, never a
+plain cancel."""
 
 from __future__ import annotations
 
@@ -14,14 +16,16 @@ from actors import Engine
 from engine import messages as m
 from engine.clock import MINUTE, SECOND
 from engine.parent.config import ParentConfig
+from engine.routing.orders import EXPIRED_AT_CLOSE
 
 UNSETTLED = m.ExpiryReason.UNSETTLED_AT_VENUE.value
 VENUE = "LIT1"
 
 
-def live_orders(engine: Engine, parent_id: str, t_ns: int) -> set[str]:
-    """Venue orders of ``parent_id`` that may still trade at ``t_ns``: placed, and
-    neither rejected, cancelled nor filled to the last share by then (audit trail)."""
+def live_orders(engine: Engine, parent_id: str | None, t_ns: int) -> set[str]:
+    """Venue orders of ``parent_id`` (None: of any parent) that may still trade at
+    ``t_ns``: placed, and neither rejected, cancelled nor filled to the last share by
+    then (audit trail)."""
     assert engine.journal is not None
     live: set[str] = set()
     kinds = (m.PlaceVenueOrder, m.VenueOrderRejected, m.VenueOrderCancelled, m.VenueOrderFilled)
@@ -29,7 +33,7 @@ def live_orders(engine: Engine, parent_id: str, t_ns: int) -> set[str]:
         if not isinstance(msg, kinds) or msg.ts > t_ns:
             continue
         if isinstance(msg, m.PlaceVenueOrder):
-            if msg.parent_id == parent_id:
+            if parent_id is None or msg.parent_id == parent_id:
                 live.add(msg.order_id)
         elif not isinstance(msg, m.VenueOrderFilled) or not msg.leaves:
             live.discard(msg.order_id)
@@ -66,26 +70,41 @@ def cancels_per_order(engine: Engine) -> Counter[str]:
     return Counter(c.order_id for c in cancels if isinstance(c, m.CancelVenueOrder))
 
 
+def expired_at_close(engine: Engine) -> list[m.VenueOrderCancelled]:
+    """Venue orders the router booked as expired at their venue's close, unconfirmed."""
+    assert engine.journal is not None
+    return [
+        c
+        for c in engine.journal.messages(m.VenueOrderCancelled)
+        if isinstance(c, m.VenueOrderCancelled) and c.reason == EXPIRED_AT_CLOSE
+    ]
+
+
 def test_cancels_swallowed_through_the_end_of_the_session():
     engine = run_with_fault(VENUE, m.FaultKind.DROP_CANCELS, None)  # the run still ends
 
     sends = cancels_per_order(engine)
     assert sends and max(sends.values()) <= 10  # backoff: a flat 1 s retry sent ~420
-    unsettled = decisions(engine, "unsettled")
-    assert unsettled and all(f"{VENUE} suspect" in d.reason for d in unsettled)
+    settle_by = SESSION.close_ns + ParentConfig().settle_wait_ns
+    expired = expired_at_close(engine)  # the venue never answered: booked at its close
+    assert expired and {c.venue for c in expired} == {VENUE}
+    assert all(c.ts == settle_by and c.cancelled > 0 for c in expired)
+    closed = decisions(engine, "venues closed")
+    assert closed and all(f"{VENUE} suspect" in d.reason for d in closed)
 
     assert unfinished(engine) == {}  # every client order has its final report
-    orphans = 0
+    unconfirmed = {c.order_id.split("-")[0] for c in expired}  # their parents
     for cid, (report, parent_id) in final_reports(engine).items():
-        live = live_orders(engine, parent_id, report.ts)
-        if live:  # still live at the venue: said so, and only at the end of the session
-            orphans += 1
+        # never reported done while a venue order of its parent was live
+        assert not live_orders(engine, parent_id, report.ts), cid
+        if parent_id in unconfirmed:  # said so, and only once the venues are closed
             assert report.ord_status is m.OrdStatus.EXPIRED, cid
             assert report.reason == UNSETTLED and "unsettled" in report.text, cid
-            assert report.ts >= SESSION.close_ns + ParentConfig().settle_wait_ns, cid
+            assert report.ts >= settle_by, cid
         else:
             assert report.reason != UNSETTLED, cid
-    assert orphans  # the resting sell had orders at the venue when the cancels vanished
+    assert "resting" in {c for c, (_, p) in final_reports(engine).items() if p in unconfirmed}
+    assert not live_orders(engine, None, engine.now)  # no orphan
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ sees it, and the runs themselves stay deterministic on the simulated clock.
 from __future__ import annotations
 
 import signal
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -20,7 +21,9 @@ from engine.clock import MINUTE, SECOND
 from engine.config import SessionConfig, VenueConfig
 from engine.faults import VENUE_FAULTS
 from engine.instruments import Instrument
+from engine.parent.config import ParentConfig
 from engine.prices import to_price
+from engine.routing.orders import EXPIRED_AT_CLOSE
 
 OPEN = SessionConfig().open_ns
 SESSION = SessionConfig(open_ns=OPEN, close_ns=OPEN + 15 * MINUTE)
@@ -153,3 +156,33 @@ def test_a_fault_spanning_the_close_ends_with_a_final_report_per_order(fault, ve
     engine = run_with_fault(venue, fault, duration_ns)
 
     assert unfinished(engine) == {}
+
+
+def test_orders_at_a_venue_down_at_the_close_expire_there_and_it_is_asked_once_back_up():
+    """DAY orders die at their venue's close: what a venue down then still holds of ours
+    is booked as expired at the close, unconfirmed, once the settle wait is over (the
+    run does not wait for the venue); when it says it is back up, it is asked about each
+    of them once."""
+    back = SESSION.close_ns + 2 * MINUTE
+    engine = Engine(MARKET, seed=3)
+    with engine, watchdog(WATCHDOG_S):
+        for order in client_orders():
+            engine.submit(order, at_ns=OPEN + SECOND)
+        engine.inject_fault("LIT1", m.FaultKind.DOWN, at_ns=FAULT_AT)
+        engine.inject_fault("LIT1", m.FaultKind.UP, at_ns=back)
+        engine.run(grace_ns=GRACE)
+    assert engine.journal is not None
+    settle_by = SESSION.close_ns + ParentConfig().settle_wait_ns
+    expired = [
+        c
+        for c in engine.journal.messages(m.VenueOrderCancelled)
+        if isinstance(c, m.VenueOrderCancelled) and c.reason == EXPIRED_AT_CLOSE
+    ]
+    assert expired and all(c.venue == "LIT1" and c.ts == settle_by for c in expired)
+    asked = Counter(
+        c.order_id
+        for c in engine.journal.messages(m.CancelVenueOrder)
+        if isinstance(c, m.CancelVenueOrder) and c.ts >= back
+    )
+    assert set(asked) == {c.order_id for c in expired} and set(asked.values()) == {1}
+    assert not live_at(engine, "LIT1", engine.now) and unfinished(engine) == {}

@@ -251,17 +251,39 @@ def test_excess_is_booked_never_allocated():
     d = new_desk()
     d.submit(order("a", qty=200), NOW)
     d.close_window(NOW)
-    d.cancel("OMS", "a", NOW)  # router did not hear yet
-    late = d.on_parent_fill(fill("P1", 200))
-    (excess,) = late
+    trade, excess = d.on_parent_fill(fill("P1", 300))  # the venue filled more than asked
+    assert (trade.client_order_id, trade.last_qty) == ("a", 200)
     assert (excess.source, excess.client_order_id, excess.last_qty, excess.reason) == (
         EXCESS_SOURCE,
         "P1",
-        200,
+        100,
         "excess",
     )
-    assert d.excess() == {"P1": (200, 200 * REF)}
-    assert d.order("OMS", "a").cum_qty == 0
+    assert d.excess() == {"P1": (100, 100 * REF)}
+    assert d.order("OMS", "a").cum_qty == 200
+
+
+def test_a_cancel_is_pending_until_the_parent_settles_and_late_fills_are_the_clients():
+    d = new_desk()
+    d.submit(order("a", qty=200), NOW)
+    d.close_window(NOW)
+    pending, cancel = d.cancel("OMS", "a", NOW)  # router did not hear yet
+    assert pending.exec_type is ExecType.PENDING_CANCEL and pending.leaves_qty == 200
+    assert isinstance(cancel, CancelParentOrder) and cancel.parent_id == "P1"
+    (late,) = d.on_parent_fill(fill("P1", 100))
+    assert (late.client_order_id, late.last_qty, late.leaves_qty) == ("a", 100, 100)
+    assert d.excess() == {}
+    (rep,) = d.on_parent_state(
+        ParentStateChanged(
+            ts=NOW, parent_id="P1", state=ParentState.CANCELED, target=200, filled=100, reason="x"
+        )
+    )
+    assert (rep.exec_type, rep.ord_status, rep.cum_qty, rep.leaves_qty) == (
+        ExecType.CANCELED,
+        OrdStatus.CANCELED,
+        100,
+        0,
+    )
 
 
 def test_duplicate_fill_ignored():

@@ -409,7 +409,12 @@ def test_a_cancel_the_crash_lost_is_carried_out_by_the_recovery():
     hosted, out = run.recover()
     cancels = {m.child_id for d, m in out if isinstance(m, CancelChildOrder) and d == ROUTER}
     assert cancels == open_children
-    assert out[-1][0] == DESK and states(out) == [ParentState.CANCELED]
+    assert states(out) == []  # cancelled once its children are done at the venues
+    ends = [
+        hosted.handle(ChildOrderDone(parent_id="P1", child_id=c, filled=0, cancelled=q), run.now)
+        for c, q in sorted(run.working.items())
+    ]
+    assert [states(o) for o in ends] == [[]] * (len(ends) - 1) + [[ParentState.CANCELED]]
     assert hosted.next_wake_ns() is None
     assert hosted.handle(cancel, run.now) == []  # its late delivery changes nothing
 
@@ -426,7 +431,8 @@ def test_a_parent_cancelled_before_it_began_recovers_cancelled_without_starting(
 
 def test_a_fill_and_a_resize_the_crash_lost_complete_the_recovered_parent():
     """The client shrank the order to what had filled, and the fill that got it there was
-    lost with the crash too: recovery forwards the fill, then completes the parent."""
+    lost with the crash too: recovery forwards the fill, pulls the other children and
+    completes the parent once every child is done."""
     run = Run(passive_fill=0.0).run(until_ns=T0 + 3 * MINUTE)
     assert run.parent.state is ParentState.WORKING
     child, *others = run.parent.open_children()
@@ -439,9 +445,14 @@ def test_a_fill_and_a_resize_the_crash_lost_complete_the_recovered_parent():
     assert {m.child_id for d, m in out if isinstance(m, CancelChildOrder)} == {
         c.child_id for c in others
     }
-    assert states(out) == [ParentState.COMPLETED] and out[-1][0] == DESK
+    assert states(out) == [] and hosted.parent.is_ending  # its children are not done yet
     assert hosted.parent.target == hosted.parent.filled == run.parent.filled + lost.quantity
-    assert hosted.next_wake_ns() is None
+    ends: list[ParentState] = []
+    for c in [child, *others]:
+        done = ChildOrderDone(parent_id="P1", child_id=c.child_id, filled=0, cancelled=0)
+        assert ends == []  # not before the last one
+        ends += states(hosted.handle(done, run.now))
+    assert ends == [ParentState.COMPLETED] and hosted.next_wake_ns() is None
 
 
 def test_an_expired_parent_recovers_expired():

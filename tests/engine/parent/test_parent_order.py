@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from engine.clock import MINUTE, SECOND
 from engine.market_view import MarketView
 from engine.messages import (
+    VENUES_CLOSED,
     CancelChildOrder,
+    ChildOrderDone,
     ChildOrderFilled,
     ChildOrderRejected,
     ExpiryReason,
@@ -58,13 +60,74 @@ def test_illegal_transitions_raise():
         p.start(T0, m)
     with pytest.raises(IllegalTransition):
         p.resume(T0, m)  # working → working
-    p.cancel(T0)
+    (pull,) = p.cancel(T0)
+    done = ChildOrderDone(parent_id=p.parent_id, child_id=pull.child_id, filled=0, cancelled=0)
+    p.on_child_done(done, T0, m)
     assert p.state is ParentState.CANCELED and p.next_wake_ns is None
     with pytest.raises(IllegalTransition):
         p.pause(T0)
     assert p.cancel(T0) == []  # too late: a no-op
     assert p.resize(1, T0, m) == []
     assert p.on_timer(T0 + SECOND, m) == []
+
+
+def test_a_cancelled_parent_reports_cancelled_once_its_children_are_done():
+    p = make_parent()
+    m = MarketView("XYZ")
+    quote(m, 100 * 1_000_000, 100 * 1_000_000 + CENT, 0)
+    p.start(T0, m)
+    (child,) = p.open_children()
+    out = p.cancel(T0)
+    assert [type(x) for x in out] == [CancelChildOrder] and p.state is ParentState.WORKING
+    assert p.on_timer(T0 + SECOND, m) == []  # it places nothing more while it waits
+    fill = ChildOrderFilled(
+        parent_id=p.parent_id,
+        child_id=child.child_id,
+        fill_id="F1",
+        venue="LIT1",
+        quantity=100,
+        price=100 * 1_000_000,
+        liquidity=Liquidity.MAKER,
+        leaves=child.quantity - 100,
+    )
+    late = p.on_child_filled(fill, T0 + SECOND, m)
+    assert [type(x) for x in late] == [ParentOrderFilled]  # the clients' fill, not excess
+    done = ChildOrderDone(
+        parent_id=p.parent_id, child_id=child.child_id, filled=100, cancelled=child.quantity - 100
+    )
+    (changed,) = p.on_child_done(done, T0 + 2 * SECOND, m)
+    assert isinstance(changed, ParentStateChanged) and changed.state is ParentState.CANCELED
+    assert changed.filled == 100 and changed.expiry_reason is None and p.next_wake_ns is None
+
+
+def test_an_ending_parent_waits_for_the_venues_close_then_ends_unsettled():
+    """A child the router cannot settle (its venue never answers) keeps the parent
+    working until the close plus the settle wait; then the parent tells the router the
+    venues are closed and ends once the child is done, unsettled, or one retry later."""
+    for router_answers in (True, False):
+        p = make_parent()
+        m = MarketView("XYZ")
+        quote(m, 100 * 1_000_000, 100 * 1_000_000 + CENT, 0)
+        p.start(T0, m)
+        (child,) = p.open_children()
+        p.cancel(T0)
+        deadline = p.session.close_ns + p.config.settle_wait_ns
+        assert p.next_wake_ns == deadline
+        assert p.on_timer(deadline - 1, m) == [] and p.state is ParentState.WORKING
+        (closed,) = p.on_timer(deadline, m)
+        assert isinstance(closed, CancelChildOrder) and closed.reason == VENUES_CLOSED
+        assert closed.child_id == child.child_id and p.state is ParentState.WORKING
+        if router_answers:
+            done = ChildOrderDone(
+                parent_id=p.parent_id, child_id=child.child_id, filled=0, cancelled=child.quantity
+            )
+            (changed,) = p.on_child_done(done, deadline + 1, m)
+        else:
+            assert p.next_wake_ns == deadline + p.config.settle_retry_ns
+            (changed,) = p.on_timer(deadline + p.config.settle_retry_ns, m)
+        assert isinstance(changed, ParentStateChanged) and changed.state is ParentState.CANCELED
+        assert changed.expiry_reason is ExpiryReason.UNSETTLED_AT_VENUE
+        assert "unsettled at venue" in changed.reason and p.next_wake_ns is None
 
 
 def test_pending_until_start_then_working_with_a_passive_child():
