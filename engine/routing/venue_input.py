@@ -14,6 +14,8 @@ from engine.messages import (
     VenueOrderCancelled,
     VenueOrderFilled,
     VenueOrderRejected,
+    VenueOrderStatus,
+    VenueOrderStatusRequest,
     VenueStatus,
     VenueStatusChanged,
 )
@@ -109,6 +111,8 @@ class VenueInput(ChildRouting):
         vo.fill_ids.add(msg.fill_id)
         vo.filled += msg.quantity
         self._report_fill(child, vo, msg)
+        if vo.live and msg.leaves + vo.filled + vo.cancelled < vo.quantity:
+            self._ask_status(vo)  # the venue has filled more than we heard of
         if vo.live and vo.settled:
             self._order_done(child, vo, progressed=True, reroute_now=True)
         elif child.filled >= child.quantity:
@@ -225,7 +229,9 @@ class VenueInput(ChildRouting):
         vo.cancelled += msg.cancelled
         if not vo.settled:
             if not vo.reconciling:
-                return  # the venue filled the rest: those fills are still in flight
+                # the venue filled the rest: those fills are in flight, or lost on the way
+                self._ask_status(vo)
+                return
             self._settle_reconciled(child, vo, "cancelled")
         # our own timeout moves on at once; an IOC remainder waits unless the fill moved us
         ours = vo.state is VenueOrderState.PENDING_CANCEL or self.planner.untried(child)
@@ -262,8 +268,10 @@ class VenueInput(ChildRouting):
             self._settle_reconciled(child, vo, "too_late")
             self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
         elif msg.reason == "too_late":
-            vo.too_late = True  # done at the venue: its fills are in flight, wait for them
+            vo.too_late = True  # done at the venue: its fills are in flight, or lost
             self._timers.pop(("cancel", vo.order_id), None)
+            if not vo.settled:
+                self._ask_status(vo)
         elif msg.reason == "unknown_order" and (
             # the venue never had it (or forgot it): nothing can fill any more — unless the
             # order itself may still be in flight, then keep waiting for its ack
@@ -272,6 +280,27 @@ class VenueInput(ChildRouting):
         ):
             self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
         # "venue_down" and others: the cancel timer sends it again (and so does venue up)
+
+    def _ask_status(self, vo: VenueOrder) -> None:
+        """The venue has done more with the order than we heard of: ask it where the
+        order stands (once at a time); its answer lists every fill it sent."""
+        if vo.status_asked:
+            return
+        vo.status_asked = True
+        self._emit(
+            vo.venue,
+            VenueOrderStatusRequest(venue=vo.venue, order_id=vo.order_id, ts=self._now),
+        )
+
+    def _order_status(self, msg: VenueOrderStatus) -> None:
+        """The venue's fills of the order, each booked unless already heard (by fill id,
+        so a fill merely delayed is not booked twice when it turns up): what a lost
+        message took away is booked at the venue's own price, liquidity and fee."""
+        found = self._venue_order(msg.order_id)
+        if found is not None:
+            found[1].status_asked = False
+        for fill in msg.fills:
+            self._filled(fill)
 
     def _settle_reconciled(self, child: Child, vo: VenueOrder, answer: str) -> None:
         """The venue's terminal answer to a reconciling order. Links are FIFO, so every
