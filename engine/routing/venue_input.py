@@ -31,6 +31,7 @@ from engine.routing.orders import (
 from engine.routing.plan import Plan, VenueInfo
 
 POST_ONLY_WOULD_CROSS = "post_only_would_cross"  # the venue refused to let a post-only take
+DUPLICATE_ORDER_ID = "duplicate_order_id"  # a copy of an order the venue has: not its end
 
 
 class VenueInput(ChildRouting):
@@ -77,7 +78,9 @@ class VenueInput(ChildRouting):
 
     def _rejected(self, msg: VenueOrderRejected) -> None:
         found = self._venue_order(msg.order_id)
-        if found is None or not found[1].live:
+        if found is None or not found[1].live or msg.reason == DUPLICATE_ORDER_ID:
+            # ids are unique per order, so the venue refused a copy (a link redelivered
+            # the order): the original stands and its own answer comes on its own
             return
         self.scorecard.record(msg, self._now)
         child, vo = found

@@ -288,12 +288,8 @@ def test_fills_lost_on_the_link_are_reconciled():
     assert [v.kind for v in run.violations] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a duplicated order is rejected by the venue as a duplicate id and the router "
-    "takes that reject for the live order's end: its later fills go to the excess account",
-)
 def test_a_duplicated_order_message_is_harmless():
+    """The venue refuses the copy as a duplicate id; the original order lives on."""
     run = Run(
         lambda e: e.inject_fault(
             None,

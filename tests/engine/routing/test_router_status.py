@@ -13,6 +13,7 @@ from engine.messages import (
     Liquidity,
     VenueCancelRejected,
     VenueOrderFilled,
+    VenueOrderRejected,
     VenueOrderStatus,
     VenueOrderStatusRequest,
 )
@@ -109,4 +110,28 @@ def test_no_status_is_asked_when_nothing_is_in_doubt():
     d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))
     d.cancelled(o, 200)
     assert not asked(d)
+    d.check()
+
+
+def test_a_duplicate_id_reject_does_not_end_the_live_order():
+    d = Driver()
+    d.feed(child())
+    (o,) = d.placed()
+    d.ack(o)
+    copy = VenueOrderRejected(venue=o.venue, order_id=o.order_id, reason="duplicate_order_id")
+    assert not d.placed(d.feed(copy))  # nothing re-routed: the order still works
+    d.fill(o, 300, 0)
+    (done,) = d.to_parent(ChildOrderDone)
+    assert (done.filled, done.reason) == (300, "filled")
+    d.check()
+
+
+def test_a_duplicate_id_reject_before_the_ack_leaves_the_order_pending():
+    d = Driver()
+    d.feed(child())
+    (o,) = d.placed()
+    d.feed(VenueOrderRejected(venue=o.venue, order_id=o.order_id, reason="duplicate_order_id"))
+    d.ack(o)
+    d.fill(o, 300, 0)
+    assert [m.filled for m in d.to_parent(ChildOrderDone)] == [300]
     d.check()
