@@ -295,15 +295,38 @@ class VenueInput(ChildRouting):
             VenueOrderStatusRequest(venue=vo.venue, order_id=vo.order_id, ts=self._now),
         )
 
+    def _escalate_if_unanswered(self, child: Child, vo: VenueOrder) -> None:
+        """A cancel went unanswered: besides sending it again, ask where the order
+        stands (the venue may be dropping cancels, or its answers may be lost)."""
+        super()._escalate_if_unanswered(child, vo)
+        vo.status_asked = False  # ask again: an earlier question may have been lost too
+        self._ask_status(vo)
+
     def _order_status(self, msg: VenueOrderStatus) -> None:
         """The venue's fills of the order, each booked unless already heard (by fill id,
         so a fill merely delayed is not booked twice when it turns up): what a lost
-        message took away is booked at the venue's own price, liquidity and fee."""
+        message took away is booked at the venue's own price, liquidity and fee. An
+        order the venue says is over is then over here too."""
         found = self._venue_order(msg.order_id)
         if found is not None:
             found[1].status_asked = False
         for fill in msg.fills:
             self._filled(fill)
+        found = self._venue_order(msg.order_id)
+        if found is not None and found[1].live and msg.state != "live":
+            self._over_at_venue(found[0], found[1], msg.state)
+
+    def _over_at_venue(self, child: Child, vo: VenueOrder, state: str) -> None:
+        """Done at the venue with every fill booked: the shares left were taken off (their
+        cancel may be lost or still on its way). Unknown there: nothing can fill, unless
+        the order itself may still be in flight (as for an ``unknown_order`` reject)."""
+        if state == "unknown" and (
+            vo.state is VenueOrderState.PENDING_NEW
+            and self._now - vo.placed_ns < self.config.cancel_retry_ns
+        ):
+            return
+        vo.cancelled += max(vo.quantity - vo.filled - vo.cancelled, 0)
+        self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
 
     def _settle_reconciled(self, child: Child, vo: VenueOrder, answer: str) -> None:
         """The venue's terminal answer to a reconciling order. Links are FIFO, so every

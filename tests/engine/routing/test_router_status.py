@@ -135,3 +135,38 @@ def test_a_duplicate_id_reject_before_the_ack_leaves_the_order_pending():
     d.fill(o, 300, 0)
     assert [m.filled for m in d.to_parent(ChildOrderDone)] == [300]
     d.check()
+
+
+def test_an_unanswered_cancel_asks_for_the_status_and_a_done_answer_ends_the_order():
+    """The venue drops cancels, and the fill that ended the order was lost: the order
+    status settles it, where cancels alone never would."""
+    d = Driver()
+    d.feed(child())
+    (o,) = d.placed()
+    d.ack(o)
+    d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))  # never answered
+    assert not asked(d)
+    d.tick(d.router.next_wake_ns() - d.now)  # the cancel timer: sent again, and asked
+    assert [r.order_id for r in asked(d)] == [o.order_id]
+    lost = venue_fill(o, 300, 0, "F1")
+    d.fills[o.child_id] += 300
+    d.feed(status(o, lost))
+    (done,) = d.to_parent(ChildOrderDone)
+    assert (done.filled, done.cancelled) == (300, 0)
+    d.check()
+
+
+def test_a_done_answer_without_missing_fills_takes_the_rest_off():
+    d = Driver()
+    d.feed(child())
+    (o,) = d.placed()
+    d.ack(o)
+    d.fill(o, 100, 200)
+    d.feed(CancelChildOrder(parent_id="P1", child_id="C1"))
+    d.tick(d.router.next_wake_ns() - d.now)
+    d.feed(status(o, venue_fill(o, 100, 200, f"{o.order_id}-F200")))  # its cancel was lost
+    (done,) = d.to_parent(ChildOrderDone)
+    assert (done.filled, done.cancelled) == (100, 200)
+    d.cancelled(o, 200)  # the venue's own word turns up late: nothing more happens
+    assert len(d.to_parent(ChildOrderDone)) == 1
+    d.check()
