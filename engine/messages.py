@@ -506,6 +506,13 @@ class SubscribeMarketData(Message):
     instrument: str
 
 
+class UnsubscribeMarketData(Message):
+    """The subscriber is done with the market for good (a parent that ended)."""
+
+    subscriber: str
+    instrument: str
+
+
 class MarketDataUpdated(Message):
     """A venue's view: L2 depth (lit) or status only (dark), and its cumulative prints."""
 
@@ -707,6 +714,7 @@ AnyMessage = (
     | FaultEnded
     | VenueOrderStatusRequest
     | VenueOrderStatus
+    | UnsubscribeMarketData
 )
 
 ALL_MESSAGES: tuple[type[Message], ...] = get_args(AnyMessage)
