@@ -470,6 +470,26 @@ class VenueCancelRejected(Message):
     reason: str  # engine.venues.venue.VenueReject: too_late, unknown_order or venue_down
 
 
+class VenueOrderStatusRequest(Message):
+    """Ask a venue where an order stands (FIX OrderStatusRequest): sent when the router's
+    view of it is in doubt, e.g. a fill may have been lost on the way."""
+
+    venue: str
+    order_id: str
+
+
+class VenueOrderStatus(Message):
+    """A venue's answer to ``VenueOrderStatusRequest``: the order's state ("live", "done"
+    or "unknown"), its cumulative fill, and every fill the venue sent for it."""
+
+    venue: str
+    order_id: str
+    state: str
+    filled: int = 0
+    leaves: int = 0
+    fills: tuple[VenueOrderFilled, ...] = ()
+
+
 class VenueOrderReplaced(Message):
     venue: str
     order_id: str
@@ -483,6 +503,13 @@ class VenueOrderReplaced(Message):
 
 class SubscribeMarketData(Message):
     subscriber: str  # actor name to publish to
+    instrument: str
+
+
+class UnsubscribeMarketData(Message):
+    """The subscriber is done with the market for good (a parent that ended)."""
+
+    subscriber: str
     instrument: str
 
 
@@ -685,6 +712,9 @@ AnyMessage = (
     | InjectFault
     | FaultStarted
     | FaultEnded
+    | VenueOrderStatusRequest
+    | VenueOrderStatus
+    | UnsubscribeMarketData
 )
 
 ALL_MESSAGES: tuple[type[Message], ...] = get_args(AnyMessage)

@@ -333,13 +333,14 @@ def _crashes(rng: random.Random, venues: list[VenueConfig], session: SessionConf
     return [Crash(actor, at)]
 
 
-# Link and market-data faults, of the kinds a transport and a feed give: lost cancels and
-# quotes, duplicated fills and quotes, delays, reorders, latency spikes, stale or crossed
-# quotes, fills in pieces. (A lost fill or a duplicated order is not drawn: the engine
-# cannot survive them yet, see docs/faults.md.)
+# Link and market-data faults, of the kinds a transport and a feed give: lost cancels,
+# fills and quotes, duplicated orders, fills and quotes, delays, reorders, latency spikes,
+# stale or crossed quotes, fills in pieces.
 _LINK_PLANS: tuple[tuple[FaultKind, str, str], ...] = (
     (FaultKind.LINK_DROP, "to_venue", "CancelVenueOrder"),
+    (FaultKind.LINK_DROP, "to_router", "VenueOrderFilled"),
     (FaultKind.LINK_DROP, "to_router", "MarketDataUpdated"),
+    (FaultKind.LINK_DUPLICATE, "to_venue", "PlaceVenueOrder"),
     (FaultKind.LINK_DUPLICATE, "to_router", "VenueOrderFilled"),
     (FaultKind.LINK_DUPLICATE, "to_router", "MarketDataUpdated"),
     (FaultKind.LINK_DELAY, "to_venue", ""),

@@ -3,7 +3,8 @@
 ``ParentOrder`` is the decision logic; this adds what it needs around it to live in an
 actor: the market view it reads (from the router's relay), the addresses of what it says
 (child commands to the router, fills and state changes to the desk, decisions to the
-journal only), de-duplication of desk commands by message id, and the restart.
+journal only; once ended, an unsubscription from the router's relay), de-duplication of
+desk commands by message id, and the restart.
 
 Restart policy for children still open at the crash: **keep them**. The router (not the
 parent) owns them and is unaffected by the parent's restart, their events are addressed
@@ -37,7 +38,9 @@ from engine.messages import (
     PlaceChildOrder,
     ReleaseParentQuantity,
     ResizeParentOrder,
+    UnsubscribeMarketData,
 )
+from engine.parent.lifecycle import TERMINAL
 from engine.parent.order import ParentOrder
 from engine.parent.recovery import ParentHistory, replay, volume_at_start
 from engine.parent.release import desk_target, release
@@ -166,4 +169,14 @@ class HostedParent:
 
     def _address(self, out: list[Message]) -> Outbox:
         to = self._destinations
-        return [(to.get(msg.__class__, JOURNAL), msg) for msg in out]
+        sends = [(to.get(msg.__class__, JOURNAL), msg) for msg in out]
+        if any(isinstance(msg, ParentStateChanged) and msg.state in TERMINAL for msg in out):
+            # ended for good: the router's relay stops sending it the market
+            symbol = self.parent.instrument.symbol
+            sends.append(
+                (
+                    self.router,
+                    UnsubscribeMarketData(subscriber=self.parent.parent_id, instrument=symbol),
+                )
+            )
+        return sends

@@ -29,6 +29,7 @@ from engine.messages import (
     Message,
     ScorecardSaved,
     SubscribeMarketData,
+    UnsubscribeMarketData,
     VenueCancelRejected,
     VenueOrderAccepted,
     VenueOrderCancelled,
@@ -105,6 +106,9 @@ class RouterNode:
             self._applied(msg.venue, msg.msg_id)
         elif isinstance(msg, SubscribeMarketData):
             return self._subscribed(msg)
+        elif isinstance(msg, UnsubscribeMarketData):
+            self.relay.unsubscribe(msg.subscriber)  # journaled by its sender
+            return []
         return self.router.handle(msg, now_ns)
 
     def on_wake(self, now_ns: int) -> Outbox:
@@ -131,7 +135,9 @@ class RouterNode:
 
     def _subscribed(self, msg: SubscribeMarketData) -> Outbox:
         """A new subscriber is journaled (a restarted router relays to it again); every
-        subscriber gets the latest update of each venue at once."""
+        subscriber gets the latest update of each venue at once (one gone gets none)."""
+        if msg.subscriber in self.relay.gone:
+            return []
         out: Outbox = [(JOURNAL, msg)] if self.relay.subscribe(msg.subscriber) else []
         out += [(msg.subscriber, md) for md in self.router.market(msg.instrument).venues.values()]
         return out
@@ -162,4 +168,6 @@ class RouterNode:
         )
         for subscriber in history.subscribers:
             self.relay.subscribe(subscriber)
+        for subscriber in history.unsubscribed:
+            self.relay.unsubscribe(subscriber)
         return recovery.recover(self.router, history, now_ns)

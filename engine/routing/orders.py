@@ -45,6 +45,7 @@ class VenueOrder:
     kept: bool = False  # a resting timeout left it in place (recorded once)
     rejected: bool = False  # the venue refused it: done, and nothing more will fill
     pulling: bool = False  # given up as unknown, acked late: cancel sent, answer awaited
+    status_asked: bool = False  # a VenueOrderStatusRequest is out, its answer awaited
     fill_ids: set[str] = field(default_factory=set)
     # Recovery (engine.routing.recovery): a restarted router asks the venue to cancel the
     # order to learn its fate; the venue's terminal answer then ends it, and shares it

@@ -59,6 +59,7 @@ from engine.messages import (
     SubscribeMarketData,
     Tactic,
     TimeInForce,
+    UnsubscribeMarketData,
     VenueCancelRejected,
     VenueOrderAccepted,
     VenueOrderCancelled,
@@ -89,6 +90,7 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     VenueCancelRejected,
     VenueOrderReplaced,
     SubscribeMarketData,
+    UnsubscribeMarketData,
 )
 _VENUE_EVENTS = (
     VenueOrderAccepted,
@@ -118,6 +120,7 @@ class RouterHistory:
     venue_fills: dict[str, dict[str, VenueOrderFilled]] = field(default_factory=dict)
     venue_cancelled: dict[str, dict[int, int]] = field(default_factory=dict)  # by msg id
     subscribers: list[str] = field(default_factory=list)
+    unsubscribed: list[str] = field(default_factory=list)  # gone for good
     # msg ids of every venue event journaled: applied here, so a delivery after the
     # restart (the event was in flight) is a redelivery
     venue_event_ids: set[int] = field(default_factory=set)
@@ -199,6 +202,11 @@ def _fold_subscribe(h: RouterHistory, msg: SubscribeMarketData) -> None:
         h.subscribers.append(msg.subscriber)
 
 
+def _fold_unsubscribe(h: RouterHistory, msg: UnsubscribeMarketData) -> None:
+    if msg.subscriber not in h.unsubscribed:
+        h.unsubscribed.append(msg.subscriber)
+
+
 _FOLD: dict[type[Message], Callable[[RouterHistory, Any], None]] = {
     PlaceChildOrder: _fold_command,
     CancelChildOrder: _fold_cancel,
@@ -214,6 +222,7 @@ _FOLD: dict[type[Message], Callable[[RouterHistory, Any], None]] = {
     VenueOrderFilled: _fold_venue_fill,
     VenueOrderCancelled: _fold_venue_cancelled,
     SubscribeMarketData: _fold_subscribe,
+    UnsubscribeMarketData: _fold_unsubscribe,
     # no VenueCancelRejected / VenueOrderReplaced: reconcile asks every unsettled order
     # again anyway, and the router sends no replaces
 }

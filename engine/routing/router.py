@@ -57,6 +57,7 @@ from engine.messages import (
     VenueOrderCancelled,
     VenueOrderFilled,
     VenueOrderRejected,
+    VenueOrderStatus,
     VenueStatusChanged,
 )
 from engine.routing.config import RouterConfig
@@ -242,6 +243,7 @@ _DISPATCH: dict[type[Message], Callable[[Router, Any], None]] = {
     VenueOrderFilled: Router._filled,
     VenueOrderCancelled: Router._cancelled,
     VenueCancelRejected: Router._cancel_rejected,
+    VenueOrderStatus: Router._order_status,
     MarketDataUpdated: Router._market_data,
     VenueStatusChanged: Router._status_changed,
     TimerFired: Router._timer_fired,

@@ -14,6 +14,8 @@ from engine.messages import (
     VenueOrderCancelled,
     VenueOrderFilled,
     VenueOrderRejected,
+    VenueOrderStatus,
+    VenueOrderStatusRequest,
     VenueStatus,
     VenueStatusChanged,
 )
@@ -29,6 +31,7 @@ from engine.routing.orders import (
 from engine.routing.plan import Plan, VenueInfo
 
 POST_ONLY_WOULD_CROSS = "post_only_would_cross"  # the venue refused to let a post-only take
+DUPLICATE_ORDER_ID = "duplicate_order_id"  # a copy of an order the venue has: not its end
 
 
 class VenueInput(ChildRouting):
@@ -75,7 +78,9 @@ class VenueInput(ChildRouting):
 
     def _rejected(self, msg: VenueOrderRejected) -> None:
         found = self._venue_order(msg.order_id)
-        if found is None or not found[1].live:
+        if found is None or not found[1].live or msg.reason == DUPLICATE_ORDER_ID:
+            # ids are unique per order, so the venue refused a copy (a link redelivered
+            # the order): the original stands and its own answer comes on its own
             return
         self.scorecard.record(msg, self._now)
         child, vo = found
@@ -109,6 +114,8 @@ class VenueInput(ChildRouting):
         vo.fill_ids.add(msg.fill_id)
         vo.filled += msg.quantity
         self._report_fill(child, vo, msg)
+        if vo.live and msg.leaves + vo.filled + vo.cancelled < vo.quantity:
+            self._ask_status(vo)  # the venue has filled more than we heard of
         if vo.live and vo.settled:
             self._order_done(child, vo, progressed=True, reroute_now=True)
         elif child.filled >= child.quantity:
@@ -225,7 +232,9 @@ class VenueInput(ChildRouting):
         vo.cancelled += msg.cancelled
         if not vo.settled:
             if not vo.reconciling:
-                return  # the venue filled the rest: those fills are still in flight
+                # the venue filled the rest: those fills are in flight, or lost on the way
+                self._ask_status(vo)
+                return
             self._settle_reconciled(child, vo, "cancelled")
         # our own timeout moves on at once; an IOC remainder waits unless the fill moved us
         ours = vo.state is VenueOrderState.PENDING_CANCEL or self.planner.untried(child)
@@ -262,8 +271,10 @@ class VenueInput(ChildRouting):
             self._settle_reconciled(child, vo, "too_late")
             self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
         elif msg.reason == "too_late":
-            vo.too_late = True  # done at the venue: its fills are in flight, wait for them
+            vo.too_late = True  # done at the venue: its fills are in flight, or lost
             self._timers.pop(("cancel", vo.order_id), None)
+            if not vo.settled:
+                self._ask_status(vo)
         elif msg.reason == "unknown_order" and (
             # the venue never had it (or forgot it): nothing can fill any more — unless the
             # order itself may still be in flight, then keep waiting for its ack
@@ -272,6 +283,50 @@ class VenueInput(ChildRouting):
         ):
             self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
         # "venue_down" and others: the cancel timer sends it again (and so does venue up)
+
+    def _ask_status(self, vo: VenueOrder) -> None:
+        """The venue has done more with the order than we heard of: ask it where the
+        order stands (once at a time); its answer lists every fill it sent."""
+        if vo.status_asked:
+            return
+        vo.status_asked = True
+        self._emit(
+            vo.venue,
+            VenueOrderStatusRequest(venue=vo.venue, order_id=vo.order_id, ts=self._now),
+        )
+
+    def _escalate_if_unanswered(self, child: Child, vo: VenueOrder) -> None:
+        """A cancel went unanswered: besides sending it again, ask where the order
+        stands (the venue may be dropping cancels, or its answers may be lost)."""
+        super()._escalate_if_unanswered(child, vo)
+        vo.status_asked = False  # ask again: an earlier question may have been lost too
+        self._ask_status(vo)
+
+    def _order_status(self, msg: VenueOrderStatus) -> None:
+        """The venue's fills of the order, each booked unless already heard (by fill id,
+        so a fill merely delayed is not booked twice when it turns up): what a lost
+        message took away is booked at the venue's own price, liquidity and fee. An
+        order the venue says is over is then over here too."""
+        found = self._venue_order(msg.order_id)
+        if found is not None:
+            found[1].status_asked = False
+        for fill in msg.fills:
+            self._filled(fill)
+        found = self._venue_order(msg.order_id)
+        if found is not None and found[1].live and msg.state != "live":
+            self._over_at_venue(found[0], found[1], msg.state)
+
+    def _over_at_venue(self, child: Child, vo: VenueOrder, state: str) -> None:
+        """Done at the venue with every fill booked: the shares left were taken off (their
+        cancel may be lost or still on its way). Unknown there: nothing can fill, unless
+        the order itself may still be in flight (as for an ``unknown_order`` reject)."""
+        if state == "unknown" and (
+            vo.state is VenueOrderState.PENDING_NEW
+            and self._now - vo.placed_ns < self.config.cancel_retry_ns
+        ):
+            return
+        vo.cancelled += max(vo.quantity - vo.filled - vo.cancelled, 0)
+        self._order_done(child, vo, progressed=vo.filled > 0, reroute_now=True)
 
     def _settle_reconciled(self, child: Child, vo: VenueOrder, answer: str) -> None:
         """The venue's terminal answer to a reconciling order. Links are FIFO, so every

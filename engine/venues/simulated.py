@@ -42,6 +42,8 @@ from engine.messages import (
     VenueOrderFilled,
     VenueOrderRejected,
     VenueOrderReplaced,
+    VenueOrderStatus,
+    VenueOrderStatusRequest,
     VenueStatus,
     VenueStatusChanged,
 )
@@ -55,6 +57,7 @@ _COMMANDS = (
     PlaceVenueOrder,
     CancelVenueOrder,
     ReplaceVenueOrder,
+    VenueOrderStatusRequest,
     InjectVenueFault,
     InjectFault,
     MarketDataUpdated,
@@ -140,6 +143,9 @@ class SimulatedVenue:
         # Addressing: who placed each order (its events go back there), who reads the feed,
         # when the next market data goes out (None: not open yet, or closed).
         self.owners: dict[str, str] = {}
+        # Every fill sent per order, as sent (storm pieces too): an order status answers
+        # with them, so a router that lost one on the way can book it.
+        self.sent_fills: dict[str, list[VenueOrderFilled]] = {}
         self.subscribers: list[str] = []
         self._publish_at: int | None = None
 
@@ -177,6 +183,11 @@ class SimulatedVenue:
                 self.owners[msg.order_id] = sender
             elif isinstance(msg, (CancelVenueOrder, ReplaceVenueOrder)):
                 self.owners.setdefault(msg.order_id, sender)
+        if isinstance(msg, VenueOrderStatusRequest):
+            out = self._address(self.advance_to(now_ns), now_ns)
+            answer = self._status_of(msg.order_id, now_ns)
+            asker = sender if sender is not None else self.owners.get(msg.order_id)
+            return out if asker is None else [*out, (asker, answer)]
         return self._address(self.process(msg, now_ns), now_ns)
 
     def on_wake(self, now_ns: int) -> Outbox:
@@ -226,11 +237,33 @@ class SimulatedVenue:
                 owner = self.owners.get(event.order_id)
                 if owner is None:
                     continue
-                if storm and isinstance(event, VenueOrderFilled):
-                    out += [(owner, piece) for piece in self._pieces(event)]
+                if isinstance(event, VenueOrderFilled):
+                    pieces = self._pieces(event) if storm else [event]
+                    self.sent_fills.setdefault(event.order_id, []).extend(pieces)
+                    out += [(owner, piece) for piece in pieces]
                 else:
                     out.append((owner, event))
         return out
+
+    def _status_of(self, order_id: str, now: int) -> VenueOrderStatus:
+        """Where an order stands, whatever the venue's state (the order store answers
+        even while the venue is down)."""
+        fills = tuple(self.sent_fills.get(order_id, ()))
+        order = self.live.get(order_id)
+        if order is not None:
+            state, leaves = "live", order.leaves
+        else:
+            state, leaves = ("done" if order_id in self._seen else "unknown"), 0
+        filled = sum(f.quantity for f in fills)
+        return VenueOrderStatus(
+            venue=self.name,
+            order_id=order_id,
+            state=state,
+            filled=filled,
+            leaves=leaves,
+            fills=fills,
+            ts=now,
+        )
 
     def _pieces(self, fill: VenueOrderFilled) -> list[VenueOrderFilled]:
         """A partial-fill storm: ``fill`` in up to ``STORM_PIECES`` pieces of whole lots,

@@ -498,13 +498,14 @@ def test_an_overfill_forwarded_before_the_crash_is_not_forwarded_again():
 
 
 def test_the_hosted_parent_addresses_what_it_says():
-    """Child commands to the router, fills and state changes to the desk, decisions to
-    the journal only."""
+    """Child commands and, once it has ended, its unsubscription to the router, fills and
+    state changes to the desk, decisions to the journal only."""
     run = Run(minutes=10).run()
     where = {(type(m).__name__, d) for d, m in run.said}
     assert where == {
         ("PlaceChildOrder", ROUTER),
         ("CancelChildOrder", ROUTER),
+        ("UnsubscribeMarketData", ROUTER),
         ("ParentOrderFilled", DESK),
         ("ParentStateChanged", DESK),
         ("ScheduleRecalibrated", JOURNAL),

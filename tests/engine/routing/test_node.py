@@ -27,6 +27,7 @@ from engine.messages import (
     SubscribeMarketData,
     Tactic,
     TimeInForce,
+    UnsubscribeMarketData,
     VenueKind,
     VenueOrderAccepted,
     VenueOrderFilled,
@@ -123,6 +124,31 @@ def test_a_late_subscriber_gets_its_first_relay_at_once():
     n.handle(md("LIT1", 11), 0)
     n.handle(subscribe("P2", msg_id=2), SECOND)
     assert [d for d, _ in relayed(n.handle(md("LIT1", 12), 2 * SECOND))] == ["P2"]
+
+
+def unsubscribe(parent: str) -> UnsubscribeMarketData:
+    return UnsubscribeMarketData(subscriber=parent, instrument="XYZ")
+
+
+def test_a_subscriber_that_ended_gets_no_more_market_data_even_if_it_subscribes_again():
+    n = node(relay_s=5)
+    n.handle(subscribe("P1"), 0)
+    n.handle(subscribe("P2", msg_id=2), 0)
+    n.handle(md("LIT1", 11), 0)
+    assert n.handle(unsubscribe("P1"), SECOND) == []  # journaled by the parent that sent it
+    assert [d for d, _ in relayed(n.handle(md("LIT1", 12), 5 * SECOND))] == ["P2"]
+    assert n.handle(subscribe("P1", msg_id=3), 6 * SECOND) == []  # a restarted parent
+    assert [d for d, _ in relayed(n.handle(md("LIT1", 13), 10 * SECOND))] == ["P2"]
+    assert n.relay.subscribers == ["P2"]
+
+
+def test_a_recovered_node_relays_to_no_subscriber_that_ended():
+    trail = _trail()
+    trail.extend([subscribe("P2", msg_id=6), unsubscribe("P1")])
+    n = node()
+    with trail:
+        n.recover(trail, 30)
+    assert n.relay.subscribers == ["P2"]
 
 
 def test_each_venues_last_message_is_the_scorecards_watermark():
