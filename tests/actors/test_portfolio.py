@@ -2,9 +2,12 @@
 market on its own random stream, isolation between books, netting per instrument, and
 orders for an instrument no venue trades refused with a reason."""
 
-import msgspec
+import json
 
-from actors import Engine, MarketConfig
+import msgspec
+import pytest
+
+from actors import Engine, MarketConfig, logs
 from engine import messages as m
 from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
@@ -158,3 +161,58 @@ def test_an_order_for_an_instrument_no_venue_trades_is_rejected_with_a_reason():
     assert sorted(rejects) == ["b", "z"]
     assert all(r.reason == "unknown_instrument" for r in rejects.values())
     assert "'BBB'" in rejects["b"].text and "'ZZZ'" in rejects["z"].text
+
+
+SMALL_PORTFOLIO = """
+name = "small-portfolio"
+seed = 5
+run_until = "10:20"
+md_relay_ms = 10000
+md_peer_ms = 30000
+[universe]
+instruments = 3
+[rebalance]
+orders = 30
+start = "09:31"
+end = "09:40"
+mandates_end = "10:10"
+[[venues]]
+name = "LIT1"
+[[venues]]
+name = "LIT2"
+[[venues]]
+name = "DARK"
+kind = "dark"
+instruments = ["U001"]
+"""
+
+
+@pytest.fixture
+def library_logging():
+    """The command line sends the engine's records to this test's captured stderr; a
+    later test must not log into it once it is closed: the library's default after."""
+    yield
+    logs.disable()
+
+
+def test_the_cli_reports_the_portfolio_roll_up_in_json_text_and_html(
+    tmp_path, capsys, library_logging
+):
+    from actors.cli import main
+
+    (tmp_path / "p.toml").write_text(SMALL_PORTFOLIO)
+    common = ["run", str(tmp_path / "p.toml"), "--quiet", "--overwrite"]
+    assert main([*common, "--audit", str(tmp_path / "a.sqlite"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["instruments"] == 3 and out["client_orders"] > 20
+    tca = out["tca"]
+    assert [b["key"] for b in tca["instruments"]] == ["U001", "U002", "U003"]
+    assert {b["key"] for b in tca["venues"]} <= {"LIT1", "LIT2", "DARK", "internal"}
+    assert tca["total"]["filled"] == sum(b["filled"] for b in tca["instruments"]) > 0
+    assert tca["total"]["cost_vs_arrival_bps"] is not None
+    report = tmp_path / "report"
+    assert main([*common, "--audit", str(tmp_path / "b.sqlite"), "--report", str(report)]) == 0
+    text = capsys.readouterr().out
+    assert "By instrument (3)" in text and f"audit-digest: {out['audit_digest']}" in text
+    page = (report / "report.html").read_text()
+    assert "By strategy" in page and "U003" in page
