@@ -93,5 +93,5 @@ def test_many_instrument_scenarios_are_checked(change, error):
 
 
 def test_a_venue_listing_an_unknown_symbol_is_refused():
-    with pytest.raises(ScenarioError, match="venues\\[1\\].instruments: unknown instrument"):
+    with pytest.raises(ScenarioError, match=r"venues\[1\]\.instruments: unknown instrument"):
         loads(MANY.replace('["AAA", "U002"]', '["AAA", "NOPE"]'))
