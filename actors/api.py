@@ -35,7 +35,7 @@ from actors.logs import log_failure
 from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
 from actors.runtime.live import session_today
-from actors.simulated_market import start_market
+from actors.simulated_market import start_books, start_market
 from actors.supervisor import ChildSpec, Supervisor
 from engine.audit.journal import Journal
 from engine.clock import MINUTE, SECOND
@@ -66,11 +66,38 @@ Report = ExecutionReport | ClientOrderRejected
 
 
 class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """What the engine trades and where: one instrument, the session, the venues."""
+    """What the engine trades and where: one ``instrument`` (a venue actor per venue,
+    named after it) or many ``instruments`` (a venue actor per venue and instrument it
+    trades, ``"venue:SYMBOL"``, each book on a random stream of its own); the session;
+    the venues (``VenueConfig.instruments``: the symbols each trades, empty: all)."""
 
-    instrument: Instrument
+    instrument: Instrument | None = None
     venues: list[VenueConfig]
     session: SessionConfig = SessionConfig()
+    instruments: list[Instrument] = []
+    # many instruments: the books' periodic feeds to each other (arbitrage, impact) at
+    # most once per this interval (None: every publication)
+    peer_md_interval_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.instrument is None) == (not self.instruments):
+            raise ValueError("MarketConfig: give instrument= (one) or instruments= (many)")
+        symbols = [i.symbol for i in self.traded()]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError(f"MarketConfig: duplicate instruments in {symbols}")
+
+    @property
+    def many(self) -> bool:
+        """The many-instrument form: one book (venue actor) per venue and instrument."""
+        return self.instrument is None
+
+    def traded(self) -> list[Instrument]:
+        """Every instrument of the market, in the order given."""
+        return [self.instrument] if self.instrument is not None else list(self.instruments)
+
+    def tradable(self) -> list[Instrument]:
+        """The instruments at least one venue trades (the desk refuses the others)."""
+        return [i for i in self.traded() if any(v.trades(i.symbol) for v in self.venues)]
 
 
 def new_trail(path: str) -> Journal:
@@ -117,6 +144,7 @@ class EngineSpec(msgspec.Struct, frozen=True, kw_only=True):
     parent: ParentConfig
     max_restarts: int
     restart_window_ns: int
+    relay_interval_ns: int | None = None
 
 
 ENGINE_SPEC = "engine"  # its key in the trail's run info
@@ -145,7 +173,10 @@ class Engine:
         restart_window_ns: int = 5 * SECOND,
         scorecard: ScorecardSource = None,
         restart: Restart | None = None,  # ``Engine.restart``: the trail's orders go on
+        relay_interval_ns: int | None = None,
     ) -> None:
+        """``relay_interval_ns``: each parent gets at most one market data update per
+        venue and instrument in this interval (None: the router's default)."""
         if cpu is not None and not live:
             raise ValueError("cpu pins the live runtime's threads: it needs live=True")
         if live and market.session == SessionConfig():  # the default day is in the past
@@ -163,6 +194,7 @@ class Engine:
                 parent=parent,
                 max_restarts=max_restarts,
                 restart_window_ns=restart_window_ns,
+                relay_interval_ns=relay_interval_ns,
             )
             self.journal.set_run_info(ENGINE_SPEC, spec)
         self.reports: list[Report] = []
@@ -177,15 +209,9 @@ class Engine:
         )
         venues = self._sub_supervisor("venues", max_restarts, restart_window_ns)
         self.parents = self._parents(max_restarts, restart_window_ns, restart, parent)
-        self.venue_names = start_market(
-            self.runtime,
-            venues,
-            market.instrument,
-            market.session,
-            market.venues,
-            clients=[ROUTER],
-        )
-        self._start_router(router, scorecard)
+        self._books: dict[str, list[str]] = {}  # many instruments: each venue's book actors
+        self.venue_names = self._start_venues(venues)
+        self._start_router(router, scorecard, relay_interval_ns)
         self._start_desk(desk, parent)
         self._parent_prefix = desk.parent_id_prefix  # the desk names its parents P1, P2, ...
         self._closed = False
@@ -218,6 +244,7 @@ class Engine:
                 max_restarts=spec.max_restarts,
                 restart_window_ns=spec.restart_window_ns,
                 scorecard=scorecard,
+                relay_interval_ns=spec.relay_interval_ns,
             )
         except BaseException:
             journal.close()
@@ -293,18 +320,49 @@ class Engine:
             self.supervisor.generations.update({ROUTER: 1, DESK: 1})
         return parents
 
-    def _start_router(self, config: RouterConfig, scorecard: ScorecardSource) -> None:
-        kwargs = {
+    def _start_venues(self, supervisor: Supervisor) -> list[str]:
+        """The venue actors (one instrument), or the book actors (many); the names faults
+        and crashes may name: a venue's go to each of its books, a book's to it alone."""
+        market = self.market
+        if market.instrument is not None:
+            return start_market(
+                self.runtime,
+                supervisor,
+                market.instrument,
+                market.session,
+                market.venues,
+                clients=[ROUTER],
+            )
+        books = start_books(
+            self.runtime,
+            supervisor,
+            market.instruments,
+            market.session,
+            market.venues,
+            [ROUTER],
+            market.peer_md_interval_ns,
+        )
+        for venue in market.venues:
+            self._books[venue.name] = [b for b in books if b.startswith(f"{venue.name}:")]
+        return [*self._books, *books]
+
+    def _start_router(
+        self, config: RouterConfig, scorecard: ScorecardSource, relay_interval_ns: int | None
+    ) -> None:
+        kwargs: dict[str, object] = {
             "venues": self.market.venues,
-            "instrument": self.market.instrument,
+            "instruments": self.market.traded(),
+            "books": self.market.many,
             "config": config,
             "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
         }
+        if relay_interval_ns is not None:
+            kwargs["relay_interval_ns"] = relay_interval_ns
         self.supervisor.start_child(ChildSpec(ROUTER, RouterActor, kwargs))
 
     def _start_desk(self, config: DeskConfig, parent: ParentConfig) -> None:
         kwargs = {
-            "instruments": [self.market.instrument],
+            "instruments": self.market.tradable(),
             "session": self.market.session,
             "parents": self.parents,
             "config": config,
@@ -483,7 +541,8 @@ class Engine:
         if delay:  # stamped when the client sends it, not when it was scheduled: the
             # audit trail's time of a client order is its submission (and TCA's decision)
             msg = msgspec.structs.replace(msg, ts=now + delay)
-        self.runtime.send(EXTERNAL, dest, msg, delay_ns=delay)
+        for actor in self._books.get(dest, [dest]):
+            self.runtime.send(EXTERNAL, actor, msg, delay_ns=delay)
 
     def _on_report(self, msg: Message, sender: str) -> None:
         report = cast(Report, msg)  # the desk sends only reports to REPORTS

@@ -119,7 +119,8 @@ class RouterHistory:
     venue_rejected: dict[str, VenueOrderRejected] = field(default_factory=dict)
     venue_fills: dict[str, dict[str, VenueOrderFilled]] = field(default_factory=dict)
     venue_cancelled: dict[str, dict[int, int]] = field(default_factory=dict)  # by msg id
-    subscribers: list[str] = field(default_factory=list)
+    # (subscriber, instrument) in subscription order; None: every instrument
+    subscribers: list[tuple[str, str | None]] = field(default_factory=list)
     unsubscribed: list[str] = field(default_factory=list)  # gone for good
     # msg ids of every venue event journaled: applied here, so a delivery after the
     # restart (the event was in flight) is a redelivery
@@ -198,8 +199,8 @@ def _fold_venue_cancelled(h: RouterHistory, msg: VenueOrderCancelled) -> None:
 
 
 def _fold_subscribe(h: RouterHistory, msg: SubscribeMarketData) -> None:
-    if msg.subscriber not in h.subscribers:
-        h.subscribers.append(msg.subscriber)
+    if (msg.subscriber, msg.instrument) not in h.subscribers:
+        h.subscribers.append((msg.subscriber, msg.instrument))
 
 
 def _fold_unsubscribe(h: RouterHistory, msg: UnsubscribeMarketData) -> None:

@@ -40,7 +40,11 @@ class RouterTables:
         self.instruments = dict(instruments or {})
         self.venues = {
             v.name: VenueInfo(
-                name=v.name, kind=v.kind, maker_fee=v.maker_fee, taker_fee=v.taker_fee
+                name=v.name,
+                kind=v.kind,
+                maker_fee=v.maker_fee,
+                taker_fee=v.taker_fee,
+                instruments=frozenset(v.instruments),
             )
             for v in sorted(venues, key=lambda v: v.name)
         }
@@ -117,6 +121,10 @@ class RouterTables:
             heapq.heapify(self._heap)
 
     # ------------------------------------------------------------- lookups
+
+    def child_of(self, order_id: str) -> Child | None:
+        """The open child a venue order belongs to (None: unknown, or let go)."""
+        return self._orders.get(order_id)
 
     def _venue_order(self, order_id: str) -> tuple[Child, VenueOrder] | None:
         child = self._orders.get(order_id)
