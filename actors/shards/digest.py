@@ -1,0 +1,75 @@
+"""A run's digest over instruments: the same seed gives the same digest whether the
+instruments run in one engine or are sharded across many.
+
+One engine's trail interleaves its instruments' records; a shard's trail holds only its
+own. So the run digest is not over any one trail: each record is attributed to the
+instrument it concerns, each instrument's records are hashed in trail order (its
+sub-trail digest), and the run digest hashes those in symbol order. ``msg_id`` is left
+out of a record's hash: it numbers each sender's messages across every instrument the
+engine trades, so it says where an instrument ran, not what happened to it.
+
+A record is attributed by what it names: an instrument; a client order (the instrument of
+the order submitted under that key); a parent, child or venue order (the instrument of
+the order that created it). Records that name none (a venue fault, a router's scorecard
+snapshot, an actor failure) belong to the engine that wrote them, not to an instrument:
+they stay in that engine's own ``audit-digest``, not in the run digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+import msgspec
+
+from engine.messages import Message, canonical
+
+_ORDER_KEYS = ("parent_id", "buy_parent_id", "sell_parent_id", "child_id", "order_id")
+
+
+class InstrumentIndex:
+    """Which instrument each id seen so far belongs to, learnt in trail order."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, str] = {}
+        self._by_client: dict[tuple[str, str], str] = {}
+
+    def instrument_of(self, msg: Message) -> str | None:
+        symbol = getattr(msg, "instrument", None)
+        order = getattr(msg, "order", None)  # SubmitClientOrder
+        if symbol is None and order is not None:
+            symbol = order.instrument
+            self._by_client[(order.source, order.client_order_id)] = symbol
+        ids = [i for i in (getattr(msg, key, None) for key in _ORDER_KEYS) if isinstance(i, str)]
+        if symbol is None:
+            symbol = next((self._by_id[i] for i in ids if i in self._by_id), None)
+        if symbol is None and hasattr(msg, "client_order_id"):
+            symbol = self._by_client.get((getattr(msg, "source", ""), msg.client_order_id))
+        if symbol is not None:
+            for i in ids:
+                self._by_id.setdefault(i, symbol)
+        return symbol
+
+
+def instrument_digests(messages: Iterable[Message]) -> dict[str, str]:
+    """Each instrument's sub-trail digest (sha256 hex), for a trail's messages in order."""
+    index = InstrumentIndex()
+    hashers: dict[str, hashlib._Hash] = {}
+    for msg in messages:
+        symbol = index.instrument_of(msg)
+        if symbol is None:
+            continue
+        hasher = hashers.get(symbol)
+        if hasher is None:
+            hasher = hashers[symbol] = hashlib.sha256()
+        hasher.update(canonical(msgspec.structs.replace(msg, msg_id=0)))
+        hasher.update(b"\n")
+    return {symbol: h.hexdigest() for symbol, h in sorted(hashers.items())}
+
+
+def run_digest(instruments: Mapping[str, str]) -> str:
+    """sha256 hex over ``"SYMBOL SUBTRAIL-DIGEST\\n"`` per instrument, in symbol order."""
+    hasher = hashlib.sha256()
+    for symbol in sorted(instruments):
+        hasher.update(f"{symbol} {instruments[symbol]}\n".encode())
+    return hasher.hexdigest()
