@@ -6,7 +6,12 @@ own. So the run digest is not over any one trail: each record is attributed to t
 instrument it concerns, each instrument's records are hashed in trail order (its
 sub-trail digest), and the run digest hashes those in symbol order. ``msg_id`` is left
 out of a record's hash: it numbers each sender's messages across every instrument the
-engine trades, so it says where an instrument ran, not what happened to it.
+engine trades, so it says where an instrument ran, not what happened to it. For the same
+reason the ids an engine assigns (parents, children, venue orders, fills, executions,
+crosses) are numbered again per instrument, in order of first appearance: an engine
+counts its parents across all its instruments, so an instrument's first parent is ``P1``
+in a shard of its own and ``P7`` beside others. The renaming is one-to-one within a
+sub-trail, so it keeps which record refers to which order.
 
 A record is attributed by what it names: an instrument; a client order (the instrument of
 the order submitted under that key); a parent, child or venue order (the instrument of
@@ -25,6 +30,9 @@ import msgspec
 from engine.messages import Message, canonical
 
 _ORDER_KEYS = ("parent_id", "buy_parent_id", "sell_parent_id", "child_id", "order_id")
+# ids an engine assigns from counters it shares across its instruments (client order
+# ids are the client's: the same wherever the order runs)
+_ENGINE_IDS = (*_ORDER_KEYS, "fill_id", "exec_id", "cross_id", "release_id")
 
 
 class InstrumentIndex:
@@ -54,17 +62,39 @@ class InstrumentIndex:
 def instrument_digests(messages: Iterable[Message]) -> dict[str, str]:
     """Each instrument's sub-trail digest (sha256 hex), for a trail's messages in order."""
     index = InstrumentIndex()
-    hashers: dict[str, hashlib._Hash] = {}
+    subtrails: dict[str, SubTrail] = {}
     for msg in messages:
         symbol = index.instrument_of(msg)
-        if symbol is None:
-            continue
-        hasher = hashers.get(symbol)
-        if hasher is None:
-            hasher = hashers[symbol] = hashlib.sha256()
-        hasher.update(canonical(msgspec.structs.replace(msg, msg_id=0)))
-        hasher.update(b"\n")
-    return {symbol: h.hexdigest() for symbol, h in sorted(hashers.items())}
+        if symbol is not None:
+            subtrail = subtrails.get(symbol) or subtrails.setdefault(symbol, SubTrail())
+            subtrail.add(msg)
+    return {symbol: t.hexdigest() for symbol, t in sorted(subtrails.items())}
+
+
+class SubTrail:
+    """One instrument's records, hashed as they come, with engine ids renumbered."""
+
+    def __init__(self) -> None:
+        self._hasher = hashlib.sha256()
+        self._aliases: dict[str, str] = {}
+
+    def add(self, msg: Message) -> None:
+        renamed = {
+            key: self._alias(value)
+            for key in _ENGINE_IDS
+            if isinstance(value := getattr(msg, key, None), str)
+        }
+        self._hasher.update(canonical(msgspec.structs.replace(msg, msg_id=0, **renamed)))
+        self._hasher.update(b"\n")
+
+    def _alias(self, engine_id: str) -> str:
+        alias = self._aliases.get(engine_id)
+        if alias is None:
+            alias = self._aliases[engine_id] = f"#{len(self._aliases) + 1}"
+        return alias
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest()
 
 
 def run_digest(instruments: Mapping[str, str]) -> str:
