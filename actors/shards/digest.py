@@ -35,6 +35,29 @@ _ORDER_KEYS = ("parent_id", "buy_parent_id", "sell_parent_id", "child_id", "orde
 _ENGINE_IDS = (*_ORDER_KEYS, "fill_id", "exec_id", "cross_id", "release_id")
 
 
+class _Fields:
+    """The fields of one message type that attribution and renaming read."""
+
+    def __init__(self, kind: type) -> None:
+        names = set(getattr(kind, "__struct_fields__", ()))
+        self.instrument = "instrument" in names
+        self.order = "order" in names  # a client order submitted: SubmitClientOrder
+        self.client = "client_order_id" in names and "source" in names
+        self.order_ids = tuple(k for k in _ORDER_KEYS if k in names)
+        self.engine_ids = tuple(k for k in _ENGINE_IDS if k in names)
+
+
+_FIELDS: dict[type, _Fields] = {}
+
+
+def _fields(msg: Message) -> _Fields:
+    kind = type(msg)
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = _Fields(kind)
+    return found
+
+
 class InstrumentIndex:
     """Which instrument each id seen so far belongs to, learnt in trail order."""
 
@@ -43,16 +66,18 @@ class InstrumentIndex:
         self._by_client: dict[tuple[str, str], str] = {}
 
     def instrument_of(self, msg: Message) -> str | None:
-        symbol = getattr(msg, "instrument", None)
-        order = getattr(msg, "order", None)  # SubmitClientOrder
-        if symbol is None and order is not None:
+        f = _fields(msg)
+        symbol = getattr(msg, "instrument", None) if f.instrument else None
+        if f.order:
+            order = getattr(msg, "order")  # noqa: B009 (not every Message has one)
             symbol = order.instrument
             self._by_client[(order.source, order.client_order_id)] = symbol
-        ids = [i for i in (getattr(msg, key, None) for key in _ORDER_KEYS) if isinstance(i, str)]
+        ids = [i for i in (getattr(msg, k) for k in f.order_ids) if i is not None]
         if symbol is None:
             symbol = next((self._by_id[i] for i in ids if i in self._by_id), None)
-        if symbol is None and hasattr(msg, "client_order_id"):
-            symbol = self._by_client.get((getattr(msg, "source", ""), msg.client_order_id))
+        if symbol is None and f.client:
+            key = (getattr(msg, "source"), getattr(msg, "client_order_id"))  # noqa: B009
+            symbol = self._by_client.get(key)
         if symbol is not None:
             for i in ids:
                 self._by_id.setdefault(i, symbol)
@@ -81,8 +106,8 @@ class SubTrail:
     def add(self, msg: Message) -> None:
         renamed = {
             key: self._alias(value)
-            for key in _ENGINE_IDS
-            if isinstance(value := getattr(msg, key, None), str)
+            for key in _fields(msg).engine_ids
+            if (value := getattr(msg, key)) is not None
         }
         self._hasher.update(canonical(msgspec.structs.replace(msg, msg_id=0, **renamed)))
         self._hasher.update(b"\n")
