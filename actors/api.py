@@ -33,7 +33,7 @@ from actors.logs import log_failure
 from actors.router_actor import RouterActor, ScorecardSource
 from actors.runtime import EXTERNAL, LiveRuntime, Runtime, RuntimeHalted, SimRuntime
 from actors.runtime.live import session_today
-from actors.simulated_market import start_market
+from actors.simulated_market import start_books, start_market
 from actors.supervisor import ChildSpec, Supervisor
 from engine.audit.journal import Journal
 from engine.clock import MINUTE, SECOND
@@ -63,11 +63,35 @@ Report = ExecutionReport | ClientOrderRejected
 
 
 class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """What the engine trades and where: one instrument, the session, the venues."""
+    """What the engine trades and where: one ``instrument`` (a venue actor per venue,
+    named after it) or many ``instruments`` (a venue actor per venue and instrument it
+    trades, ``"venue:SYMBOL"``, each book on a random stream of its own); the session;
+    the venues (``VenueConfig.instruments``: the symbols each trades, empty: all)."""
 
-    instrument: Instrument
+    instrument: Instrument | None = None
     venues: list[VenueConfig]
     session: SessionConfig = SessionConfig()
+    instruments: list[Instrument] = []
+
+    def __post_init__(self) -> None:
+        if (self.instrument is None) == (not self.instruments):
+            raise ValueError("MarketConfig: give instrument= (one) or instruments= (many)")
+        symbols = [i.symbol for i in self.traded()]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError(f"MarketConfig: duplicate instruments in {symbols}")
+
+    @property
+    def many(self) -> bool:
+        """The many-instrument form: one book (venue actor) per venue and instrument."""
+        return self.instrument is None
+
+    def traded(self) -> list[Instrument]:
+        """Every instrument of the market, in the order given."""
+        return [self.instrument] if self.instrument is not None else list(self.instruments)
+
+    def tradable(self) -> list[Instrument]:
+        """The instruments at least one venue trades (the desk refuses the others)."""
+        return [i for i in self.traded() if any(v.trades(i.symbol) for v in self.venues)]
 
 
 def new_trail(path: str) -> Journal:
@@ -172,15 +196,24 @@ class Engine:
             self.runtime, "engine", max_restarts=max_restarts, window_ns=restart_window_ns
         )
         venues = self._sub_supervisor("venues", max_restarts, restart_window_ns)
+        self._books: dict[str, list[str]] = {}  # many instruments: each venue's book actors
         self.parents = self._sub_supervisor("parents", max_restarts, restart_window_ns)
-        self.venue_names = start_market(
-            self.runtime,
-            venues,
-            market.instrument,
-            market.session,
-            market.venues,
-            clients=[ROUTER],
-        )
+        if market.instrument is not None:
+            self.venue_names = start_market(
+                self.runtime,
+                venues,
+                market.instrument,
+                market.session,
+                market.venues,
+                clients=[ROUTER],
+            )
+        else:  # a venue's faults and crashes go to each of its books; a book's to it alone
+            books = start_books(
+                self.runtime, venues, market.instruments, market.session, market.venues, [ROUTER]
+            )
+            for venue in market.venues:
+                self._books[venue.name] = [b for b in books if b.startswith(f"{venue.name}:")]
+            self.venue_names = [*self._books, *books]
         self._start_router(router, scorecard)
         self._start_desk(desk, parent)
         self._parent_prefix = desk.parent_id_prefix  # the desk names its parents P1, P2, ...
@@ -248,7 +281,8 @@ class Engine:
     def _start_router(self, config: RouterConfig, scorecard: ScorecardSource) -> None:
         kwargs = {
             "venues": self.market.venues,
-            "instrument": self.market.instrument,
+            "instruments": self.market.traded(),
+            "books": self.market.many,
             "config": config,
             "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
         }
@@ -256,7 +290,7 @@ class Engine:
 
     def _start_desk(self, config: DeskConfig, parent: ParentConfig) -> None:
         kwargs = {
-            "instruments": [self.market.instrument],
+            "instruments": self.market.tradable(),
             "session": self.market.session,
             "parents": self.parents,
             "config": config,
@@ -430,7 +464,8 @@ class Engine:
         if delay:  # stamped when the client sends it, not when it was scheduled: the
             # audit trail's time of a client order is its submission (and TCA's decision)
             msg = msgspec.structs.replace(msg, ts=now + delay)
-        self.runtime.send(EXTERNAL, dest, msg, delay_ns=delay)
+        for actor in self._books.get(dest, [dest]):
+            self.runtime.send(EXTERNAL, actor, msg, delay_ns=delay)
 
     def _on_report(self, msg: Message, sender: str) -> None:
         report = cast(Report, msg)  # the desk sends only reports to REPORTS

@@ -15,14 +15,16 @@ the router's message-id sequence, so every later message id would move.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from actors.book_actor import book_name
 from actors.host import HostActor
 from actors.runtime import Runtime
 from engine.audit.trail import AuditTrail
 from engine.clock import MINUTE, SECOND
 from engine.config import VenueConfig
 from engine.instruments import Instrument
+from engine.messages import Message
 from engine.routing.config import DEFAULT_CONFIG, RouterConfig
 from engine.routing.node import RouterNode
 from engine.routing.persistence import ScorecardSource, restore_scorecard
@@ -42,7 +44,9 @@ class RouterActor(HostActor):
         generation: int = 0,
         *,
         venues: Sequence[VenueConfig],
-        instrument: Instrument,
+        instrument: Instrument | None = None,
+        instruments: Sequence[Instrument] = (),
+        books: bool = False,
         config: RouterConfig = DEFAULT_CONFIG,
         relay_interval_ns: int = 5 * SECOND,
         scorecard: ScorecardSource = None,
@@ -50,7 +54,12 @@ class RouterActor(HostActor):
     ) -> None:
         super().__init__(runtime, name, generation)
         self.venue_configs = list(venues)
-        self.instrument = instrument
+        self.instruments = [instrument] if instrument is not None else list(instruments)
+        # many instruments: each venue is a book actor per instrument ("venue:SYMBOL"),
+        # and what the router sends a venue goes to the book of the order's instrument
+        self.books = books
+        self._venue_names = {v.name for v in venues}
+        self._symbol_of: dict[str, str] = {}  # venue order id → its instrument
         self.config = config
         self.relay_interval_ns = relay_interval_ns
         self.initial_scorecard = scorecard
@@ -66,7 +75,7 @@ class RouterActor(HostActor):
         node = self.obj = RouterNode(
             name=self.name,
             venues=self.venue_configs,
-            instrument=self.instrument,
+            instruments=self.instruments,
             config=self.config,
             scorecard=scorecard,
             restored_from=saved,
@@ -78,6 +87,31 @@ class RouterActor(HostActor):
         if self.generation:
             self.dispatch(node.recover(self.trail(), self.now))
             self.runtime.stats["routers_recovered"] += 1
+
+    def dispatch(self, out: Iterable[tuple[str, Message]]) -> None:
+        if self.books:
+            out = [(self._book_of(dest, msg), msg) for dest, msg in out]
+        super().dispatch(out)
+
+    def _book_of(self, dest: str, msg: Message) -> str:
+        """The actor a message for ``dest`` goes to: a venue's book of the instrument the
+        message names, or of the venue order it is about."""
+        if dest not in self._venue_names:
+            return dest
+        symbol = getattr(msg, "instrument", None)
+        order_id = getattr(msg, "order_id", None)
+        if symbol is not None:
+            if order_id is not None:
+                self._symbol_of[order_id] = symbol
+        elif order_id is not None:
+            symbol = self._symbol_of.get(order_id) or self._recovered_symbol(order_id)
+        return dest if symbol is None else book_name(dest, symbol)
+
+    def _recovered_symbol(self, order_id: str) -> str | None:
+        """After a restart, the instrument of a venue order placed by the old instance:
+        its child's, which recovery rebuilt."""
+        found = self.obj.router.child_of(order_id)
+        return None if found is None else found.cmd.instrument
 
     def on_timer(self, key: str) -> None:
         if key == SAVE:

@@ -182,8 +182,12 @@ def _run_on(
 
 def _start_engine(scenario: Scenario, seed: int, journal: Journal, threaded: bool) -> Engine:
     instrument, session, venues = scenario.market()
+    if scenario.many:
+        market = MarketConfig(instruments=scenario.instruments(), venues=venues, session=session)
+    else:
+        market = MarketConfig(instrument=instrument, venues=venues, session=session)
     return Engine(
-        MarketConfig(instrument=instrument, venues=venues, session=session),
+        market,
         seed=seed,
         audit=journal,
         router=scenario.router,

@@ -1,20 +1,26 @@
-"""Start a simulated market: one venue actor per venue, under a venues supervisor."""
+"""Start a simulated market under a venues supervisor: one venue actor per venue
+(``start_market``, one instrument), or one book actor per venue and instrument
+(``start_books``, many)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from actors.book_actor import BookActor, book_name
 from actors.runtime import Runtime
 from actors.supervisor import ChildSpec, Supervisor
 from actors.venue_actor import VenueActor
+from engine.clock import SECOND
 from engine.config import SessionConfig, VenueConfig
 from engine.instruments import Instrument
 from engine.messages import SubscribeMarketData, VenueKind
+from engine.universe import book_config
 
 
 def venue_actor_name(venue: str, instrument: str, single_instrument: bool = True) -> str:
-    """Venue actors are named after the venue (one instrument per run for now)."""
-    return venue if single_instrument else f"{venue}:{instrument}"
+    """A venue actor is named after its venue; a book actor (many instruments) after its
+    venue and instrument."""
+    return venue if single_instrument else book_name(venue, instrument)
 
 
 def start_market(
@@ -78,3 +84,69 @@ def subscribe(runtime: Runtime, subscriber: str, instrument: str, venues: Sequen
         runtime.send(
             subscriber, venue, SubscribeMarketData(subscriber=subscriber, instrument=instrument)
         )
+
+
+def start_books(
+    runtime: Runtime,
+    supervisor: Supervisor,
+    instruments: Sequence[Instrument],
+    session: SessionConfig,
+    venues: Sequence[VenueConfig],
+    clients: Sequence[str] = (),
+) -> list[str]:
+    """A market of many instruments: one book actor (``"venue:SYMBOL"``) per venue and
+    instrument it trades, each with the flow the instrument's parameters call for
+    (``engine.universe.book_config``), wired per instrument as ``start_market`` wires a
+    venue. Instrument by instrument, so each instrument's books start in the same order
+    whatever the others are. Returns the book names."""
+    day_s = session.length_ns / SECOND
+    names: list[str] = []
+    for instrument in instruments:
+        symbol = instrument.symbol
+        listed = sorted(
+            (v for v in venues if v.trades(symbol)), key=lambda v: v.kind is VenueKind.DARK
+        )
+        lit_rate = sum(v.flow.rate_scale for v in listed if v.kind is VenueKind.LIT)
+        books = {v.name: book_name(v.name, symbol) for v in listed}
+        _link_books(runtime, listed, books, clients)
+        lit = [books[v.name] for v in listed if v.kind is VenueKind.LIT]
+        for venue in listed:
+            me = books[venue.name]
+            others = [b for b in books.values() if b != me]
+            kwargs = {
+                "config": book_config(venue, instrument, lit_rate, day_s),
+                "instrument": instrument,
+                "session": session,
+                "lit_venues": [b for b in lit if b != me],
+                "subscribers": [*clients, *(others if venue.kind is VenueKind.LIT else lit)],
+            }
+            supervisor.start_child(ChildSpec(me, BookActor, kwargs))
+            names.append(me)
+    return names
+
+
+def _link_books(
+    runtime: Runtime,
+    venues: Sequence[VenueConfig],
+    books: dict[str, str],
+    clients: Sequence[str],
+) -> None:
+    """``_link`` for one instrument's books: its venues' links, book to book."""
+    for venue in venues:
+        for client in clients:
+            runtime.set_link(client, books[venue.name], venue.latency_ns, venue.jitter_ns)
+    lit = [v for v in venues if v.kind is VenueKind.LIT]
+    for venue in venues:
+        if venue.kind is VenueKind.DARK:
+            for other in lit:
+                runtime.set_link(
+                    books[venue.name], books[other.name], venue.latency_ns, venue.jitter_ns
+                )
+    for i, a in enumerate(lit):
+        for b in lit[i + 1 :]:
+            runtime.set_link(
+                books[a.name],
+                books[b.name],
+                max(a.latency_ns, b.latency_ns),
+                max(a.jitter_ns, b.jitter_ns),
+            )

@@ -87,3 +87,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True):
     md_interval_ns: int = 2_000 * MS
     flow: FlowConfig = FlowConfig()
     dark: DarkConfig = DarkConfig()
+    instruments: tuple[str, ...] = ()  # the symbols it trades (empty: all the market's)
+
+    def trades(self, symbol: str) -> bool:
+        return not self.instruments or symbol in self.instruments

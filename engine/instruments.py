@@ -1,4 +1,5 @@
-"""Instruments: tick size, lot size, reference price and the intake price band."""
+"""Instruments: tick size, lot size, reference price and the intake price band, and what
+a simulated market of the instrument looks like (its daily volatility and volume)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     lot: int = 1  # shares; every quantity is a multiple
     ref_price: int  # price units; centre of the price band and of simulated markets
     band_bps: int = 1_000  # limit prices further than this from ref_price are rejected
+    # The simulated market of the instrument (None: the venues' flow configuration as is):
+    # the fundamental's daily volatility, and the consolidated daily volume in shares.
+    volatility: float | None = None
+    daily_volume: int | None = None
 
     def on_tick(self, price: int) -> bool:
         return price % self.tick == 0

@@ -8,11 +8,10 @@ desk's order blotter. See ``scenarios/*.toml`` for examples.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 
@@ -26,17 +25,15 @@ from engine.instruments import Instrument
 from engine.messages import (
     ClientOrder,
     FaultKind,
-    Mandate,
     RoutingLogic,
-    Side,
     StrategyName,
     Urgency,
     VenueKind,
 )
-from engine.prices import to_price
+from engine.prices import PRICE_SCALE, to_price
+from engine.rebalance import RebalanceSpec, rebalance_orders
 from engine.routing.placement import RouterConfig
 from engine.scenario_fields import (
-    MAX_ORDERS_PER_STREAM,
     check_count,
     check_dark,
     check_flow,
@@ -45,7 +42,16 @@ from engine.scenario_fields import (
     positive_price,
     time_of_day,
 )
+from engine.scenario_orders import (
+    MandateSpec,
+    OrderSpec,
+    SessionSpec,
+    StreamSpec,
+    generate,
+    side_of,
+)
 from engine.strategies.vwap import VolumeProfile, load_profile
+from engine.universe import UniverseSpec, universe
 from engine.venues.volume_history import estimated_profile
 
 
@@ -57,32 +63,23 @@ class _Spec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     pass
 
 
-class SessionSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    date: str = "2026-11-23"
-    open: str = "09:30"
-    close: str = "16:00"
-    utc_offset_hours: int = -5  # New York in winter
-
-    def __post_init__(self) -> None:
-        try:
-            dt.date.fromisoformat(self.date)
-        except ValueError:
-            raise ValueError(f"date: {self.date!r} is not an ISO date like 2026-11-23") from None
-        optional_time(self.open, "open")
-        optional_time(self.close, "close")
-        if self.at(self.close) <= self.at(self.open):
-            raise ValueError(f"close {self.close} is not after open {self.open}")
-
-    def at(self, clock: str) -> int:
-        """Session-local clock time → ns since the epoch."""
-        minutes, s = divmod(time_of_day(clock, "time"), 60)
-        h, mi = divmod(minutes, 60)
-        tz = dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
-        when = dt.datetime.combine(dt.date.fromisoformat(self.date), dt.time(h, mi, s), tz)
-        return int(when.timestamp()) * SECOND
-
-    def config(self) -> SessionConfig:
-        return SessionConfig(open_ns=self.at(self.open), close_ns=self.at(self.close))
+__all__ = [
+    "BaselineSpec",
+    "CrashSpec",
+    "FaultSpec",
+    "InstrumentSpec",
+    "MandateSpec",
+    "OrderSpec",
+    "RebalanceSpec",
+    "Scenario",
+    "ScenarioError",
+    "SessionSpec",
+    "StreamSpec",
+    "UniverseSpec",
+    "VenueSpec",
+    "load",
+    "loads",
+]
 
 
 class InstrumentSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -91,9 +88,15 @@ class InstrumentSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     tick: str = "0.01"
     lot: int = 1
     band_bps: int = 1_000
+    volatility: float | None = None  # daily, of the fundamental (None: the venues' flow)
+    daily_volume: int | None = None  # consolidated shares (None: the venues' flow)
 
     def __post_init__(self) -> None:
         positive_price(self.ref_price, "ref_price")
+        if self.volatility is not None and not 0 < self.volatility < 1:
+            raise ValueError(f"volatility: {self.volatility} is not a daily volatility in (0, 1)")
+        if self.daily_volume is not None:
+            check_count(self.daily_volume, "daily_volume", "shares")
         if parse_price(self.tick, "tick") <= 0:
             raise ValueError(f"tick: {self.tick!r} must be positive")
         if self.lot <= 0:
@@ -107,6 +110,8 @@ class InstrumentSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=Tru
             tick=to_price(self.tick),
             lot=self.lot,
             band_bps=self.band_bps,
+            volatility=self.volatility,
+            daily_volume=self.daily_volume,
         )
 
 
@@ -120,6 +125,7 @@ class VenueSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     md_interval_ms: int = 2_000
     flow: FlowConfig = FlowConfig()
     dark: DarkConfig = DarkConfig()
+    instruments: list[str] = []  # the symbols it trades (empty: every one of the scenario)
 
     def __post_init__(self) -> None:
         parse_price(self.maker_fee.lstrip("-"), "maker_fee")
@@ -143,100 +149,8 @@ class VenueSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             md_interval_ns=self.md_interval_ms * MS,
             flow=self.flow,
             dark=self.dark,
+            instruments=tuple(self.instruments),
         )
-
-
-class MandateSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    strategy: StrategyName = StrategyName.TWAP
-    urgency: Urgency = Urgency.MEDIUM
-    must_complete: bool = True
-    start: str | None = None
-    end: str | None = None
-    max_participation: float | None = None
-    pov_rate: float | None = None
-    routing: RoutingLogic | None = None
-    risk_aversion: float | None = None
-
-    def __post_init__(self) -> None:
-        start = optional_time(self.start, "start")
-        end = optional_time(self.end, "end")
-        if start is not None and end is not None and start >= end:
-            raise ValueError(f"start: {self.start!r} is not before end {self.end!r}")
-        for field in ("max_participation", "pov_rate"):
-            rate = getattr(self, field)
-            if rate is not None and not 0 < rate <= 1:
-                raise ValueError(f"{field}: {rate} is not a rate in (0, 1]")
-        if self.risk_aversion is not None and not (
-            math.isfinite(self.risk_aversion) and self.risk_aversion >= 0
-        ):
-            raise ValueError(f"risk_aversion: {self.risk_aversion} must be finite and ≥ 0")
-
-    def mandate(self, session: SessionSpec) -> Mandate:
-        return Mandate(
-            strategy=self.strategy,
-            urgency=self.urgency,
-            must_complete=self.must_complete,
-            start_ns=session.at(self.start) if self.start else None,
-            end_ns=session.at(self.end) if self.end else None,
-            max_participation=self.max_participation,
-            pov_rate=self.pov_rate,
-            routing=self.routing,
-            risk_aversion=self.risk_aversion,
-        )
-
-
-class OrderSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One client order, submitted at ``at``."""
-
-    id: str
-    side: Side | str
-    quantity: int
-    at: str
-    source: str = "OMS"
-    account: str = "ACC1"
-    limit: str | None = None
-    mandate: MandateSpec | None = None  # None: the scenario's mandate
-
-    def __post_init__(self) -> None:
-        named = f" (order {self.id!r})"
-        try:
-            optional_time(self.at, "at")
-            _side(self.side)
-            check_count(self.quantity, "quantity", "shares")
-            positive_price(self.limit, "limit")
-        except ValueError as exc:
-            raise ValueError(f"{exc}{named}") from None
-
-
-class StreamSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Many small orders, generated from the scenario's seed: ``count`` orders whose
-    quantities sum to exactly ``total_quantity`` (whole lots), spread at random over
-    [start, end), from ``sources`` (with one account each, round robin)."""
-
-    id_prefix: str
-    side: Side | str
-    count: int
-    total_quantity: int
-    start: str
-    end: str
-    sources: list[str] = msgspec.field(default_factory=lambda: ["OMS"])
-    accounts: list[str] = []
-    limit: str | None = None
-    mandate: MandateSpec | None = None
-
-    def __post_init__(self) -> None:
-        _side(self.side)
-        if time_of_day(self.start, "start") > time_of_day(self.end, "end"):
-            raise ValueError(f"start: {self.start!r} is after end {self.end!r}")
-        check_count(self.count, "count", "orders", MAX_ORDERS_PER_STREAM)
-        check_count(self.total_quantity, "total_quantity", "shares")
-        if self.total_quantity < self.count:
-            raise ValueError(
-                f"total_quantity: {self.total_quantity} shares cannot make {self.count} orders"
-            )
-        if not self.sources:
-            raise ValueError("sources: must not be empty")
-        positive_price(self.limit, "limit")
 
 
 class FaultSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -283,11 +197,16 @@ class BaselineSpec(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True)
 
 
 class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One trading day. It trades one ``instrument`` (venue actors named after their
+    venue, as before many instruments), or many: ``instruments`` listed and/or a
+    generated ``universe`` (one book per venue and instrument, each instrument's market
+    on a random stream of its own). ``only``: the instruments kept by ``restricted_to``."""
+
     name: str
     description: str = ""
     seed: int = 1
     session: SessionSpec = SessionSpec()
-    instrument: InstrumentSpec
+    instrument: InstrumentSpec | None = None
     venues: list[VenueSpec]
     mandate: MandateSpec = MandateSpec()
     orders: list[OrderSpec] = []
@@ -303,8 +222,16 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # (relative to the scenario file; ``smart-exec profile`` writes one)
     vwap_profile: str = "default"
     history_days: int = 3
+    instruments_: list[InstrumentSpec] = msgspec.field(default_factory=list, name="instruments")
+    universe: UniverseSpec | None = None
+    rebalance: RebalanceSpec | None = None
+    only: list[str] | None = None
+    # market data relayed to each parent: at most one update per venue and instrument in
+    # this interval (None: the router's default)
+    md_relay_ms: int | None = None
 
     def __post_init__(self) -> None:
+        self._check_instruments()
         names = [v.name for v in self.venues]
         if not names:
             raise ValueError("venues: at least one venue is needed")
@@ -335,23 +262,52 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError('vwap_profile: expected "default", "history" or a profile file')
         if self.history_days < 1:
             raise ValueError(f"history_days: {self.history_days} is not a number of days >= 1")
+        if self.md_relay_ms is not None and self.md_relay_ms <= 0:
+            raise ValueError(f"md_relay_ms: {self.md_relay_ms} must be > 0")
+
+    def _check_instruments(self) -> None:
+        many = bool(self.instruments_) or self.universe is not None
+        if (self.instrument is None) == (not many):
+            raise ValueError(
+                "instrument: give one [instrument], or [[instruments]] and/or a [universe]"
+            )
+        symbols = [i.symbol for i in self._all_instruments()]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("instruments: duplicate symbols")
+        known = set(symbols)
+        for i, v in enumerate(self.venues):
+            for symbol in v.instruments:
+                if symbol not in known:
+                    raise ValueError(f"venues[{i}].instruments: unknown instrument {symbol!r}")
+        named = [("orders", i, o.instrument) for i, o in enumerate(self.orders)]
+        named += [("streams", i, st.instrument) for i, st in enumerate(self.streams)]
+        for field, i, given in named:
+            if given is not None and given not in known:
+                raise ValueError(f"{field}[{i}].instrument: unknown instrument {given!r}")
+            if given is None and len(symbols) > 1:
+                raise ValueError(f"{field}[{i}].instrument: which instrument? (several traded)")
+        for symbol in self.only or ():
+            if symbol not in known:
+                raise ValueError(f"only: unknown instrument {symbol!r}")
 
     def _check_sizes(self) -> None:
         """Quantities in whole lots and limits on the tick grid: what intake would refuse
         at run time is refused here, with the field that holds it."""
-        lot, tick = self.instrument.lot, to_price(self.instrument.tick)
         for i, o in enumerate(self.orders):
-            if o.quantity % lot:
+            inst = self._instrument_of(o.instrument)
+            if o.quantity % inst.lot:
                 raise ValueError(
                     f"orders[{i}].quantity: {o.quantity} is not a whole number of "
-                    f"lots of {lot} (order {o.id!r})"
+                    f"lots of {inst.lot} (order {o.id!r})"
                 )
-            if o.limit is not None and to_price(o.limit) % tick:
+            if o.limit is not None and to_price(o.limit) % inst.tick:
                 raise ValueError(
                     f"orders[{i}].limit: {o.limit!r} is not on the tick grid of "
-                    f"{self.instrument.tick} (order {o.id!r})"
+                    f"{_decimal(inst.tick)} (order {o.id!r})"
                 )
         for i, st in enumerate(self.streams):
+            inst = self._instrument_of(st.instrument)
+            lot = inst.lot
             if st.total_quantity % lot:
                 raise ValueError(
                     f"streams[{i}].total_quantity: {st.total_quantity} is not a "
@@ -363,10 +319,10 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
                     f"{st.total_quantity // lot} lots of {lot}, too few for "
                     f"{st.count} orders"
                 )
-            if st.limit is not None and to_price(st.limit) % tick:
+            if st.limit is not None and to_price(st.limit) % inst.tick:
                 raise ValueError(
                     f"streams[{i}].limit: {st.limit!r} is not on the tick grid of "
-                    f"{self.instrument.tick}"
+                    f"{_decimal(inst.tick)}"
                 )
 
     def _check_before_close(self) -> None:
@@ -383,6 +339,47 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
                 raise ValueError(
                     f"streams[{i}].end: {st.end!r} is after the close {self.session.close}"
                 )
+        if self.rebalance is not None and time_of_day(self.rebalance.end, "end") > close:
+            raise ValueError(f"rebalance.end: {self.rebalance.end!r} is after the close")
+
+    # ------------------------------------------------------------ instruments
+
+    @property
+    def many(self) -> bool:
+        """The many-instrument form (one book per venue and instrument)."""
+        return self.instrument is None
+
+    def _all_instruments(self) -> list[Instrument]:
+        if self.instrument is not None:
+            return [self.instrument.instrument()]
+        listed = [spec.instrument() for spec in self.instruments_]
+        return listed + (universe(self.universe) if self.universe is not None else [])
+
+    def instruments(self) -> list[Instrument]:
+        """The instruments the scenario trades (only those of ``restricted_to``), in the
+        order listed, then the universe's."""
+        every = self._all_instruments()
+        if self.only is None:
+            return every
+        kept = set(self.only)
+        return [i for i in every if i.symbol in kept]
+
+    def restricted_to(self, symbols: Iterable[str]) -> Scenario:
+        """The same scenario with only ``symbols`` and their client orders: each kept
+        instrument's market and orders are drawn exactly as in the whole scenario (every
+        generator draws per instrument), so a shard of the scenario runs its instruments
+        as the whole would. An unknown symbol raises ``ScenarioError``."""
+        wanted = sorted(set(symbols))
+        try:
+            return msgspec.structs.replace(self, only=wanted)  # __post_init__ checks them
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
+
+    def _instrument_of(self, symbol: str | None) -> Instrument:
+        every = self._all_instruments()
+        if symbol is None:
+            return every[0]
+        return next(i for i in every if i.symbol == symbol)
 
     # ------------------------------------------------------------------ building
 
@@ -390,29 +387,42 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         """Every client order with its submission time, in time order (ties: listed order).
         Streams are generated from the scenario seed: same seed, same orders."""
         out: list[tuple[int, int, ClientOrder]] = []
-        symbol = self.instrument.symbol
         for o in self.orders:
             mandate = (o.mandate or self.mandate).mandate(self.session)
             order = ClientOrder(
                 source=o.source,
                 account=o.account,
                 client_order_id=o.id,
-                instrument=symbol,
-                side=_side(o.side),
+                instrument=self._instrument_of(o.instrument).symbol,
+                side=side_of(o.side),
                 quantity=o.quantity,
                 limit_price=to_price(o.limit) if o.limit else None,
                 mandate=mandate,
             )
             out.append((self.session.at(o.at), len(out), order))
         for k, stream in enumerate(self.streams):
-            for at, order in _generate(stream, self, random.Random(f"{self.seed}:stream:{k}")):
+            mandate = (stream.mandate or self.mandate).mandate(self.session)
+            rng = random.Random(f"{self.seed}:stream:{k}")
+            inst = self._instrument_of(stream.instrument)
+            for at, order in generate(stream, inst, self.session, mandate, rng):
                 out.append((at, len(out), order))
+        if self.rebalance is not None:
+            every = self._all_instruments()
+            for at, order in rebalance_orders(
+                self.rebalance, every, self.session, self.seed, len(every)
+            ):
+                out.append((at, len(out), order))
+        if self.only is not None:
+            kept = set(self.only)
+            out = [t for t in out if t[2].instrument in kept]
         out.sort(key=lambda t: (t[0], t[1]))
         return [(at, order) for at, _, order in out]
 
     def market(self) -> tuple[Instrument, SessionConfig, list[VenueConfig]]:
+        """The first instrument, the session and the venues (the one-instrument form's
+        market; ``instruments()`` lists them all)."""
         return (
-            self.instrument.instrument(),
+            self.instruments()[0],
             self.session.config(),
             [v.config() for v in self.venues],
         )
@@ -440,52 +450,12 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
         return self.session.at(self.session.close) + 5 * 60 * SECOND
 
 
+def _decimal(price: int) -> str:
+    return f"{price / PRICE_SCALE:.6f}".rstrip("0").rstrip(".")
+
+
 def _is_parent_id(name: str, prefix: str) -> bool:
     return re.fullmatch(re.escape(prefix) + r"[1-9]\d*", name) is not None
-
-
-def _side(value: Side | str) -> Side:
-    if isinstance(value, Side):
-        return value
-    try:
-        return {"buy": Side.BUY, "sell": Side.SELL}[value.lower()]
-    except (KeyError, AttributeError):
-        raise ValueError(f"side: {value!r} is not buy or sell") from None
-
-
-def _generate(
-    stream: StreamSpec, scenario: Scenario, rng: random.Random
-) -> Iterator[tuple[int, ClientOrder]]:
-    lot = scenario.instrument.lot
-    lots = stream.total_quantity // lot
-    if lots < stream.count:
-        raise ScenarioError(
-            f"stream {stream.id_prefix}: {stream.total_quantity} shares cannot "
-            f"make {stream.count} orders of whole lots of {lot}"
-        )
-    # Random split of `lots` into `count` positive parts: cut points without repetition.
-    cuts = sorted(rng.sample(range(1, lots), stream.count - 1))
-    sizes = [(b - a) * lot for a, b in zip([0, *cuts], [*cuts, lots], strict=True)]
-    start, end = scenario.session.at(stream.start), scenario.session.at(stream.end)
-    times = sorted(rng.randrange(start, max(end, start + 1)) // MS * MS for _ in sizes)
-    mandate = (stream.mandate or scenario.mandate).mandate(scenario.session)
-    limit = to_price(stream.limit) if stream.limit else None
-    accounts = stream.accounts or [f"ACC-{s}" for s in stream.sources]
-    for i, (at, qty) in enumerate(zip(times, sizes, strict=True)):
-        source = stream.sources[i % len(stream.sources)]
-        yield (
-            at,
-            ClientOrder(
-                source=source,
-                account=accounts[i % len(accounts)],
-                client_order_id=f"{stream.id_prefix}{i + 1:05d}",
-                instrument=scenario.instrument.symbol,
-                side=_side(stream.side),
-                quantity=qty,
-                limit_price=limit,
-                mandate=mandate,
-            ),
-        )
 
 
 def load(path: str | Path) -> Scenario:

@@ -62,7 +62,8 @@ class RouterNode:
         *,
         name: str,
         venues: Sequence[VenueConfig],
-        instrument: Instrument,
+        instrument: Instrument | None = None,
+        instruments: Sequence[Instrument] = (),  # many instruments (``instrument`` left out)
         config: RouterConfig = DEFAULT_CONFIG,
         scorecard: Scorecard | None = None,
         restored_from: ScorecardSaved | None = None,
@@ -73,12 +74,12 @@ class RouterNode:
         (``engine.routing.persistence.restore_scorecard``); recovery replays after it."""
         self.name = name
         self.venue_configs = list(venues)
-        self.instrument = instrument.symbol
+        self.instruments = [instrument] if instrument is not None else list(instruments)
         self.router = Router(
             self.venue_configs,
             config,
             scorecard=scorecard,
-            instruments={instrument.symbol: instrument},
+            instruments={i.symbol: i for i in self.instruments},
         )
         self.relay = MarketDataRelay(relay_interval_ns)
         self.save_interval_ns = save_interval_ns
@@ -125,14 +126,17 @@ class RouterNode:
     def subscriptions(self) -> Outbox:
         """Ask every venue for its market data (feed messages: never journaled)."""
         return [
-            (venue.name, SubscribeMarketData(subscriber=self.name, instrument=self.instrument))
+            (venue.name, SubscribeMarketData(subscriber=self.name, instrument=i.symbol))
             for venue in self.venue_configs
+            for i in self.instruments
+            if venue.trades(i.symbol)
         ]
 
     def _subscribed(self, msg: SubscribeMarketData) -> Outbox:
         """A new subscriber is journaled (a restarted router relays to it again); every
         subscriber gets the latest update of each venue at once."""
-        out: Outbox = [(JOURNAL, msg)] if self.relay.subscribe(msg.subscriber) else []
+        new = self.relay.subscribe(msg.subscriber, msg.instrument)
+        out: Outbox = [(JOURNAL, msg)] if new else []
         out += [(msg.subscriber, md) for md in self.router.market(msg.instrument).venues.values()]
         return out
 

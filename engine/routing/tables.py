@@ -118,6 +118,10 @@ class RouterTables:
 
     # ------------------------------------------------------------- lookups
 
+    def child_of(self, order_id: str) -> Child | None:
+        """The open child a venue order belongs to (None: unknown, or let go)."""
+        return self._orders.get(order_id)
+
     def _venue_order(self, order_id: str) -> tuple[Child, VenueOrder] | None:
         child = self._orders.get(order_id)
         return (child, child.orders[order_id]) if child is not None else None
