@@ -12,15 +12,15 @@ from engine.scenario import Scenario
 
 def symbols(scenario: Scenario) -> list[str]:
     """The scenario's instruments, in symbol order."""
-    return sorted([scenario.instrument.symbol])
+    return sorted(i.symbol for i in scenario.instruments())
 
 
 def restricted(scenario: Scenario, shard_symbols: list[str]) -> Scenario:
-    """The scenario trading only ``shard_symbols``: its venues and session, and the client
-    orders for those instruments."""
-    if sorted(shard_symbols) != symbols(scenario):
-        raise ValueError(f"{scenario.name}: no instruments {shard_symbols} to restrict to")
-    return scenario
+    """The scenario trading only ``shard_symbols`` (the whole scenario if that is all of
+    them: a one-instrument scenario keeps its own form, and so its trail)."""
+    if sorted(shard_symbols) == symbols(scenario):
+        return scenario
+    return scenario.restricted_to(shard_symbols)
 
 
 def partition(universe: list[str], shards: int) -> list[list[str]]:

@@ -7,7 +7,7 @@ import pytest
 import scenarios
 from actors.cli import main
 from actors.scenario_runner import run_scenario
-from actors.shards import instrument_digests, run_digest, run_sharded
+from actors.shards import ShardedRun, ShardFailed, instrument_digests, run_digest, run_sharded
 from actors.shards.cluster import connect, disconnect
 from engine.audit.journal import Journal
 from engine.scenario import load
@@ -15,6 +15,33 @@ from engine.scenario import load
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed (.ci/run installs it)")
 
 SEED = 7
+# four generated instruments, a quarter of an hour: shards of two instruments each
+FOUR = """
+name = "four"
+seed = 3
+
+[session]
+open = "09:30"
+close = "09:45"
+
+[universe]
+instruments = 4
+seed = 5
+median_daily_volume = 200000
+
+[rebalance]
+orders = 16
+start = "09:31"
+end = "09:38"
+mandates_end = "09:43"
+
+[[venues]]
+name = "LIT1"
+
+[[venues]]
+name = "DARK1"
+kind = "dark"
+"""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,3 +91,55 @@ def test_cli_refuses_an_existing_shard_trail(tmp_path, capsys, monkeypatch):
     args = ["run", "routing_thin", "--shards", "1", "--quiet", "--audit", "t.audit.sqlite"]
     assert main(args) == 2
     assert "t.shard1of1.audit.sqlite already exists" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def four(tmp_path_factory):
+    path = tmp_path_factory.mktemp("four") / "four.toml"
+    path.write_text(FOUR)
+    return load(path)
+
+
+def digests_in_process(scenario) -> dict[str, str]:
+    result = run_scenario(scenario, seed=SEED)
+    try:
+        return instrument_digests(result.journal.replay())
+    finally:
+        result.journal.close()
+
+
+@pytest.fixture(scope="module")
+def four_in_process(four):
+    return digests_in_process(four)
+
+
+def test_each_shard_is_the_engine_of_its_instruments(four, tmp_path):
+    result = run_sharded(four, 2, seed=SEED, trails=tmp_path / "four")
+    assert [o.symbols for o in result.shards] == [["U001", "U003"], ["U002", "U004"]]
+    for shard in result.shards:
+        assert shard.instruments == digests_in_process(four.restricted_to(shard.symbols))
+    assert sorted(result.instruments) == ["U001", "U002", "U003", "U004"]
+    assert result.client_orders == len(four.client_orders())
+    assert {r.instrument for r in result.fills} == set(result.instruments)
+
+
+def test_one_shard_is_the_in_process_engine(four, four_in_process, tmp_path):
+    result = run_sharded(four, 1, seed=SEED, trails=tmp_path / "four")
+    assert result.instruments == four_in_process
+    assert result.digest == run_digest(four_in_process)
+
+
+def test_killed_shard_is_named_and_the_other_trail_is_complete(four, tmp_path):
+    run = ShardedRun(four, 2, seed=SEED, trails=tmp_path / "four")
+    run.start()
+    ray.kill(run.actors[1])
+    with pytest.raises(ShardFailed, match=r"instruments not run to the end: U002, U004;") as e:
+        run.result()
+    assert list(e.value.failed) == [1]
+    assert "shard 2 (U002, U004) failed: " in str(e.value)
+    [survivor] = e.value.finished
+    assert survivor.symbols == ["U001", "U003"] and survivor.trail in str(e.value)
+    with Journal(survivor.trail, readonly=True) as trail:
+        assert trail.closed_cleanly and trail.digest() == survivor.audit_digest
+        assert instrument_digests(trail.replay()) == survivor.instruments
+    assert set(survivor.instruments) == {"U001", "U003"}
