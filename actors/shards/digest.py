@@ -11,7 +11,8 @@ reason the ids an engine assigns (parents, children, venue orders, fills, execut
 crosses) are numbered again per instrument, in order of first appearance: an engine
 counts its parents across all its instruments, so an instrument's first parent is ``P1``
 in a shard of its own and ``P7`` beside others. The renaming is one-to-one within a
-sub-trail, so it keeps which record refers to which order.
+sub-trail, so it keeps which record refers to which order; an id quoted in a reason or
+text is renamed with it.
 
 A record is attributed by what it names: an instrument; a client order (the instrument of
 the order submitted under that key); a parent, child or venue order (the instrument of
@@ -23,6 +24,7 @@ they stay in that engine's own ``audit-digest``, not in the run digest.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 
 import msgspec
@@ -32,7 +34,9 @@ from engine.messages import Message, canonical
 _ORDER_KEYS = ("parent_id", "buy_parent_id", "sell_parent_id", "child_id", "order_id")
 # ids an engine assigns from counters it shares across its instruments (client order
 # ids are the client's: the same wherever the order runs)
-_ENGINE_IDS = (*_ORDER_KEYS, "fill_id", "exec_id", "cross_id", "release_id")
+_ENGINE_IDS = (*_ORDER_KEYS, "fill_id", "exec_id", "cross_id", "release_id", "subscriber")
+_PROSE = ("reason", "text")  # may name orders by id: "keep P5-C1-V1 at LIT1: ..."
+_WORD = re.compile(r"[\w-]+")
 
 
 class _Fields:
@@ -45,6 +49,7 @@ class _Fields:
         self.client = "client_order_id" in names and "source" in names
         self.order_ids = tuple(k for k in _ORDER_KEYS if k in names)
         self.engine_ids = tuple(k for k in _ENGINE_IDS if k in names)
+        self.prose = tuple(k for k in _PROSE if k in names)
 
 
 _FIELDS: dict[type, _Fields] = {}
@@ -104,19 +109,30 @@ class SubTrail:
         self._aliases: dict[str, str] = {}
 
     def add(self, msg: Message) -> None:
+        self._hasher.update(canonical(self.projected(msg)))
+        self._hasher.update(b"\n")
+
+    def projected(self, msg: Message) -> Message:
+        """``msg`` as hashed: no msg_id, engine ids renumbered."""
+        f = _fields(msg)
         renamed = {
             key: self._alias(value)
-            for key in _fields(msg).engine_ids
+            for key in f.engine_ids
             if (value := getattr(msg, key)) is not None
         }
-        self._hasher.update(canonical(msgspec.structs.replace(msg, msg_id=0, **renamed)))
-        self._hasher.update(b"\n")
+        for key in f.prose:
+            if text := getattr(msg, key):
+                renamed[key] = _WORD.sub(self._alias_known, text)
+        return msgspec.structs.replace(msg, msg_id=0, **renamed)
 
     def _alias(self, engine_id: str) -> str:
         alias = self._aliases.get(engine_id)
         if alias is None:
             alias = self._aliases[engine_id] = f"#{len(self._aliases) + 1}"
         return alias
+
+    def _alias_known(self, word: re.Match[str]) -> str:
+        return self._aliases.get(word.group(), word.group())
 
     def hexdigest(self) -> str:
         return self._hasher.hexdigest()
