@@ -48,10 +48,13 @@ def run(quick: bool) -> dict[str, float]:
     }
 
 
-def measure(scenario: str, shards: int, seed: int | None = None) -> dict[str, float]:
-    """One run in a child process (``shards=0``: in-process engine); its figures."""
+def measure(
+    scenario: str, shards: int, seed: int | None = None, instruments: int | None = None
+) -> dict[str, float]:
+    """One run in a child process (``shards=0``: in-process engine); its figures.
+    ``instruments``: only the first N of the scenario's (a smaller day, same markets)."""
     command = [sys.executable, "-m", "actors.benchmarks.portfolio", scenario, str(shards)]
-    command += [] if seed is None else [str(seed)]
+    command += ["" if seed is None else str(seed), "" if instruments is None else str(instruments)]
     with TemporaryDirectory() as scratch:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         done = subprocess.run(command, env=env, cwd=scratch, capture_output=True, text=True)
@@ -60,11 +63,15 @@ def measure(scenario: str, shards: int, seed: int | None = None) -> dict[str, fl
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def _child(scenario_name: str, shards: int, seed: int | None) -> dict[str, float]:
+def _child(
+    scenario_name: str, shards: int, seed: int | None, instruments: int | None
+) -> dict[str, float]:
     import scenarios
     from engine.scenario import load
 
     scenario = load(scenarios.locate(scenario_name))
+    if instruments is not None:
+        scenario = scenario.restricted_to(i.symbol for i in scenario.instruments()[:instruments])
     started = time.perf_counter()
     figures = _one_process(scenario, seed) if shards == 0 else _sharded(scenario, shards, seed)
     figures["wall_s"] = time.perf_counter() - started
@@ -77,7 +84,7 @@ def _one_process(scenario, seed: int | None) -> dict[str, float]:
 
     result = run_scenario(scenario, seed=seed, audit="one.audit.sqlite")
     result.journal.close()
-    return {"instruments": len({o.instrument for _, o in result.scenario.client_orders()})}
+    return {"instruments": len(scenario.instruments())}
 
 
 def _sharded(scenario, shards: int, seed: int | None) -> dict[str, float]:
@@ -98,5 +105,6 @@ def _sharded(scenario, shards: int, seed: int | None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    name, count, *rest = sys.argv[1:]
-    print(json.dumps(_child(name, int(count), int(rest[0]) if rest else None)))
+    name, count, seed, instruments = sys.argv[1:]
+    figures = _child(name, int(count), int(seed) if seed else None, int(instruments or 0) or None)
+    print(json.dumps(figures))
