@@ -8,7 +8,9 @@
   start included; its parts say what sharding costs on top of the shards' own days
   (``portfolio_shards2_ray_start_s``, ``…_actor_start_s``, ``…_transfer_s``,
   ``…_ray_stop_s``) and the
-  slowest shard's own work (``portfolio_shards2_slowest_shard_s``).
+  slowest shard's own work (``portfolio_shards2_slowest_shard_s``), the largest shard's
+  peak memory and the size of the results that cross (``…_shard_peak_rss_mb``,
+  ``…_result_mb``, pickled).
 
 Each measurement runs in a child process of its own (a fresh interpreter, as a user
 starts a run), so the peak RSS is the run's alone. Skipped under ``--quick``: a day of a
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import resource
 import subprocess
 import sys
@@ -45,6 +48,8 @@ def run(quick: bool) -> dict[str, float]:
         "portfolio_shards2_transfer_s": round(two["transfer_s"], 3),
         "portfolio_shards2_ray_stop_s": round(two["cluster_stop_s"], 2),
         "portfolio_shards2_slowest_shard_s": round(two["slowest_shard_s"], 2),
+        "portfolio_shards2_shard_peak_rss_mb": round(two["shard_peak_rss_mb"], 1),
+        "portfolio_shards2_result_mb": round(two["result_mb"], 2),
     }
 
 
@@ -101,6 +106,8 @@ def _sharded(scenario, shards: int, seed: int | None) -> dict[str, float]:
         "actor_start_s": over.actor_start_s,
         "transfer_s": over.transfer_s,
         "slowest_shard_s": max(o.busy_s for o in result.shards),
+        "shard_peak_rss_mb": max(o.peak_rss_mb for o in result.shards),
+        "result_mb": sum(len(pickle.dumps(o)) for o in result.shards) / 1e6,
     }
 
 

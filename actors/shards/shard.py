@@ -8,6 +8,7 @@ the reports, the TCA, the figures and the trail's digests, once, at the end of t
 
 from __future__ import annotations
 
+import resource
 import socket
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class ShardOutcome:
     cost: ExecutionCost
     wall_s: float  # the simulated day
     busy_s: float  # the whole call: building the engine, the day, TCA, digests
+    peak_rss_mb: float  # the shard's process, at its peak
     stats: dict[str, int]
     client_orders: int
     rejected: int
@@ -84,6 +86,7 @@ class Shard:
             cost=result.cost,
             wall_s=result.wall_s,
             busy_s=time.perf_counter() - began,
+            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             stats=result.stats,
             client_orders=result.client_orders,
             rejected=result.rejected,
