@@ -22,6 +22,12 @@ from engine.tca.text import format_bps, run_report_text, write_fills_csv
 
 EXIT_SHARD_FAILED = 1
 EXIT_UNUSABLE = 2
+# what one engine's run writes that a sharded run does not (yet): flag → its argument
+_PER_ENGINE = {
+    "--report": "report",
+    "--fills": "fills",
+    "--trace-reports": "trace_reports",
+}
 
 
 def main(args: argparse.Namespace, scenario_file: Path, scenario: Scenario, seed: int) -> int:
@@ -34,6 +40,9 @@ def main(args: argparse.Namespace, scenario_file: Path, scenario: Scenario, seed
     clear_fills_csv_path(
         fills_csv, Path(f"{prefix}.audit.sqlite"), scenario_file, overwrite=args.overwrite
     )
+    unused = [flag for flag, on in _PER_ENGINE.items() if getattr(args, on)]
+    if unused:
+        print(f"smart-exec run: {', '.join(unused)}: not with --shards (ignored)", file=sys.stderr)
     if not args.quiet:
         where = args.address or "a local Ray cluster"
         print(f"running {count} shard(s) on {where} ...", file=sys.stderr, flush=True)

@@ -48,6 +48,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     else:
         options["address"] = address
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # a run reports nothing outside
     try:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:

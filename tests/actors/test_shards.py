@@ -78,8 +78,11 @@ def test_sharded_run_has_the_in_process_digest(thin, in_process, shards, tmp_pat
 
 def test_cli_prints_the_run_digest_last(in_process, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["run", "routing_thin", "--seed", str(SEED), "--shards", "2", "--quiet"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    args = ["run", "routing_thin", "--seed", str(SEED), "--shards", "2", "--quiet"]
+    assert main([*args, "--report", "html"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert "--report: not with --shards (ignored)" in captured.err
     assert out[-1] == f"run-digest: {in_process[1]}"
     assert (tmp_path / f"routing-thin.seed{SEED}.shard1of1.audit.sqlite").exists()
     assert (tmp_path / f"routing-thin.seed{SEED}.fills.csv").exists()
