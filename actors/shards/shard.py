@@ -19,7 +19,7 @@ from actors.scenario_runner import ExecutionCost, run_scenario
 from actors.shards.digest import instrument_digests
 from actors.shards.partition import restricted
 from engine.scenario import Scenario
-from engine.tca.from_trail import RunTCA
+from engine.tca.metrics import ParentTCA
 
 SCENARIO_RUN = "scenario"  # the trail's run info as ``smart-exec run`` keeps it: resumable
 
@@ -35,7 +35,7 @@ class ShardOutcome:
     audit_digest: str  # over the shard's whole trail
     instruments: dict[str, str]  # symbol → sub-trail digest
     reports: list[Report]
-    tca: RunTCA
+    parents: list[ParentTCA]  # each parent's TCA (the market tape stays with the trail)
     cost: ExecutionCost
     wall_s: float  # the simulated day
     busy_s: float  # the whole call: building the engine, the day, TCA, digests
@@ -82,7 +82,7 @@ class Shard:
             audit_digest=result.digest,
             instruments=digests,
             reports=result.reports,
-            tca=result.tca,
+            parents=result.tca.parents,
             cost=result.cost,
             wall_s=result.wall_s,
             busy_s=time.perf_counter() - began,

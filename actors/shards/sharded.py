@@ -93,7 +93,7 @@ class ShardedResult:
 
     @property
     def parents(self) -> list[ParentTCA]:
-        return [p for o in self.shards for p in o.tca.parents]
+        return [p for o in self.shards for p in o.parents]
 
     @property
     def cost(self) -> ExecutionCost:
