@@ -2,6 +2,11 @@
 in-process engine's for any shard count, and a killed shard is named with its
 instruments while the other shards' trails stay complete."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import scenarios
@@ -15,6 +20,7 @@ from engine.scenario import load
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed (.ci/run installs it)")
 
 SEED = 7
+REPO = Path(__file__).resolve().parents[2]
 # four generated instruments, a quarter of an hour: shards of two instruments each
 FOUR = """
 name = "four"
@@ -86,6 +92,19 @@ def test_cli_prints_the_run_digest_last(in_process, tmp_path, capsys, monkeypatc
     assert out[-1] == f"run-digest: {in_process[1]}"
     assert (tmp_path / f"routing-thin.seed{SEED}.shard1of1.audit.sqlite").exists()
     assert (tmp_path / f"routing-thin.seed{SEED}.fills.csv").exists()
+
+
+def test_cli_joins_a_running_cluster_by_address(in_process, tmp_path):
+    """A second process joins this module's cluster (``--address``) instead of starting
+    one, and leaves it running."""
+    address = ray.get_runtime_context().gcs_address
+    command = [sys.executable, "-m", "actors.cli", "run", "routing_thin", "--seed", str(SEED)]
+    command += ["--shards", "1", "--address", address, "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"run-digest: {in_process[1]}"
+    assert ray.is_initialized() and ray.cluster_resources().get("CPU") == 2
 
 
 def test_cli_refuses_an_existing_shard_trail(tmp_path, capsys, monkeypatch):
