@@ -72,6 +72,9 @@ class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
     venues: list[VenueConfig]
     session: SessionConfig = SessionConfig()
     instruments: list[Instrument] = []
+    # many instruments: the books' periodic feeds to each other (arbitrage, impact) at
+    # most once per this interval (None: every publication)
+    peer_md_interval_ns: int | None = None
 
     def __post_init__(self) -> None:
         if (self.instrument is None) == (not self.instruments):
@@ -138,6 +141,7 @@ class EngineSpec(msgspec.Struct, frozen=True, kw_only=True):
     parent: ParentConfig
     max_restarts: int
     restart_window_ns: int
+    relay_interval_ns: int | None = None
 
 
 ENGINE_SPEC = "engine"  # its key in the trail's run info
@@ -165,7 +169,10 @@ class Engine:
         max_restarts: int = 3,
         restart_window_ns: int = 5 * SECOND,
         scorecard: ScorecardSource = None,
+        relay_interval_ns: int | None = None,
     ) -> None:
+        """``relay_interval_ns``: each parent gets at most one market data update per
+        venue and instrument in this interval (None: the router's default)."""
         if cpu is not None and not live:
             raise ValueError("cpu pins the live runtime's threads: it needs live=True")
         if live and market.session == SessionConfig():  # the default day is in the past
@@ -183,6 +190,7 @@ class Engine:
                 parent=parent,
                 max_restarts=max_restarts,
                 restart_window_ns=restart_window_ns,
+                relay_interval_ns=relay_interval_ns,
             )
             self.journal.set_run_info(ENGINE_SPEC, spec)
         self.reports: list[Report] = []
@@ -196,25 +204,10 @@ class Engine:
             self.runtime, "engine", max_restarts=max_restarts, window_ns=restart_window_ns
         )
         venues = self._sub_supervisor("venues", max_restarts, restart_window_ns)
-        self._books: dict[str, list[str]] = {}  # many instruments: each venue's book actors
         self.parents = self._sub_supervisor("parents", max_restarts, restart_window_ns)
-        if market.instrument is not None:
-            self.venue_names = start_market(
-                self.runtime,
-                venues,
-                market.instrument,
-                market.session,
-                market.venues,
-                clients=[ROUTER],
-            )
-        else:  # a venue's faults and crashes go to each of its books; a book's to it alone
-            books = start_books(
-                self.runtime, venues, market.instruments, market.session, market.venues, [ROUTER]
-            )
-            for venue in market.venues:
-                self._books[venue.name] = [b for b in books if b.startswith(f"{venue.name}:")]
-            self.venue_names = [*self._books, *books]
-        self._start_router(router, scorecard)
+        self._books: dict[str, list[str]] = {}  # many instruments: each venue's book actors
+        self.venue_names = self._start_venues(venues)
+        self._start_router(router, scorecard, relay_interval_ns)
         self._start_desk(desk, parent)
         self._parent_prefix = desk.parent_id_prefix  # the desk names its parents P1, P2, ...
         self._closed = False
@@ -247,6 +240,7 @@ class Engine:
                 max_restarts=spec.max_restarts,
                 restart_window_ns=spec.restart_window_ns,
                 scorecard=scorecard,
+                relay_interval_ns=spec.relay_interval_ns,
             )
         except BaseException:
             journal.close()
@@ -278,14 +272,44 @@ class Engine:
             parent=self.supervisor,
         )
 
-    def _start_router(self, config: RouterConfig, scorecard: ScorecardSource) -> None:
-        kwargs = {
+    def _start_venues(self, supervisor: Supervisor) -> list[str]:
+        """The venue actors (one instrument), or the book actors (many); the names faults
+        and crashes may name: a venue's go to each of its books, a book's to it alone."""
+        market = self.market
+        if market.instrument is not None:
+            return start_market(
+                self.runtime,
+                supervisor,
+                market.instrument,
+                market.session,
+                market.venues,
+                clients=[ROUTER],
+            )
+        books = start_books(
+            self.runtime,
+            supervisor,
+            market.instruments,
+            market.session,
+            market.venues,
+            [ROUTER],
+            market.peer_md_interval_ns,
+        )
+        for venue in market.venues:
+            self._books[venue.name] = [b for b in books if b.startswith(f"{venue.name}:")]
+        return [*self._books, *books]
+
+    def _start_router(
+        self, config: RouterConfig, scorecard: ScorecardSource, relay_interval_ns: int | None
+    ) -> None:
+        kwargs: dict[str, object] = {
             "venues": self.market.venues,
             "instruments": self.market.traded(),
             "books": self.market.many,
             "config": config,
             "scorecard": scorecard,  # a previous run's journal/path/Scorecard: start from it
         }
+        if relay_interval_ns is not None:
+            kwargs["relay_interval_ns"] = relay_interval_ns
         self.supervisor.start_child(ChildSpec(ROUTER, RouterActor, kwargs))
 
     def _start_desk(self, config: DeskConfig, parent: ParentConfig) -> None:

@@ -27,7 +27,7 @@ from actors.runtime import EXTERNAL, SimRuntime
 from actors.simulated_market import start_market, subscribe
 from actors.supervisor import Supervisor
 from engine.audit.journal import Journal
-from engine.clock import MINUTE
+from engine.clock import MINUTE, MS
 from engine.desk.desk import EXCESS_SOURCE
 from engine.market_view import MarketView
 from engine.messages import (
@@ -183,7 +183,13 @@ def _run_on(
 def _start_engine(scenario: Scenario, seed: int, journal: Journal, threaded: bool) -> Engine:
     instrument, session, venues = scenario.market()
     if scenario.many:
-        market = MarketConfig(instruments=scenario.instruments(), venues=venues, session=session)
+        peer = None if scenario.md_peer_ms is None else scenario.md_peer_ms * MS
+        market = MarketConfig(
+            instruments=scenario.instruments(),
+            venues=venues,
+            session=session,
+            peer_md_interval_ns=peer,
+        )
     else:
         market = MarketConfig(instrument=instrument, venues=venues, session=session)
     return Engine(
@@ -194,6 +200,7 @@ def _start_engine(scenario: Scenario, seed: int, journal: Journal, threaded: boo
         desk=scenario.desk,
         parent=ParentConfig(vwap_profile=scenario.profile(seed)),
         threaded=threaded,
+        relay_interval_ns=None if scenario.md_relay_ms is None else scenario.md_relay_ms * MS,
     )
 
 
@@ -257,7 +264,7 @@ def _engine_cost(
         if found is None:
             continue  # the excess account
         at, order = found
-        mid = tca.tape.mid_at(at)
+        mid = tca.tape_of(order.instrument).mid_at(at)
         if mid is not None:
             cost.add(int(order.side), r.last_qty, r.last_price, int(mid))
     cost.fees = sum(f.fill.fee for p in tca.parents for f in p.rows)

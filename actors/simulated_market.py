@@ -93,12 +93,15 @@ def start_books(
     session: SessionConfig,
     venues: Sequence[VenueConfig],
     clients: Sequence[str] = (),
+    peer_interval_ns: int | None = None,
 ) -> list[str]:
     """A market of many instruments: one book actor (``"venue:SYMBOL"``) per venue and
     instrument it trades, each with the flow the instrument's parameters call for
     (``engine.universe.book_config``), wired per instrument as ``start_market`` wires a
     venue. Instrument by instrument, so each instrument's books start in the same order
-    whatever the others are. Returns the book names."""
+    whatever the others are. ``peer_interval_ns``: the books' periodic feeds to each
+    other are conflated to one per interval (None: every publication). Returns the book
+    names."""
     day_s = session.length_ns / SECOND
     names: list[str] = []
     for instrument in instruments:
@@ -119,6 +122,8 @@ def start_books(
                 "session": session,
                 "lit_venues": [b for b in lit if b != me],
                 "subscribers": [*clients, *(others if venue.kind is VenueKind.LIT else lit)],
+                "peers": others,
+                "peer_interval_ns": peer_interval_ns,
             }
             supervisor.start_child(ChildSpec(me, BookActor, kwargs))
             names.append(me)
@@ -131,7 +136,10 @@ def _link_books(
     books: dict[str, str],
     clients: Sequence[str],
 ) -> None:
-    """``_link`` for one instrument's books: its venues' links, book to book."""
+    """``_link`` for one instrument's books: its venues' links, book to book. Between
+    books the latency is fixed: a jitter draw comes from the sender's stream, which
+    other instruments' traffic would move, and an instrument's market must not
+    depend on what else the engine trades."""
     for venue in venues:
         for client in clients:
             runtime.set_link(client, books[venue.name], venue.latency_ns, venue.jitter_ns)
@@ -139,14 +147,7 @@ def _link_books(
     for venue in venues:
         if venue.kind is VenueKind.DARK:
             for other in lit:
-                runtime.set_link(
-                    books[venue.name], books[other.name], venue.latency_ns, venue.jitter_ns
-                )
+                runtime.set_link(books[venue.name], books[other.name], venue.latency_ns)
     for i, a in enumerate(lit):
         for b in lit[i + 1 :]:
-            runtime.set_link(
-                books[a.name],
-                books[b.name],
-                max(a.latency_ns, b.latency_ns),
-                max(a.jitter_ns, b.jitter_ns),
-            )
+            runtime.set_link(books[a.name], books[b.name], max(a.latency_ns, b.latency_ns))

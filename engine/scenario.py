@@ -229,6 +229,8 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # market data relayed to each parent: at most one update per venue and instrument in
     # this interval (None: the router's default)
     md_relay_ms: int | None = None
+    # many instruments: books feed each other (arbitrage, impact) at most this often
+    md_peer_ms: int | None = None
 
     def __post_init__(self) -> None:
         self._check_instruments()
@@ -262,8 +264,9 @@ class Scenario(_Spec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError('vwap_profile: expected "default", "history" or a profile file')
         if self.history_days < 1:
             raise ValueError(f"history_days: {self.history_days} is not a number of days >= 1")
-        if self.md_relay_ms is not None and self.md_relay_ms <= 0:
-            raise ValueError(f"md_relay_ms: {self.md_relay_ms} must be > 0")
+        for field in ("md_relay_ms", "md_peer_ms"):
+            if getattr(self, field) is not None and getattr(self, field) <= 0:
+                raise ValueError(f"{field}: {getattr(self, field)} must be > 0")
 
     def _check_instruments(self) -> None:
         many = bool(self.instruments_) or self.universe is not None

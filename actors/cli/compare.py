@@ -85,8 +85,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _scenarios(given: list[str]) -> list[tuple[str, Scenario]]:
-    names = given or scenarios.shipped()
-    return [(Path(name).stem, load(scenarios.locate(name))) for name in names]
+    """The scenarios named, else every shipped one of a single instrument (the baseline
+    sends each order to one lit venue of one instrument's market)."""
+    loaded = [(Path(n).stem, load(scenarios.locate(n))) for n in given or scenarios.shipped()]
+    return loaded if given else [(n, s) for n, s in loaded if not s.many]
 
 
 def _progress(finished: int, total: int) -> None:

@@ -19,6 +19,7 @@ keeps the scenario and seed (``run_info("scenario")``), which is what ``resume``
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -38,8 +39,10 @@ from engine.audit.journal import Journal, ReplayMismatch
 from engine.messages import ExecutionReport
 from engine.scenario import Scenario, ScenarioError, load
 from engine.tca.html import report_data_from_journal, write_report
+from engine.tca.portfolio import portfolio_tca
 from engine.tca.text import (
     format_time,
+    portfolio_text,
     run_fills_text,
     run_report_text,
     write_fills_csv,
@@ -101,6 +104,11 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-baseline", action="store_true", help="skip the market-order baseline run"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run's figures and its TCA roll-up as one JSON object instead",
+    )
     parser.add_argument(
         "--trace-reports",
         action="store_true",
@@ -207,8 +215,13 @@ def _report(
             file=sys.stderr,
         )
         return stop.exit_status
-    baseline = None if args.no_baseline else run_baseline(scenario, seed=result.seed)
+    # the baseline sends each order to one lit venue of one instrument's market
+    skip = args.no_baseline or scenario.many
+    baseline = None if skip else run_baseline(scenario, seed=result.seed)
     rows = write_fills_csv(result.tca.parents, fills_csv, offset)
+    if getattr(args, "json", False):
+        print(json.dumps(run_json(result, audit, fills_csv), indent=2))
+        return 0
     print(summary(result, baseline, audit))
     print(
         f"\nFills: {rows:,} rows in {fills_csv}" + ("" if args.fills else " (--fills prints them)")
@@ -340,6 +353,24 @@ class Interruption:
                 signal.signal(s, handler)
 
 
+def run_json(result: ScenarioResult, audit: Path, fills_csv: Path) -> dict:
+    """The run's figures and its TCA roll-up (per instrument, side, strategy, venue)."""
+    return {
+        "scenario": result.scenario.name,
+        "seed": result.seed,
+        "instruments": len(result.scenario.instruments()),
+        "client_orders": result.client_orders,
+        "rejected": result.rejected,
+        "parents": len(result.tca.parents),
+        "wall_s": round(result.wall_s, 3),
+        "deliveries": result.stats.get("deliveries", 0),
+        "audit": str(audit),
+        "fills_csv": str(fills_csv),
+        "tca": portfolio_tca(result.tca.parents).as_json(),
+        "audit_digest": result.digest,
+    }
+
+
 def summary(result: ScenarioResult, baseline: Baseline | None, audit: Path) -> str:
     s = result.scenario
     lines = [
@@ -347,13 +378,17 @@ def summary(result: ScenarioResult, baseline: Baseline | None, audit: Path) -> s
         f"({result.rejected} rejected), simulated in {result.wall_s:.1f}s wall"
     ]
     offset = s.session.utc_offset_hours
-    lines += [
-        "",
-        f"Parents (times UTC{offset:+03d}:00; performance in bps, + = better than the benchmark)",
-        run_report_text(result.tca.parents, utc_offset_hours=offset),
-        "",
-        *execution_lines(result, baseline),
-    ]
+    if s.many:  # hundreds of parents, many markets: the roll-up, per instrument last
+        lines += ["", portfolio_text(portfolio_tca(result.tca.parents)), ""]
+    else:
+        lines += [
+            "",
+            f"Parents (times UTC{offset:+03d}:00; performance in bps, + = better than "
+            "the benchmark)",
+            run_report_text(result.tca.parents, utc_offset_hours=offset),
+            "",
+            *execution_lines(result, baseline),
+        ]
     if result.excess:
         lines.append(f"Excess account (never allocated to clients): {result.excess}")
     st = result.stats

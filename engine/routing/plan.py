@@ -13,6 +13,10 @@ class VenueInfo:
     kind: VenueKind
     maker_fee: int
     taker_fee: int
+    instruments: frozenset[str] = frozenset()  # the symbols it trades (empty: all)
+
+    def trades(self, symbol: str) -> bool:
+        return not self.instruments or symbol in self.instruments
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,9 @@ class PlannerCore:
                 [
                     v
                     for v, info in sorted(self.venues.items())
-                    if info.kind is kind and card.status(v, instrument) is not VenueStatus.DOWN
+                    if info.kind is kind
+                    and card.status(v, instrument) is not VenueStatus.DOWN
+                    and info.trades(instrument)
                 ],
             )
         avoid = child.avoid
@@ -98,6 +100,7 @@ class PlannerCore:
             for v, info in sorted(self.venues.items())
             if info.kind in kinds
             and self.scorecard.status(v, child.cmd.instrument) is not VenueStatus.DOWN
+            and info.trades(child.cmd.instrument)
         ]
         return bool(up) and all(v in child.avoid for v in up)
 

@@ -40,7 +40,11 @@ class RouterTables:
         self.instruments = dict(instruments or {})
         self.venues = {
             v.name: VenueInfo(
-                name=v.name, kind=v.kind, maker_fee=v.maker_fee, taker_fee=v.taker_fee
+                name=v.name,
+                kind=v.kind,
+                maker_fee=v.maker_fee,
+                taker_fee=v.taker_fee,
+                instruments=frozenset(v.instruments),
             )
             for v in sorted(venues, key=lambda v: v.name)
         }

@@ -20,7 +20,7 @@ What is taken from which record:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine import messages as m
 from engine.audit.trail import AuditTrail
@@ -40,7 +40,12 @@ _TERMINAL = {m.ParentState.COMPLETED, m.ParentState.CANCELED, m.ParentState.EXPI
 @dataclass(frozen=True, slots=True)
 class RunTCA:
     parents: list[ParentTCA]
-    tape: MarketTape
+    tape: MarketTape  # every market data update of the run (one instrument's, if one)
+    tapes: dict[str, MarketTape] = field(default_factory=dict)  # per instrument
+
+    def tape_of(self, instrument: str) -> MarketTape:
+        """The market tape of ``instrument`` (an empty tape if the run never heard it)."""
+        return self.tapes.get(instrument) or MarketTape()
 
 
 def order_type_label(order_type: m.OrderType | None, liquidity: m.Liquidity | None) -> str:
@@ -69,6 +74,18 @@ class _RunIndex:
         for msg in journal.replay():
             self._see(msg, market)
         self.tape = MarketTape.from_market_data(market)
+        by_instrument: dict[str, list[m.MarketDataUpdated]] = {}
+        for md in market:
+            by_instrument.setdefault(md.instrument, []).append(md)
+        if len(by_instrument) == 1:  # one instrument: its tape is the run's
+            self.tapes = dict.fromkeys(by_instrument, self.tape)
+        else:
+            self.tapes = {s: MarketTape.from_market_data(u) for s, u in by_instrument.items()}
+
+    def tape_for(self, parent_id: str) -> MarketTape:
+        created = self.created.get(parent_id)
+        found = self.tapes.get(created.instrument) if created is not None else None
+        return found if found is not None else self.tape
 
     def _see(self, msg: m.Message, market: list[m.MarketDataUpdated]) -> None:
         match msg:
@@ -132,8 +149,9 @@ class _RunIndex:
         start = self.child_start.get(f.child_id)
         if start is None:
             return None
-        vwap = self.tape.vwap(start, f.ts)
-        return vwap if vwap is not None else self.tape.mid_at(start)
+        tape = self.tape_for(f.parent_id)
+        vwap = tape.vwap(start, f.ts)
+        return vwap if vwap is not None else tape.mid_at(start)
 
 
 def tca_from_journal(journal: AuditTrail, horizons: Sequence[int] = MARKOUT_HORIZONS) -> RunTCA:
@@ -144,7 +162,8 @@ def tca_from_journal(journal: AuditTrail, horizons: Sequence[int] = MARKOUT_HORI
         fills = run.fills(pid, created.side)
         end = run.end.get(pid, max((f.ts for f in fills), default=created.ts))
         client_ts = run.first_client_ts.get(pid)
-        decision = run.tape.mid_at(client_ts) if client_ts is not None else None
+        tape = run.tape_for(pid)
+        decision = tape.mid_at(client_ts) if client_ts is not None else None
         info = ParentInfo(
             parent_id=pid,
             side=created.side,
@@ -153,10 +172,10 @@ def tca_from_journal(journal: AuditTrail, horizons: Sequence[int] = MARKOUT_HORI
             end_ns=end,
             arrival_price=created.arrival_mid,
             decision_price=decision,
+            instrument=created.instrument,
+            strategy=str(created.mandate.strategy),
         )
         internal = sum(f.quantity for f in fills if f.liquidity is m.Liquidity.INTERNAL)
         internal += run.internal_fills.get(pid, 0)
-        out.append(
-            parent_tca(info, fills, run.tape, internalised_quantity=internal, horizons=horizons)
-        )
-    return RunTCA(parents=out, tape=run.tape)
+        out.append(parent_tca(info, fills, tape, internalised_quantity=internal, horizons=horizons))
+    return RunTCA(parents=out, tape=run.tape, tapes=run.tapes)

@@ -33,6 +33,13 @@ from engine.clock import SECOND
 from engine.prices import PRICE_SCALE
 from engine.tca.from_trail import RunTCA, tca_from_journal
 from engine.tca.metrics import ParentTCA, Shortfall, VenueBreakdown, to_currency
+from engine.tca.portfolio import (
+    PORTFOLIO_HEADERS,
+    PortfolioTCA,
+    bucket_cells,
+    portfolio_sections,
+    portfolio_tca,
+)
 from engine.tca.text import (
     FILL_HEADERS,
     fill_table_cells,
@@ -76,6 +83,7 @@ class ReportData:
     faults: Sequence[FaultWindow] = ()
     digest: str = ""  # the audit trail's digest
     comparison: Mapping[str, str] = field(default_factory=dict)  # label → formatted figure
+    portfolio: PortfolioTCA | None = None  # many instruments: the roll-up, not each parent
 
 
 def venue_colours(venues: Sequence[str]) -> dict[str, str]:
@@ -423,6 +431,21 @@ def comparison_section(comparison: Mapping[str, str]) -> str:
     return "<h2>Engine vs baseline</h2>" + _html_table(("Measure", "Value"), rows)
 
 
+def portfolio_section(pt: PortfolioTCA) -> str:
+    """The portfolio roll-up: the total, then by side, strategy, venue and instrument
+    (a parent's fills are in the fills CSV; ``smart-exec tca`` reads it)."""
+    out = [
+        "<h3>Portfolio</h3><p class='muted'>Cost in bps, notional-weighted over fills; "
+        "+ = cost. Each parent's fills: the run's fills CSV.</p>",
+        _html_table(PORTFOLIO_HEADERS, [bucket_cells(pt.total)]),
+    ]
+    total = bucket_cells(pt.total)
+    for title, rows in portfolio_sections(pt):
+        out.append(f"<h3>{html.escape(title)}</h3>")
+        out.append(_html_table(PORTFOLIO_HEADERS, [bucket_cells(b) for b in rows], total))
+    return "".join(out)
+
+
 def _header(data: ReportData) -> str:
     zone = f"Times are session-local, {zone_label(data.utc_offset_hours)}."
     notes = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in [*data.notes, zone])
@@ -443,7 +466,10 @@ def render_html(data: ReportData) -> str:
     marks = _Marks(
         colours=venue_colours(_all_venues(data)), faults=data.faults, utc_offset_hours=tz
     )
-    parents = "".join(parent_section(p, tz) for p in data.parents)
+    if data.portfolio is not None:
+        parents = portfolio_section(data.portfolio)
+    else:
+        parents = "".join(parent_section(p, tz) for p in data.parents)
     conv = (
         "Performance = −side·(price − benchmark)/benchmark·1e4 (+ = better than the "
         "benchmark); slippage = its negative (+ = cost). Totals are quantity-weighted."
@@ -498,6 +524,18 @@ def report_data_from_journal(
         filled.append((f.ts, cum))
         split[f.venue] = split.get(f.venue, 0) + f.quantity
     ends = [run.tape.end_ts or 0, filled[-1][0] if filled else 0]
+    if len(run.tapes) > 1:  # prices of many instruments do not share a chart
+        return ReportData(
+            title=title,
+            schedule=schedule,
+            filled=filled,
+            venue_split=split,
+            parents=run.parents,
+            notes=notes,
+            utc_offset_hours=utc_offset_hours,
+            faults=fault_windows(journal, end=max(ends)),
+            portfolio=portfolio_tca(run.parents),
+        )
     return ReportData(
         title=title,
         schedule=schedule,

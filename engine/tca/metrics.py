@@ -297,6 +297,8 @@ class ParentInfo:
     arrival_price: int | None = None  # mid at arrival; None: taken from the tape
     decision_price: int | None = None  # None: the arrival price (no delay cost)
     end_price: int | None = None  # mark for the unfilled rest; None: mid at end
+    instrument: str = ""
+    strategy: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +332,8 @@ class ParentTCA:
     internalised_quantity: int
     rows: list[FillRow] = field(default_factory=list)
     total: FillTotal | None = None
+    instrument: str = ""
+    strategy: str = ""
 
 
 def parent_tca(
@@ -347,9 +351,8 @@ def parent_tca(
     filled = sum(f.quantity for f in fills)
     notional = sum(f.quantity * f.price for f in fills)
     avg = Fraction(notional, filled) if filled else None
-    arrival = parent.arrival_price
-    if arrival is None:
-        arrival = tape.mid_at(parent.start_ns)
+    given = parent.arrival_price
+    arrival = tape.mid_at(parent.start_ns) if given is None else given
     vwap = tape.vwap(parent.start_ns, parent.end_ns)
     fallback_bench = vwap if vwap is not None else arrival
     rows: list[FillRow] = []
@@ -361,9 +364,7 @@ def parent_tca(
         internalised_quantity = sum(f.quantity for f in fills if f.liquidity is Liquidity.INTERNAL)
     shortfall = None
     if arrival is not None:
-        end_price = parent.end_price
-        if end_price is None:
-            end_price = tape.mid_at(parent.end_ns)
+        end_price = tape.mid_at(parent.end_ns) if parent.end_price is None else parent.end_price
         shortfall = implementation_shortfall(
             side,
             parent.target,
@@ -391,6 +392,8 @@ def parent_tca(
         internalised_quantity=internalised_quantity,
         rows=rows,
         total=fill_total(rows) if rows else None,
+        instrument=parent.instrument,
+        strategy=parent.strategy,
     )
 
 

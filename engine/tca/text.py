@@ -22,6 +22,12 @@ from pathlib import Path
 from engine.clock import MINUTE, SECOND
 from engine.prices import PRICE_SCALE
 from engine.tca.metrics import FillRow, FillTotal, ParentTCA, Shortfall, to_currency
+from engine.tca.portfolio import (
+    PORTFOLIO_HEADERS,
+    PortfolioTCA,
+    bucket_cells,
+    portfolio_sections,
+)
 
 DAY_NS = 86_400 * SECOND
 
@@ -237,6 +243,20 @@ def parent_summary_text(p: ParentTCA, utc_offset_hours: int = 0) -> str:
 def run_report_text(parents: Sequence[ParentTCA], utc_offset_hours: int = 0) -> str:
     """The terminal TCA: each parent's summary (its fills: ``run_fills_text``)."""
     return "\n\n".join(parent_summary_text(p, utc_offset_hours) for p in parents)
+
+
+def portfolio_text(pt: PortfolioTCA) -> str:
+    """The portfolio roll-up as aligned tables: the total, then by side, strategy, venue
+    and instrument, each closed by the total."""
+    right = set(range(1, len(PORTFOLIO_HEADERS)))
+    total = bucket_cells(pt.total)
+    out = [
+        "Portfolio (cost in bps, notional-weighted over fills; + = cost)",
+        _table(PORTFOLIO_HEADERS, [total], right),
+    ]
+    for title, rows in portfolio_sections(pt):
+        out += ["", title, _table(PORTFOLIO_HEADERS, [bucket_cells(b) for b in rows], right, total)]
+    return "\n".join(out)
 
 
 def run_fills_text(parents: Sequence[ParentTCA], utc_offset_hours: int = 0) -> str:
