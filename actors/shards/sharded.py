@@ -13,7 +13,7 @@ and their trails are complete.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,15 @@ class ShardedResult:
 
     @property
     def parents(self) -> list[ParentTCA]:
-        return [p for o in self.shards for p in o.parents]
+        """Every shard's parents' TCA. Each engine numbers its parents from P1, so with
+        more than one shard a parent id names its shard too: ``S2-P1`` is shard 2's P1."""
+        if len(self.shards) == 1:
+            return list(self.shards[0].parents)
+        return [
+            replace(p, parent_id=f"S{o.index + 1}-{p.parent_id}")
+            for o in self.shards
+            for p in o.parents
+        ]
 
     @property
     def cost(self) -> ExecutionCost:

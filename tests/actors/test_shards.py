@@ -2,6 +2,7 @@
 in-process engine's for any shard count, and a killed shard is named with its
 instruments while the other shards' trails stay complete."""
 
+import json
 import os
 import subprocess
 import sys
@@ -143,6 +144,19 @@ def test_each_shard_is_the_engine_of_its_instruments(four, tmp_path):
     assert sorted(result.instruments) == ["U001", "U002", "U003", "U004"]
     assert result.client_orders == len(four.client_orders())
     assert {r.instrument for r in result.fills} == set(result.instruments)
+
+
+def test_cli_json_rolls_up_every_shard(four, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "four.toml").write_text(FOUR)
+    assert main(["run", "four.toml", "--seed", str(SEED), "--shards", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [s["symbols"] for s in data["shards"]] == [["U001", "U003"], ["U002", "U004"]]
+    total, by_instrument = data["tca"]["total"], data["tca"]["instruments"]
+    # each engine numbers its parents from P1: the roll-up still counts every parent once
+    assert total["parents"] == data["parents"] == sum(b["parents"] for b in by_instrument)
+    assert [b["key"] for b in by_instrument] == ["U001", "U002", "U003", "U004"]
+    assert data["run_digest"] and data["instruments"] == 4
 
 
 def test_one_shard_is_the_in_process_engine(four, four_in_process, tmp_path):
