@@ -200,12 +200,12 @@ def run_sharded(
     address: str | None = None,
     num_cpus: int | None = None,
 ) -> ShardedResult:
-    """Run ``scenario`` on ``shards`` engines; a local Ray cluster is started (and shut
-    down after) unless this process is connected already or ``address`` names one.
-    ``trails``: the shards' trail path prefix (default ``NAME.seedN``)."""
-    run = ShardedRun(
-        scenario, shards, seed=seed, trails=trails or f"{scenario.name}.seed{seed or scenario.seed}"
-    )
+    """Run ``scenario`` on ``shards`` engines. A process already connected to Ray runs
+    them there; otherwise ``address`` joins a running cluster (left running) or, without
+    it, a local cluster is started and shut down after. ``trails``: the shards' trail
+    path prefix (default ``NAME.seedN``)."""
+    seed = scenario.seed if seed is None else seed
+    run = ShardedRun(scenario, shards, seed=seed, trails=trails or f"{scenario.name}.seed{seed}")
     began = time.perf_counter()
     connected = connect(address, num_cpus)
     cluster_start_s = time.perf_counter() - began
