@@ -165,7 +165,10 @@ class ShardedRun:
         failed: dict[int, tuple[list[str], str]] = {}
         pending = list(self._pending)
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
+            # waits of a second at most: Ctrl-C reaches Python between them
+            done, pending = ray.wait(pending, num_returns=1, timeout=1.0)
+            if not done:
+                continue
             index = self._pending[done[0]]
             try:
                 finished.append(ray.get(done[0]))
