@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "runtime": "actors.benchmarks.runtime",
     "recalibration": "actors.benchmarks.recalibration",
     "brief_run": "actors.benchmarks.brief_run",
+    "portfolio": "actors.benchmarks.portfolio",
     "fix": "actors.fix.loopback",
 }
 

@@ -77,6 +77,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace a file already at the audit or fills CSV path (never the scenario file)",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="partition the instruments across N engines, each a Ray actor (the [ray] extra); "
+        "trails PREFIX.shardIofN.audit.sqlite, run-digest printed last",
+    )
+    parser.add_argument(
+        "--address", help="with --shards: join the Ray cluster at ADDRESS, not a local one"
+    )
     add_output_arguments(parser)
 
 
@@ -130,6 +140,10 @@ def _run(args: argparse.Namespace) -> int:
     scenario_file = scenarios.locate(args.scenario)
     scenario = load(scenario_file)
     seed = scenario.seed if args.seed is None else args.seed
+    if args.shards is not None:
+        from actors.shards import cli as sharded  # Ray only when asked for
+
+        return sharded.main(args, scenario_file, scenario, seed)
     audit = Path(args.audit or f"{scenario.name}.seed{seed}.audit.sqlite")
     fills_csv = Path(args.fills_csv) if args.fills_csv else fills_csv_beside(audit)
     clear_audit_path(audit, scenario_file, overwrite=args.overwrite)
