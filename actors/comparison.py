@@ -112,6 +112,7 @@ class SeedFigures:
     drift_adjusted_cost_bps: float | None
     market_drift_bps: float | None  # the counterfactual's move over our fills: never ours
     opportunity_cost_bps: float | None
+    fees_bps: float | None  # net of rebates, in the cost above
     baseline_cost_bps: float | None
     baseline_drift_adjusted_cost_bps: float | None
     baseline_filled: int
@@ -227,6 +228,7 @@ def measure(result: ScenarioResult, baseline: Baseline) -> SeedFigures:
         drift_adjusted_cost_bps=adjusted.bps,
         market_drift_bps=market_move_bps(orders, baseline.counterfactual),
         opportunity_cost_bps=raw.opportunity_bps,
+        fees_bps=raw.fees_bps,
         baseline_cost_bps=base.bps,
         baseline_drift_adjusted_cost_bps=base_adjusted.bps,
         baseline_filled=base.filled,
@@ -274,6 +276,7 @@ class Row:
     cost_vs_vwap_bps: float | None
     drift_adjusted_cost_bps: float | None
     opportunity_cost_bps: float | None
+    fees_bps: float | None
     market_drift_bps: float | None
     baseline_cost_bps: float | None
     baseline_drift_adjusted_cost_bps: float | None
@@ -317,6 +320,7 @@ def summarize(scenario: str, logic: str, figures: Sequence[SeedFigures]) -> Row:
         cost_vs_vwap_bps=mean("cost_vs_vwap_bps"),
         drift_adjusted_cost_bps=mean("drift_adjusted_cost_bps"),
         opportunity_cost_bps=mean("opportunity_cost_bps"),
+        fees_bps=mean("fees_bps"),
         market_drift_bps=mean("market_drift_bps"),
         baseline_cost_bps=mean("baseline_cost_bps"),
         baseline_drift_adjusted_cost_bps=mean("baseline_drift_adjusted_cost_bps"),

@@ -16,7 +16,8 @@ LEGEND = textwrap.fill(
     "bps, + = cost (saving: + = the engine cheaper), mean over seeds. cost: shortfall vs "
     "each client order's arrival mid, fees included, unfilled shares marked at the end "
     "price; vs VWAP: fills vs the market VWAP over each order's life without our own "
-    "fills; drift-adj.: against the same seed's market without our orders; baseline: "
+    "fills; drift-adj.: against the same seed's market without our orders; fees: net of "
+    "rebates, in bps of the ordered notional (in the cost); baseline: "
     "each order marketable to the primary venue; saving ± standard error [95 % interval]; "
     "passive taker: passive-tactic shares filled as taker; child fill: median time for a "
     "child to fill completely; excess: shares to the excess account per seed",
@@ -57,6 +58,7 @@ HEADER = (
     "cost",
     "vs VWAP",
     "drift-adj.",
+    "fees",
     "baseline",
     "baseline drift-adj.",
     "drift-adj. saving",
@@ -77,6 +79,7 @@ def _cells(r: Row) -> tuple[str, ...]:
         format_bps(r.cost_vs_arrival_bps),
         format_bps(r.cost_vs_vwap_bps),
         format_bps(r.drift_adjusted_cost_bps),
+        format_bps(r.fees_bps),
         format_bps(r.baseline_cost_bps),
         format_bps(r.baseline_drift_adjusted_cost_bps),
         _saving(r),

@@ -108,6 +108,11 @@ class Cost:
         return _bps(self.opportunity, self.paper)
 
     @property
+    def fees_bps(self) -> float | None:
+        """Fees net of rebates, in bps of the ordered notional at arrival."""
+        return _bps(Fraction(self.fees), self.paper)
+
+    @property
     def fill_ratio(self) -> float:
         return self.filled / self.ordered if self.ordered else 0.0
 

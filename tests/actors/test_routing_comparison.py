@@ -18,7 +18,6 @@ from actors.comparison import (
     summarize,
     with_logic,
 )
-from actors.routing_comparison import measure as cell_of
 from actors.scenario_runner import run_baseline, run_counterfactual, run_scenario
 from engine import messages as m
 from engine.messages import RoutingLogic
@@ -163,23 +162,33 @@ def test_orders_the_engine_rejected_are_not_counted():
         result.journal.close()
 
 
-def test_a_single_runs_cell_and_overallocation_overfills_only_the_excess_account():
-    """``routing_comparison.measure``: one run's own figures; with over-allocation on,
-    what is overfilled goes to the excess account, never to a client."""
-    logic = logic_named("parallel+overalloc")
-    result = run_scenario(with_logic(SCENARIO, logic), seed=SEED)
+def test_overallocation_overfills_only_the_excess_account(runs):
+    """With over-allocation on, what is overfilled goes to the excess account, never to a
+    client, and the seed's figures count it."""
+    _, baseline = runs
+    result = run_scenario(with_logic(SCENARIO, logic_named("parallel+overalloc")), seed=SEED)
     try:
-        cell = cell_of("small", logic, result)
-        overfilled = list(result.journal.messages(m.ChildOrderOverfilled))
-        assert cell.overfills == len(overfilled)
-        assert cell.excess_qty == sum(q for q, _ in result.excess.values())
-        assert cell.clients_overfilled == 0
-        assert cell.venue_orders == sum(1 for _ in result.journal.messages(m.PlaceVenueOrder))
-        assert cell.complete == (cell.fill_rate == 1.0)
-        assert cell.excess_qty == measure_excess(result)
+        figures = measure(result, baseline)
+        excess = sum(r.last_qty for r in result.fills if r.source == "EXCESS")
+        assert figures.excess_shares == sum(q for q, _ in result.excess.values()) == excess
+        filled = {(o.source, o.client_order_id): 0 for _, o in result.scenario.client_orders()}
+        for r in result.fills:
+            if r.source != "EXCESS":
+                filled[(r.source, r.client_order_id)] += r.last_qty
+        ordered = {(o.source, o.client_order_id): o.quantity for _, o in SCENARIO.client_orders()}
+        assert all(filled[key] <= ordered[key] for key in filled)
+        assert figures.filled == sum(filled.values()) <= figures.ordered
     finally:
         result.journal.close()
 
 
-def measure_excess(result):
-    return sum(r.last_qty for r in result.fills if r.source == "EXCESS")
+def test_fees_are_reported_in_bps_of_the_ordered_notional(runs):
+    result, baseline = runs
+    figures = measure(result, baseline)
+    fees = sum(f.fill.fee for p in result.tca.parents for f in p.rows)
+    orders = engine_orders(result)
+    paper = sum(o.quantity * result.tca.tape.mid_at(o.arrival_ns) for o in orders)
+    assert fees != 0
+    assert figures.fees_bps == pytest.approx(fees / paper * 10_000)
+    row = summarize("small", "scenario", [figures])
+    assert row.fees_bps == figures.fees_bps
