@@ -13,6 +13,7 @@ standard error. Seeds run in worker processes (``jobs``); the rows do not depend
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -36,16 +37,17 @@ from engine.scenario import Scenario
 from engine.tca.comparison import (
     ChildFill,
     ChildPlaced,
+    ChildSpell,
     Cost,
     Execution,
     OrderExecution,
-    child_fill_times,
+    child_spells,
     cost_vs_arrival,
     cost_vs_interval_vwap,
     drift_adjusted_cost,
     estimate,
     market_move_bps,
-    median_or_none,
+    median_time_to_fill,
 )
 
 
@@ -112,15 +114,17 @@ class SeedFigures:
     drift_adjusted_cost_bps: float | None
     market_drift_bps: float | None  # the counterfactual's move over our fills: never ours
     opportunity_cost_bps: float | None
+    fees_bps: float | None  # net of rebates, in the cost above
     baseline_cost_bps: float | None
     baseline_drift_adjusted_cost_bps: float | None
+    baseline_completion_bps: float | None  # in the above: buying its must-complete rest
     baseline_filled: int
     baseline_ordered: int
     filled: int
     ordered: int
     passive_shares: int  # filled shares of passive-tactic children ...
     passive_taker_shares: int  # ... of which filled as taker
-    child_fill_ns: tuple[int, ...]  # per child filled completely: placement → last fill
+    child_spells: tuple[ChildSpell, ...]  # per child: placement → filled, or → its end
     children: int
     excess_shares: int
 
@@ -163,6 +167,7 @@ def engine_orders(result: ScenarioResult) -> list[OrderExecution]:
                     arrival_ns=at,
                     end_ns=horizon_ns(order, result.scenario),
                     fills=tuple(fills.get(key, ())),
+                    must_complete=order.mandate.must_complete,
                 )
             )
     return out
@@ -172,14 +177,19 @@ def engine_orders(result: ScenarioResult) -> list[OrderExecution]:
 class _Children:
     placed: dict[str, ChildPlaced]
     fills: list[ChildFill]
+    ends: dict[str, int]  # child id → when it was done
     market_fills: list[Execution]  # every venue fill of ours (crosses never reach one)
 
 
 def _children(result: ScenarioResult) -> _Children:
     placed: dict[str, ChildPlaced] = {}
+    ends: dict[str, int] = {}
     fills, market = [], []
-    for msg in result.journal.messages(m.PlaceChildOrder, m.ChildOrderFilled):
-        if isinstance(msg, m.PlaceChildOrder):
+    kinds = (m.PlaceChildOrder, m.ChildOrderFilled, m.ChildOrderDone)
+    for msg in result.journal.messages(*kinds):
+        if isinstance(msg, m.ChildOrderDone):
+            ends.setdefault(msg.child_id, msg.ts)
+        elif isinstance(msg, m.PlaceChildOrder):
             placed.setdefault(
                 msg.child_id,
                 ChildPlaced(
@@ -194,7 +204,19 @@ def _children(result: ScenarioResult) -> _Children:
             )
             if msg.liquidity is not m.Liquidity.INTERNAL:
                 market.append(Execution(ts=msg.ts, quantity=msg.quantity, price=msg.price))
-    return _Children(placed=placed, fills=fills, market_fills=market)
+    return _Children(placed=placed, fills=fills, ends=ends, market_fills=market)
+
+
+def baseline_costs(scenario: Scenario, baseline: Baseline) -> tuple[Cost, Cost]:
+    """The baseline's shortfall vs arrival and drift-adjusted, each client order's rest
+    owed as the engine's is (``OrderExecution.must_complete``): its orders are the
+    scenario's client orders, in the same order."""
+    orders = [
+        dataclasses.replace(executed, must_complete=order.mandate.must_complete)
+        for executed, (_, order) in zip(baseline.orders, scenario.client_orders(), strict=True)
+    ]
+    raw = cost_vs_arrival(orders, baseline.market, baseline.fees)
+    return raw, drift_adjusted_cost(orders, baseline.market, baseline.counterfactual, baseline.fees)
 
 
 def engine_fees(result: ScenarioResult) -> int:
@@ -217,7 +239,7 @@ def measure(result: ScenarioResult, baseline: Baseline) -> SeedFigures:
     fees = engine_fees(result)
     raw = cost_vs_arrival(orders, tape, fees)
     adjusted = drift_adjusted_cost(orders, tape, baseline.counterfactual, fees)
-    base, base_adjusted = baseline.cost(), baseline.drift_adjusted_cost()
+    base, base_adjusted = baseline_costs(result.scenario, baseline)
     kids = _children(result)
     passive = [f for f in kids.fills if _is_passive(kids.placed.get(f.child_id))]
     return SeedFigures(
@@ -227,15 +249,17 @@ def measure(result: ScenarioResult, baseline: Baseline) -> SeedFigures:
         drift_adjusted_cost_bps=adjusted.bps,
         market_drift_bps=market_move_bps(orders, baseline.counterfactual),
         opportunity_cost_bps=raw.opportunity_bps,
+        fees_bps=raw.fees_bps,
         baseline_cost_bps=base.bps,
         baseline_drift_adjusted_cost_bps=base_adjusted.bps,
+        baseline_completion_bps=base_adjusted.completion_bps,
         baseline_filled=base.filled,
         baseline_ordered=base.ordered,
         filled=raw.filled,
         ordered=raw.ordered,
         passive_shares=sum(f.quantity for f in passive),
         passive_taker_shares=sum(f.quantity for f in passive if f.liquidity is m.Liquidity.TAKER),
-        child_fill_ns=tuple(child_fill_times(kids.placed, kids.fills)),
+        child_spells=tuple(child_spells(kids.placed, kids.fills, kids.ends)),
         children=len(kids.placed),
         excess_shares=sum(q for q, _ in result.excess.values()),
     )
@@ -274,9 +298,11 @@ class Row:
     cost_vs_vwap_bps: float | None
     drift_adjusted_cost_bps: float | None
     opportunity_cost_bps: float | None
+    fees_bps: float | None
     market_drift_bps: float | None
     baseline_cost_bps: float | None
     baseline_drift_adjusted_cost_bps: float | None
+    baseline_completion_bps: float | None
     baseline_fill_ratio: float | None
     saving_bps: float | None
     saving_se_bps: float | None
@@ -285,7 +311,8 @@ class Row:
     drift_adjusted_saving_ci95_bps: list[float] | None
     passive_taker_share: float | None
     fill_ratio: float | None
-    median_child_fill_s: float | None
+    median_child_fill_s: float | None  # Kaplan–Meier: children cancelled first censored
+    median_child_fill_s_by_tactic: dict[str, float | None]
     children: float
     excess_shares: float
 
@@ -303,6 +330,7 @@ def summarize(scenario: str, logic: str, figures: Sequence[SeedFigures]) -> Row:
     def mean(name: str) -> float | None:
         return _mean([getattr(f, name) for f in figures])
 
+    spells = [s for f in figures for s in f.child_spells]
     raw = estimate([v for f in figures if (v := f.saving_bps) is not None])
     adjusted = estimate([v for f in figures if (v := f.drift_adjusted_saving_bps) is not None])
     interval = None
@@ -317,9 +345,11 @@ def summarize(scenario: str, logic: str, figures: Sequence[SeedFigures]) -> Row:
         cost_vs_vwap_bps=mean("cost_vs_vwap_bps"),
         drift_adjusted_cost_bps=mean("drift_adjusted_cost_bps"),
         opportunity_cost_bps=mean("opportunity_cost_bps"),
+        fees_bps=mean("fees_bps"),
         market_drift_bps=mean("market_drift_bps"),
         baseline_cost_bps=mean("baseline_cost_bps"),
         baseline_drift_adjusted_cost_bps=mean("baseline_drift_adjusted_cost_bps"),
+        baseline_completion_bps=mean("baseline_completion_bps"),
         baseline_fill_ratio=_ratio(
             sum(f.baseline_filled for f in figures), sum(f.baseline_ordered for f in figures)
         ),
@@ -332,7 +362,11 @@ def summarize(scenario: str, logic: str, figures: Sequence[SeedFigures]) -> Row:
             sum(f.passive_taker_shares for f in figures), sum(f.passive_shares for f in figures)
         ),
         fill_ratio=_ratio(sum(f.filled for f in figures), sum(f.ordered for f in figures)),
-        median_child_fill_s=_seconds(median_or_none([t for f in figures for t in f.child_fill_ns])),
+        median_child_fill_s=_seconds(median_time_to_fill(spells)),
+        median_child_fill_s_by_tactic={
+            t.value: _seconds(median_time_to_fill(s for s in spells if s.tactic is t))
+            for t in sorted({s.tactic for s in spells}, key=lambda t: t.value)
+        },
         children=sum(f.children for f in figures) / len(figures) if figures else 0.0,
         excess_shares=sum(f.excess_shares for f in figures) / len(figures) if figures else 0.0,
     )
@@ -405,6 +439,7 @@ __all__ = [
     "Logic",
     "Row",
     "SeedFigures",
+    "baseline_costs",
     "compare",
     "engine_fees",
     "engine_orders",

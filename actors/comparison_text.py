@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from actors.comparison import Row, SeedFigures, execution_cost, measure
+from actors.comparison import Row, SeedFigures, baseline_costs, execution_cost, measure
 from actors.scenario_runner import Baseline, ScenarioResult
 from engine.tca.text import format_bps
 
@@ -16,10 +16,15 @@ LEGEND = textwrap.fill(
     "bps, + = cost (saving: + = the engine cheaper), mean over seeds. cost: shortfall vs "
     "each client order's arrival mid, fees included, unfilled shares marked at the end "
     "price; vs VWAP: fills vs the market VWAP over each order's life without our own "
-    "fills; drift-adj.: against the same seed's market without our orders; baseline: "
-    "each order marketable to the primary venue; saving ± standard error [95 % interval]; "
+    "fills; drift-adj.: against the same seed's market without our orders; fees: net of "
+    "rebates, in bps of the ordered notional (in the cost); baseline: "
+    "each order marketable to the primary venue; completion: in the baseline's drift-adj. "
+    "cost, buying the rest of its must-complete orders (at least what its cheapest fills "
+    "paid over the mid); saving ± standard error [95 % interval]; "
     "passive taker: passive-tactic shares filled as taker; child fill: median time for a "
-    "child to fill completely; excess: shares to the excess account per seed",
+    "child to fill completely (Kaplan-Meier: a child cancelled first counts as unfilled "
+    "until it ended), take fill: the same for aggressive children; excess: shares to the "
+    "excess account per seed",
     width=92,
 )
 
@@ -29,6 +34,8 @@ def _round(value):
         return round(value, 4)
     if isinstance(value, list):
         return [_round(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
     return value
 
 
@@ -57,19 +64,28 @@ HEADER = (
     "cost",
     "vs VWAP",
     "drift-adj.",
+    "fees",
     "baseline",
     "baseline drift-adj.",
+    "completion",
     "drift-adj. saving",
     "raw saving",
     "passive taker",
     "fill ratio",
     "child fill",
+    "take fill",
     "excess",
 )
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.1f}s" if seconds >= 1 else f"{seconds * 1000:.1f}ms"
+
+
 def _cells(r: Row) -> tuple[str, ...]:
-    child = "-" if r.median_child_fill_s is None else f"{r.median_child_fill_s:.1f}s"
+    take = r.median_child_fill_s_by_tactic.get("aggressive")
     return (
         r.scenario,
         r.logic,
@@ -77,13 +93,16 @@ def _cells(r: Row) -> tuple[str, ...]:
         format_bps(r.cost_vs_arrival_bps),
         format_bps(r.cost_vs_vwap_bps),
         format_bps(r.drift_adjusted_cost_bps),
+        "-" if r.fees_bps is None else f"{r.fees_bps:+.2f}",
         format_bps(r.baseline_cost_bps),
         format_bps(r.baseline_drift_adjusted_cost_bps),
+        format_bps(r.baseline_completion_bps),
         _saving(r),
         format_bps(r.saving_bps),
         _pct(r.passive_taker_share),
         _pct(r.fill_ratio),
-        child,
+        _duration(r.median_child_fill_s),
+        _duration(take),
         f"{r.excess_shares:,.0f}",
     )
 
@@ -115,14 +134,14 @@ def execution_lines(result: ScenarioResult, baseline: Baseline | None) -> list[s
     if baseline is None:
         return _engine_lines(result)
     figures = measure(result, baseline)
-    base = baseline.cost()
+    base = baseline_costs(result.scenario, baseline)[0]
     return [
         *_engine_lines(result, figures),
         "Baseline (each order marketable to the primary venue): "
         f"{base.filled:,} of {base.ordered:,} shares ({base.fill_ratio:.1%})",
         f"  {COST}: {format_bps(base.bps)} bps (opportunity "
-        f"{format_bps(base.opportunity_bps)}); drift-adjusted: "
-        f"{format_bps(figures.baseline_drift_adjusted_cost_bps)} bps",
+        f"{format_bps(base.opportunity_bps)}, completion {format_bps(base.completion_bps)}); "
+        f"drift-adjusted: {format_bps(figures.baseline_drift_adjusted_cost_bps)} bps",
         "Engine saving vs baseline, drift-adjusted: "
         f"{format_bps(figures.drift_adjusted_saving_bps)} bps (raw: "
         f"{format_bps(figures.saving_bps)} bps; one seed, `smart-exec compare --seeds N` "
@@ -181,7 +200,7 @@ def comparison_figures(result: ScenarioResult, baseline: Baseline | None) -> dic
     if baseline is None:
         return figures
     seed = measure(result, baseline)
-    base = baseline.cost()
+    base = baseline_costs(result.scenario, baseline)[0]
     return figures | {
         "Engine: drift-adjusted cost (bps)": format_bps(seed.drift_adjusted_cost_bps),
         "Baseline (each order marketable to the primary venue): shares filled": (

@@ -5,10 +5,10 @@ Per scenario (files or shipped names; none: every shipped scenario) and routing 
 (default: the scenario's own), over seeds S .. S+N−1: cost vs arrival (unfilled shares
 marked at the end price), vs the interval VWAP without our own fills, drift-adjusted
 (against the same seed's market without our orders), the baseline likewise, the
-drift-adjusted saving with its standard error and 95 % interval, the passive-taker share,
-the fill ratio, the median time for a child to fill and the excess shares. ``--json``
-prints ``{"rows": [...]}``. ``--jobs`` runs seeds in that many processes; the output is
-the same whatever it is.
+drift-adjusted saving with its standard error and 95 % interval, the fees (net of
+rebates), the passive-taker share, the fill ratio, the median time for a child to fill
+and the excess shares. ``--json`` prints ``{"rows": [...]}``. ``--jobs`` runs seeds in
+that many processes; the output is the same whatever it is.
 """
 
 from __future__ import annotations

@@ -45,6 +45,11 @@ class ChildRouting(RouterTables):
         vo = child.orders[order_id]
         if not vo.live or child.closing:
             return
+        if self._keeps_its_place(child, vo):
+            # A resting order still at its venue's touch keeps its queue place (a move
+            # would join the back of another queue); left behind, it moves on.
+            self._set_timer(("timeout", order_id), self._now + self.config.sequential_timeout_ns)
+            return
         if self._behind_at_limit(child, vo):
             # Moving it could only re-place the same price, still behind the touch, at the
             # back of another venue's queue: it keeps its place here, and is looked at
@@ -61,6 +66,9 @@ class ChildRouting(RouterTables):
                     ),
                 )
             return
+        if self._own_touch(child, vo) is not None and vo.venue in child.tried:
+            # left behind by the market, not failed by its venue: still first in line
+            child.tried.remove(vo.venue)
         self._cancel(vo, "timeout")
         self._decided(
             child,
@@ -69,6 +77,27 @@ class ChildRouting(RouterTables):
                 considered=[vo.venue],
             ),
         )
+
+    def _keeps_its_place(self, child: Child, vo: VenueOrder) -> bool:
+        """A lit order of a sequential or parallel child resting at the best bid (offer)
+        its venue shows."""
+        touch = self._own_touch(child, vo)
+        if touch is None or vo.price is None:
+            return False
+        return vo.price >= touch if child.cmd.side is Side.BUY else vo.price <= touch
+
+    def _own_touch(self, child: Child, vo: VenueOrder) -> int | None:
+        """The best bid (offer) its own venue shows for a resting lit order of a sequential
+        or parallel child (liquidity seeking sizes its lit orders on its own horizon)."""
+        if (
+            child.cmd.routing is RoutingLogic.LIQUIDITY_SEEKING
+            or vo.state is not VenueOrderState.OPEN
+            or self.venues[vo.venue].kind is not VenueKind.LIT
+        ):
+            return None
+        own = self.market(child.cmd.instrument).venues.get(vo.venue)
+        levels = (own.bids if child.cmd.side is Side.BUY else own.asks) if own else []
+        return levels[0].price if levels else None
 
     def _behind_at_limit(self, child: Child, vo: VenueOrder) -> bool:
         """A lit limit order acked at the child's limit price while the NBBO touch on its

@@ -34,6 +34,10 @@ class RouterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     # venue publishes every VenueConfig.md_interval_ns: a few missed publications).
     stale_quote_ns: int = 10 * SECOND
     miss_penalty: int = 10_000  # price units/share: rank cost of an order that never fills
+    # Sequential routing ranks by the scheduled fee first: a miss costs it a resting
+    # timeout before the next venue, so it weighs less than a fee difference of a venue
+    # that fills as often.
+    sequential_miss_penalty: int = 1_000
     ck_impact: float = 1_000.0  # θ, price units/share
     ck_under_penalty: float = 20_000.0  # λ_u
     ck_over_penalty: float = 20_000.0  # λ_o (> h + r, so the solver stays bounded)

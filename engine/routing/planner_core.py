@@ -121,6 +121,11 @@ class PlannerCore:
         priors = self._priors.get(tactic)
         if priors is None:
             priors = self._priors[tactic] = {v: self._fee_prior(v, tactic) for v in self.venues}
+        if child.cmd.routing is RoutingLogic.SEQUENTIAL:
+            # Cheapest first: the fee the venue's schedule charges this tactic, a miss
+            # weighed as the resting timeout it costs (the next venue takes the rest).
+            penalty = self.config.sequential_miss_penalty
+            return self.scorecard.rank(venues, child.cmd.instrument, priors, penalty, True)
         return self.scorecard.rank(venues, child.cmd.instrument, priors, self.config.miss_penalty)
 
     def _price(
@@ -247,20 +252,26 @@ class PlannerCore:
 
     # -------------------------------------------------------------- parallel
 
-    def _liquidity(self, child: Child, market: MarketView, venue: str, tactic: Tactic) -> float:
-        """Displayed plus expected shares this venue can give us now."""
+    def _liquidity(
+        self, child: Child, market: MarketView, venue: str, tactic: Tactic, unrouted: int
+    ) -> float:
+        """How much of the child this venue fills, and how soon: the weight a sweep
+        splits by and a resting child's choice. Dark: the chance of a fill. A take: the
+        displayed shares within the limit. A resting lit order: its fill rate, the
+        venue's recent traded shares per market-data interval (times the chance of a
+        fill) over the queue it joins behind plus itself: it fills once that queue has
+        traded, so a long queue at the touch is depth, but for an order joining it, delay."""
         instrument, side = child.cmd.instrument, child.cmd.side
         md = market.venues.get(venue)
+        stats = self.scorecard.stats(venue, instrument)
         if self.venues[venue].kind is VenueKind.DARK:
-            # hidden: only the estimate
-            return self.scorecard.stats(venue, instrument).fill_prob() * child.quantity
+            return stats.fill_prob() * child.quantity  # hidden: only the estimate
         if tactic is Tactic.AGGRESSIVE:
             return float(far_depth(md, side, child.cmd.limit_price))
-        stats = self.scorecard.stats(venue, instrument)
         flows = stats.outflows
-        expected = sum(flows) / len(flows) if flows else 0.0
+        rate = (sum(flows) + 1) / (len(flows) + 1)
         near = near_touch(md, side)
-        return (near[1] if near else 0) * stats.fill_prob() + expected * stats.fill_ratio()
+        return rate * stats.fill_prob() / ((near[1] if near else 0) + unrouted)
 
     def _at_best(
         self, child: Child, market: MarketView, ranked: list[str], tactic: Tactic
@@ -288,15 +299,27 @@ class PlannerCore:
         if not ranked:
             return self._nothing(child, f"no {kind} venue up")
         priced = self._at_best(child, market, ranked, tactic)
-        weights = [(v, self._liquidity(child, market, v, tactic)) for v in priced]
+        weights = [(v, self._liquidity(child, market, v, tactic, unrouted)) for v in priced]
         weights.sort(key=_by_weight)  # stable: ties stay in rank order
         del weights[self.config.parallel_max_venues :]
-        taking = tactic is Tactic.AGGRESSIVE and child.missed_takes < self.config.max_missed_takes
-        sizes = self._sizes(unrouted, weights, lot, taking and kind is VenueKind.LIT)
+        taking = (
+            tactic is Tactic.AGGRESSIVE
+            and kind is VenueKind.LIT
+            and child.missed_takes < self.config.max_missed_takes
+        )
+        timeout = None
+        if not taking:
+            # A child split over resting orders is as slow as its slowest slice: it rests
+            # whole where it is expected to fill first, and moves on after the resting
+            # timeout if it has not filled (a lit order still at its venue's touch keeps
+            # its place: ``ChildRouting._keeps_its_place``).
+            del weights[1:]
+            timeout = self.config.sequential_timeout_ns
+        sizes = self._sizes(unrouted, weights, lot, taking)
         placements = [
             p
             for v, q in sizes
-            if (p := self._placement(child, market, v, q, tactic, None)) is not None
+            if (p := self._placement(child, market, v, q, tactic, timeout)) is not None
         ]
         if not placements:
             return self._nothing(child, "no price (no quote to join, or no limit)")

@@ -189,7 +189,7 @@ class Scorecard:
         # same immutable-by-contract object is handed to every decision until any summary
         # is dropped (then all are: cheap, and a touch is rare next to decisions).
         self._snapshots: dict[tuple[str, tuple[str, ...]], dict[str, dict[str, float]]] = {}
-        self._costs: dict[tuple[str, str], dict[tuple[float, float], float]] = {}
+        self._costs: dict[tuple[str, str], dict[tuple[float, float, bool], float]] = {}
         # bumped whenever a venue's reported status changes: lets callers cache what
         # depends on which venues are down
         self.status_epoch = 0
@@ -261,40 +261,55 @@ class Scorecard:
         return [sum(flows[i : i + intervals]) for i in range(len(flows) - intervals + 1)]
 
     def expected_cost(
-        self, venue: str, instrument: str, fee_prior: float, miss_penalty: float
+        self,
+        venue: str,
+        instrument: str,
+        fee_prior: float,
+        miss_penalty: float,
+        scheduled_fee: bool = False,
     ) -> float:
         """Rank key, price units per share (lower is better): fee, adverse selection, and a
-        penalty for the chance of no fill or a reject."""
+        penalty for the chance of no fill or a reject. The fee is the one measured on the
+        venue's fills (the prior until there are some), or with ``scheduled_fee`` always
+        the prior: the venue's schedule for the order's tactic, where the measured one
+        mixes maker and taker fills."""
         key = (venue, instrument)
         costs = self._costs.get(key)
         if costs is None:
             costs = self._costs[key] = {}
-        found = costs.get((fee_prior, miss_penalty))
+        found = costs.get((fee_prior, miss_penalty, scheduled_fee))
         if found is not None:
             return found
         s = self.stats(venue, instrument)
-        fee = s.fee_per_share()
+        fee = None if scheduled_fee else s.fee_per_share()
         markout = s.markout_per_share()
         cost = fee_prior if fee is None else fee
         cost -= markout or 0.0
         cost += (1.0 - s.fill_prob() + s.reject_rate()) * miss_penalty
         if self.status(venue, instrument) is VenueStatus.DEGRADED:
             cost += miss_penalty
-        costs[(fee_prior, miss_penalty)] = cost
+        costs[(fee_prior, miss_penalty, scheduled_fee)] = cost
         return cost
 
     def rank(
-        self, venues: list[str], instrument: str, fee_prior: dict[str, float], miss_penalty: float
+        self,
+        venues: list[str],
+        instrument: str,
+        fee_prior: dict[str, float],
+        miss_penalty: float,
+        scheduled_fee: bool = False,
     ) -> list[str]:
-        """Venues best first; ties by name so the order is deterministic."""
+        """Venues best first (``expected_cost``); ties by name so the order is
+        deterministic."""
         costs = self._costs
         keyed = []
         for v in venues:
             prior = fee_prior.get(v, 0.0)
             cached = costs.get((v, instrument))
-            cost = cached.get((prior, miss_penalty)) if cached is not None else None
+            key = (prior, miss_penalty, scheduled_fee)
+            cost = cached.get(key) if cached is not None else None
             if cost is None:
-                cost = self.expected_cost(v, instrument, prior, miss_penalty)
+                cost = self.expected_cost(v, instrument, prior, miss_penalty, scheduled_fee)
             keyed.append((cost, v))
         keyed.sort()
         return [v for _, v in keyed]

@@ -7,6 +7,14 @@ Only the first two belong to the execution. So, per ``docs/tca.md``:
 - **Cost vs arrival** is the implementation shortfall (Perold) of the client orders:
   fills against each order's arrival mid, the unfilled rest marked at the mid at the
   order's end (opportunity cost), plus fees; bps of the ordered notional at arrival.
+- **A must-complete order's unfilled rest** is still owed at its end: besides its price
+  move it is charged what buying it would cost, at least what its cheapest filled shares
+  paid over the mid they met (the same book swept again: a rest larger than the fills
+  needs the book refilled and swept once more per fill's worth, each time at the fills'
+  average cost). An order with no fill has nothing to go by and is charged nothing more.
+  Perold's shortfall prices an optional order, whose unfilled shares need never be
+  bought; for a must-complete one it would let an execution that fills a small part of
+  the order on a thin book skip the spread and impact a complete one pays on the rest.
 - **Drift-adjusted cost** judges every price against the *counterfactual* market: the
   same scenario and seed without any of our orders (its price path is the real one up to
   our first order). A fill at t costs side·(p − C(t)), an unfilled share side·(P_n − C(end)),
@@ -72,6 +80,7 @@ class OrderExecution:
     arrival_ns: int
     end_ns: int
     fills: tuple[Execution, ...] = ()
+    must_complete: bool = False  # the unfilled rest is still owed: its completion is charged
 
     @property
     def filled(self) -> int:
@@ -94,10 +103,15 @@ class Cost:
     paper: Fraction  # Σ S·reference at arrival
     ordered: int
     filled: int
+    completion: Fraction = Fraction(0)  # buying a must-complete order's rest (``completion``)
 
     @property
     def total(self) -> Fraction:
-        return self.trading + self.opportunity + self.fees
+        return self.trading + self.opportunity + self.completion + self.fees
+
+    @property
+    def completion_bps(self) -> float | None:
+        return _bps(self.completion, self.paper)
 
     @property
     def bps(self) -> float | None:
@@ -106,6 +120,11 @@ class Cost:
     @property
     def opportunity_bps(self) -> float | None:
         return _bps(self.opportunity, self.paper)
+
+    @property
+    def fees_bps(self) -> float | None:
+        """Fees net of rebates, in bps of the ordered notional at arrival."""
+        return _bps(Fraction(self.fees), self.paper)
 
     @property
     def fill_ratio(self) -> float:
@@ -140,6 +159,7 @@ def _shortfall(
     trading: Price = 0
     opportunity: Price = 0
     paper: Price = 0
+    owed = Fraction(0)
     ordered = filled = 0
     for order in orders:
         arrival = (counterfactual or market).mid_at(order.arrival_ns)
@@ -156,6 +176,8 @@ def _shortfall(
         end = market.mid_at(order.end_ns)
         if rest > 0 and end is not None:
             opportunity += order.side * rest * (end - ref(order.end_ns))
+            if order.must_complete:
+                owed += completion(_fill_costs(order, counterfactual or market), rest)
         paper += order.quantity * arrival
         ordered += order.quantity
         filled += order.filled
@@ -166,7 +188,40 @@ def _shortfall(
         paper=Fraction(paper),
         ordered=ordered,
         filled=filled,
+        completion=owed,
     )
+
+
+def _fill_costs(order: OrderExecution, market: MidPath) -> list[tuple[Fraction, int]]:
+    """(side·(p − mid then), shares) per fill: what each fill paid over the market it met
+    (spread and the walk into the book), without the drift since the order arrived."""
+    out = []
+    for f in order.fills:
+        mid = market.mid_at(f.ts)
+        if mid is not None:
+            out.append((Fraction(order.side * (f.price - mid)), f.quantity))
+    return out
+
+
+def completion(costs: Sequence[tuple[Fraction, int]], rest: int) -> Fraction:
+    """What buying ``rest`` more shares costs at least, from the fills' own (cost per
+    share, shares): the cheapest ``rest`` of them, each fill's worth again at their
+    average once ``rest`` exceeds them (never a credit: a fill below its reference is
+    luck, not a price to complete at)."""
+    filled = sum(q for _, q in costs)
+    if not filled:
+        return Fraction(0)
+    if rest >= filled:
+        total = sum((c * q for c, q in costs), Fraction(0))
+        return max(Fraction(0), total * rest / filled)
+    owed, left = Fraction(0), rest
+    for c, q in sorted(costs):
+        take = min(q, left)
+        owed += c * take
+        left -= take
+        if not left:
+            break
+    return max(Fraction(0), owed)
 
 
 def market_move_bps(orders: Iterable[OrderExecution], counterfactual: MidPath) -> float | None:
@@ -278,9 +333,58 @@ def passive_taker_share(
     return taker / total if total else None
 
 
+@dataclass(frozen=True, slots=True)
+class ChildSpell:
+    """How long a child worked: to the fill that completed it (``filled``), else to its
+    end (cancelled or expired first: a censored time to fill)."""
+
+    tactic: Tactic
+    ns: int
+    filled: bool
+
+
+def child_spells(
+    children: Mapping[str, ChildPlaced], fills: Iterable[ChildFill], ends: Mapping[str, int]
+) -> list[ChildSpell]:
+    """One spell per child that either filled completely or ended (``ends``: child id →
+    when it was done); a child still working when the run stopped has none."""
+    done = _completion_ns(children, fills)
+    out = []
+    for cid in sorted(children):
+        child = children[cid]
+        if cid in done:
+            out.append(ChildSpell(tactic=child.tactic, ns=done[cid], filled=True))
+        elif cid in ends:
+            out.append(ChildSpell(tactic=child.tactic, ns=ends[cid] - child.ts, filled=False))
+    return out
+
+
+def median_time_to_fill(spells: Iterable[ChildSpell]) -> float | None:
+    """The Kaplan–Meier median time for a child to fill completely: children cancelled
+    before they filled count as at risk until they ended (censored), so a logic that
+    leaves its slow children to be cancelled does not look fast by dropping them. None
+    if fewer than half the children would fill, however long they worked."""
+    events = sorted((s.ns, not s.filled) for s in spells)  # at one instant fills first
+    at_risk, survival = len(events), 1.0
+    for ns, censored in events:
+        if not censored:
+            survival *= 1 - 1 / at_risk
+            if survival <= 0.5:
+                return float(ns)
+        at_risk -= 1
+    return None
+
+
 def child_fill_times(children: Mapping[str, ChildPlaced], fills: Iterable[ChildFill]) -> list[int]:
     """For each child that filled completely: ns from its placement to the fill that
     completed it (children left partly unfilled have no time to fill)."""
+    done = _completion_ns(children, fills)
+    return [done[c] for c in sorted(done)]
+
+
+def _completion_ns(
+    children: Mapping[str, ChildPlaced], fills: Iterable[ChildFill]
+) -> dict[str, int]:
     got: dict[str, int] = {}
     done: dict[str, int] = {}
     for f in sorted(fills, key=lambda f: f.ts):
@@ -290,7 +394,7 @@ def child_fill_times(children: Mapping[str, ChildPlaced], fills: Iterable[ChildF
         got[f.child_id] = got.get(f.child_id, 0) + f.quantity
         if got[f.child_id] >= child.quantity:
             done[f.child_id] = f.ts - child.ts
-    return [done[c] for c in sorted(done)]
+    return done
 
 
 # ----------------------------------------------------------------- across the seeds
@@ -346,6 +450,7 @@ def median_or_none(values: Sequence[float]) -> float | None:
 __all__ = [
     "ChildFill",
     "ChildPlaced",
+    "ChildSpell",
     "Cost",
     "Estimate",
     "Execution",
@@ -354,12 +459,15 @@ __all__ = [
     "OwnPrints",
     "VolumePath",
     "child_fill_times",
+    "child_spells",
+    "completion",
     "cost_vs_arrival",
     "cost_vs_interval_vwap",
     "drift_adjusted_cost",
     "estimate",
     "market_move_bps",
     "median_or_none",
+    "median_time_to_fill",
     "passive_taker_share",
     "t975",
     "vwap_excluding",

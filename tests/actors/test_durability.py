@@ -25,7 +25,7 @@ from engine.scenario import load
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "parallel_sweep.toml"
 SEED = 7
-KILL_AFTER = (1, 40, 700, 4000)  # reports read before the kill
+KILL_AFTER = (1, 40, 700, 3500)  # reports read before the kill
 
 CHILD = """
 import sys

@@ -11,6 +11,7 @@ import pytest
 from actors.comparison import (
     LOGICS,
     SCENARIO_LOGIC,
+    baseline_costs,
     engine_orders,
     logic_named,
     measure,
@@ -18,12 +19,16 @@ from actors.comparison import (
     summarize,
     with_logic,
 )
-from actors.routing_comparison import measure as cell_of
 from actors.scenario_runner import run_baseline, run_counterfactual, run_scenario
 from engine import messages as m
 from engine.messages import RoutingLogic
 from engine.scenario import loads
-from engine.tca.comparison import cost_vs_arrival, drift_adjusted_cost, market_move_bps
+from engine.tca.comparison import (
+    completion,
+    cost_vs_arrival,
+    drift_adjusted_cost,
+    market_move_bps,
+)
 from tests.actors.test_scenarios import SMALL
 
 # SMALL, with a second, larger buy the primary venue alone cannot fill at once
@@ -83,6 +88,28 @@ def test_the_baseline_marks_what_it_did_not_fill_at_the_end_price(runs):
     )
 
 
+def test_the_baseline_owes_the_rest_of_its_must_complete_orders(runs):
+    """Both orders must complete (the mandate's default): what the IOC left is charged
+    at least what its own cheapest fills paid over the counterfactual mid they met."""
+    result, baseline = runs
+    assert all(o.mandate.must_complete for _, o in SCENARIO.client_orders())
+    raw, adjusted = baseline_costs(SCENARIO, baseline)
+    plain = baseline.drift_adjusted_cost()
+    cf = baseline.counterfactual
+    owed = Fraction(0)
+    for o in baseline.orders:
+        costs = [(Fraction(f.price - cf.mid_at(f.ts)), f.quantity) for f in o.fills]
+        owed += completion(costs, o.quantity - o.filled)
+    assert owed > 0 and adjusted.completion == owed
+    assert adjusted.total == plain.total + owed
+    assert raw.bps > baseline.cost().bps
+    figures = measure(result, baseline)
+    assert figures.baseline_drift_adjusted_cost_bps == adjusted.bps
+    assert figures.baseline_completion_bps == pytest.approx(float(owed / adjusted.paper * 10_000))
+    # the engine completed its orders: it owes nothing
+    assert figures.filled == figures.ordered
+
+
 def test_a_seeds_figures_come_from_its_runs(runs):
     result, baseline = runs
     figures = measure(result, baseline)
@@ -100,7 +127,7 @@ def test_a_seeds_figures_come_from_its_runs(runs):
     assert market_move_bps(first, baseline.counterfactual) == pytest.approx(raw - adjusted)
     assert figures.market_drift_bps == market_move_bps(orders, baseline.counterfactual)
     assert figures.drift_adjusted_saving_bps == pytest.approx(
-        baseline.drift_adjusted_cost().bps - figures.drift_adjusted_cost_bps
+        baseline_costs(SCENARIO, baseline)[1].bps - figures.drift_adjusted_cost_bps
     )
     placed = list(result.journal.messages(m.PlaceChildOrder))
     assert figures.children == len({c.child_id for c in placed}) > 0
@@ -111,7 +138,9 @@ def test_a_seeds_figures_come_from_its_runs(runs):
     assert figures.passive_shares == sum(f.quantity for f in passive_fills)
     taker = sum(f.quantity for f in passive_fills if f.liquidity is m.Liquidity.TAKER)
     assert figures.passive_taker_shares == taker
-    assert figures.child_fill_ns and all(t >= 0 for t in figures.child_fill_ns)
+    ended = {d.child_id for d in result.journal.messages(m.ChildOrderDone)}
+    assert len(figures.child_spells) == len(ended) > 0
+    assert all(s.ns >= 0 for s in figures.child_spells)
 
 
 def test_a_row_is_the_mean_over_seeds_with_the_savings_standard_error():
@@ -139,7 +168,7 @@ def test_with_logic_reroutes_every_mandate_and_the_logics_differ():
     overalloc = with_logic(SCENARIO, logic_named("parallel+overalloc"))
     assert overalloc.router.overallocate and not parallel.router.overallocate
     figures = run_seed(SCENARIO, SEED, [logic_named("sequential"), logic_named("parallel")])
-    assert figures[0].child_fill_ns != figures[1].child_fill_ns
+    assert figures[0].child_spells != figures[1].child_spells
     with pytest.raises(LookupError, match="unknown logic 'nope'"):
         logic_named("nope")
     assert [lg.name for lg in LOGICS] == [
@@ -163,23 +192,33 @@ def test_orders_the_engine_rejected_are_not_counted():
         result.journal.close()
 
 
-def test_a_single_runs_cell_and_overallocation_overfills_only_the_excess_account():
-    """``routing_comparison.measure``: one run's own figures; with over-allocation on,
-    what is overfilled goes to the excess account, never to a client."""
-    logic = logic_named("parallel+overalloc")
-    result = run_scenario(with_logic(SCENARIO, logic), seed=SEED)
+def test_overallocation_overfills_only_the_excess_account(runs):
+    """With over-allocation on, what is overfilled goes to the excess account, never to a
+    client, and the seed's figures count it."""
+    _, baseline = runs
+    result = run_scenario(with_logic(SCENARIO, logic_named("parallel+overalloc")), seed=SEED)
     try:
-        cell = cell_of("small", logic, result)
-        overfilled = list(result.journal.messages(m.ChildOrderOverfilled))
-        assert cell.overfills == len(overfilled)
-        assert cell.excess_qty == sum(q for q, _ in result.excess.values())
-        assert cell.clients_overfilled == 0
-        assert cell.venue_orders == sum(1 for _ in result.journal.messages(m.PlaceVenueOrder))
-        assert cell.complete == (cell.fill_rate == 1.0)
-        assert cell.excess_qty == measure_excess(result)
+        figures = measure(result, baseline)
+        excess = sum(r.last_qty for r in result.fills if r.source == "EXCESS")
+        assert figures.excess_shares == sum(q for q, _ in result.excess.values()) == excess
+        filled = {(o.source, o.client_order_id): 0 for _, o in result.scenario.client_orders()}
+        for r in result.fills:
+            if r.source != "EXCESS":
+                filled[(r.source, r.client_order_id)] += r.last_qty
+        ordered = {(o.source, o.client_order_id): o.quantity for _, o in SCENARIO.client_orders()}
+        assert all(filled[key] <= ordered[key] for key in filled)
+        assert figures.filled == sum(filled.values()) <= figures.ordered
     finally:
         result.journal.close()
 
 
-def measure_excess(result):
-    return sum(r.last_qty for r in result.fills if r.source == "EXCESS")
+def test_fees_are_reported_in_bps_of_the_ordered_notional(runs):
+    result, baseline = runs
+    figures = measure(result, baseline)
+    fees = sum(f.fill.fee for p in result.tca.parents for f in p.rows)
+    orders = engine_orders(result)
+    paper = sum(o.quantity * result.tca.tape.mid_at(o.arrival_ns) for o in orders)
+    assert fees != 0
+    assert figures.fees_bps == pytest.approx(fees / paper * 10_000)
+    row = summarize("small", "scenario", [figures])
+    assert row.fees_bps == figures.fees_bps

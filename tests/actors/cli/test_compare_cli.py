@@ -26,6 +26,9 @@ KEYS = {
     "passive_taker_share",
     "fill_ratio",
     "median_child_fill_s",
+    "median_child_fill_s_by_tactic",
+    "fees_bps",
+    "baseline_completion_bps",
     "excess_shares",
 }
 
@@ -111,6 +114,7 @@ def test_the_runs_baseline_section_is_drift_adjusted(small, tmp_path, capsys):
     assert section[3].startswith("Baseline (each order marketable to the primary venue): ")
     assert "of 2,000 shares" in section[3]
     assert section[4].startswith(cost) and "(opportunity " in section[4]
+    assert ", completion " in section[4]
     assert section[5].startswith("Engine saving vs baseline, drift-adjusted: ")
     assert section[6].startswith("Market drift against P1 over its life without our orders")
     assert "our impact on its end mid" in section[6]

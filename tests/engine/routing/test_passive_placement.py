@@ -127,14 +127,16 @@ def test_a_locked_consolidated_view_rests_one_tick_behind_for_a_sell():
     assert prices == {"LIT2": BASE + TICK}
 
 
-def test_a_passive_sweep_rests_only_on_the_venues_at_the_best_price():
-    # LIT3's own bid is a tick behind: a slice there would wait for the market to come back
-    quotes = {"LIT1": (BASE, BASE + TICK, 0), "LIT2": (BASE, BASE + TICK, 0)}
-    router = router_with({**quotes, "LIT3": (BASE - TICK, BASE + TICK, 0)})
-    out = router.handle(child(qty=900, logic=RoutingLogic.PARALLEL), SECOND)
-    assert sorted(o.venue for o in placed(out)) == ["LIT1", "LIT2"]
-    assert sum(o.quantity for o in placed(out)) == 900
-    assert {o.price for o in placed(out)} == {BASE}
+def test_a_passive_parallel_child_rests_whole_behind_the_shortest_queue_at_the_best_price():
+    """A child split over resting orders is as slow as its slowest slice: it rests whole,
+    at the best price (LIT3's own bid is a tick behind: it would wait for the market to
+    come back), on the venue whose queue at that price is shortest for the flow it sees
+    (no flow seen yet: the same everywhere)."""
+    router = Router(VENUES, CONFIG)
+    for venue, bid, size in (("LIT1", BASE, 2_000), ("LIT2", BASE, 200), ("LIT3", BASE - TICK, 50)):
+        router.handle(md(venue, bid, BASE + TICK, 0, size=size), SECOND)
+    (order,) = placed(router.handle(child(qty=900, logic=RoutingLogic.PARALLEL), SECOND))
+    assert (order.venue, order.quantity, order.price) == ("LIT2", 900, BASE)
 
 
 def test_a_stale_venue_is_left_out_and_with_every_quote_stale_the_child_waits():

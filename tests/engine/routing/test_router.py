@@ -59,6 +59,18 @@ def md(venue, size=500, status=VenueStatus.UP, volume=0):
     )
 
 
+def left_behind(venue):
+    """The venue's bid moves up a tick past a resting buy at ``BID``."""
+    return MarketDataUpdated(
+        venue=venue,
+        instrument="XYZ",
+        kind=VenueKind.LIT,
+        status=VenueStatus.UP,
+        bids=[BookLevel(BID + 10_000, 500)],
+        asks=[BookLevel(ASK, 500)],
+    )
+
+
 def child(cid="C1", qty=300, logic=RoutingLogic.SEQUENTIAL, tactic=Tactic.PASSIVE, **kw):
     return PlaceChildOrder(
         parent_id="P1",
@@ -176,7 +188,8 @@ def test_every_decision_records_scorecard_values_cancels_and_waits_too():
     d.feed(child())
     (first,) = d.placed()
     d.ack(first)
-    d.tick(SECOND)  # resting timeout: cancel at that venue, re-route the rest
+    d.feed(left_behind(first.venue))
+    d.tick(SECOND)  # resting timeout, left behind: cancel at that venue, re-route the rest
     d.cancelled(first, 300)
     (second,) = d.placed()[1:]
     d.ack(second)
@@ -197,18 +210,25 @@ def test_every_decision_records_scorecard_values_cancels_and_waits_too():
     assert set(wait.scorecard) == set(LIT + DARK)
 
 
-def test_sequential_timeout_cancels_and_moves_to_the_next_venue():
+def test_sequential_timeout_keeps_an_order_at_the_touch_and_moves_one_left_behind():
     d = Driver(RouterConfig(sequential_timeout_ns=SECOND))
     d.feed(child())
     (first,) = d.placed()
     d.ack(first)
-    d.fill(first, 100, 200)  # partial: the remainder is re-routed after the timeout
+    d.fill(first, 100, 200)  # partial: the remainder is re-routed after the timeout ...
     assert d.router.next_wake_ns() == SECOND
+    out = d.tick(SECOND)
+    # ... unless it still rests at its venue's best bid: there it keeps its queue place
+    assert not d.cancels(out) and not d.placed(out)
+    assert d.router.next_wake_ns() == 2 * SECOND
+    d.feed(left_behind(first.venue))
     out = d.tick(SECOND)
     assert [c.order_id for c in d.cancels(out)] == [first.order_id]
     out = d.cancelled(first, 200)
     (second,) = d.placed(out)
-    assert second.venue != first.venue and second.quantity == 200 and second.order_id == "C1-V2"
+    # the market left it, not its venue: the cheapest venue again, at its new bid
+    assert (second.venue, second.price, second.quantity) == (first.venue, BID + 10_000, 200)
+    assert second.order_id == "C1-V2"
     d.ack(second)
     d.fill(second, 200, 0)
     d.check()
@@ -224,7 +244,7 @@ def test_resting_at_the_limit_behind_the_touch_keeps_its_place_until_the_market_
     assert not d.cancels(out) and not d.placed(out), "moved the same price elsewhere"
     keep = [m for _, m in out if isinstance(m, RouteDecided)]
     assert len(keep) == 1 and keep[0].reason.startswith(f"keep {o.order_id} at {o.venue}")
-    # the market comes back to the limit: at the touch, the timeout moves it on again
+    # the market comes back to the limit
     d.feed(
         MarketDataUpdated(
             venue=o.venue,
@@ -247,12 +267,10 @@ def test_resting_at_the_limit_behind_the_touch_keeps_its_place_until_the_market_
                     asks=[BookLevel(ASK, 500)],
                 )
             )
+    # at the touch now, it keeps its place there (the queue it waited in is its own)
     out = d.tick(SECOND)
-    assert [c.order_id for c in d.cancels(out)] == [o.order_id]
-    (second,) = d.placed(d.cancelled(o, 300))
-    assert second.venue != o.venue and second.price == BID - 10_000
-    d.ack(second)
-    d.fill(second, 300, 0)
+    assert not d.cancels(out) and not d.placed(out)
+    d.fill(o, 300, 0)
     d.check()
 
 
@@ -409,7 +427,8 @@ def test_cancelled_overtaking_its_fill_keeps_the_shares_at_risk():
 
 def test_venue_down_mid_sweep_pulls_its_orders_and_avoids_it_until_up():
     d = Driver()
-    d.feed(child(qty=900, logic=RoutingLogic.PARALLEL))
+    # a take capped below the offers: posted at the limit on every venue at once
+    d.feed(child(qty=900, logic=RoutingLogic.PARALLEL, tactic=Tactic.AGGRESSIVE, limit_price=BID))
     orders = d.placed()
     for o in orders:
         d.ack(o)

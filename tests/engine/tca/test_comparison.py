@@ -2,6 +2,7 @@
 drift adjustment against the counterfactual market, interval VWAP without our own
 fills, passive-taker share, time for a child to fill, and the spread across seeds."""
 
+import dataclasses
 from fractions import Fraction
 
 import pytest
@@ -10,15 +11,19 @@ from engine.messages import Liquidity, Tactic
 from engine.tca.comparison import (
     ChildFill,
     ChildPlaced,
+    ChildSpell,
     Execution,
     OrderExecution,
     OwnPrints,
     child_fill_times,
+    child_spells,
+    completion,
     cost_vs_arrival,
     cost_vs_interval_vwap,
     drift_adjusted_cost,
     estimate,
     market_move_bps,
+    median_time_to_fill,
     passive_taker_share,
     t975,
     vwap_excluding,
@@ -159,6 +164,46 @@ def test_passive_taker_share_counts_passive_children_only():
 def test_time_to_fill_a_child_completely():
     # c1: placed at 0, complete at 9; c2: 2 → 3; c3 never complete
     assert child_fill_times(CHILDREN, CHILD_FILLS) == [9, 1]
+
+
+def test_a_child_cancelled_before_it_filled_is_censored_not_dropped():
+    # c1 filled at 9, c2 at 1; c3 ended (cancelled) at 30 unfilled: censored at 30
+    spells = child_spells(CHILDREN, CHILD_FILLS, {"c1": 9, "c2": 3, "c3": 30})
+    assert spells == [
+        ChildSpell(tactic=Tactic.PASSIVE, ns=9, filled=True),
+        ChildSpell(tactic=Tactic.AGGRESSIVE, ns=1, filled=True),
+        ChildSpell(tactic=Tactic.PASSIVE, ns=30, filled=False),
+    ]
+    # Kaplan-Meier: S(1) = 2/3, S(9) = 2/3 · 1/2 = 1/3 <= 1/2: the median is 9, where
+    # dropping c3 would give the median of [1, 9], 5
+    assert median_time_to_fill(spells) == 9
+    # censored before the second fill: S(1) = 2/3, then one at risk, S(9) = 0
+    early = [ChildSpell(Tactic.PASSIVE, 1, True), ChildSpell(Tactic.PASSIVE, 5, False)]
+    assert median_time_to_fill([*early, ChildSpell(Tactic.PASSIVE, 9, True)]) == 9
+    # fewer than half would fill however long they worked: no median
+    assert median_time_to_fill([*early, ChildSpell(Tactic.PASSIVE, 6, False)]) is None
+    assert median_time_to_fill([]) is None
+    # a child still working when the run stopped has no spell
+    assert len(child_spells(CHILDREN, CHILD_FILLS, {})) == 2
+
+
+def test_a_must_complete_order_is_charged_for_completing_its_rest():
+    # BUY's fills paid 10,012 - 10,010 = 2 (60 shares) and 10,014 - 10,010 = 4 (20) over
+    # the run's mid then; its rest of 20 costs at least its cheapest 20 shares: 20 · 2
+    owed = dataclasses.replace(BUY, must_complete=True)
+    cost = cost_vs_arrival([owed], MARKET, fees=100)
+    plain = cost_vs_arrival([BUY], MARKET, fees=100)
+    assert cost.completion == 40 and plain.completion == 0
+    assert cost.total == plain.total + 40
+    assert cost.completion_bps == pytest.approx(0.4)
+    # drift-adjusted: the fills over the counterfactual mid then, 7 (60) and 9 (20)
+    adjusted = drift_adjusted_cost([owed], MARKET, COUNTERFACTUAL)
+    assert adjusted.completion == 20 * 7
+    # a rest larger than the fills: each fill's worth again at their average
+    assert completion([(Fraction(2), 60), (Fraction(4), 20)], 160) == 2 * (60 * 2 + 20 * 4)
+    assert completion([(Fraction(2), 60), (Fraction(4), 20)], 70) == 60 * 2 + 10 * 4
+    assert completion([], 100) == 0  # nothing to go by
+    assert completion([(Fraction(-3), 10)], 5) == 0  # never a credit
 
 
 def test_estimate_across_seeds():
