@@ -10,7 +10,7 @@ import msgspec
 
 from actors.scenario_runner import run_scenario
 from engine.audit.journal import Journal
-from engine.clock import MINUTE
+from engine.clock import MINUTE, SECOND
 from engine.messages import (
     ExecType,
     ExecutionReport,
@@ -29,6 +29,7 @@ from engine.scenario import load
 from tests.actors.test_strategies_on_market import STARVED, _cumulative, _Tape
 
 CAP = 0.10
+RELAY_INTERVAL_NS = 5 * SECOND  # the router's default market data relay interval
 QUANTITY = 30_000  # far more than 5 % of the market trades in 30 minutes
 
 M = TypeVar("M", bound=Message)
@@ -71,11 +72,13 @@ def test_starved_pov_expires_at_its_end_within_max_participation():
 
     # Within the cap over the order's life, and over its last minute, where the
     # must-complete order used to sweep 58-76 % of the market's volume. The parent's
-    # window reaches back to its last decision a minute or more ago, so it spans at most
-    # a minute and one decision interval of the tape.
+    # window reaches back to its last decision a minute or more ago, and the volume it
+    # read then came through the router's relay, up to one relay interval old: so it
+    # spans at most a minute, one decision interval and one relay interval of the tape.
     tape = _Tape(journal)
     assert final.filled <= CAP * (tape.volume_at(end) - tape.volume_at(start))
     last_minute = _cumulative(fills, end) - _cumulative(fills, end - MINUTE)
-    span = ParentConfig().participation_window_ns + ParentConfig().decision_interval_ns
+    config = ParentConfig()
+    span = config.participation_window_ns + config.decision_interval_ns + RELAY_INTERVAL_NS
     market = tape.volume_at(end) - tape.volume_at(end - span)
     assert last_minute <= CAP * market, (last_minute, market)
