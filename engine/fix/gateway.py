@@ -12,6 +12,7 @@ incarnation, one higher at each start, so they never repeat across restarts.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from copy import copy
 from typing import NamedTuple
 
 from engine.fix import tags as T
@@ -315,13 +316,19 @@ class Gateway:
         return self._report(order, report)
 
     def _report(self, order: FixOrder, report: ExecutionReport) -> list[Outbound]:
+        ids = order.ids
+        if report.exec_type in _PENDING and order.pending:
+            # 150=6/E names the request; the order keeps its ids until the engine's answer
+            ids = copy(order.ids)
+            ids.orig_cl_ord_id = order.pending.orig_cl_ord_id
+            ids.cl_ord_id = order.pending.cl_ord_id
         if report.exec_type in (ExecType.CANCELED, ExecType.REPLACED) and order.pending:
             order.ids.orig_cl_ord_id = order.pending.orig_cl_ord_id
             order.ids.cl_ord_id = order.pending.cl_ord_id
             order.pending = None
         order.acked = True
         order.cum_qty = report.cum_qty
-        order.last = body = execution_report(order.ids, report, self._engine_exec_id(report))
+        order.last = body = execution_report(ids, report, self._engine_exec_id(report))
         order.status = str(dict(body)[T.ORD_STATUS])
         return [Outbound(order.session, T.EXECUTION_REPORT, body), *self._copies(body)]
 
@@ -404,6 +411,8 @@ def _business_reject(session: Session, msg: FixMessage, reason: int, text: str) 
     body += [(T.BUSINESS_REJECT_REASON, reason), (T.TEXT, text)]
     return Outbound(session, T.BUSINESS_MESSAGE_REJECT, body)
 
+
+_PENDING = (ExecType.PENDING_CANCEL, ExecType.PENDING_REPLACE)
 
 _HANDLERS = {
     T.NEW_ORDER_SINGLE: Gateway._new_order,

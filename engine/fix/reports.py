@@ -23,7 +23,18 @@ EXEC_TYPES = {
     ExecType.REPLACED: "5",
     ExecType.REJECTED: "8",
     ExecType.EXPIRED: "C",
+    ExecType.PENDING_CANCEL: "6",
+    ExecType.PENDING_REPLACE: "E",
 }
+# a pending cancel or replace is also the order's status until the engine's answer
+PENDING_STATUSES = {ExecType.PENDING_CANCEL: "6", ExecType.PENDING_REPLACE: "E"}
+# reports that name the request's ClOrdID and the order's OrigClOrdID
+REQUEST_ANSWERS = (
+    ExecType.CANCELED,
+    ExecType.REPLACED,
+    ExecType.PENDING_CANCEL,
+    ExecType.PENDING_REPLACE,
+)
 ORD_STATUSES = {
     OrdStatus.NEW: "0",
     OrdStatus.PARTIALLY_FILLED: "1",
@@ -64,16 +75,13 @@ class OrderIds:
 
 
 def execution_report(ids: OrderIds, report: ExecutionReport, exec_id: str) -> list[Field]:
-    status = ORD_STATUSES[report.ord_status]
+    status = PENDING_STATUSES.get(report.exec_type) or ORD_STATUSES[report.ord_status]
     leaves = 0 if status in DONE else report.leaves_qty
     body: list[Field] = [
         (T.ORDER_ID, ids.order_id),
         (T.CL_ORD_ID, ids.cl_ord_id),
     ]
-    if ids.orig_cl_ord_id is not None and report.exec_type in (
-        ExecType.CANCELED,
-        ExecType.REPLACED,
-    ):
+    if ids.orig_cl_ord_id is not None and report.exec_type in REQUEST_ANSWERS:
         body.append((T.ORIG_CL_ORD_ID, ids.orig_cl_ord_id))
     body += [
         (T.EXEC_ID, exec_id),

@@ -144,6 +144,34 @@ def test_cancel_then_the_engine_report_names_new_and_original_ids():
     assert copied.session is copy and copied.body == mine.body
 
 
+def test_a_pending_cancel_is_150_6_then_the_cancel_names_both_ids():
+    """The engine keeps a cancelled order working while its venue orders settle: the
+    client hears 150=6 39=6 for its request first, then 150=4 once it is done."""
+    oms, _, copy, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0)
+    gw.on_message(oms, cancel("c1", "c1-x"), T0)
+    pending = er("c1", ExecType.PENDING_CANCEL, OrdStatus.PARTIALLY_FILLED, cum_qty=40)
+    mine, copied = gw.on_report(pending, T0)
+    body = dict(mine.body)
+    assert (body[150], body[39], body[11], body[41], body[14]) == ("6", "6", "c1-x", "c1", 40)
+    assert copied.session is copy
+    done = er("c1", ExecType.CANCELED, OrdStatus.CANCELED, exec_id="E2", cum_qty=40)
+    body = dict(gw.on_report(done, T0)[0].body)
+    assert (body[150], body[39], body[11], body[41]) == ("4", "4", "c1-x", "c1")
+
+
+def test_a_pending_replace_is_150_e():
+    oms, _, _, gw = sessions()
+    gw.on_message(oms, order("c1"), T0)
+    gw.on_report(er("c1", ExecType.NEW, OrdStatus.NEW), T0)
+    amend = cancel("c1", "c1-r", "G", (40, "2"), (44, "100.02"), (38, "200"))
+    gw.on_message(oms, amend, T0)
+    mine, _ = gw.on_report(er("c1", ExecType.PENDING_REPLACE, OrdStatus.NEW), T0)
+    body = dict(mine.body)
+    assert (body[150], body[39], body[11], body[41]) == ("E", "E", "c1-r", "c1")
+
+
 def test_cancel_rejects_unknown_foreign_done_and_pending():
     oms, other, _, gw = sessions()
     gw.on_message(oms, order("c1"), T0)
