@@ -17,6 +17,7 @@ from engine.config import SessionConfig
 from engine.messages import Message
 
 DEFAULT_ZONE = "America/New_York"
+GROUP_COMMIT_MAX = 256  # held messages an actor releases at the latest, queue or not
 
 
 def session_today(
@@ -110,7 +111,11 @@ class LiveRuntime(Runtime):
 
     def handled(self, name: str) -> None:
         super().handled(name)
-        if self._releaser.held:  # what this handler held: released on its thread
+        # What this handler held is released on its thread once nothing more is queued
+        # for the actor (group commit: a burst of orders is one commit and one wake-up,
+        # not one each), or once a bound is held, so a busy actor still releases.
+        held = self._releaser.held
+        if held and (not self._endpoints[name].outstanding or len(held) >= GROUP_COMMIT_MAX):
             self._releaser.release()
 
     def failed(self, name: str, exc: BaseException) -> None:

@@ -1,8 +1,9 @@
 """Live: messages for in-process callbacks, held until the audit trail commits.
 
 Where a message is held decides who releases it. An actor's thread releases what it
-held when its handler returns (so a callback runs on the sending actor's thread, as a
-direct delivery would, one commit later, with no thread handoff). Anything held on
+held when its handler returns and nothing more is queued for it (so a callback runs on
+the sending actor's thread, as a direct delivery would, one commit later, with no thread
+handoff; a burst queued for the actor is one commit, see ``LiveRuntime.handled``). Anything held on
 another thread (the scheduler's, an application's) wakes the releaser thread.
 
 A release takes everything held, in order, under the runtime's lock: a host sends and

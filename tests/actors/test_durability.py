@@ -193,3 +193,55 @@ def test_a_live_engines_subscriber_finds_each_report_committed(tmp_path):
         engine.close()
         reader.close()
     assert found == [True] * 3 and engine.subscriber_errors == 0
+
+
+def test_a_live_burst_is_committed_in_groups_and_each_report_after_its_commit(tmp_path):
+    """Group commit: orders queued for the desk while it works are one commit when its
+    queue drains, not one each; each report still reaches its subscriber committed. The
+    first reject's subscriber holds the desk until the burst is queued behind it."""
+    import threading
+
+    from actors.api import Engine, MarketConfig
+    from engine.scenario import loads
+    from tests.actors.test_scenarios import SMALL
+
+    scenario = loads(SMALL)
+    instrument, session, venues = scenario.market()
+    path = str(tmp_path / "live.sqlite")
+    market = MarketConfig(instrument=instrument, venues=venues, session=session)
+    engine = Engine(market, audit=path, live=True)
+    trail = engine.runtime.journal_sink
+    flush, commits = trail.flush, []
+
+    def counted_flush():
+        commits.append(len(found))
+        flush()
+
+    trail.flush = counted_flush
+    reader = sqlite3.connect(path, check_same_thread=False)
+    found: list[bool] = []
+    queued, every = threading.Event(), threading.Event()
+    burst = 300
+
+    def subscriber(report):
+        queued.wait(10)  # the desk waits here until every order is queued for it
+        rows = reader.execute(
+            "SELECT payload FROM journal WHERE client_order_id = ?", (report.client_order_id,)
+        )
+        found.append(any(m.decode(p).msg_id == report.msg_id for (p,) in rows))
+        if len(found) == burst:
+            every.set()
+
+    engine.on_report(subscriber)
+    (_, order), *_ = scenario.client_orders()
+    try:
+        for i in range(burst):
+            engine.submit(msgspec.structs.replace(order, client_order_id=f"c{i}"))
+        queued.set()
+        assert every.wait(10)
+    finally:
+        engine.close()
+        reader.close()
+    assert found == [True] * burst and engine.subscriber_errors == 0
+    # the first order alone, then the rest as groups of at most GROUP_COMMIT_MAX
+    assert 2 <= len([c for c in commits if c < burst]) <= 3
