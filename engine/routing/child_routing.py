@@ -34,9 +34,9 @@ class ChildRouting(RouterTables):
     # ---------------------------------------------------------------- timers
 
     def _fire_due(self) -> None:
-        """Fire every timer due by now, in (due, key) order."""
+        """Fire every timer due by now, in (due, arming) order."""
         while (due := self.next_wake_ns()) is not None and due <= self._now:
-            _, key = heapq.heappop(self._heap)
+            _, _, key = heapq.heappop(self._heap)
             del self._timers[key]
             _TIMER_ACTIONS[key[0]](self, key[1])
 
