@@ -290,7 +290,9 @@ class ChildRouting(RouterTables):
         an unknown state) are avoided like venues that rejected the child, while some
         other venue is left to route to."""
         inst = self.instruments.get(child.cmd.instrument)
-        suspects = self.suspect_venues - child.avoid if self.unsettled else frozenset()
+        suspects = (
+            self.suspects(child.cmd.instrument) - child.avoid if self.unsettled else frozenset()
+        )
         if suspects and not set(self.venues) - child.avoid - suspects:
             suspects = frozenset()
         child.avoid |= suspects

@@ -69,6 +69,9 @@ class RouterTables:
         self._cancel_sends: dict[str, int] = {}  # venue order id → cancels sent, unsettled
         # venue order id → its venue: cancels unanswered past the bound, state unknown
         self.unsettled: dict[str, str] = {}
+        # venue order id → (its venue, its instrument): booked as expired at the close,
+        # unconfirmed (its child let go: the instrument is kept here)
+        self.unconfirmed: dict[str, tuple[str, str]] = {}
         self._heap: list[tuple[int, int, tuple[str, str]]] = []  # lazy: stale entries skipped
         self._out: Outbox = []
         self._now = 0
@@ -84,6 +87,20 @@ class RouterTables:
     def suspect_venues(self) -> frozenset[str]:
         """Venues holding an order of ours in an unknown state (cancels unanswered)."""
         return frozenset(self.unsettled.values())
+
+    def suspects(self, instrument: str) -> frozenset[str]:
+        """Venues holding an order of ``instrument`` in an unknown state: a venue's book of
+        one instrument not answering says nothing of its books of the others (and an
+        instrument's routing must not move with what happens to another's orders)."""
+        found = set()
+        for oid, venue in self.unsettled.items():
+            child = self._orders.get(oid)
+            if child is not None:
+                if child.cmd.instrument == instrument:
+                    found.add(venue)
+            elif self.unconfirmed.get(oid, ("", ""))[1] == instrument:
+                found.add(venue)
+        return frozenset(found)
 
     def market(self, instrument: str) -> MarketView:
         view = self._markets.get(instrument)
