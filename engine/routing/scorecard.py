@@ -155,8 +155,12 @@ class ScorecardState(msgspec.Struct, kw_only=True):
     reported: list[tuple[str, VenueStatus]] = []
     open_orders: list[tuple[str, OpenOrder]] = []
     markouts: list[PendingMarkout] = []
-    # per venue, the msg id of the last message from it (order event, market data, status)
-    # the state reflects: a restarted router replays the journal's later ones on top
+    # per book (venue, instrument), the msg id of the last message from it (order event,
+    # market data, status) the state reflects: a restarted router replays the journal's
+    # later ones on top. Per book, not per venue: each book of a venue is a sender of its
+    # own, its ids comparable only with its own
+    applied_books: list[tuple[str, str, int]] = []
+    # per venue, as states saved before kept it: not read (ids of several books mixed)
     applied: list[tuple[str, int]] = []
 
 
@@ -204,11 +208,24 @@ class Scorecard:
         # bumped whenever a venue's reported status changes: lets callers cache what
         # depends on which venues are down
         self.status_epoch = 0
-        # venue → msg id of the last message from it the owner handled (kept by the
-        # router actor, persisted with the state): where a replay of the journal resumes
-        self.applied: dict[str, int] = {}
+        # book (venue, instrument) → msg id of the last message from it the owner handled
+        # (kept by the router node, persisted with the state): where a replay of the
+        # journal resumes (``book_of`` says which book a venue's message is from)
+        self.applied: dict[tuple[str, str], int] = {}
 
     # ------------------------------------------------------------------ queries
+
+    def book_of(self, msg: Message) -> tuple[str, str] | None:
+        """The book (venue, instrument) a venue's message comes from, for ``applied``:
+        market data and status changes name it (a status for a whole venue: instrument
+        ""); an order event's is its open order's. None: an order event of an order the
+        scorecard does not hold open, which recording changes nothing in."""
+        if type(msg) is MarketDataUpdated:
+            return (msg.venue, msg.instrument)
+        if type(msg) is VenueStatusChanged:
+            return (msg.venue, msg.instrument or "")
+        found = self._open.get(getattr(msg, "order_id", ""))
+        return None if found is None else (found.venue, found.instrument)
 
     def stats(self, venue: str, instrument: str) -> VenueStats:
         key = (venue, instrument)
@@ -511,7 +528,7 @@ class Scorecard:
             reported=sorted(self._venue_wide.items()),
             open_orders=[(k, msgspec.structs.replace(o)) for k, o in sorted(self._open.items())],
             markouts=list(self._markouts),
-            applied=sorted(self.applied.items()),
+            applied_books=sorted((v, i, n) for (v, i), n in self.applied.items()),
         )
 
     @classmethod
@@ -528,7 +545,7 @@ class Scorecard:
         # (and adds up their float bps) in that order, so a restored card goes on exactly
         # as the saved one would have, and saves to the same bytes
         card._markouts = list(state.markouts)
-        card.applied = dict(state.applied)
+        card.applied = {(v, i): n for v, i, n in state.applied_books}
         return card
 
     def to_dict(self) -> dict:

@@ -70,7 +70,7 @@ def timeless(state):
         state.statuses,
         [k for k, _ in state.open_orders],
         [msgspec.structs.replace(x, due_ns=0) for x in state.markouts],
-        state.applied,
+        state.applied_books,
     )
 
 
