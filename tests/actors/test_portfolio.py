@@ -124,8 +124,12 @@ def test_a_fault_on_one_instruments_book_leaves_the_others_orders_alone():
     assert rejected and set(rejected) == {"AAA"}  # only AAA's book refused anything
     assert bbb_at_lit1 and not bbb_at_lit1 & set(lost)  # BBB's LIT1 orders survived
     assert restarted == ["LIT1:AAA"]
-    done = {r.client_order_id for r in reports if r.ord_status is m.OrdStatus.FILLED}
-    assert {f"b{i}" for i in range(4)} <= done
+    last = {r.client_order_id: r for r in reports}  # each order's last report
+    # BBB's orders worked to their mandate's end untouched: a TWAP ending at 20 min fills
+    # in its last seconds, all or a few shares short (then expired)
+    ended = (m.OrdStatus.FILLED, m.OrdStatus.EXPIRED)
+    for b in (last[f"b{i}"] for i in range(4)):
+        assert b.ord_status in ended and b.cum_qty >= 0.99 * 2_000
 
 
 def test_a_venues_crash_restarts_each_instruments_book_alone_however_many():
