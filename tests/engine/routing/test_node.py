@@ -36,6 +36,7 @@ from engine.messages import (
 )
 from engine.prices import to_price
 from engine.routing.node import RouterNode
+from engine.routing.recovery import replay_scorecard
 from engine.routing.scorecard import Scorecard, ScorecardState
 
 BID, ASK = 99_990_000, 100_010_000
@@ -179,6 +180,18 @@ def test_each_venue_books_last_message_is_the_scorecards_watermark():
     assert n.router.scorecard.applied == {("LIT1", "XYZ"): 11, ("LIT2", "XYZ"): 32}
     n.handle(subscribe("P1", msg_id=99), 0)  # not a venue's message
     assert n.router.scorecard.applied == {("LIT1", "XYZ"): 11, ("LIT2", "XYZ"): 32}
+
+
+def test_a_restart_replays_each_venue_books_messages_after_its_own_watermark():
+    """Two books of one venue are two senders: ids of the one started later are all
+    higher. A per-venue watermark (the highest id of either) would skip the other
+    book's messages since the save."""
+    xyz, abc = 5 << 40, 6 << 40  # the books' senders: ABC's book started after XYZ's
+    card = Scorecard()
+    card.applied = {("LIT1", "XYZ"): xyz | 5, ("LIT1", "ABC"): abc | 3}
+    after_save = [md("LIT1", xyz | 6), md("LIT1", xyz | 4)]  # one after, one before
+    assert replay_scorecard(card, after_save, own_after=None) == 1
+    assert card.applied == {("LIT1", "XYZ"): xyz | 6, ("LIT1", "ABC"): abc | 3}
 
 
 def test_the_scorecard_is_saved_as_it_stands_every_interval():
