@@ -101,7 +101,13 @@ def start_books(
     venue. Instrument by instrument, so each instrument's books start in the same order
     whatever the others are. ``peer_interval_ns``: the books' periodic feeds to each
     other are conflated to one per interval (None: every publication). Returns the book
-    names."""
+    names.
+
+    Each instrument's books have a supervisor of their own (``"venues:SYMBOL"``, under
+    ``supervisor``, with its restart policy): a venue's crash fails each of its books,
+    and one supervisor over every book would count them all against one restart
+    intensity, so whether a book is restarted alone or the whole market with it would
+    depend on how many instruments the engine trades."""
     day_s = session.length_ns / SECOND
     names: list[str] = []
     for instrument in instruments:
@@ -112,6 +118,14 @@ def start_books(
         lit_rate = sum(v.flow.rate_scale for v in listed if v.kind is VenueKind.LIT)
         books = {v.name: book_name(v.name, symbol) for v in listed}
         _link_books(runtime, listed, books, clients)
+        own = Supervisor(
+            runtime,
+            f"{supervisor.name}:{symbol}",
+            strategy=supervisor.strategy,
+            max_restarts=supervisor.max_restarts,
+            window_ns=supervisor.window_ns,
+            parent=supervisor,
+        )
         lit = [books[v.name] for v in listed if v.kind is VenueKind.LIT]
         for venue in listed:
             me = books[venue.name]
@@ -125,7 +139,7 @@ def start_books(
                 "peers": others,
                 "peer_interval_ns": peer_interval_ns,
             }
-            supervisor.start_child(ChildSpec(me, BookActor, kwargs))
+            own.start_child(ChildSpec(me, BookActor, kwargs))
             names.append(me)
     return names
 

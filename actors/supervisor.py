@@ -15,7 +15,7 @@ A ``Supervisor`` owns child specs and a restart policy:
   in start order; past the top, the run halts (``RuntimeHalted``).
 
 Children are addressed by stable names, so senders survive a restart; a restarted actor
-gets the next generation (its RNG is reseeded from (seed, id, generation)) and rebuilds
+gets the next generation (its RNG is reseeded from (seed, name, generation)) and rebuilds
 its state in ``started()``. Every failure is logged and counted, never silent.
 """
 

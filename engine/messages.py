@@ -533,6 +533,9 @@ class VenueStatusChanged(Message):
     venue: str
     status: VenueStatus
     reason: str = ""
+    # the book's instrument: each book of a venue reports its own status (None: the whole
+    # venue, as a record written before books said which they were)
+    instrument: str | None = None
 
 
 class InjectVenueFault(Message):

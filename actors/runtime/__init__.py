@@ -11,7 +11,7 @@ latency, timers and the clock. Two implementations behind one interface (``Runti
 from actors.runtime.base import EXTERNAL, Runtime, RuntimeHalted
 from actors.runtime.inline import InlineRef
 from actors.runtime.live import LiveRuntime
-from actors.runtime.seeds import derive_seed
+from actors.runtime.seeds import derive_seed, link_seed, named_seed
 from actors.runtime.sim import SimRuntime
 
 __all__ = [
@@ -22,4 +22,6 @@ __all__ = [
     "RuntimeHalted",
     "SimRuntime",
     "derive_seed",
+    "link_seed",
+    "named_seed",
 ]

@@ -18,7 +18,7 @@ from loguru import logger
 from actors.logs import log_failure
 from actors.runtime.endpoint import ActorHandle, Endpoint, Link
 from actors.runtime.inline import InlineRef
-from actors.runtime.seeds import derive_seed
+from actors.runtime.seeds import link_seed, named_seed
 from engine.audit.trail import AuditTrail
 from engine.clock import LiveClock, SimClock
 from engine.messages import Message, TimerFired
@@ -93,17 +93,23 @@ class Runtime:
         with self._lock:
             ep = self._endpoints.get(name)
             if ep is None:
-                ep = Endpoint(name, self._next_actor_id, self.seed)
+                ep = Endpoint(name, self._next_actor_id)
                 self._next_actor_id += 1
                 self._endpoints[name] = ep
             return ep
 
     def actor_id(self, name: str) -> int:
+        """``name``'s id: actors are numbered in the order they are first named, which
+        orders deliveries due at one time and a wave's journal records. Only the order
+        of ids matters there, and an instrument's actors keep theirs relative to each
+        other and to the engine's own (supervisors, router, desk) whatever other
+        instruments start between them; so no seed is derived from an id."""
         return self.endpoint(name).actor_id
 
     def rng_for(self, name: str, generation: int = 0) -> random.Random:
-        """The actor's own RNG, derived from (seed, actor id, restart generation)."""
-        return random.Random(derive_seed(self.seed, self.actor_id(name), "actor", generation))
+        """The actor's own RNG, derived from (seed, actor name, restart generation): not
+        from its id, which depends on how many actors started before it."""
+        return random.Random(named_seed(self.seed, name, "actor", generation))
 
     def spawn(
         self, actor_class: type[EngineActor], name: str, generation: int = 0, **kwargs: Any
@@ -172,7 +178,8 @@ class Runtime:
 
     def _link(self, ep: Endpoint, dest: str) -> Link:
         """The link from ``ep`` to ``dest``, made on first use."""
-        link = Link(*self._links.get((ep.name, dest), (0, 0)))
+        latency, jitter = self._links.get((ep.name, dest), (0, 0))
+        link = Link(latency, jitter, link_seed(self.seed, ep.name, dest))
         ep.links[dest] = link
         return link
 
@@ -211,7 +218,7 @@ class Runtime:
             link = ep.links.get(dest) or self._link(ep, dest)
             due = now + delay_ns + link.latency
             if link.span > 1:
-                due += ep.jitter(link)
+                due += link.jitter()
             if not delay_ns:
                 if link.last > due:
                     due = link.last

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from actors.runtime.inline import InlineRef
-from actors.runtime.seeds import derive_seed
 from engine.messages import Message
 
 if TYPE_CHECKING:
@@ -31,21 +30,46 @@ _JOURNAL_ID_BITS = 65
 _JOURNAL_ID_BIAS = 1 << 63
 
 
+def _no_stream(bits: int) -> int:
+    """A link without jitter has no stream: nothing draws from it."""
+    raise AssertionError("a link without jitter has no jitter stream")
+
+
 class Link:
-    """One direction of a link as its sender uses it: latency, uniform jitter, and the
-    last delivery time, which keeps it FIFO (as one TCP connection is)."""
+    """One direction of a link as its sender uses it: latency, uniform jitter drawn from
+    the link's own stream (seeded by its two ends' names: ``link_seed``), and the last
+    delivery time, which keeps it FIFO (as one TCP connection is).
 
-    __slots__ = ("bits", "last", "latency", "span")
+    A stream per link, not per sender: a sender's one stream would be shared by every
+    destination it sends to, so an instrument's delays would move with how much the
+    router sends the other instruments' books. The stream is made when the link first
+    has jitter (most links have none), not per message."""
 
-    def __init__(self, latency_ns: int, jitter_ns: int) -> None:
+    __slots__ = ("bits", "draw_bits", "last", "latency", "seed", "span")
+
+    def __init__(self, latency_ns: int, jitter_ns: int, seed: int) -> None:
         self.last = 0
+        self.seed = seed
+        self.draw_bits: Callable[[int], int] = _no_stream
         self.configure(latency_ns, jitter_ns)
 
     def configure(self, latency_ns: int, jitter_ns: int) -> None:
-        """Set latency and jitter; the FIFO state carries over."""
+        """Set latency and jitter; the FIFO state and the jitter stream carry over."""
         self.latency = latency_ns
         self.span = jitter_ns + 1  # jitter is drawn in [0, span)
         self.bits = self.span.bit_length()
+        if self.span > 1 and self.draw_bits is _no_stream:
+            self.draw_bits = random.Random(self.seed).getrandbits
+
+    def jitter(self) -> int:
+        """A jitter draw: ``random.Random(seed).randrange(span)`` unrolled (CPython's
+        ``_randbelow``: draw bit_length bits, redraw while out of range), the same draws.
+        Only called when ``span > 1`` (then the stream exists)."""
+        span, bits, draw_bits = self.span, self.bits, self.draw_bits
+        draw = draw_bits(bits)
+        while draw >= span:
+            draw = draw_bits(bits)
+        return draw
 
 
 class Endpoint:
@@ -57,8 +81,6 @@ class Endpoint:
         "held",
         "journal_key",
         "key_base",
-        "link_bits",
-        "link_rng",
         "links",
         "name",
         "outstanding",
@@ -66,7 +88,7 @@ class Endpoint:
         "seq",
     )
 
-    def __init__(self, name: str, actor_id: int, seed: int) -> None:
+    def __init__(self, name: str, actor_id: int) -> None:
         self.name = name
         self.actor_id = actor_id
         self.key_base = actor_id << SEQ_BITS  # | seq: msg ids and delivery order keys
@@ -74,8 +96,6 @@ class Endpoint:
         self.ref: ActorHandle | None = None
         self.callback: Callable[[Message, str], None] | None = None
         self.seq = itertools.count(1)
-        self.link_rng = random.Random(derive_seed(seed, actor_id, "link"))
-        self.link_bits = self.link_rng.getrandbits
         self.links: dict[str, Link] = {}  # by destination, made on first send
         self.outstanding = 0  # messages told to this actor, not yet handled
         # While a pykka actor is starting it has no ref yet, but its on_start may already
@@ -90,12 +110,3 @@ class Endpoint:
         """Where ``msg``, journaled by this endpoint, goes among a wave's records: by
         (journaling actor id, msg id)."""
         return self.journal_key + msg.msg_id
-
-    def jitter(self, link: Link) -> int:
-        """A jitter draw for ``link``: ``link_rng.randrange(span)`` unrolled (CPython's
-        ``_randbelow``: draw bit_length bits, redraw while out of range), the same draws."""
-        span, bits, draw_bits = link.span, link.bits, self.link_bits
-        draw = draw_bits(bits)
-        while draw >= span:
-            draw = draw_bits(bits)
-        return draw

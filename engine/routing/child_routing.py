@@ -34,9 +34,9 @@ class ChildRouting(RouterTables):
     # ---------------------------------------------------------------- timers
 
     def _fire_due(self) -> None:
-        """Fire every timer due by now, in (due, key) order."""
+        """Fire every timer due by now, in (due, arming) order."""
         while (due := self.next_wake_ns()) is not None and due <= self._now:
-            _, key = heapq.heappop(self._heap)
+            _, _, key = heapq.heappop(self._heap)
             del self._timers[key]
             _TIMER_ACTIONS[key[0]](self, key[1])
 
@@ -290,7 +290,9 @@ class ChildRouting(RouterTables):
         an unknown state) are avoided like venues that rejected the child, while some
         other venue is left to route to."""
         inst = self.instruments.get(child.cmd.instrument)
-        suspects = self.suspect_venues - child.avoid if self.unsettled else frozenset()
+        suspects = (
+            self.suspects(child.cmd.instrument) - child.avoid if self.unsettled else frozenset()
+        )
         if suspects and not set(self.venues) - child.avoid - suspects:
             suspects = frozenset()
         child.avoid |= suspects

@@ -5,7 +5,7 @@ sits between it and the other actors.
   reads the market tape from it) and relays a throttled copy to the actors subscribed to
   it (``MarketDataRelay``). Subscriptions and relays are feed messages
   (``engine.contract.FEED``): the host sends them and never journals them.
-- The scorecard: each venue's last message the scorecard reflects
+- The scorecard: each venue book's last message the scorecard reflects
   (``Scorecard.applied``, what a restart replays after), and the periodic and final
   saves (``saved``; the host arms its own timer at ``next_save_ns``).
 - Recovery (``recover``): after a restart, the router rebuilt from the audit trail
@@ -93,18 +93,18 @@ class RouterNode:
 
     def handle(self, msg: Message, now_ns: int) -> Outbox:
         if isinstance(msg, MarketDataUpdated):
-            self._applied(msg.venue, msg.msg_id)
+            self._applied((msg.venue, msg.instrument), msg.msg_id)
             out: Outbox = [(subscriber, msg) for subscriber in self.relay.due(msg, now_ns)]
             out.append((JOURNAL, msg))  # the market tape TCA reads
             out += self.router.handle(msg, now_ns)
             return out
         if isinstance(msg, _VENUE_EVENTS):
-            self._applied(msg.venue, msg.msg_id)
+            self._applied(self.router.scorecard.book_of(msg), msg.msg_id)
             if msg.msg_id in self._recovered_events:
                 self._recovered_events.discard(msg.msg_id)  # applied at the restart
                 return []
         elif isinstance(msg, VenueStatusChanged):
-            self._applied(msg.venue, msg.msg_id)
+            self._applied((msg.venue, msg.instrument or ""), msg.msg_id)
         elif isinstance(msg, SubscribeMarketData):
             return self._subscribed(msg)
         elif isinstance(msg, UnsubscribeMarketData):
@@ -118,12 +118,16 @@ class RouterNode:
     def next_wake_ns(self) -> int | None:
         return self.router.next_wake_ns()
 
-    def _applied(self, venue: str, msg_id: int) -> None:
-        """A venue's own message: the scorecard saved from now on reflects it (a restart
-        replays only later ones)."""
+    def _applied(self, book: tuple[str, str] | None, msg_id: int) -> None:
+        """A venue book's own message: the scorecard saved from now on reflects it (a
+        restart replays only later ones of that book). Keyed by book, not venue: a
+        venue's books are senders of their own, and only one sender's ids rise in the
+        order it sent them (``book_of``; None: an event the scorecard ignores)."""
+        if book is None:
+            return
         applied = self.router.scorecard.applied
-        if msg_id > applied.get(venue, 0):
-            applied[venue] = msg_id
+        if msg_id > applied.get(book, 0):
+            applied[book] = msg_id
 
     # ------------------------------------------------------------- market data
 

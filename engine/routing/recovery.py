@@ -407,9 +407,10 @@ def replay_scorecard(
 
     - the router's own ``PlaceVenueOrder`` with a msg id above ``own_after`` (the save's
       msg id: the router stamps both, in order; None: every one);
-    - each venue's order events, market data and status changes with a msg id above the
-      save's ``card.applied[venue]`` (a venue's messages reach the router in the order it
-      sent them; a venue the save has no entry for: every one). That includes events the
+    - each venue book's order events, market data and status changes with a msg id above
+      the save's ``card.applied[book]`` (a book's messages reach the router in the order
+      it sent them; a book the save has no entry for, or an order event of an order the
+      save does not hold open, which changes nothing in it: every one). That includes events the
       old instance never handled (in flight, or dropped with its inbox): recovery applies
       them to the children too, and the restarted actor ignores their later delivery.
 
@@ -430,13 +431,15 @@ def replay_scorecard(
             if own_after is None or msg.msg_id > own_after:
                 replay.append((msg.ts, n, msg))
         elif isinstance(msg, _FROM_VENUES):
-            last = applied.get(msg.venue)
+            book = card.book_of(msg)
+            last = None if book is None else applied.get(book)
             if last is None or msg.msg_id > last:
                 replay.append((msg.ts + delay.get(msg.venue, 0), n, msg))
             elif isinstance(msg, MarketDataUpdated):  # in the save: only the book
                 _view(views, msg.instrument).update(msg)
     replay.sort(key=lambda entry: (entry[0], entry[1]))
     for now, _, msg in replay:
+        book = None if isinstance(msg, PlaceVenueOrder) else card.book_of(msg)  # as the node
         card.record(msg, now)
         if isinstance(msg, MarketDataUpdated):  # as Router._market_data
             view = _view(views, msg.instrument)
@@ -444,8 +447,8 @@ def replay_scorecard(
             mid = view.mid()
             if mid is not None:
                 card.mark(msg.instrument, mid, now)
-        if not isinstance(msg, PlaceVenueOrder) and msg.msg_id > applied.get(msg.venue, -1):
-            applied[msg.venue] = msg.msg_id
+        if book is not None and msg.msg_id > applied.get(book, -1):
+            applied[book] = msg.msg_id
     return len(replay)
 
 

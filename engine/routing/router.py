@@ -74,8 +74,6 @@ class Router(VenueInput):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # venue order id → its venue: booked as expired at the close, unconfirmed
-        self.unconfirmed: dict[str, str] = {}
 
     # ------------------------------------------------------------- the contract
 
@@ -141,7 +139,8 @@ class Router(VenueInput):
             self._emit(JOURNAL, expired)
             self.unsettled.pop(vo.order_id, None)  # done by the close, not by an answer
             self._order_done(child, vo, progressed=False, reroute_now=False)
-            self.unsettled[vo.order_id] = self.unconfirmed[vo.order_id] = vo.venue  # suspect
+            self.unsettled[vo.order_id] = vo.venue  # suspect
+            self.unconfirmed[vo.order_id] = (vo.venue, child.cmd.instrument)
         if live:
             venues = sorted({vo.venue for vo in live})
             reason = (
@@ -151,9 +150,9 @@ class Router(VenueInput):
             self._decided(child, Plan(reason=reason, considered=venues))
         self._maybe_finish(child)
 
-    def _venue_up(self, venue: str) -> None:
-        super()._venue_up(venue)
-        for oid in [o for o, v in self.unconfirmed.items() if v == venue]:
+    def _venue_up(self, venue: str, instrument: str) -> None:
+        super()._venue_up(venue, instrument)
+        for oid in [o for o, at in self.unconfirmed.items() if at == (venue, instrument)]:
             del self.unconfirmed[oid]  # asked once: its answer is journaled as it comes
             self.unsettled.pop(oid, None)
             self._emit(venue, CancelVenueOrder(venue=venue, order_id=oid, ts=self._now))

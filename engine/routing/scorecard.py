@@ -148,11 +148,19 @@ class ScorecardState(msgspec.Struct, kw_only=True):
 
     markout_horizon_ns: int = MARKOUT_HORIZON_NS
     venues: list[VenueStats] = []
-    reported: list[tuple[str, VenueStatus]] = []  # venue-wide status as last published
+    # per (venue, instrument), the status its book last published; per venue, a status
+    # published for the whole venue (no instrument named), for instruments not heard of
+    # since (a state saved before books named their instrument has only these)
+    statuses: list[tuple[str, str, VenueStatus]] = []
+    reported: list[tuple[str, VenueStatus]] = []
     open_orders: list[tuple[str, OpenOrder]] = []
     markouts: list[PendingMarkout] = []
-    # per venue, the msg id of the last message from it (order event, market data, status)
-    # the state reflects: a restarted router replays the journal's later ones on top
+    # per book (venue, instrument), the msg id of the last message from it (order event,
+    # market data, status) the state reflects: a restarted router replays the journal's
+    # later ones on top. Per book, not per venue: each book of a venue is a sender of its
+    # own, its ids comparable only with its own
+    applied_books: list[tuple[str, str, int]] = []
+    # per venue, as states saved before kept it: not read (ids of several books mixed)
     applied: list[tuple[str, int]] = []
 
 
@@ -167,6 +175,7 @@ class Scorecard:
         "_snapshots",
         "_stats",
         "_summaries",
+        "_venue_wide",
         "applied",
         "markout_horizon_ns",
         "status_epoch",
@@ -175,7 +184,13 @@ class Scorecard:
     def __init__(self, markout_horizon_ns: int = MARKOUT_HORIZON_NS) -> None:
         self.markout_horizon_ns = markout_horizon_ns
         self._stats: dict[tuple[str, str], VenueStats] = {}
-        self._reported: dict[str, VenueStatus] = {}
+        # (venue, instrument) → the status the venue's book of the instrument last
+        # published. Per instrument, not per venue: in an engine of many instruments each
+        # is a book actor of its own (a fault, a crash or a restart may touch one book
+        # alone), and an instrument's routing must not move with news from another's book
+        self._reported: dict[tuple[str, str], VenueStatus] = {}
+        # venue → a status said for the whole venue: every instrument's until its own news
+        self._venue_wide: dict[str, VenueStatus] = {}
         self._open: dict[str, OpenOrder] = {}
         self._markouts: list[PendingMarkout] = []  # appended in time order
         # Derived values per (venue, instrument), computed on first use and dropped
@@ -193,11 +208,24 @@ class Scorecard:
         # bumped whenever a venue's reported status changes: lets callers cache what
         # depends on which venues are down
         self.status_epoch = 0
-        # venue → msg id of the last message from it the owner handled (kept by the
-        # router actor, persisted with the state): where a replay of the journal resumes
-        self.applied: dict[str, int] = {}
+        # book (venue, instrument) → msg id of the last message from it the owner handled
+        # (kept by the router node, persisted with the state): where a replay of the
+        # journal resumes (``book_of`` says which book a venue's message is from)
+        self.applied: dict[tuple[str, str], int] = {}
 
     # ------------------------------------------------------------------ queries
+
+    def book_of(self, msg: Message) -> tuple[str, str] | None:
+        """The book (venue, instrument) a venue's message comes from, for ``applied``:
+        market data and status changes name it (a status for a whole venue: instrument
+        ""); an order event's is its open order's. None: an order event of an order the
+        scorecard does not hold open, which recording changes nothing in."""
+        if type(msg) is MarketDataUpdated:
+            return (msg.venue, msg.instrument)
+        if type(msg) is VenueStatusChanged:
+            return (msg.venue, msg.instrument or "")
+        found = self._open.get(getattr(msg, "order_id", ""))
+        return None if found is None else (found.venue, found.instrument)
 
     def stats(self, venue: str, instrument: str) -> VenueStats:
         key = (venue, instrument)
@@ -206,23 +234,29 @@ class Scorecard:
             found = self._stats[key] = VenueStats(venue=venue, instrument=instrument)
         return found
 
-    def reported(self, venue: str) -> VenueStatus:
-        """What the venue last said about itself (up until told otherwise)."""
-        return self._reported.get(venue, VenueStatus.UP)
+    def reported(self, venue: str, instrument: str) -> VenueStatus:
+        """What the venue last said about itself for ``instrument`` (up until told
+        otherwise)."""
+        found = self._reported.get((venue, instrument))
+        return found if found is not None else self._venue_wide.get(venue, _UP)
 
     def status(self, venue: str, instrument: str) -> VenueStatus:
-        # ``stats(venue, instrument).status(reported(venue))`` inlined: the router asks
-        # this for every venue of every placement (hundreds of thousands of calls a run).
-        found = self._stats.get((venue, instrument))
+        # ``stats(venue, instrument).status(reported(venue, instrument))`` inlined: the
+        # router asks this for every venue of every placement (hundreds of thousands of
+        # calls a run).
+        key = (venue, instrument)
+        found = self._stats.get(key)
         if found is None:  # first sight: create the entry, as stats() does
             found = self.stats(venue, instrument)
-        reported = self._reported.get(venue, _UP)
+        reported = self._reported.get(key)
+        if reported is None:
+            reported = self._venue_wide.get(venue, _UP)
         if reported is _UP and found.reject_streak >= DEGRADE_AFTER_REJECTS:
             return VenueStatus.DEGRADED
         return reported
 
     def snapshot(self, venues: list[str], instrument: str) -> dict[str, dict[str, float]]:
-        """``{v: stats(v, instrument).summary(reported(v))}`` in venue order, each a fresh
+        """``{v: stats(v, instrument).summary(reported(v, instrument))}`` in venue order, each a fresh
         dict (callers add to them)."""
         return {v: dict(self.summary(v, instrument)) for v in sorted(venues)}
 
@@ -242,13 +276,13 @@ class Scorecard:
         return out
 
     def summary(self, venue: str, instrument: str) -> dict[str, float]:
-        """``stats(venue, instrument).summary(reported(venue))``, cached until it changes
-        (shared: do not mutate)."""
+        """``stats(venue, instrument).summary(reported(venue, instrument))``, cached until
+        it changes (shared: do not mutate)."""
         key = (venue, instrument)
         found = self._summaries.get(key)
         if found is None:
             found = self._summaries[key] = self.stats(venue, instrument).summary(
-                self._reported.get(venue, _UP)
+                self.reported(venue, instrument)
             )
         return found
 
@@ -323,18 +357,18 @@ class Scorecard:
         if self._snapshots:
             self._snapshots.clear()
 
-    def _touch_venue(self, venue: str) -> None:
-        for key in [k for k in self._summaries if k[0] == venue]:
-            del self._summaries[key]
-        self._snapshots.clear()
-        for key in [k for k in self._costs if k[0] == venue]:
-            del self._costs[key]
-
-    def _report(self, venue: str, status: VenueStatus) -> None:
-        if self._reported.get(venue) is not status:
-            self._reported[venue] = status
+    def _report(self, venue: str, instrument: str, status: VenueStatus) -> None:
+        key = (venue, instrument)
+        if self._reported.get(key) is not status:  # first news counts: the epoch moves
+            self._reported[key] = status
             self.status_epoch += 1
-            self._touch_venue(venue)
+            self._touch(key)
+
+    def instruments_at(self, venue: str) -> list[str]:
+        """The instruments the scorecard knows at ``venue``, in order."""
+        known = {i for v, i in self._stats if v == venue}
+        known.update(i for v, i in self._reported if v == venue)
+        return sorted(known)
 
     # ------------------------------------------------------------------ updates
 
@@ -398,7 +432,7 @@ class Scorecard:
         s.reject_streak += 1
         self._touch((o.venue, o.instrument))
         if msg.reason == "venue_down":
-            self._report(o.venue, VenueStatus.DOWN)
+            self._report(o.venue, o.instrument, VenueStatus.DOWN)
 
     def _filled(self, msg: VenueOrderFilled, now_ns: int) -> None:
         o = self._open.get(msg.order_id)
@@ -454,19 +488,32 @@ class Scorecard:
     def _market_data(self, msg: MarketDataUpdated, now_ns: int) -> None:
         s = self.stats(msg.venue, msg.instrument)
         s.kind = msg.kind
-        self._report(msg.venue, msg.status)
+        self._report(msg.venue, msg.instrument, msg.status)
         if s.last_volume is not None and msg.volume >= s.last_volume:
             s.outflows.append(msg.volume - s.last_volume)
             del s.outflows[:-OUTFLOW_HISTORY]
         s.last_volume = msg.volume
 
     def _status_changed(self, msg: VenueStatusChanged, now_ns: int) -> None:
-        self._report(msg.venue, msg.status)
-        if msg.status is VenueStatus.UP:  # a venue back up starts with a clean streak
-            for (v, _), s in sorted(self._stats.items()):
-                if v == msg.venue:
-                    s.reject_streak = 0
-            self._touch_venue(msg.venue)
+        """A book's status for its instrument; without one (a venue of old, or a test
+        speaking for the whole venue) every instrument the scorecard knows there."""
+        venue = msg.venue
+        if msg.instrument is not None:
+            instruments = [msg.instrument]
+        else:
+            instruments = self.instruments_at(venue)
+            if self._venue_wide.get(venue) is not msg.status:
+                self._venue_wide[venue] = msg.status
+                self.status_epoch += 1
+                self._snapshots.clear()
+        for instrument in instruments:
+            self._report(venue, instrument, msg.status)
+            if msg.status is VenueStatus.UP:  # a venue back up starts with a clean streak
+                key = (venue, instrument)
+                found = self._stats.get(key)
+                if found is not None and found.reject_streak:
+                    found.reject_streak = 0
+                    self._touch(key)
 
     # -------------------------------------------------------------- persistence
 
@@ -477,10 +524,11 @@ class Scorecard:
                 msgspec.structs.replace(s, outflows=list(s.outflows))
                 for _, s in sorted(self._stats.items())
             ],
-            reported=sorted(self._reported.items()),
+            statuses=sorted((v, i, status) for (v, i), status in self._reported.items()),
+            reported=sorted(self._venue_wide.items()),
             open_orders=[(k, msgspec.structs.replace(o)) for k, o in sorted(self._open.items())],
             markouts=list(self._markouts),
-            applied=sorted(self.applied.items()),
+            applied_books=sorted((v, i, n) for (v, i), n in self.applied.items()),
         )
 
     @classmethod
@@ -490,13 +538,14 @@ class Scorecard:
             card._stats[(s.venue, s.instrument)] = msgspec.structs.replace(
                 s, outflows=list(s.outflows)
             )
-        card._reported = dict(state.reported)
+        card._venue_wide = dict(state.reported)
+        card._reported = {(v, i): status for v, i, status in state.statuses}
         card._open = {k: msgspec.structs.replace(o) for k, o in state.open_orders}
         # in the stored order, which is the order the fills came in: ``mark`` settles them
         # (and adds up their float bps) in that order, so a restored card goes on exactly
         # as the saved one would have, and saves to the same bytes
         card._markouts = list(state.markouts)
-        card.applied = dict(state.applied)
+        card.applied = {(v, i): n for v, i, n in state.applied_books}
         return card
 
     def to_dict(self) -> dict:

@@ -59,25 +59,48 @@ class RouterTables:
         self._orders: dict[str, Child] = {}  # venue order id → its child
         self._waiting: dict[str, Child] = {}  # children with nowhere to route, in arrival order
         self._markets: dict[str, MarketView] = {}
-        # (kind, child or venue order id) → due ns; the heap orders equal due times by key
+        # (kind, child or venue order id) → the number of its live arming. The heap holds
+        # (due, arming number, key): equal due times fire in the order they were armed,
+        # never by id (ids count parents across every instrument of the engine, so their
+        # order depends on what else the engine trades; the arming order of one
+        # instrument's timers does not)
         self._timers: dict[tuple[str, str], int] = {}
+        self._armed = 0
         self._cancel_sends: dict[str, int] = {}  # venue order id → cancels sent, unsettled
         # venue order id → its venue: cancels unanswered past the bound, state unknown
         self.unsettled: dict[str, str] = {}
-        self._heap: list[tuple[int, tuple[str, str]]] = []  # lazy: stale entries skipped
+        # venue order id → (its venue, its instrument): booked as expired at the close,
+        # unconfirmed (its child let go: the instrument is kept here)
+        self.unconfirmed: dict[str, tuple[str, str]] = {}
+        self._heap: list[tuple[int, int, tuple[str, str]]] = []  # lazy: stale entries skipped
         self._out: Outbox = []
         self._now = 0
 
     def next_wake_ns(self) -> int | None:
         """When the router next needs ``on_wake``; None if never."""
-        while self._heap and self._timers.get(self._heap[0][1]) != self._heap[0][0]:
-            heapq.heappop(self._heap)
-        return self._heap[0][0] if self._heap else None
+        heap, timers = self._heap, self._timers
+        while heap and timers.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     @property
     def suspect_venues(self) -> frozenset[str]:
         """Venues holding an order of ours in an unknown state (cancels unanswered)."""
         return frozenset(self.unsettled.values())
+
+    def suspects(self, instrument: str) -> frozenset[str]:
+        """Venues holding an order of ``instrument`` in an unknown state: a venue's book of
+        one instrument not answering says nothing of its books of the others (and an
+        instrument's routing must not move with what happens to another's orders)."""
+        found = set()
+        for oid, venue in self.unsettled.items():
+            child = self._orders.get(oid)
+            if child is not None:
+                if child.cmd.instrument == instrument:
+                    found.add(venue)
+            elif self.unconfirmed.get(oid, ("", ""))[1] == instrument:
+                found.add(venue)
+        return frozenset(found)
 
     def market(self, instrument: str) -> MarketView:
         view = self._markets.get(instrument)
@@ -112,12 +135,14 @@ class RouterTables:
         )
 
     def _set_timer(self, key: tuple[str, str], due: int) -> None:
-        self._timers[key] = due
-        heapq.heappush(self._heap, (due, key))
+        self._armed += 1
+        self._timers[key] = self._armed
+        heapq.heappush(self._heap, (due, self._armed, key))
         if len(self._heap) > 2 * len(self._timers) + 64:
-            # mostly stale (timers dropped before due): rebuild from the live ones; the
-            # firing order is (due, key) either way
-            self._heap = [(d, k) for k, d in self._timers.items()]
+            # mostly stale (timers dropped or re-armed before due): keep the live ones;
+            # the firing order is (due, arming) either way
+            timers = self._timers
+            self._heap = [e for e in self._heap if timers.get(e[2]) == e[1]]
             heapq.heapify(self._heap)
 
     # ------------------------------------------------------------- lookups

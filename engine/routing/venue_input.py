@@ -351,7 +351,7 @@ class VenueInput(ChildRouting):
     # ---------------------------------------------------- market and status
 
     def _market_data(self, msg: MarketDataUpdated) -> None:
-        before = self.scorecard.reported(msg.venue)
+        before = self.scorecard.reported(msg.venue, msg.instrument)
         self.market(msg.instrument).update(msg)
         self.scorecard.record(msg, self._now)
         if msg.venue not in self.venues:  # discovered from market data: default fees
@@ -369,27 +369,40 @@ class VenueInput(ChildRouting):
         self._status_moved(msg.venue, before, msg.status, msg.instrument)
 
     def _status_changed(self, msg: VenueStatusChanged) -> None:
-        before = self.scorecard.reported(msg.venue)
-        self.scorecard.record(msg, self._now)
-        self._status_moved(msg.venue, before, msg.status, None)
+        """A venue's book says its status: it concerns that book's instrument alone (a
+        status without an instrument concerns every instrument routed there)."""
+        venue, card = msg.venue, self.scorecard
+        if msg.instrument is not None:
+            instruments = [msg.instrument]
+        else:
+            known = {c.cmd.instrument for c in self._children.values()}
+            instruments = sorted(known.union(self.instruments, card.instruments_at(venue)))
+        before = [card.reported(venue, i) for i in instruments]
+        card.record(msg, self._now)
+        for instrument, was in zip(instruments, before, strict=True):
+            self._status_moved(venue, was, msg.status, instrument)
 
     def _status_moved(
-        self, venue: str, before: VenueStatus, after: VenueStatus, instrument: str | None
+        self, venue: str, before: VenueStatus, after: VenueStatus, instrument: str
     ) -> None:
+        """``venue``'s status for ``instrument`` moved (or was said again)."""
         if after is VenueStatus.DOWN and before is not VenueStatus.DOWN:
-            self._venue_down(venue)
+            self._venue_down(venue, instrument)
         if after is not VenueStatus.DOWN and before is VenueStatus.DOWN:
-            self._venue_up(venue)
+            self._venue_up(venue, instrument)
         # waiting children get another chance on any news for their instrument
         for child in list(self._waiting.values()):
             if child.done or child.closing:
                 self._waiting.pop(child.cmd.child_id, None)
-            elif instrument is None or child.cmd.instrument == instrument:
+            elif child.cmd.instrument == instrument:
                 self._route(child)
 
-    def _venue_down(self, venue: str) -> None:
-        """Pull everything from a venue that went down (mid-sweep too)."""
+    def _venue_down(self, venue: str, instrument: str) -> None:
+        """Pull everything of ``instrument`` from a venue that went down for it (mid-sweep
+        too)."""
         for child in [c for c in self._children.values() if not c.done]:
+            if child.cmd.instrument != instrument:
+                continue
             stranded = [vo for vo in child.live_orders() if vo.venue == venue]
             for vo in stranded:
                 self._cancel(vo, "venue_down")
@@ -403,9 +416,11 @@ class VenueInput(ChildRouting):
                 if self.config.overallocate:
                     self._route(child)  # re-route the stranded shares now: excess if both fill
 
-    def _venue_up(self, venue: str) -> None:
+    def _venue_up(self, venue: str, instrument: str) -> None:
         """Cancels the down venue could not take are sent again."""
         for child in [c for c in self._children.values() if not c.done]:
+            if child.cmd.instrument != instrument:
+                continue
             for vo in child.live_orders():
                 if (
                     vo.venue == venue

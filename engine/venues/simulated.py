@@ -501,7 +501,15 @@ class SimulatedVenue:
         if status is self.status:
             return []
         self.status = status
-        return [VenueStatusChanged(venue=self.name, status=status, reason=reason, ts=now)]
+        return [
+            VenueStatusChanged(
+                venue=self.name,
+                status=status,
+                reason=reason,
+                instrument=self.instrument.symbol,
+                ts=now,
+            )
+        ]
 
     # ---------------------------------------------------- kind-specific hooks
 

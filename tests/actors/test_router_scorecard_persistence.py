@@ -67,10 +67,10 @@ def timeless(state):
     placement times (kept), pending markouts' due times."""
     return (
         [msgspec.structs.replace(v, ack_ns_sum=0, first_fill_ns_sum=0) for v in state.venues],
-        state.reported,
+        state.statuses,
         [k for k, _ in state.open_orders],
         [msgspec.structs.replace(x, due_ns=0) for x in state.markouts],
-        state.applied,
+        state.applied_books,
     )
 
 

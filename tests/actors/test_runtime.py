@@ -2,11 +2,12 @@
 
 import hashlib
 import os
+import random
 
 import pytest
 
 from actors.actor import EngineActor
-from actors.runtime import EXTERNAL, LiveRuntime, SimRuntime
+from actors.runtime import EXTERNAL, LiveRuntime, SimRuntime, link_seed
 from actors.supervisor import ChildSpec, Supervisor
 from engine import messages as m
 from engine.clock import MS, SECOND
@@ -185,10 +186,6 @@ def test_a_reply_to_an_actor_still_starting_is_held_not_dropped(threaded):
 
 
 def test_inline_link_jitter_draws_are_the_link_rngs_randrange():
-    import random
-
-    from actors.runtime import derive_seed
-
     rt = SimRuntime(seed=5)
     seen = []
     rt.on_message("probe", lambda msg, sender: seen.append(rt.now()))
@@ -196,8 +193,30 @@ def test_inline_link_jitter_draws_are_the_link_rngs_randrange():
     for k in range(200):
         rt.send(EXTERNAL, "probe", m.TimerFired(key=str(k)), delay_ns=k * 10_000)
     rt.run()
-    rng = random.Random(derive_seed(5, rt.actor_id(EXTERNAL), "link"))
+    rng = random.Random(link_seed(5, EXTERNAL, "probe"))
     assert seen == [k * 10_000 + 1_000 + rng.randrange(1_000) for k in range(200)]
+
+
+@pytest.mark.parametrize("others", [0, 3])
+def test_a_links_jitter_does_not_depend_on_the_senders_other_links(others):
+    """One stream per link: what a sender (the router) sends other destinations (other
+    instruments' books), or which actors were named first, moves no draw of this link."""
+    rt = SimRuntime(seed=5)
+    for k in range(others):
+        rt.endpoint(f"first{k}")  # other actors take the ids before
+    seen = []
+    rt.on_message("probe", lambda msg, sender: seen.append(rt.now()))
+    for k in range(others):
+        rt.on_message(f"other{k}", lambda msg, sender: None)
+        rt.set_link("router", f"other{k}", latency_ns=1_000, jitter_ns=999)
+    rt.set_link("router", "probe", latency_ns=1_000, jitter_ns=999)
+    for k in range(100):
+        for j in range(others):
+            rt.send("router", f"other{j}", m.TimerFired(key=str(k)), delay_ns=k * 10_000)
+        rt.send("router", "probe", m.TimerFired(key=str(k)), delay_ns=k * 10_000)
+    rt.run()
+    rng = random.Random(link_seed(5, "router", "probe"))
+    assert seen == [k * 10_000 + 1_000 + rng.randrange(1_000) for k in range(100)]
 
 
 def test_set_link_after_use_applies_the_new_latency_and_keeps_the_link_fifo():

@@ -165,12 +165,6 @@ def test_one_shard_is_the_in_process_engine(four, four_in_process, tmp_path):
     assert result.digest == run_digest(four_in_process)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an instrument's timings still depend on the other instruments in its engine "
-    "(link jitter and actor RNGs are keyed by actor creation order; one router draws "
-    "jitter for every instrument's books), so two shards' sub-trails differ from one engine's",
-)
 def test_two_shards_give_the_in_process_digest(four, four_in_process, tmp_path):
     result = run_sharded(four, 2, seed=SEED, trails=tmp_path / "four")
     assert result.instruments == four_in_process

@@ -36,6 +36,7 @@ from engine.messages import (
 )
 from engine.prices import to_price
 from engine.routing.node import RouterNode
+from engine.routing.recovery import replay_scorecard
 from engine.routing.scorecard import Scorecard, ScorecardState
 
 BID, ASK = 99_990_000, 100_010_000
@@ -151,16 +152,46 @@ def test_a_recovered_node_relays_to_no_subscriber_that_ended():
     assert n.relay.subscribers == ["P2"]
 
 
-def test_each_venues_last_message_is_the_scorecards_watermark():
+def test_each_venue_books_last_message_is_the_scorecards_watermark():
+    """Per book (venue, instrument): each book of a venue is a sender of its own, and
+    only one sender's ids rise in the order it sent them."""
     n = node()
     n.handle(md("LIT1", 11), 0)
-    n.handle(VenueStatusChanged(venue="LIT2", status=VenueStatus.DEGRADED, msg_id=30), 0)
+    status = VenueStatusChanged(
+        venue="LIT2", status=VenueStatus.DEGRADED, instrument="XYZ", msg_id=30
+    )
+    n.handle(status, 0)
     n.handle(md("LIT1", 9), 0)  # an older id does not move it back
     event = VenueOrderAccepted(venue="LIT2", order_id="X-V1", leaves=100, msg_id=31)
-    n.handle(event, 0)
-    assert n.router.scorecard.applied == {"LIT1": 11, "LIT2": 31}
+    n.handle(event, 0)  # of an order the scorecard does not hold open: changes nothing
+    assert n.router.scorecard.applied == {("LIT1", "XYZ"): 11, ("LIT2", "XYZ"): 30}
+    placed = PlaceVenueOrder(
+        venue="LIT2",
+        order_id="X-V2",
+        parent_id="X",
+        child_id="X-C1",
+        instrument="XYZ",
+        side=Side.BUY,
+        quantity=100,
+        price=BID,
+    )
+    n.router.scorecard.record(placed, 0)
+    n.handle(VenueOrderAccepted(venue="LIT2", order_id="X-V2", leaves=100, msg_id=32), 0)
+    assert n.router.scorecard.applied == {("LIT1", "XYZ"): 11, ("LIT2", "XYZ"): 32}
     n.handle(subscribe("P1", msg_id=99), 0)  # not a venue's message
-    assert n.router.scorecard.applied == {"LIT1": 11, "LIT2": 31}
+    assert n.router.scorecard.applied == {("LIT1", "XYZ"): 11, ("LIT2", "XYZ"): 32}
+
+
+def test_a_restart_replays_each_venue_books_messages_after_its_own_watermark():
+    """Two books of one venue are two senders: ids of the one started later are all
+    higher. A per-venue watermark (the highest id of either) would skip the other
+    book's messages since the save."""
+    xyz, abc = 5 << 40, 6 << 40  # the books' senders: ABC's book started after XYZ's
+    card = Scorecard()
+    card.applied = {("LIT1", "XYZ"): xyz | 5, ("LIT1", "ABC"): abc | 3}
+    after_save = [md("LIT1", xyz | 6), md("LIT1", xyz | 4)]  # one after, one before
+    assert replay_scorecard(card, after_save, own_after=None) == 1
+    assert card.applied == {("LIT1", "XYZ"): xyz | 6, ("LIT1", "ABC"): abc | 3}
 
 
 def test_the_scorecard_is_saved_as_it_stands_every_interval():
@@ -169,7 +200,8 @@ def test_the_scorecard_is_saved_as_it_stands_every_interval():
     saved = n.saved("periodic")
     assert (saved.router, saved.reason) == ("router", "periodic")
     state = msgspec.json.decode(saved.state, type=ScorecardState)
-    assert state == n.router.scorecard.to_state() and dict(state.applied) == {"LIT1": 11}
+    assert state == n.router.scorecard.to_state()
+    assert state.applied_books == [("LIT1", "XYZ", 11)]
     assert n.next_save_ns(5) == 5 + MINUTE
     assert node(save_s=0).next_save_ns(5) is None
 

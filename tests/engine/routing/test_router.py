@@ -723,4 +723,4 @@ def test_scorecard_summaries_shared_until_a_summary_changes():
     )
     second = card.summaries(venues, "XYZ")
     assert second is not first and second["A"] != first["A"] and second["B"] == first["B"]
-    assert second == {v: card.stats(v, "XYZ").summary(card.reported(v)) for v in ["A", "B"]}
+    assert second == {v: card.stats(v, "XYZ").summary(card.reported(v, "XYZ")) for v in ["A", "B"]}

@@ -50,8 +50,10 @@ class JournalingDriver(Driver):
         self.now = self.now if at is None else at
         if isinstance(msg, FROM_VENUES):
             msg = self.stamp(2 + ALL.index(msg.venue), msg)
-            applied = self.router.scorecard.applied
-            applied[msg.venue] = max(applied.get(msg.venue, 0), msg.msg_id)
+            book = self.router.scorecard.book_of(msg)
+            if book is not None:
+                applied = self.router.scorecard.applied
+                applied[book] = max(applied.get(book, 0), msg.msg_id)
         else:
             msg = self.stamp(99, msg)
         self.journal.append(msg)

@@ -166,3 +166,21 @@ def test_state_round_trips_and_survives_a_restart():
     s = restored.stats("LIT1", "XYZ")
     assert (s.resolved, s.hit, s.markout_shares) == (1, 1, 100)
     assert restored.snapshot(["LIT1", "DARK1"], "XYZ")["DARK1"]["status"] == 0.0
+
+
+def test_a_books_status_is_its_instruments_alone():
+    """Each book of a venue says its own status: one instrument's book going down does not
+    take the venue down for another instrument (in an engine of many instruments each
+    book is an actor of its own); a status naming no instrument is the whole venue's."""
+    card = Scorecard()
+    card.record(md("LIT1", 1_000), 0)  # XYZ's book
+    card.record(VenueStatusChanged(venue="LIT1", status=VenueStatus.DOWN, instrument="ABC"), 1)
+    assert card.status("LIT1", "ABC") is VenueStatus.DOWN
+    assert card.status("LIT1", "XYZ") is VenueStatus.UP
+    card.record(VenueStatusChanged(venue="LIT1", status=VenueStatus.DOWN), 2)
+    assert card.status("LIT1", "XYZ") is VenueStatus.DOWN
+    assert card.status("LIT1", "NEW") is VenueStatus.DOWN  # not heard of yet: the venue's
+    card.record(VenueStatusChanged(venue="LIT1", status=VenueStatus.UP, instrument="XYZ"), 3)
+    assert card.status("LIT1", "XYZ") is VenueStatus.UP
+    assert card.status("LIT1", "ABC") is VenueStatus.DOWN
+    assert Scorecard.from_state(card.to_state()).to_state() == card.to_state()

@@ -121,7 +121,9 @@ def test_a_status_change_is_journaled_once_then_broadcast_with_a_snapshot():
     v.handle(SubscribeMarketData(subscriber="router", instrument="XYZ"), T0)
     v.handle(SubscribeMarketData(subscriber="D1", instrument="XYZ"), T0)
     out = v.handle(InjectVenueFault(venue="L1", fault=FaultKind.DOWN), T0, "chaos")
-    status = VenueStatusChanged(venue="L1", status=v.status, reason="down", ts=T0)
+    status = VenueStatusChanged(
+        venue="L1", status=v.status, reason="down", instrument="XYZ", ts=T0
+    )  # the book's status: it names its instrument
     started = FaultStarted(fault=FaultKind.DOWN, target="L1", ts=T0)  # every fault is journaled
     assert out[:4] == [(JOURNAL, started), (JOURNAL, status), ("router", status), ("D1", status)]
     assert destinations(out[4:]) == [("router", "MarketDataUpdated"), ("D1", "MarketDataUpdated")]

@@ -261,7 +261,10 @@ def test_down_venue_rejects_orders_and_cancels_but_keeps_resting_orders():
     v = quiet()
     v.process(place("rest", price=v.book.best_bid, quantity=100), T0)
     out = v.process(InjectVenueFault(venue="L1", fault=FaultKind.DOWN, duration_ns=MINUTE), T0)
-    assert out == [VenueStatusChanged(venue="L1", status=VenueStatus.DOWN, reason="down", ts=T0)]
+    down = VenueStatusChanged(
+        venue="L1", status=VenueStatus.DOWN, reason="down", instrument="XYZ", ts=T0
+    )
+    assert out == [down]
     assert v.process(place("new", price=v.book.best_bid), T0)[0].reason == "venue_down"
     assert v.process(CancelVenueOrder(venue="L1", order_id="rest"), T0)[0].reason == "venue_down"
     assert "rest" in v.book
