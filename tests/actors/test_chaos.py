@@ -78,6 +78,16 @@ def test_no_excess_from_crossing_live_quantity(campaign: Summary) -> None:
     )
 
 
+@pytest.mark.parametrize("seed", [284, 477, 814, 994])
+def test_a_member_cancelled_or_amended_while_its_parent_works_books_no_excess(seed: int) -> None:
+    """Seeds that once booked excess: a member of a parent with other open members was
+    cancelled or amended down while children it shrank could not be pulled in time (venue
+    down, cancels dropped, a slow link); their fills are the member's (its change was
+    pending until the parent's children settled), not the excess account's."""
+    result = run_case(draw(seed))
+    assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
+
+
 # ------------------------------------------------------------------ the command
 
 
