@@ -88,6 +88,13 @@ def test_a_member_cancelled_or_amended_while_its_parent_works_books_no_excess(se
     assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
 
 
+def test_a_fill_lost_before_the_close_is_booked_from_the_venue_asked_at_the_close() -> None:
+    """Seed 2850: a dropped fill, cancels refused by a venue down at the close and back
+    up before the settle wait ended; asked at the close, the venue's answer books it."""
+    result = run_case(draw(2850))
+    assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
+
+
 # ------------------------------------------------------------------ the command
 
 
