@@ -365,6 +365,15 @@ class OrderDesk(ClientChanges, Netting):
         )
         return [(pid, resize)]
 
+    def _carried(self, parent: Parent) -> tuple[list[ClientOrderState], list[int]]:
+        """The members ``parent.open`` counts and their open quantities: its open members
+        but those whose cancel or amend waits for a shrink to settle."""
+        members, leaves = parent.open_members_leaves()
+        if not parent.pending:
+            return members, leaves
+        kept = [o not in self._pending_settle for o in members]
+        return list(compress(members, kept)), list(compress(leaves, kept))
+
     # ------------------------------------------------------------- parent side
 
     def _fill(

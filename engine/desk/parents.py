@@ -138,7 +138,7 @@ class Parent:
         have no parent any more); it carries nothing more."""
         self.state = state
         members = self.open_members()
-        self.open = self.held = 0
+        self.open = self.held = self.pending = 0
         self.members = []
         for o in members:
             o.parent_id = None
