@@ -95,6 +95,15 @@ def test_a_fill_lost_before_the_close_is_booked_from_the_venue_asked_at_the_clos
     assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
 
 
+def test_a_parent_told_the_venues_closed_waits_for_every_child_until_its_retry() -> None:
+    """Seed 710: at the close the router answered one child at once (its venue said where
+    the order stood) and booked the other a cancel retry later; the parent ended on the
+    first child's end with the second's venue order still live (done_before_settled).
+    It now waits for every child until one settle retry after the venues closed."""
+    result = run_case(draw(710))
+    assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
+
+
 # ------------------------------------------------------------------ the command
 
 
