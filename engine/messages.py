@@ -279,6 +279,21 @@ class ResizeParentOrder(Message, omit_defaults=True):  # trails without releases
     # the last release the desk had heard answered: the parent takes off what it
     # released after that (the desk did not know it yet), so targets and releases commute
     after_release: int = 0
+    # > 0: a client cancel or amend of a member waits for this shrink (pending): the
+    # parent answers ``ParentResizeSettled`` with this number once no child it holds
+    # open exceeds the new remaining quantity (nothing more than the target can fill)
+    settle: int = 0
+
+
+class ParentResizeSettled(Message):
+    """Parent → desk: every shrink up to the resize numbered ``settle`` has taken effect:
+    its children open beyond the remaining quantity are done, so no fill beyond
+    ``target`` can come but a late one. The members' pending cancels and amends that
+    waited for it take effect."""
+
+    parent_id: str
+    settle: int
+    target: int
 
 
 class CancelParentOrder(Message):
@@ -679,6 +694,7 @@ AnyMessage = (
     | InternalCrossExecuted
     | ParentOrderCreated
     | ResizeParentOrder
+    | ParentResizeSettled
     | CancelParentOrder
     | ParentOrderFilled
     | ParentStateChanged

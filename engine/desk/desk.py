@@ -53,6 +53,7 @@ from engine.messages import (
     ParentOrderCreated,
     ParentOrderFilled,
     ParentQuantityReleased,
+    ParentResizeSettled,
     ParentState,
     ParentStateChanged,
     ResizeParentOrder,
@@ -117,6 +118,7 @@ class OrderDesk(ClientChanges, Netting):
         self._seen_fills: set[tuple[str, str]] = set()
         self._cross_count = 0
         self._pending_amends: dict[ClientOrderState, Amend] = {}  # until their parent ends
+        self._pending_settle: dict[ClientOrderState, int] = {}  # until a shrink settles
 
     # ------------------------------------------------------------ hosted contract
 
@@ -138,6 +140,8 @@ class OrderDesk(ClientChanges, Netting):
                 return self.on_parent_state(msg)
             case ParentQuantityReleased():
                 return self.on_parent_released(msg, now_ns)
+            case ParentResizeSettled():
+                return self.on_resize_settled(msg)
         return []
 
     def on_wake(self, now_ns: int) -> Outbox:
@@ -340,7 +344,7 @@ class OrderDesk(ClientChanges, Netting):
         )
         return NEW_PARENT, created
 
-    def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> Outbox:
+    def _shrunk(self, parent: Parent, now_ns: int, reason: str, settle: int = 0) -> Outbox:
         """The message after a parent's open quantity changed on the client side: a resize,
         or a cancel once nothing is left open (late fills then go to the excess account).
         The resize names the last release answered: the parent takes off what it
@@ -357,8 +361,18 @@ class OrderDesk(ClientChanges, Netting):
             quantity=parent.target,
             reason=reason,
             after_release=parent.answered,
+            settle=settle,
         )
         return [(pid, resize)]
+
+    def _carried(self, parent: Parent) -> tuple[list[ClientOrderState], list[int]]:
+        """The members ``parent.open`` counts and their open quantities: its open members
+        but those whose cancel or amend waits for a shrink to settle."""
+        members, leaves = parent.open_members_leaves()
+        if not parent.pending:
+            return members, leaves
+        kept = [o not in self._pending_settle for o in members]
+        return list(compress(members, kept)), list(compress(leaves, kept))
 
     # ------------------------------------------------------------- parent side
 
@@ -415,6 +429,13 @@ class OrderDesk(ClientChanges, Netting):
             return [(self.reports, orphan_fill_report(fill, self._exec_ids.next(), now_ns))]
         parent.add_fill(fill.quantity, fill.price)
         members, leaves = parent.open_members_leaves()
+        waiting: list[ClientOrderState] = []
+        waiting_leaves: list[int] = []
+        if parent.pending:  # members whose cancel/amend waits: only what others cannot take
+            flags = [o in self._pending_settle for o in members]
+            waiting, waiting_leaves = list(compress(members, flags)), list(compress(leaves, flags))
+            kept = [not f for f in flags]
+            members, leaves = list(compress(members, kept)), list(compress(leaves, kept))
         lot = self.intake.instruments[parent.instrument].lot
         allocated = min(fill.quantity, parent.open)
         allocated -= allocated % lot  # an odd-lot remainder cannot go to a client in lots
@@ -423,6 +444,14 @@ class OrderDesk(ClientChanges, Netting):
         parent.open -= allocated
         parent.held = min(parent.held, parent.open)  # held is part of what is open
         excess = fill.quantity - allocated
+        if waiting and excess:
+            late = min(excess, parent.pending)
+            late -= late % lot
+            if late:
+                qtys = allocate(late, waiting_leaves, lot)
+                out += self._fill(waiting, qtys, fill.price, fill.venue, False, "", now_ns)
+                parent.pending -= late
+                excess -= late
         if excess:
             parent.add_excess(excess, fill.price)
             report = excess_report(parent, excess, fill, self._exec_ids.next(), now_ns)
@@ -497,6 +526,18 @@ class OrderDesk(ClientChanges, Netting):
         """A pending amend took effect (its REPLACED report): the limit it set."""
         amend = self._pending_amends.pop(state, None)
         return None if amend is None else amend[1]
+
+    def await_settle(self, state: ClientOrderState, settle: int) -> None:
+        """A member's pending cancel or amend waits for its parent's shrink ``settle``."""
+        self._pending_settle[state] = settle
+
+    def settled(self, state: ClientOrderState) -> None:
+        """A member's pending change took effect (its report with a reason)."""
+        self._pending_settle.pop(state, None)
+
+    def waiting_settle(self) -> Mapping[ClientOrderState, int]:
+        """Members whose pending cancel or amend waits for a shrink to settle."""
+        return self._pending_settle
 
     def requeue(self, state: ClientOrderState, since_ns: int) -> None:
         """Put an open order back in the window (opened at ``since_ns`` if it was closed)."""

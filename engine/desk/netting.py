@@ -60,6 +60,9 @@ class Netting:
     def _shrunk(self, parent: Parent, now_ns: int, reason: str) -> list[tuple[str, Message]]:
         raise NotImplementedError
 
+    def _carried(self, parent: Parent) -> tuple[list[ClientOrderState], list[int]]:
+        raise NotImplementedError
+
     def net_working(self, instrument: str, now_ns: int) -> Outbox:
         """Cross what opposing working parents of ``instrument`` have given back, and ask
         them for more. Interest that could not cross when its window closed (no mid yet,
@@ -238,7 +241,7 @@ class Netting:
         for parent, share in zip(parents, shares, strict=True):
             if not share:
                 continue
-            members, leaves = parent.open_members_leaves()
+            members, leaves = self._carried(parent)  # not a member whose cancel waits
             qtys = allocate(share, leaves, lot)
             out += self._fill(members, qtys, mid, INTERNAL_VENUE, True, text, now_ns)
             parent.open -= share

@@ -8,7 +8,7 @@ horizons or participation caps never share one). That tuple is a parent's ``Key`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from contextlib import suppress
 from itertools import compress
 
@@ -60,7 +60,9 @@ class Parent:
         "members",
         "open",
         "parent_id",
+        "pending",
         "releases",
+        "settles",
         "state",
         "target",
     )
@@ -81,6 +83,8 @@ class Parent:
         self.releases = 0  # release requests sent (the last one's id)
         self.answered = 0  # the last release request answered
         self.ask_after_ns = 0
+        self.pending = 0  # Σ leaves of members whose cancel/amend waits for a settle
+        self.settles = 0  # resizes that asked for ``ParentResizeSettled`` (the last number)
 
     @property
     def instrument(self) -> str:
@@ -134,7 +138,7 @@ class Parent:
         have no parent any more); it carries nothing more."""
         self.state = state
         members = self.open_members()
-        self.open = self.held = 0
+        self.open = self.held = self.pending = 0
         self.members = []
         for o in members:
             o.parent_id = None
@@ -153,10 +157,13 @@ class Parent:
         live = self.members = list(compress(members, leaves))
         return live, list(filter(None, leaves))
 
-    def recount_open(self) -> None:
+    def recount_open(self, waiting: Container[ClientOrderState] = ()) -> None:
         """``open`` from the members, and ``held`` from the target the parent was last
-        known to have (after a rebuild): open quantity beyond it was given back."""
-        self.open = sum(o.leaves for o in self.open_members())
+        known to have (after a rebuild): open quantity beyond it was given back. Members
+        in ``waiting`` (a cancel or amend pending on a shrink) count as ``pending``."""
+        members = self.open_members()
+        self.pending = sum(o.leaves for o in members if o in waiting)
+        self.open = sum(o.leaves for o in members) - self.pending
         unplaced = self.filled + self.open - self.target  # as the desk computes a target
         self.held = 0 if self.is_done else max(0, min(self.open, unplaced))
 

@@ -73,6 +73,7 @@ from engine.messages import (
     ParentOrderCreated,
     ParentOrderFilled,
     ParentQuantityReleased,
+    ParentResizeSettled,
     ParentState,
     ParentStateChanged,
     ReleaseParentQuantity,
@@ -94,6 +95,7 @@ RECORD_TYPES: tuple[type[Message], ...] = (
     ParentStateChanged,
     ReleaseParentQuantity,
     ParentQuantityReleased,
+    ParentResizeSettled,
 )
 
 _ANSWERS = (
@@ -109,7 +111,7 @@ _DEFERRED = (ParentState.EXPIRED, ParentState.CANCELED)
 _JOIN = "join of "
 
 ClientCommand = SubmitClientOrder | AmendClientOrder | CancelClientOrder
-ParentEvent = ParentOrderFilled | ParentStateChanged
+ParentEvent = ParentOrderFilled | ParentStateChanged | ParentResizeSettled
 
 
 @dataclass(slots=True)
@@ -178,8 +180,9 @@ class _Fold:
             self.position = position
             self._apply(msg)
         desk, rec = self.desk, self.recovered
+        waiting = desk.waiting_settle()
         for parent in desk.parents.values():
-            parent.recount_open()
+            parent.recount_open(waiting)
         if self.queue:
             opened = min(self.queue.values())
             for o in self.queue:
@@ -217,6 +220,10 @@ class _Fold:
                 self._asked(msg)
             case ParentQuantityReleased():
                 self._released(msg)
+            case ParentResizeSettled():
+                # handled or not, applied again after the rebuild: what it settled was
+                # reported (those members wait no more), what it did not is settled then
+                self.inbox.append(msg)
 
     # ------------------------------------------------------------- client side
 
@@ -259,6 +266,9 @@ class _Fold:
             self.desk.pend_amend(state, amend.quantity, amend.limit_price)
         elif replaced and settled:
             limit = self.desk.settle_amend(state)
+        if settled:
+            self.desk.settled(state)
+        carried_by = state.parent_id  # restore forgets it when a pending change settles
         relimit = state.restore(r, limit)
         if state in self.queue:
             if not state.leaves:
@@ -268,11 +278,15 @@ class _Fold:
                 self.queue[state] = r.ts
         elif r.exec_type is ExecType.REPLACED and r.parent_id is None and state.leaves:
             # a new limit took it out of its parent, as the desk does
-            parent = self.desk.parent(state.parent_id or "")
+            parent = self.desk.parent(carried_by or "")
             if parent is not None:
                 parent.leave(state)
             state.parent_id = None
             self.queue[state] = r.ts
+        elif settled and carried_by is not None:  # a member's cancel: out of its parent
+            parent = self.desk.parent(carried_by)
+            if parent is not None:
+                parent.leave(state)
 
     # ------------------------------------------------------------- parent side
 
@@ -294,6 +308,12 @@ class _Fold:
             parent.target = msg.quantity - sum(after)
             if msg.reason.startswith(_JOIN):
                 self._join(parent)
+            if msg.settle:  # the member whose pending change it is (reported just before)
+                parent.settles = max(parent.settles, msg.settle)
+                waiting = self.desk.waiting_settle()
+                for o in parent.open_members():
+                    if o.cancel_pending and o not in waiting:
+                        self.desk.await_settle(o, msg.settle)
 
     def _asked(self, msg: ReleaseParentQuantity) -> None:
         parent = self.desk.parent(msg.parent_id)

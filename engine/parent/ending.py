@@ -88,6 +88,12 @@ class Ending:
         if left and now_ns < deadline:
             self.next_wake_ns = deadline
             return []
+        if left and self._closed_sent and now_ns < deadline + self.config.settle_retry_ns:
+            # told the router the venues are closed: it may ask a venue still up where
+            # an order stands before it books the rest expired, so one child can finish
+            # before another; the wait is still bounded by one retry
+            self.next_wake_ns = deadline + self.config.settle_retry_ns
+            return []
         if left and not self._closed_sent:
             self._closed_sent = True
             self.next_wake_ns = now_ns + self.config.settle_retry_ns

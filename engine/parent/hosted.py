@@ -33,6 +33,7 @@ from engine.messages import (
     Message,
     ParentOrderFilled,
     ParentQuantityReleased,
+    ParentResizeSettled,
     ParentState,
     ParentStateChanged,
     PlaceChildOrder,
@@ -59,10 +60,12 @@ class HostedParent:
             ParentOrderFilled: desk,
             ParentStateChanged: desk,
             ParentQuantityReleased: desk,
+            ParentResizeSettled: desk,
         }
         self._commands_seen: set[int] = set()  # desk commands handled (msg ids)
         self._releases_answered: set[int] = set()  # the desk's release ids
         self._resume_on_market = False  # restarted: decide once the market is known
+        self._settle_owed = 0  # a shrink the desk waits on (its settle number), not answered
 
     # ------------------------------------------------------------ construction
 
@@ -83,6 +86,8 @@ class HostedParent:
         hosted = cls(parent, router=router, desk=desk)
         hosted._commands_seen = set(history.commands)
         hosted._releases_answered = set(history.releases_answered)
+        if history.settle_asked > history.settle_answered:
+            hosted._settle_owed = history.settle_asked
         if parent.state is ParentState.PENDING:  # never began: start afresh
             answers = [hosted._release(a, now_ns) for a in history.unanswered_releases()]
             return hosted, hosted._address(answers) + hosted.start(now_ns)
@@ -115,6 +120,10 @@ class HostedParent:
     # ------------------------------------------------------------ the contract
 
     def handle(self, msg: Message, now_ns: int) -> Outbox:
+        out = self._handle(msg, now_ns)
+        return out + self._settled(now_ns) if self._settle_owed else out
+
+    def _handle(self, msg: Message, now_ns: int) -> Outbox:
         parent, market = self.parent, self.market
         if isinstance(msg, MarketDataUpdated):
             market.update(msg)
@@ -146,7 +155,23 @@ class HostedParent:
         return self._address(out)
 
     def on_wake(self, now_ns: int) -> Outbox:
-        return self._address(self.parent.on_timer(now_ns, self.market))
+        out = self._address(self.parent.on_timer(now_ns, self.market))
+        return out + self._settled(now_ns) if self._settle_owed else out
+
+    def _settled(self, now_ns: int) -> Outbox:
+        """The answer to the shrinks the desk waits on, once no open child exceeds the
+        remaining quantity (an ended parent answers by its end: nothing owed then)."""
+        parent = self.parent
+        if parent.is_terminal:
+            self._settle_owed = 0
+            return []
+        if parent.open_qty > parent.leaves:
+            return []
+        settle, self._settle_owed = self._settle_owed, 0
+        answer = ParentResizeSettled(
+            ts=now_ns, parent_id=parent.parent_id, settle=settle, target=parent.target
+        )
+        return [(self.desk, answer)]
 
     def next_wake_ns(self) -> int | None:
         parent = self.parent
@@ -159,6 +184,7 @@ class HostedParent:
             return []  # recovered from the journal already, or redelivered
         self._commands_seen.add(msg.msg_id)
         if isinstance(msg, ResizeParentOrder):
+            self._settle_owed = max(self._settle_owed, msg.settle)
             target = desk_target(self.parent, msg.quantity, msg.after_release)
             return self.parent.resize(target, now_ns, self.market, msg.reason)
         return self.parent.cancel(now_ns, msg.reason or "cancelled")

@@ -40,6 +40,7 @@ from engine.messages import (
     ParentOrderCreated,
     ParentOrderFilled,
     ParentQuantityReleased,
+    ParentResizeSettled,
     ParentState,
     ParentStateChanged,
     ReleaseParentQuantity,
@@ -64,6 +65,8 @@ class ParentHistory:
     commands: set[int] = field(default_factory=set)  # msg ids of desk commands
     releases: dict[int, ReleaseParentQuantity] = field(default_factory=dict)  # by release id
     releases_answered: set[int] = field(default_factory=set)  # release ids answered
+    settle_asked: int = 0  # the last settle number a resize asked for
+    settle_answered: int = 0  # the last one ``ParentResizeSettled`` answered
 
     def note(self, msg: Message) -> None:
         """Fold one record of this parent in."""
@@ -78,6 +81,9 @@ class ParentHistory:
                 self.started = msg
         elif isinstance(msg, ResizeParentOrder):
             self.commands.add(msg.msg_id)
+            self.settle_asked = max(self.settle_asked, msg.settle)
+        elif isinstance(msg, ParentResizeSettled):
+            self.settle_answered = max(self.settle_answered, msg.settle)
         elif isinstance(msg, CancelParentOrder):
             self.cancel = self.cancel or msg
             self.commands.add(msg.msg_id)

@@ -58,14 +58,18 @@ from engine.messages import (
     VenueOrderFilled,
     VenueOrderRejected,
     VenueOrderStatus,
+    VenueStatus,
     VenueStatusChanged,
 )
+from engine.routing.child_routing import _TIMER_ACTIONS
 from engine.routing.config import RouterConfig
 from engine.routing.orders import EXPIRED_AT_CLOSE, Child
 from engine.routing.plan import Plan
 from engine.routing.venue_input import VenueInput
 
 __all__ = ["Router", "RouterConfig"]
+
+_DOWN = VenueStatus.DOWN
 
 
 class Router(VenueInput):
@@ -74,6 +78,9 @@ class Router(VenueInput):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # children whose venue orders at venues not down were asked where they stand at
+        # the close, before what is left of them is booked as expired there
+        self._asked_at_close: set[str] = set()
 
     # ------------------------------------------------------------- the contract
 
@@ -125,6 +132,8 @@ class Router(VenueInput):
         if child is None or child.done:
             return
         child.closing = child.closing or "expired"
+        if child_id not in self._asked_at_close and self._ask_at_close(child):
+            return  # booked when the answers are in, or at the latest a retry from now
         live = child.live_orders()
         for vo in live:
             leaves = max(vo.quantity - vo.filled - vo.cancelled, 0)
@@ -149,6 +158,33 @@ class Router(VenueInput):
             )
             self._decided(child, Plan(reason=reason, considered=venues))
         self._maybe_finish(child)
+
+    def _ask_at_close(self, child: Child) -> bool:
+        """Before the close books a child's live venue orders as expired there, a venue
+        that is not down is asked where each stands (once): its answer books the fills it
+        sent that never arrived (a dropped message), and an order it says is over is
+        settled as it says; what is still live one cancel retry later is booked expired.
+        False if there is no one to ask."""
+        cid = child.cmd.child_id
+        asked = [
+            vo
+            for vo in child.live_orders()
+            if self.scorecard.reported(vo.venue, child.cmd.instrument) is not _DOWN
+        ]
+        if not asked:
+            return False
+        self._asked_at_close.add(cid)
+        for vo in asked:
+            vo.status_asked = False  # an earlier question may have been lost
+            self._ask_status(vo)
+        self._set_timer(("closed", cid), self._now + self.config.cancel_retry_ns)
+        venues = sorted({vo.venue for vo in asked})
+        reason = (
+            f"venues closed: ask {len(asked)} venue orders where they stand at "
+            f"{', '.join(venues)} before booking what is left as expired at the close"
+        )
+        self._decided(child, Plan(reason=reason, considered=venues))
+        return True
 
     def _venue_up(self, venue: str, instrument: str) -> None:
         super()._venue_up(venue, instrument)
@@ -247,3 +283,12 @@ _DISPATCH: dict[type[Message], Callable[[Router, Any], None]] = {
     VenueStatusChanged: Router._status_changed,
     TimerFired: Router._timer_fired,
 }
+
+
+def _closed_timer(router: Router, child_id: str) -> None:
+    """The answers a closing child's venues were asked for had their time: book what is
+    still live as expired at the close."""
+    router._venues_closed(child_id)
+
+
+_TIMER_ACTIONS["closed"] = _closed_timer  # type: ignore[assignment]

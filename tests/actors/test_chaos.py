@@ -78,6 +78,32 @@ def test_no_excess_from_crossing_live_quantity(campaign: Summary) -> None:
     )
 
 
+@pytest.mark.parametrize("seed", [284, 477, 814, 994])
+def test_a_member_cancelled_or_amended_while_its_parent_works_books_no_excess(seed: int) -> None:
+    """Seeds that once booked excess: a member of a parent with other open members was
+    cancelled or amended down while children it shrank could not be pulled in time (venue
+    down, cancels dropped, a slow link); their fills are the member's (its change was
+    pending until the parent's children settled), not the excess account's."""
+    result = run_case(draw(seed))
+    assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
+
+
+def test_a_fill_lost_before_the_close_is_booked_from_the_venue_asked_at_the_close() -> None:
+    """Seed 2850: a dropped fill, cancels refused by a venue down at the close and back
+    up before the settle wait ended; asked at the close, the venue's answer books it."""
+    result = run_case(draw(2850))
+    assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
+
+
+def test_a_parent_told_the_venues_closed_waits_for_every_child_until_its_retry() -> None:
+    """Seed 710: at the close the router answered one child at once (its venue said where
+    the order stood) and booked the other a cancel retry later; the parent ended on the
+    first child's end with the second's venue order still live (done_before_settled).
+    It now waits for every child until one settle retry after the venues closed."""
+    result = run_case(draw(710))
+    assert not result.violations, [f"{v.kind}: {v.detail}" for v in result.violations]
+
+
 # ------------------------------------------------------------------ the command
 
 

@@ -16,6 +16,7 @@ from actors import Engine
 from engine import messages as m
 from engine.clock import MINUTE, SECOND
 from engine.parent.config import ParentConfig
+from engine.routing.config import RouterConfig
 from engine.routing.orders import EXPIRED_AT_CLOSE
 
 UNSETTLED = m.ExpiryReason.UNSETTLED_AT_VENUE.value
@@ -88,8 +89,12 @@ def test_cancels_swallowed_through_the_end_of_the_session():
     settle_by = SESSION.close_ns + ParentConfig().settle_wait_ns
     expired = expired_at_close(engine)  # the venue never answered: booked at its close
     assert expired and {c.venue for c in expired} == {VENUE}
-    assert all(c.ts == settle_by and c.cancelled > 0 for c in expired)
-    closed = decisions(engine, "venues closed")
+    # the venue is up: asked where each order stands first, booked one retry later
+    retry = RouterConfig().cancel_retry_ns
+    assert all(c.ts == settle_by + retry and c.cancelled > 0 for c in expired)
+    asked = decisions(engine, "venues closed: ask")
+    closed = [d for d in decisions(engine, "venues closed") if d not in asked]
+    assert asked and all(d.ts == settle_by for d in asked)
     assert closed and all(f"{VENUE} suspect" in d.reason for d in closed)
 
     assert unfinished(engine) == {}  # every client order has its final report

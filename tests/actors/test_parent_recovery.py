@@ -72,12 +72,14 @@ class CrashOnThirdFill(ParentActor):
 
 
 class CrashAfterTwoResizes(ParentActor):
-    """Generation 0 works two resizes, then crashes on its next fill; the schedule it was
-    working and the one its successor rebuilds (from the started target, resized once)
-    are recorded."""
+    """Generation 0 works ``resizes`` resizes (down, a member's open part joining again
+    once that shrink settled, back up), then crashes on its next fill; the schedule it
+    was working and the one its successor rebuilds (from the started target, resized
+    once) are recorded."""
 
     live: ClassVar[list] = []
     restored: ClassVar[list] = []
+    resizes: ClassVar[int] = 3
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,7 +94,7 @@ class CrashAfterTwoResizes(ParentActor):
         if self.generation == 0:
             if isinstance(msg, ResizeParentOrder):
                 self.resizes_seen += 1
-            elif isinstance(msg, ChildOrderFilled) and self.resizes_seen == 2:
+            elif isinstance(msg, ChildOrderFilled) and self.resizes_seen == self.resizes:
                 CrashAfterTwoResizes.live.append(self.obj.parent.strategy)
                 raise RuntimeError("injected parent fault")
         super().receive(msg, sender)
@@ -201,7 +203,9 @@ def test_a_recovered_parent_works_the_schedule_the_live_one_had_after_resizes(en
     back works another schedule than the one recovery rebuilds."""
     CrashAfterTwoResizes.live, CrashAfterTwoResizes.restored = [], []
     engine = engine_with(CrashAfterTwoResizes)
-    engine.amend("OMS", "c1", quantity=1, at_ns=START + 1 * SECOND)  # 5,000 → 2,001 ...
+    # 5,000 → 2,000 (c1's amend is pending while the parent shrinks) → 2,001 (its open
+    # part joins again once the shrink settled) ...
+    engine.amend("OMS", "c1", quantity=1, at_ns=START + 1 * SECOND)
     engine.amend("OMS", "c1", quantity=CLIENTS["c1"], at_ns=START + 2 * SECOND)  # → 5,000
     engine.run_until(RUN_UNTIL)
     (live,), (restored,) = CrashAfterTwoResizes.live, CrashAfterTwoResizes.restored

@@ -10,6 +10,7 @@ from engine.desk.desk import OrderDesk
 SENDING = frozenset(
     {"submit", "cancel", "amend", "close_window", "on_parent_fill", "on_parent_state"}
     | {"net_working", "handle", "on_wake", "on_market_data", "on_parent_released"}
+    | {"on_resize_settled"}
 )
 
 

@@ -21,6 +21,7 @@ from engine.messages import (
     ParentOrderCreated,
     ParentOrderFilled,
     ParentQuantityReleased,
+    ParentResizeSettled,
     ParentState,
     ParentStateChanged,
     ReleaseParentQuantity,
@@ -115,23 +116,56 @@ def test_late_order_joins_working_parent():
     )
 
 
+def settled(d, pid: str, settle: int, target: int = 0) -> list:
+    """``pid`` answers that its shrinks up to ``settle`` have settled."""
+    return d.on_resize_settled(
+        ParentResizeSettled(ts=NOW, parent_id=pid, settle=settle, target=target)
+    )
+
+
 def test_cancel_and_amend_shrink_by_unfilled_part():
     d = new_desk()
     for coid in "abc":
         d.submit(order(coid, qty=300), NOW)
     d.close_window(NOW)
     d.on_parent_fill(fill("P1", 300))  # 100 each
-    cancel = d.cancel("OMS", "a", NOW)
-    assert cancel[0].exec_type is ExecType.CANCELED and cancel[0].cum_qty == 100
-    assert cancel[1].quantity == 300 + 400  # filled + open of b and c
-    amend = d.amend("OMS", "b", NOW, quantity=200)
-    assert amend[0].exec_type is ExecType.REPLACED and amend[0].leaves_qty == 100
-    assert amend[1].quantity == 300 + 100 + 200
-    amend = d.amend("OMS", "b", NOW, quantity=500)  # amend up grows
-    assert amend[1].quantity == 300 + 400 + 200
+    # a member's cancel shrinks the parent at once, and waits for its children to settle
+    pending, resize = d.cancel("OMS", "a", NOW)
+    assert pending.exec_type is ExecType.PENDING_CANCEL and pending.leaves_qty == 200
+    assert (resize.quantity, resize.settle) == (300 + 400, 1)  # filled + open of b and c
+    (cancel,) = settled(d, "P1", 1)
+    assert cancel.exec_type is ExecType.CANCELED and cancel.cum_qty == 100
+    assert cancel.reason == "settled" and d.order("OMS", "a").parent_id is None
+    pending, resize = d.amend("OMS", "b", NOW, quantity=200)
+    assert pending.exec_type is ExecType.PENDING_REPLACE and pending.leaves_qty == 200
+    assert (resize.quantity, resize.settle) == (300 + 200, 2)  # c alone
+    (amend,) = settled(d, "P1", 2)
+    assert amend.exec_type is ExecType.REPLACED and amend.leaves_qty == 100
+    (join,) = d.close_window(NOW + 1_000)  # its open part joins again, as a new order
+    assert join.quantity == 300 + 200 + 100
+    amend = d.amend("OMS", "b", NOW, quantity=500)  # amend up grows, at once
+    assert amend[0].exec_type is ExecType.REPLACED and amend[1].quantity == 300 + 200 + 400
     d.cancel("OMS", "b", NOW)
     last = d.cancel("OMS", "c", NOW)
     assert last[1] == CancelParentOrder(ts=NOW, parent_id="P1", reason="client cancel OMS/c")
+
+
+def test_a_member_cancel_takes_the_fills_of_children_that_outran_it():
+    """The parent shrank for a member's cancel, but a child not cancelled in time fills
+    beyond the other members' open quantity: those shares are the cancelled member's
+    (pending until the parent answers), never the excess account's."""
+    d = new_desk()
+    d.submit(order("a", qty=300), NOW)
+    d.submit(order("b", qty=300), NOW)
+    d.close_window(NOW)
+    pending, resize = d.cancel("OMS", "a", NOW)
+    assert pending.exec_type is ExecType.PENDING_CANCEL and resize.quantity == 300
+    fills = d.on_parent_fill(fill("P1", 500))  # b first, the rest to a
+    assert [(r.client_order_id, r.last_qty) for r in fills] == [("b", 300), ("a", 200)]
+    assert d.excess() == {}
+    (cancel,) = settled(d, "P1", 1)
+    assert (cancel.exec_type, cancel.cum_qty, cancel.leaves_qty) == (ExecType.CANCELED, 200, 0)
+    assert settled(d, "P1", 1) == []  # once
 
 
 def test_amend_price_moves_open_part_to_a_new_parent():
@@ -140,7 +174,9 @@ def test_amend_price_moves_open_part_to_a_new_parent():
     d.submit(order("b", qty=200), NOW)
     d.close_window(NOW)
     out = d.amend("OMS", "a", NOW, limit_price=REF)
-    assert out[0].exec_type is ExecType.REPLACED and out[1].quantity == 200
+    assert out[0].exec_type is ExecType.PENDING_REPLACE and out[1].quantity == 200
+    (replaced,) = settled(d, "P1", 1)
+    assert replaced.exec_type is ExecType.REPLACED
     (created,) = d.close_window(NOW + 1_000)
     assert (created.parent_id, created.quantity, created.limit_price) == ("P2", 200, REF)
 
@@ -151,6 +187,7 @@ def test_amended_away_and_back_rejoins_its_parent_once():
     d.submit(order("b", qty=500, limit=REF), NOW)
     d.close_window(NOW)
     d.amend("OMS", "a", NOW, limit_price=REF + 10_000)  # leaves P1 (b keeps it working)
+    settled(d, "P1", 1)
     d.amend("OMS", "a", NOW, limit_price=REF)  # back to P1's limit before the window closes
     (resize,) = d.close_window(NOW + 1_000)
     assert (resize.parent_id, resize.quantity) == ("P1", 1_000)
@@ -356,6 +393,7 @@ op = st.one_of(
     st.tuples(st.just("mid"), st.sampled_from(["AAA", "BBB"]), st.integers(-50, 50)),
     st.tuples(st.just("fill"), st.integers(0, 10), st.integers(1, 10), st.integers(-20, 20)),
     st.tuples(st.just("answer"), st.integers(0, 10), st.integers(0, 10)),
+    st.tuples(st.just("settle"), st.integers(0, 10)),
     st.tuples(
         st.just("state"),
         st.integers(0, 10),
@@ -378,6 +416,7 @@ class Checker:
         self.cross_qty: dict[str, int] = {}
         self.exec_ids: set[str] = set()
         self.asks: dict[str, ReleaseParentQuantity] = {}  # release requests not answered
+        self.settles: dict[str, int] = {}  # parent → the last settle number asked for
 
     def see(self, msgs, now) -> None:
         for m in msgs:
@@ -387,6 +426,9 @@ class Checker:
             elif isinstance(m, ResizeParentOrder):
                 event("parent resized")
                 self.target[m.parent_id] = m.quantity
+                if m.settle:
+                    event("member change pending")
+                    self.settles[m.parent_id] = m.settle
             elif isinstance(m, CancelParentOrder):
                 self.target.pop(m.parent_id)
                 self.asks.pop(m.parent_id, None)  # a cancelled parent gives nothing back
@@ -424,13 +466,18 @@ class Checker:
         for cross_id, (bought, sold) in self.crossed.items():  # netting conserves shares
             assert bought == sold == self.cross_qty[cross_id]
         open_by_parent: dict[str, int] = defaultdict(int)
+        pending_by_parent: dict[str, int] = defaultdict(int)
+        waiting = desk.waiting_settle()
         for o in desk.orders():
             assert 0 <= o.cum_qty <= o.qty and o.leaves == (o.qty - o.cum_qty if o.is_open else 0)
             fills = self.client_fills[(o.order.source, o.order.client_order_id)]
             assert o.cum_qty == sum(q for q, _ in fills)
             assert o.cum_notional == sum(q * p for q, p in fills)  # exact average price
             assert o.cum_qty % LOT[o.order.instrument] == 0
-            if o.parent_id is not None:
+            if o.parent_id is not None and o in waiting:
+                assert o.cancel_pending  # its change waits: it takes only the overflow
+                pending_by_parent[o.parent_id] += o.leaves
+            elif o.parent_id is not None:
                 open_by_parent[o.parent_id] += o.leaves
         # the market is asked for exactly the open, uncrossed client quantity the desk
         # does not hold for a cross (while a release is out, the parent may be giving back)
@@ -439,6 +486,7 @@ class Checker:
             if parent.state in (ParentState.EXPIRED, ParentState.CANCELED, ParentState.COMPLETED):
                 continue
             assert open_by_parent[pid] == parent.open, pid
+            assert pending_by_parent[pid] == parent.pending, pid
             if pid not in self.asks:
                 assert max(0, target - parent.filled) == parent.open - parent.held, pid
         # quantity is held for a cross only while an answer is awaited or a window is open
@@ -476,6 +524,12 @@ class Stream:
             return self.answer(now, args)
         parents = list(desk.parents.values())
         parent = parents[args[0] % len(parents)]
+        if kind == "settle":
+            settle = self.checker.settles.pop(parent.parent_id, 0)
+            answer = ParentResizeSettled(
+                ts=now, parent_id=parent.parent_id, settle=settle, target=parent.target
+            )
+            return desk.on_resize_settled(answer) if settle else None
         if kind == "fill":
             qty = args[1] * LOT[parent.instrument]
             self.checker.market_filled[parent.parent_id] += qty

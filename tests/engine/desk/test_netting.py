@@ -142,3 +142,25 @@ def test_net_working_leaves_an_open_window_to_its_close():
     assert d.net_working("AAA", NOW + 6) == []
     asks = of(d.close_window(NOW + 10), ReleaseParentQuantity)
     assert sorted(a.parent_id for a in asks) == ["P1", "P2"]
+
+
+def test_a_cross_fills_no_member_whose_cancel_waits_for_its_parent_to_shrink():
+    """A member's pending cancel took its open part out of the parent's target: what the
+    parent releases for a cross is the other members', and only they cross."""
+    d = new_desk()
+    d.set_mid("AAA", REF)
+    d.submit(order("a", BUY, 300), NOW)
+    d.submit(order("b", BUY, 300), NOW)
+    d.close_window(NOW)  # P1 buys 600
+    d.cancel("OMS", "a", NOW + 1)  # pending: P1 shrinks to b's 300
+    d.submit(order("s", SELL, 300), NOW + 10)
+    (ask,) = of(d.close_window(NOW + 10), ReleaseParentQuantity)
+    assert (ask.parent_id, ask.quantity) == ("P1", 300)
+    answer(d, ask, 300, 0, NOW + 11)
+    out = d.close_window(NOW + 1_010)
+    (cross,) = of(out, InternalCrossExecuted)
+    assert cross.quantity == 300
+    fills = sorted((r.client_order_id, r.last_qty) for r in of(out, ExecutionReport) if r.last_qty)
+    assert fills == [("b", 300), ("s", 300)]
+    a = d.order("OMS", "a")
+    assert (a.cum_qty, a.leaves, a.cancel_pending) == (0, 300, True)

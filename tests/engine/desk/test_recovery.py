@@ -34,9 +34,11 @@ from engine.messages import (
     ParentOrderCreated,
     ParentOrderFilled,
     ParentQuantityReleased,
+    ParentResizeSettled,
     ParentState,
     ParentStateChanged,
     ReleaseParentQuantity,
+    ResizeParentOrder,
     Side,
     SubmitClientOrder,
 )
@@ -142,6 +144,14 @@ class Run:
         )
         return self.from_parent(answer, delivered)
 
+    def settle(self, pid: str, now: int, delivered: bool = True) -> list[Message]:
+        """``pid`` answers the desk's last shrink that waits on it (a member's change)."""
+        asked = [m.settle for m in self.trail if isinstance(m, ResizeParentOrder) and m.settle]
+        parent = self.desk.parent(pid)
+        assert asked and parent is not None
+        answer = ParentResizeSettled(ts=now, parent_id=pid, settle=asked[-1], target=parent.target)
+        return self.from_parent(answer, delivered)
+
     def rebuilt(self) -> tuple[OrderDesk, Recovered]:
         fresh = OrderDesk([INSTRUMENT], DeskConfig(window_ns=self.desk.config.window_ns))
         return fresh, rebuild(fresh, self.trail)
@@ -235,6 +245,7 @@ def test_rebuild_of_canceled_client_orders_queued_and_carried():
     run.close(T + WINDOW)
     run.submit(order("queued", 100), T + 60)
     run.command(CancelClientOrder(source="OMS", client_order_id="a"), T + 70)
+    run.settle("P1", T + 75)  # a was a member: its cancel waited for the parent to shrink
     run.command(CancelClientOrder(source="OMS", client_order_id="queued"), T + 80)
     # the window closes empty (a rebuilt desk cannot tell when an emptied window opened)
     assert run.close(T + 60 + WINDOW) == []
@@ -245,6 +256,35 @@ def test_rebuild_of_canceled_client_orders_queued_and_carried():
     assert rec.unanswered == [] and rec.queued == 0
     assert fresh.window_deadline() is None
     same_from_now_on(run.desk, fresh, run, T + 400)
+
+
+@pytest.mark.parametrize("delivered", [True, False])
+def test_rebuild_with_a_member_cancel_waiting_for_its_parent_to_shrink(delivered):
+    """A member's cancel is pending until its parent answers the shrink: rebuilt before
+    the answer, the member still takes the parent's overflow; an answer journaled but
+    lost with the crash is applied again (once) after the rebuild."""
+    run = Run()
+    run.submit(order("a", 300), T)
+    run.submit(order("b", 200), T)
+    run.close(T + WINDOW)
+    (pid,) = run.parents()
+    out = run.command(CancelClientOrder(source="OMS", client_order_id="a"), T + 70)
+    assert [r.exec_type for r in reports(out, ExecType.PENDING_CANCEL)] == [ExecType.PENDING_CANCEL]
+    run.fill(pid, 300, T + 80)  # b's 200, and 100 a child filled before it was pulled
+    if delivered:
+        run.settle(pid, T + 90, delivered=False)
+
+    fresh, rec = run.rebuilt()
+    assert fresh.parent(pid).pending == run.desk.parent(pid).pending == 200  # type: ignore[union-attr]
+    assert fresh.parent(pid).open == run.desk.parent(pid).open == 0  # type: ignore[union-attr]
+    assert fresh.order("OMS", "a").cancel_pending  # type: ignore[union-attr]
+    assert [type(m).__name__ for m in rec.inbox] == (["ParentResizeSettled"] if delivered else [])
+    for msg in rec.inbox:  # as the desk actor does after a rebuild
+        (done,) = [m for _, m in fresh.handle(msg, T + 100)]
+        assert (done.exec_type, done.cum_qty) == (ExecType.CANCELED, 100)
+        assert fresh.handle(msg, T + 100) == []
+    if not delivered:
+        same_from_now_on(run.desk, fresh, run, T + 400)
 
 
 def test_rebuild_after_the_last_member_canceled_cancels_no_parent_twice():
@@ -312,6 +352,7 @@ def test_rebuild_of_amended_orders_in_the_window_and_in_a_parent():
     run.close(T + WINDOW)
     run.command(AmendClientOrder(source="OMS", client_order_id="a", quantity=500), T + 60)
     run.command(AmendClientOrder(source="OMS", client_order_id="b", limit_price=REF), T + 70)
+    run.settle("P1", T + 75)  # b was a member: its amend waited for the parent to shrink
     run.submit(order("c", 100), T + 80)
     run.command(AmendClientOrder(source="OMS", client_order_id="c", limit_price=REF), T + 90)
 
@@ -459,7 +500,9 @@ def test_rebuild_lists_an_order_amended_away_and_back_once_in_its_parent():
     run.close(T + WINDOW)  # P1 = b1 + b2
     for k, price in enumerate((away, limit)):  # b1 leaves P1, then comes back
         amend = AmendClientOrder(source="OMS", client_order_id="b1", limit_price=price)
-        run.command(amend, T + 60 + k)
+        run.command(amend, T + 60 + 2 * k)
+        if not k:
+            run.settle("P1", T + 61)  # its leaving waited for P1 to shrink
     run.close(T + 120)  # b1 rejoins P1
     fresh, _ = run.rebuilt()
 

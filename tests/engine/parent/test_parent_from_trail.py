@@ -32,6 +32,7 @@ from engine.messages import (
     Message,
     ParentOrderCreated,
     ParentOrderFilled,
+    ParentResizeSettled,
     ParentState,
     ParentStateChanged,
     PlaceChildOrder,
@@ -510,3 +511,27 @@ def test_the_hosted_parent_addresses_what_it_says():
         ("ParentStateChanged", DESK),
         ("ScheduleRecalibrated", JOURNAL),
     }
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_a_shrink_the_desk_waits_on_is_answered_once_no_open_child_exceeds_the_remaining(crash):
+    """A member's cancel shrinks the parent (a resize with a settle number): the parent
+    trims its open children and answers ``ParentResizeSettled`` only once none of them
+    is left beyond the new remaining quantity (until then their fills may still come);
+    a parent restarted in between still owes the answer."""
+    run = Run(passive_fill=0, cross=False).run(until_ns=T0 + 2 * MINUTE)
+    parent = run.parent
+    assert parent.open_qty >= 200 and parent.state is ParentState.WORKING
+    target = parent.filled + parent.open_qty // 200 * 100  # half of what is out
+    run.tell(ResizeParentOrder(parent_id="P1", quantity=target, reason="client cancel", settle=1))
+    cancels = [m for m in run.said_to(ROUTER) if isinstance(m, CancelChildOrder)]
+    assert cancels and parent.open_qty > parent.leaves  # cancels out, not done yet
+    assert not [m for m in run.said_to(DESK) if isinstance(m, ParentResizeSettled)]
+    if crash:
+        run.hosted, _ = run.recover()
+    run.route()  # the router confirms the cancels
+    (answer,) = [m for m in run.said_to(DESK) if isinstance(m, ParentResizeSettled)]
+    assert (answer.settle, answer.target) == (1, target)
+    assert run.parent.open_qty <= run.parent.leaves
+    run.run(until_ns=T0 + 4 * MINUTE)  # answered once
+    assert len([m for m in run.said_to(DESK) if isinstance(m, ParentResizeSettled)]) == 1

@@ -7,16 +7,20 @@ from __future__ import annotations
 from test_router import ASK, Driver, child
 
 from engine.messages import (
+    VENUES_CLOSED,
     CancelChildOrder,
     ChildOrderDone,
     ChildOrderFilled,
     Liquidity,
     VenueCancelRejected,
+    VenueOrderCancelled,
     VenueOrderFilled,
     VenueOrderRejected,
     VenueOrderStatus,
     VenueOrderStatusRequest,
 )
+from engine.routing.config import DEFAULT_CONFIG
+from engine.routing.orders import EXPIRED_AT_CLOSE
 
 
 def venue_fill(o, qty, leaves, fid, price=ASK):
@@ -170,3 +174,42 @@ def test_a_done_answer_without_missing_fills_takes_the_rest_off():
     d.cancelled(o, 200)  # the venue's own word turns up late: nothing more happens
     assert len(d.to_parent(ChildOrderDone)) == 1
     d.check()
+
+
+def test_at_the_close_a_venue_that_is_up_is_asked_before_its_orders_are_booked_expired():
+    """Chaos seed 2850: a fill was dropped on its way, the cancels found the venue down,
+    and by the close's settle wait the venue was up again (its up not seen as one: the
+    router's view had gone back up before). The router asks where the order stands
+    before booking it expired at the close, and books the lost fill from the answer:
+    the parent hears of every share the venue filled, none goes to the excess account."""
+    d = Driver()
+    d.feed(child())
+    (o,) = d.placed()
+    d.ack(o)
+    d.fill(o, 100, 200)
+    lost = venue_fill(o, 200, 0, "F2")  # dropped by the link
+    d.fills[o.child_id] += 200
+    out = d.feed(CancelChildOrder(parent_id="P1", child_id="C1", reason=VENUES_CLOSED))
+    assert [r.order_id for r in asked(d, out)] == [o.order_id]
+    assert not d.to_parent(ChildOrderDone)  # not booked expired yet
+    d.feed(status(o, venue_fill(o, 100, 200, f"{o.order_id}-F200"), lost))
+    assert sum(f.quantity for f in d.to_parent(ChildOrderFilled)) == 300
+    (done,) = d.to_parent(ChildOrderDone)
+    assert (done.filled, done.cancelled) == (300, 0)
+    d.tick(DEFAULT_CONFIG.cancel_retry_ns)  # its timer finds the child done
+    assert not [m for _, m in d.out if isinstance(m, VenueOrderCancelled)]
+    d.check()
+
+
+def test_at_the_close_an_order_its_venue_does_not_answer_for_is_booked_expired_a_retry_later():
+    d = Driver()
+    d.feed(child())
+    (o,) = d.placed()
+    d.ack(o)
+    d.feed(CancelChildOrder(parent_id="P1", child_id="C1", reason=VENUES_CLOSED))
+    assert not d.to_parent(ChildOrderDone)
+    d.tick(DEFAULT_CONFIG.cancel_retry_ns)
+    (expired,) = [m for _, m in d.out if isinstance(m, VenueOrderCancelled)]
+    assert (expired.reason, expired.cancelled) == (EXPIRED_AT_CLOSE, 300)
+    (done,) = d.to_parent(ChildOrderDone)
+    assert (done.filled, done.cancelled) == (0, 300)
