@@ -34,7 +34,7 @@ Enqueue = Callable[[int, int, str, str, Message], bool]
 class LinkFault:
     """One active link fault (or latency spike) as the runtime applies it."""
 
-    __slots__ = ("affected", "cmd", "key", "kind", "remaining", "start", "until")
+    __slots__ = ("affected", "cmd", "key", "kind", "lates", "remaining", "start", "until")
 
     def __init__(self, cmd: InjectFault, key: str, start: int) -> None:
         self.cmd = cmd
@@ -44,6 +44,7 @@ class LinkFault:
         self.affected = 0
         self.start = start
         self.until = None if cmd.duration_ns is None else start + cmd.duration_ns
+        self.lates: dict[tuple[str, str], int] = {}  # per link: when its last delayed one is due
 
     def matches(self, sender: str, dest: str, msg: Message, now: int) -> bool:
         if now <= self.start or (self.until is not None and now >= self.until):
@@ -100,11 +101,16 @@ class LinkFaults:
         if kind is FaultKind.LINK_DUPLICATE:
             again = self.runtime.endpoint(sender).next_id()  # its own place in the wave
             return plain(due, order, dest, sender, msg) | plain(due, again, dest, sender, msg)
-        late = due + fault.cmd.delay_ns
+        delay = fault.cmd.delay_ns
+        late = due + delay
         if kind is not FaultKind.LINK_REORDER:  # FIFO: what follows waits behind it
             link = self.runtime.endpoint(sender).links.get(dest)
             if link is not None and link.last == due:
-                link.last = late
+                if fault.lates.get((sender, dest)) == due:
+                    # queued behind this fault's last one: late by the delay from its own
+                    # sending, not after that one (a burst of N is not N delays late)
+                    late = max(due, self.runtime.clock._now + link.latency + delay)
+                link.last = fault.lates[(sender, dest)] = late
         return plain(late, order, dest, sender, msg)
 
     def _used_up(self, fault: LinkFault, sender: str) -> None:

@@ -507,3 +507,25 @@ def test_live_callbacks_get_messages_in_order_once_committed():
         rt.shutdown()
     assert [p for p, _ in seen] == [str(i) for i in range(200)]
     assert all(durable for _, durable in seen)
+
+
+def test_a_delayed_link_delays_a_burst_by_its_delay_not_by_the_delay_per_message():
+    """A link delay of d makes each message d late, in order: a burst of N sent at once
+    arrives together d late, not the last one N·d late (then a burst of reports at the
+    close arrived after the engine stopped waiting for them)."""
+    from actors.runtime.faults import LinkFault, LinkFaults
+
+    rt = SimRuntime(seed=1)
+    seen = []
+    rt.on_message("probe", lambda msg, sender: seen.append((rt.now(), msg.key)))
+    rt.set_link("a", "probe", latency_ns=10 * MS)
+    delay = m.InjectFault(
+        fault=m.FaultKind.LINK_DELAY, sender="a", receiver="probe", delay_ns=SECOND
+    )
+    LinkFaults(rt).start(LinkFault(delay, "k", rt.now() - 1))
+    start = rt.now()
+    for k in range(20):
+        rt.send("a", "probe", m.TimerFired(key=str(k)))
+    rt.run()
+    assert [k for _, k in seen] == [str(k) for k in range(20)]
+    assert {t - start for t, _ in seen} == {10 * MS + SECOND}
