@@ -471,7 +471,10 @@ class OrderDesk(ClientChanges, Netting):
             parent.state = change.state
             return []
         self._parents.retire(parent)
+        unanswered = parent.asking is not None
         out, members = self._settle_pending(parent.finish(change.state), change)
+        if unanswered:  # the answer the others' held quantity waits for will not come
+            out += self.net_working(parent.instrument, now_ns)
         if change.state is ParentState.COMPLETED:
             for o in members:
                 self._window.enqueue(o, now_ns)
