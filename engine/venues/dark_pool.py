@@ -51,6 +51,7 @@ from engine.venues.book import BUY, SELL
 _NS = 1e9
 _BLOCK_SIGMA = 0.6
 _ARRIVED = attrgetter("seq")
+_NO_EXPIRY = 1 << 126  # later than any time in ns
 
 
 class Cross(NamedTuple):
@@ -106,6 +107,9 @@ class DarkPool:
         self.market = MarketView(instrument.symbol)
         self.ours: dict[str, Hidden] = {}
         self.contra: list[Hidden] = []
+        # No block expires before this (a lower bound: matching removes blocks as well),
+        # so most advances skip the scan of the blocks.
+        self._first_expiry = _NO_EXPIRY
         self.volume = 0  # prints: every cross, ours or between contra blocks
         self.notional = 0
         self.directional = 0  # net shares of ours traded here (+ bought)
@@ -135,6 +139,8 @@ class DarkPool:
         self._blocks += 1
         block = Hidden(-self._blocks, side, quantity, None, min_quantity, expiry, self._seq)
         self.contra.append(block)
+        if expiry < self._first_expiry:
+            self._first_expiry = expiry
         self._dirty = True
         return block
 
@@ -211,7 +217,7 @@ class DarkPool:
             self._arrive(t)
             out += self.match(t)
             self._next_arrival = self._draw_arrival(t)
-        if self.contra:
+        if self._first_expiry <= now_ns:
             self._expire(now_ns)
         if now_ns > self.now:
             self.now = now_ns
@@ -336,8 +342,12 @@ class DarkPool:
         return BUY if ahead > now else SELL if ahead < now else side
 
     def _expire(self, t: int) -> None:
-        if any(b.expiry <= t for b in self.contra):
-            self.contra = [b for b in self.contra if b.expiry > t]
+        if self._first_expiry > t:
+            return
+        contra = self.contra
+        if any(b.expiry <= t for b in contra):
+            self.contra = contra = [b for b in contra if b.expiry > t]
+        self._first_expiry = min((b.expiry for b in contra), default=_NO_EXPIRY)
 
     def _draw_arrival(self, t: int) -> int:
         rate = 2 * self.config.arrival_rate
