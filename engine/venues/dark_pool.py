@@ -199,6 +199,10 @@ class DarkPool:
         ``fresh``, or if the NBBO is one-sided, locked or crossed."""
         if not self.fresh(now):
             return None
+        return self._nbbo_mid()
+
+    def _nbbo_mid(self) -> int | None:
+        """The NBBO midpoint, however old the quotes; None if one-sided, locked or crossed."""
         bid, ask = self.market.best_bid(), self.market.best_ask()
         if bid is None or ask is None or bid >= ask:
             return None
@@ -232,8 +236,11 @@ class DarkPool:
 
     def match(self, now: int) -> list[Cross]:
         """Cross what can cross at the current mid; returns the crosses of our orders."""
-        if not self._dirty and (not self.ours or all(o.limit is None for o in self.ours.values())):
-            return []  # settled, and no limit for a moving mid to bring into reach
+        if not self._dirty:
+            if not self.ours or all(o.limit is None for o in self.ours.values()):
+                return []  # settled, and no limit for a moving mid to bring into reach
+            if self._nbbo_mid() == self._settled_mid:
+                return []  # settled at this mid: nothing can cross, however fresh the view
         mid = self.mid(now)
         if mid is None or not self._may_cross(mid):
             return []
