@@ -15,7 +15,16 @@ _LIT, _DOWN = VenueKind.LIT, VenueStatus.DOWN
 
 
 class MarketView:
-    __slots__ = ("_ask", "_bid", "_fresh", "_outdated", "instrument", "venues")
+    __slots__ = (
+        "_ask",
+        "_bid",
+        "_fresh",
+        "_notional",
+        "_outdated",
+        "_volume",
+        "instrument",
+        "venues",
+    )
 
     def __init__(self, instrument: str) -> None:
         self.instrument = instrument
@@ -24,9 +33,19 @@ class MarketView:
         self._ask: int | None = None
         self._fresh = False  # _bid/_ask hold the NBBO of the current ``venues``
         self._outdated: set[str] = set()  # venues whose last quote is known to be stale
+        # Σ volume and Σ notional over ``venues``, kept as each update replaces a venue's
+        self._volume = 0
+        self._notional = 0
 
     def update(self, md: MarketDataUpdated) -> None:
         if md.instrument == self.instrument:
+            old = self.venues.get(md.venue)
+            if old is None:
+                self._volume += md.volume
+                self._notional += md.notional
+            else:
+                self._volume += md.volume - old.volume
+                self._notional += md.notional - old.notional
             self.venues[md.venue] = md
             self._fresh = False
             self._outdated.discard(md.venue)
@@ -76,10 +95,10 @@ class MarketView:
 
     def volume(self) -> int:
         """Cumulative shares traded today across all venues (lit and dark)."""
-        return sum(md.volume for md in self.venues.values())
+        return self._volume
 
     def notional(self) -> int:
-        return sum(md.notional for md in self.venues.values())
+        return self._notional
 
     def status(self, venue: str) -> VenueStatus | None:
         md = self.venues.get(venue)

@@ -51,6 +51,7 @@ from engine.venues.book import BUY, SELL
 _NS = 1e9
 _BLOCK_SIGMA = 0.6
 _ARRIVED = attrgetter("seq")
+_NO_EXPIRY = 1 << 126  # later than any time in ns
 
 
 class Cross(NamedTuple):
@@ -106,6 +107,9 @@ class DarkPool:
         self.market = MarketView(instrument.symbol)
         self.ours: dict[str, Hidden] = {}
         self.contra: list[Hidden] = []
+        # No block expires before this (a lower bound: matching removes blocks as well),
+        # so most advances skip the scan of the blocks.
+        self._first_expiry = _NO_EXPIRY
         self.volume = 0  # prints: every cross, ours or between contra blocks
         self.notional = 0
         self.directional = 0  # net shares of ours traded here (+ bought)
@@ -135,6 +139,8 @@ class DarkPool:
         self._blocks += 1
         block = Hidden(-self._blocks, side, quantity, None, min_quantity, expiry, self._seq)
         self.contra.append(block)
+        if expiry < self._first_expiry:
+            self._first_expiry = expiry
         self._dirty = True
         return block
 
@@ -193,6 +199,10 @@ class DarkPool:
         ``fresh``, or if the NBBO is one-sided, locked or crossed."""
         if not self.fresh(now):
             return None
+        return self._nbbo_mid()
+
+    def _nbbo_mid(self) -> int | None:
+        """The NBBO midpoint, however old the quotes; None if one-sided, locked or crossed."""
         bid, ask = self.market.best_bid(), self.market.best_ask()
         if bid is None or ask is None or bid >= ask:
             return None
@@ -211,7 +221,7 @@ class DarkPool:
             self._arrive(t)
             out += self.match(t)
             self._next_arrival = self._draw_arrival(t)
-        if self.contra:
+        if self._first_expiry <= now_ns:
             self._expire(now_ns)
         if now_ns > self.now:
             self.now = now_ns
@@ -226,8 +236,11 @@ class DarkPool:
 
     def match(self, now: int) -> list[Cross]:
         """Cross what can cross at the current mid; returns the crosses of our orders."""
-        if not self._dirty and (not self.ours or all(o.limit is None for o in self.ours.values())):
-            return []  # settled, and no limit for a moving mid to bring into reach
+        if not self._dirty:
+            if not self.ours or all(o.limit is None for o in self.ours.values()):
+                return []  # settled, and no limit for a moving mid to bring into reach
+            if self._nbbo_mid() == self._settled_mid:
+                return []  # settled at this mid: nothing can cross, however fresh the view
         mid = self.mid(now)
         if mid is None or not self._may_cross(mid):
             return []
@@ -336,8 +349,12 @@ class DarkPool:
         return BUY if ahead > now else SELL if ahead < now else side
 
     def _expire(self, t: int) -> None:
-        if any(b.expiry <= t for b in self.contra):
-            self.contra = [b for b in self.contra if b.expiry > t]
+        if self._first_expiry > t:
+            return
+        contra = self.contra
+        if any(b.expiry <= t for b in contra):
+            self.contra = contra = [b for b in contra if b.expiry > t]
+        self._first_expiry = min((b.expiry for b in contra), default=_NO_EXPIRY)
 
     def _draw_arrival(self, t: int) -> int:
         rate = 2 * self.config.arrival_rate

@@ -86,6 +86,7 @@ class BackgroundFlow:
         self._expiries: list[int] = []  # expiry ns << _ID_BITS | background order id
         self._profile = intensity_profile(config.u_shape)
         self._bucket_ns = max(1, session.length_ns // len(self._profile))
+        self._last_bucket = len(self._profile) - 1
         scale = config.rate_scale
         per_side = [r * scale for r in config.limit_rates] + [config.market_rate * scale]
         self._cum_rates = [sum(per_side[: k + 1]) for k in range(len(per_side))]
@@ -129,26 +130,31 @@ class BackgroundFlow:
         pop = heapq.heappop
         arrive, draw = self._arrive, self._draw_arrival
         arrival = self._next_arrival
+        next_value = self._next_value
         events = 0
         # The simulator's hot loop (profiled): arrivals, value-trader wakes and expiries
-        # merged by time.
+        # merged by time, the next of each kept in a local.
         while True:
             t = arrival
-            value = self._next_value < t
+            value = next_value < t
             if value:
-                t = self._next_value
-            if expiries and expiries[0] >> _ID_BITS < t:
-                if expiries[0] >> _ID_BITS > end:
-                    break
-                cancel(pop(expiries) & _ID_MASK)
+                t = next_value
+            if expiries:
+                expiry = expiries[0] >> _ID_BITS
+                if expiry < t:
+                    if expiry > end:
+                        break
+                    cancel(pop(expiries) & _ID_MASK)
+                    events += 1
+                    continue
+            if t > end:
+                break
+            if value:
+                self._value_trade(t, out)
+                next_value = self._next_value
             else:
-                if t > end:
-                    break
-                if value:
-                    self._value_trade(t, out)
-                else:
-                    arrive(t, out)
-                    arrival = self._next_arrival = draw(t)
+                arrive(t, out)
+                arrival = self._next_arrival = draw(t)
             events += 1
         self.events += events
         if now_ns > self.now:
@@ -201,18 +207,25 @@ class BackgroundFlow:
         kind = bisect_right(self._cum_rates, r)
         size = self._sizes[int(rng() * _SIZE_TABLE)]
         book = self.book
-        if kind < self._limit_kinds:  # a limit order kind+1 ticks from the opposite best
-            opposite = book.best_ask if side == BUY else book.best_bid
-            if opposite is None:
-                self.replenish(t)
-                opposite = book.best_ask if side == BUY else book.best_bid
-                assert opposite is not None  # replenishing quotes both sides
-            price = opposite - side * (kind + 1 + self._offset) * self.tick
+        if kind < self._limit_kinds:  # a limit order kind+1 ticks (and the open's offset) out
             if side == BUY:
+                opposite = book.best_ask
+                if opposite is None:
+                    self.replenish(t)
+                    opposite = book.best_ask
+                    assert opposite is not None  # replenishing quotes both sides
+                price = opposite - self._distances[kind]
                 if price > self._bid_cap:
                     price = self._bid_cap
-            elif price < self._ask_floor:
-                price = self._ask_floor
+            else:
+                opposite = book.best_bid
+                if opposite is None:
+                    self.replenish(t)
+                    opposite = book.best_bid
+                    assert opposite is not None
+                price = opposite + self._distances[kind]
+                if price < self._ask_floor:
+                    price = self._ask_floor
             if price > 0:
                 self._next_id = oid = self._next_id + 1
                 book.limit(oid, side, price, size)
@@ -221,7 +234,7 @@ class BackgroundFlow:
             return
         self._next_id += 1
         fills = book.take(self._next_id, side, size)  # a market order
-        if self.watched:
+        if fills and self.watched:
             self._collect(t, side, fills, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
@@ -272,21 +285,27 @@ class BackgroundFlow:
         the arbitrageur unwinds there. Keeps venues in line with each other and carries
         our impact from one venue to the rest, as arbitrage does in real markets."""
         out: list[tuple[int, Fill]] = []
-        book = self.book
-        for side, quote in ((BUY, elsewhere_bid), (SELL, elsewhere_ask)):
-            if quote is None:
-                continue
-            price, cap = quote
-            through = price - side * self.tick
-            if not book.crosses(side, through):
-                continue
-            self._next_id += 1
-            fills = book.take(self._next_id, side, cap, through)
-            if self.watched:
-                self._collect(t, side, fills, out)
+        book, tick = self.book, self.tick
+        # Most quotes are not through this book: the checks are inlined (``Book.crosses``).
+        if elsewhere_bid is not None:
+            price, cap = elsewhere_bid
+            if book.best_ask is not None and price - tick >= book.best_ask:
+                self._arbitrage(t, BUY, cap, price - tick, out)
+        if elsewhere_ask is not None:
+            price, cap = elsewhere_ask
+            if book.best_bid is not None and price + tick <= book.best_bid:
+                self._arbitrage(t, SELL, cap, price + tick, out)
         if book.best_bid is None or book.best_ask is None:
             self.replenish(t)
         return out
+
+    def _arbitrage(
+        self, t: int, side: int, quantity: int, limit: int, out: list[tuple[int, Fill]]
+    ) -> None:
+        self._next_id += 1
+        fills = self.book.take(self._next_id, side, quantity, limit)
+        if self.watched:
+            self._collect(t, side, fills, out)
 
     def _collect(self, t: int, side: int, fills: list[Fill], out: list[tuple[int, Fill]]) -> None:
         """Our resting orders among the makers a background ``side`` order traded with:
@@ -347,15 +366,16 @@ class BackgroundFlow:
     def _draw_arrival(self, t: int) -> int:
         """Next arrival after ``t``: exponential at the bucket's rate, redrawn at the bucket
         boundary if it falls beyond it (exact for a piecewise-constant intensity)."""
-        last = len(self._profile) - 1
+        last = self._last_bucket
+        random = self.rng.random
         while True:
             bucket_end = self._bucket_end
             if t >= bucket_end and self._bucket < last:
                 self._enter_bucket(self._bucket + 1)
                 continue
-            dt = int(-math.log(1.0 - self.rng.random()) * self._mean_gap_ns) + 1
-            if t + dt <= bucket_end or self._bucket == last:
-                return t + dt
+            arrival = t + (int(-math.log(1.0 - random()) * self._mean_gap_ns) + 1)
+            if arrival <= bucket_end or self._bucket == last:
+                return arrival
             t = bucket_end
 
     def _enter_bucket(self, k: int) -> None:
@@ -366,7 +386,9 @@ class BackgroundFlow:
         # A zero rate means "never": a tiny floor keeps the arithmetic finite.
         self._mean_gap_ns = _NS / max(2 * self._side_rate * u, _NEVER)
         self._mean_life_ns = [_NS / max(rate * u, _NEVER) for rate in self._cancel_rates]
-        self._offset = max(0, self.config.open_spread_ticks - k)
+        offset = max(0, self.config.open_spread_ticks - k)
+        # a limit order of kind k rests this far from the opposite best
+        self._distances = [(kind + 1 + offset) * self.tick for kind in range(self._limit_kinds)]
 
     # ---------------------------------------------------------------- set-up
 

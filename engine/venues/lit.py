@@ -29,6 +29,7 @@ from engine.venues.flow import BackgroundFlow
 from engine.venues.simulated import OurOrder, SimulatedVenue
 
 DEPTH_LEVELS = 5
+_LIT, _DOWN = VenueKind.LIT, VenueStatus.DOWN
 
 
 class LitVenue(SimulatedVenue):
@@ -78,24 +79,26 @@ class LitVenue(SimulatedVenue):
         if msg.venue == self.name:
             return []
         self._hear_impact(msg, now)
-        if msg.kind is not VenueKind.LIT:
+        if msg.kind is not _LIT:
             return []
         self.elsewhere.update(msg)
-        if self.status is VenueStatus.DOWN:
+        if self.status is _DOWN:
             return []
         bid, ask = self._best_elsewhere()
+        fills = self.flow.arbitrage(now, bid, ask)
+        if not fills:  # the usual case: nothing of ours traded
+            return []
         return [
             self._fill(self.live[f.maker_id], f.quantity, f.price, Liquidity.MAKER, ts)
-            for ts, f in self.flow.arbitrage(now, bid, ask)
+            for ts, f in fills
         ]
 
     def _best_elsewhere(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
         """The highest bid and lowest offer (price, size) of the other lit venues that are
         not down; the larger size on a tie."""
         bid = ask = None
-        down = VenueStatus.DOWN
         for md in self.elsewhere.venues.values():
-            if md.status is down:
+            if md.status is _DOWN:
                 continue
             if md.bids:
                 top = md.bids[0]
@@ -121,7 +124,7 @@ class LitVenue(SimulatedVenue):
             self.flow.impact.trade(now, msg.directional_volume - directional)
 
     def _advance(self, now: int, out: list[Message]) -> None:
-        if self.status is VenueStatus.DOWN:
+        if self.status is _DOWN:
             self.flow.skip_to(now)
             return
         for ts, fill in self.flow.advance_to(now):
