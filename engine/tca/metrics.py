@@ -173,7 +173,9 @@ class MarketTape:
         tape = cls()
         views: dict[str, MarketView] = {}
         for md in sorted(updates, key=lambda u: u.ts):
-            view = views.setdefault(md.instrument, MarketView(md.instrument))
+            view = views.get(md.instrument)
+            if view is None:  # not setdefault: a view per update would be built and dropped
+                view = views[md.instrument] = MarketView(md.instrument)
             view.update(md)
             tape._add(md.ts, view.mid(), view.volume(), view.notional())
         return tape
