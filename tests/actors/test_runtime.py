@@ -529,3 +529,55 @@ def test_a_delayed_link_delays_a_burst_by_its_delay_not_by_the_delay_per_message
     rt.run()
     assert [k for _, k in seen] == [str(k) for k in range(20)]
     assert {t - start for t, _ in seen} == {10 * MS + SECOND}
+
+
+class Forwarder(EngineActor):
+    """Forwards each message to "probe", journaled; every handler waits for ``gate``."""
+
+    def __init__(self, runtime, name, generation=0, gate=None):
+        super().__init__(runtime, name, generation)
+        self.gate = gate
+
+    def receive(self, msg, sender):
+        self.gate.wait(10)
+        self.send_journaled("probe", msg)
+
+
+def test_a_live_burst_queued_for_an_actor_is_committed_in_groups():
+    """Group commit: what an actor holds for a callback is released (one commit) once
+    nothing more is queued for it, or once GROUP_COMMIT_MAX are held; not one commit per
+    handler. The actor's first handler waits until the whole burst is in its inbox."""
+    import threading
+
+    from actors.runtime.live import GROUP_COMMIT_MAX
+
+    class CountingJournal(ListJournal):
+        flushes = 0
+
+        def flush(self):
+            self.flushes += 1
+            super().flush()
+
+    journal = CountingJournal()
+    rt = LiveRuntime(seed=1, journal=journal)
+    gate, done, seen = threading.Event(), threading.Event(), []
+    burst = GROUP_COMMIT_MAX + 44
+
+    def probe(msg, sender):
+        seen.append(journal.committed >= len(seen) + 1)  # its record already committed
+        if len(seen) == burst:
+            done.set()
+
+    rt.on_message("probe", probe)
+    sup = Supervisor(rt)
+    sup.start_child(ChildSpec("forwarder", Forwarder, {"gate": gate}))
+    try:
+        before = journal.flushes
+        for i in range(burst):
+            rt.send(EXTERNAL, "forwarder", m.CancelParentOrder(parent_id=str(i)))
+        gate.set()
+        assert done.wait(10)
+    finally:
+        rt.shutdown()
+    assert seen == [True] * burst
+    assert journal.flushes - before == 2  # GROUP_COMMIT_MAX held, then the queue drained
