@@ -206,6 +206,12 @@ class Ledger:
         if vo is not None and msg.reason == UNKNOWN_ORDER:  # the venue holds none of it
             vo.cancelled = vo.quantity - vo.filled
 
+    def _order_status(self, seq: int, msg: m.VenueOrderStatus) -> None:
+        vo = self.venue_orders.get(msg.order_id)
+        if vo is not None and msg.state != "live":  # the venue holds none of it (any more)
+            # what it filled stays open here until its fills are in the trail
+            vo.cancelled = vo.quantity - max(vo.filled, msg.filled)
+
     def _venue_rejected(self, seq: int, msg: m.VenueOrderRejected) -> None:
         vo = self.venue_orders.get(msg.order_id)
         if vo is not None:
@@ -248,6 +254,7 @@ _HANDLERS: dict[type[m.Message], Callable[[Ledger, int, Any], None]] = {
     m.VenueOrderCancelled: Ledger._venue_cancelled,
     m.VenueOrderRejected: Ledger._venue_rejected,
     m.VenueCancelRejected: Ledger._cancel_rejected,
+    m.VenueOrderStatus: Ledger._order_status,
     m.VenueOrderReplaced: Ledger._venue_replaced,
     m.VenueStatusChanged: Ledger._venue_status,
     m.ActorFailed: Ledger._failed,

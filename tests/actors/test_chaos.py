@@ -285,3 +285,20 @@ def test_replay_keeps_its_trail_in_a_new_file_only(
         assert journal.digest() == digest == run_case(draw(5)).digest
     assert main(["chaos", "--replay", "5", "--audit", str(trail)]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_a_venue_order_the_venue_says_it_holds_none_of_is_settled() -> None:
+    """A venue that lost its book (a crash) answers a status request "unknown": the order
+    is over there, not orphaned. Shares it says it filled stay open until their fills
+    are in the trail (chaos seeds 3148, 3328, 3394, 6100, 6723, 8965 and 8994 of a
+    10,000-run campaign)."""
+    start = [m.SubmitClientOrder(order=ORDER), NEW, *PLACED]
+    cancelled = _report(m.ExecType.CANCELED, m.OrdStatus.CANCELED, 0, 0)
+
+    def status(state: str, filled: int) -> m.VenueOrderStatus:
+        return m.VenueOrderStatus(venue="V", order_id="P1-C1-V1", state=state, filled=filled)
+
+    assert _kinds([*start, cancelled, _done(0)]) == ["orphan_venue_order"]
+    assert _kinds([*start, status("unknown", 0), cancelled, _done(0)]) == []
+    assert _kinds([*start, status("live", 0), cancelled, _done(0)]) == ["orphan_venue_order"]
+    assert _kinds([*start, status("done", 40), cancelled, _done(0)]) == ["orphan_venue_order"]
