@@ -17,7 +17,7 @@ from pathlib import Path
 
 from actors.cli.run import clear_audit_path, clear_fills_csv_path
 from actors.shards.cluster import ShardError
-from actors.shards.partition import partition, symbols
+from actors.shards.partition import assign
 from actors.shards.sharded import ShardedResult, ShardFailed, run_sharded, trail_paths
 from engine.scenario import Scenario
 from engine.tca.portfolio import portfolio_tca
@@ -36,7 +36,7 @@ _PER_ENGINE = {
 def main(args: argparse.Namespace, scenario_file: Path, scenario: Scenario, seed: int) -> int:
     prefix = Path(args.audit or f"{scenario.name}.seed{seed}.audit.sqlite")
     prefix = prefix.with_name(prefix.name.removesuffix(".sqlite").removesuffix(".audit"))
-    count = len(partition(symbols(scenario), args.shards))
+    count = len(assign(scenario, args.shards))
     fills_csv = Path(args.fills_csv or f"{prefix}.fills.csv")
     for trail in trail_paths(prefix, count):
         clear_audit_path(Path(trail), scenario_file, overwrite=args.overwrite)

@@ -21,7 +21,7 @@ from actors.api import Report
 from actors.scenario_runner import ExecutionCost
 from actors.shards.cluster import ShardError, connect, disconnect, ray_module
 from actors.shards.digest import run_digest
-from actors.shards.partition import partition, symbols
+from actors.shards.partition import assign
 from actors.shards.shard import Shard, ShardOutcome
 from engine.messages import ExecType, ExecutionReport
 from engine.scenario import Scenario
@@ -135,7 +135,7 @@ class ShardedRun:
     ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
-        self.assignment = partition(symbols(scenario), shards)
+        self.assignment = assign(scenario, shards)
         self.trails = trail_paths(trails, len(self.assignment))
         self.actors: list[Any] = []
         self._pending: dict[Any, int] = {}

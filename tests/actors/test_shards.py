@@ -138,7 +138,7 @@ def four_in_process(four):
 
 def test_each_shard_is_the_engine_of_its_instruments(four, tmp_path):
     result = run_sharded(four, 2, seed=SEED, trails=tmp_path / "four")
-    assert [o.symbols for o in result.shards] == [["U001", "U003"], ["U002", "U004"]]
+    assert [o.symbols for o in result.shards] == [["U003", "U004"], ["U001", "U002"]]
     for shard in result.shards:
         assert shard.instruments == digests_in_process(four.restricted_to(shard.symbols))
     assert sorted(result.instruments) == ["U001", "U002", "U003", "U004"]
@@ -151,7 +151,7 @@ def test_cli_json_rolls_up_every_shard(four, tmp_path, capsys, monkeypatch):
     (tmp_path / "four.toml").write_text(FOUR)
     assert main(["run", "four.toml", "--seed", str(SEED), "--shards", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [s["symbols"] for s in data["shards"]] == [["U001", "U003"], ["U002", "U004"]]
+    assert [s["symbols"] for s in data["shards"]] == [["U003", "U004"], ["U001", "U002"]]
     total, by_instrument = data["tca"]["total"], data["tca"]["instruments"]
     # each engine numbers its parents from P1: the roll-up still counts every parent once
     assert total["parents"] == data["parents"] == sum(b["parents"] for b in by_instrument)
@@ -174,13 +174,13 @@ def test_killed_shard_is_named_and_the_other_trail_is_complete(four, tmp_path):
     run = ShardedRun(four, 2, seed=SEED, trails=tmp_path / "four")
     run.start()
     ray.kill(run.actors[1])
-    with pytest.raises(ShardFailed, match=r"instruments not run to the end: U002, U004;") as e:
+    with pytest.raises(ShardFailed, match=r"instruments not run to the end: U001, U002;") as e:
         run.result()
     assert list(e.value.failed) == [1]
-    assert "shard 2 (U002, U004) failed: " in str(e.value)
+    assert "shard 2 (U001, U002) failed: " in str(e.value)
     [survivor] = e.value.finished
-    assert survivor.symbols == ["U001", "U003"] and survivor.trail in str(e.value)
+    assert survivor.symbols == ["U003", "U004"] and survivor.trail in str(e.value)
     with Journal(survivor.trail, readonly=True) as trail:
         assert trail.closed_cleanly and trail.digest() == survivor.audit_digest
         assert instrument_digests(trail.replay()) == survivor.instruments
-    assert set(survivor.instruments) == {"U001", "U003"}
+    assert set(survivor.instruments) == {"U003", "U004"}

@@ -82,3 +82,11 @@ def test_partition_deals_symbols_round_robin():
     assert partition(["A"], 1) == [["A"]]
     with pytest.raises(ValueError, match="at least 1"):
         partition(["A"], 0)
+
+
+def test_shards_are_balanced_by_daily_volume():
+    volumes = {"A": 900, "B": 500, "C": 400, "D": 300, "E": 100}
+    # largest first onto the lightest shard (a tie to the lower): A | B, C | D onto A's
+    # (900 = 900) | E onto B's: 1,200 | 1,000, each shard in symbol order
+    assert partition(list(volumes), 2, volumes) == [["A", "D"], ["B", "C", "E"]]
+    assert partition(["B", "A"], 3, {"A": 1, "B": 1}) == [["A"], ["B"]]
