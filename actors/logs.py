@@ -60,6 +60,16 @@ def configure(level: str = DEFAULT_LEVEL, sink: TextIO | None = None) -> int:
     return _handler
 
 
+def reset() -> None:
+    """Undo ``configure``: its sink removed, the engine's records off again."""
+    global _handler
+    if _handler is not None:
+        with contextlib.suppress(ValueError):
+            logger.remove(_handler)
+        _handler = None
+    disable()
+
+
 def describe(exc: BaseException) -> str:
     """An exception as one escaped line: its type and message, truncated."""
     text = repr(exc)

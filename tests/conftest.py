@@ -20,3 +20,14 @@ def _stop_every_actor():
     """No actor outlives its test."""
     yield
     pykka.ActorRegistry.stop_all()
+
+
+@pytest.fixture(autouse=True)
+def _engine_logging_off():
+    """The command line turns the engine's logging on with a sink on the stderr it found
+    (a test's captured stream, closed after the test): off again after every test, so a
+    later test's records never go to a closed stream."""
+    yield
+    from actors import logs
+
+    logs.reset()

@@ -29,7 +29,8 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from engine.messages import Message, canonical
+from engine.audit.digest import digest_line
+from engine.messages import Message
 
 _ORDER_KEYS = ("parent_id", "buy_parent_id", "sell_parent_id", "child_id", "order_id")
 # ids an engine assigns from counters it shares across its instruments (client order
@@ -91,14 +92,31 @@ class InstrumentIndex:
 
 def instrument_digests(messages: Iterable[Message]) -> dict[str, str]:
     """Each instrument's sub-trail digest (sha256 hex), for a trail's messages in order."""
-    index = InstrumentIndex()
-    subtrails: dict[str, SubTrail] = {}
+    digests = InstrumentDigests()
     for msg in messages:
-        symbol = index.instrument_of(msg)
+        digests.add(msg)
+    return digests.digests()
+
+
+class InstrumentDigests:
+    """Sub-trail digests kept as a trail takes its messages: ``journal.tap(d.add)``
+    gives at the end of a run what ``instrument_digests(journal.replay())`` would,
+    without reading the trail back."""
+
+    def __init__(self) -> None:
+        self._index = InstrumentIndex()
+        self._subtrails: dict[str, SubTrail] = {}
+
+    def add(self, msg: Message) -> None:
+        symbol = self._index.instrument_of(msg)
         if symbol is not None:
-            subtrail = subtrails.get(symbol) or subtrails.setdefault(symbol, SubTrail())
+            subtrail = self._subtrails.get(symbol)
+            if subtrail is None:
+                subtrail = self._subtrails[symbol] = SubTrail()
             subtrail.add(msg)
-    return {symbol: t.hexdigest() for symbol, t in sorted(subtrails.items())}
+
+    def digests(self) -> dict[str, str]:
+        return {symbol: t.hexdigest() for symbol, t in sorted(self._subtrails.items())}
 
 
 class SubTrail:
@@ -109,8 +127,8 @@ class SubTrail:
         self._aliases: dict[str, str] = {}
 
     def add(self, msg: Message) -> None:
-        self._hasher.update(canonical(self.projected(msg)))
-        self._hasher.update(b"\n")
+        # as the record reads back from the trail (a float field's int is a float there)
+        self._hasher.update(digest_line(self.projected(msg)))
 
     def projected(self, msg: Message) -> Message:
         """``msg`` as hashed: no msg_id, engine ids renumbered."""

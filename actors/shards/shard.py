@@ -16,7 +16,7 @@ from pathlib import Path
 
 from actors.api import Report, new_trail
 from actors.scenario_runner import ExecutionCost, run_scenario
-from actors.shards.digest import instrument_digests
+from actors.shards.digest import InstrumentDigests
 from actors.shards.partition import restricted
 from engine.scenario import Scenario
 from engine.tca.metrics import ParentTCA
@@ -68,9 +68,11 @@ class Shard:
         except BaseException:
             journal.close()
             raise
+        subtrails = InstrumentDigests()
+        journal.tap(subtrails.add)  # hashed as written: the trail is not read back
         result = run_scenario(mine, seed=seed, audit=journal)
         try:
-            digests = instrument_digests(journal.replay())
+            digests = subtrails.digests()
             records = len(journal)
         finally:
             journal.close()

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import urllib.parse
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -41,6 +41,7 @@ from engine.audit.chain import (
     unreadable,
     verify,
 )
+from engine.audit.digest import DIGEST_LINES
 from engine.audit.record import Record, index_columns, type_names
 from engine.audit.replay import (
     ReplayMismatch,
@@ -246,6 +247,7 @@ class Journal(QueryShorthands):
         self._chain = head.chain  # the chain value of the last written record
         self._hashed_seq = 0  # digest covers seq <= _hashed_seq
         self._hasher = hashlib.sha256()
+        self._taps: list[Callable[[m.Message], None]] = []
         self._closed = False
         if not readonly and head.seq and not self.indexed:
             self._db.executescript(_INDEXES)  # a trail its writer never closed
@@ -305,6 +307,7 @@ class Journal(QueryShorthands):
                 raise refused(msg, exc) from exc
             replay.check(seq, payload, msg)
             self._next_seq, self._limit = seq + 1, seq
+            self._taken(seq, msg)
             if replay.done:
                 self._replayed()
                 break
@@ -363,9 +366,26 @@ class Journal(QueryShorthands):
                 raise refused(msg, exc) from exc
             self._next_seq = seq + 1
             self._pending.append(row)
+            self._taken(seq, msg)
             if len(self._pending) >= self.batch_size:
                 self._write_pending()
         return seq
+
+    def tap(self, observer: Callable[[m.Message], None]) -> None:
+        """Show ``observer`` every message the trail takes from now on, in seq order, as
+        it is appended (or reproduced, on a resumed trail): what a reader of the whole
+        trail would compute, without reading it back. ``observer`` must not raise."""
+        with self._lock:
+            self._taps.append(observer)
+
+    def _taken(self, seq: int, msg: m.Message) -> None:
+        """Hash a record as it is taken (the digest then never reads it back), unless a
+        record before it is not hashed yet (a trail opened with records in it)."""
+        if seq == self._hashed_seq + 1:
+            self._hasher.update(DIGEST_LINES[type(msg)](msg))
+            self._hashed_seq = seq
+        for observer in self._taps:
+            observer(msg)
 
     def extend(self, msgs: Iterable[m.Message]) -> None:
         """``append`` each of ``msgs`` in order, under one lock acquisition (the simulated
@@ -380,8 +400,10 @@ class Journal(QueryShorthands):
             if self._replay is not None:
                 msgs = self._reproduce(iter(msgs))
             seq = self._next_seq
-            rows = _ROWS
+            rows, lines, taps = _ROWS, DIGEST_LINES, self._taps
             pending = self._pending
+            hashing = seq == self._hashed_seq + 1
+            update = self._hasher.update
             try:
                 for msg in msgs:
                     try:
@@ -389,9 +411,15 @@ class Journal(QueryShorthands):
                     except UNENCODABLE as exc:
                         raise refused(msg, exc) from exc
                     pending.append(row)
+                    if hashing:
+                        update(lines[type(msg)](msg))
+                    for observer in taps:
+                        observer(msg)
                     seq += 1
             finally:
                 self._next_seq = seq
+                if hashing:
+                    self._hashed_seq = seq - 1
                 if len(pending) >= self.batch_size:
                     self._write_pending()
 

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 
 from engine import messages as m
+from engine.audit.digest import digest_line
 from engine.audit.journal import check_record
 from engine.audit.record import Record, record_of, type_names
 from engine.audit.shorthands import QueryShorthands
@@ -72,8 +73,7 @@ class MemoryTrail(QueryShorthands):
     def digest(self) -> str:
         """sha256 hex over ``canonical(msg) + b"\\n"`` of every record in order."""
         for record in self._records[self._hashed :]:
-            self._hasher.update(m.canonical(record.message))
-            self._hasher.update(b"\n")
+            self._hasher.update(digest_line(record.message))
         self._hashed = len(self._records)
         return self._hasher.copy().hexdigest()
 

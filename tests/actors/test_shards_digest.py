@@ -8,8 +8,10 @@ import msgspec
 import pytest
 
 import scenarios
+from actors.api import new_trail
 from actors.scenario_runner import run_scenario
 from actors.shards import instrument_digests, partition, run_digest
+from actors.shards.digest import InstrumentDigests
 from engine.messages import FaultKind, InjectVenueFault, Message
 from engine.scenario import load
 
@@ -69,6 +71,21 @@ def test_records_naming_no_instrument_stay_out(thin_trail):
     fault = InjectVenueFault(venue="LIT1", fault=FaultKind.DOWN, msg_id=9, ts=thin_trail[9].ts)
     with_fault = [*thin_trail[:10], fault, *thin_trail[10:]]
     assert instrument_digests(with_fault) == instrument_digests(thin_trail)
+
+
+def test_digests_tapped_while_a_run_writes_its_trail_are_those_of_the_trail_read_back(
+    tmp_path, thin_trail
+):
+    journal = new_trail(str(tmp_path / "thin.audit.sqlite"))
+    tapped = InstrumentDigests()
+    journal.tap(tapped.add)
+    result = run_scenario(load(scenarios.locate("routing_thin")), seed=7, audit=journal)
+    try:
+        assert list(journal.replay()) == thin_trail
+        assert tapped.digests() == instrument_digests(thin_trail)
+        assert result.digest == journal.digest()
+    finally:
+        journal.close()
 
 
 def test_run_digest_is_over_symbols_in_order():

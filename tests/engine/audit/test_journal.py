@@ -4,6 +4,7 @@ import pytest
 
 from engine import messages as m
 from engine.audit.journal import Journal
+from engine.audit.memory import MemoryTrail
 from engine.prices import to_price
 
 PX = to_price("100.01")
@@ -222,3 +223,47 @@ def test_readonly_journal_reads_a_live_journal_and_refuses_writes(tmp_path):
     writer.close()
     with pytest.raises(FileNotFoundError):
         Journal(str(tmp_path / "absent.sqlite"), readonly=True)
+
+
+def test_the_digest_hashed_at_append_is_the_digest_of_the_stored_records(tmp_path):
+    # an int in a float field is stored as an int and reads back as a float: the digest
+    # computed while writing must be the one a reader of the file computes
+    order = m.ClientOrder(
+        source="OMS",
+        account="A",
+        client_order_id="c1",
+        instrument="XYZ",
+        side=m.Side.BUY,
+        quantity=500,
+        mandate=m.Mandate(max_participation=1, pov_rate=0.1),  # type: ignore[arg-type]
+    )
+    msgs = [m.SubmitClientOrder(order=order, msg_id=1, ts=10), *sample_run()]
+    path = tmp_path / "t.sqlite"
+    writer = journal_of(msgs, path)
+    live = writer.digest()
+    writer.close()
+    assert Journal(str(path), readonly=True).digest() == live
+    assert live == MemoryTrail(msgs).digest()
+    assert live != journal_of(msgs[1:]).digest()
+
+
+def test_a_tap_sees_every_record_in_order_the_reproduced_ones_of_a_resume_too(tmp_path):
+    msgs = sample_run()
+    path = str(tmp_path / "t.sqlite")
+    first = Journal(path)
+    seen: list[m.Message] = []
+    first.tap(seen.append)
+    for msg in msgs[:4]:
+        first.append(msg)
+    first.extend(msgs[4:6])
+    assert seen == msgs[:6]
+    first.close(complete=False)  # killed mid-run: resumed from the start
+    resumed = Journal(path, resume=True)
+    again: list[m.Message] = []
+    resumed.tap(again.append)
+    resumed.extend(msgs[:6])  # the replay, checked against the stored records
+    assert not resumed.replaying
+    for msg in msgs[6:]:
+        resumed.append(msg)
+    assert again == msgs
+    assert resumed.digest() == journal_of(msgs).digest()
