@@ -7,8 +7,10 @@ not import it, and a sharded run without it fails with the command that installs
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +42,42 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
         "include_dashboard": False,
         "logging_level": logging.ERROR,
         "log_to_driver": False,
-        # the workers import this process's code, a source checkout's as well
-        "runtime_env": {"env_vars": {"PYTHONPATH": _source_root()}},
     }
     if address is None:
         options["num_cpus"] = num_cpus or os.cpu_count() or 1
     else:
         options["address"] = address
+        # the workers import this process's code, a source checkout's as well; a local
+        # cluster's workers inherit it from this process's environment instead (below),
+        # which spares each worker the runtime-env set-up (0.65 s per shard's start)
+        options["runtime_env"] = {"env_vars": {"PYTHONPATH": _source_root()}}
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # a run reports nothing outside
     try:
-        ray.init(**options)
+        with _source_on_path(local=address is None):
+            ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise ShardError(f"could not start or join {where}: {exc}") from exc
     return True
+
+
+@contextlib.contextmanager
+def _source_on_path(local: bool) -> Iterator[None]:
+    """PYTHONPATH with this code's source root while a local cluster starts: its
+    processes, the workers hosting the shards, inherit this environment."""
+    if not local:
+        yield
+        return
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = _source_root()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 def disconnect() -> None:
