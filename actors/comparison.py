@@ -14,10 +14,13 @@ standard error. Seeds run in worker processes (``jobs``); the rows do not depend
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import msgspec
 
@@ -49,6 +52,8 @@ from engine.tca.comparison import (
     market_move_bps,
     median_time_to_fill,
 )
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,26 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+def _once_per_run(func: Callable[..., _T]) -> Callable[..., _T]:
+    """``func`` computed once for the same run (and baseline): a run's summary, its HTML
+    report and its comparison each ask for the same figures, and each reading walks the
+    run's reports or trail. The last arguments are held weakly, checked by identity."""
+    last: list[Any] = []  # [argument refs, value]
+
+    @functools.wraps(func)
+    def once(*args: Any) -> _T:
+        if last and len(last[0]) == len(args) and all(
+            ref() is arg for ref, arg in zip(last[0], args, strict=True)
+        ):
+            return cast(_T, last[1])
+        value = func(*args)
+        last[:] = [[weakref.ref(arg) for arg in args], value]
+        return value
+
+    return once
+
+
+@_once_per_run
 def engine_orders(result: ScenarioResult) -> list[OrderExecution]:
     """The client orders the engine accepted (a re-used id counts once), with their
     fills; the excess account is not a client."""
@@ -181,6 +206,7 @@ class _Children:
     market_fills: list[Execution]  # every venue fill of ours (crosses never reach one)
 
 
+@_once_per_run
 def _children(result: ScenarioResult) -> _Children:
     placed: dict[str, ChildPlaced] = {}
     ends: dict[str, int] = {}
@@ -223,6 +249,7 @@ def engine_fees(result: ScenarioResult) -> int:
     return sum(f.fill.fee for p in result.tca.parents for f in p.rows)
 
 
+@_once_per_run
 def execution_cost(result: ScenarioResult) -> tuple[Cost, float | None]:
     """The engine's shortfall vs arrival, and its fills' cost vs the interval VWAP
     without our own fills (bps)."""
@@ -232,6 +259,7 @@ def execution_cost(result: ScenarioResult) -> tuple[Cost, float | None]:
     return cost_vs_arrival(orders, tape, engine_fees(result)), vwap
 
 
+@_once_per_run
 def measure(result: ScenarioResult, baseline: Baseline) -> SeedFigures:
     """The figures of one engine run against its seed's baseline and counterfactual."""
     orders = engine_orders(result)
