@@ -155,8 +155,10 @@ def _once_per_run(func: Callable[..., _T]) -> Callable[..., _T]:
 
     @functools.wraps(func)
     def once(*args: Any) -> _T:
-        if last and len(last[0]) == len(args) and all(
-            ref() is arg for ref, arg in zip(last[0], args, strict=True)
+        if (
+            last
+            and len(last[0]) == len(args)
+            and all(ref() is arg for ref, arg in zip(last[0], args, strict=True))
         ):
             return cast(_T, last[1])
         value = func(*args)

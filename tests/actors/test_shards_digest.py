@@ -3,6 +3,7 @@ depend on which other instruments shared its engine, and the partition of instru
 into shards."""
 
 import heapq
+import pickle
 
 import msgspec
 import pytest
@@ -12,6 +13,7 @@ from actors.api import new_trail
 from actors.scenario_runner import run_scenario
 from actors.shards import instrument_digests, partition, run_digest
 from actors.shards.digest import InstrumentDigests
+from actors.shards.shard import Shard
 from engine.messages import FaultKind, InjectVenueFault, Message
 from engine.scenario import load
 
@@ -86,6 +88,17 @@ def test_digests_tapped_while_a_run_writes_its_trail_are_those_of_the_trail_read
         assert result.digest == journal.digest()
     finally:
         journal.close()
+
+
+def test_a_shard_outcome_crosses_to_the_driver_whole(tmp_path):
+    """Ray pickles what a shard returns; its reports travel as one msgpack buffer."""
+    scenario = load(scenarios.locate("routing_thin"))
+    outcome = Shard(0, ["THN"], str(tmp_path / "thn.audit.sqlite")).run(scenario, 7)
+    crossed = pickle.loads(pickle.dumps(outcome))
+    assert len(crossed.reports) == len(outcome.reports) > 20
+    assert crossed.reports == outcome.reports
+    assert {type(r) for r in crossed.reports} == {type(r) for r in outcome.reports}
+    assert crossed == outcome
 
 
 def test_run_digest_is_over_symbols_in_order():
