@@ -1,5 +1,6 @@
 import sqlite3
 
+import msgspec
 import pytest
 
 from engine import messages as m
@@ -228,16 +229,11 @@ def test_readonly_journal_reads_a_live_journal_and_refuses_writes(tmp_path):
 def test_the_digest_hashed_at_append_is_the_digest_of_the_stored_records(tmp_path):
     # an int in a float field is stored as an int and reads back as a float: the digest
     # computed while writing must be the one a reader of the file computes
-    order = m.ClientOrder(
-        source="OMS",
-        account="A",
-        client_order_id="c1",
-        instrument="XYZ",
-        side=m.Side.BUY,
-        quantity=500,
-        mandate=m.Mandate(max_participation=1, pov_rate=0.1),  # type: ignore[arg-type]
-    )
-    msgs = [m.SubmitClientOrder(order=order, msg_id=1, ts=10), *sample_run()]
+    submitted = sample_run()[0]
+    assert isinstance(submitted, m.SubmitClientOrder)
+    mandate = m.Mandate(max_participation=1, pov_rate=0.1)  # type: ignore[arg-type]
+    order = msgspec.structs.replace(submitted.order, client_order_id="c0", mandate=mandate)
+    msgs = [msgspec.structs.replace(submitted, order=order, msg_id=0), *sample_run()]
     path = tmp_path / "t.sqlite"
     writer = journal_of(msgs, path)
     live = writer.digest()
