@@ -8,7 +8,8 @@
   start included; its parts say what sharding costs on top of the shards' own days
   (``portfolio_shards2_ray_start_s``, ``…_actor_start_s``, ``…_transfer_s``,
   ``…_ray_stop_s``) and the
-  slowest shard's own work (``portfolio_shards2_slowest_shard_s``), the largest shard's
+  slowest shard's own work (``portfolio_shards2_slowest_shard_s``, and the CPU it took:
+  ``…_slowest_shard_cpu_s``, below the former when the shard waited for a core), the largest shard's
   peak memory and the size of the results that cross (``…_shard_peak_rss_mb``,
   ``…_result_mb``, pickled).
 
@@ -48,6 +49,7 @@ def run(quick: bool) -> dict[str, float]:
         "portfolio_shards2_transfer_s": round(two["transfer_s"], 3),
         "portfolio_shards2_ray_stop_s": round(two["cluster_stop_s"], 2),
         "portfolio_shards2_slowest_shard_s": round(two["slowest_shard_s"], 2),
+        "portfolio_shards2_slowest_shard_cpu_s": round(two["slowest_shard_cpu_s"], 2),
         "portfolio_shards2_shard_peak_rss_mb": round(two["shard_peak_rss_mb"], 1),
         "portfolio_shards2_result_mb": round(two["result_mb"], 2),
     }
@@ -106,6 +108,7 @@ def _sharded(scenario, shards: int, seed: int | None) -> dict[str, float]:
         "actor_start_s": over.actor_start_s,
         "transfer_s": over.transfer_s,
         "slowest_shard_s": max(o.busy_s for o in result.shards),
+        "slowest_shard_cpu_s": max(result.shards, key=lambda o: o.busy_s).cpu_s,
         "shard_peak_rss_mb": max(o.peak_rss_mb for o in result.shards),
         "result_mb": sum(len(pickle.dumps(o)) for o in result.shards) / 1e6,
     }

@@ -45,6 +45,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     }
     if address is None:
         options["num_cpus"] = num_cpus or os.cpu_count() or 1
+        # Ray runs its workers at nice 15 by default, so that they yield to everything
+        # else on the machine. A shard's engine is the run itself: at nice 15 it waits
+        # for any process that wakes (Ray's own agents included) while an in-process
+        # run, at the caller's priority, does not.
+        options["_system_config"] = {"worker_niceness": 0}
     else:
         options["address"] = address
         # the workers import this process's code, a source checkout's as well; a local

@@ -184,3 +184,10 @@ def test_killed_shard_is_named_and_the_other_trail_is_complete(four, tmp_path):
         assert trail.closed_cleanly and trail.digest() == survivor.audit_digest
         assert instrument_digests(trail.replay()) == survivor.instruments
     assert set(survivor.instruments) == {"U003", "U004"}
+
+
+def test_a_local_cluster_runs_the_shards_at_the_callers_priority():
+    """Ray's default worker niceness (15) would make a shard's engine yield the core to
+    any other process, which an in-process run does not."""
+    niceness = ray.remote(lambda: os.nice(0)).remote()
+    assert ray.get(niceness) == os.nice(0)
