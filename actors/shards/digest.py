@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from engine.audit.digest import digest_line
+from engine.audit.digest import DIGEST_LINES
 from engine.messages import Message
 
 _ORDER_KEYS = ("parent_id", "buy_parent_id", "sell_parent_id", "child_id", "order_id")
@@ -41,7 +41,8 @@ _WORD = re.compile(r"[\w-]+")
 
 
 class _Fields:
-    """The fields of one message type that attribution and renaming read."""
+    """The fields of one message type that attribution and renaming read, and how a
+    record of it is hashed."""
 
     def __init__(self, kind: type) -> None:
         names = set(getattr(kind, "__struct_fields__", ()))
@@ -51,6 +52,11 @@ class _Fields:
         self.order_ids = tuple(k for k in _ORDER_KEYS if k in names)
         self.engine_ids = tuple(k for k in _ENGINE_IDS if k in names)
         self.prose = tuple(k for k in _PROSE if k in names)
+        self.line = DIGEST_LINES[kind]
+        # the common records (market data, most of a trail) take the short ways: named
+        # by their instrument alone, and hashed with nothing to rename
+        self.by_instrument = self.instrument and not (self.order or self.client or self.order_ids)
+        self.nothing_to_rename = not (self.engine_ids or self.prose)
 
 
 _FIELDS: dict[type, _Fields] = {}
@@ -73,6 +79,8 @@ class InstrumentIndex:
 
     def instrument_of(self, msg: Message) -> str | None:
         f = _fields(msg)
+        if f.by_instrument:
+            return getattr(msg, "instrument")  # noqa: B009 (not every Message has one)
         symbol = getattr(msg, "instrument", None) if f.instrument else None
         if f.order:
             order = getattr(msg, "order")  # noqa: B009 (not every Message has one)
@@ -128,11 +136,13 @@ class SubTrail:
 
     def add(self, msg: Message) -> None:
         # as the record reads back from the trail (a float field's int is a float there)
-        self._hasher.update(digest_line(self.projected(msg)))
+        self._hasher.update(_fields(msg).line(self.projected(msg)))
 
     def projected(self, msg: Message) -> Message:
         """``msg`` as hashed: no msg_id, engine ids renumbered."""
         f = _fields(msg)
+        if f.nothing_to_rename:
+            return msgspec.structs.replace(msg, msg_id=0)
         renamed = {
             key: self._alias(value)
             for key in f.engine_ids
