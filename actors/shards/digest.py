@@ -143,21 +143,21 @@ class SubTrail:
         f = _fields(msg)
         if f.nothing_to_rename:
             return msgspec.structs.replace(msg, msg_id=0)
-        renamed = {
-            key: self._alias(value)
-            for key in f.engine_ids
-            if (value := getattr(msg, key)) is not None
-        }
+        aliases = self._aliases
+        renamed = {}
+        for key in f.engine_ids:
+            value = getattr(msg, key)
+            if value is not None:
+                alias = aliases.get(value)
+                if alias is None:
+                    alias = aliases[value] = f"#{len(aliases) + 1}"
+                renamed[key] = alias
         for key in f.prose:
-            if text := getattr(msg, key):
+            text = getattr(msg, key)
+            # most reasons quote no id: finding that takes no Python call per word
+            if text and not aliases.keys().isdisjoint(_WORD.findall(text)):
                 renamed[key] = _WORD.sub(self._alias_known, text)
         return msgspec.structs.replace(msg, msg_id=0, **renamed)
-
-    def _alias(self, engine_id: str) -> str:
-        alias = self._aliases.get(engine_id)
-        if alias is None:
-            alias = self._aliases[engine_id] = f"#{len(self._aliases) + 1}"
-        return alias
 
     def _alias_known(self, word: re.Match[str]) -> str:
         return self._aliases.get(word.group(), word.group())
