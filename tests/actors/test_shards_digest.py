@@ -14,7 +14,14 @@ from actors.scenario_runner import run_scenario
 from actors.shards import instrument_digests, partition, run_digest
 from actors.shards.digest import InstrumentDigests
 from actors.shards.shard import Shard
-from engine.messages import FaultKind, InjectVenueFault, Message
+from engine.messages import (
+    FaultKind,
+    InjectVenueFault,
+    Message,
+    PlaceVenueOrder,
+    Side,
+    VenueOrderCancelled,
+)
 from engine.scenario import load
 
 RENAMED_IDS = ("parent_id", "child_id", "order_id", "fill_id", "exec_id")
@@ -67,6 +74,38 @@ def test_subtrail_digest_sees_a_changed_fill_on_its_instrument_only(thin_trail):
     assert after["THN"] == before["THN"]
     assert after["OTH"] != before["OTH"]
     assert run_digest(after) != run_digest(before)
+
+
+def venue_order_cancelled_with(order_id: str, reason: str) -> list[Message]:
+    placed = PlaceVenueOrder(
+        venue="LIT1",
+        order_id=order_id,
+        parent_id=order_id.split("-")[0],
+        child_id=order_id.rsplit("-", 1)[0],
+        instrument="THN",
+        side=Side.BUY,
+        quantity=100,
+        price=100_000,
+        msg_id=4,
+        ts=10,
+    )
+    gone = VenueOrderCancelled(venue="LIT1", order_id=order_id, cancelled=100, reason=reason)
+    return [placed, msgspec.structs.replace(gone, msg_id=5, ts=11)]
+
+
+def test_an_id_quoted_in_a_reason_is_renamed_with_the_order():
+    """An engine numbers orders across its instruments, and its reasons quote them: the
+    same order numbered apart, quoted the same way, hashes the same; a reason that quotes
+    another order, or words that are no id, does not."""
+    digest = instrument_digests
+    here = digest(venue_order_cancelled_with("P5-C1-V1", "cancel P5-C1-V1 at LIT1: timeout"))
+    apart = digest(venue_order_cancelled_with("P9-C2-V4", "cancel P9-C2-V4 at LIT1: timeout"))
+    assert here == apart
+    other = digest(venue_order_cancelled_with("P9-C2-V4", "cancel P9-C2 at LIT1: timeout"))
+    assert other != here  # quotes its child, not itself
+    unknown = digest(venue_order_cancelled_with("P9-C2-V4", "cancel P5-C1-V1 at LIT1: timeout"))
+    assert unknown != here  # an id this sub-trail never saw stays as written
+    assert digest(venue_order_cancelled_with("P9-C2-V4", "cancel at LIT1: timeout")) != here
 
 
 def test_records_naming_no_instrument_stay_out(thin_trail):
