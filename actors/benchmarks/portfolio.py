@@ -7,11 +7,10 @@
   in a Ray actor, from the loaded scenario to the merged result, the local cluster's
   start included; its parts say what sharding costs on top of the shards' own days
   (``portfolio_shards2_ray_start_s``, ``…_actor_start_s``, ``…_transfer_s``,
-  ``…_ray_stop_s``) and the
-  slowest shard's own work (``portfolio_shards2_slowest_shard_s``, and the CPU it took:
-  ``…_slowest_shard_cpu_s``, below the former when the shard waited for a core), the largest shard's
-  peak memory and the size of the results that cross (``…_shard_peak_rss_mb``,
-  ``…_result_mb``, pickled).
+  ``…_ray_stop_s``) and the slowest shard's own work (``…_slowest_shard_s``, and the
+  CPU it took, ``…_slowest_shard_cpu_s``: less when the shard waited for a core), the
+  largest shard's peak memory and the size of the results that cross
+  (``…_shard_peak_rss_mb``, ``…_result_mb``, pickled).
 
 Each measurement runs in a child process of its own (a fresh interpreter, as a user
 starts a run), so the peak RSS is the run's alone. Skipped under ``--quick``: a day of a
