@@ -145,7 +145,7 @@ class OrderDesk(ClientChanges, Netting):
         return []
 
     def on_wake(self, now_ns: int) -> Outbox:
-        return self.close_window(now_ns)
+        return self.close_window(now_ns, due_only=True)
 
     def next_wake_ns(self) -> int | None:
         return self._window.deadline()
@@ -296,11 +296,13 @@ class OrderDesk(ClientChanges, Netting):
 
     # ---------------------------------------------------------------- the window
 
-    def close_window(self, now_ns: int) -> Outbox:
-        """Net, then group what arrived in the window: one parent per compatible group
-        (``ParentOrderCreated``), or a join of a working parent (``ResizeParentOrder``)."""
+    def close_window(self, now_ns: int, due_only: bool = False) -> Outbox:
+        """Net, then group what arrived in the windows (``due_only``: the instruments'
+        windows due by ``now_ns``, as the desk's timer closes them): one parent per
+        compatible group (``ParentOrderCreated``), or a join of a working parent
+        (``ResizeParentOrder``)."""
         out: Outbox = []
-        for instrument, queues in self._window.take().items():
+        for instrument, queues in self._window.take(now_ns if due_only else None).items():
             if self.config.net:
                 out += self._net(instrument, queues, now_ns)
                 out += self.hold_for_release(instrument, queues, now_ns)

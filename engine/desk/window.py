@@ -1,8 +1,10 @@
-"""The aggregation window: client orders waiting to be grouped into parents.
+"""The aggregation windows: client orders waiting to be grouped into parents.
 
-The first order queued opens the window; ``OrderDesk.close_window`` is due
-``length_ns`` later and takes everything queued, by instrument and ``Key``, each queue
-in arrival order.
+Each instrument has its own window: the first order queued for an instrument opens it,
+and ``OrderDesk.close_window`` takes that instrument's queues ``length_ns`` later, by
+``Key``, each queue in arrival order. Per instrument, so that when an instrument's
+orders are grouped does not depend on the other instruments the desk trades (one window
+for all of them made a portfolio's parents differ between one engine and shards).
 """
 
 from __future__ import annotations
@@ -23,20 +25,20 @@ class AggregationWindow:
     ``WindowKey`` (no hashing of the mandate per order), whose mandates are held until
     the window closes."""
 
-    __slots__ = ("_mandates", "buckets", "length_ns", "opened_ns", "queues")
+    __slots__ = ("_mandates", "buckets", "length_ns", "opened", "queues")
 
     def __init__(self, length_ns: int) -> None:
         self.length_ns = length_ns
-        self.opened_ns: int | None = None
+        self.opened: dict[str, int] = {}  # instrument → when its window opened
         self.queues: Queues = {}
         self.buckets: dict[WindowKey, Queue] = {}
-        self._mandates: list[Mandate] = []
+        self._mandates: dict[str, list[Mandate]] = {}
 
     def deadline(self) -> int | None:
-        """When the window is due to close, or None if nothing waits."""
-        if self.opened_ns is None:
+        """When the first window is due to close, or None if nothing waits."""
+        if not self.opened:
             return None
-        return self.opened_ns + self.length_ns
+        return min(self.opened.values()) + self.length_ns
 
     def holds(self, instrument: str) -> bool:
         return instrument in self.queues
@@ -65,15 +67,25 @@ class AggregationWindow:
         if bucket is None:
             bucket = queues[key] = {}
         self.buckets[window_key] = bucket
-        self._mandates.append(mandate)  # alive, so its id is not reused meanwhile
-        if self.opened_ns is None:
-            self.opened_ns = now_ns
+        # alive, so its id is not reused meanwhile
+        self._mandates.setdefault(instrument, []).append(mandate)
+        self.opened.setdefault(instrument, now_ns)
         return bucket
 
-    def take(self) -> Queues:
-        """Everything queued; the window is closed and empty afterwards."""
-        queues, self.queues = self.queues, {}
-        self.buckets = {}
-        self._mandates = []
-        self.opened_ns = None
-        return queues
+    def take(self, due_by: int | None = None) -> Queues:
+        """What the windows due by ``due_by`` hold (every window: None), in the order
+        they opened; those windows are closed and empty afterwards."""
+        due = [
+            i
+            for i, opened in self.opened.items()
+            if due_by is None or opened + self.length_ns <= due_by
+        ]
+        if len(due) == len(self.opened):
+            taken = {i: self.queues[i] for i in due}
+            self.queues, self.buckets, self._mandates, self.opened = {}, {}, {}, {}
+            return taken
+        taken = {i: self.queues.pop(i) for i in due}
+        for instrument in due:
+            del self.opened[instrument], self._mandates[instrument]
+        self.buckets = {k: q for k, q in self.buckets.items() if k[0] not in taken}
+        return taken

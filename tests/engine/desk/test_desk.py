@@ -98,6 +98,22 @@ def test_window_groups_compatible_orders_into_one_parent():
     assert d.window_deadline() is None
 
 
+def test_each_instrument_has_its_own_window():
+    """An instrument's orders are grouped a window after its own first order, whatever
+    other instruments the desk trades: the same parents in one engine as in shards."""
+    d = new_desk(window_ns=1_000)
+    d.submit(order("a", instrument="AAA"), NOW)
+    d.submit(order("b", instrument="BBB"), NOW + 600)
+    assert d.window_deadline() == NOW + 1_000
+    (created,) = d.on_wake(NOW + 1_000)
+    assert isinstance(created, ParentOrderCreated) and created.instrument == "AAA"
+    assert d.order("OMS", "b").parent_id is None  # its window is still open
+    assert d.window_deadline() == NOW + 1_600
+    (created,) = d.on_wake(NOW + 1_600)
+    assert isinstance(created, ParentOrderCreated) and created.instrument == "BBB"
+    assert d.window_deadline() is None
+
+
 def test_window_zero_sends_each_order_at_once():
     d = new_desk(window_ns=0)
     ack, created = d.submit(order("a"), NOW)
